@@ -1,0 +1,64 @@
+# The two commands: `make run` (set up everything, load demo data, serve the app) and
+# `make test` (the whole suite). Everything else here is what those two need.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+PYTEST_ARGS ?=
+export FLASK_APP := wsgi.py
+
+.PHONY: run test setup setup-dev assets migrate demo chromium clean
+
+## Set-up ------------------------------------------------------------------------------
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==26.3
+
+$(VENV)/.installed-app: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed-app
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+static/build/app.css: node_modules/.installed static/src/app.scss static/src/copy-assets.js
+	npm run --silent build
+
+assets: static/build/app.css
+
+setup: $(VENV)/.installed-app assets
+
+setup-dev: $(VENV)/.installed-dev assets
+
+migrate: setup
+	$(BIN)/flask db upgrade
+
+demo: migrate
+	$(BIN)/flask demo load
+
+## The two commands ---------------------------------------------------------------------
+
+run: demo
+	@echo "Serving the marketplace at http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+test: setup-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Extras -------------------------------------------------------------------------------
+
+# Headless Chromium for the browser tests, from Debian's packages (never downloaded by a
+# test tool). Needs root; CI runs it before `make test`.
+chromium:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+
+clean:
+	rm -rf $(VENV) node_modules static/build static/govuk .pytest_cache

@@ -1,0 +1,117 @@
+"""The application factory: wiring only, no I/O."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.routing import BaseConverter, ValidationError as RoutingValidationError
+
+from app.config import PROJECT_ROOT, Config, config_from_env
+from app.extensions import csrf, db, limiter, migrate
+
+MAX_DB_ID = 2**31 - 1
+
+
+class IdConverter(BaseConverter):
+    """A positive database id that fits every database's integer column.
+
+    Anything else (letters, zero, 99999999999999999999) does not match the route, so the
+    visitor gets a styled 404 instead of a database error.
+    """
+
+    regex = r"[1-9][0-9]{0,9}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_DB_ID:
+            raise RoutingValidationError()
+        return number
+
+    def to_url(self, value) -> str:
+        return str(int(value))
+
+
+class SlugConverter(BaseConverter):
+    """Lower-case words joined by hyphens, as our slugs are; anything else is a 404."""
+
+    regex = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+
+
+def create_app(config: Config | dict | None = None) -> Flask:
+    """Build the app. ``config`` is a Config object, or a dict of overrides applied on top
+    of the configuration chosen by ``APP_ENV``."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=None,
+        instance_relative_config=False,
+    )
+    _load_config(app, config)
+    _init_extensions(app)
+    _init_templating(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _init_logging(app)
+    return app
+
+
+def _load_config(app: Flask, config: Config | dict | None) -> None:
+    overrides: dict = {}
+    if isinstance(config, Config):
+        base = config
+    else:
+        base = config_from_env()
+        overrides = dict(config or {})
+    base.validate()
+    app.config.from_mapping(base.as_dict())
+    app.config.update(overrides)
+    app.instance_path = app.config["INSTANCE_PATH"]
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+
+
+def _init_extensions(app: Flask) -> None:
+    from app import database as _database_events  # noqa: F401  (SQLite pragmas and BEGIN handling)
+    from app import models  # noqa: F401  (every model registered before migrations run)
+
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["slug"] = SlugConverter
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from app.errors import init_error_handlers
+    from app.security import init_request_guards, init_security_headers
+
+    init_request_guards(app)
+    init_security_headers(app)
+    init_error_handlers(app)
+
+
+def _init_templating(app: Flask) -> None:
+    from app.templating import init_templating
+
+    init_templating(app, app.template_folder)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from app.cli import register_cli
+
+    register_cli(app)
+
+
+def _init_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,35 @@
+"""Command-line tools: `flask demo load`, and one group per part of the product.
+
+Commands call the same services as the web pages, show progress on long work, and are
+safe to re-run after a crash.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.services import demo
+from app.services.errors import DomainError
+
+demo_cli = AppGroup("demo", help="Demo data for trying the marketplace out.")
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Load the demo market (idempotent: re-running changes nothing)."""
+    try:
+        report = demo.load(demo_mode=current_app.config["DEMO_MODE"], progress=lambda m: click.echo(f"  {m}..."))
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if report.changed:
+        for kind, n in report.created.items():
+            if n:
+                click.echo(f"Created {n} {kind}")
+    else:
+        click.echo("Demo data already loaded: nothing changed.")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(demo_cli)

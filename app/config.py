@@ -1,0 +1,126 @@
+"""Configuration classes, read from the environment.
+
+The embedded default (no environment at all) runs out of the box: a SQLite file and a
+Whoosh index under ``instance/``. ``DATABASE_URL`` switches to PostgreSQL. ``APP_ENV``
+chooses the class: ``development`` (default, demo mode), ``production`` or ``testing``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+# Values that must never be accepted as a production secret key.
+WEAK_SECRET_KEYS = {"", "dev", "changeme", "change-me", "secret", "development-only-not-secret"}
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the configuration is unsafe or incomplete."""
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs hosting platforms hand out and pick the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class Config:
+    """Settings shared by every environment. Environment variables are read when the
+    object is created (not at import), so a test can set them and build a fresh config."""
+
+    ENV_NAME = "base"
+    SERVICE_NAME = "Care and Support Marketplace"
+    PREFERRED_URL_SCHEME = "http"
+    WTF_CSRF_TIME_LIMIT = 60 * 60 * 4
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    RATELIMIT_HEADERS_ENABLED = True
+    # Send Strict-Transport-Security (only meaningful behind HTTPS).
+    HSTS_ENABLED = False
+    TESTING = False
+    DEFAULT_DEMO_MODE = True
+    DEFAULT_SECRET_KEY = "development-only-not-secret"
+
+    def __init__(self) -> None:
+        env = os.environ
+        instance_dir = Path(env.get("INSTANCE_PATH", INSTANCE_DIR))
+        self.INSTANCE_PATH = str(instance_dir)
+        self.COUNCIL_NAME = env.get("COUNCIL_NAME", "Peterborough City Council")
+        self.SECRET_KEY = env.get("SECRET_KEY", self.DEFAULT_SECRET_KEY)
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            env.get("DATABASE_URL", f"sqlite:///{instance_dir / 'marketplace.sqlite3'}")
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SEARCH_INDEX_DIR = env.get("SEARCH_INDEX_DIR", str(instance_dir / "search-index"))
+        self.DEMO_MODE = _bool("DEMO_MODE", self.DEFAULT_DEMO_MODE)
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", not self.TESTING)
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in dir(self) if k.isupper()}
+
+    def validate(self) -> None:
+        """Fail fast on configuration that would be unsafe to run with."""
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    DEFAULT_DEMO_MODE = False
+    DEFAULT_SECRET_KEY = ""
+    PREFERRED_URL_SCHEME = "https"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    HSTS_ENABLED = True
+
+    def validate(self) -> None:
+        key = self.SECRET_KEY or ""
+        if key.strip().lower() in WEAK_SECRET_KEYS or len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                "SECRET_KEY is missing or weak: set it to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters, for example the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> Config:
+    name = os.environ.get("APP_ENV", "development").strip().lower()
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise ConfigError(
+            f"APP_ENV={name!r} is not known: use one of {', '.join(sorted(CONFIGS))}."
+        ) from None

@@ -1,0 +1,112 @@
+"""Database plumbing shared by every model and service.
+
+* ``UTCDateTime``: timezone-aware datetimes stored as UTC on every database.
+* SQLite is configured for concurrent use (WAL, foreign keys, busy timeout), and the
+  driver's own transaction handling is replaced by explicit ``BEGIN`` statements so that a
+  unit of work that writes money can take the write lock *before* it reads
+  (``BEGIN IMMEDIATE``). ``with_for_update()`` is silently ignored on SQLite; this is how
+  we get the same guarantee there.
+* ``write_transaction()``: the one way services open a unit of work that must not
+  interleave with other writers.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import sqlite3
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.types import TypeDecorator
+
+from app.extensions import db
+
+_sqlite_begin_mode: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "sqlite_begin_mode", default="DEFERRED"
+)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware datetime, always stored and returned in UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where a timezone-aware one is required")
+        value = value.astimezone(dt.timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+@event.listens_for(Engine, "connect")
+def _configure_sqlite(dbapi_connection, connection_record):  # pragma: no cover - wiring
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # Hand transaction control to SQLAlchemy's "begin" event below.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection):  # pragma: no cover - wiring
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"BEGIN {_sqlite_begin_mode.get()}")
+
+
+def is_sqlite(session: Session | None = None) -> bool:
+    session = session or db.session
+    return session.get_bind().dialect.name == "sqlite"
+
+
+@contextmanager
+def write_transaction(session: Session | None = None) -> Iterator[Session]:
+    """Run a unit of work that writes, committing at the end (rolling back on error).
+
+    On SQLite the transaction is started with ``BEGIN IMMEDIATE`` so it holds the single
+    write lock from its first read: a check followed by a write cannot interleave with
+    another writer. On PostgreSQL the services use row locks or conditional updates.
+    Any read-only transaction already open on the session is ended first; pending,
+    unflushed changes at that point are a programming error.
+    """
+    session = session or db.session()
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("write_transaction() started with unsaved changes in the session")
+    if session.in_transaction():
+        session.commit()
+    token = _sqlite_begin_mode.set("IMMEDIATE")
+    try:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    finally:
+        _sqlite_begin_mode.reset(token)

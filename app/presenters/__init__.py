@@ -1,0 +1,1 @@
+"""View-models and formatting: turning domain objects into what pages show."""

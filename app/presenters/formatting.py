@@ -1,0 +1,76 @@
+"""Formatting for people: money, dates, distances. Money arrives as integer pence."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+UK = ZoneInfo("Europe/London")
+
+
+def format_pence(pence: int | None, *, always_pence: bool = False) -> str:
+    """1234 -> '£12.34'; 2000 -> '£20' (GOV.UK style drops .00); -550 -> '-£5.50'."""
+    if pence is None:
+        return ""
+    if isinstance(pence, bool) or not isinstance(pence, int):
+        raise TypeError("money is formatted from integer pence only")
+    sign = "-" if pence < 0 else ""
+    pounds, rest = divmod(abs(pence), 100)
+    if rest == 0 and not always_pence:
+        return f"{sign}£{pounds:,}"
+    return f"{sign}£{pounds:,}.{rest:02d}"
+
+
+def format_date(value: dt.date | dt.datetime | None) -> str:
+    """GOV.UK style: '4 June 2026'."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(UK).date() if value.tzinfo else value.date()
+    return f"{value.day} {value:%B %Y}"
+
+
+def format_time(value: dt.time | dt.datetime | None) -> str:
+    """GOV.UK style: '9am', '5:30pm', 'midnight', 'midday'."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(UK).time() if value.tzinfo else value.time()
+    if value.hour == 0 and value.minute == 0:
+        return "midnight"
+    if value.hour == 12 and value.minute == 0:
+        return "midday"
+    hour = value.hour % 12 or 12
+    suffix = "am" if value.hour < 12 else "pm"
+    if value.minute:
+        return f"{hour}:{value.minute:02d}{suffix}"
+    return f"{hour}{suffix}"
+
+
+def format_datetime(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{format_date(value)} at {format_time(value)}"
+
+
+def format_distance(miles: float | None) -> str:
+    if miles is None:
+        return ""
+    if miles < 0.1:
+        return "less than 0.1 miles"
+    if round(miles, 1) == 1.0:
+        return "1 mile"
+    return f"{miles:.1f} miles"
+
+
+def ordinal(n: int) -> str:
+    if 10 <= n % 100 <= 20:
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def pluralise(count: int, singular: str, plural: str | None = None) -> str:
+    word = singular if count == 1 else (plural or singular + "s")
+    return f"{count:,} {word}"

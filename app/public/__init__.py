@@ -1,0 +1,7 @@
+"""Public pages: anyone may see them, signed in or not."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+from app.public import routes  # noqa: E402,F401

@@ -1,0 +1,183 @@
+"""Test fixtures.
+
+Every test that uses the ``app`` fixture (directly or through ``client``, ``db_session``
+or a factory) runs twice: on SQLite and on PostgreSQL. PostgreSQL runs need
+``TEST_DATABASE_URL``, for example::
+
+    TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test make test
+
+Without it they are skipped with a message saying so. To get a PostgreSQL elsewhere:
+``docker run -e POSTGRES_HOST_AUTH_METHOD=trust -p 5432:5432 postgres:15`` or, on Debian,
+``apt-get install postgresql`` then ``pg_ctlcluster 15 main start``.
+
+The schema always comes from the migrations (never ``create_all``), once per backend per
+test worker; each test then gets a clean copy (SQLite: a copied file; PostgreSQL: every
+table emptied and the migrations' seed rows put back).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+os.environ.setdefault("APP_ENV", "testing")
+
+from app import create_app  # noqa: E402
+from app.extensions import db as _db  # noqa: E402
+
+PG_SKIP_MESSAGE = (
+    "PostgreSQL run skipped: set TEST_DATABASE_URL, e.g. "
+    "TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test make test "
+    "(start a server with `pg_ctlcluster 15 main start` or "
+    "`docker run -e POSTGRES_HOST_AUTH_METHOD=trust -p 5432:5432 postgres:15`)"
+)
+
+pytest_plugins = ["tests.factories"]
+
+
+@dataclass
+class TestDatabase:
+    backend: str  # "sqlite" or "postgresql"
+    url: str
+    template_path: Path | None = None  # SQLite: migrated file copied for each test
+    seed_rows: dict | None = None  # PostgreSQL: rows the migrations insert (reference data)
+
+
+def _worker_suffix() -> str:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"_{worker}" if worker else ""
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return None
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    parsed = parsed.set(database=(parsed.database or "test") + _worker_suffix())
+    _ensure_pg_database(parsed)
+    return parsed.render_as_string(hide_password=False)
+
+
+def _ensure_pg_database(url) -> None:
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}).scalar()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    finally:
+        admin.dispose()
+
+
+def _migrate(url: str, tmp: Path) -> None:
+    """Apply every migration to an empty database at ``url``."""
+    from flask_migrate import upgrade
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SEARCH_INDEX_DIR": str(tmp / "index")})
+    with app.app_context():
+        if url.startswith("postgresql"):
+            with _db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def _table_names(engine) -> list[str]:
+    return [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def test_database(request, tmp_path_factory) -> TestDatabase:
+    tmp = tmp_path_factory.mktemp(f"db-{request.param}")
+    if request.param == "postgresql":
+        url = _postgres_url()
+        if url is None:
+            pytest.skip(PG_SKIP_MESSAGE)
+        _migrate(url, tmp)
+        engine = create_engine(url)
+        seed: dict[str, list[dict]] = {}
+        with engine.connect() as conn:
+            for table in _table_names(engine):
+                rows = [dict(r._mapping) for r in conn.execute(text(f'SELECT * FROM "{table}"'))]
+                if rows:
+                    seed[table] = rows
+        engine.dispose()
+        return TestDatabase("postgresql", url, seed_rows=seed)
+    path = tmp / "template.sqlite3"
+    url = f"sqlite:///{path}"
+    _migrate(url, tmp)
+    return TestDatabase("sqlite", url, template_path=path)
+
+
+def _reset_postgres(database: TestDatabase) -> None:
+    engine = create_engine(database.url)
+    try:
+        with engine.begin() as conn:
+            tables = _table_names(engine)
+            if tables:
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            metadata_tables = _db.metadata.tables
+            for table, rows in (database.seed_rows or {}).items():
+                conn.execute(metadata_tables[table].insert(), rows)
+                # Keep sequences ahead of seeded ids.
+                if "id" in rows[0]:
+                    conn.execute(
+                        text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM \"{table}\"))")
+                    )
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def app(test_database: TestDatabase, tmp_path):
+    if test_database.backend == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(test_database.template_path, path)
+        url = f"sqlite:///{path}"
+    else:
+        _reset_postgres(test_database)
+        url = test_database.url
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SEARCH_INDEX_DIR": str(tmp_path / "search-index"),
+            "INSTANCE_PATH": str(tmp_path),
+            "SERVER_NAME": "localhost",
+            "TESTING": True,
+        }
+    )
+    app.config["DB_BACKEND"] = test_database.backend
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db_session(app):
+    return _db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def backend(app) -> str:
+    return app.config["DB_BACKEND"]

@@ -1,0 +1,132 @@
+"""Browser tests: Playwright driving Debian's headless Chromium against the app served on
+a loopback port, with demo data loaded. Accessibility is checked with axe-core (npm).
+
+Chromium comes from Debian (`apt-get install chromium chromium-driver`, or `make chromium`);
+it is never downloaded by a test tool. Without it these tests are skipped, saying so.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.extensions import db
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE_PATH = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def _chromium() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM_PATH"), shutil.which("chromium"), "/usr/bin/chromium", shutil.which("chromium-browser")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = _chromium()
+    if path is None:
+        pytest.skip("Browser tests skipped: no Chromium found. Install it with `make chromium` "
+                    "(apt-get install chromium chromium-driver) or set CHROMIUM_PATH.")
+    return path
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory):
+    """The app with demo data, on SQLite, as `make run` would serve it."""
+    from flask_migrate import upgrade
+
+    from app.services import demo
+
+    tmp = tmp_path_factory.mktemp("e2e")
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'e2e.sqlite3'}",
+            "SEARCH_INDEX_DIR": str(tmp / "search-index"),
+            "INSTANCE_PATH": str(tmp),
+            "DEMO_MODE": True,
+        }
+    )
+    with app.app_context():
+        upgrade()
+        demo.load(demo_mode=True)
+        for step in E2E_SETUP_STEPS:
+            step(app)
+        db.session.remove()
+    return app
+
+
+# Later parts of the product add set-up here (for example building the search index).
+E2E_SETUP_STEPS: list = []
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    # bypass_csp lets the test inject axe-core; the app's own pages run under the real CSP.
+    context = browser.new_context(base_url=live_server, bypass_csp=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors
+    yield page
+    context.close()
+
+
+def axe_violations(page) -> list[dict]:
+    """Run axe-core on the current page for WCAG 2.2 A and AA; return the violations."""
+    page.add_script_tag(content=AXE_PATH.read_text())
+    return page.evaluate(
+        """async (tags) => {
+            const results = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+            return results.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)
+            }));
+        }""",
+        WCAG_TAGS,
+    )
+
+
+def assert_accessible(page) -> None:
+    violations = axe_violations(page)
+    assert violations == [], f"axe-core found WCAG 2.2 AA violations on {page.url}: {violations}"
