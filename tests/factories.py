@@ -22,9 +22,11 @@ from app.models import (
     Provider,
     ProviderArea,
     ProviderStatus,
+    Role,
     Service,
     ServiceHours,
     ServiceStatus,
+    User,
 )
 
 _counter = itertools.count(1)
@@ -170,5 +172,19 @@ def make_membership(app):
         db.session.add(membership)
         db.session.commit()
         return membership
+
+    return make
+
+
+@pytest.fixture
+def make_user(app):
+    def make(role: Role = Role.CITIZEN, **overrides) -> User:
+        n = next(_counter)
+        fields = dict(email=f"{role.value}{n}@example.test", name=f"Test {role.label} {n}", role=role)
+        fields.update(overrides)
+        user = User(**fields)
+        db.session.add(user)
+        db.session.commit()
+        return user
 
     return make

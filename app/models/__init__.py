@@ -20,3 +20,4 @@ from app.models.services import (  # noqa: F401
     ServiceHours,
     ServiceStatus,
 )
+from app.models.users import Role, User  # noqa: F401
