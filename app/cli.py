@@ -31,5 +31,62 @@ def demo_load() -> None:
         click.echo("Demo data already loaded: nothing changed.")
 
 
+ledger_cli = AppGroup("ledger", help="The double-entry ledger of money.")
+
+
+@ledger_cli.command("check")
+def ledger_check() -> None:
+    """Verify every ledger invariant; exit non-zero naming the first broken one."""
+    from app.services import budgets  # noqa: F401  (registers the budget invariants)
+    from app.services import ledger
+
+    problems = ledger.check()
+    if problems:
+        raise click.ClickException(f"Ledger check failed: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    click.echo("Ledger check passed: every transaction balances, cached balances equal their entries, "
+               "no budget is below zero, and holds match their accounts.")
+
+
+budgets_cli = AppGroup("budgets", help="Personal budgets.")
+
+
+@budgets_cli.command("fund")
+@click.option("--period-start", required=True, help="First day of the 4-week period, YYYY-MM-DD.")
+def budgets_fund(period_start: str) -> None:
+    """Credit every active budget for one 4-week period (re-running changes nothing)."""
+    import datetime as dt
+
+    from app.services import budgets
+    from app.services.ledger import Actor
+    from app.services.policy import current_policy
+
+    try:
+        day = dt.date.fromisoformat(period_start)
+    except ValueError:
+        raise click.BadParameter("Enter the date as YYYY-MM-DD, for example 2026-11-16", param_hint="--period-start") from None
+    policy = current_policy()
+    try:
+        start, end = policy.require_period_start(day)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import PersonalBudget
+
+    count = db.session.execute(select(func.count(PersonalBudget.id))).scalar_one()
+    with click.progressbar(length=count, label=f"Funding budgets for {start} to {end}") as bar:
+        run = budgets.fund_all(start, policy=policy, actor=Actor.system("budgets fund"), progress=bar.update)
+    from app.presenters.formatting import format_pence
+
+    click.echo(f"Funded {len(run.funded)} budgets, {format_pence(run.total_pence)} in all; "
+               f"{run.already_funded} already funded for this period; {run.not_active} not active in it.")
+    short = [r for r in run.funded if r.short_visits]
+    for result in short:
+        click.echo(f"  Budget {result.budget.public_id}: {len(result.short_visits)} booked visits not covered (both sides told)")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
+    app.cli.add_command(ledger_cli)
+    app.cli.add_command(budgets_cli)

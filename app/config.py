@@ -73,6 +73,11 @@ class Config:
         self.DEMO_MODE = _bool("DEMO_MODE", self.DEFAULT_DEMO_MODE)
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", not self.TESTING)
+        # Personal budgets are funded in 4-week periods counted from this Monday (the
+        # council's financial year start); `flask budgets fund --period-start` takes one.
+        self.BUDGET_PERIOD_ANCHOR = env.get("BUDGET_PERIOD_ANCHOR", "2026-04-06")
+        # Cancelling a visit is free until this many hours before it starts.
+        self.CANCELLATION_NOTICE_HOURS = int(env.get("CANCELLATION_NOTICE_HOURS", "24"))
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in dir(self) if k.isupper()}

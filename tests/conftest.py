@@ -150,6 +150,8 @@ def app(test_database: TestDatabase, tmp_path):
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
+            # Enough connections for the concurrency tests' 50 simultaneous clients.
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 60, "pool_timeout": 60},
             "SEARCH_INDEX_DIR": str(tmp_path / "search-index"),
             "INSTANCE_PATH": str(tmp_path),
             "SERVER_NAME": "localhost",

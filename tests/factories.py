@@ -188,3 +188,41 @@ def make_user(app):
         return user
 
     return make
+
+
+@pytest.fixture
+def policy(app):
+    from app.services.policy import current_policy
+
+    return current_policy()
+
+
+@pytest.fixture
+def make_budget(app, make_user, policy):
+    """A personal budget for a citizen, funded for the current period by default
+    (and ``periods`` - 1 more after it)."""
+    from app.models import BudgetType
+    from app.services import budgets
+    from app.services.ledger import Actor
+
+    def make(citizen: User | None = None, amount: int = 50_000, budget_type=BudgetType.MANAGED_ACCOUNT, isf_provider=None,
+             outcomes=("Get out to the shops each week", "Stay safe and well at home"), periods: int = 1,
+             starts_on: dt.date | None = None):
+        citizen = citizen or make_user(Role.CITIZEN)
+        today = dt.date.today()
+        start, _ = policy.period_containing(today)
+        budget = budgets.create_budget(
+            citizen=citizen,
+            budget_type=budget_type,
+            amount_per_period_pence=amount,
+            starts_on=starts_on or start,
+            outcomes=list(outcomes),
+            created_by=None,
+            policy=policy,
+            isf_provider=isf_provider,
+        )
+        for n in range(1, periods):
+            budgets.fund_budget(budget, start + dt.timedelta(days=28 * n), policy=policy, actor=Actor.system("test"))
+        return db.session.get(type(budget), budget.id)
+
+    return make

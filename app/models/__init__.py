@@ -21,3 +21,24 @@ from app.models.services import (  # noqa: F401
     ServiceStatus,
 )
 from app.models.users import Role, User  # noqa: F401
+from app.models.budgets import PERIOD_DAYS, BudgetOutcome, BudgetPeriod, BudgetStatus, BudgetType, PersonalBudget  # noqa: F401
+from app.models.bookings import (  # noqa: F401
+    Booking,
+    BookingEvent,
+    BookingSchedule,
+    BookingStatus,
+    BookingVisit,
+    CapacityCell,
+    PaymentMethod,
+    VisitStatus,
+)
+from app.models.ledger import (  # noqa: F401
+    MAY_GO_NEGATIVE,
+    AccountKind,
+    HoldStatus,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerHold,
+    LedgerTransaction,
+    TransactionKind,
+)

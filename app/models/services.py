@@ -106,6 +106,7 @@ class Service(TimestampMixin, db.Model):
             name="accepts_a_funding_route",
         ),
         CheckConstraint("length(trim(title)) > 0", name="title_not_blank"),
+        CheckConstraint("capacity >= 1 AND capacity <= 500", name="capacity_in_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -117,6 +118,9 @@ class Service(TimestampMixin, db.Model):
     price_pence: Mapped[int] = mapped_column(Integer, nullable=False)
     price_unit: Mapped[PriceUnit] = mapped_column(enum_column(PriceUnit, "price_unit"), nullable=False)
     min_units: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=1)
+    # How many people the service can serve at the same time (per 15 minutes for hourly
+    # services, per day, night or week for the others).
+    capacity: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=1, server_default="1")
 
     accepts_personal_budget: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     accepts_prepaid_card: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)

@@ -1,0 +1,745 @@
+"""Booking a service: plan, book, accept or decline, cancel, record delivery.
+
+Every state change is one unit of work (``write_transaction``). Money moves only through
+``app.services.ledger``: a hold for each visit in a funded period when the booking is
+made, captured when the provider records the visit as delivered (or cancelled too late),
+released when it is declined or cancelled in time. Capacity is taken with a conditional
+update per time cell, so two people can never take the last place at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from app.database import utcnow, write_transaction
+from app.extensions import db
+from app.models import (
+    Booking,
+    BookingEvent,
+    BookingSchedule,
+    BookingStatus,
+    BookingVisit,
+    BudgetOutcome,
+    BudgetStatus,
+    CapacityCell,
+    FundingRoute,
+    PaymentMethod,
+    PersonalBudget,
+    PriceUnit,
+    Provider,
+    ProviderStatus,
+    Service,
+    ServiceHours,
+    ServiceStatus,
+    User,
+    VisitStatus,
+)
+from app.services import ledger
+from app.services.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from app.services.ledger import Actor, HoldAlreadySettled, InsufficientFunds
+from app.services.policy import UK, Policy, local_date, local_midnight
+
+MAX_DAYS_AHEAD = 366
+MAX_WEEKS = 52
+MAX_MESSAGE = 1000
+MAX_UNITS = {
+    PriceUnit.HOUR: 24,
+    PriceUnit.VISIT: 10,
+    PriceUnit.DAY: 14,
+    PriceUnit.NIGHT: 28,
+    PriceUnit.WEEK: 12,
+    PriceUnit.ITEM: 20,
+}
+CELL = dt.timedelta(minutes=15)
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+# Planning ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """What a person asks for on the booking form."""
+
+    service_id: int
+    request_key: str
+    schedule: BookingSchedule
+    first_date: dt.date
+    start_time: dt.time
+    units: int
+    weekdays: tuple[int, ...] = ()  # weekly bookings: 0 = Monday
+    weeks: int = 1
+    payment_method: PaymentMethod = PaymentMethod.BUDGET
+    budget_public_id: str | None = None
+    outcome_id: int | None = None
+    message: str = ""
+    expected_total_pence: int | None = None  # the total the person confirmed
+
+
+@dataclass(frozen=True)
+class PlannedVisit:
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    units: int
+    amount_pence: int
+    hold_now: bool  # falls in a period the budget has been funded for
+
+    @property
+    def local_date(self) -> dt.date:
+        return local_date(self.starts_at)
+
+
+@dataclass
+class Quote:
+    service: Service
+    request: BookingRequest
+    unit_price_pence: int
+    visits: list[PlannedVisit]
+    budget: PersonalBudget | None = None
+    available_pence: int | None = None
+    outcome: BudgetOutcome | None = None
+
+    @property
+    def total_pence(self) -> int:
+        return sum(v.amount_pence for v in self.visits)
+
+    @property
+    def hold_now_pence(self) -> int:
+        return sum(v.amount_pence for v in self.visits if v.hold_now)
+
+    @property
+    def later_pence(self) -> int:
+        return self.total_pence - self.hold_now_pence
+
+
+def _unit_span(unit: PriceUnit, units: int) -> dt.timedelta:
+    if unit is PriceUnit.HOUR:
+        return dt.timedelta(hours=units)
+    if unit in (PriceUnit.DAY, PriceUnit.NIGHT):
+        return dt.timedelta(days=units)
+    if unit is PriceUnit.WEEK:
+        return dt.timedelta(weeks=units)
+    return dt.timedelta(hours=1)  # a visit, or an item delivered in an hour's slot
+
+
+def _windows(hours: list[ServiceHours], day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Opening windows that start on ``day`` (overnight ones end the next morning)."""
+    out = []
+    for slot in hours:
+        if slot.weekday != day.weekday():
+            continue
+        opens = dt.datetime.combine(day, slot.opens_at, tzinfo=UK)
+        close_day = day + dt.timedelta(days=1) if slot.closes_at < slot.opens_at else day
+        closes = dt.datetime.combine(close_day, slot.closes_at, tzinfo=UK)
+        out.append((opens, closes))
+    return out
+
+
+def _within_hours(service: Service, starts_at: dt.datetime, ends_at: dt.datetime, unit: PriceUnit, units: int) -> bool:
+    day = starts_at.astimezone(UK).date()
+    start_local = starts_at.astimezone(UK)
+    candidates = _windows(service.hours, day) + _windows(service.hours, day - dt.timedelta(days=1))
+    if unit is PriceUnit.HOUR:
+        end_local = ends_at.astimezone(UK)
+        return any(opens <= start_local and end_local <= closes for opens, closes in candidates)
+    if not any(opens <= start_local < closes for opens, closes in candidates):
+        return False
+    if unit in (PriceUnit.DAY, PriceUnit.NIGHT):
+        # Every day (or night) booked must be one the service runs.
+        return all(_windows(service.hours, day + dt.timedelta(days=i)) for i in range(units))
+    return True
+
+
+def _visit_dates(request: BookingRequest) -> list[dt.date]:
+    if request.schedule is BookingSchedule.ONE_OFF:
+        return [request.first_date]
+    end = request.first_date + dt.timedelta(weeks=request.weeks)
+    return [
+        request.first_date + dt.timedelta(days=i)
+        for i in range((end - request.first_date).days)
+        if (request.first_date + dt.timedelta(days=i)).weekday() in request.weekdays
+    ]
+
+
+def listed_service(service_id: int) -> Service:
+    service = db.session.get(Service, service_id)
+    if (
+        service is None
+        or service.status is not ServiceStatus.PUBLISHED
+        or service.provider.status is not ProviderStatus.VERIFIED
+    ):
+        raise NotFound("No such service")
+    return service
+
+
+def usable_budgets(citizen: User, service: Service | None = None) -> list[PersonalBudget]:
+    """The citizen's active budgets (an ISF only with its own provider)."""
+    budgets = db.session.execute(
+        select(PersonalBudget).where(PersonalBudget.citizen_id == citizen.id, PersonalBudget.status == BudgetStatus.ACTIVE)
+    ).scalars().all()
+    if service is not None:
+        budgets = [b for b in budgets if not b.is_isf or b.isf_provider_id == service.provider_id]
+    return list(budgets)
+
+
+def plan(request: BookingRequest, *, citizen: User, policy: Policy, now: dt.datetime | None = None) -> Quote:
+    """Check a booking request and work out its visits and cost. Writes nothing.
+
+    Raises ValidationError naming each problem in words a person can act on.
+    """
+    from app.services import budgets as budget_service
+
+    now = now or utcnow()
+    service = listed_service(request.service_id)
+    unit = service.price_unit
+    errors: dict[str, str] = {}
+
+    units = request.units
+    top = MAX_UNITS[unit]
+    low = max(1, service.min_units)
+    if isinstance(units, bool) or not isinstance(units, int) or not (low <= units <= top):
+        plural = unit.value + "s"
+        errors["units"] = f"Enter a number of {plural} from {low} to {top}"
+
+    if request.start_time.minute % 15 or request.start_time.second:
+        errors["start_time"] = "Choose a start time on the hour, or at quarter past, half past or quarter to"
+
+    today = now.astimezone(UK).date()
+    if request.first_date < today:
+        errors["first_date"] = "The date must be today or in the future"
+    elif request.first_date > today + dt.timedelta(days=MAX_DAYS_AHEAD):
+        errors["first_date"] = "The date must be within the next year"
+
+    if request.schedule is BookingSchedule.WEEKLY:
+        if not request.weekdays or any(d not in range(7) for d in request.weekdays):
+            errors["weekdays"] = "Select the days of the week you want"
+        if isinstance(request.weeks, bool) or not isinstance(request.weeks, int) or not (1 <= request.weeks <= MAX_WEEKS):
+            errors["weeks"] = f"Enter a number of weeks from 1 to {MAX_WEEKS}"
+
+    if len(request.message or "") > MAX_MESSAGE:
+        errors["message"] = f"Your message must be {MAX_MESSAGE} characters or fewer"
+
+    budget = None
+    available = None
+    outcome = None
+    if request.payment_method is PaymentMethod.BUDGET:
+        if not service.accepts(FundingRoute.PERSONAL_BUDGET):
+            errors["payment"] = f"{service.provider.name} does not accept personal budgets for this service. Choose another way to pay"
+        else:
+            budget = next((b for b in usable_budgets(citizen) if b.public_id == request.budget_public_id), None)
+            if budget is None:
+                errors["payment"] = "Choose a personal budget that is yours and active"
+            elif budget.is_isf and budget.isf_provider_id != service.provider_id:
+                errors["payment"] = (
+                    f"Your Individual Service Fund is held with {budget.isf_provider.name}, so it can only pay for their services"
+                )
+            else:
+                available = budget_service.summary(budget).available_pence
+        if budget is not None and request.outcome_id is not None:
+            outcome = next((o for o in budget.outcomes if o.id == request.outcome_id), None)
+            if outcome is None:
+                errors["outcome"] = "Choose one of the outcomes in your support plan"
+    else:
+        route = FundingRoute.PREPAID_CARD if request.payment_method is PaymentMethod.CARD else None
+        if route and not (service.accepts(FundingRoute.PREPAID_CARD) or service.accepts(FundingRoute.SELF_FUNDER)):
+            errors["payment"] = f"{service.provider.name} does not take card payments for this service"
+
+    if errors:
+        raise ValidationError(errors)
+
+    funded_until = budget_service.latest_funded_period_end(budget) if budget else None
+    visits: list[PlannedVisit] = []
+    for day in _visit_dates(request):
+        starts_at = dt.datetime.combine(day, request.start_time, tzinfo=UK).astimezone(dt.timezone.utc)
+        ends_at = starts_at + _unit_span(unit, units)
+        if starts_at <= now:
+            raise ValidationError({"start_time": "The start time must be in the future"})
+        if not _within_hours(service, starts_at, ends_at, unit, units):
+            raise ValidationError(
+                {"start_time": f"{service.provider.name} does not run this service at that time on {day:%A %-d %B}. Check the usual days and times"}
+            )
+        hold_now = budget is not None and funded_until is not None and day < funded_until
+        visits.append(PlannedVisit(starts_at, ends_at, units, units * service.price_pence, hold_now))
+    if not visits:
+        raise ValidationError({"weekdays": "None of the days you chose fall within those weeks"})
+
+    quote = Quote(service, request, service.price_pence, visits, budget, available, outcome)
+    if budget is not None and quote.hold_now_pence > (available or 0):
+        raise ValidationError(
+            {
+                "payment": (
+                    f"This booking needs {_pounds(quote.hold_now_pence)} from your budget now, "
+                    f"but only {_pounds(available or 0)} is available"
+                )
+            }
+        )
+    if budget is not None and not any(v.hold_now for v in visits) and funded_until is None:
+        raise ValidationError({"payment": "Your budget has not been funded yet. Try again once the council has paid it in"})
+    return quote
+
+
+def _pounds(pence: int) -> str:
+    from app.presenters.formatting import format_pence
+
+    return format_pence(pence)
+
+
+# Booking ----------------------------------------------------------------------------------
+
+
+def _new_reference() -> str:
+    return "BK-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def find_by_request_key(key: str) -> Booking | None:
+    return db.session.execute(select(Booking).where(Booking.request_key == key)).scalar_one_or_none()
+
+
+def create(request: BookingRequest, *, citizen: User, booker: User, policy: Policy, now: dt.datetime | None = None) -> Booking:
+    """Make the booking, take capacity and hold the money for funded periods, in one step.
+
+    Idempotent on ``request.request_key``: a retry returns the first booking.
+    """
+    existing = find_by_request_key(request.request_key)
+    if existing is not None:
+        return _same_requester(existing, booker)
+    try:
+        return _create(request, citizen=citizen, booker=booker, policy=policy, now=now)
+    except IntegrityError:
+        db.session.rollback()
+        existing = find_by_request_key(request.request_key)
+        if existing is None:
+            raise
+        return _same_requester(existing, booker)
+
+
+def _same_requester(booking: Booking, booker: User) -> Booking:
+    if booking.booked_by_id != booker.id:
+        raise Conflict("That booking request was already used")
+    return booking
+
+
+def _create(request: BookingRequest, *, citizen: User, booker: User, policy: Policy, now: dt.datetime | None) -> Booking:
+    now = now or utcnow()
+    with write_transaction():
+        # Plan again inside the write transaction: prices and funding as they are now.
+        quote = plan(request, citizen=citizen, policy=policy, now=now)
+        if request.expected_total_pence is not None and request.expected_total_pence != quote.total_pence:
+            raise ValidationError(
+                {"total": f"The price has changed: the total is now {_pounds(quote.total_pence)}. Check the details and confirm again"}
+            )
+        service = quote.service
+        booking = Booking(
+            public_id=secrets.token_urlsafe(12),
+            reference=_new_reference(),
+            request_key=request.request_key,
+            service_id=service.id,
+            provider_id=service.provider_id,
+            citizen_id=citizen.id,
+            booked_by_id=booker.id,
+            budget_id=quote.budget.id if quote.budget else None,
+            outcome_id=quote.outcome.id if quote.outcome else None,
+            payment_method=request.payment_method,
+            schedule=request.schedule,
+            unit_price_pence=quote.unit_price_pence,
+            price_unit=service.price_unit,
+            total_pence=quote.total_pence,
+            status=BookingStatus.REQUESTED,
+            message=(request.message or "").strip(),
+        )
+        db.session.add(booking)
+        db.session.flush()  # a duplicate request key fails here
+
+        visits = []
+        for planned in quote.visits:
+            visit = BookingVisit(
+                booking_id=booking.id,
+                starts_at=planned.starts_at,
+                ends_at=planned.ends_at,
+                units=planned.units,
+                amount_pence=planned.amount_pence,
+                status=VisitStatus.SCHEDULED,
+            )
+            db.session.add(visit)
+            visits.append((visit, planned))
+        db.session.flush()
+
+        for visit, _ in visits:
+            take_places(service, visit)
+
+        actor = Actor.person(booker)
+        if quote.budget is not None:
+            source = _source_account(quote.budget)
+            holding = ledger.hold_account(booking)
+            for visit, planned in visits:
+                if not planned.hold_now:
+                    continue
+                try:
+                    ledger.place_hold(
+                        visit_id=visit.id,
+                        source=source,
+                        hold=holding,
+                        amount_pence=visit.amount_pence,
+                        key=f"hold:visit:{visit.id}:1",
+                        actor=actor,
+                        effective_at=now,
+                        memo=f"Set aside for {service.title} on {_when(visit.starts_at)} ({booking.reference})",
+                    )
+                except InsufficientFunds:
+                    raise ValidationError(
+                        {"payment": "There is not enough money in your budget for this booking. Check your budget and try again"}
+                    ) from None
+                visit.status = VisitStatus.HELD
+        who = "you" if booker.id == citizen.id else booker.name
+        _event(booking, "requested", f"Booking requested by {who}: {_describe(booking, len(visits))}", booker)
+    notify_booking_change(booking, "requested")
+    return booking
+
+
+def _source_account(budget: PersonalBudget):
+    from app.services import budgets as budget_service
+
+    return budget_service.spending_account(budget)
+
+
+def _when(moment: dt.datetime) -> str:
+    local = moment.astimezone(UK)
+    from app.presenters.formatting import format_time
+
+    return f"{local:%-d %B %Y} at {format_time(local.time())}"
+
+
+def _describe(booking: Booking, visits: int) -> str:
+    total = _pounds(booking.total_pence)
+    if booking.schedule is BookingSchedule.ONE_OFF:
+        return f"1 visit, {total}"
+    return f"{visits} visits, {total} in all"
+
+
+def _event(booking: Booking, kind: str, message: str, actor: User | None) -> None:
+    db.session.add(BookingEvent(booking_id=booking.id, kind=kind, message=message, actor_user_id=actor.id if actor else None))
+
+
+# Capacity -----------------------------------------------------------------------------------
+
+
+def capacity_cells(service_unit: PriceUnit, starts_at: dt.datetime, ends_at: dt.datetime, units: int) -> list[dt.datetime]:
+    """The time cells a visit takes one place in."""
+    if service_unit is PriceUnit.HOUR:
+        cells, at = [], starts_at
+        while at < ends_at:
+            cells.append(at)
+            at += CELL
+        return cells
+    if service_unit is PriceUnit.VISIT:
+        return [starts_at]
+    day = local_date(starts_at)
+    if service_unit in (PriceUnit.DAY, PriceUnit.NIGHT):
+        return [local_midnight(day + dt.timedelta(days=i)).astimezone(dt.timezone.utc) for i in range(units)]
+    if service_unit is PriceUnit.WEEK:
+        monday = day - dt.timedelta(days=day.weekday())
+        return [local_midnight(monday + dt.timedelta(weeks=i)).astimezone(dt.timezone.utc) for i in range(units)]
+    return [local_midnight(day).astimezone(dt.timezone.utc)]  # items: one delivery a day
+
+
+def take_places(service: Service, visit: BookingVisit) -> None:
+    table = CapacityCell.__table__
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    for cell in sorted(capacity_cells(service.price_unit, visit.starts_at, visit.ends_at, visit.units)):
+        db.session.execute(
+            insert(table)
+            .values(service_id=service.id, starts_at=cell, capacity=service.capacity, used=0)
+            .on_conflict_do_nothing(index_elements=["service_id", "starts_at"])
+        )
+        taken = db.session.execute(
+            update(table)
+            .where(table.c.service_id == service.id, table.c.starts_at == cell, table.c.used < service.capacity)
+            .values(used=table.c.used + 1, capacity=service.capacity)
+        ).rowcount
+        if taken != 1:
+            raise ValidationError(
+                {"start_time": f"{service.provider.name} is fully booked at {_when(cell)}. Choose another time or day"}
+            )
+
+
+def release_places(booking: Booking, visit: BookingVisit) -> None:
+    table = CapacityCell.__table__
+    for cell in capacity_cells(booking.price_unit, visit.starts_at, visit.ends_at, visit.units):
+        db.session.execute(
+            update(table)
+            .where(table.c.service_id == booking.service_id, table.c.starts_at == cell, table.c.used > 0)
+            .values(used=table.c.used - 1)
+        )
+
+
+# Holding visits when a period is funded -------------------------------------------------------
+
+
+def try_hold_visit(visit: BookingVisit, budget: PersonalBudget, actor: Actor) -> bool:
+    """Hold money for a committed visit; mark it short if the budget cannot cover it."""
+    booking = visit.booking
+    attempt = 1 + db.session.execute(
+        select(func.count()).select_from(ledger.LedgerHold).where(ledger.LedgerHold.visit_id == visit.id)
+    ).scalar_one()
+    try:
+        ledger.place_hold(
+            visit_id=visit.id,
+            source=_source_account(budget),
+            hold=ledger.hold_account(booking),
+            amount_pence=visit.amount_pence,
+            key=f"hold:visit:{visit.id}:{attempt}",
+            actor=actor,
+            effective_at=utcnow(),
+            memo=f"Set aside for {booking.service.title} on {_when(visit.starts_at)} ({booking.reference})",
+        )
+    except InsufficientFunds:
+        visit.status = VisitStatus.SHORT
+        return False
+    visit.status = VisitStatus.HELD
+    return True
+
+
+def tell_both_sides_money_is_short(budget: PersonalBudget, visits: list[BookingVisit], period) -> None:
+    """Record on each booking's timeline (and notify both sides) that visits are not covered."""
+    by_booking: dict[int, list[BookingVisit]] = {}
+    for visit in visits:
+        by_booking.setdefault(visit.booking_id, []).append(visit)
+    with write_transaction():
+        for booking_id, short in by_booking.items():
+            booking = db.session.get(Booking, booking_id)
+            when = ", ".join(_when(v.starts_at) for v in short[:3]) + (" and more" if len(short) > 3 else "")
+            _event(
+                booking,
+                "money_short",
+                f"Not enough money in the budget for {len(short)} visit{'s' if len(short) != 1 else ''} ({when}). "
+                "They stay booked but are not paid for yet: the citizen and the council have been told.",
+                None,
+            )
+    for booking_id in by_booking:
+        notify_booking_change(db.session.get(Booking, booking_id), "money_short")
+
+
+# Provider decisions ---------------------------------------------------------------------------
+
+
+def _transition(booking: Booking, allowed: tuple[BookingStatus, ...], to: BookingStatus, **values) -> None:
+    table = Booking.__table__
+    changed = db.session.execute(
+        update(table)
+        .where(table.c.id == booking.id, table.c.status.in_([s.value for s in allowed]))
+        .values(status=to.value, updated_at=utcnow(), **values)
+    ).rowcount
+    if changed != 1:
+        db.session.refresh(booking)
+        raise InvalidTransition(f"This booking is {booking.status.label.lower()}, so it cannot be {_verb(to)}")
+    db.session.expire(booking)
+
+
+def _verb(status: BookingStatus) -> str:
+    return {
+        BookingStatus.ACCEPTED: "accepted",
+        BookingStatus.DECLINED: "declined",
+        BookingStatus.CANCELLED: "cancelled",
+        BookingStatus.COMPLETED: "completed",
+    }.get(status, status.value)
+
+
+def accept(booking: Booking, *, by: User) -> Booking:
+    with write_transaction():
+        booking = db.session.get(Booking, booking.id)
+        _transition(booking, (BookingStatus.REQUESTED,), BookingStatus.ACCEPTED, decided_at=utcnow())
+        _event(booking, "accepted", f"Accepted by {booking.provider.name}", by)
+    notify_booking_change(booking, "accepted")
+    return booking
+
+
+def decline(booking: Booking, *, by: User, reason: str) -> Booking:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Enter a reason for declining, so the person can look elsewhere"})
+    if len(reason) > MAX_MESSAGE:
+        raise ValidationError({"reason": f"The reason must be {MAX_MESSAGE} characters or fewer"})
+    with write_transaction():
+        booking = db.session.get(Booking, booking.id)
+        _transition(booking, (BookingStatus.REQUESTED,), BookingStatus.DECLINED, decided_at=utcnow(), decline_reason=reason)
+        actor = Actor.person(by)
+        for visit in booking.visits:
+            if visit.status.is_upcoming:
+                _release_visit(booking, visit, actor, VisitStatus.DECLINED, memo=f"Released: {booking.reference} declined")
+        _event(booking, "declined", f"Declined by {booking.provider.name}: {reason}", by)
+    notify_booking_change(booking, "declined")
+    return booking
+
+
+def _release_visit(booking: Booking, visit: BookingVisit, actor: Actor, new_status: VisitStatus, memo: str) -> None:
+    held = ledger.live_hold_for_visit(visit.id)
+    if held is not None:
+        ledger.settle_hold(held, capture_pence=0, payee=None, actor=actor, memo=memo)
+    release_places(booking, visit)
+    visit.status = new_status
+    visit.settled_at = utcnow()
+    visit.settled_by_id = actor.user_id
+
+
+# Cancelling ----------------------------------------------------------------------------------
+
+
+@dataclass
+class CancellationPlan:
+    free: list[BookingVisit] = field(default_factory=list)
+    charged: list[BookingVisit] = field(default_factory=list)
+
+    @property
+    def charged_pence(self) -> int:
+        return sum(v.amount_pence for v in self.charged)
+
+
+def cancellation_plan(booking: Booking, *, policy: Policy, visit_ids: list[int] | None = None, now: dt.datetime | None = None) -> CancellationPlan:
+    """Which upcoming visits would be cancelled free, and which charged (too late to cancel)."""
+    now = now or utcnow()
+    notice = dt.timedelta(hours=policy.cancellation_notice_hours)
+    result = CancellationPlan()
+    for visit in booking.visits:
+        if not visit.status.is_upcoming or (visit_ids is not None and visit.id not in visit_ids):
+            continue
+        late = (
+            booking.status is BookingStatus.ACCEPTED
+            and visit.status is VisitStatus.HELD
+            and visit.starts_at - now < notice
+        )
+        (result.charged if late else result.free).append(visit)
+    return result
+
+
+def cancel(
+    booking: Booking, *, by: User, policy: Policy, visit_ids: list[int] | None = None, now: dt.datetime | None = None
+) -> CancellationPlan:
+    """Cancel upcoming visits (all of them by default). Free until the notice window;
+    inside it, an accepted visit is charged to the budget as the provider was expecting it."""
+    now = now or utcnow()
+    with write_transaction():
+        booking = db.session.get(Booking, booking.id)
+        if not booking.status.is_open:
+            raise InvalidTransition(f"This booking is {booking.status.label.lower()}, so it cannot be cancelled")
+        chosen = cancellation_plan(booking, policy=policy, visit_ids=visit_ids, now=now)
+        if not chosen.free and not chosen.charged:
+            raise ValidationError({"visits": "Select at least one upcoming visit to cancel"})
+        actor = Actor.person(by)
+        for visit in chosen.free:
+            _release_visit(booking, visit, actor, VisitStatus.CANCELLED, memo=f"Released: visit cancelled ({booking.reference})")
+        for visit in chosen.charged:
+            held = ledger.live_hold_for_visit(visit.id)
+            ledger.settle_hold(
+                held,
+                capture_pence=visit.amount_pence,
+                payee=ledger.provider_payable_account(booking.provider),
+                actor=actor,
+                effective_at=now,
+                memo=f"Late cancellation charge, {booking.service.title} on {_when(visit.starts_at)} ({booking.reference})",
+            )
+            release_places(booking, visit)
+            visit.status = VisitStatus.LATE_CANCELLED
+            visit.charged_pence = visit.amount_pence
+            visit.settled_at = now
+            visit.settled_by_id = by.id
+        db.session.flush()
+        remaining = [v for v in booking.visits if v.status.is_upcoming]
+        count = len(chosen.free) + len(chosen.charged)
+        message = f"{count} visit{'s' if count != 1 else ''} cancelled by {by.name}"
+        if chosen.charged:
+            message += f"; {len(chosen.charged)} inside the {policy.cancellation_notice_hours}-hour notice, charged {_pounds(chosen.charged_pence)}"
+        if not remaining:
+            _transition(booking, (BookingStatus.REQUESTED, BookingStatus.ACCEPTED), BookingStatus.CANCELLED)
+        _event(booking, "cancelled", message, by)
+    notify_booking_change(booking, "cancelled")
+    return chosen
+
+
+# Delivery -------------------------------------------------------------------------------------
+
+
+def record_delivery(visit: BookingVisit, *, by: User, delivered_units: int | None = None, now: dt.datetime | None = None) -> BookingVisit:
+    """The provider records a visit as delivered: its money is captured for them and the
+    rest (if fewer units were delivered than booked) released, exactly once."""
+    now = now or utcnow()
+    with write_transaction():
+        visit = db.session.get(BookingVisit, visit.id)
+        booking = visit.booking
+        units = visit.units if delivered_units is None else delivered_units
+        if isinstance(units, bool) or not isinstance(units, int) or not (1 <= units <= visit.units):
+            raise ValidationError({"delivered_units": f"Enter the {booking.price_unit.value}s delivered, from 1 to {visit.units}"})
+        if booking.status is not BookingStatus.ACCEPTED:
+            raise InvalidTransition("Accept the booking before recording visits")
+        if visit.starts_at > now:
+            raise ValidationError({"visit": "You can only record a visit once it has started"})
+        if visit.status is VisitStatus.DELIVERED:
+            raise Conflict("This visit is already recorded as delivered")
+        if visit.status is not VisitStatus.HELD:
+            raise Conflict(f"This visit cannot be recorded as delivered: {visit.status.label.lower()}")
+        held = ledger.live_hold_for_visit(visit.id)
+        amount = units * booking.unit_price_pence
+        try:
+            ledger.settle_hold(
+                held,
+                capture_pence=amount,
+                payee=ledger.provider_payable_account(booking.provider),
+                actor=Actor.person(by),
+                effective_at=now,
+                memo=f"{booking.service.title} on {_when(visit.starts_at)}: {units} {booking.price_unit.value}{'s' if units != 1 else ''} delivered ({booking.reference})",
+            )
+        except HoldAlreadySettled:
+            raise Conflict("This visit is already recorded") from None
+        visit.status = VisitStatus.DELIVERED
+        visit.delivered_units = units
+        visit.charged_pence = amount
+        visit.settled_at = now
+        visit.settled_by_id = by.id
+        db.session.flush()
+        _event(booking, "delivered", f"Visit on {_when(visit.starts_at)} delivered ({units} of {visit.units}), {_pounds(amount)} paid", by)
+        if not any(v.status.is_upcoming for v in booking.visits):
+            _transition(booking, (BookingStatus.ACCEPTED,), BookingStatus.COMPLETED)
+    notify_booking_change(booking, "delivered")
+    return visit
+
+
+# Reading --------------------------------------------------------------------------------------
+
+
+def bookings_for_citizen(citizen: User) -> list[Booking]:
+    return list(
+        db.session.execute(select(Booking).where(Booking.citizen_id == citizen.id).order_by(Booking.created_at.desc())).scalars()
+    )
+
+
+def bookings_for_provider(provider: Provider, statuses: list[BookingStatus] | None = None) -> list[Booking]:
+    query = select(Booking).where(Booking.provider_id == provider.id)
+    if statuses:
+        query = query.where(Booking.status.in_(statuses))
+    return list(db.session.execute(query.order_by(Booking.created_at.desc())).scalars())
+
+
+def get_booking(public_id: str) -> Booking:
+    booking = db.session.execute(select(Booking).where(Booking.public_id == public_id)).scalar_one_or_none()
+    if booking is None:
+        raise NotFound("No such booking")
+    return booking
+
+
+# Notifications ------------------------------------------------------------------------------------
+
+
+NOTIFIERS: list = []
+
+
+def notify_booking_change(booking: Booking, what: str) -> None:
+    """Tell both sides about a change. Each notifier gets (booking, what)."""
+    for notifier in NOTIFIERS:
+        notifier(booking, what)

@@ -1,0 +1,571 @@
+"""Personal budgets: set-up, 4-weekly funding, ISF moves, and what a budget holder sees.
+
+Money moves only through ``app.services.ledger``. This module decides *what* to move.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, or_, select
+
+from app.database import utcnow, write_transaction
+from app.extensions import db
+from app.models import (
+    AccountKind,
+    Booking,
+    BookingStatus,
+    BookingVisit,
+    BudgetOutcome,
+    BudgetPeriod,
+    BudgetStatus,
+    BudgetType,
+    HoldStatus,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerHold,
+    LedgerTransaction,
+    PaymentMethod,
+    PersonalBudget,
+    Provider,
+    ProviderStatus,
+    Role,
+    TransactionKind,
+    User,
+    VisitStatus,
+)
+from app.services import ledger
+from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.ledger import Actor
+from app.services.policy import PERIOD_DAYS, Policy, local_midnight
+
+MAX_AMOUNT_PENCE = 2_000_000  # £20,000 per 4 weeks: above this is a typing slip
+MAX_OUTCOMES = 12
+
+
+def new_public_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+# Set-up ---------------------------------------------------------------------------------
+
+
+def create_budget(
+    *,
+    citizen: User,
+    budget_type: BudgetType,
+    amount_per_period_pence: int,
+    starts_on: dt.date,
+    outcomes: list[str],
+    created_by: User | None,
+    policy: Policy,
+    isf_provider: Provider | None = None,
+    today: dt.date | None = None,
+) -> PersonalBudget:
+    """A commissioner sets up a budget; the period it starts in is funded at once."""
+    errors: dict[str, str] = {}
+    if citizen.role is not Role.CITIZEN:
+        errors["citizen"] = "Choose a citizen account: budgets are for the person who receives care"
+    if isinstance(amount_per_period_pence, bool) or not isinstance(amount_per_period_pence, int) or not (
+        0 < amount_per_period_pence <= MAX_AMOUNT_PENCE
+    ):
+        errors["amount"] = "Enter an amount per 4 weeks between £0.01 and £20,000"
+    texts = [o.strip() for o in outcomes if o and o.strip()]
+    if not texts:
+        errors["outcomes"] = "Enter at least one outcome from the support plan"
+    elif len(texts) > MAX_OUTCOMES or any(len(t) > 200 for t in texts):
+        errors["outcomes"] = f"Enter up to {MAX_OUTCOMES} outcomes, each 200 characters or fewer"
+    if budget_type is BudgetType.ISF:
+        if isf_provider is None or isf_provider.status is not ProviderStatus.VERIFIED:
+            errors["isf_provider"] = "Choose the verified provider that will hold the Individual Service Fund"
+    else:
+        isf_provider = None
+    if errors:
+        raise ValidationError(errors)
+
+    today = today or dt.date.today()
+    with write_transaction():
+        budget = PersonalBudget(
+            public_id=new_public_id(),
+            citizen_id=citizen.id,
+            budget_type=budget_type,
+            isf_provider_id=isf_provider.id if isf_provider else None,
+            amount_per_period_pence=amount_per_period_pence,
+            starts_on=starts_on,
+            created_by_id=created_by.id if created_by else None,
+        )
+        budget.outcomes = [BudgetOutcome(text=t, position=i) for i, t in enumerate(texts)]
+        db.session.add(budget)
+        db.session.flush()
+        spending_account(budget)
+    # Fund the period the budget starts in (if it has begun), so it can be used at once.
+    if starts_on <= today:
+        start, _ = policy.period_containing(max(starts_on, today))
+        fund_budget(budget, start, policy=policy, actor=Actor.person(created_by) if created_by else Actor.system("budget set-up"))
+    return budget
+
+
+def spending_account(budget: PersonalBudget) -> LedgerAccount:
+    """Where the budget's available money is: for an ISF, with its current provider."""
+    if budget.budget_type is BudgetType.ISF:
+        provider = budget.isf_provider or db.session.get(Provider, budget.isf_provider_id)
+        return ledger.budget_account(budget, provider)
+    return ledger.budget_account(budget)
+
+
+def budget_accounts(budget: PersonalBudget) -> list[LedgerAccount]:
+    return list(
+        db.session.execute(
+            select(LedgerAccount).where(LedgerAccount.budget_id == budget.id, LedgerAccount.kind == AccountKind.BUDGET)
+        ).scalars()
+    )
+
+
+# Funding ----------------------------------------------------------------------------------
+
+
+@dataclass
+class FundingResult:
+    budget: PersonalBudget
+    period: BudgetPeriod | None  # None when the budget was not active in the period
+    newly_funded: bool
+    held_visits: int = 0
+    short_visits: list[BookingVisit] = field(default_factory=list)
+
+
+def _amount_for(budget: PersonalBudget, start: dt.date, end: dt.date) -> int:
+    """The full amount, or a pro-rata share for a budget that starts or ends mid-period."""
+    first = max(start, budget.starts_on)
+    last_exclusive = min(end, budget.ends_on + dt.timedelta(days=1)) if budget.ends_on else end
+    days = (last_exclusive - first).days
+    if days <= 0:
+        return 0
+    return budget.amount_per_period_pence * days // PERIOD_DAYS
+
+
+def fund_budget(budget: PersonalBudget, period_start: dt.date, *, policy: Policy, actor: Actor) -> FundingResult:
+    """Credit one budget for the period starting ``period_start`` (once), then hold the
+    committed visits that fall in it. Running it again changes nothing."""
+    start, end = policy.require_period_start(period_start)
+    with write_transaction():
+        budget = db.session.get(PersonalBudget, budget.id)
+        existing = db.session.execute(
+            select(BudgetPeriod).where(BudgetPeriod.budget_id == budget.id, BudgetPeriod.starts_on == start)
+        ).scalar_one_or_none()
+        if existing is not None:
+            return FundingResult(budget, existing, newly_funded=False)
+        if budget.status is not BudgetStatus.ACTIVE:
+            return FundingResult(budget, None, newly_funded=False)
+        amount = _amount_for(budget, start, end)
+        if amount <= 0:
+            return FundingResult(budget, None, newly_funded=False)
+        account = spending_account(budget)
+        transaction = ledger.post(
+            TransactionKind.FUNDING,
+            [(ledger.council_funding_account(), -amount), (account, amount)],
+            key=f"fund:budget:{budget.id}:period:{start.isoformat()}",
+            cause=("personal_budget", budget.id),
+            actor=actor,
+            effective_at=local_midnight(start),
+            memo=f"Personal budget for {start:%-d %B %Y} to {end - dt.timedelta(days=1):%-d %B %Y}",
+        )
+        period = BudgetPeriod(budget_id=budget.id, starts_on=start, ends_on=end, funded_pence=amount, transaction_id=transaction.id)
+        db.session.add(period)
+        db.session.flush()
+        held, short = _hold_committed_visits(budget, period, actor)
+        period.shortfall_pence = sum(v.amount_pence for v in short)
+        result = FundingResult(budget, period, newly_funded=True, held_visits=held, short_visits=short)
+    if short:
+        from app.services import bookings as booking_service
+
+        booking_service.tell_both_sides_money_is_short(budget, short, period)
+    return result
+
+
+def _hold_committed_visits(budget: PersonalBudget, period: BudgetPeriod, actor: Actor) -> tuple[int, list[BookingVisit]]:
+    """Hold money for visits booked in this period, earliest first, while money lasts."""
+    from app.services import bookings as booking_service
+
+    visits = db.session.execute(
+        select(BookingVisit)
+        .join(Booking, BookingVisit.booking_id == Booking.id)
+        .where(
+            Booking.budget_id == budget.id,
+            Booking.status.in_([BookingStatus.REQUESTED, BookingStatus.ACCEPTED]),
+            BookingVisit.status.in_([VisitStatus.SCHEDULED, VisitStatus.SHORT]),
+            BookingVisit.starts_at >= local_midnight(period.starts_on),
+            BookingVisit.starts_at < local_midnight(period.ends_on),
+        )
+        .order_by(BookingVisit.starts_at, BookingVisit.id)
+    ).scalars().all()
+    held, short = 0, []
+    for visit in visits:
+        if booking_service.try_hold_visit(visit, budget, actor):
+            held += 1
+        else:
+            short.append(visit)
+    return held, short
+
+
+@dataclass
+class FundingRun:
+    period_start: dt.date
+    period_end: dt.date
+    funded: list[FundingResult] = field(default_factory=list)
+    already_funded: int = 0
+    not_active: int = 0
+
+    @property
+    def total_pence(self) -> int:
+        return sum(r.period.funded_pence for r in self.funded if r.period)
+
+
+def fund_all(period_start: dt.date, *, policy: Policy, actor: Actor, progress=None) -> FundingRun:
+    """Credit every active budget for one period. Safe to re-run, even after a crash."""
+    start, end = policy.require_period_start(period_start)
+    ids = db.session.execute(
+        select(PersonalBudget.id)
+        .where(
+            PersonalBudget.status == BudgetStatus.ACTIVE,
+            PersonalBudget.starts_on < end,
+            or_(PersonalBudget.ends_on.is_(None), PersonalBudget.ends_on >= start),
+        )
+        .order_by(PersonalBudget.id)
+    ).scalars().all()
+    run = FundingRun(start, end)
+    for budget_id in ids:
+        result = fund_budget(db.session.get(PersonalBudget, budget_id), start, policy=policy, actor=actor)
+        if result.newly_funded:
+            run.funded.append(result)
+        elif result.period is not None:
+            run.already_funded += 1
+        else:
+            run.not_active += 1
+        if progress:
+            progress(1)
+    return run
+
+
+def latest_funded_period_end(budget: PersonalBudget) -> dt.date | None:
+    return db.session.execute(
+        select(func.max(BudgetPeriod.ends_on)).where(BudgetPeriod.budget_id == budget.id)
+    ).scalar_one_or_none()
+
+
+# ISF moves -----------------------------------------------------------------------------------
+
+
+def move_isf(budget: PersonalBudget, new_provider: Provider, *, actor: Actor) -> LedgerTransaction | None:
+    """Move an Individual Service Fund to another provider; its balance moves with it."""
+    if budget.budget_type is not BudgetType.ISF:
+        raise ValidationError({"provider": "Only an Individual Service Fund is held with a provider"})
+    if new_provider.status is not ProviderStatus.VERIFIED:
+        raise ValidationError({"provider": "Choose a provider that is listed on the marketplace"})
+    if new_provider.id == budget.isf_provider_id:
+        raise ValidationError({"provider": f"Your Individual Service Fund is already held with {new_provider.name}"})
+    with write_transaction():
+        budget = db.session.get(PersonalBudget, budget.id)
+        old_provider = db.session.get(Provider, budget.isf_provider_id)
+        upcoming = db.session.execute(
+            select(func.count(BookingVisit.id))
+            .join(Booking, BookingVisit.booking_id == Booking.id)
+            .where(
+                Booking.budget_id == budget.id,
+                Booking.provider_id == old_provider.id,
+                BookingVisit.status.in_([VisitStatus.SCHEDULED, VisitStatus.HELD, VisitStatus.SHORT]),
+            )
+        ).scalar_one()
+        if upcoming:
+            raise Conflict(
+                f"You have {upcoming} upcoming visit{'s' if upcoming != 1 else ''} with {old_provider.name}. "
+                "Cancel them, or wait until they have happened, before moving your Individual Service Fund."
+            )
+        old_account = ledger.budget_account(budget, old_provider)
+        budget.isf_provider_id = new_provider.id
+        db.session.flush()
+        new_account = ledger.budget_account(budget, new_provider)
+        amount = ledger.balance(old_account)
+        transaction = None
+        if amount > 0:
+            transaction = ledger.post(
+                TransactionKind.ISF_TRANSFER,
+                [(old_account, -amount), (new_account, amount)],
+                key=f"isf-move:budget:{budget.id}:from:{old_provider.id}:to:{new_provider.id}:{utcnow().isoformat()}",
+                cause=("personal_budget", budget.id),
+                actor=actor,
+                memo=f"Individual Service Fund moved from {old_provider.name} to {new_provider.name}",
+            )
+    return transaction
+
+
+# What the budget holder sees -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetSummary:
+    funded_pence: int  # everything credited to the budget, ever
+    available_pence: int  # can be spent now
+    held_pence: int  # set aside for booked visits
+    spent_pence: int  # paid for delivered care
+    booked_later_pence: int  # booked for periods not yet funded (not yet set aside)
+    short_pence: int  # booked visits the budget could not cover
+
+    @property
+    def balances(self) -> bool:
+        return self.available_pence + self.held_pence + self.spent_pence == self.funded_pence
+
+
+def _hold_totals(account_ids: list[int]) -> tuple[int, int]:
+    if not account_ids:
+        return 0, 0
+    row = db.session.execute(
+        select(
+            func.coalesce(func.sum(LedgerHold.amount_pence).filter(LedgerHold.status == HoldStatus.HELD), 0),
+            func.coalesce(func.sum(LedgerHold.captured_pence), 0),
+        ).where(LedgerHold.budget_account_id.in_(account_ids))
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def summary(budget: PersonalBudget) -> BudgetSummary:
+    accounts = budget_accounts(budget)
+    ids = [a.id for a in accounts]
+    available = ledger.balances(accounts)
+    held, spent = _hold_totals(ids)
+    funded = 0
+    if ids:
+        funded = int(
+            db.session.execute(
+                select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0))
+                .join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
+                .where(
+                    LedgerEntry.account_id.in_(ids),
+                    LedgerTransaction.kind.in_([TransactionKind.FUNDING, TransactionKind.ADJUSTMENT]),
+                )
+            ).scalar_one()
+        )
+    later = dict(
+        db.session.execute(
+            select(BookingVisit.status, func.coalesce(func.sum(BookingVisit.amount_pence), 0))
+            .join(Booking, BookingVisit.booking_id == Booking.id)
+            .where(
+                Booking.budget_id == budget.id,
+                Booking.payment_method == PaymentMethod.BUDGET,
+                BookingVisit.status.in_([VisitStatus.SCHEDULED, VisitStatus.SHORT]),
+            )
+            .group_by(BookingVisit.status)
+        ).all()
+    )
+    return BudgetSummary(
+        funded_pence=funded,
+        available_pence=available,
+        held_pence=held,
+        spent_pence=spent,
+        booked_later_pence=int(later.get(VisitStatus.SCHEDULED, 0)),
+        short_pence=int(later.get(VisitStatus.SHORT, 0)),
+    )
+
+
+def budgets_for_citizen(citizen: User) -> list[PersonalBudget]:
+    return list(
+        db.session.execute(
+            select(PersonalBudget).where(PersonalBudget.citizen_id == citizen.id).order_by(PersonalBudget.starts_on.desc())
+        ).scalars()
+    )
+
+
+def get_budget(public_id: str) -> PersonalBudget:
+    budget = db.session.execute(select(PersonalBudget).where(PersonalBudget.public_id == public_id)).scalar_one_or_none()
+    if budget is None:
+        raise NotFound("No such budget")
+    return budget
+
+
+def all_budgets() -> list[PersonalBudget]:
+    return list(db.session.execute(select(PersonalBudget).order_by(PersonalBudget.id)).scalars())
+
+
+# Statements ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    at: dt.datetime
+    description: str
+    money_in_pence: int  # funding and adjustments into the budget
+    held_pence: int  # set aside for a booking (out of available)
+    released_pence: int  # back from a hold into available
+    paid_pence: int  # paid to a provider out of held money
+    moved_pence: int  # ISF moves (nets to zero across the budget)
+    available_after_pence: int
+
+
+@dataclass(frozen=True)
+class Statement:
+    budget: PersonalBudget
+    starts_on: dt.date
+    ends_on: dt.date  # exclusive
+    opening_available_pence: int
+    opening_held_pence: int
+    lines: list[StatementLine]
+
+    @property
+    def money_in_pence(self) -> int:
+        return sum(line.money_in_pence for line in self.lines)
+
+    @property
+    def held_pence(self) -> int:
+        return sum(line.held_pence for line in self.lines)
+
+    @property
+    def released_pence(self) -> int:
+        return sum(line.released_pence for line in self.lines)
+
+    @property
+    def paid_pence(self) -> int:
+        return sum(line.paid_pence for line in self.lines)
+
+    @property
+    def closing_available_pence(self) -> int:
+        return self.opening_available_pence + self.money_in_pence - self.held_pence + self.released_pence
+
+    @property
+    def closing_held_pence(self) -> int:
+        return self.opening_held_pence + self.held_pence - self.released_pence - self.paid_pence
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.ends_on - dt.timedelta(days=1)
+
+
+def statement(budget: PersonalBudget, starts_on: dt.date, ends_on: dt.date, *, known_at: dt.datetime | None = None) -> Statement:
+    """Everything that happened to the budget between two dates (business time), as the
+    ledger knew it at ``known_at`` (default: now)."""
+    ids = [a.id for a in budget_accounts(budget)]
+    start_at, end_at = local_midnight(starts_on), local_midnight(ends_on)
+
+    def recorded(query):
+        return query.where(LedgerTransaction.recorded_at <= known_at) if known_at else query
+
+    opening_available = 0
+    if ids:
+        opening_available = int(
+            db.session.execute(
+                recorded(
+                    select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0))
+                    .join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
+                    .where(LedgerEntry.account_id.in_(ids), LedgerTransaction.effective_at < start_at)
+                )
+            ).scalar_one()
+        )
+    # Held at the start: holds placed before the start and not settled before it.
+    placed = db.session.execute(
+        recorded(
+            select(LedgerHold, LedgerTransaction.effective_at)
+            .join(LedgerTransaction, LedgerHold.placed_transaction_id == LedgerTransaction.id)
+            .where(LedgerHold.budget_account_id.in_(ids or [-1]), LedgerTransaction.effective_at < end_at)
+        )
+    ).all()
+    settled_at = {}
+    settled_ids = [h.settled_transaction_id for h, _ in placed if h.settled_transaction_id]
+    if settled_ids:
+        settled_at = dict(
+            db.session.execute(
+                recorded(select(LedgerTransaction.id, LedgerTransaction.effective_at).where(LedgerTransaction.id.in_(settled_ids)))
+            ).all()
+        )
+    opening_held = sum(
+        h.amount_pence
+        for h, placed_at in placed
+        if placed_at < start_at and (h.settled_transaction_id not in settled_at or settled_at[h.settled_transaction_id] >= start_at)
+    )
+
+    rows = []
+    if ids:
+        rows = db.session.execute(
+            recorded(
+                select(LedgerTransaction, LedgerEntry.amount_pence)
+                .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
+                .where(
+                    LedgerEntry.account_id.in_(ids),
+                    LedgerTransaction.effective_at >= start_at,
+                    LedgerTransaction.effective_at < end_at,
+                )
+                .order_by(LedgerTransaction.effective_at, LedgerTransaction.id)
+            )
+        ).all()
+    # Sum each transaction's entries on the budget's accounts (an ISF move touches two).
+    per_transaction: dict[int, tuple[LedgerTransaction, int]] = {}
+    for transaction, amount in rows:
+        _, total = per_transaction.get(transaction.id, (transaction, 0))
+        per_transaction[transaction.id] = (transaction, total + amount)
+    captured_by_transaction = {
+        h.settled_transaction_id: h.captured_pence for h, _ in placed if h.settled_transaction_id and h.captured_pence
+    }
+
+    lines: list[StatementLine] = []
+    available = opening_available
+    for transaction, net in per_transaction.values():
+        money_in = held = released = paid = moved = 0
+        if transaction.kind in (TransactionKind.FUNDING, TransactionKind.ADJUSTMENT):
+            money_in = net
+        elif transaction.kind is TransactionKind.HOLD:
+            held = -net
+        elif transaction.kind in (TransactionKind.CAPTURE, TransactionKind.RELEASE):
+            released = net
+            paid = captured_by_transaction.get(transaction.id, 0)
+        elif transaction.kind is TransactionKind.ISF_TRANSFER:
+            moved = net
+        else:
+            money_in = net
+        available += net
+        lines.append(
+            StatementLine(transaction.effective_at, transaction.memo or transaction.kind.value, money_in, held, released, paid, moved, available)
+        )
+    return Statement(budget, starts_on, ends_on, opening_available, opening_held, lines)
+
+
+def statement_periods(budget: PersonalBudget, policy: Policy, today: dt.date | None = None) -> list[tuple[dt.date, dt.date]]:
+    """The 4-week periods from the budget's start to today, newest first."""
+    today = today or dt.date.today()
+    first, _ = policy.period_containing(budget.starts_on)
+    last, _ = policy.period_containing(min(today, budget.ends_on) if budget.ends_on else today)
+    periods = []
+    start = first
+    while start <= last:
+        periods.append((start, start + dt.timedelta(days=PERIOD_DAYS)))
+        start += dt.timedelta(days=PERIOD_DAYS)
+    return list(reversed(periods))
+
+
+# Invariants for `flask ledger check` --------------------------------------------------------
+
+
+def _check_budgets() -> list[ledger.Problem]:
+    problems = []
+    for budget in all_budgets():
+        figures = summary(budget)
+        if not figures.balances:
+            problems.append(
+                ledger.Problem(
+                    "budget adds up",
+                    f"budget {budget.public_id}: available {figures.available_pence} + held {figures.held_pence} "
+                    f"+ spent {figures.spent_pence} != funded {figures.funded_pence}",
+                )
+            )
+            break
+    mismatch = db.session.execute(
+        select(BudgetPeriod.id)
+        .join(LedgerTransaction, BudgetPeriod.transaction_id == LedgerTransaction.id)
+        .join(LedgerEntry, and_(LedgerEntry.transaction_id == LedgerTransaction.id, LedgerEntry.amount_pence > 0))
+        .where(LedgerEntry.amount_pence != BudgetPeriod.funded_pence)
+        .limit(1)
+    ).scalar()
+    if mismatch:
+        problems.append(ledger.Problem("funding matches its period", f"budget period {mismatch} was funded a different amount"))
+    return problems
+
+
+ledger.EXTRA_CHECKS.append(_check_budgets)

@@ -1,0 +1,478 @@
+"""The ledger: the ONLY code that moves money.
+
+Callers run these functions inside ``write_transaction()`` (app/database.py). Every
+movement is a balanced transaction of integer pence, recorded once per idempotency key.
+The check that an account can afford a debit and the debit itself are one conditional
+``UPDATE ... WHERE balance_pence + delta >= 0``: on PostgreSQL the row lock makes
+concurrent debits queue and re-check; on SQLite the write transaction holds the database
+lock (BEGIN IMMEDIATE). Either way a budget can never go below zero, and a database CHECK
+constraint refuses it even if this code were wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.database import utcnow
+from app.extensions import db
+from app.models import (
+    MAY_GO_NEGATIVE,
+    AccountKind,
+    HoldStatus,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerHold,
+    LedgerTransaction,
+    TransactionKind,
+)
+from app.services.errors import Conflict, DomainError
+
+
+class LedgerError(DomainError):
+    """A movement that breaks the ledger's rules (unbalanced, zero, not whole pence)."""
+
+
+class InsufficientFunds(Conflict):
+    def __init__(self, account: LedgerAccount, needed_pence: int):
+        self.account_id = account.id
+        self.needed_pence = needed_pence
+        super().__init__(f"{account.name} cannot cover {needed_pence} pence")
+
+
+class IdempotencyConflict(Conflict):
+    """The same idempotency key was used for a different movement."""
+
+
+class HoldAlreadySettled(Conflict):
+    """The hold was captured or released before: money moves once."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who or what moved the money."""
+
+    user_id: int | None
+    label: str
+
+    @classmethod
+    def system(cls, job: str) -> "Actor":
+        return cls(None, f"system:{job}")
+
+    @classmethod
+    def person(cls, user) -> "Actor":
+        return cls(user.id, f"user:{user.id}")
+
+
+Leg = tuple[LedgerAccount, int]
+
+
+# Accounts ------------------------------------------------------------------------------
+
+
+def account(kind: AccountKind, owner_key: str, name: str, **refs) -> LedgerAccount:
+    """The account of ``kind`` for ``owner_key``, created on first use (race-safe)."""
+    found = db.session.execute(
+        select(LedgerAccount).where(LedgerAccount.kind == kind, LedgerAccount.owner_key == owner_key)
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
+    created = LedgerAccount(kind=kind, owner_key=owner_key, name=name, allow_negative=kind in MAY_GO_NEGATIVE, **refs)
+    try:
+        with db.session.begin_nested():
+            db.session.add(created)
+    except IntegrityError:
+        # Another request created it at the same moment: use theirs.
+        return db.session.execute(
+            select(LedgerAccount).where(LedgerAccount.kind == kind, LedgerAccount.owner_key == owner_key)
+        ).scalar_one()
+    return created
+
+
+def council_funding_account() -> LedgerAccount:
+    return account(AccountKind.COUNCIL_FUNDING, "council", "Council funding for personal budgets")
+
+
+def budget_account(budget, provider=None) -> LedgerAccount:
+    """A budget's spending account; an ISF has one per provider that has held it."""
+    if provider is not None:
+        return account(
+            AccountKind.BUDGET,
+            f"budget:{budget.id}:provider:{provider.id}",
+            f"Individual Service Fund {budget.public_id} held with {provider.name}",
+            budget_id=budget.id,
+            provider_id=provider.id,
+        )
+    return account(AccountKind.BUDGET, f"budget:{budget.id}", f"Personal budget {budget.public_id}", budget_id=budget.id)
+
+
+def hold_account(booking) -> LedgerAccount:
+    return account(
+        AccountKind.BOOKING_HOLD, f"booking:{booking.id}", f"Held for booking {booking.reference}", booking_id=booking.id
+    )
+
+
+def provider_payable_account(provider) -> LedgerAccount:
+    return account(
+        AccountKind.PROVIDER_PAYABLE, f"provider:{provider.id}", f"Owed to {provider.name}", provider_id=provider.id
+    )
+
+
+# Posting -------------------------------------------------------------------------------
+
+
+def _validate(legs: Sequence[Leg]) -> None:
+    if len(legs) < 2:
+        raise LedgerError("a transaction needs at least two entries")
+    for _, amount in legs:
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise LedgerError("amounts are whole pence (int)")
+        if amount == 0:
+            raise LedgerError("an entry cannot be zero")
+    if sum(amount for _, amount in legs) != 0:
+        raise LedgerError("entries must sum to zero")
+    ids = [acc.id for acc, _ in legs]
+    if None in ids:
+        raise LedgerError("accounts must be saved before posting")
+    if len(set(ids)) != len(ids):
+        raise LedgerError("one entry per account in a transaction")
+
+
+def _same_movement(existing: LedgerTransaction, kind: TransactionKind, legs: Sequence[Leg]) -> bool:
+    mine = sorted((acc.id, amount) for acc, amount in legs)
+    theirs = sorted((e.account_id, e.amount_pence) for e in existing.entries)
+    return existing.kind is kind and mine == theirs
+
+
+def find_transaction(key: str) -> LedgerTransaction | None:
+    return db.session.execute(select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key)).scalar_one_or_none()
+
+
+def post(
+    kind: TransactionKind,
+    legs: Sequence[Leg],
+    *,
+    key: str,
+    cause: tuple[str, int | None],
+    actor: Actor,
+    effective_at: dt.datetime | None = None,
+    memo: str = "",
+    corrects: LedgerTransaction | None = None,
+) -> LedgerTransaction:
+    """Record one balanced movement, exactly once per ``key``.
+
+    Re-posting the same movement with the same key returns the first transaction and
+    moves nothing; a different movement under a used key raises IdempotencyConflict.
+    Raises InsufficientFunds (moving nothing) if an account that may not go negative
+    cannot cover its debit.
+    """
+    _validate(legs)
+    existing = find_transaction(key)
+    if existing is not None:
+        if not _same_movement(existing, kind, legs):
+            raise IdempotencyConflict(f"idempotency key {key!r} was used for a different movement")
+        return existing
+
+    now = utcnow()
+    transaction = LedgerTransaction(
+        kind=kind,
+        idempotency_key=key,
+        cause_type=cause[0],
+        cause_id=cause[1],
+        actor_user_id=actor.user_id,
+        actor_label=actor.label,
+        memo=memo,
+        effective_at=effective_at or now,
+        recorded_at=now,
+        corrects_id=corrects.id if corrects else None,
+    )
+    try:
+        with db.session.begin_nested():
+            # The transaction row first: a concurrent post with the same key waits here on
+            # the unique index, then fails and finds ours instead of moving money again.
+            db.session.add(transaction)
+            db.session.flush()
+            # Lock accounts in one global order (by id) so concurrent posts cannot deadlock.
+            for acc, amount in sorted(legs, key=lambda leg: leg[0].id):
+                _apply(acc, amount)
+            for acc, amount in legs:
+                db.session.add(LedgerEntry(transaction_id=transaction.id, account_id=acc.id, amount_pence=amount))
+            db.session.flush()
+    except IntegrityError:
+        existing = find_transaction(key)
+        if existing is None:
+            raise
+        if not _same_movement(existing, kind, legs):
+            raise IdempotencyConflict(f"idempotency key {key!r} was used for a different movement") from None
+        return existing
+    for acc, _ in legs:
+        db.session.expire(acc, ["balance_pence"])
+    return transaction
+
+
+def _apply(acc: LedgerAccount, amount: int) -> None:
+    table = LedgerAccount.__table__
+    statement = update(table).where(table.c.id == acc.id).values(balance_pence=table.c.balance_pence + amount)
+    if amount < 0 and acc.kind not in MAY_GO_NEGATIVE:
+        # The affordability check and the debit are one statement.
+        statement = statement.where(table.c.balance_pence + amount >= 0)
+    result = db.session.execute(statement)
+    if result.rowcount != 1:
+        raise InsufficientFunds(acc, -amount)
+
+
+# Holds ---------------------------------------------------------------------------------
+
+
+def place_hold(
+    *,
+    visit_id: int,
+    source: LedgerAccount,
+    hold: LedgerAccount,
+    amount_pence: int,
+    key: str,
+    actor: Actor,
+    effective_at: dt.datetime | None = None,
+    memo: str = "",
+) -> LedgerHold:
+    """Set money aside for one visit. Raises InsufficientFunds if the source cannot cover it."""
+    if amount_pence <= 0:
+        raise LedgerError("a hold must be for more than zero")
+    transaction = post(
+        TransactionKind.HOLD,
+        [(source, -amount_pence), (hold, amount_pence)],
+        key=key,
+        cause=("booking_visit", visit_id),
+        actor=actor,
+        effective_at=effective_at,
+        memo=memo,
+    )
+    existing = db.session.execute(
+        select(LedgerHold).where(LedgerHold.placed_transaction_id == transaction.id)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    created = LedgerHold(
+        visit_id=visit_id,
+        budget_account_id=source.id,
+        hold_account_id=hold.id,
+        amount_pence=amount_pence,
+        status=HoldStatus.HELD,
+        placed_transaction_id=transaction.id,
+    )
+    db.session.add(created)
+    db.session.flush()
+    return created
+
+
+def settle_hold(
+    held: LedgerHold,
+    *,
+    capture_pence: int,
+    payee: LedgerAccount | None,
+    actor: Actor,
+    effective_at: dt.datetime | None = None,
+    memo: str = "",
+    cause: tuple[str, int | None] | None = None,
+) -> LedgerTransaction:
+    """Capture ``capture_pence`` of a hold for ``payee`` and release the rest, exactly once.
+
+    ``capture_pence`` 0 releases it all. A second settlement of the same hold raises
+    HoldAlreadySettled and moves nothing.
+    """
+    if capture_pence < 0 or capture_pence > held.amount_pence:
+        raise LedgerError("cannot capture more than was held, or less than nothing")
+    if capture_pence and payee is None:
+        raise LedgerError("a capture needs a payee")
+    release_pence = held.amount_pence - capture_pence
+    hold_acc = db.session.get(LedgerAccount, held.hold_account_id)
+    source = db.session.get(LedgerAccount, held.budget_account_id)
+    legs: list[Leg] = [(hold_acc, -held.amount_pence)]
+    if capture_pence:
+        legs.append((payee, capture_pence))
+    if release_pence:
+        legs.append((source, release_pence))
+    now = utcnow()
+    with db.session.begin_nested():
+        # Claim the hold first: the row lock (PostgreSQL) or the write lock (SQLite) makes
+        # a concurrent second settlement wait, then find it no longer held.
+        claimed = db.session.execute(
+            update(LedgerHold.__table__)
+            .where(LedgerHold.__table__.c.id == held.id, LedgerHold.__table__.c.status == HoldStatus.HELD.value)
+            .values(
+                status=(HoldStatus.CAPTURED if capture_pence else HoldStatus.RELEASED).value,
+                captured_pence=capture_pence,
+                released_pence=release_pence,
+                settled_at=now,
+            )
+        ).rowcount
+        if claimed != 1:
+            raise HoldAlreadySettled(f"hold {held.id} was already settled")
+        transaction = post(
+            TransactionKind.CAPTURE if capture_pence else TransactionKind.RELEASE,
+            legs,
+            key=f"settle-hold:{held.id}",
+            cause=cause or ("booking_visit", held.visit_id),
+            actor=actor,
+            effective_at=effective_at,
+            memo=memo,
+        )
+        db.session.execute(
+            update(LedgerHold.__table__)
+            .where(LedgerHold.__table__.c.id == held.id)
+            .values(settled_transaction_id=transaction.id)
+        )
+    db.session.expire(held)
+    return transaction
+
+
+def live_hold_for_visit(visit_id: int) -> LedgerHold | None:
+    return db.session.execute(
+        select(LedgerHold).where(LedgerHold.visit_id == visit_id, LedgerHold.status == HoldStatus.HELD)
+    ).scalar_one_or_none()
+
+
+# Reading -------------------------------------------------------------------------------
+
+
+def balance(acc: LedgerAccount, *, as_at: dt.datetime | None = None, known_at: dt.datetime | None = None) -> int:
+    """An account's balance derived from its entries.
+
+    ``as_at``: only movements that happened (business time) before that moment.
+    ``known_at``: only movements written before that moment (what we knew then).
+    """
+    query = select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0)).where(LedgerEntry.account_id == acc.id)
+    if as_at is not None or known_at is not None:
+        query = query.join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
+        if as_at is not None:
+            query = query.where(LedgerTransaction.effective_at < as_at)
+        if known_at is not None:
+            query = query.where(LedgerTransaction.recorded_at < known_at)
+    return int(db.session.execute(query).scalar_one())
+
+
+def balances(accounts: Iterable[LedgerAccount]) -> int:
+    ids = [a.id for a in accounts]
+    if not ids:
+        return 0
+    return int(
+        db.session.execute(
+            select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0)).where(LedgerEntry.account_id.in_(ids))
+        ).scalar_one()
+    )
+
+
+# Checking ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    invariant: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.invariant}: {self.detail}"
+
+
+def check() -> list[Problem]:
+    """Verify every invariant over the whole ledger. Returns the problems, worst first."""
+    problems: list[Problem] = []
+    s = db.session
+
+    unbalanced = s.execute(
+        select(LedgerEntry.transaction_id, func.sum(LedgerEntry.amount_pence), func.count())
+        .group_by(LedgerEntry.transaction_id)
+        .having((func.sum(LedgerEntry.amount_pence) != 0) | (func.count() < 2))
+        .order_by(LedgerEntry.transaction_id)
+        .limit(1)
+    ).first()
+    if unbalanced:
+        problems.append(Problem("balanced transactions", f"transaction {unbalanced[0]} sums to {unbalanced[1]} over {unbalanced[2]} entries"))
+
+    empty = s.execute(
+        select(LedgerTransaction.id)
+        .outerjoin(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .where(LedgerEntry.id.is_(None))
+        .limit(1)
+    ).scalar()
+    if empty:
+        problems.append(Problem("balanced transactions", f"transaction {empty} has no entries"))
+
+    sums = (
+        select(LedgerEntry.account_id.label("account_id"), func.sum(LedgerEntry.amount_pence).label("total"))
+        .group_by(LedgerEntry.account_id)
+        .subquery()
+    )
+    drift = s.execute(
+        select(LedgerAccount.id, LedgerAccount.balance_pence, func.coalesce(sums.c.total, 0))
+        .outerjoin(sums, sums.c.account_id == LedgerAccount.id)
+        .where(LedgerAccount.balance_pence != func.coalesce(sums.c.total, 0))
+        .order_by(LedgerAccount.id)
+        .limit(1)
+    ).first()
+    if drift:
+        problems.append(Problem("cached balance equals entries", f"account {drift[0]} caches {drift[1]} but its entries sum to {drift[2]}"))
+
+    negative = s.execute(
+        select(LedgerAccount.id, LedgerAccount.kind, func.coalesce(sums.c.total, 0))
+        .outerjoin(sums, sums.c.account_id == LedgerAccount.id)
+        .where(LedgerAccount.kind.notin_(list(MAY_GO_NEGATIVE)), func.coalesce(sums.c.total, 0) < 0)
+        .limit(1)
+    ).first()
+    if negative:
+        problems.append(Problem("no account below zero", f"account {negative[0]} ({negative[1].value}) is at {negative[2]}"))
+
+    total = s.execute(select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0))).scalar_one()
+    if total != 0:
+        problems.append(Problem("ledger sums to zero", f"all entries sum to {total}"))
+
+    held = (
+        select(
+            LedgerHold.hold_account_id.label("account_id"),
+            func.sum(case((LedgerHold.status == HoldStatus.HELD, LedgerHold.amount_pence), else_=0)).label("live"),
+        )
+        .group_by(LedgerHold.hold_account_id)
+        .subquery()
+    )
+    mismatch = s.execute(
+        select(LedgerAccount.id, func.coalesce(sums.c.total, 0), func.coalesce(held.c.live, 0))
+        .outerjoin(sums, sums.c.account_id == LedgerAccount.id)
+        .outerjoin(held, held.c.account_id == LedgerAccount.id)
+        .where(LedgerAccount.kind == AccountKind.BOOKING_HOLD, func.coalesce(sums.c.total, 0) != func.coalesce(held.c.live, 0))
+        .limit(1)
+    ).first()
+    if mismatch:
+        problems.append(Problem("holds match hold accounts", f"hold account {mismatch[0]} holds {mismatch[1]} but its live holds total {mismatch[2]}"))
+
+    orphan = s.execute(
+        select(LedgerTransaction.id)
+        .outerjoin(LedgerHold, LedgerHold.placed_transaction_id == LedgerTransaction.id)
+        .where(LedgerTransaction.kind == TransactionKind.HOLD, LedgerHold.id.is_(None))
+        .limit(1)
+    ).scalar()
+    if orphan:
+        problems.append(Problem("every hold transaction has its hold", f"transaction {orphan} holds money for no visit"))
+
+    settled_without = s.execute(
+        select(LedgerHold.id).where(LedgerHold.status != HoldStatus.HELD, LedgerHold.settled_transaction_id.is_(None)).limit(1)
+    ).scalar()
+    if settled_without:
+        problems.append(Problem("every settled hold has its settlement", f"hold {settled_without} is settled with no transaction"))
+
+    problems.extend(_extra_checks())
+    return problems
+
+
+# Other parts of the product (budgets, card payments) register their own invariants here.
+EXTRA_CHECKS: list = []
+
+
+def _extra_checks() -> list[Problem]:
+    found: list[Problem] = []
+    for check_fn in EXTRA_CHECKS:
+        found.extend(check_fn())
+    return found

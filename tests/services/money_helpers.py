@@ -1,0 +1,79 @@
+"""Helpers for money tests: dates inside the funded period, booking requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import uuid
+
+from app.database import write_transaction
+from app.extensions import db
+from app.models import (
+    Booking,
+    BookingSchedule,
+    BookingStatus,
+    BookingVisit,
+    Category,
+    PaymentMethod,
+    PriceUnit,
+    Provider,
+    ProviderStatus,
+    Role,
+    Service,
+    ServiceStatus,
+    User,
+    VisitStatus,
+)
+from app.services.bookings import BookingRequest
+
+_n = itertools.count(1)
+
+
+def future_day(policy, days_ahead: int = 3) -> dt.date:
+    """A day ``days_ahead`` from today that is still inside the current funded period
+    when possible (or the first day of the next one otherwise)."""
+    today = dt.date.today()
+    _, end = policy.period_containing(today)
+    day = today + dt.timedelta(days=days_ahead)
+    return day if day < end else end
+
+
+def request_for(service, budget=None, *, day: dt.date, at: str = "10:00", units: int = 1, key: str | None = None, **extra) -> BookingRequest:
+    return BookingRequest(
+        service_id=service.id,
+        request_key=key or uuid.uuid4().hex,
+        schedule=extra.pop("schedule", BookingSchedule.ONE_OFF),
+        first_date=day,
+        start_time=dt.time.fromisoformat(at),
+        units=units,
+        payment_method=extra.pop("payment_method", PaymentMethod.BUDGET),
+        budget_public_id=budget.public_id if budget is not None else None,
+        **extra,
+    )
+
+
+def bare_visit() -> int:
+    """A booking visit row built directly (no money moved), for ledger-level tests."""
+    n = next(_n)
+    with write_transaction():
+        category = db.session.query(Category).first()
+        provider = Provider(slug=f"ledger-test-{n}-{uuid.uuid4().hex[:6]}", name="Ledger test provider", status=ProviderStatus.VERIFIED)
+        db.session.add(provider)
+        db.session.flush()
+        service = Service(provider_id=provider.id, category_id=category.id, title="Ledger test", price_pence=1000,
+                          price_unit=PriceUnit.HOUR, status=ServiceStatus.PUBLISHED)
+        citizen = User(email=f"ledger{n}-{uuid.uuid4().hex[:6]}@example.test", name="Ledger Citizen", role=Role.CITIZEN)
+        db.session.add_all([service, citizen])
+        db.session.flush()
+        booking = Booking(public_id=uuid.uuid4().hex[:16], reference=f"T{uuid.uuid4().hex[:8]}", request_key=uuid.uuid4().hex,
+                          service_id=service.id, provider_id=provider.id, citizen_id=citizen.id, booked_by_id=citizen.id,
+                          payment_method=PaymentMethod.CARD, schedule=BookingSchedule.ONE_OFF, unit_price_pence=1000,
+                          price_unit=PriceUnit.HOUR, total_pence=1000, status=BookingStatus.REQUESTED)
+        db.session.add(booking)
+        db.session.flush()
+        start = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)
+        visit = BookingVisit(booking_id=booking.id, starts_at=start, ends_at=start + dt.timedelta(hours=1), units=1,
+                             amount_pence=1000, status=VisitStatus.SCHEDULED)
+        db.session.add(visit)
+        db.session.flush()
+        return visit.id

@@ -1,0 +1,267 @@
+"""Booking a service and paying from a personal budget, at the service layer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from app.extensions import db
+from app.models import (
+    BookingSchedule,
+    BookingStatus,
+    HoldStatus,
+    LedgerHold,
+    PaymentMethod,
+    PriceUnit,
+    Role,
+    VisitStatus,
+)
+from app.services import bookings, budgets, ledger
+from app.services.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from tests.services.money_helpers import future_day, request_for
+
+
+@pytest.fixture
+def setup(make_budget, make_service, make_user, policy):
+    budget = make_budget(amount=50_000)
+    service = make_service(price_pence=2_000, capacity=3)
+    staff = make_user(Role.PROVIDER)
+    return budget, service, staff
+
+
+def _book(request, budget, policy, booker=None):
+    return bookings.create(request, citizen=budget.citizen, booker=booker or budget.citizen, policy=policy)
+
+
+def test_a_one_off_booking_holds_the_money_at_once(setup, policy):
+    budget, service, _ = setup
+    booking = _book(request_for(service, budget, day=future_day(policy), units=2), budget, policy)
+    assert booking.status is BookingStatus.REQUESTED
+    assert booking.total_pence == 4_000 and booking.unit_price_pence == 2_000
+    [visit] = booking.visits
+    assert visit.status is VisitStatus.HELD and visit.amount_pence == 4_000
+    figures = budgets.summary(budget)
+    assert (figures.available_pence, figures.held_pence, figures.spent_pence) == (46_000, 4_000, 0)
+    assert [e.kind for e in booking.events] == ["requested"]
+    assert ledger.check() == []
+
+
+def test_the_price_is_fixed_when_booking(setup, policy):
+    budget, service, staff = setup
+    booking = _book(request_for(service, budget, day=future_day(policy)), budget, policy)
+    service.price_pence = 9_999
+    db.session.commit()
+    bookings.accept(booking, by=staff)
+    visit = booking.visits[0]
+    bookings.record_delivery(visit, by=staff, now=visit.starts_at + dt.timedelta(hours=1))
+    assert budgets.summary(budget).spent_pence == 2_000
+
+
+def test_a_weekly_booking_holds_this_period_and_commits_the_rest(setup, policy):
+    budget, service, _ = setup
+    day = dt.date.today() + dt.timedelta(days=1)
+    request = request_for(service, budget, day=day, schedule=BookingSchedule.WEEKLY, weekdays=(day.weekday(),), weeks=8)
+    booking = _book(request, budget, policy)
+    _, period_end = policy.period_containing(dt.date.today())
+    held = [v for v in booking.visits if v.status is VisitStatus.HELD]
+    later = [v for v in booking.visits if v.status is VisitStatus.SCHEDULED]
+    assert len(booking.visits) == 8
+    assert all(v.starts_at.date() < period_end for v in held)
+    assert len(held) + len(later) == 8 and later
+    figures = budgets.summary(budget)
+    assert figures.held_pence == 2_000 * len(held)
+    assert figures.booked_later_pence == 2_000 * len(later)
+
+
+def test_retrying_the_same_request_makes_one_booking_and_one_hold(setup, policy):
+    budget, service, _ = setup
+    request = request_for(service, budget, day=future_day(policy), key="double-click-123")
+    first = _book(request, budget, policy)
+    second = _book(request, budget, policy)
+    assert first.id == second.id
+    assert db.session.query(LedgerHold).count() == 1
+    assert budgets.summary(budget).held_pence == 2_000
+
+
+def test_provider_accepts_then_records_a_partial_delivery(setup, policy):
+    budget, service, staff = setup
+    booking = _book(request_for(service, budget, day=future_day(policy), units=3), budget, policy)
+    bookings.accept(booking, by=staff)
+    visit = booking.visits[0]
+    with pytest.raises(ValidationError, match="once it has started"):
+        bookings.record_delivery(visit, by=staff, now=visit.starts_at - dt.timedelta(minutes=1))
+    bookings.record_delivery(visit, by=staff, delivered_units=2, now=visit.starts_at + dt.timedelta(hours=3))
+    db.session.expire_all()
+    booking = bookings.get_booking(booking.public_id)
+    assert booking.status is BookingStatus.COMPLETED
+    assert booking.visits[0].status is VisitStatus.DELIVERED and booking.visits[0].charged_pence == 4_000
+    figures = budgets.summary(budget)
+    assert (figures.available_pence, figures.held_pence, figures.spent_pence) == (46_000, 0, 4_000)
+    assert ledger.balance(ledger.provider_payable_account(service.provider)) == 4_000
+    with pytest.raises(Conflict):
+        bookings.record_delivery(booking.visits[0], by=staff, now=visit.starts_at + dt.timedelta(hours=3))
+    assert ledger.check() == []
+
+
+def test_declining_releases_the_hold_and_needs_a_reason(setup, policy):
+    budget, service, staff = setup
+    booking = _book(request_for(service, budget, day=future_day(policy)), budget, policy)
+    with pytest.raises(ValidationError):
+        bookings.decline(booking, by=staff, reason="   ")
+    bookings.decline(booking, by=staff, reason="No carers free that morning")
+    db.session.expire_all()
+    booking = bookings.get_booking(booking.public_id)
+    assert booking.status is BookingStatus.DECLINED and booking.decline_reason == "No carers free that morning"
+    assert booking.visits[0].status is VisitStatus.DECLINED
+    assert budgets.summary(budget).available_pence == 50_000
+    with pytest.raises(InvalidTransition):
+        bookings.accept(booking, by=staff)
+    # The place is free again for someone else.
+    again = _book(request_for(service, budget, day=future_day(policy)), budget, policy)
+    assert again.status is BookingStatus.REQUESTED
+
+
+def test_cancelling_in_time_is_free_and_late_is_charged(setup, policy):
+    budget, service, staff = setup
+    now = dt.datetime.now(dt.timezone.utc)
+    booking = _book(request_for(service, budget, day=future_day(policy, 5)), budget, policy)
+    bookings.accept(booking, by=staff)
+    visit = booking.visits[0]
+    late_now = visit.starts_at - dt.timedelta(hours=23)
+    preview = bookings.cancellation_plan(booking, policy=policy, now=late_now)
+    assert preview.charged == [visit] and preview.charged_pence == 2_000
+    preview = bookings.cancellation_plan(booking, policy=policy, now=visit.starts_at - dt.timedelta(hours=25))
+    assert preview.free == [visit]
+
+    bookings.cancel(booking, by=budget.citizen, policy=policy, now=late_now)
+    db.session.expire_all()
+    booking = bookings.get_booking(booking.public_id)
+    assert booking.status is BookingStatus.CANCELLED
+    assert booking.visits[0].status is VisitStatus.LATE_CANCELLED
+    assert budgets.summary(budget).spent_pence == 2_000
+
+    free = _book(request_for(service, budget, day=future_day(policy, 5)), budget, policy)
+    bookings.accept(free, by=staff)
+    bookings.cancel(free, by=budget.citizen, policy=policy, now=now)
+    assert budgets.summary(budget).available_pence == 48_000
+    with pytest.raises(InvalidTransition):
+        bookings.cancel(free, by=budget.citizen, policy=policy)
+    assert ledger.check() == []
+
+
+def test_cancelled_bookings_cannot_be_completed(setup, policy):
+    budget, service, staff = setup
+    booking = _book(request_for(service, budget, day=future_day(policy)), budget, policy)
+    bookings.cancel(booking, by=budget.citizen, policy=policy)
+    with pytest.raises((InvalidTransition, Conflict)):
+        bookings.record_delivery(booking.visits[0], by=staff, now=booking.visits[0].starts_at + dt.timedelta(hours=1))
+
+
+def test_capacity_is_never_exceeded(make_budget, make_service, policy):
+    service = make_service(capacity=1, price_pence=1_500)
+    a, b = make_budget(), make_budget()
+    day = future_day(policy)
+    _book(request_for(service, a, day=day, at="10:00", units=2), a, policy)
+    with pytest.raises(ValidationError, match="fully booked"):
+        _book(request_for(service, b, day=day, at="11:30"), b, policy)
+    assert budgets.summary(b).held_pence == 0
+    _book(request_for(service, b, day=day, at="12:00"), b, policy)
+
+
+@pytest.mark.parametrize(
+    "change, field, message",
+    [
+        ({"units": 0}, "units", "from 1 to 24"),
+        ({"units": -3}, "units", "from 1 to 24"),
+        ({"units": 25}, "units", "from 1 to 24"),
+        ({"at": "10:10"}, "start_time", "quarter past"),
+        ({"at": "06:00"}, "start_time", "does not run this service at that time"),
+        ({"at": "19:30", "units": 2}, "start_time", "does not run this service at that time"),
+        ({"days": -1}, "first_date", "today or in the future"),
+        ({"days": 400}, "first_date", "within the next year"),
+        ({"units": 30 * 24}, "units", "from 1 to 24"),
+    ],
+)
+def test_bad_requests_get_a_clear_message_and_change_nothing(setup, policy, change, field, message):
+    budget, service, _ = setup
+    change = dict(change)  # parametrize shares the dict between the SQLite and PostgreSQL runs
+    days = change.pop("days", 3)
+    day = dt.date.today() + dt.timedelta(days=days)
+    request = request_for(service, budget, day=day, at=change.pop("at", "10:00"), units=change.pop("units", 1))
+    with pytest.raises(ValidationError) as raised:
+        _book(request, budget, policy)
+    assert message in raised.value.errors[field]
+    assert budgets.summary(budget).held_pence == 0
+    assert bookings.bookings_for_citizen(budget.citizen) == []
+
+
+def test_more_than_the_budget_can_pay_is_refused(make_budget, make_service, policy):
+    budget = make_budget(amount=3_000)
+    service = make_service(price_pence=2_000)
+    with pytest.raises(ValidationError) as raised:
+        _book(request_for(service, budget, day=future_day(policy), units=2), budget, policy)
+    assert raised.value.errors["payment"] == "This booking needs £40 from your budget now, but only £30 is available"
+    assert budgets.summary(budget).available_pence == 3_000
+
+
+def test_someone_elses_budget_cannot_be_used(make_budget, make_service, make_user, policy):
+    mine, theirs = make_budget(), make_budget()
+    service = make_service()
+    request = request_for(service, theirs, day=future_day(policy))
+    with pytest.raises(ValidationError) as raised:
+        bookings.create(request, citizen=mine.citizen, booker=mine.citizen, policy=policy)
+    assert "yours" in raised.value.errors["payment"]
+    assert budgets.summary(theirs).held_pence == 0
+
+
+def test_services_not_taking_budgets_or_not_listed(make_budget, make_service, policy):
+    budget = make_budget()
+    private = make_service(accepts_personal_budget=False)
+    with pytest.raises(ValidationError, match="does not accept personal budgets"):
+        _book(request_for(private, budget, day=future_day(policy)), budget, policy)
+    from app.models import ServiceStatus
+
+    gone = make_service(status=ServiceStatus.WITHDRAWN)
+    with pytest.raises(NotFound):
+        _book(request_for(gone, budget, day=future_day(policy)), budget, policy)
+
+
+def test_a_changed_price_between_check_and_confirm_is_caught(setup, policy):
+    budget, service, _ = setup
+    request = request_for(service, budget, day=future_day(policy), expected_total_pence=1_500)
+    with pytest.raises(ValidationError, match="The price has changed: the total is now £20"):
+        _book(request, budget, policy)
+
+
+def test_day_services_take_one_place_per_day(make_budget, make_service, policy):
+    service = make_service(category="day-opportunities", price_unit=PriceUnit.DAY, price_pence=6_000, capacity=1,
+                           hours=[(d, "09:30", "15:30") for d in range(7)])
+    a, b = make_budget(amount=100_000), make_budget(amount=100_000)
+    day = future_day(policy)
+    booking = _book(request_for(service, a, day=day, at="09:30"), a, policy)
+    assert booking.total_pence == 6_000
+    with pytest.raises(ValidationError, match="fully booked"):
+        _book(request_for(service, b, day=day, at="10:00"), b, policy)
+
+
+def test_holds_are_released_exactly_once_even_if_asked_twice(setup, policy):
+    budget, service, staff = setup
+    booking = _book(request_for(service, budget, day=future_day(policy)), budget, policy)
+    hold = ledger.live_hold_for_visit(booking.visits[0].id)
+    bookings.decline(booking, by=staff, reason="Full")
+    db.session.refresh(hold)
+    assert hold.status is HoldStatus.RELEASED
+    with pytest.raises(ledger.HoldAlreadySettled):
+        from app.database import write_transaction
+
+        with write_transaction():
+            ledger.settle_hold(hold, capture_pence=0, payee=None, actor=ledger.Actor.system("test"))
+    assert budgets.summary(budget).available_pence == 50_000
+
+
+def test_card_bookings_do_not_touch_budgets(setup, policy):
+    budget, service, _ = setup
+    request = request_for(service, None, day=future_day(policy), payment_method=PaymentMethod.CARD)
+    quote = bookings.plan(request, citizen=budget.citizen, policy=policy)
+    assert quote.budget is None and quote.total_pence == 2_000

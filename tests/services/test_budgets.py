@@ -1,0 +1,205 @@
+"""Personal budgets: set-up, 4-weekly funding, roll-over, ISFs and statements."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import BudgetPeriod, BudgetType, LedgerTransaction, Role, TransactionKind, VisitStatus
+from app.services import bookings, budgets, ledger
+from app.services.errors import Conflict, ValidationError
+from app.services.ledger import Actor
+from tests.services.money_helpers import future_day, request_for
+
+SYSTEM = Actor.system("test")
+
+
+def _period(policy, offset=0):
+    start, _ = policy.period_containing(dt.date.today())
+    return start + dt.timedelta(days=28 * offset)
+
+
+def test_a_commissioner_sets_up_a_budget_and_it_is_funded_at_once(make_user, policy):
+    citizen = make_user(Role.CITIZEN)
+    commissioner = make_user(Role.COMMISSIONER)
+    budget = budgets.create_budget(
+        citizen=citizen, budget_type=BudgetType.MANAGED_ACCOUNT, amount_per_period_pence=84_000,
+        starts_on=_period(policy), outcomes=["Get out to the shops", "  ", "See friends"], created_by=commissioner, policy=policy,
+    )
+    assert [o.text for o in budget.outcomes] == ["Get out to the shops", "See friends"]
+    figures = budgets.summary(budget)
+    assert figures.funded_pence == figures.available_pence == 84_000
+    assert figures.balances
+    period = db.session.execute(select(BudgetPeriod).where(BudgetPeriod.budget_id == budget.id)).scalar_one()
+    assert period.starts_on == _period(policy) and period.funded_pence == 84_000
+    funding = db.session.get(LedgerTransaction, period.transaction_id)
+    assert funding.actor_user_id == commissioner.id
+
+
+def test_a_budget_starting_mid_period_gets_a_pro_rata_share(make_user, policy):
+    start = _period(policy) + dt.timedelta(days=7)
+    citizen = make_user(Role.CITIZEN)
+    budget = budgets.create_budget(citizen=citizen, budget_type=BudgetType.MANAGED_ACCOUNT, amount_per_period_pence=28_000,
+                                   starts_on=start, outcomes=["x"], created_by=None, policy=policy,
+                                   today=start)
+    # 21 of the period's 28 days remain: three quarters of the amount.
+    assert budgets.summary(budget).funded_pence == 21_000
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"amount_per_period_pence": 0}, "amount"),
+        ({"amount_per_period_pence": -500}, "amount"),
+        ({"amount_per_period_pence": 10.5}, "amount"),
+        ({"amount_per_period_pence": 2_000_001}, "amount"),
+        ({"outcomes": []}, "outcomes"),
+        ({"outcomes": ["x" * 201]}, "outcomes"),
+        ({"budget_type": BudgetType.ISF}, "isf_provider"),
+    ],
+)
+def test_budget_set_up_rejects_bad_input_and_creates_nothing(make_user, policy, kwargs, field):
+    citizen = make_user(Role.CITIZEN)
+    args = dict(citizen=citizen, budget_type=BudgetType.MANAGED_ACCOUNT, amount_per_period_pence=10_000,
+                starts_on=_period(policy), outcomes=["Stay well"], created_by=None, policy=policy)
+    args.update(kwargs)
+    with pytest.raises(ValidationError) as raised:
+        budgets.create_budget(**args)
+    assert field in raised.value.errors
+    assert budgets.budgets_for_citizen(citizen) == []
+
+
+def test_budgets_are_for_citizens_only(make_user, policy):
+    with pytest.raises(ValidationError) as raised:
+        budgets.create_budget(citizen=make_user(Role.PROVIDER), budget_type=BudgetType.MANAGED_ACCOUNT,
+                              amount_per_period_pence=100, starts_on=_period(policy), outcomes=["x"], created_by=None, policy=policy)
+    assert "citizen" in raised.value.errors
+
+
+def test_funding_twice_for_the_same_period_changes_nothing_and_money_rolls_over(make_budget, policy, runner):
+    budget = make_budget(amount=30_000)
+    next_period = _period(policy, 1).isoformat()
+    first = runner.invoke(args=["budgets", "fund", "--period-start", next_period])
+    assert first.exit_code == 0, first.output
+    assert "Funded 1 budgets, £300 in all" in first.output
+    second = runner.invoke(args=["budgets", "fund", "--period-start", next_period])
+    assert "Funded 0 budgets, £0 in all; 1 already funded" in second.output
+    figures = budgets.summary(budget)
+    # Unspent money from the first period is still there: 2 x £300.
+    assert figures.funded_pence == figures.available_pence == 60_000
+    assert db.session.execute(select(func.count(BudgetPeriod.id))).scalar_one() == 2
+    assert runner.invoke(args=["ledger", "check"]).exit_code == 0
+
+
+@pytest.mark.parametrize("bad, message", [("2026-13-01", "YYYY-MM-DD"), ("not-a-date", "YYYY-MM-DD")])
+def test_funding_command_rejects_bad_dates(runner, bad, message):
+    result = runner.invoke(args=["budgets", "fund", "--period-start", bad])
+    assert result.exit_code != 0 and message in result.output
+
+
+def test_funding_command_explains_period_boundaries(runner, policy):
+    day = _period(policy) + dt.timedelta(days=1)
+    result = runner.invoke(args=["budgets", "fund", "--period-start", day.isoformat()])
+    assert result.exit_code != 0
+    assert "is not the start of a 4-week period" in result.output
+    assert _period(policy).isoformat() in result.output
+
+
+def test_an_isf_pays_only_its_own_provider_and_moves_with_its_balance(make_budget, make_service, make_provider, policy):
+    holder, other = make_provider(name="Holder"), make_provider(name="Other")
+    budget = make_budget(amount=40_000, budget_type=BudgetType.ISF, isf_provider=holder)
+    theirs = make_service(provider=other)
+    with pytest.raises(ValidationError) as raised:
+        bookings.plan(request_for(theirs, budget, day=future_day(policy)), citizen=budget.citizen, policy=policy)
+    assert "held with Holder" in raised.value.errors["payment"]
+
+    ours = make_service(provider=holder, price_pence=2_000)
+    booking = bookings.create(request_for(ours, budget, day=future_day(policy)), citizen=budget.citizen, booker=budget.citizen, policy=policy)
+    with pytest.raises(Conflict, match="upcoming visit"):
+        budgets.move_isf(budget, other, actor=SYSTEM)
+    bookings.cancel(booking, by=budget.citizen, policy=policy)
+
+    transfer = budgets.move_isf(budget, other, actor=SYSTEM)
+    assert transfer.kind is TransactionKind.ISF_TRANSFER
+    db.session.refresh(budget)
+    assert budget.isf_provider_id == other.id
+    figures = budgets.summary(budget)
+    assert figures.available_pence == 40_000 and figures.balances
+    assert ledger.balance(budgets.spending_account(budget)) == 40_000
+    # Now it pays the new provider and not the old one.
+    bookings.plan(request_for(theirs, budget, day=future_day(policy)), citizen=budget.citizen, policy=policy)
+    with pytest.raises(ValidationError):
+        bookings.plan(request_for(ours, budget, day=future_day(policy)), citizen=budget.citizen, policy=policy)
+    assert ledger.check() == []
+
+
+def test_next_period_holds_committed_visits_first_and_reports_a_shortfall(make_budget, make_service, policy):
+    budget = make_budget(amount=5_000)
+    service = make_service(price_pence=2_000, capacity=10)
+    first_day_next = _period(policy, 1)
+    # Three weekly visits in the next (unfunded) period: committed, not yet held.
+    request = request_for(service, budget, day=first_day_next, schedule=bookings.BookingSchedule.WEEKLY,
+                          weekdays=(first_day_next.weekday(),), weeks=3)
+    booking = bookings.create(request, citizen=budget.citizen, booker=budget.citizen, policy=policy)
+    assert [v.status for v in booking.visits] == [VisitStatus.SCHEDULED] * 3
+    assert budgets.summary(budget).booked_later_pence == 6_000
+
+    # Funding the next period (£50 new + £50 carried over) holds all three (£60).
+    budgets.fund_budget(budget, first_day_next, policy=policy, actor=SYSTEM)
+    db.session.expire_all()
+    statuses = [v.status for v in bookings.get_booking(booking.public_id).visits]
+    assert statuses == [VisitStatus.HELD, VisitStatus.HELD, VisitStatus.HELD]
+    assert budgets.summary(budget).available_pence == 4_000
+
+    small = make_budget(amount=3_000)
+    request = request_for(service, small, day=first_day_next, schedule=bookings.BookingSchedule.WEEKLY,
+                          weekdays=(first_day_next.weekday(),), weeks=3)
+    short_booking = bookings.create(request, citizen=small.citizen, booker=small.citizen, policy=policy)
+    result = budgets.fund_budget(small, first_day_next, policy=policy, actor=SYSTEM)
+    # £30 carried over + £30 new = £60: exactly the three £20 visits.
+    assert result.held_visits == 3 and result.short_visits == []
+
+    tiny = make_budget(amount=2_500)
+    request = request_for(service, tiny, day=first_day_next, schedule=bookings.BookingSchedule.WEEKLY,
+                          weekdays=(first_day_next.weekday(),), weeks=3)
+    tiny_booking = bookings.create(request, citizen=tiny.citizen, booker=tiny.citizen, policy=policy)
+    result = budgets.fund_budget(tiny, first_day_next, policy=policy, actor=SYSTEM)
+    # £25 + £25 = £50: the two earliest visits are held, the last one is short.
+    assert result.held_visits == 2 and len(result.short_visits) == 1
+    assert result.period.shortfall_pence == 2_000
+    db.session.expire_all()
+    tiny_booking = bookings.get_booking(tiny_booking.public_id)
+    assert [v.status for v in tiny_booking.visits] == [VisitStatus.HELD, VisitStatus.HELD, VisitStatus.SHORT]
+    assert any(e.kind == "money_short" and "Not enough money" in e.message for e in tiny_booking.events)
+    assert budgets.summary(tiny).short_pence == 2_000
+    assert short_booking.id and ledger.check() == []
+
+
+def test_statement_for_a_period_adds_up(make_budget, make_service, make_user, policy):
+    budget = make_budget(amount=50_000)
+    service = make_service(price_pence=2_500)
+    provider_user = make_user(Role.PROVIDER)
+    booking = bookings.create(request_for(service, budget, day=future_day(policy), units=2), citizen=budget.citizen,
+                              booker=budget.citizen, policy=policy)
+    bookings.accept(booking, by=provider_user)
+    visit = booking.visits[0]
+    bookings.record_delivery(visit, by=provider_user, delivered_units=1, now=visit.starts_at + dt.timedelta(hours=2))
+    start, end = policy.period_containing(dt.date.today())
+    statement = budgets.statement(budget, start, end)
+    assert statement.opening_available_pence == 0
+    assert statement.money_in_pence == 50_000
+    assert statement.held_pence == 5_000
+    assert statement.paid_pence == 2_500
+    assert statement.released_pence == 2_500
+    assert statement.closing_available_pence == 47_500 == budgets.summary(budget).available_pence
+    assert statement.closing_held_pence == 0
+    assert [line.available_after_pence for line in statement.lines] == [50_000, 45_000, 47_500]
+
+    # The next period opens with what this one closed with.
+    following = budgets.statement(budget, end, end + dt.timedelta(days=28))
+    assert following.opening_available_pence == 47_500 and following.lines == []
+    # As known before anything was written, the statement was empty.
+    assert budgets.statement(budget, start, end, known_at=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)).lines == []
