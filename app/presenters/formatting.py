@@ -74,3 +74,17 @@ def ordinal(n: int) -> str:
 def pluralise(count: int, singular: str, plural: str | None = None) -> str:
     word = singular if count == 1 else (plural or singular + "s")
     return f"{count:,} {word}"
+
+
+def parse_pounds(text: str | None) -> int:
+    """'£1,234.50' -> 123450 pence. Raises ValueError with a message for people."""
+    import re
+
+    cleaned = (text or "").strip().replace(",", "").replace(" ", "")
+    if cleaned.startswith("£"):
+        cleaned = cleaned[1:]
+    match = re.fullmatch(r"(\d{1,9})(?:\.(\d{1,2}))?", cleaned)
+    if not match:
+        raise ValueError("Enter an amount in pounds, like 420 or 420.50")
+    pounds, pence = match.group(1), (match.group(2) or "0").ljust(2, "0")
+    return int(pounds) * 100 + int(pence)

@@ -1,0 +1,328 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from flask import Response, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from app.citizen import bp
+from app.citizen.forms import BookingForm, CancelForm, ConfirmBookingForm, MoveIsfForm, quarter_hours
+from app.forms import apply_errors
+from app.models import WEEKDAYS, BookingSchedule, PaymentMethod, Provider, ProviderStatus
+from app.presenters.budgets import statement_csv, statement_view
+from app.services import accounts, bookings, budgets
+from app.services.errors import Conflict, DomainError, NotFound, ValidationError
+from app.services.ledger import Actor
+from app.services.policy import current_policy
+
+DRAFTS = "booking_drafts"
+MAX_DRAFTS = 5
+
+
+# Booking -------------------------------------------------------------------------------
+
+
+def _people():
+    people = accounts.people_user_acts_for(current_user)
+    return people
+
+
+def _person_label(person) -> str:
+    return f"{person.name} (me)" if person.id == current_user.id else person.name
+
+
+def _payment_choices(people, service) -> list[tuple[str, str]]:
+    choices = []
+    for person in people:
+        for budget in bookings.usable_budgets(person, service):
+            figures = budgets.summary(budget)
+            from app.presenters.formatting import format_pence
+
+            owner = "" if person.id == current_user.id else f"{person.name}’s "
+            choices.append((f"budget:{budget.public_id}", f"{owner}{budget.budget_type.label} ({format_pence(figures.available_pence)} available now)"))
+    return choices
+
+
+def _outcome_choices(people, service) -> list[tuple[str, str]]:
+    choices = [("", "None of these")]
+    for person in people:
+        for budget in bookings.usable_budgets(person, service):
+            choices.extend((str(o.id), o.text) for o in budget.outcomes)
+    return choices
+
+
+def _build_form(service, people, formdata=None, data=None) -> BookingForm:
+    form = BookingForm(formdata=formdata, data=data)
+    form.citizen.choices = [(str(p.id), _person_label(p)) for p in people]
+    form.start_time.choices = [("", "Choose a time")] + quarter_hours([(h.opens_at, h.closes_at) for h in service.hours])
+    form.payment.choices = _payment_choices(people, service)
+    form.outcome.choices = _outcome_choices(people, service)
+    low = max(1, service.min_units)
+    form.configure_units(service.price_unit.value, low, bookings.MAX_UNITS[service.price_unit])
+    if not form.request_key.data:
+        form.request_key.data = uuid.uuid4().hex
+    if len(people) == 1 and not form.citizen.data:
+        form.citizen.data = str(people[0].id)
+    return form
+
+
+def _request_from(data: dict, service) -> bookings.BookingRequest:
+    method, _, budget_id = (data.get("payment") or "").partition(":")
+    return bookings.BookingRequest(
+        service_id=service.id,
+        request_key=data["request_key"],
+        schedule=BookingSchedule(data["schedule"]),
+        first_date=dt.date.fromisoformat(data["first_date"]),
+        start_time=dt.time.fromisoformat(data["start_time"]),
+        units=int(data["units"]),
+        weekdays=tuple(int(d) for d in data.get("weekdays") or ()),
+        weeks=int(data.get("weeks") or 1),
+        payment_method=PaymentMethod.BUDGET if method == "budget" else PaymentMethod.CARD,
+        budget_public_id=budget_id or None,
+        outcome_id=int(data["outcome"]) if data.get("outcome") else None,
+        message=data.get("message") or "",
+        expected_total_pence=data.get("expected_total"),
+    )
+
+
+def _draft_from(form: BookingForm) -> dict:
+    weekly = form.schedule.data == "weekly"
+    return {
+        "request_key": form.request_key.data,
+        "citizen": form.citizen.data,
+        "schedule": form.schedule.data,
+        "first_date": form.first_date.data.isoformat(),
+        "start_time": form.start_time.data,
+        "units": form.units.data,
+        "weekdays": list(form.weekdays.data or []) if weekly else [],
+        "weeks": form.weeks.data if weekly else 1,
+        "payment": form.payment.data,
+        "outcome": form.outcome.data or "",
+        "message": form.message.data or "",
+    }
+
+
+def _save_draft(service_id: int, draft: dict) -> None:
+    drafts = dict(session.get(DRAFTS) or {})
+    drafts[draft["request_key"]] = dict(draft, service_id=service_id)
+    while len(drafts) > MAX_DRAFTS:
+        drafts.pop(next(iter(drafts)))
+    session[DRAFTS] = drafts
+
+
+def _load_draft(service_id: int, key: str | None) -> dict:
+    draft = (session.get(DRAFTS) or {}).get(key or "")
+    if not draft or draft.get("service_id") != service_id:
+        raise NotFound("No booking in progress")
+    return draft
+
+
+def _draft_citizen(draft: dict, people):
+    citizen = next((p for p in people if str(p.id) == str(draft.get("citizen"))), None)
+    if citizen is None:
+        raise NotFound("Not someone you arrange care for")
+    return citizen
+
+
+@bp.route("/services/<id:service_id>/book", methods=["GET", "POST"])
+def book(service_id: int):
+    service = bookings.listed_service(service_id)
+    people = _people()
+    if not people:
+        return render_template("citizen/nobody_to_book_for.html", service=service)
+    data = None
+    if request.method == "GET" and request.args.get("key"):
+        draft = (session.get(DRAFTS) or {}).get(request.args["key"])
+        if draft and draft.get("service_id") == service.id:
+            data = dict(draft, first_date=dt.date.fromisoformat(draft["first_date"]), weekdays=draft.get("weekdays") or [])
+    form = _build_form(service, people, formdata=request.form if request.method == "POST" else None, data=data)
+    if request.method == "POST" and form.validate():
+        citizen = next((p for p in people if str(p.id) == form.citizen.data), None)
+        if citizen is None:
+            raise NotFound("Not someone you arrange care for")
+        draft = _draft_from(form)
+        try:
+            bookings.plan(_request_from(draft, service), citizen=citizen, policy=current_policy())
+        except ValidationError as exc:
+            apply_errors(form, exc, field_map={"total": "submit"})
+        else:
+            _save_draft(service.id, draft)
+            return redirect(url_for("citizen.check_booking", service_id=service.id, key=draft["request_key"]))
+    return render_template("citizen/book.html", service=service, form=form, several=len(people) > 1, weekdays=WEEKDAYS)
+
+
+@bp.route("/services/<id:service_id>/book/check", methods=["GET", "POST"])
+def check_booking(service_id: int):
+    service = bookings.listed_service(service_id)
+    people = _people()
+    draft = _load_draft(service.id, request.args.get("key"))
+    citizen = _draft_citizen(draft, people)
+    form = ConfirmBookingForm()
+    problem = None
+    try:
+        quote = bookings.plan(_request_from(draft, service), citizen=citizen, policy=current_policy())
+    except ValidationError as exc:
+        quote, problem = None, exc
+    if request.method == "POST" and quote is not None and form.validate_on_submit():
+        try:
+            expected = int(form.expected_total.data or 0)
+        except ValueError:
+            expected = -1
+        try:
+            booking = bookings.create(
+                _request_from(dict(draft, expected_total=expected), service),
+                citizen=citizen,
+                booker=current_user,
+                policy=current_policy(),
+            )
+        except ValidationError as exc:
+            problem = exc
+            try:
+                quote = bookings.plan(_request_from(draft, service), citizen=citizen, policy=current_policy())
+            except ValidationError:
+                quote = None
+        except Conflict as exc:
+            problem = ValidationError({"booking": str(exc)})
+        else:
+            drafts = dict(session.get(DRAFTS) or {})
+            drafts.pop(draft["request_key"], None)
+            session[DRAFTS] = drafts
+            flash(f"Booking {booking.reference} sent to {service.provider.name}. We will tell you when they accept it.", "success")
+            return redirect(url_for("citizen.booking", public_id=booking.public_id))
+    if quote is not None:
+        form.request_key.data = draft["request_key"]
+        form.expected_total.data = str(quote.total_pence)
+    return render_template(
+        "citizen/check_booking.html", service=service, quote=quote, problem=problem, form=form, draft=draft, citizen=citizen
+    )
+
+
+# Bookings -----------------------------------------------------------------------------------
+
+
+def _my_booking(public_id: str):
+    booking = bookings.get_booking(public_id)
+    if not accounts.can_act_for(current_user, booking.citizen):
+        raise NotFound("No such booking")
+    return booking
+
+
+@bp.get("/bookings")
+def my_bookings():
+    people = _people()
+    rows = [(person, bookings.bookings_for_citizen(person)) for person in people]
+    return render_template("citizen/bookings.html", rows=rows, several=len(people) > 1)
+
+
+@bp.get("/bookings/<public_id>")
+def booking(public_id: str):
+    booking = _my_booking(public_id)
+    return render_template("citizen/booking.html", booking=booking)
+
+
+@bp.route("/bookings/<public_id>/cancel", methods=["GET", "POST"])
+def cancel_booking(public_id: str):
+    booking = _my_booking(public_id)
+    policy = current_policy()
+    if not booking.status.is_open:
+        flash(f"This booking is {booking.status.label.lower()}: there is nothing to cancel.")
+        return redirect(url_for("citizen.booking", public_id=booking.public_id))
+    upcoming = [v for v in booking.visits if v.status.is_upcoming]
+    form = CancelForm()
+    form.visits.choices = [(str(v.id), _visit_label(v)) for v in upcoming]
+    if request.method == "GET":
+        form.visits.data = [str(v.id) for v in upcoming] if request.args.get("all") or len(upcoming) == 1 else []
+    chosen_ids = [int(v) for v in (form.visits.data or []) if v.isdigit()]
+    preview = bookings.cancellation_plan(booking, policy=policy, visit_ids=chosen_ids or None)
+    if request.method == "POST" and form.validate_on_submit():
+        charged_key = ",".join(str(v.id) for v in preview.charged)
+        if not chosen_ids:
+            form.visits.errors = ["Select at least one visit to cancel"]
+        elif preview.charged and form.charge_seen.data != charged_key:
+            # Show what will be charged before charging it; the next press confirms.
+            form.charge_seen.data = charged_key
+        else:
+            try:
+                result = bookings.cancel(booking, by=current_user, policy=policy, visit_ids=chosen_ids)
+            except DomainError as exc:
+                apply_errors(form, exc if isinstance(exc, ValidationError) else ValidationError({"visits": str(exc)}))
+            else:
+                message = f"{len(result.free) + len(result.charged)} visit(s) cancelled."
+                if result.charged:
+                    from app.presenters.formatting import format_pence
+
+                    message += f" {format_pence(result.charged_pence)} was charged for visits inside the {policy.cancellation_notice_hours}-hour notice."
+                flash(message, "success")
+                return redirect(url_for("citizen.booking", public_id=booking.public_id))
+    return render_template("citizen/cancel.html", booking=booking, form=form, preview=preview, policy=policy, upcoming=upcoming)
+
+
+def _visit_label(visit) -> str:
+    from app.presenters.formatting import format_datetime, format_pence
+
+    return f"{format_datetime(visit.starts_at)}, {format_pence(visit.amount_pence)}"
+
+
+# Budgets ------------------------------------------------------------------------------------
+
+
+def _my_budget(public_id: str):
+    budget = budgets.get_budget(public_id)
+    if not accounts.can_act_for(current_user, budget.citizen):
+        raise NotFound("No such budget")
+    return budget
+
+
+@bp.get("/budgets")
+def my_budgets():
+    people = _people()
+    rows = [(person, [(b, budgets.summary(b)) for b in budgets.budgets_for_citizen(person)]) for person in people]
+    if sum(len(items) for _, items in rows) == 1:
+        only = next(b for _, items in rows for b, _ in items)
+        return redirect(url_for("citizen.budget", public_id=only.public_id))
+    return render_template("citizen/budgets.html", rows=rows, several=len(people) > 1)
+
+
+@bp.get("/budgets/<public_id>")
+def budget(public_id: str):
+    budget = _my_budget(public_id)
+    view = statement_view(budget, current_policy(), request.args.get("period"))
+    return render_template("citizen/budget.html", view=view, budget=budget, statement_endpoint="citizen.budget_statement_csv",
+                           budget_endpoint="citizen.budget")
+
+
+@bp.get("/budgets/<public_id>/statement.csv")
+def budget_statement_csv(public_id: str):
+    budget = _my_budget(public_id)
+    view = statement_view(budget, current_policy(), request.args.get("period"))
+    return statement_csv(view)
+
+
+@bp.route("/budgets/<public_id>/move", methods=["GET", "POST"])
+def move_isf(public_id: str):
+    budget = _my_budget(public_id)
+    if not budget.is_isf:
+        raise NotFound("Not an Individual Service Fund")
+    from sqlalchemy import select
+
+    from app.extensions import db
+
+    providers = db.session.execute(
+        select(Provider).where(Provider.status == ProviderStatus.VERIFIED, Provider.id != budget.isf_provider_id).order_by(Provider.name)
+    ).scalars().all()
+    form = MoveIsfForm()
+    form.provider.choices = [("", "Choose a provider")] + [(str(p.id), p.name) for p in providers]
+    if form.validate_on_submit():
+        provider = next((p for p in providers if str(p.id) == form.provider.data), None)
+        if provider is None:
+            form.provider.errors = ["Select the provider to move to"]
+        else:
+            try:
+                budgets.move_isf(budget, provider, actor=Actor.person(current_user))
+            except (ValidationError, Conflict) as exc:
+                apply_errors(form, exc if isinstance(exc, ValidationError) else ValidationError({"provider": str(exc)}))
+            else:
+                flash(f"Your Individual Service Fund is now held with {provider.name}. Its balance moved with it.", "success")
+                return redirect(url_for("citizen.budget", public_id=budget.public_id))
+    return render_template("citizen/move_isf.html", budget=budget, form=form)

@@ -1,0 +1,101 @@
+"""Commissioner tools for personal budgets: set one up, list them, read any statement."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import StringField
+
+from app.citizen.forms import GovDateField
+from app.commissioner import bp
+from app.extensions import db
+from app.forms import FlaskForm, apply_errors, radio_field, select_field, submit, text_field, textarea_field
+from app.models import BudgetType, Provider, ProviderStatus, Role
+from app.presenters.budgets import statement_csv, statement_view
+from app.presenters.formatting import parse_pounds
+from app.services import accounts, budgets
+from app.services.errors import ValidationError
+from app.services.policy import current_policy
+
+
+class BudgetForm(FlaskForm):
+    citizen_email = text_field("Citizen’s email address", required="Enter the email address of the citizen’s account", max_length=254,
+                               description="The person must have registered on the marketplace")
+    budget_type = radio_field("Type of budget", choices=[(t.value, t.label) for t in BudgetType], required="Select the type of budget")
+    isf_provider = select_field("Provider holding the Individual Service Fund", description="Only for an Individual Service Fund")
+    amount = text_field("Amount every 4 weeks", required="Enter the amount every 4 weeks", max_length=20,
+                        description="In pounds, for example 420 or 420.50")
+    starts_on = GovDateField("Start date", "Enter the start date", description="For example, 16 11 2026")
+    outcomes = textarea_field("Support plan outcomes", required="Enter at least one outcome from the support plan", max_length=3000,
+                              description="One outcome on each line, in the person’s words. For example: Get out to the shops each week")
+    submit = submit("Set up budget")
+
+
+def _providers():
+    return db.session.execute(select(Provider).where(Provider.status == ProviderStatus.VERIFIED).order_by(Provider.name)).scalars().all()
+
+
+@bp.get("/budgets")
+def budgets_list():
+    text = (request.args.get("q") or "").strip().lower()
+    rows = []
+    for budget in budgets.all_budgets():
+        if text and text not in budget.citizen.name.lower() and text not in budget.citizen.email:
+            continue
+        rows.append((budget, budgets.summary(budget)))
+    return render_template("commissioner/budgets.html", rows=rows, q=request.args.get("q", ""))
+
+
+@bp.route("/budgets/new", methods=["GET", "POST"])
+def new_budget():
+    form = BudgetForm()
+    providers = _providers()
+    form.isf_provider.choices = [("", "Not an Individual Service Fund")] + [(str(p.id), p.name) for p in providers]
+    if form.validate_on_submit():
+        errors: dict[str, str] = {}
+        citizen = accounts.user_by_email((form.citizen_email.data or "").strip().lower())
+        if citizen is None or citizen.role is not Role.CITIZEN:
+            errors["citizen_email"] = "There is no citizen account with that email address"
+        try:
+            amount = parse_pounds(form.amount.data)
+        except ValueError as exc:
+            errors["amount"] = str(exc)
+            amount = None
+        budget_type = BudgetType(form.budget_type.data)
+        provider = next((p for p in providers if str(p.id) == form.isf_provider.data), None)
+        if budget_type is BudgetType.ISF and provider is None:
+            errors["isf_provider"] = "Select the provider that will hold the Individual Service Fund"
+        if errors:
+            apply_errors(form, ValidationError(errors))
+        else:
+            try:
+                budget = budgets.create_budget(
+                    citizen=citizen,
+                    budget_type=budget_type,
+                    amount_per_period_pence=amount,
+                    starts_on=form.starts_on.data,
+                    outcomes=(form.outcomes.data or "").splitlines(),
+                    created_by=current_user,
+                    policy=current_policy(),
+                    isf_provider=provider,
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc, field_map={"citizen": "citizen_email"})
+            else:
+                flash(f"Budget set up for {citizen.name}. The first period has been paid in.", "success")
+                return redirect(url_for("commissioner.budget", public_id=budget.public_id))
+    return render_template("commissioner/new_budget.html", form=form)
+
+
+@bp.get("/budgets/<public_id>")
+def budget(public_id: str):
+    budget = budgets.get_budget(public_id)
+    view = statement_view(budget, current_policy(), request.args.get("period"))
+    return render_template("commissioner/budget.html", budget=budget, view=view)
+
+
+@bp.get("/budgets/<public_id>/statement.csv")
+def budget_statement_csv(public_id: str):
+    budget = budgets.get_budget(public_id)
+    return statement_csv(statement_view(budget, current_policy(), request.args.get("period")))

@@ -1,0 +1,97 @@
+"""What a budget page and its statement show, for citizens, representatives and commissioners."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+
+from flask import Response
+
+from app.models import PersonalBudget
+from app.presenters.formatting import format_date, format_pence
+from app.services import budgets
+from app.services.policy import Policy
+
+
+@dataclass(frozen=True)
+class StatementView:
+    budget: PersonalBudget
+    summary: budgets.BudgetSummary
+    periods: list[tuple[dt.date, dt.date]]
+    statement: budgets.Statement | None
+
+    @property
+    def selected(self) -> dt.date | None:
+        return self.statement.starts_on if self.statement else None
+
+    def period_label(self, period: tuple[dt.date, dt.date]) -> str:
+        start, end = period
+        return f"{format_date(start)} to {format_date(end - dt.timedelta(days=1))}"
+
+
+def statement_view(budget: PersonalBudget, policy: Policy, period_param: str | None) -> StatementView:
+    periods = budgets.statement_periods(budget, policy)
+    chosen = None
+    if period_param:
+        try:
+            day = dt.date.fromisoformat(period_param)
+        except ValueError:
+            day = None
+        chosen = next((p for p in periods if p[0] == day), None)
+    if chosen is None and periods:
+        chosen = periods[0]
+    statement = budgets.statement(budget, *chosen) if chosen else None
+    return StatementView(budget, budgets.summary(budget), periods, statement)
+
+
+def _money(pence: int) -> str:
+    """Plain pounds and pence for spreadsheets: 1234 -> '12.34'."""
+    sign = "-" if pence < 0 else ""
+    return f"{sign}{abs(pence) // 100}.{abs(pence) % 100:02d}"
+
+
+def statement_csv(view: StatementView) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    statement = view.statement
+    writer.writerow(["Personal budget statement", view.budget.public_id, view.budget.budget_type.label])
+    if statement is None:
+        writer.writerow(["No statement periods yet"])
+    else:
+        writer.writerow(["Period", statement.starts_on.isoformat(), statement.last_day.isoformat()])
+        writer.writerow([])
+        writer.writerow(["Date", "Description", "Money in", "Held for bookings", "Released", "Paid to providers", "Moved", "Available after"])
+        writer.writerow([statement.starts_on.isoformat(), "Opening balance", "", "", "", "", "", _money(statement.opening_available_pence)])
+        for line in statement.lines:
+            writer.writerow(
+                [
+                    line.at.date().isoformat(),
+                    _safe_cell(line.description),
+                    _money(line.money_in_pence) if line.money_in_pence else "",
+                    _money(line.held_pence) if line.held_pence else "",
+                    _money(line.released_pence) if line.released_pence else "",
+                    _money(line.paid_pence) if line.paid_pence else "",
+                    _money(line.moved_pence) if line.moved_pence else "",
+                    _money(line.available_after_pence),
+                ]
+            )
+        writer.writerow(
+            [statement.last_day.isoformat(), "Closing balance", _money(statement.money_in_pence), _money(statement.held_pence),
+             _money(statement.released_pence), _money(statement.paid_pence), "", _money(statement.closing_available_pence)]
+        )
+    name = f"budget-{view.budget.public_id}-{statement.starts_on.isoformat() if statement else 'none'}.csv"
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
+def _safe_cell(text: str) -> str:
+    """Stop spreadsheet formula injection from text that came from people."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+__all__ = ["StatementView", "statement_view", "statement_csv", "format_pence"]

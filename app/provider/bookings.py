@@ -1,0 +1,110 @@
+"""The provider's booking inbox: accept or decline requests, record delivered visits."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms import HiddenField, IntegerField
+from govuk_frontend_wtf.wtforms_widgets import GovTextInput
+
+from app.forms import ConfirmForm, FlaskForm, apply_errors, submit, textarea_field
+from app.models import BookingStatus, BookingVisit
+from app.provider import bp
+from app.services import bookings
+from app.services.errors import Conflict, DomainError, NotFound, ValidationError
+
+INBOX_TABS = {
+    "new": ("New requests", [BookingStatus.REQUESTED]),
+    "accepted": ("Accepted", [BookingStatus.ACCEPTED]),
+    "closed": ("Finished", [BookingStatus.COMPLETED, BookingStatus.DECLINED, BookingStatus.CANCELLED]),
+}
+
+
+class DeclineForm(FlaskForm):
+    reason = textarea_field("Why are you declining?", required="Enter a reason for declining, so the person can look elsewhere",
+                            max_length=1000, description="The person booking will see this")
+    submit = submit("Decline booking")
+
+
+class DeliveryForm(FlaskForm):
+    visit = HiddenField()
+    delivered_units = IntegerField("Units delivered", widget=GovTextInput())
+    submit = submit("Record as delivered")
+
+
+def _our_booking(public_id: str):
+    booking = bookings.get_booking(public_id)
+    if booking.provider_id != g.staff.provider_id:
+        raise NotFound("No such booking")
+    return booking
+
+
+@bp.get("/bookings")
+def bookings_inbox():
+    tab = request.args.get("show", "new")
+    if tab not in INBOX_TABS:
+        tab = "new"
+    provider = g.staff.provider
+    counts = {key: len(bookings.bookings_for_provider(provider, statuses)) for key, (_, statuses) in INBOX_TABS.items()}
+    items = bookings.bookings_for_provider(provider, INBOX_TABS[tab][1])
+    return render_template("provider/bookings.html", tab=tab, tabs=INBOX_TABS, counts=counts, items=items, provider=provider)
+
+
+@bp.get("/bookings/<public_id>")
+def booking(public_id: str):
+    booking = _our_booking(public_id)
+    return render_template("provider/booking.html", booking=booking, confirm=ConfirmForm(), decline=DeclineForm(),
+                           delivery=DeliveryForm(), now=bookings.utcnow())
+
+
+@bp.post("/bookings/<public_id>/accept")
+def accept_booking(public_id: str):
+    booking = _our_booking(public_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            bookings.accept(booking, by=current_user)
+        except DomainError as exc:
+            flash(str(exc))
+        else:
+            flash(f"Booking {booking.reference} accepted. {booking.citizen.name} has been told.", "success")
+    return redirect(url_for("provider.booking", public_id=booking.public_id))
+
+
+@bp.route("/bookings/<public_id>/decline", methods=["GET", "POST"])
+def decline_booking(public_id: str):
+    booking = _our_booking(public_id)
+    form = DeclineForm()
+    if form.validate_on_submit():
+        try:
+            bookings.decline(booking, by=current_user, reason=form.reason.data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except DomainError as exc:
+            flash(str(exc))
+            return redirect(url_for("provider.booking", public_id=booking.public_id))
+        else:
+            flash(f"Booking {booking.reference} declined. The money set aside has been released and {booking.citizen.name} has been told.", "success")
+            return redirect(url_for("provider.bookings_inbox"))
+    return render_template("provider/decline.html", booking=booking, form=form)
+
+
+@bp.post("/bookings/<public_id>/visits/<id:visit_id>/delivered")
+def record_delivery(public_id: str, visit_id: int):
+    booking = _our_booking(public_id)
+    visit = next((v for v in booking.visits if v.id == visit_id), None)
+    if visit is None:
+        raise NotFound("No such visit")
+    form = DeliveryForm()
+    if form.validate_on_submit():
+        units = form.delivered_units.data if form.delivered_units.data is not None else visit.units
+        try:
+            bookings.record_delivery(visit, by=current_user, delivered_units=units)
+        except (ValidationError, Conflict) as exc:
+            message = "; ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)
+            flash(message)
+        else:
+            flash("Visit recorded as delivered. It will be included in your next payment.", "success")
+    else:
+        flash("Enter the number delivered as a whole number")
+    return redirect(url_for("provider.booking", public_id=booking.public_id) + f"#visit-{visit_id}")

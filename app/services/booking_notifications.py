@@ -1,0 +1,53 @@
+"""Telling both sides what happened to a booking, through notifications (and so email).
+
+Called inside the booking's own unit of work, so a change and its notifications are saved
+together or not at all.
+"""
+
+from __future__ import annotations
+
+from app.models import Booking, User
+from app.presenters.formatting import format_pence
+from app.services import accounts, notifications, team
+
+
+def _citizen_side(booking: Booking) -> list[User]:
+    people = {booking.citizen_id: booking.citizen}
+    for representative in accounts.representatives_of(booking.citizen):
+        people[representative.id] = representative
+    return list(people.values())
+
+
+def _provider_side(booking: Booking) -> list[User]:
+    return [member.user for member in team.members(booking.provider)]
+
+
+def _tell(users: list[User], subject: str, body: str, link: str) -> None:
+    for user in users:
+        notifications.notify(user, subject, body, link)
+
+
+def booking_changed(booking: Booking, what: str, detail: str = "") -> None:
+    ref, service, provider, citizen = booking.reference, booking.service.title, booking.provider.name, booking.citizen.name
+    citizen_link = f"/bookings/{booking.public_id}"
+    provider_link = f"/provider/bookings/{booking.public_id}"
+    if what == "requested":
+        _tell(_provider_side(booking), f"New booking request {ref}",
+              f"{citizen} has asked to book {service} ({format_pence(booking.total_pence)}). Accept or decline it.", provider_link)
+        _tell(_citizen_side(booking), f"Booking {ref} sent to {provider}",
+              f"Your booking for {service} has been sent to {provider}. We will tell you when they accept it.", citizen_link)
+    elif what == "accepted":
+        _tell(_citizen_side(booking), f"{provider} accepted booking {ref}", f"{provider} has accepted your booking for {service}.", citizen_link)
+    elif what == "declined":
+        _tell(_citizen_side(booking), f"{provider} declined booking {ref}",
+              f"{provider} cannot take your booking for {service}: {booking.decline_reason}. The money set aside has been released.", citizen_link)
+    elif what == "cancelled":
+        _tell(_provider_side(booking), f"Booking {ref} changed: visits cancelled", f"{citizen} cancelled visits for {service}. {detail}".strip(), provider_link)
+        _tell(_citizen_side(booking), f"Visits cancelled on booking {ref}", f"Visits for {service} with {provider} are cancelled. {detail}".strip(), citizen_link)
+    elif what == "delivered":
+        _tell(_citizen_side(booking), f"Visit delivered: booking {ref}", f"{provider} recorded a visit for {service} as delivered. {detail}".strip(), citizen_link)
+    elif what == "money_short":
+        body = (f"There is not enough money in the personal budget to cover all the booked visits for {service} in this 4-week period. "
+                f"{detail} The visits stay booked but are not paid for yet.").strip()
+        _tell(_citizen_side(booking), f"Not enough money for booking {ref}", body + " Cancel some visits or contact the council.", citizen_link)
+        _tell(_provider_side(booking), f"Booking {ref}: visits not covered", body + " Please wait before delivering them.", provider_link)

@@ -1,0 +1,182 @@
+"""Benchmark: bookings per second through the service layer on PostgreSQL, beside pgbench.
+
+    python -m bench.bookings_bench [--clients 16] [--seconds 15]
+
+Needs a PostgreSQL server (BENCH_DATABASE_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/bench_bookings)
+and the `pgbench` program. Each of the N clients is a separate process with its own
+connection, booking one-off visits for its own citizen through `bookings.create()` (the
+same call the booking page makes: plan, capacity cells, ledger hold, timeline, in one
+transaction). In the same run, pgbench's built-in TPC-B-like script runs with the same
+number of clients against its own database on the same server, for scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing as mp
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import time
+import uuid
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_bookings"
+
+
+def _recreate_database(url) -> None:
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+
+
+def _app(url: str):
+    os.environ.setdefault("APP_ENV", "testing")
+    from app import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 2, "max_overflow": 0}})
+
+
+def _prepare(url: str, clients: int) -> tuple[list[tuple[int, int]], int]:
+    from flask_migrate import upgrade
+
+    from app.database import write_transaction
+    from app.extensions import db
+    from app.models import Category, PriceUnit, Provider, ProviderStatus, Role, Service, ServiceHours, ServiceStatus, User, BudgetType
+    from app.services import budgets
+    from app.services.policy import current_policy
+
+    app = _app(url)
+    with app.app_context():
+        upgrade()
+        with write_transaction():
+            category = db.session.query(Category).filter_by(slug="home-care").one()
+            provider = Provider(slug="bench-provider", name="Bench Home Care", status=ProviderStatus.VERIFIED)
+            db.session.add(provider)
+            db.session.flush()
+            service = Service(provider_id=provider.id, category_id=category.id, title="Bench home care", price_pence=100,
+                              price_unit=PriceUnit.HOUR, status=ServiceStatus.PUBLISHED, capacity=500)
+            service.hours = [ServiceHours(weekday=d, opens_at=dt.time(0, 0), closes_at=dt.time(23, 59)) for d in range(7)]
+            db.session.add(service)
+            db.session.flush()
+            service_id = service.id
+            citizens = [User(email=f"bench{i}@example.test", name=f"Bench citizen {i}", role=Role.CITIZEN) for i in range(clients)]
+            db.session.add_all(citizens)
+        policy = current_policy()
+        start, _ = policy.period_containing(dt.date.today())
+        pairs = []
+        for citizen in citizens:
+            budget = budgets.create_budget(citizen=citizen, budget_type=BudgetType.MANAGED_ACCOUNT, amount_per_period_pence=2_000_000,
+                                           starts_on=start, outcomes=["Benchmark"], created_by=None, policy=policy)
+            pairs.append((citizen.id, budget.id))
+        db.engine.dispose()
+    return pairs, service_id
+
+
+def _client(url: str, citizen_id: int, budget_id: int, service_id: int, seconds: float, start_at: float, queue) -> None:
+    from app.extensions import db
+    from app.models import PersonalBudget, User
+    from app.services import bookings
+    from app.services.policy import UK, current_policy
+
+    app = _app(url)
+    latencies: list[float] = []
+    errors = 0
+    with app.app_context():
+        policy = current_policy()
+        citizen = db.session.get(User, citizen_id)
+        budget = db.session.get(PersonalBudget, budget_id)
+        today = dt.datetime.now(UK).date()
+        _, period_end = policy.period_containing(today)
+        slots = [(today + dt.timedelta(days=d), dt.time(h, m)) for d in range(1, (period_end - today).days) for h in range(24) for m in (0, 15, 30, 45)]
+        while time.time() < start_at:
+            time.sleep(0.001)
+        end = start_at + seconds
+        n = 0
+        while time.time() < end:
+            day, at = slots[n % len(slots)]
+            n += 1
+            request = bookings.BookingRequest(
+                service_id=service_id, request_key=uuid.uuid4().hex, schedule=bookings.BookingSchedule.ONE_OFF, first_date=day,
+                start_time=at, units=1, budget_public_id=budget.public_id,
+            )
+            began = time.perf_counter()
+            try:
+                bookings.create(request, citizen=citizen, booker=citizen, policy=policy)
+            except Exception:
+                errors += 1
+                db.session.rollback()
+                continue
+            latencies.append(time.perf_counter() - began)
+        db.engine.dispose()
+    queue.put((latencies, errors))
+
+
+def run_bookings(url: str, clients: int, seconds: float) -> dict:
+    pairs, service_id = _prepare(url, clients)
+    queue: mp.Queue = mp.Queue()
+    start_at = time.time() + 3.0
+    procs = [mp.Process(target=_client, args=(url, c, b, service_id, seconds, start_at, queue)) for c, b in pairs]
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    latencies = sorted(x for r in results for x in r[0])
+    errors = sum(r[1] for r in results)
+    return {
+        "bookings": len(latencies),
+        "errors": errors,
+        "per_second": len(latencies) / seconds,
+        "p50_ms": 1000 * statistics.median(latencies) if latencies else 0,
+        "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))] if latencies else 0,
+    }
+
+
+def run_pgbench(url, clients: int, seconds: int) -> dict:
+    if shutil.which("pgbench") is None:
+        return {"error": "pgbench not found (apt-get install postgresql-client)"}
+    db_name = f"{url.database}_pgbench"
+    _recreate_database(url.set(database=db_name))
+    env = dict(os.environ, PGPASSWORD=url.password or "")
+    common = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+    subprocess.run(["pgbench", "-i", "-q", "-s", "10", *common, db_name], check=True, env=env, capture_output=True)
+    out = subprocess.run(["pgbench", "-c", str(clients), "-j", "2", "-T", str(seconds), *common, db_name],
+                         check=True, env=env, capture_output=True, text=True).stdout
+    tps = re.search(r"tps = ([\d.]+)", out)
+    latency = re.search(r"latency average = ([\d.]+) ms", out)
+    return {"tps": float(tps.group(1)) if tps else None, "latency_avg_ms": float(latency.group(1)) if latency else None}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=15)
+    args = parser.parse_args(argv)
+    url = make_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    _recreate_database(url)
+    print(f"Bookings through the service layer on PostgreSQL, {args.clients} concurrent clients, {args.seconds} s")
+    result = run_bookings(url.render_as_string(hide_password=False), args.clients, args.seconds)
+    print(f"  bookings: {result['bookings']} ({result['errors']} errors)")
+    print(f"  bookings per second: {result['per_second']:.1f}")
+    print(f"  latency per booking: p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms")
+    print(f"pgbench TPC-B-like, {args.clients} clients, {args.seconds} s, same server")
+    pg = run_pgbench(url, args.clients, args.seconds)
+    if "error" in pg:
+        print(f"  {pg['error']}")
+    else:
+        print(f"  transactions per second: {pg['tps']:.1f}")
+        print(f"  latency average: {pg['latency_avg_ms']:.1f} ms")
+        if result["per_second"] and pg["tps"]:
+            print(f"  ratio: one booking costs about {pg['tps'] / result['per_second']:.1f} pgbench transactions")
+
+
+if __name__ == "__main__":
+    main()
