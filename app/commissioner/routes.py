@@ -76,6 +76,9 @@ def verify(provider_id: int):
             )
         except ValidationError as exc:
             apply_errors(form, exc)
+        except Conflict as exc:
+            flash(str(exc))
+            return redirect(url_for("commissioner.provider", provider_id=item.id))
         else:
             flash(f"{item.name} is verified. Its published listings now appear on the marketplace.", "success")
             return redirect(url_for("commissioner.providers"))
@@ -90,6 +93,9 @@ def _reason_page(provider_id: int, action: str):
             getattr(verification, action)(current_user, item, form.reason.data)
         except ValidationError as exc:
             apply_errors(form, exc)
+        except Conflict as exc:
+            flash(str(exc))
+            return redirect(url_for("commissioner.provider", provider_id=item.id))
         else:
             flash(f"{item.name} has been {'rejected' if action == 'reject' else 'suspended'}. Its team has been told why.", "success")
             return redirect(url_for("commissioner.provider", provider_id=item.id))
@@ -109,8 +115,12 @@ def suspend(provider_id: int):
 @bp.post("/providers/<id:provider_id>/reinstate")
 def reinstate(provider_id: int):
     item = verification.get_provider(provider_id)
-    verification.reinstate(current_user, item)
-    flash(f"{item.name} has been reinstated.", "success")
+    try:
+        verification.reinstate(current_user, item)
+    except Conflict as exc:
+        flash(str(exc))
+    else:
+        flash(f"{item.name} has been reinstated.", "success")
     return redirect(url_for("commissioner.provider", provider_id=item.id))
 
 
@@ -219,6 +229,9 @@ def suspend_membership(lot_id: int, membership_id: int):
             frameworks.suspend(current_user, membership, form.reason.data)
         except ValidationError as exc:
             apply_errors(form, exc)
+        except Conflict as exc:
+            flash(str(exc))
+            return redirect(url_for("commissioner.lot", lot_id=item.id))
         else:
             flash(f"{membership.provider.name} is suspended on {item.name}.", "success")
             return redirect(url_for("commissioner.lot", lot_id=item.id))
