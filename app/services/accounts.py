@@ -15,6 +15,7 @@ import datetime as dt
 from typing import Callable
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import func, select, update
 
 from app.database import utcnow
@@ -70,8 +71,11 @@ def normalise_email(text: str | None, field: str = "email") -> str:
     text = (text or "").strip()
     if not text:
         raise ValidationError({field: EMAIL_MISSING})
+    # ".test" addresses (RFC 2606) are for the demo accounts and tests, never production.
+    config = current_app.config
+    allow_test_domains = bool(config.get("DEMO_MODE") or config.get("TESTING"))
     try:
-        result = validate_email(text, check_deliverability=False)
+        result = validate_email(text, check_deliverability=False, test_environment=allow_test_domains)
     except EmailNotValidError:
         raise ValidationError({field: EMAIL_INVALID}) from None
     return result.normalized.lower()
