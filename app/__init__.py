@@ -50,6 +50,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
         instance_relative_config=False,
     )
     _load_config(app, config)
+    _init_proxy(app)
     _init_extensions(app)
     _init_templating(app)
     _register_blueprints(app)
@@ -75,6 +76,16 @@ def _load_config(app: Flask, config: Config | dict | None) -> None:
         )
 
 
+def _init_proxy(app: Flask) -> None:
+    """Behind PROXY_COUNT proxies, trust their X-Forwarded-For/-Proto/-Host headers (so
+    per-address rate limits see each visitor's own address)."""
+    count = app.config.get("PROXY_COUNT", 0)
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+
 def _init_extensions(app: Flask) -> None:
     from app import database as _database_events  # noqa: F401  (SQLite pragmas and BEGIN handling)
     from app import models  # noqa: F401  (every model registered before migrations run)
@@ -87,11 +98,14 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
 
     from app.errors import init_error_handlers
-    from app.security import init_request_guards, init_security_headers
+    from app.security import init_login, init_request_guards, init_security_headers
+    from app.services.mail import init_delivery_after_request
 
     init_request_guards(app)
+    init_login(app)
     init_security_headers(app)
     init_error_handlers(app)
+    init_delivery_after_request(app)
 
 
 def _init_templating(app: Flask) -> None:
@@ -104,6 +118,22 @@ def _register_blueprints(app: Flask) -> None:
     from app.public import bp as public_bp
 
     app.register_blueprint(public_bp)
+
+    from app.account import bp as account_bp
+    from app.admin import bp as admin_bp
+    from app.auth import bp as auth_bp
+    from app.citizen import bp as citizen_bp
+    from app.commissioner import bp as commissioner_bp
+    from app.enquiries import bp as enquiries_bp
+    from app.provider import bp as provider_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(enquiries_bp)
+    app.register_blueprint(citizen_bp)
+    app.register_blueprint(provider_bp)
+    app.register_blueprint(commissioner_bp)
+    app.register_blueprint(admin_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -86,7 +86,24 @@ def budgets_fund(period_start: str) -> None:
         click.echo(f"  Budget {result.budget.public_id}: {len(result.short_visits)} booked visits not covered (both sides told)")
 
 
+mail_cli = AppGroup("mail", help="The email outbox.")
+
+
+@mail_cli.command("send")
+@click.option("--limit", default=200, show_default=True, help="Send at most this many emails.")
+def mail_send(limit: int) -> None:
+    """Send queued emails that are due (run from cron every minute; safe to re-run)."""
+    from app.services import mail
+
+    recovered = mail.recover_stuck()
+    if recovered:
+        click.echo(f"Put back {recovered} email(s) left half-sent by a stopped worker")
+    report = mail.deliver_pending(limit=limit)
+    click.echo(f"Sent {len(report.sent)}, will retry {len(report.failed)}, gave up on {len(report.gave_up)}")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(budgets_cli)
+    app.cli.add_command(mail_cli)

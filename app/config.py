@@ -38,6 +38,9 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+MAIL_BACKENDS = ("log", "smtp")
+
+
 class Config:
     """Settings shared by every environment. Environment variables are read when the
     object is created (not at import), so a test can set them and build a fresh config."""
@@ -58,6 +61,8 @@ class Config:
     TESTING = False
     DEFAULT_DEMO_MODE = True
     DEFAULT_SECRET_KEY = "development-only-not-secret"
+    DEFAULT_MAIL_BACKEND = "log"
+    DEFAULT_MAIL_REDACT = False
 
     def __init__(self) -> None:
         env = os.environ
@@ -79,11 +84,46 @@ class Config:
         # Cancelling a visit is free until this many hours before it starts.
         self.CANCELLATION_NOTICE_HOURS = int(env.get("CANCELLATION_NOTICE_HOURS", "24"))
 
+        # Accounts (issue 4).
+        # The address people reach the service at, for links in emails ("https://care.example.gov.uk").
+        # Empty: taken from the request that caused the email.
+        self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "").rstrip("/")
+        # A sign-in ends after this long without a request, and after this long in any case.
+        self.SESSION_IDLE_MINUTES = int(env.get("SESSION_IDLE_MINUTES", "120"))
+        self.SESSION_MAX_HOURS = int(env.get("SESSION_MAX_HOURS", "24"))
+        self.PASSWORD_RESET_HOURS = int(env.get("PASSWORD_RESET_HOURS", "1"))
+        self.INVITATION_DAYS = int(env.get("INVITATION_DAYS", "14"))
+        # How many proxies in front of the app set X-Forwarded-For/-Proto (0: none). Needed
+        # behind a load balancer so rate limits count each visitor's own address.
+        self.PROXY_COUNT = int(env.get("PROXY_COUNT", "0"))
+        # Email: "log" writes emails to the log (and the admin outbox page shows them);
+        # "smtp" sends them through SMTP_HOST.
+        self.MAIL_BACKEND = env.get("MAIL_BACKEND", self.DEFAULT_MAIL_BACKEND).strip().lower()
+        self.MAIL_FROM = env.get("MAIL_FROM", "Care and Support Marketplace <no-reply@marketplace.example>")
+        self.SMTP_HOST = env.get("SMTP_HOST", "")
+        self.SMTP_PORT = int(env.get("SMTP_PORT", "587"))
+        self.SMTP_USERNAME = env.get("SMTP_USERNAME", "")
+        self.SMTP_PASSWORD = env.get("SMTP_PASSWORD", "")
+        # "starttls" (port 587), "ssl" (port 465) or "none" (a relay on localhost only).
+        self.SMTP_SECURITY = env.get("SMTP_SECURITY", "starttls").strip().lower()
+        self.SMTP_TIMEOUT_SECONDS = int(env.get("SMTP_TIMEOUT_SECONDS", "10"))
+        # Send what a request queued as soon as it has been handled; `flask mail send` (run
+        # from cron) retries anything left. Turn off to leave all sending to cron.
+        self.MAIL_DELIVER_AFTER_REQUEST = _bool("MAIL_DELIVER_AFTER_REQUEST", True)
+        # Replace a sent email's body in the outbox (it may hold a sign-in link).
+        self.MAIL_REDACT_AFTER_SEND = _bool("MAIL_REDACT_AFTER_SEND", self.DEFAULT_MAIL_REDACT)
+
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in dir(self) if k.isupper()}
 
     def validate(self) -> None:
         """Fail fast on configuration that would be unsafe to run with."""
+        if self.MAIL_BACKEND not in MAIL_BACKENDS:
+            raise ConfigError(f"MAIL_BACKEND={self.MAIL_BACKEND!r} is not known: use one of {', '.join(MAIL_BACKENDS)}.")
+        if self.MAIL_BACKEND == "smtp" and not self.SMTP_HOST:
+            raise ConfigError("MAIL_BACKEND=smtp needs SMTP_HOST (and usually SMTP_USERNAME and SMTP_PASSWORD).")
+        if self.SMTP_SECURITY not in ("starttls", "ssl", "none"):
+            raise ConfigError("SMTP_SECURITY must be starttls, ssl or none.")
 
 
 class DevelopmentConfig(Config):
@@ -103,6 +143,8 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     HSTS_ENABLED = True
+    DEFAULT_MAIL_BACKEND = "smtp"
+    DEFAULT_MAIL_REDACT = True
 
     def validate(self) -> None:
         key = self.SECRET_KEY or ""
@@ -112,6 +154,7 @@ class ProductionConfig(Config):
                 f"{MIN_SECRET_KEY_LENGTH} characters, for example the output of "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
             )
+        super().validate()
 
 
 CONFIGS = {

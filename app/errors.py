@@ -8,7 +8,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.services.errors import NotFound
+from app.services.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,13 @@ def init_error_handlers(app: Flask) -> None:
         if wants_json():
             return json_error(404, "Not found", str(error) or None)
         return _render(404)
+
+    @app.errorhandler(Conflict)
+    def _domain_conflict(error: Conflict):
+        # An action that clashes with the current state ("already verified"): say why.
+        if wants_json():
+            return json_error(409, "Conflict", str(error) or None)
+        return render_template("errors/conflict.html", message=str(error)), 409
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):

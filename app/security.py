@@ -77,3 +77,141 @@ def init_security_headers(app: Flask) -> None:
             personal = session.modified or bool(dict(session))
             headers["Cache-Control"] = "no-store" if personal else "no-cache"
         return response
+
+
+# -- Signing in and role guards (issue 4) ------------------------------------------------
+#
+# ``current_user`` (Flask-Login) works everywhere once ``init_login`` has run. Guards:
+#
+#     from app.security import require_roles, role_required
+#     require_roles(bp, Role.PROVIDER)          # every view of a blueprint
+#
+#     @bp.get("/thing")
+#     @role_required(Role.CITIZEN, Role.REPRESENTATIVE)
+#     def thing(): ...
+#
+# Anonymous visitors are sent to sign in (and brought back afterwards); signed-in people
+# of another role get the 404 page: we never reveal that a page exists for someone else.
+
+from functools import wraps  # noqa: E402
+
+from flask import current_app, redirect, url_for  # noqa: E402
+from flask_login import current_user  # noqa: E402
+
+# Where each role lands after signing in. Later parts of the product may point a role
+# at a better page (for example the citizen's budget).
+# Keys are role values ("citizen", "provider"...).
+HOME_ENDPOINTS: dict[str, str] = {
+    "citizen": "account.home",
+    "representative": "account.home",
+    "provider": "provider.dashboard",
+    "commissioner": "commissioner.dashboard",
+    "admin": "admin.dashboard",
+}
+
+
+def home_url_for(user) -> str:
+    role = getattr(user, "role", None)
+    return url_for(HOME_ENDPOINTS.get(getattr(role, "value", None), "account.home"))
+
+
+def sign_in_url(next_path: str | None = None) -> str:
+    if next_path and is_safe_redirect_target(next_path):
+        return url_for("auth.sign_in", next=next_path)
+    return url_for("auth.sign_in")
+
+
+def _current_path() -> str:
+    return request.full_path.rstrip("?") if request.query_string else request.path
+
+
+def _deny(roles) -> None:
+    if not current_user.is_authenticated:
+        from app.extensions import login_manager
+
+        return login_manager.unauthorized()
+    if roles and current_user.role not in roles:
+        abort(404)
+    return None
+
+
+def role_required(*roles):
+    """View decorator: signed in, with one of ``roles`` (any role if none given)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            denied = _deny(roles)
+            if denied is not None:
+                return denied
+            return view(*args, **kwargs)
+
+        wrapped.required_roles = roles
+        return wrapped
+
+    return decorator
+
+
+login_required = role_required()
+
+
+def require_roles(blueprint, *roles, exempt: tuple[str, ...] = ()) -> None:
+    """Guard every view of ``blueprint``: signed in with one of ``roles``. ``exempt`` names
+    endpoints (without the blueprint prefix) that anyone may reach."""
+
+    @blueprint.before_request
+    def _guard():
+        if request.endpoint and request.endpoint.split(".", 1)[-1] in exempt:
+            return None
+        return _deny(roles)
+
+    blueprint.required_roles = roles
+
+
+def init_login(app: Flask) -> None:
+    from app.extensions import login_manager
+    from app.services import two_step, user_sessions
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def _load_user(token: str):
+        config = current_app.config
+        return user_sessions.load(
+            token,
+            idle=dt.timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+            max_age=dt.timedelta(hours=config["SESSION_MAX_HOURS"]),
+        )
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        if request.path.startswith("/api/"):
+            abort(401)
+        return redirect(sign_in_url(_current_path() if request.method == "GET" else None))
+
+    def _fresh_request_globals():
+        # Each request starts with an empty ``g``. In production every request has its own
+        # app context anyway; in tests one app context is reused for many requests, and a
+        # cached user (Flask-Login) or CSRF token (Flask-WTF) must not leak between them.
+        g.__dict__.clear()
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
+
+    # Endpoints a council user who must still set up two-step verification may reach.
+    setup_endpoints = {"static", "auth.sign_out", "account.two_step_setup"}
+
+    @app.before_request
+    def _load_user_early_and_require_two_step():
+        # Load the user before any view starts its own unit of work (the loader may write).
+        if request.endpoint == "static":
+            return None
+        if current_user.is_authenticated and two_step.needs_setup(current_user, app.config["DEMO_MODE"]):
+            if request.endpoint not in setup_endpoints:
+                return redirect(url_for("account.two_step_setup"))
+        return None
+
+
+import datetime as dt  # noqa: E402

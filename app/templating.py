@@ -30,7 +30,75 @@ def navigation_items() -> list[dict]:
     items = [
         {"href": url_for("public.home"), "text": "Find care and support", "active": path == "/"},
     ]
+    items.extend(_account_navigation(path))
     return items
+
+
+# Links for each role after "Find care and support" (issue 4): (endpoint, text, path prefix
+# that marks it active). Other parts of the product may add to these lists.
+ROLE_NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
+    "citizen": [
+        ("citizen.my_bookings", "Bookings", "/bookings"),
+        ("citizen.my_budgets", "Budget", "/budgets"),
+        ("enquiries.inbox", "Your enquiries", "/enquiries"),
+    ],
+    "representative": [
+        ("account.people", "People you act for", "/account/people"),
+        ("citizen.my_bookings", "Bookings", "/bookings"),
+        ("citizen.my_budgets", "Budgets", "/budgets"),
+        ("enquiries.inbox", "Enquiries", "/enquiries"),
+    ],
+    "provider": [("provider.dashboard", "Your organisation", "/provider/services"), ("provider.bookings_inbox", "Bookings", "/provider/bookings")],
+    "commissioner": [("commissioner.dashboard", "Commissioner tools", "/commissioner"), ("commissioner.budgets_list", "Budgets", "/commissioner/budgets")],
+    "admin": [("admin.dashboard", "Admin", "/admin"), ("commissioner.dashboard", "Commissioner tools", "/commissioner")],
+}
+
+
+def _account_navigation(path: str) -> list[dict]:
+    from flask_login import current_user
+
+    from app.services import notifications
+
+    if not current_user.is_authenticated:
+        return [{"href": url_for("auth.sign_in"), "text": "Sign in", "active": path.startswith("/sign-in")}]
+    items = [
+        {"href": url_for(endpoint), "text": text, "active": path.startswith(prefix)}
+        for endpoint, text, prefix in ROLE_NAVIGATION.get(current_user.role.value, [])
+    ]
+    unread = notifications.unread_count(current_user)
+    items.append({
+        "href": url_for("account.notification_list"),
+        "text": f"Notifications ({unread} unread)" if unread else "Notifications",
+        "active": path.startswith("/notifications"),
+    })
+    items.append({"href": url_for("account.home"), "text": "Your account", "active": path == "/account" or (path.startswith("/account/") and not path.startswith("/account/people"))})
+    return items
+
+
+class _CouncilForTemplates:
+    """``council`` in templates: the council's settings (name, contact details), read
+    once per request and only when a template uses them. Falls back to COUNCIL_NAME when
+    the database cannot be read (an error page must still render)."""
+
+    def _load(self):
+        from flask import g
+
+        if "council_settings" not in g:
+            from app.services import council
+
+            try:
+                g.council_settings = council.current()
+            except Exception:  # database down: the error page still needs a name
+                from flask import current_app
+
+                from app.extensions import db
+
+                db.session.rollback()
+                g.council_settings = council.Council(current_app.config["COUNCIL_NAME"], "", "", "", "", ())
+        return g.council_settings
+
+    def __getattr__(self, name):
+        return getattr(self._load(), name)
 
 
 def init_templating(app: Flask, template_folder: str) -> None:
@@ -61,6 +129,7 @@ def init_templating(app: Flask, template_folder: str) -> None:
         hours_lines=hours_lines,
     )
     app.jinja_env.globals.update(
+        council=_CouncilForTemplates(),
         csp_nonce=csp_nonce,
         navigation_items=navigation_items,
         pagination_params=pagination_params,

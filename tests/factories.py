@@ -4,6 +4,7 @@ defaults, overridable by keyword. Objects are committed so pages and other sessi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 
 import pytest
@@ -12,16 +13,20 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import (
     Category,
+    CitizenFunding,
     CQCRating,
     Framework,
     FrameworkLot,
     FrameworkMembership,
     MembershipStatus,
+    OrgRole,
     PostcodeDistrict,
     PriceUnit,
     Provider,
     ProviderArea,
+    ProviderStaff,
     ProviderStatus,
+    Representation,
     Role,
     Service,
     ServiceHours,
@@ -176,11 +181,31 @@ def make_membership(app):
     return make
 
 
+# Every factory-made account has this password unless told otherwise (issue 4).
+DEFAULT_PASSWORD = "correct-horse-battery-staple"
+
+
+@functools.lru_cache(maxsize=8)
+def _password_hash(password: str) -> str:
+    # argon2id is slow on purpose; tests reuse one hash per password.
+    from app.services.passwords import hash_password
+
+    return hash_password(password)
+
+
 @pytest.fixture
 def make_user(app):
-    def make(role: Role = Role.CITIZEN, **overrides) -> User:
+    """make_user(role=Role.CITIZEN, password=DEFAULT_PASSWORD, **columns) -> User.
+    ``password=None`` makes an account with no password."""
+
+    def make(role: Role = Role.CITIZEN, password: str | None = DEFAULT_PASSWORD, **overrides) -> User:
         n = next(_counter)
-        fields = dict(email=f"{role.value}{n}@example.test", name=f"Test {role.label} {n}", role=role)
+        fields = dict(
+            email=f"{role.value}{n}@example.test",
+            name=f"Test {role.label} {n}",
+            role=role,
+            password_hash=_password_hash(password) if password is not None else None,
+        )
         fields.update(overrides)
         user = User(**fields)
         db.session.add(user)
@@ -226,3 +251,65 @@ def make_budget(app, make_user, policy):
         return db.session.get(type(budget), budget.id)
 
     return make
+
+
+@pytest.fixture
+def make_citizen(make_user):
+    def make(**overrides) -> User:
+        overrides.setdefault("citizen_funding", CitizenFunding.PERSONAL_BUDGET)
+        return make_user(Role.CITIZEN, **overrides)
+
+    return make
+
+
+@pytest.fixture
+def make_representative(make_user):
+    """make_representative(citizen, relationship="daughter") -> a representative acting for ``citizen``."""
+
+    def make(citizen: User | None = None, relationship: str = "daughter", **overrides) -> User:
+        rep = make_user(Role.REPRESENTATIVE, **overrides)
+        if citizen is not None:
+            db.session.add(Representation(citizen_id=citizen.id, representative_id=rep.id, relationship_to_citizen=relationship))
+            db.session.commit()
+        return rep
+
+    return make
+
+
+@pytest.fixture
+def make_provider_staff(make_user, make_provider):
+    """make_provider_staff(provider=None, org_role=OrgRole.OWNER) -> a provider-staff user."""
+
+    def make(provider: Provider | None = None, org_role: OrgRole = OrgRole.OWNER, **overrides) -> User:
+        provider = provider or make_provider()
+        user = make_user(Role.PROVIDER, **overrides)
+        db.session.add(ProviderStaff(provider_id=provider.id, user_id=user.id, org_role=org_role))
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_commissioner(make_user):
+    def make(**overrides) -> User:
+        return make_user(Role.COMMISSIONER, **overrides)
+
+    return make
+
+
+@pytest.fixture
+def make_admin(make_user):
+    def make(**overrides) -> User:
+        return make_user(Role.ADMIN, **overrides)
+
+    return make
+
+
+@pytest.fixture
+def login(app):
+    """login(client, user, password=DEFAULT_PASSWORD): sign in through the real form
+    (with its CSRF token), answering the two-step question when the account has it."""
+    from tests.helpers import sign_in
+
+    return sign_in

@@ -43,3 +43,94 @@ def summary_rows(response) -> dict[str, str]:
 
 def links(response) -> dict[str, str]:
     return {squash(a.get_text(" ")): a.get("href") for a in page(response).find_all("a")}
+
+
+# -- Signing in and forms (issue 4) ------------------------------------------------------
+
+_CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def csrf_from(response) -> str:
+    """The CSRF token of the first form on a page."""
+    match = _CSRF_RE.search(response.get_data(as_text=True))
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+def csrf_token(client, path: str | None = None) -> str:
+    """A valid CSRF token for this client's session: from ``path`` if given, else from a
+    page every visitor can load that carries one (the sign-in page, or any page's
+    sign-out button when signed in)."""
+    if path:
+        return csrf_from(client.get(path))
+    response = client.get("/sign-in")
+    if response.status_code != 200:
+        response = client.get("/account")
+    return csrf_from(response)
+
+
+def post_form(client, path: str, data: dict | None = None, *, form_page: str | None = None, **kwargs):
+    """POST ``data`` to ``path`` with a CSRF token taken from ``form_page`` (default: the
+    same path, else any page with a token)."""
+    token = None
+    if form_page or data is not None:
+        page_response = client.get(form_page or path)
+        if page_response.status_code == 200 and _CSRF_RE.search(page_response.get_data(as_text=True)):
+            token = csrf_from(page_response)
+    token = token or csrf_token(client)
+    return client.post(path, data={**(data or {}), "csrf_token": token}, **kwargs)
+
+
+def sign_in(client, user, password: str | None = None, *, expect_success: bool = True):
+    """Sign in through the real form; answers the two-step question when needed."""
+    from tests.factories import DEFAULT_PASSWORD
+
+    response = client.get("/sign-in")
+    response = client.post(
+        "/sign-in", data={"csrf_token": csrf_from(response), "email": user.email, "password": password or DEFAULT_PASSWORD}
+    )
+    if response.status_code == 302 and response.headers["Location"].endswith("/sign-in/two-step"):
+        page_response = client.get("/sign-in/two-step")
+        response = client.post(
+            "/sign-in/two-step", data={"csrf_token": csrf_from(page_response), "code": next_code(user)}
+        )
+    if expect_success:
+        assert response.status_code == 302, f"sign-in failed: {visible_text(response)[:300]}"
+    return response
+
+
+def next_code(user) -> str:
+    """A TOTP code the server has not accepted yet (codes cannot be used twice)."""
+    import pyotp
+
+    from app.extensions import db
+
+    db.session.refresh(user)
+    totp = pyotp.TOTP(user.totp_secret)
+    import datetime as _dt
+
+    now = _dt.datetime.now(_dt.timezone.utc)
+    step = totp.timecode(now)
+    if user.totp_last_step is not None and user.totp_last_step >= step:
+        step = user.totp_last_step + 1  # the next step is accepted (one step either side)
+    return totp.generate_otp(step)
+
+
+def outbox(to: str | None = None) -> list:
+    """Emails in the outbox, oldest first (optionally only those to one address)."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import OutboundEmail
+
+    query = select(OutboundEmail).order_by(OutboundEmail.id)
+    if to:
+        query = query.where(OutboundEmail.to_address == to)
+    return list(db.session.execute(query).scalars())
+
+
+def link_in(email, prefix: str) -> str:
+    """The first link in an email's text whose path starts with ``prefix``."""
+    match = re.search(r"https?://[^/\s]+(" + re.escape(prefix) + r"[^\s]*)", email.body_text)
+    assert match, f"no {prefix} link in: {email.body_text}"
+    return match.group(1)

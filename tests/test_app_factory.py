@@ -27,6 +27,7 @@ def test_production_starts_with_a_strong_key_and_secure_cookies(monkeypatch, tmp
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "k" * 20 + "9f8e7d6c5b4a3f2e1d0c")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.sqlite3'}")
+    monkeypatch.setenv("SMTP_HOST", "smtp.council.example")  # production sends real email
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
@@ -140,6 +141,7 @@ def test_styled_429_page(app):
 
 def test_production_config_class_validates_itself(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("SMTP_HOST", "smtp.council.example")
     ProductionConfig().validate()
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovTextInput
 from wtforms import DateField, HiddenField, IntegerField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
 from app.forms import FlaskForm, checkboxes_field, radio_field, select_field, submit, textarea_field
 from app.models import WEEKDAYS
@@ -19,7 +19,10 @@ class GovDateField(DateField):
         super().__init__(label, format="%d %m %Y", validators=[InputRequired(message=required_message)], widget=GovDateInput(), **kwargs)
 
     def process_formdata(self, valuelist):
-        if valuelist and not any(v.strip() for v in valuelist):
+        # Always three parts (day, month, year), whatever was sent, so the page can show them.
+        valuelist = (list(valuelist) + ["", "", ""])[:3]
+        self.raw_data = valuelist
+        if not any(v.strip() for v in valuelist):
             self.data = None
             return
         if valuelist and any(not v.strip() for v in valuelist):
@@ -31,53 +34,91 @@ class GovDateField(DateField):
             raise ValueError(f"{self.label.text} must be a real date, for example 27 3 2027") from None
 
 
-def whole_number(label: str, required: str, low: int, high: int, suffix: str = "", **kwargs) -> IntegerField:
-    return IntegerField(
-        label,
-        validators=[InputRequired(message=required), NumberRange(min=low, max=high, message=f"{label} must be from {low} to {high}")],
-        widget=GovTextInput(),
-        **kwargs,
-    )
+class WholeNumberField(IntegerField):
+    """A number typed by a person: empty is None, anything not a whole number gets
+    ``message`` (set by the form, which knows the unit and range)."""
+
+    message = "Enter a whole number"
+
+    def __init__(self, label, **kwargs):
+        kwargs.setdefault("widget", GovTextInput())
+        super().__init__(label, **kwargs)
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").strip().replace(",", "")
+        if not text:
+            self.data = None
+            return
+        try:
+            self.data = int(text)
+        except ValueError:
+            self.data = None
+            raise ValueError(self.message) from None
 
 
 class BookingForm(FlaskForm):
     request_key = HiddenField()
-    citizen = radio_field("Who is the booking for?", required="Select who the booking is for")
+    citizen = radio_field("Who is the booking for?", choices=[], required="Select who the booking is for", validate_choice=False)
     schedule = radio_field(
         "How often?",
         choices=[("one_off", "Once"), ("weekly", "Every week")],
         required="Select how often you want the service",
+        validate_choice=False,
     )
     first_date = GovDateField("Date", "Enter the date", description="For a weekly booking, the date of the first week. For example, 27 3 2027")
-    start_time = select_field("Start time", required="Select a start time")
-    units = IntegerField("How many", widget=GovTextInput())
+    start_time = select_field("Start time", required="Select a start time", validate_choice=False,
+                              description="The times the service usually runs")
+    units = WholeNumberField("How many")
     weekdays = checkboxes_field("Which days each week?", choices=[(str(i), day) for i, day in enumerate(WEEKDAYS)])
-    weeks = IntegerField("For how many weeks?", validators=[Optional()], widget=GovTextInput(), description="Up to 52 weeks")
-    payment = radio_field("How will you pay?", required="Select how you will pay")
-    outcome = radio_field("Which outcome in your support plan is this for? (optional)")
+    weeks = WholeNumberField("For how many weeks?", validators=[Optional()], description="Up to 52 weeks")
+    payment = radio_field("How will you pay?", choices=[], required="Select how you will pay", validate_choice=False)
+    outcome = radio_field("Which outcome in your support plan is this for? (optional)", choices=[], validate_choice=False)
     message = textarea_field("Message to the provider (optional)", max_length=1000,
                              description="For example, door codes, how you like to be greeted, or anything they should know")
     submit = submit("Continue")
 
+    @staticmethod
+    def _one_of(field, message):
+        if field.data not in {value for value, _ in field.choices}:
+            raise ValidationError(message)
+
+    def validate_citizen(self, field):
+        self._one_of(field, "Select who the booking is for")
+
+    def validate_schedule(self, field):
+        self._one_of(field, "Select how often you want the service")
+
+    def validate_start_time(self, field):
+        self._one_of(field, "Select a start time from the list: they are the times the service runs")
+
+    def validate_payment(self, field):
+        self._one_of(field, "Select how you will pay")
+
+    def validate_outcome(self, field):
+        if field.data:
+            self._one_of(field, "Select one of the outcomes in the support plan, or none")
+
     def validate_units(self, field):
         if field.data is None:
-            raise ValueError(self._units_message)
+            raise ValidationError(self._units_message)
         low, high = self._units_range
         if not (low <= field.data <= high):
-            raise ValueError(self._units_message)
+            raise ValidationError(self._units_message)
 
     def validate_weekdays(self, field):
         if self.schedule.data == "weekly" and not field.data:
-            raise ValueError("Select the days of the week you want")
+            raise ValidationError("Select the days of the week you want")
 
     def validate_weeks(self, field):
         if self.schedule.data == "weekly" and (field.data is None or not (1 <= field.data <= 52)):
-            raise ValueError("Enter a number of weeks from 1 to 52")
+            raise ValidationError("Enter a number of weeks from 1 to 52")
 
     def configure_units(self, unit_label: str, low: int, high: int) -> None:
         self.units.label.text = f"How many {unit_label}s?" if high > 1 else f"How many {unit_label}s"
         self._units_range = (low, high)
         self._units_message = f"Enter a number of {unit_label}s from {low} to {high}"
+        self.units.message = self._units_message
+        self.weeks.message = "Enter a number of weeks from 1 to 52"
 
 
 class ConfirmBookingForm(FlaskForm):

@@ -53,13 +53,15 @@ def _outcome_choices(people, service) -> list[tuple[str, str]]:
 
 
 def _build_form(service, people, formdata=None, data=None) -> BookingForm:
-    form = BookingForm(formdata=formdata, data=data)
+    form = BookingForm(formdata=None, data=data)
+    low = max(1, service.min_units)
+    form.configure_units(service.price_unit.value, low, bookings.MAX_UNITS[service.price_unit])
+    if formdata is not None:
+        form.process(formdata)  # after configuring, so messages name the unit and range
     form.citizen.choices = [(str(p.id), _person_label(p)) for p in people]
     form.start_time.choices = [("", "Choose a time")] + quarter_hours([(h.opens_at, h.closes_at) for h in service.hours])
     form.payment.choices = _payment_choices(people, service)
     form.outcome.choices = _outcome_choices(people, service)
-    low = max(1, service.min_units)
-    form.configure_units(service.price_unit.value, low, bookings.MAX_UNITS[service.price_unit])
     if not form.request_key.data:
         form.request_key.data = uuid.uuid4().hex
     if len(people) == 1 and not form.citizen.data:

@@ -42,3 +42,23 @@ from app.models.ledger import (  # noqa: F401
     LedgerTransaction,
     TransactionKind,
 )
+from app.models.users import CitizenFunding  # noqa: F401,E402
+from app.models.accounts import (  # noqa: F401,E402
+    AccountToken,
+    Invitation,
+    InvitationKind,
+    InvitationStatus,
+    OrgRole,
+    ProviderStaff,
+    RecoveryCode,
+    Representation,
+    SignInFailure,
+    TokenPurpose,
+    UserSession,
+)
+from app.models.audit import AuditEvent, AuditEventImmutable  # noqa: F401,E402
+from app.models.availability import ServiceClosure  # noqa: F401,E402
+from app.models.council import CouncilDistrict, CouncilSettings  # noqa: F401,E402
+from app.models.enquiries import Enquiry, EnquiryMessage, EnquiryStatus  # noqa: F401,E402
+from app.models.mail import EmailStatus, OutboundEmail  # noqa: F401,E402
+from app.models.notifications import Notification  # noqa: F401,E402

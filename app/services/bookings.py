@@ -41,7 +41,7 @@ from app.models import (
     User,
     VisitStatus,
 )
-from app.services import ledger
+from app.services import booking_notifications, ledger
 from app.services.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from app.services.ledger import Actor, HoldAlreadySettled, InsufficientFunds
 from app.services.policy import UK, Policy, local_date, local_midnight
@@ -397,9 +397,8 @@ def _create(request: BookingRequest, *, citizen: User, booker: User, policy: Pol
                         {"payment": "There is not enough money in your budget for this booking. Check your budget and try again"}
                     ) from None
                 visit.status = VisitStatus.HELD
-        who = "you" if booker.id == citizen.id else booker.name
-        _event(booking, "requested", f"Booking requested by {who}: {_describe(booking, len(visits))}", booker)
-    notify_booking_change(booking, "requested")
+        _event(booking, "requested", f"Booking requested by {booker.name}: {_describe(booking, len(visits))}", booker, at=now)
+        booking_notifications.booking_changed(booking, "requested")
     return booking
 
 
@@ -423,8 +422,10 @@ def _describe(booking: Booking, visits: int) -> str:
     return f"{visits} visits, {total} in all"
 
 
-def _event(booking: Booking, kind: str, message: str, actor: User | None) -> None:
-    db.session.add(BookingEvent(booking_id=booking.id, kind=kind, message=message, actor_user_id=actor.id if actor else None))
+def _event(booking: Booking, kind: str, message: str, actor: User | None, at: dt.datetime | None = None) -> None:
+    db.session.add(
+        BookingEvent(booking_id=booking.id, kind=kind, message=message, actor_user_id=actor.id if actor else None, at=at or utcnow())
+    )
 
 
 # Capacity -----------------------------------------------------------------------------------
@@ -507,24 +508,23 @@ def try_hold_visit(visit: BookingVisit, budget: PersonalBudget, actor: Actor) ->
     return True
 
 
-def tell_both_sides_money_is_short(budget: PersonalBudget, visits: list[BookingVisit], period) -> None:
-    """Record on each booking's timeline (and notify both sides) that visits are not covered."""
+def tell_both_sides_money_is_short(visits: list[BookingVisit]) -> None:
+    """Record on each booking's timeline, and tell both sides, that visits are not covered.
+    Runs inside the funding's unit of work."""
     by_booking: dict[int, list[BookingVisit]] = {}
     for visit in visits:
         by_booking.setdefault(visit.booking_id, []).append(visit)
-    with write_transaction():
-        for booking_id, short in by_booking.items():
-            booking = db.session.get(Booking, booking_id)
-            when = ", ".join(_when(v.starts_at) for v in short[:3]) + (" and more" if len(short) > 3 else "")
-            _event(
-                booking,
-                "money_short",
-                f"Not enough money in the budget for {len(short)} visit{'s' if len(short) != 1 else ''} ({when}). "
-                "They stay booked but are not paid for yet: the citizen and the council have been told.",
-                None,
-            )
-    for booking_id in by_booking:
-        notify_booking_change(db.session.get(Booking, booking_id), "money_short")
+    for booking_id, short in by_booking.items():
+        booking = db.session.get(Booking, booking_id)
+        when = ", ".join(_when(v.starts_at) for v in short[:3]) + (" and more" if len(short) > 3 else "")
+        _event(
+            booking,
+            "money_short",
+            f"Not enough money in the budget for {len(short)} visit{'s' if len(short) != 1 else ''} ({when}). "
+            "They stay booked but are not paid for yet: both sides have been told.",
+            None,
+        )
+        booking_notifications.booking_changed(booking, "money_short", f"Visits not covered: {when}.")
 
 
 # Provider decisions ---------------------------------------------------------------------------
@@ -552,40 +552,44 @@ def _verb(status: BookingStatus) -> str:
     }.get(status, status.value)
 
 
-def accept(booking: Booking, *, by: User) -> Booking:
+def accept(booking: Booking, *, by: User, now: dt.datetime | None = None) -> Booking:
+    now = now or utcnow()
     with write_transaction():
         booking = db.session.get(Booking, booking.id)
-        _transition(booking, (BookingStatus.REQUESTED,), BookingStatus.ACCEPTED, decided_at=utcnow())
-        _event(booking, "accepted", f"Accepted by {booking.provider.name}", by)
-    notify_booking_change(booking, "accepted")
+        _transition(booking, (BookingStatus.REQUESTED,), BookingStatus.ACCEPTED, decided_at=now)
+        _event(booking, "accepted", f"Accepted by {booking.provider.name}", by, at=now)
+        booking_notifications.booking_changed(booking, "accepted")
     return booking
 
 
-def decline(booking: Booking, *, by: User, reason: str) -> Booking:
+def decline(booking: Booking, *, by: User, reason: str, now: dt.datetime | None = None) -> Booking:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Enter a reason for declining, so the person can look elsewhere"})
     if len(reason) > MAX_MESSAGE:
         raise ValidationError({"reason": f"The reason must be {MAX_MESSAGE} characters or fewer"})
+    now = now or utcnow()
     with write_transaction():
         booking = db.session.get(Booking, booking.id)
-        _transition(booking, (BookingStatus.REQUESTED,), BookingStatus.DECLINED, decided_at=utcnow(), decline_reason=reason)
+        _transition(booking, (BookingStatus.REQUESTED,), BookingStatus.DECLINED, decided_at=now, decline_reason=reason)
         actor = Actor.person(by)
         for visit in booking.visits:
             if visit.status.is_upcoming:
-                _release_visit(booking, visit, actor, VisitStatus.DECLINED, memo=f"Released: {booking.reference} declined")
-        _event(booking, "declined", f"Declined by {booking.provider.name}: {reason}", by)
-    notify_booking_change(booking, "declined")
+                _release_visit(booking, visit, actor, VisitStatus.DECLINED, memo=f"Released: {booking.reference} declined", now=now)
+        _event(booking, "declined", f"Declined by {booking.provider.name}: {reason}", by, at=now)
+        booking_notifications.booking_changed(booking, "declined")
     return booking
 
 
-def _release_visit(booking: Booking, visit: BookingVisit, actor: Actor, new_status: VisitStatus, memo: str) -> None:
+def _release_visit(booking: Booking, visit: BookingVisit, actor: Actor, new_status: VisitStatus, memo: str,
+                   now: dt.datetime | None = None) -> None:
+    now = now or utcnow()
     held = ledger.live_hold_for_visit(visit.id)
     if held is not None:
-        ledger.settle_hold(held, capture_pence=0, payee=None, actor=actor, memo=memo)
+        ledger.settle_hold(held, capture_pence=0, payee=None, actor=actor, memo=memo, effective_at=now)
     release_places(booking, visit)
     visit.status = new_status
-    visit.settled_at = utcnow()
+    visit.settled_at = now
     visit.settled_by_id = actor.user_id
 
 
@@ -634,7 +638,7 @@ def cancel(
             raise ValidationError({"visits": "Select at least one upcoming visit to cancel"})
         actor = Actor.person(by)
         for visit in chosen.free:
-            _release_visit(booking, visit, actor, VisitStatus.CANCELLED, memo=f"Released: visit cancelled ({booking.reference})")
+            _release_visit(booking, visit, actor, VisitStatus.CANCELLED, memo=f"Released: visit on {_when(visit.starts_at)} cancelled ({booking.reference})", now=now)
         for visit in chosen.charged:
             held = ledger.live_hold_for_visit(visit.id)
             ledger.settle_hold(
@@ -658,8 +662,8 @@ def cancel(
             message += f"; {len(chosen.charged)} inside the {policy.cancellation_notice_hours}-hour notice, charged {_pounds(chosen.charged_pence)}"
         if not remaining:
             _transition(booking, (BookingStatus.REQUESTED, BookingStatus.ACCEPTED), BookingStatus.CANCELLED)
-        _event(booking, "cancelled", message, by)
-    notify_booking_change(booking, "cancelled")
+        _event(booking, "cancelled", message, by, at=now)
+        booking_notifications.booking_changed(booking, "cancelled", message + ".")
     return chosen
 
 
@@ -703,10 +707,11 @@ def record_delivery(visit: BookingVisit, *, by: User, delivered_units: int | Non
         visit.settled_at = now
         visit.settled_by_id = by.id
         db.session.flush()
-        _event(booking, "delivered", f"Visit on {_when(visit.starts_at)} delivered ({units} of {visit.units}), {_pounds(amount)} paid", by)
+        detail = f"Visit on {_when(visit.starts_at)} delivered ({units} of {visit.units}), {_pounds(amount)} paid"
+        _event(booking, "delivered", detail, by, at=now)
+        booking_notifications.booking_changed(booking, "delivered", detail + ".")
         if not any(v.status.is_upcoming for v in booking.visits):
             _transition(booking, (BookingStatus.ACCEPTED,), BookingStatus.COMPLETED)
-    notify_booking_change(booking, "delivered")
     return visit
 
 
@@ -731,15 +736,3 @@ def get_booking(public_id: str) -> Booking:
     if booking is None:
         raise NotFound("No such booking")
     return booking
-
-
-# Notifications ------------------------------------------------------------------------------------
-
-
-NOTIFIERS: list = []
-
-
-def notify_booking_change(booking: Booking, what: str) -> None:
-    """Tell both sides about a change. Each notifier gets (booking, what)."""
-    for notifier in NOTIFIERS:
-        notifier(booking, what)

@@ -177,10 +177,10 @@ def fund_budget(budget: PersonalBudget, period_start: dt.date, *, policy: Policy
         held, short = _hold_committed_visits(budget, period, actor)
         period.shortfall_pence = sum(v.amount_pence for v in short)
         result = FundingResult(budget, period, newly_funded=True, held_visits=held, short_visits=short)
-    if short:
-        from app.services import bookings as booking_service
+        if short:
+            from app.services import bookings as booking_service
 
-        booking_service.tell_both_sides_money_is_short(budget, short, period)
+            booking_service.tell_both_sides_money_is_short(short)
     return result
 
 

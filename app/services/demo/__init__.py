@@ -232,3 +232,7 @@ def _create_service(provider: Provider, category: Category, spec) -> Service:
 
 # The loader's steps, in order. Later parts of the product append their own.
 STEPS: list[Callable[[LoadReport], None]] = [load_places, load_framework, load_market]
+
+from app.services.demo.accounts import load_accounts  # noqa: E402  (issue 4)
+
+STEPS.append(load_accounts)

@@ -1,0 +1,271 @@
+from __future__ import annotations
+
+import time
+
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_user, logout_user
+
+from app.auth import bp
+from app.auth.forms import (
+    AcceptInvitationForm,
+    ForgotPasswordForm,
+    ProviderSignUpForm,
+    RegisterForm,
+    ResetPasswordForm,
+    SignInForm,
+    TwoStepForm,
+)
+from app.extensions import limiter
+from app.forms import ConfirmForm, apply_errors
+from app.models import CitizenFunding, InvitationKind
+from app.security import home_url_for, is_safe_redirect_target
+from app.services import accounts, invitations, provider_accounts, two_step
+from app.services.errors import Conflict, ValidationError
+
+TWO_STEP_SECONDS = 10 * 60  # how long the code page waits after the password
+
+
+def _failed(response) -> bool:
+    """Count only failed attempts towards the sign-in limits."""
+    return bool(g.get("attempt_failed"))
+
+
+def _email_key() -> str:
+    return "email:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _pending_user_key() -> str:
+    pending = session.get("two_step") or {}
+    return f"two-step:{pending.get('user_id', get_remote_address())}"
+
+
+def _next_target() -> str | None:
+    target = request.values.get("next")
+    return target if is_safe_redirect_target(target) else None
+
+
+def _client() -> tuple[str, str]:
+    return get_remote_address() or "", request.headers.get("User-Agent", "")
+
+
+def _finish_sign_in(user, next_target: str | None):
+    """Password (and code, if needed) accepted: a fresh session for a fresh sign-in."""
+    session.clear()
+    ip, agent = _client()
+    accounts.complete_sign_in(user, ip, agent)
+    login_user(user)
+    if two_step.needs_setup(user, current_app.config["DEMO_MODE"]):
+        return redirect(url_for("account.two_step_setup"))
+    return redirect(next_target or home_url_for(user))
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit("30 per 15 minutes", methods=["POST"], deduct_when=_failed, key_func=get_remote_address)
+@limiter.limit("10 per 15 minutes", methods=["POST"], deduct_when=_failed, key_func=_email_key)
+def sign_in():
+    if current_user.is_authenticated:
+        return redirect(_next_target() or home_url_for(current_user))
+    form = SignInForm()
+    if form.validate_on_submit():
+        ip, _ = _client()
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data, ip)
+        except accounts.SignInFailed as exc:
+            g.attempt_failed = True
+            apply_errors(form, ValidationError({"email": str(exc)}))
+        except accounts.AccountDeactivated as exc:
+            apply_errors(form, ValidationError({"email": str(exc)}))
+        else:
+            if user.two_step_enabled:
+                session.clear()
+                session["two_step"] = {"user_id": user.id, "started": int(time.time()), "next": _next_target()}
+                return redirect(url_for("auth.two_step_code"))
+            return _finish_sign_in(user, _next_target())
+    elif request.method == "POST":
+        g.attempt_failed = True
+    return render_template("auth/sign_in.html", form=form, next=_next_target(), demo=current_app.config["DEMO_MODE"])
+
+
+@bp.route("/sign-in/two-step", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", methods=["POST"], deduct_when=_failed, key_func=_pending_user_key)
+def two_step_code():
+    pending = session.get("two_step")
+    if not pending or time.time() - pending.get("started", 0) > TWO_STEP_SECONDS:
+        session.pop("two_step", None)
+        flash("For your security, you need to enter your email address and password again.")
+        return redirect(url_for("auth.sign_in"))
+    user = accounts.get_user(pending["user_id"])
+    form = TwoStepForm()
+    if form.validate_on_submit():
+        kind = two_step.verify(user, form.code.data)
+        if kind is None:
+            g.attempt_failed = True
+            apply_errors(form, ValidationError({"code": two_step.CODE_WRONG}))
+        else:
+            response = _finish_sign_in(user, pending.get("next"))
+            if kind == "recovery":
+                left = two_step.recovery_codes_left(user)
+                flash(f"You used a recovery code. You have {left} left. If you have lost your phone, set up two-step verification again.")
+            return response
+    elif request.method == "POST":
+        g.attempt_failed = True
+    return render_template("auth/two_step.html", form=form)
+
+
+@bp.post("/sign-out")
+def sign_out():
+    form = ConfirmForm()
+    if not form.validate_on_submit():  # pragma: no cover - CSRF errors are handled before this
+        return redirect(url_for("public.home"))
+    if current_user.is_authenticated:
+        accounts.sign_out(current_user, current_user.get_id())
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "success")
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"], key_func=get_remote_address)
+def register():
+    if current_user.is_authenticated:
+        return redirect(home_url_for(current_user))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        funding = None if form.citizen_funding.data == "not_sure" else CitizenFunding(form.citizen_funding.data)
+        try:
+            user = accounts.register_citizen(
+                name=form.name.data, email=form.email.data, password=form.password.data, citizen_funding=funding, ip_address=_client()[0]
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            response = _finish_sign_in(user, None)
+            flash("Your account has been created.", "success")
+            return response
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/register/provider", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"], key_func=get_remote_address)
+def register_provider():
+    if current_user.is_authenticated:
+        return redirect(home_url_for(current_user))
+    form = ProviderSignUpForm()
+    if form.validate_on_submit():
+        profile = provider_accounts.ProfileInput(
+            name=form.name.data,
+            legal_name=form.legal_name.data,
+            description=form.description.data,
+            email=form.email.data,
+            phone=form.phone.data,
+            base_postcode=form.base_postcode.data,
+            cqc_provider_id=form.cqc_provider_id.data,
+            cqc_location_id=form.cqc_location_id.data,
+        )
+        try:
+            user, provider = provider_accounts.sign_up(
+                your_name=form.your_name.data, your_email=form.your_email.data, password=form.password.data, profile=profile, ip_address=_client()[0]
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            response = _finish_sign_in(user, url_for("provider.dashboard"))
+            flash(f"{provider.name} has been signed up. The council will check your details before your listings appear.", "success")
+            return response
+    return render_template("auth/register_provider.html", form=form)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"], key_func=get_remote_address)
+@limiter.limit("3 per hour", methods=["POST"], key_func=_email_key)
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        try:
+            email = accounts.normalise_email(form.email.data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            accounts.request_password_reset(
+                email,
+                lambda token: url_for("auth.reset_password", token=token, _external=True),
+                hours=current_app.config["PASSWORD_RESET_HOURS"],
+            )
+            return render_template("auth/forgot_password_sent.html", email=email, hours=current_app.config["PASSWORD_RESET_HOURS"])
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"], key_func=get_remote_address)
+def reset_password(token: str):
+    try:
+        row = accounts.check_password_token(token)
+    except accounts.InvalidToken:
+        return render_template("auth/link_not_valid.html"), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except accounts.InvalidToken:
+            return render_template("auth/link_not_valid.html"), 404
+        else:
+            logout_user()
+            session.clear()
+            flash("Your password has been changed. Sign in with your new password.", "success")
+            return redirect(url_for("auth.sign_in"))
+    return render_template("auth/reset_password.html", form=form, email=row.user.email, new_account=row.user.password_hash is None)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"], key_func=get_remote_address)
+def invitation(token: str):
+    try:
+        invite = invitations.open_invitation(token)
+    except invitations.InvitationNotValid:
+        return render_template("auth/invitation_not_valid.html"), 404
+    account_exists = accounts.user_by_email(invite.email) is not None
+    problem = invitations.why_cannot_accept(invite, current_user) if current_user.is_authenticated else None
+    accept_form = ConfirmForm()
+    new_account_form = AcceptInvitationForm()
+    if request.method == "POST":
+        if current_user.is_authenticated:
+            if accept_form.validate_on_submit() and problem is None:
+                try:
+                    invitations.accept(token, current_user)
+                except (Conflict, invitations.InvitationNotValid) as exc:
+                    flash(str(exc))
+                    return redirect(url_for("auth.invitation", token=token))
+                return _after_accepting(invite)
+        elif not account_exists and new_account_form.validate_on_submit():
+            try:
+                user = invitations.accept_with_new_account(token, name=new_account_form.name.data, password=new_account_form.password.data)
+            except ValidationError as exc:
+                apply_errors(new_account_form, exc)
+            except (Conflict, invitations.InvitationNotValid) as exc:
+                flash(str(exc))
+                return redirect(url_for("auth.invitation", token=token))
+            else:
+                _finish_sign_in(user, None)
+                return _after_accepting(invite)
+    return render_template(
+        "auth/invitation.html",
+        invite=invite,
+        token=token,
+        account_exists=account_exists,
+        problem=problem,
+        accept_form=accept_form,
+        form=new_account_form,
+        is_representative=invite.kind is InvitationKind.REPRESENTATIVE,
+    )
+
+
+def _after_accepting(invite):
+    if invite.kind is InvitationKind.REPRESENTATIVE:
+        flash(f"You can now act for {invite.citizen.name}.", "success")
+        return redirect(url_for("account.people"))
+    flash(f"You have joined {invite.provider.name}.", "success")
+    return redirect(url_for("provider.dashboard"))

@@ -1,0 +1,146 @@
+"""Shared form pieces: GOV.UK-rendered fields and turning domain errors into form errors.
+
+Fields use govuk-frontend-wtf widgets, so every form gets GOV.UK markup, inline error
+messages and (through ``wtforms_errors``) the error summary; base.html adds the "Error: "
+title prefix whenever a ``form`` with errors is on the page.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovCheckboxInput,
+    GovPasswordInput,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import BooleanField, PasswordField, RadioField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from app.services.errors import ValidationError
+
+__all__ = [
+    "FlaskForm",
+    "BooleanField",
+    "InputRequired",
+    "Length",
+    "Optional",
+    "text_field",
+    "password_field",
+    "textarea_field",
+    "radio_field",
+    "select_field",
+    "checkboxes_field",
+    "checkbox_field",
+    "submit",
+    "apply_errors",
+]
+
+
+def text_field(label: str, required: str | None = None, max_length: int | None = None, description: str = "", **kwargs) -> StringField:
+    validators = [InputRequired(message=required)] if required else [Optional()]
+    if max_length:
+        validators.append(Length(max=max_length, message=f"{label} must be {max_length} characters or fewer"))
+    return StringField(label, validators=validators, widget=GovTextInput(), description=description, **kwargs)
+
+
+def password_field(label: str, required: str | None = "Enter your password", description: str = "") -> PasswordField:
+    validators = [InputRequired(message=required)] if required else [Optional()]
+    return PasswordField(label, validators=validators, widget=GovPasswordInput(), description=description)
+
+
+def textarea_field(label: str, required: str | None = None, max_length: int | None = None, description: str = "") -> TextAreaField:
+    validators = [InputRequired(message=required)] if required else [Optional()]
+    if max_length:
+        validators.append(Length(max=max_length, message=f"{label} must be {max_length:,} characters or fewer"))
+    return TextAreaField(label, validators=validators, widget=GovTextArea(), description=description)
+
+
+def radio_field(label: str, choices, required: str | None = None, description: str = "", **kwargs) -> RadioField:
+    validators = [InputRequired(message=required)] if required else [Optional()]
+    return RadioField(label, choices=choices, validators=validators, widget=GovRadioInput(), description=description, **kwargs)
+
+
+def select_field(label: str, choices=(), required: str | None = None, description: str = "", **kwargs) -> SelectField:
+    validators = [InputRequired(message=required)] if required else [Optional()]
+    return SelectField(label, choices=choices, validators=validators, widget=GovSelect(), description=description, **kwargs)
+
+
+def checkboxes_field(label: str, choices=(), description: str = "", **kwargs) -> SelectMultipleField:
+    return SelectMultipleField(label, choices=choices, validators=[Optional()], widget=GovCheckboxesInput(), description=description, **kwargs)
+
+
+def checkbox_field(label: str, description: str = "") -> BooleanField:
+    return BooleanField(label, widget=GovCheckboxInput(), description=description)
+
+
+def submit(label: str) -> SubmitField:
+    return SubmitField(label, widget=GovSubmitInput())
+
+
+def apply_errors(form: FlaskForm, error: ValidationError, field_map: dict[str, str] | None = None) -> None:
+    """Show a service's ValidationError next to the fields it names (unknown names go on
+    the first field, so the message is never lost)."""
+    names = [name for name in form._fields if name not in ("csrf_token", "submit")]
+    for key, message in error.errors.items():
+        name = (field_map or {}).get(key, key)
+        field = form._fields.get(name) or (form._fields[names[0]] if names else None)
+        if field is None:
+            continue
+        field.errors = list(field.errors or []) + [message]
+        if hasattr(form, "_errors"):
+            form._errors = None  # recompute form.errors
+
+
+class ConfirmForm(FlaskForm):
+    """A form with nothing but its CSRF token, for buttons that change something."""
+
+
+import datetime as _dt  # noqa: E402
+
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput  # noqa: E402
+from wtforms import DateField, IntegerField  # noqa: E402
+
+
+class GovDateField(DateField):
+    """A GOV.UK date input (day, month, year) with our own error message."""
+
+    def __init__(self, label: str, invalid_message: str, description: str = "", **kwargs):
+        super().__init__(label, validators=[Optional()], widget=GovDateInput(), description=description, **kwargs)
+        self.invalid_message = invalid_message
+
+    def process_formdata(self, valuelist):
+        if len(valuelist or []) != 3:
+            self.raw_data = None  # the GOV.UK widget expects day, month and year or nothing
+        if not valuelist or not any((v or "").strip() for v in valuelist):
+            self.data = None
+            return
+        try:
+            day, month, year = (int((v or "").strip()) for v in valuelist)
+            self.data = _dt.date(year, month, day)
+        except (ValueError, TypeError):
+            self.data = None
+            raise ValueError(self.invalid_message) from None
+
+
+class GovIntegerField(IntegerField):
+    """A whole number in a GOV.UK text input, with our own message."""
+
+    def __init__(self, label: str, invalid_message: str, required: str | None = None, description: str = "", **kwargs):
+        validators = [InputRequired(message=required)] if required else [Optional()]
+        super().__init__(label, validators=validators, widget=GovTextInput(), description=description, **kwargs)
+        self.invalid_message = invalid_message
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not (valuelist[0] or "").strip():
+            self.data = None
+            return
+        try:
+            self.data = int(valuelist[0].strip())
+        except ValueError:
+            self.data = None
+            raise ValueError(self.invalid_message) from None

@@ -1,0 +1,90 @@
+"""The council's own settings: name, area (postcode districts) and contact details.
+Until a commissioner saves them, the name comes from COUNCIL_NAME."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import CouncilDistrict, CouncilSettings, PostcodeDistrict, User
+from app.services import audit
+from app.services.errors import ValidationError
+from app.services.geo import is_outward_code
+
+
+@dataclass(frozen=True)
+class Council:
+    name: str
+    contact_email: str
+    contact_phone: str
+    address: str
+    website: str
+    districts: tuple[str, ...]
+
+
+def current() -> Council:
+    row = db.session.get(CouncilSettings, 1)
+    districts = tuple(db.session.execute(select(CouncilDistrict.outward_code).order_by(CouncilDistrict.outward_code)).scalars())
+    if row is None:
+        return Council(current_app.config["COUNCIL_NAME"], "", "", "", "", districts)
+    return Council(row.name, row.contact_email, row.contact_phone, row.address, row.website, districts)
+
+
+def _sort_key(code: str):
+    letters = "".join(ch for ch in code if ch.isalpha() and code.index(ch) < 2)
+    digits = "".join(ch for ch in code[len(letters):] if ch.isdigit())
+    return (letters, int(digits or 0), code)
+
+
+def update(actor: User, *, name: str, contact_email: str, contact_phone: str, address: str, website: str, districts_text: str) -> Council:
+    from app.services.accounts import normalise_email
+
+    errors = {}
+    name = " ".join((name or "").split())
+    if not name:
+        errors["name"] = "Enter the council's name"
+    elif len(name) > 160:
+        errors["name"] = "Name must be 160 characters or fewer"
+    email = (contact_email or "").strip()
+    if email:
+        try:
+            email = normalise_email(email, "contact_email")
+        except ValidationError as exc:
+            errors.update(exc.errors)
+    phone = " ".join((contact_phone or "").split())[:32]
+    website = (website or "").strip()
+    if website and not website.lower().startswith(("http://", "https://")):
+        website = "https://" + website
+    if len(website) > 300:
+        errors["website"] = "Website must be 300 characters or fewer"
+    codes = sorted({c for c in (districts_text or "").upper().replace(",", " ").split() if c}, key=_sort_key)
+    malformed = [c for c in codes if not is_outward_code(c)]
+    known = set(db.session.execute(select(PostcodeDistrict.outward_code)).scalars())
+    unknown = [c for c in codes if c not in known and c not in malformed]
+    if malformed:
+        errors["districts"] = f"Enter postcode districts like PE1, separated by commas. These are not: {', '.join(malformed)}"
+    elif unknown:
+        errors["districts"] = f"We do not have these postcode districts: {', '.join(unknown)}"
+    elif not codes:
+        errors["districts"] = "Enter at least one postcode district, like PE1"
+    if errors:
+        raise ValidationError(errors)
+    before = current()
+    row = db.session.get(CouncilSettings, 1)
+    if row is None:
+        row = CouncilSettings(id=1, name=name)
+        db.session.add(row)
+    row.name, row.contact_email, row.contact_phone, row.address, row.website = name, email, phone, (address or "").strip(), website
+    db.session.execute(CouncilDistrict.__table__.delete())
+    for code in codes:
+        db.session.add(CouncilDistrict(outward_code=code))
+    db.session.flush()
+    after = current()
+    old, new = audit.changes(before.__dict__, after.__dict__)
+    if new:
+        audit.record(actor, "council.settings_changed", "council", 1, before=old, after=new)
+    db.session.commit()
+    return after

@@ -1,0 +1,427 @@
+"""Access control, proved: every route, every kind of visitor.
+
+``MATRIX`` says, for every (endpoint, method) the app serves, what each kind of visitor
+gets: the page (OK), an action that goes through (ALLOWED), a redirect elsewhere
+(REDIRECT), a redirect to sign in (SIGN_IN), or the 404 page (NOT_FOUND: a page for
+another role, or someone else's object).
+
+A route that is not in the matrix fails ``test_every_route_is_in_the_matrix``.
+
+How to add a route (others do this when they add pages):
+
+1. Add the endpoint to ``MATRIX`` with one ``Case`` per method it answers (GET, POST...).
+   ``path`` may use ``{placeholders}`` naming objects of ``World`` (``{service_x}`` is
+   provider X's listing, ``{enquiry_a}`` citizen A's enquiry...).
+2. Say who gets what with the helpers: ``everyone(OK)``, ``only(CIT_A, REP_A)`` (those
+   visitors get the page, anonymous visitors are sent to sign in, everyone else gets
+   404), ``only(STAFF_X, ok=ALLOWED)`` for actions, or write the dict out.
+3. If the route needs an object the world lacks, create it in ``build_world`` and give
+   it a name in ``World.ids``: one owned by A / provider X, and where it matters one
+   owned by B / provider Y, so "someone else's object answers 404" is proved.
+
+POST cases send the form without its fields (with a valid CSRF token), so an allowed
+visitor sees the form again with errors, or the action is done and redirected; either
+way it is not a 404 and not a redirect to sign in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pytest
+
+from app.extensions import db
+from app.models import (
+    EnquiryMessage,
+    Enquiry,
+
+    Invitation,
+    InvitationKind,
+    Notification,
+    OrgRole,
+    ProviderStaff,
+    ProviderStatus,
+
+    ServiceClosure,
+)
+from app.services import accounts, mail
+from app.services.tokens import new_token, token_hash
+from tests.helpers import csrf_token
+
+# Visitors
+ANON, CIT_A, CIT_B, REP_A, STAFF_X, STAFF_Y, COMM, ADMIN = (
+    "anonymous", "citizen A", "citizen B", "representative of A", "staff of provider X", "staff of provider Y", "commissioner", "admin",
+)
+VISITORS = (ANON, CIT_A, CIT_B, REP_A, STAFF_X, STAFF_Y, COMM, ADMIN)
+SIGNED_IN = VISITORS[1:]
+CITIZEN_SIDE = (CIT_A, CIT_B, REP_A)
+PROVIDERS = (STAFF_X, STAFF_Y)
+COUNCIL = (COMM, ADMIN)
+
+# Outcomes
+OK = "200 page"
+ALLOWED = "allowed (200 or a redirect that is not to sign in)"
+REDIRECT = "redirect elsewhere"
+SIGN_IN = "redirect to sign in"
+NOT_FOUND = "404"
+
+
+def everyone(outcome: str = OK) -> dict[str, str]:
+    return {v: outcome for v in VISITORS}
+
+
+def only(*allowed: str, ok: str = OK, others: str = NOT_FOUND, anonymous: str = SIGN_IN) -> dict[str, str]:
+    return {v: ok if v in allowed else (anonymous if v == ANON else others) for v in VISITORS}
+
+
+def anonymous_page() -> dict[str, str]:
+    """Pages for people not signed in (sign in, register): the signed-in go home."""
+    return {v: OK if v == ANON else REDIRECT for v in VISITORS}
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str
+    expect: dict[str, str]
+
+
+def GET(path: str, expect: dict[str, str]) -> Case:  # noqa: N802
+    return Case("GET", path, expect)
+
+
+def POST(path: str, expect: dict[str, str]) -> Case:  # noqa: N802
+    return Case("POST", path, expect)
+
+
+MATRIX: dict[str, list[Case]] = {
+    # -- public ------------------------------------------------------------------------------
+    "public.home": [GET("/", everyone())],
+    "public.category": [GET("/categories/home-care", everyone())],
+    "public.service": [GET("/services/{service_x}", everyone())],
+    "public.provider": [GET("/providers/{provider_x}", everyone())],
+    "public.accessibility": [GET("/accessibility", everyone())],
+    "public.cookies": [GET("/cookies", everyone())],
+    "public.privacy": [GET("/privacy", everyone())],
+    "public.health": [GET("/health", everyone())],
+    # -- auth: open to anyone ------------------------------------------------------------------
+    "auth.sign_in": [GET("/sign-in", anonymous_page()), POST("/sign-in", {v: ALLOWED if v == ANON else REDIRECT for v in VISITORS})],
+    "auth.two_step_code": [GET("/sign-in/two-step", everyone(SIGN_IN)), POST("/sign-in/two-step", everyone(SIGN_IN))],
+    "auth.sign_out": [POST("/sign-out", everyone(SIGN_IN))],
+    "auth.register": [GET("/register", anonymous_page()), POST("/register", {v: ALLOWED if v == ANON else REDIRECT for v in VISITORS})],
+    "auth.register_provider": [
+        GET("/register/provider", anonymous_page()),
+        POST("/register/provider", {v: ALLOWED if v == ANON else REDIRECT for v in VISITORS}),
+    ],
+    "auth.forgot_password": [GET("/password/forgot", everyone()), POST("/password/forgot", everyone(ALLOWED))],
+    "auth.reset_password": [GET("/password/reset/{reset_token}", everyone()), POST("/password/reset/{reset_token}", everyone(ALLOWED))],
+    "auth.invitation": [GET("/invitations/{invitation_token}", everyone()), POST("/invitations/{invitation_token}", everyone(ALLOWED))],
+    # -- your account: anyone signed in ---------------------------------------------------------
+    "account.home": [GET("/account", only(*SIGNED_IN))],
+    "account.details": [GET("/account/details", only(*SIGNED_IN)), POST("/account/details", only(*SIGNED_IN, ok=ALLOWED))],
+    "account.change_password": [GET("/account/password", only(*SIGNED_IN)), POST("/account/password", only(*SIGNED_IN, ok=ALLOWED))],
+    "account.two_step_setup": [GET("/account/two-step", only(*SIGNED_IN)), POST("/account/two-step", only(*SIGNED_IN, ok=ALLOWED))],
+    "account.recovery_codes": [POST("/account/two-step/recovery-codes", only(*SIGNED_IN, ok=ALLOWED))],
+    "account.two_step_off": [
+        GET("/account/two-step/turn-off", only(*SIGNED_IN, ok=REDIRECT)),
+        POST("/account/two-step/turn-off", only(*SIGNED_IN, ok=REDIRECT)),
+    ],
+    "account.sessions": [GET("/account/sessions", only(*SIGNED_IN))],
+    "account.sign_out_others": [POST("/account/sessions/sign-out-others", only(*SIGNED_IN, ok=ALLOWED))],
+    "account.sign_out_everywhere": [POST("/account/sessions/sign-out-everywhere", everyone(SIGN_IN))],
+    "account.notification_list": [GET("/notifications", only(*SIGNED_IN))],
+    "account.open_notification": [GET("/notifications/{notification_a}", only(CIT_A, ok=REDIRECT))],
+    "account.mark_notifications_read": [POST("/notifications/mark-all-read", only(*SIGNED_IN, ok=ALLOWED))],
+    "account.representatives": [GET("/account/representatives", only(CIT_A, CIT_B))],
+    "account.invite_representative": [
+        GET("/account/representatives/invite", only(CIT_A, CIT_B)),
+        POST("/account/representatives/invite", only(CIT_A, CIT_B, ok=ALLOWED)),
+    ],
+    "account.remove_representative": [POST("/account/representatives/{representation_a}/remove", only(CIT_A, ok=ALLOWED))],
+    "account.cancel_representative_invitation": [
+        POST("/account/representatives/invitations/{representative_invitation_a}/cancel", only(CIT_A, ok=ALLOWED))
+    ],
+    "account.people": [GET("/account/people", only(REP_A))],
+    "account.stop_representing": [POST("/account/people/{representation_a}/stop", only(REP_A, ok=ALLOWED))],
+    # -- enquiries, the citizen's side ------------------------------------------------------------
+    "enquiries.inbox": [GET("/enquiries", only(*CITIZEN_SIDE))],
+    "enquiries.new": [GET("/services/{service_x}/ask", only(*CITIZEN_SIDE)), POST("/services/{service_x}/ask", only(*CITIZEN_SIDE, ok=ALLOWED))],
+    "enquiries.thread": [GET("/enquiries/{enquiry_a}", only(CIT_A, REP_A))],
+    "enquiries.reply": [POST("/enquiries/{enquiry_a}/reply", only(CIT_A, REP_A, ok=ALLOWED))],
+    "enquiries.close": [POST("/enquiries/{enquiry_a}/close", only(CIT_A, REP_A, ok=ALLOWED))],
+    # -- booking and budgets, the citizen's side (issue 5) -----------------------------------------
+    "citizen.book": [GET("/services/{service_x}/book", only(*CITIZEN_SIDE)), POST("/services/{service_x}/book", only(*CITIZEN_SIDE, ok=ALLOWED))],
+    # Without a booking in progress in the visitor's own session there is nothing to check.
+    "citizen.check_booking": [
+        GET("/services/{service_x}/book/check?key=not-started", only()),
+        POST("/services/{service_x}/book/check?key=not-started", only()),
+    ],
+    "citizen.my_bookings": [GET("/bookings", only(*CITIZEN_SIDE))],
+    "citizen.booking": [GET("/bookings/{booking_a}", only(CIT_A, REP_A))],
+    "citizen.cancel_booking": [GET("/bookings/{booking_a}/cancel", only(CIT_A, REP_A)), POST("/bookings/{booking_a}/cancel", only(CIT_A, REP_A, ok=ALLOWED))],
+    "citizen.my_budgets": [GET("/budgets", only(*CITIZEN_SIDE, ok=ALLOWED))],
+    "citizen.budget": [GET("/budgets/{budget_a}", only(CIT_A, REP_A))],
+    "citizen.budget_statement_csv": [GET("/budgets/{budget_a}/statement.csv", only(CIT_A, REP_A))],
+    "citizen.move_isf": [GET("/budgets/{isf_a}/move", only(CIT_A, REP_A)), POST("/budgets/{isf_a}/move", only(CIT_A, REP_A, ok=ALLOWED))],
+    # -- provider self-service: staff of their own provider only --------------------------------
+    "provider.dashboard": [GET("/provider", only(*PROVIDERS))],
+    "provider.resubmit": [POST("/provider/resubmit", only(*PROVIDERS, ok=ALLOWED))],
+    "provider.profile": [GET("/provider/profile", only(*PROVIDERS)), POST("/provider/profile", only(*PROVIDERS, ok=ALLOWED))],
+    "provider.team_list": [GET("/provider/team", only(*PROVIDERS))],
+    "provider.invite": [GET("/provider/team/invite", only(*PROVIDERS)), POST("/provider/team/invite", only(*PROVIDERS, ok=ALLOWED))],
+    "provider.change_member_role": [
+        GET("/provider/team/{member_x}/role", only(STAFF_X)),
+        POST("/provider/team/{member_x}/role", only(STAFF_X, ok=ALLOWED)),
+    ],
+    "provider.remove_member": [POST("/provider/team/{member_x}/remove", only(STAFF_X, ok=ALLOWED))],
+    "provider.cancel_invitation": [POST("/provider/team/invitations/{staff_invitation_x}/cancel", only(STAFF_X, ok=ALLOWED))],
+    "provider.services": [GET("/provider/services", only(*PROVIDERS))],
+    "provider.new_service": [GET("/provider/services/new", only(*PROVIDERS)), POST("/provider/services/new", only(*PROVIDERS, ok=ALLOWED))],
+    "provider.service": [GET("/provider/services/{service_x}", only(STAFF_X))],
+    "provider.edit_service": [
+        GET("/provider/services/{service_x}/edit", only(STAFF_X)),
+        POST("/provider/services/{service_x}/edit", only(STAFF_X, ok=ALLOWED)),
+    ],
+    "provider.preview_service": [GET("/provider/services/{draft_x}/preview", only(STAFF_X))],
+    "provider.publish_service": [POST("/provider/services/{draft_x}/publish", only(STAFF_X, ok=ALLOWED))],
+    "provider.withdraw_service": [POST("/provider/services/{service_x}/withdraw", only(STAFF_X, ok=ALLOWED))],
+    "provider.service_hours": [
+        GET("/provider/services/{service_x}/hours", only(STAFF_X)),
+        POST("/provider/services/{service_x}/hours", only(STAFF_X, ok=ALLOWED)),
+    ],
+    "provider.closures": [GET("/provider/closures", only(*PROVIDERS)), POST("/provider/closures", only(*PROVIDERS, ok=ALLOWED))],
+    "provider.remove_closure": [POST("/provider/closures/{closure_x}/remove", only(STAFF_X, ok=ALLOWED))],
+    "provider.add_bank_holidays": [POST("/provider/closures/bank-holidays", only(*PROVIDERS, ok=ALLOWED))],
+    "provider.enquiry_list": [GET("/provider/enquiries", only(*PROVIDERS))],
+    "provider.enquiry": [GET("/provider/enquiries/{enquiry_a}", only(STAFF_X))],
+    "provider.reply_enquiry": [POST("/provider/enquiries/{enquiry_a}/reply", only(STAFF_X, ok=ALLOWED))],
+    "provider.close_enquiry": [POST("/provider/enquiries/{enquiry_a}/close", only(STAFF_X, ok=ALLOWED))],
+    "provider.bookings_inbox": [GET("/provider/bookings", only(*PROVIDERS))],
+    "provider.booking": [GET("/provider/bookings/{booking_a}", only(STAFF_X))],
+    "provider.accept_booking": [POST("/provider/bookings/{booking_a}/accept", only(STAFF_X, ok=ALLOWED))],
+    "provider.decline_booking": [
+        GET("/provider/bookings/{booking_a}/decline", only(STAFF_X)),
+        POST("/provider/bookings/{booking_a}/decline", only(STAFF_X, ok=ALLOWED)),
+    ],
+    "provider.record_delivery": [POST("/provider/bookings/{booking_a}/visits/{visit_a}/delivered", only(STAFF_X, ok=ALLOWED))],
+    # -- commissioner tools: commissioners and admins ---------------------------------------------
+    "commissioner.dashboard": [GET("/commissioner", only(*COUNCIL))],
+    "commissioner.providers": [GET("/commissioner/providers", only(*COUNCIL))],
+    "commissioner.provider": [GET("/commissioner/providers/{provider_pending}", only(*COUNCIL))],
+    "commissioner.verify": [
+        GET("/commissioner/providers/{provider_pending}/verify", only(*COUNCIL)),
+        POST("/commissioner/providers/{provider_pending}/verify", only(*COUNCIL, ok=ALLOWED)),
+    ],
+    "commissioner.reject": [
+        GET("/commissioner/providers/{provider_pending}/reject", only(*COUNCIL)),
+        POST("/commissioner/providers/{provider_pending}/reject", only(*COUNCIL, ok=ALLOWED)),
+    ],
+    "commissioner.suspend": [
+        GET("/commissioner/providers/{provider_x}/suspend", only(*COUNCIL)),
+        POST("/commissioner/providers/{provider_x}/suspend", only(*COUNCIL, ok=ALLOWED)),
+    ],
+    "commissioner.reinstate": [POST("/commissioner/providers/{provider_suspended}/reinstate", only(*COUNCIL, ok=ALLOWED))],
+    "commissioner.framework": [GET("/commissioner/framework", only(*COUNCIL))],
+    "commissioner.new_framework": [GET("/commissioner/framework/new", only(*COUNCIL)), POST("/commissioner/framework/new", only(*COUNCIL, ok=ALLOWED))],
+    "commissioner.new_lot": [
+        GET("/commissioner/framework/{framework}/lots/new", only(*COUNCIL)),
+        POST("/commissioner/framework/{framework}/lots/new", only(*COUNCIL, ok=ALLOWED)),
+    ],
+    "commissioner.lot": [GET("/commissioner/framework/lots/{lot}", only(*COUNCIL))],
+    "commissioner.edit_lot": [
+        GET("/commissioner/framework/lots/{lot}/edit", only(*COUNCIL)),
+        POST("/commissioner/framework/lots/{lot}/edit", only(*COUNCIL, ok=ALLOWED)),
+    ],
+    "commissioner.approve": [
+        GET("/commissioner/framework/lots/{lot}/approve", only(*COUNCIL)),
+        POST("/commissioner/framework/lots/{lot}/approve", only(*COUNCIL, ok=ALLOWED)),
+    ],
+    "commissioner.suspend_membership": [
+        GET("/commissioner/framework/lots/{lot}/memberships/{membership_x}/suspend", only(*COUNCIL)),
+        POST("/commissioner/framework/lots/{lot}/memberships/{membership_x}/suspend", only(*COUNCIL, ok=ALLOWED)),
+    ],
+    "commissioner.settings": [GET("/commissioner/settings", only(*COUNCIL)), POST("/commissioner/settings", only(*COUNCIL, ok=ALLOWED))],
+    "commissioner.audit_trail": [GET("/commissioner/audit", only(*COUNCIL))],
+    "commissioner.audit_csv": [GET("/commissioner/audit.csv", only(*COUNCIL))],
+    "commissioner.budgets_list": [GET("/commissioner/budgets", only(*COUNCIL))],
+    "commissioner.new_budget": [GET("/commissioner/budgets/new", only(*COUNCIL)), POST("/commissioner/budgets/new", only(*COUNCIL, ok=ALLOWED))],
+    "commissioner.budget": [GET("/commissioner/budgets/{budget_a}", only(*COUNCIL))],
+    "commissioner.budget_statement_csv": [GET("/commissioner/budgets/{budget_a}/statement.csv", only(*COUNCIL))],
+    # -- admin: admins only ------------------------------------------------------------------------
+    "admin.dashboard": [GET("/admin", only(ADMIN))],
+    "admin.users": [GET("/admin/users", only(ADMIN))],
+    "admin.user": [GET("/admin/users/{citizen_a}", only(ADMIN))],
+    "admin.new_council_user": [GET("/admin/users/new", only(ADMIN)), POST("/admin/users/new", only(ADMIN, ok=ALLOWED))],
+    "admin.change_role": [GET("/admin/users/{commissioner_2}/role", only(ADMIN)), POST("/admin/users/{commissioner_2}/role", only(ADMIN, ok=ALLOWED))],
+    "admin.deactivate": [GET("/admin/users/{citizen_b}/deactivate", only(ADMIN)), POST("/admin/users/{citizen_b}/deactivate", only(ADMIN, ok=ALLOWED))],
+    "admin.reactivate": [POST("/admin/users/{citizen_b}/reactivate", only(ADMIN, ok=ALLOWED))],
+    "admin.emails": [GET("/admin/emails", only(ADMIN))],
+    "admin.email": [GET("/admin/emails/{email}", only(ADMIN))],
+    "admin.send_emails": [POST("/admin/emails/send", only(ADMIN, ok=ALLOWED))],
+}
+
+# Endpoints the matrix does not walk, with the reason.
+NOT_WALKED = {"static": "files, not pages"}
+
+
+@dataclass
+class World:
+    users: dict[str, object] = field(default_factory=dict)  # visitor -> User
+    ids: dict[str, object] = field(default_factory=dict)  # placeholder -> id or token
+
+
+@pytest.fixture
+def world(make_citizen, make_representative, make_provider, make_provider_staff, make_service, make_user, make_commissioner, make_admin, make_lot, make_membership,
+          make_budget, policy):
+    w = World()
+    citizen_a, citizen_b = make_citizen(name="Citizen A"), make_citizen(name="Citizen B")
+    rep_a = make_representative(citizen_a, name="Representative of A")
+    provider_x, provider_y = make_provider(name="Provider X"), make_provider(name="Provider Y")
+    staff_x, staff_y = make_provider_staff(provider_x), make_provider_staff(provider_y)
+    other_x = make_provider_staff(provider_x, OrgRole.STAFF, name="Another of X")
+    pending = make_provider(name="Pending provider", status=ProviderStatus.PENDING)
+    suspended = make_provider(name="Suspended provider", status=ProviderStatus.SUSPENDED, status_reason="Test")
+    service_x, service_y = make_service(provider=provider_x), make_service(provider=provider_y)
+    from app.models import ServiceStatus
+
+    draft_x = make_service(provider=provider_x, status=ServiceStatus.DRAFT)
+    lot = make_lot("home-care")
+    membership_x = make_membership(lot, provider_x)
+    commissioner, admin = make_commissioner(), make_admin()
+    commissioner_2 = make_commissioner(name="Second commissioner")
+
+    now = dt.datetime.now(dt.timezone.utc)
+    enquiry_a = Enquiry(service_id=service_x.id, provider_id=provider_x.id, citizen_id=citizen_a.id, started_by_id=citizen_a.id, subject="A's question")
+    enquiry_a.messages.append(EnquiryMessage(author_id=citizen_a.id, from_provider=False, body="Hello"))
+    enquiry_b = Enquiry(service_id=service_y.id, provider_id=provider_y.id, citizen_id=citizen_b.id, started_by_id=citizen_b.id, subject="B's question")
+    enquiry_b.messages.append(EnquiryMessage(author_id=citizen_b.id, from_provider=False, body="Hello"))
+    notification_a = Notification(user_id=citizen_a.id, subject="For A", body="", link="/enquiries")
+    closure_x = ServiceClosure(provider_id=provider_x.id, starts_on=dt.date(2030, 1, 1), ends_on=dt.date(2030, 1, 1))
+    invitation_token = new_token()
+    rep_invitation = Invitation(kind=InvitationKind.REPRESENTATIVE, email="friend@example.test", token_hash=token_hash(invitation_token),
+                                invited_by_id=citizen_a.id, citizen_id=citizen_a.id, relationship_to_citizen="friend", expires_at=now + dt.timedelta(days=5))
+    staff_invitation = Invitation(kind=InvitationKind.PROVIDER_STAFF, email="new@provider-x.test", token_hash=token_hash(new_token()),
+                                  invited_by_id=staff_x.id, provider_id=provider_x.id, org_role=OrgRole.STAFF, expires_at=now + dt.timedelta(days=5))
+    db.session.add_all([enquiry_a, enquiry_b, notification_a, closure_x, rep_invitation, staff_invitation])
+    email = mail.queue("someone@example.test", "Test email", "Body")
+    db.session.commit()
+    reset_token = accounts.issue_password_token(citizen_b, 1)
+    db.session.commit()
+    from app.models import Representation
+    from sqlalchemy import select
+
+    # Money (issue 5): A's and B's budgets, A's ISF with provider X, A's booking with X.
+    from app.models import BudgetType
+    from app.services import bookings as booking_service
+    from tests.services.money_helpers import future_day, request_for
+
+    budget_a, budget_b = make_budget(citizen=citizen_a), make_budget(citizen=citizen_b)
+    isf_a = make_budget(citizen=citizen_a, budget_type=BudgetType.ISF, isf_provider=provider_x)
+    booking_a = booking_service.create(request_for(service_x, budget_a, day=future_day(policy)), citizen=citizen_a, booker=citizen_a, policy=policy)
+
+    w.users = {CIT_A: citizen_a, CIT_B: citizen_b, REP_A: rep_a, STAFF_X: staff_x, STAFF_Y: staff_y, COMM: commissioner, ADMIN: admin}
+    w.ids = {
+        "service_x": service_x.id, "service_y": service_y.id, "draft_x": draft_x.id,
+        "provider_x": provider_x.id, "provider_y": provider_y.id, "provider_pending": pending.id, "provider_suspended": suspended.id,
+        "enquiry_a": enquiry_a.id, "enquiry_b": enquiry_b.id, "notification_a": notification_a.id, "closure_x": closure_x.id,
+        "representation_a": db.session.execute(select(Representation.id).where(Representation.citizen_id == citizen_a.id)).scalar_one(),
+        "representative_invitation_a": rep_invitation.id, "staff_invitation_x": staff_invitation.id,
+        "member_x": db.session.execute(select(ProviderStaff.id).where(ProviderStaff.user_id == other_x.id)).scalar_one(),
+        "lot": lot.id, "framework": lot.framework_id, "membership_x": membership_x.id,
+        "citizen_a": citizen_a.id, "citizen_b": citizen_b.id, "commissioner_2": commissioner_2.id,
+        "email": email.id, "reset_token": reset_token, "invitation_token": invitation_token,
+        "budget_a": budget_a.public_id, "budget_b": budget_b.public_id, "isf_a": isf_a.public_id,
+        "booking_a": booking_a.public_id, "visit_a": booking_a.visits[0].id,
+    }
+    return w
+
+
+def _signed_in_client(app, user):
+    """A client signed in as ``user`` through a real server-side session (the sign-in
+    form itself is tested in test_auth.py; here it would only cost time)."""
+    client = app.test_client()
+    token = accounts.complete_sign_in(user, "127.0.0.1", "matrix")
+    with client.session_transaction() as session:
+        session["_user_id"] = token
+        session["_fresh"] = True
+    return client
+
+
+def _outcome(response) -> str:
+    status = response.status_code
+    if status in (301, 302, 303):
+        location = response.headers.get("Location", "")
+        path = location.split("://", 1)[-1].split("/", 1)[-1] if "://" in location else location.lstrip("/")
+        return SIGN_IN if path.startswith("sign-in") and not path.startswith("sign-in/") else REDIRECT
+    if status == 200:
+        return OK
+    if status == 404:
+        return NOT_FOUND
+    return f"status {status}"
+
+
+def _matches(expected: str, got: str) -> bool:
+    if expected == ALLOWED:
+        return got in (OK, REDIRECT)
+    return expected == got
+
+
+def _cases():
+    for endpoint, cases in sorted(MATRIX.items()):
+        for case in cases:
+            yield pytest.param(endpoint, case, id=f"{case.method} {endpoint}")
+
+
+@pytest.mark.parametrize("endpoint, case", list(_cases()))
+def test_route_answers_each_visitor_as_the_matrix_says(app, world, endpoint, case):
+    path = case.path.format(**world.ids)
+    # Visitors who should be refused go first, so an allowed action cannot hide a refusal.
+    order = sorted(VISITORS, key=lambda v: case.expect[v] in (OK, ALLOWED, REDIRECT))
+    wrong = []
+    for visitor in order:
+        client = app.test_client() if visitor == ANON else _signed_in_client(app, world.users[visitor])
+        if case.method == "GET":
+            response = client.get(path)
+        else:
+            response = client.post(path, data={"csrf_token": csrf_token(client)})
+        got = _outcome(response)
+        if not _matches(case.expect[visitor], got):
+            wrong.append(f"{visitor}: expected {case.expect[visitor]}, got {got}")
+        db.session.rollback()
+    assert not wrong, f"{case.method} {path} ({endpoint}):\n  " + "\n  ".join(wrong)
+
+
+def test_every_route_is_in_the_matrix(app):
+    served = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in NOT_WALKED
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    walked = {(endpoint, case.method) for endpoint, cases in MATRIX.items() for case in cases}
+    missing = sorted(served - walked)
+    assert not missing, (
+        "These routes are not in the access matrix: add them to MATRIX in tests/views/test_access_matrix.py "
+        f"(say what each kind of visitor gets): {missing}"
+    )
+    stale = sorted(walked - served)
+    assert not stale, f"The access matrix lists routes the app does not serve: {stale}"
+
+
+def test_every_visitor_is_in_every_case():
+    for endpoint, cases in MATRIX.items():
+        for case in cases:
+            assert set(case.expect) == set(VISITORS), f"{endpoint} {case.method} does not say what every visitor gets"
+
+
+def test_the_matrix_can_fail(app, world):
+    """Guard against a matrix that passes whatever happens: a wrong expectation is caught."""
+    client = _signed_in_client(app, world.users[CIT_B])
+    assert _outcome(client.get(f"/enquiries/{world.ids['enquiry_a']}")) == NOT_FOUND
+    assert not _matches(OK, NOT_FOUND)
+    anonymous = app.test_client()
+    assert _outcome(anonymous.get("/account")) == SIGN_IN
+    assert _outcome(_signed_in_client(app, world.users[CIT_A]).get(f"/enquiries/{world.ids['enquiry_a']}")) == OK
+
+

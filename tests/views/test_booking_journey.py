@@ -1,0 +1,324 @@
+"""Booking and paying from a personal budget, through the real pages, as each side sees it."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+
+import pytest
+
+from app.extensions import db
+from app.models import BookingStatus, Notification, VisitStatus
+from app.services import bookings, budgets
+from tests.helpers import csrf_from, h1, page, summary_rows, visible_text
+from tests.services.money_helpers import future_day
+
+
+@pytest.fixture
+def market(make_citizen, make_provider, make_provider_staff, make_service, make_budget):
+    provider = make_provider(name="Nene Valley Home Care")
+    staff = make_provider_staff(provider)
+    service = make_service(provider=provider, title="Home care visits", price_pence=2_200, capacity=4,
+                           hours=[(d, "08:00", "20:00") for d in range(7)])
+    citizen = make_citizen(name="Alice Citizen")
+    budget = make_budget(citizen=citizen, amount=42_000)
+    return provider, staff, service, citizen, budget
+
+
+def _date_fields(day: dt.date) -> dict:
+    return {"first_date": [str(day.day), str(day.month), str(day.year)]}
+
+
+def _book_form(client, service, **overrides):
+    form_page = client.get(f"/services/{service.id}/book")
+    assert form_page.status_code == 200, visible_text(form_page)[:300]
+    soup = page(form_page)
+    data = {
+        "csrf_token": csrf_from(form_page),
+        "request_key": soup.find("input", attrs={"name": "request_key"})["value"],
+        "citizen": soup.find("input", attrs={"name": "citizen"})["value"] if soup.find("input", attrs={"name": "citizen", "type": "hidden"}) else None,
+        "schedule": "one_off",
+        "start_time": "10:00",
+        "units": "2",
+        "payment": soup.find("input", attrs={"name": "payment"})["value"] if soup.find("input", attrs={"name": "payment"}) else "",
+        "message": "Key safe code is with my daughter.",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_a_citizen_books_and_pays_from_their_budget(client, login, market, policy):
+    provider, staff, service, citizen, budget = market
+    login(client, citizen)
+    service_page = client.get(f"/services/{service.id}")
+    assert "Book this service" in visible_text(service_page)
+
+    day = future_day(policy)
+    response = client.post(f"/services/{service.id}/book", data=_book_form(client, service, **_date_fields(day)))
+    assert response.status_code == 302 and "/book/check" in response.headers["Location"]
+
+    check = client.get(response.headers["Location"])
+    assert h1(check) == "Check your booking"
+    text = visible_text(check)
+    assert "Total: £44" in text
+    assert "£44 will be set aside from the budget now" in text and "The budget has £420 available" in text
+    rows = summary_rows(check)
+    assert rows["Paid from"].startswith("Council-managed account")
+    assert rows["Each visit"].startswith("2 hours, £44")
+
+    confirmed = client.post(check.request.url if hasattr(check, "request") else response.headers["Location"],
+                            data={"csrf_token": csrf_from(check), "request_key": page(check).find("input", attrs={"name": "request_key"})["value"],
+                                  "expected_total": "4400"})
+    assert confirmed.status_code == 302
+    booking_page = client.get(confirmed.headers["Location"])
+    booking_text = visible_text(booking_page)
+    reference = re.search(r"BK-[A-Z0-9]{6}", booking_text).group(0)
+    assert f"Booking {reference} sent to Nene Valley Home Care" in booking_text
+    assert "Waiting for provider" in booking_text
+    assert "Booked, money set aside" in booking_text
+    assert summary_rows(booking_page)["Message to provider"] == "Key safe code is with my daughter."
+
+    budget_page = client.get(f"/budgets/{budget.public_id}")
+    budget_text = visible_text(budget_page)
+    assert "Available to spend £376" in budget_text
+    assert "Set aside for booked visits £44" in budget_text
+    assert "Spent £0" in budget_text
+
+    # The provider is told, and sees it in their inbox.
+    assert db.session.query(Notification).filter_by(user_id=staff.id).count() == 1
+    provider_client = client.application.test_client()
+    login(provider_client, staff)
+    inbox = visible_text(provider_client.get("/provider/bookings"))
+    assert reference in inbox and "Alice Citizen" in inbox
+
+
+def test_the_provider_accepts_and_records_delivery(client, login, market, policy):
+    provider, staff, service, citizen, budget = market
+    booking = bookings.create(
+        bookings.BookingRequest(service_id=service.id, request_key="journey-1", schedule=bookings.BookingSchedule.ONE_OFF,
+                                first_date=future_day(policy), start_time=dt.time(9), units=2, budget_public_id=budget.public_id),
+        citizen=citizen, booker=citizen, policy=policy,
+    )
+    login(client, staff)
+    detail = client.get(f"/provider/bookings/{booking.public_id}")
+    assert "Accept booking" in visible_text(detail)
+    accepted = client.post(f"/provider/bookings/{booking.public_id}/accept", data={"csrf_token": csrf_from(detail)})
+    assert accepted.status_code == 302
+    detail = client.get(f"/provider/bookings/{booking.public_id}")
+    assert "Booking {} accepted".format(booking.reference) in visible_text(detail)
+    assert "After the visit starts" in visible_text(detail)  # cannot record a visit before it happens
+
+    # Too early: the service refuses, and says why.
+    visit = booking.visits[0]
+    early = client.post(f"/provider/bookings/{booking.public_id}/visits/{visit.id}/delivered",
+                        data={"csrf_token": csrf_from(detail), "delivered_units": "2"}, follow_redirects=True)
+    assert "You can only record a visit once it has started" in visible_text(early)
+
+    # The visit happens (recorded by the service as of after its start), then it shows as paid.
+    bookings.record_delivery(visit, by=staff, delivered_units=1, now=visit.starts_at + dt.timedelta(hours=2))
+    detail = visible_text(client.get(f"/provider/bookings/{booking.public_id}"))
+    assert "1 delivered, £22" in detail and "Completed" in detail
+    citizen_client = client.application.test_client()
+    login(citizen_client, citizen)
+    figures = visible_text(citizen_client.get(f"/budgets/{budget.public_id}"))
+    assert "Spent £22" in figures and "Available to spend £398" in figures
+
+
+def test_the_provider_declines_with_a_reason(client, login, market, policy):
+    provider, staff, service, citizen, budget = market
+    booking = bookings.create(
+        bookings.BookingRequest(service_id=service.id, request_key="journey-2", schedule=bookings.BookingSchedule.ONE_OFF,
+                                first_date=future_day(policy), start_time=dt.time(9), units=1, budget_public_id=budget.public_id),
+        citizen=citizen, booker=citizen, policy=policy,
+    )
+    login(client, staff)
+    form = client.get(f"/provider/bookings/{booking.public_id}/decline")
+    empty = client.post(f"/provider/bookings/{booking.public_id}/decline", data={"csrf_token": csrf_from(form), "reason": "  "})
+    assert empty.status_code == 200
+    assert "Enter a reason for declining" in visible_text(empty)
+    assert page(empty).title.get_text().startswith("Error: ")
+    done = client.post(f"/provider/bookings/{booking.public_id}/decline", data={"csrf_token": csrf_from(form), "reason": "No carers free"})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert bookings.get_booking(booking.public_id).status is BookingStatus.DECLINED
+    assert budgets.summary(budget).available_pence == 42_000
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"units": "0"}, "Enter a number of hours from 1 to 24"),
+        ({"units": "lots"}, "Enter a number of hours from 1 to 24"),
+        ({"units": "-2"}, "Enter a number of hours from 1 to 24"),
+        ({"first_date": ["31", "2", "2027"]}, "Date must be a real date"),
+        ({"first_date": ["", "", ""]}, "Enter the date"),
+        ({"first_date": ["1", "1", "2020"]}, "The date must be today or in the future"),
+        ({"start_time": "06:00"}, "Select a start time"),
+        ({"start_time": "07:00", "units": "1"}, "Select a start time"),
+        ({"schedule": "weekly"}, "Select the days of the week you want"),
+        ({"payment": ""}, "Select how you will pay"),
+        ({"payment": "budget:someone-elses"}, "Select how you will pay"),
+    ],
+)
+def test_bad_booking_input_gets_a_clear_message_and_books_nothing(client, login, market, policy, overrides, message):
+    provider, staff, service, citizen, budget = market
+    login(client, citizen)
+    overrides = dict(overrides)
+    date = overrides.pop("first_date", None)
+    data = _book_form(client, service, **(_date_fields(future_day(policy)) if date is None else {"first_date": date}))
+    data.update(overrides)
+    response = client.post(f"/services/{service.id}/book", data=data)
+    assert response.status_code == 200
+    soup = page(response)
+    assert soup.title.get_text().startswith("Error: ")
+    summary = soup.select_one(".govuk-error-summary")
+    assert summary is not None and message in summary.get_text(), visible_text(response)[:500]
+    assert bookings.bookings_for_citizen(citizen) == []
+    assert budgets.summary(budget).held_pence == 0
+
+
+def test_more_than_the_budget_can_pay_is_refused_on_the_form(client, login, market, policy, make_citizen, make_budget):
+    provider, staff, service, _, _ = market
+    citizen = make_citizen(name="Low Balance")
+    budget = make_budget(citizen=citizen, amount=3_000)
+    login(client, citizen)
+    data = _book_form(client, service, **_date_fields(future_day(policy)))
+    response = client.post(f"/services/{service.id}/book", data=data)
+    assert "This booking needs £44 from your budget now, but only £30 is available" in page(response).select_one(".govuk-error-summary").get_text()
+    assert budgets.summary(budget).held_pence == 0
+
+
+def test_a_representative_books_for_the_person_they_act_for(client, login, market, make_representative, policy):
+    provider, staff, service, citizen, budget = market
+    rep = make_representative(citizen, name="Dan Daughter")
+    login(client, rep)
+    data = _book_form(client, service, **_date_fields(future_day(policy)))
+    assert data["citizen"] == str(citizen.id)
+    check = client.post(f"/services/{service.id}/book", data=data, follow_redirects=True)
+    assert "Alice Citizen" in summary_rows(check)["For"]
+    done = client.post(f"/services/{service.id}/book/check?key={data['request_key']}",
+                       data={"csrf_token": csrf_from(check), "request_key": data["request_key"], "expected_total": "4400"},
+                       follow_redirects=True)
+    assert summary_rows(done)["Booked by"].startswith("Dan Daughter")
+    [booking] = bookings.bookings_for_citizen(citizen)
+    assert booking.booked_by_id == rep.id and booking.citizen_id == citizen.id
+
+
+def test_double_submitting_the_confirmation_books_once(client, login, market, policy):
+    provider, staff, service, citizen, budget = market
+    login(client, citizen)
+    data = _book_form(client, service, **_date_fields(future_day(policy)))
+    check = client.post(f"/services/{service.id}/book", data=data, follow_redirects=True)
+    confirm = {"csrf_token": csrf_from(check), "request_key": data["request_key"], "expected_total": "4400"}
+    first = client.post(f"/services/{service.id}/book/check?key={data['request_key']}", data=confirm)
+    assert first.status_code == 302
+    # The second press finds the draft gone: nothing more is booked.
+    second = client.post(f"/services/{service.id}/book/check?key={data['request_key']}", data=confirm)
+    assert second.status_code in (302, 404)
+    assert len(bookings.bookings_for_citizen(citizen)) == 1
+    assert budgets.summary(budget).held_pence == 4_400
+
+
+def _accepted_booking(service, citizen, budget, staff, policy, key):
+    booking = bookings.create(
+        bookings.BookingRequest(service_id=service.id, request_key=key, schedule=bookings.BookingSchedule.ONE_OFF,
+                                first_date=future_day(policy), start_time=dt.time(10), units=1, budget_public_id=budget.public_id),
+        citizen=citizen, booker=citizen, policy=policy,
+    )
+    bookings.accept(booking, by=staff)
+    return booking
+
+
+def test_cancelling_inside_the_notice_shows_the_charge_before_taking_it(app, client, login, market, policy):
+    provider, staff, service, citizen, budget = market
+    # A notice period longer than any test visit is away, so the visit is inside it.
+    app.config["CANCELLATION_NOTICE_HOURS"] = 24 * 60
+    booking = _accepted_booking(service, citizen, budget, staff, policy, "journey-late")
+    visit = booking.visits[0]
+    login(client, citizen)
+    form = client.get(f"/bookings/{booking.public_id}/cancel")
+    first = client.post(f"/bookings/{booking.public_id}/cancel", data={"csrf_token": csrf_from(form), "visits": [str(visit.id)]})
+    assert first.status_code == 200
+    assert "will be charged: £22" in visible_text(first)
+    db.session.expire_all()
+    assert bookings.get_booking(booking.public_id).status is BookingStatus.ACCEPTED  # nothing taken yet
+    seen = page(first).find("input", attrs={"name": "charge_seen"})["value"]
+    done = client.post(f"/bookings/{booking.public_id}/cancel",
+                       data={"csrf_token": csrf_from(first), "visits": [str(visit.id)], "charge_seen": seen})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert bookings.get_booking(booking.public_id).visits[0].status is VisitStatus.LATE_CANCELLED
+    assert budgets.summary(budget).spent_pence == 2_200
+
+
+def test_cancelling_in_good_time_is_free(app, client, login, market, policy):
+    provider, staff, service, citizen, budget = market
+    app.config["CANCELLATION_NOTICE_HOURS"] = 1
+    booking = _accepted_booking(service, citizen, budget, staff, policy, "journey-free")
+    login(client, citizen)
+    form = client.get(f"/bookings/{booking.public_id}/cancel")
+    assert "Cancelling is free until 1 hour before a visit" in visible_text(form)
+    done = client.post(f"/bookings/{booking.public_id}/cancel",
+                       data={"csrf_token": csrf_from(form), "visits": [str(booking.visits[0].id)]}, follow_redirects=True)
+    assert "1 visit(s) cancelled." in visible_text(done)
+    assert budgets.summary(budget).available_pence == 42_000
+    nothing = client.post(f"/bookings/{booking.public_id}/cancel", data={"csrf_token": csrf_from(done)}, follow_redirects=True)
+    assert "This booking is cancelled: there is nothing to cancel." in visible_text(nothing), visible_text(nothing)[:900]
+
+
+def test_budget_statement_page_and_csv(client, login, market, policy):
+    provider, staff, service, citizen, budget = market
+    booking = bookings.create(
+        bookings.BookingRequest(service_id=service.id, request_key="journey-4", schedule=bookings.BookingSchedule.ONE_OFF,
+                                first_date=future_day(policy), start_time=dt.time(9), units=1, budget_public_id=budget.public_id),
+        citizen=citizen, booker=citizen, policy=policy,
+    )
+    login(client, citizen)
+    response = client.get(f"/budgets/{budget.public_id}")
+    text = visible_text(response)
+    assert "Statement" in text
+    rows = summary_rows(response)
+    assert rows["Money in"] == "£420"
+    assert rows["Set aside for bookings"] == "£22"
+    assert rows["Available at the end"] == "£398"
+    assert rows["Support plan outcomes"] == "Get out to the shops each week Stay safe and well at home"
+    csv_response = client.get(f"/budgets/{budget.public_id}/statement.csv")
+    assert csv_response.headers["Content-Type"].startswith("text/csv")
+    assert "attachment" in csv_response.headers["Content-Disposition"]
+    lines = list(csv.reader(io.StringIO(csv_response.get_data(as_text=True))))
+    assert lines[3][:2] == ["Date", "Description"]
+    closing = lines[-1]
+    assert closing[1] == "Closing balance" and closing[-1] == "398.00"
+    assert any(booking.reference in " ".join(line) for line in lines)
+    # A period that is not one of the budget's shows the latest one rather than failing.
+    assert client.get(f"/budgets/{budget.public_id}?period=not-a-date").status_code == 200
+    assert client.get(f"/budgets/{budget.public_id}/statement.csv?period=1999-01-01").status_code == 200
+
+
+def test_commissioner_sets_up_a_budget(client, login, make_commissioner, make_citizen, policy):
+    commissioner = make_commissioner()
+    citizen = make_citizen(name="Bea Budget", email="bea@example.test")
+    login(client, commissioner)
+    form = client.get("/commissioner/budgets/new")
+    start, _ = policy.period_containing(dt.date.today())
+    base = {"csrf_token": csrf_from(form), "citizen_email": "bea@example.test", "budget_type": "managed_account",
+            "amount": "£1,050.50", "starts_on": [str(start.day), str(start.month), str(start.year)],
+            "outcomes": "Get out to the shops each week\r\nSee my friends at the day centre"}
+    bad = client.post("/commissioner/budgets/new", data=dict(base, amount="ten pounds", citizen_email="nobody@example.test"))
+    text = visible_text(bad)
+    assert "Enter an amount in pounds, like 420 or 420.50" in text
+    assert "There is no citizen account with that email address" in text
+    isf_without_provider = client.post("/commissioner/budgets/new", data=dict(base, budget_type="isf"))
+    assert "Select the provider that will hold the Individual Service Fund" in visible_text(isf_without_provider)
+    done = client.post("/commissioner/budgets/new", data=base)
+    assert done.status_code == 302
+    detail = visible_text(client.get(done.headers["Location"]))
+    assert "Budget set up for Bea Budget" in detail
+    assert "Amount every 4 weeks £1,050.50" in detail
+    assert "See my friends at the day centre" in detail
+    [budget] = budgets.budgets_for_citizen(citizen)
+    assert budgets.summary(budget).funded_pence == 105_050
+    listing = visible_text(client.get("/commissioner/budgets?q=bea"))
+    assert "Bea Budget" in listing

@@ -1,0 +1,155 @@
+"""Sign-in is rate-limited per account and per address (only failures count), bursts of
+failures reach the audit trail, and two-step verification works end to end."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app import create_app
+from app.extensions import db
+from app.models import AuditEvent, Role
+from app.services import two_step
+from tests.factories import DEFAULT_PASSWORD
+from tests.helpers import csrf_from, h1, next_code, page, post_form, sign_in, visible_text
+
+
+@pytest.fixture
+def limited_client(app):
+    """A client of the same database with rate limits switched on (they are off in tests)."""
+    limited = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SEARCH_INDEX_DIR", "INSTANCE_PATH")}, "RATELIMIT_ENABLED": True, "TESTING": True})
+    yield limited.test_client()
+    # The limiter is shared: the next app created switches it back off.
+
+
+def _fail(client, email):
+    token = csrf_from(client.get("/sign-in"))
+    return client.post("/sign-in", data={"csrf_token": token, "email": email, "password": "not the password"})
+
+
+def test_failed_sign_ins_for_one_account_are_limited_with_a_clear_429(limited_client, make_citizen):
+    user = make_citizen()
+    for _ in range(10):
+        assert _fail(limited_client, user.email).status_code == 200
+    response = _fail(limited_client, user.email)
+    assert response.status_code == 429
+    assert h1(response) == "Too many attempts"
+    assert "Wait a few minutes and try again" in visible_text(response)
+    assert response.headers.get("Retry-After")
+    # Even the right password waits now: the account is protected, not just the guess.
+    token = csrf_from(limited_client.get("/sign-in"))
+    assert limited_client.post("/sign-in", data={"csrf_token": token, "email": user.email, "password": DEFAULT_PASSWORD}).status_code == 429
+    # Another account from the same address is not affected yet.
+    assert _fail(limited_client, "someone-else@example.test").status_code == 200
+
+
+def test_failed_sign_ins_from_one_address_are_limited_across_accounts(limited_client):
+    statuses = [_fail(limited_client, f"person{n}@example.test").status_code for n in range(31)]
+    assert statuses[:30] == [200] * 30 and statuses[30] == 429
+
+
+def test_successful_sign_ins_do_not_count(limited_client, make_citizen):
+    user = make_citizen()
+    for _ in range(12):
+        sign_in(limited_client, user)
+        post_form(limited_client, "/sign-out", form_page="/account")
+
+
+def test_a_burst_of_failures_is_audited_once(client, make_citizen):
+    user = make_citizen()
+    for _ in range(7):
+        _fail(client, user.email)
+    events = db.session.execute(select(AuditEvent).where(AuditEvent.action == "sign_in.failure_burst")).scalars().all()
+    assert len(events) == 1
+    assert events[0].target_type == "user" and events[0].target_id == str(user.id)
+    assert "5 failed sign-ins" in events[0].note
+
+
+def _enable_two_step(client, user):
+    sign_in(client, user)
+    setup = client.get("/account/two-step")
+    assert h1(setup) == "Set up two-step verification"
+    assert page(setup).find("img", class_="app-qr-code")["src"].startswith("data:image/svg+xml")
+    secret = "".join(page(setup).find("strong", string=lambda s: s and len(s.replace(" ", "")) == 32).get_text().split())
+    import pyotp
+
+    wrong = client.post("/account/two-step", data={"csrf_token": csrf_from(setup), "code": "000000"})
+    assert "The code is not right" in visible_text(wrong)
+    response = client.post("/account/two-step", data={"csrf_token": csrf_from(setup), "code": pyotp.TOTP(secret).now()})
+    assert h1(response) == "Save your recovery codes"
+    codes = [li.get_text().strip() for li in page(response).select(".app-recovery-codes li")]
+    assert len(codes) == 10
+    db.session.refresh(user)
+    assert user.two_step_enabled
+    return codes
+
+
+def test_two_step_sign_in_with_an_app_code_and_with_recovery_codes(app, make_citizen):
+    user = make_citizen()
+    codes = _enable_two_step(app.test_client(), user)
+
+    client = app.test_client()
+    response = post_form(client, "/sign-in", {"email": user.email, "password": DEFAULT_PASSWORD})
+    assert response.headers["Location"] == "/sign-in/two-step"
+    assert client.get("/account").status_code == 302  # not signed in before the code
+    form = client.get("/sign-in/two-step")
+    assert "Error" not in h1(form)
+    bad = client.post("/sign-in/two-step", data={"csrf_token": csrf_from(form), "code": "123456"})
+    assert "The code is not right" in visible_text(bad)
+    code = next_code(user)
+    ok = client.post("/sign-in/two-step", data={"csrf_token": csrf_from(form), "code": code})
+    assert ok.status_code == 302 and client.get("/account").status_code == 200
+
+    # The same code never works twice.
+    replay = app.test_client()
+    post_form(replay, "/sign-in", {"email": user.email, "password": DEFAULT_PASSWORD})
+    form = replay.get("/sign-in/two-step")
+    assert "The code is not right" in visible_text(replay.post("/sign-in/two-step", data={"csrf_token": csrf_from(form), "code": code}))
+
+    # A recovery code works once.
+    recovery = app.test_client()
+    post_form(recovery, "/sign-in", {"email": user.email, "password": DEFAULT_PASSWORD})
+    form = recovery.get("/sign-in/two-step")
+    assert recovery.post("/sign-in/two-step", data={"csrf_token": csrf_from(form), "code": codes[0]}).status_code == 302
+    assert "You used a recovery code. You have 9 left" in visible_text(recovery.get("/account"))
+    again = app.test_client()
+    post_form(again, "/sign-in", {"email": user.email, "password": DEFAULT_PASSWORD})
+    form = again.get("/sign-in/two-step")
+    assert "The code is not right" in visible_text(again.post("/sign-in/two-step", data={"csrf_token": csrf_from(form), "code": codes[0]}))
+    assert db.session.execute(select(AuditEvent).where(AuditEvent.action == "account.recovery_code_used")).scalar_one()
+
+
+def test_two_step_can_be_turned_off_by_a_citizen_with_password_and_code(app, make_citizen):
+    user = make_citizen()
+    client = app.test_client()
+    _enable_two_step(client, user)
+    response = post_form(client, "/account/two-step/turn-off", {"password": DEFAULT_PASSWORD, "code": next_code(user)})
+    assert response.headers["Location"] == "/account"
+    db.session.refresh(user)
+    assert not user.two_step_enabled
+
+
+@pytest.fixture
+def production_like(app):
+    app.config["DEMO_MODE"] = False
+    yield app
+    app.config["DEMO_MODE"] = True
+
+
+def test_commissioners_must_set_up_two_step_outside_demo_mode(production_like, make_user):
+    for role in (Role.COMMISSIONER, Role.ADMIN):
+        user = make_user(role)
+        client = production_like.test_client()
+        response = sign_in(client, user)
+        assert response.headers["Location"] == "/account/two-step"
+        for path in ("/commissioner", "/account", "/"):
+            assert client.get(path).headers.get("Location") == "/account/two-step", path
+        assert "Council accounts must use two-step verification" in visible_text(client.get("/account/two-step"))
+        with pytest.raises(Exception):
+            two_step.disable(user, password=DEFAULT_PASSWORD, code="000000", demo_mode=False)
+
+
+def test_citizens_do_not_have_to_use_two_step(production_like, make_citizen):
+    client = production_like.test_client()
+    sign_in(client, make_citizen())
+    assert client.get("/account").status_code == 200
