@@ -166,3 +166,13 @@ def test_demo_accounts_are_refused_outside_demo_mode(app):
     assert db.session.execute(select(User).where(User.role == Role.ADMIN)).first() is None
 
 
+
+
+def test_the_first_admin_is_created_from_the_command_line(runner):
+    result = runner.invoke(args=["accounts", "create-admin", "--email", "Boss@Council.test", "--name", "Bo Boss"])
+    assert result.exit_code == 0, result.output
+    user = accounts.user_by_email("boss@council.test")
+    assert user.role is Role.ADMIN and user.password_hash is None
+    assert "/password/reset/" in outbox("boss@council.test")[0].body_text
+    again = runner.invoke(args=["accounts", "create-admin", "--email", "boss@council.test", "--name", "Bo Boss"])
+    assert again.exit_code != 0 and "already exists" in again.output
