@@ -375,3 +375,13 @@ def test_admin_adds_a_commissioner_who_sets_a_password_by_email(app, client, mak
     assert newcomer.get("/commissioner").status_code == 200
     assert "Email outbox" in visible_text(client.get("/admin/emails"))
     _ = User
+
+
+def test_the_public_service_page_offers_to_ask_a_question(app, make_service, make_citizen):
+    service = make_service()
+    anonymous = app.test_client().get(f"/services/{service.id}")
+    from tests.helpers import links
+
+    link = links(anonymous)[f"Ask {service.provider.name} a question about this service"]
+    assert link == f"/services/{service.id}/ask"
+    assert app.test_client().get(link).headers["Location"] == f"/sign-in?next=/services/{service.id}/ask"
