@@ -91,7 +91,8 @@ def apply_errors(form: FlaskForm, error: ValidationError, field_map: dict[str, s
         field = form._fields.get(name) or (form._fields[names[0]] if names else None)
         if field is None:
             continue
-        field.errors = list(field.errors or []) + [message]
+        if message not in (field.errors or []):
+            field.errors = list(field.errors or []) + [message]
         if hasattr(form, "_errors"):
             form._errors = None  # recompute form.errors
 

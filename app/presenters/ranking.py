@@ -20,10 +20,11 @@ def rank_for(service):
 
 
 def ranks_for(services) -> dict:
+    """{service id: ServiceRank} for those of ``services`` ranked on a framework lot."""
     module = _ranking()
     if module is None:
         return {}
-    return {s.id: r for s in services if (r := module.service_rank(s.id)) is not None}
+    return module.service_ranks([s.id for s in services])
 
 
 def lot_ranking(lot_id: int) -> list | None:

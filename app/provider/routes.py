@@ -209,12 +209,12 @@ def _listing_form(service=None) -> ListingForm:
 
 def _listing_input(form: ListingForm) -> listings.ListingInput:
     return listings.ListingInput(
-        title=form.title.data,
+        title=form.title.data or "",
         category_id=form.category_id.data or None,
-        description=form.description.data,
-        price=form.price.data,
+        description=form.description.data or "",
+        price=form.price.data or "",
         price_unit=form.price_unit.data or "",
-        min_units=form.min_units.data,
+        min_units=form.min_units.data if not form.min_units.errors else None,
         funding_routes=form.funding_routes.data or [],
         availability_note=form.availability_note.data,
     )
@@ -232,7 +232,9 @@ def new_service():
     provider = _provider()
     _deny_unless("edit_listings")
     form = _listing_form()
-    if form.validate_on_submit():
+    # The service checks every rule, so all problems show at once (not just the form's).
+    if request.method == "POST":
+        form.validate()
         try:
             service = listings.create(current_user, provider, _listing_input(form))
         except ValidationError as exc:
@@ -264,7 +266,8 @@ def edit_service(service_id: int):
     item = listings.get_own_service(current_user, service_id)
     _deny_unless("edit_listings")
     form = _listing_form(item)
-    if form.validate_on_submit():
+    if request.method == "POST":
+        form.validate()
         try:
             listings.update(current_user, item, _listing_input(form))
         except ValidationError as exc:

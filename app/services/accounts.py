@@ -351,7 +351,7 @@ def reset_password(token: str, new_password: str) -> User:
 # -- Council accounts (admins) ----------------------------------------------------------
 
 
-def create_council_user(actor: User, *, name: str, email: str, role: Role, set_password_link: Callable[[str], str], hours: int = 72) -> User:
+def create_council_user(actor: User | None, *, name: str, email: str, role: Role, set_password_link: Callable[[str], str], hours: int = 72) -> User:
     """An admin adds a commissioner or admin; they get an email to choose a password."""
     if role not in (Role.COMMISSIONER, Role.ADMIN):
         raise ValidationError({"role": "Choose commissioner or admin"})
@@ -361,7 +361,7 @@ def create_council_user(actor: User, *, name: str, email: str, role: Role, set_p
     mail.queue(
         user.email,
         f"You have been given a {role.value} account",
-        f"Hello {user.name},\n\n{actor.name} has given you a {role.value} account. To choose your password, open this "
+        f"Hello {user.name},\n\n{actor.name if actor else 'The council'} has given you a {role.value} account. To choose your password, open this "
         f"link within {hours} hours:\n\n{set_password_link(token)}\n\nYou will then be asked to set up two-step verification.",
     )
     db.session.commit()

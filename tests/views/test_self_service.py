@@ -1,0 +1,387 @@
+"""Provider self-service, enquiries, commissioner decisions and representatives, as the
+people using them would go through them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, text
+
+from app.extensions import db
+from app.models import (
+    AuditEvent,
+    AuditEventImmutable,
+    Enquiry,
+    FrameworkMembership,
+    MembershipStatus,
+    Notification,
+    OrgRole,
+    Provider,
+    ProviderStatus,
+    Role,
+    Service,
+    ServiceClosure,
+    ServiceStatus,
+    User,
+)
+from app.services import accounts, enquiries
+from tests.helpers import h1, link_in, outbox, post_form, sign_in, summary_rows, visible_text
+
+
+def _audit(action):
+    return db.session.execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).scalars().all()
+
+
+# -- Provider sign-up and verification ----------------------------------------------------
+
+
+def _sign_up(client, make_district, **overrides):
+    make_district("PE1")
+    data = {
+        "your_name": "Priya Shah", "your_email": "priya@sunrise.test", "password": "kettle on the hob",
+        "name": "Sunrise Home Care", "legal_name": "Sunrise Home Care Ltd", "base_postcode": "pe1 1aa",
+        "phone": "01733 123456", "email": "hello@sunrise.test", "description": "Home care in Peterborough.",
+        "cqc_provider_id": "1-101634368", "cqc_location_id": "1-1000012345",
+    }
+    data.update(overrides)
+    return post_form(client, "/register/provider", data)
+
+
+def test_a_provider_signs_up_pending_and_a_commissioner_verifies_it(app, client, make_district, make_commissioner):
+    response = _sign_up(client, make_district)
+    assert response.headers["Location"] == "/provider"
+    provider = db.session.execute(select(Provider).where(Provider.name == "Sunrise Home Care")).scalar_one()
+    assert provider.status is ProviderStatus.PENDING and provider.base_postcode == "PE1 1AA"
+    dashboard = client.get("/provider")
+    assert "The council is checking your organisation" in visible_text(dashboard)
+    assert app.test_client().get(f"/providers/{provider.id}").status_code == 404  # not public yet
+
+    council = app.test_client()
+    sign_in(council, make_commissioner())
+    queue = council.get("/commissioner/providers")
+    assert "Sunrise Home Care" in visible_text(queue)
+    bad = post_form(council, f"/commissioner/providers/{provider.id}/verify", {"regulated": "yes", "cqc_provider_id": "1-101634368", "cqc_location_id": "12345"})
+    assert "Enter a CQC location ID in the correct format" in visible_text(bad)
+    response = post_form(council, f"/commissioner/providers/{provider.id}/verify", {"regulated": "yes", "cqc_provider_id": "1-101634368", "cqc_location_id": "1-1000012345"})
+    assert response.status_code == 302
+    db.session.refresh(provider)
+    assert provider.status is ProviderStatus.VERIFIED
+    event = _audit("provider.verified")[0]
+    assert event.before["status"] == "pending" and event.after["status"] == "verified"
+    assert "has been verified" in visible_text(client.get("/notifications"))
+    assert any(e.subject == "Sunrise Home Care has been verified" for e in outbox("priya@sunrise.test"))
+
+
+def test_verification_refuses_a_cqc_location_id_another_provider_has(app, client, make_district, make_provider, make_commissioner):
+    make_provider(cqc_location_id="1-1000099999")
+    _sign_up(client, make_district)
+    provider = db.session.execute(select(Provider).where(Provider.name == "Sunrise Home Care")).scalar_one()
+    council = app.test_client()
+    sign_in(council, make_commissioner())
+    response = post_form(council, f"/commissioner/providers/{provider.id}/verify", {"regulated": "yes", "cqc_provider_id": "1-101634368", "cqc_location_id": "1-1000099999"})
+    assert "Another provider on the marketplace already has this CQC location ID" in visible_text(response)
+    db.session.refresh(provider)
+    assert provider.status is ProviderStatus.PENDING
+
+
+def test_a_rejected_provider_sees_why_fixes_it_and_asks_again(app, client, make_district, make_commissioner):
+    _sign_up(client, make_district)
+    provider = db.session.execute(select(Provider).where(Provider.name == "Sunrise Home Care")).scalar_one()
+    council = app.test_client()
+    sign_in(council, make_commissioner())
+    empty = post_form(council, f"/commissioner/providers/{provider.id}/reject", {"reason": ""})
+    assert "Enter the reason" in visible_text(empty)
+    post_form(council, f"/commissioner/providers/{provider.id}/reject", {"reason": "The CQC location ID is for another service."})
+    page = client.get("/provider")
+    assert "Reason: The CQC location ID is for another service." in visible_text(page)
+    post_form(client, "/provider/resubmit", form_page="/provider")
+    db.session.refresh(provider)
+    assert provider.status is ProviderStatus.PENDING
+    assert [e.action for e in db.session.execute(select(AuditEvent).where(AuditEvent.target_type == "provider").order_by(AuditEvent.id)).scalars()][-2:] == ["provider.rejected", "provider.resubmitted"]
+
+
+# -- Listings -------------------------------------------------------------------------------
+
+
+def _listing(**overrides):
+    data = {"title": "Morning calls", "category_id": "", "description": "Help getting up.", "price": "24.50", "price_unit": "hour", "min_units": "1", "funding_routes": ["personal_budget", "self_funder"]}
+    data.update(overrides)
+    return data
+
+
+def test_listing_validation_preview_publish_withdraw_and_price_audit(app, client, make_provider, make_provider_staff, category):
+    provider = make_provider(areas=[])
+    owner = make_provider_staff(provider)
+    sign_in(client, owner)
+    home = category("home-care")
+    bad = post_form(client, "/provider/services/new", _listing(title="", price="0", price_unit="", funding_routes=[], category_id="0"))
+    text = visible_text(bad)
+    for message in ("Enter a name for the service", "Enter a price above £0", "Select what the price is for", "Select at least one way people can pay", "Select the kind of care or support"):
+        assert message in text
+    assert "Enter a price of £5,000 or less" in visible_text(post_form(client, "/provider/services/new", _listing(category_id=home.id, price="5000.01")))
+    response = post_form(client, "/provider/services/new", _listing(category_id=home.id))
+    service = db.session.execute(select(Service).where(Service.title == "Morning calls")).scalar_one()
+    assert response.headers["Location"] == f"/provider/services/{service.id}"
+    assert service.status is ServiceStatus.DRAFT and service.price_pence == 2450
+
+    preview = client.get(f"/provider/services/{service.id}/preview")
+    assert "This is a preview of your listing" in visible_text(preview) and h1(preview) == "Morning calls"
+    assert app.test_client().get(f"/services/{service.id}").status_code == 404
+
+    # No areas yet: publishing is refused with a reason.
+    post_form(client, f"/provider/services/{service.id}/publish", form_page=f"/provider/services/{service.id}")
+    assert "Add at least one area you work in" in visible_text(client.get(f"/provider/services/{service.id}"))
+    db.session.refresh(service)
+    assert service.status is ServiceStatus.DRAFT
+    provider.service_radius_miles = 10
+    db.session.commit()
+    post_form(client, f"/provider/services/{service.id}/publish", form_page=f"/provider/services/{service.id}")
+    db.session.refresh(service)
+    assert service.status is ServiceStatus.PUBLISHED
+    assert app.test_client().get(f"/services/{service.id}").status_code == 200
+
+    post_form(client, f"/provider/services/{service.id}/edit", _listing(category_id=home.id, price="26"))
+    change = _audit("service.price_changed")[0]
+    assert (change.before["price_pence"], change.after["price_pence"]) == (2450, 2600)
+    assert change.actor_id == owner.id
+
+    post_form(client, f"/provider/services/{service.id}/withdraw", form_page=f"/provider/services/{service.id}")
+    db.session.refresh(service)
+    assert service.status is ServiceStatus.WITHDRAWN
+    assert app.test_client().get(f"/services/{service.id}").status_code == 404
+
+
+def test_weekly_hours_and_closures(client, make_service, make_provider_staff):
+    service = make_service(hours=[])
+    sign_in(client, make_provider_staff(service.provider))
+    bad = post_form(client, f"/provider/services/{service.id}/hours", {"day0_0_opens": "9am", "day0_0_closes": "25:00"})
+    assert "Enter a real time" in visible_text(bad) or "Enter a time" in visible_text(bad)
+    post_form(client, f"/provider/services/{service.id}/hours", {"day0_0_opens": "9am", "day0_0_closes": "5:30pm", "day5_0_opens": "22:00", "day5_0_closes": "07:00"})
+    db.session.refresh(service)
+    assert [(h.weekday, h.opens_at, h.closes_at) for h in service.hours] == [(0, dt.time(9), dt.time(17, 30)), (5, dt.time(22), dt.time(7))]
+
+    post_form(client, "/provider/closures", {"service_id": "all", "starts_on": ["24", "12", "2030"], "ends_on": ["26", "12", "2030"], "reason": "Christmas"})
+    closure = db.session.execute(select(ServiceClosure)).scalar_one()
+    assert (closure.starts_on, closure.ends_on, closure.service_id) == (dt.date(2030, 12, 24), dt.date(2030, 12, 26), None)
+    bad = post_form(client, "/provider/closures", {"service_id": "all", "starts_on": ["31", "2", "2030"], "ends_on": ["", "", ""]})
+    assert "Enter the first day as a real date" in visible_text(bad)
+    post_form(client, "/provider/closures/bank-holidays", {"year": "2027"}, form_page="/provider/closures")
+    days = {c.starts_on for c in db.session.execute(select(ServiceClosure).where(ServiceClosure.reason != "Christmas")).scalars()}
+    assert dt.date(2027, 3, 26) in days and dt.date(2027, 12, 27) in days and len(days) == 8
+    from app.services import listings
+
+    assert listings.is_closed_on(service, dt.date(2030, 12, 25)) and not listings.is_closed_on(service, dt.date(2030, 12, 27))
+
+
+def test_team_invite_accept_and_removal_ends_their_sign_in(app, client, make_provider, make_provider_staff):
+    provider = make_provider()
+    owner = make_provider_staff(provider)
+    sign_in(client, owner)
+    post_form(client, "/provider/team/invite", {"email": "sam@sunrise.test", "org_role": "manager"})
+    path = link_in(outbox("sam@sunrise.test")[-1], "/invitations/")
+    newcomer = app.test_client()
+    page = newcomer.get(path)
+    assert h1(page) == f"Join {provider.name}"
+    post_form(newcomer, path, {"name": "Sam Jones", "password": "violet harbour lamps"})
+    sam = accounts.user_by_email("sam@sunrise.test")
+    assert accounts.provider_for_staff(sam).id == provider.id
+    assert newcomer.get("/provider/services").status_code == 200
+    assert newcomer.get(path).status_code == 404  # used
+
+    member = accounts.staff_membership(sam)
+    post_form(client, f"/provider/team/{member.id}/remove", form_page="/provider/team")
+    assert newcomer.get("/provider/services").status_code == 302  # signed out by the removal
+    sign_in(newcomer, sam, "violet harbour lamps")
+    assert newcomer.get("/provider/services").status_code == 404
+    assert "You are not part of a provider organisation" in visible_text(newcomer.get("/provider"))
+    assert [e.action for e in db.session.execute(select(AuditEvent).where(AuditEvent.action.like("team.%")).order_by(AuditEvent.id)).scalars()] == ["team.invited", "team.joined", "team.removed"]
+
+
+def test_the_last_owner_cannot_be_removed_and_staff_cannot_edit_listings(app, client, make_provider, make_provider_staff, make_service):
+    provider = make_provider()
+    owner = make_provider_staff(provider)
+    staff = make_provider_staff(provider, OrgRole.STAFF)
+    service = make_service(provider=provider)
+    sign_in(client, staff)
+    response = client.get(f"/provider/services/{service.id}/edit")
+    assert response.status_code == 302
+    assert "Only an owner or manager" in visible_text(client.get("/provider"))
+    owner_client = app.test_client()
+    sign_in(owner_client, owner)
+    own_member = accounts.staff_membership(owner)
+    post_form(owner_client, f"/provider/team/{own_member.id}/role", {"org_role": "manager"})
+    assert "at least one owner" in visible_text(owner_client.get(f"/provider/team/{own_member.id}/role")) or accounts.staff_membership(owner).org_role is OrgRole.OWNER
+
+
+# -- Enquiries and representatives -----------------------------------------------------------
+
+
+def test_enquiry_thread_in_both_inboxes_with_notifications_and_response_times(app, make_service, make_citizen, make_provider_staff, make_representative):
+    service = make_service()
+    citizen = make_citizen()
+    rep = make_representative(citizen)
+    staff = make_provider_staff(service.provider)
+    asker = app.test_client()
+    sign_in(asker, rep)
+    form = asker.get(f"/services/{service.id}/ask")
+    assert "Who is this enquiry for?" not in visible_text(form)  # only one person to ask for
+    post_form(asker, f"/services/{service.id}/ask", {"citizen": str(citizen.id), "subject": "Weekend visits?", "body": "Do you visit on Saturdays?"})
+    enquiry = db.session.execute(select(Enquiry)).scalar_one()
+    assert enquiry.citizen_id == citizen.id and enquiry.started_by_id == rep.id
+
+    provider_side = app.test_client()
+    sign_in(provider_side, staff)
+    assert "Weekend visits?" in visible_text(provider_side.get("/provider/enquiries"))
+    assert "New enquiry about" in visible_text(provider_side.get("/notifications"))
+    post_form(provider_side, f"/provider/enquiries/{enquiry.id}/reply", {"body": "Yes, from 8am."}, form_page=f"/provider/enquiries/{enquiry.id}")
+
+    citizen_side = app.test_client()
+    sign_in(citizen_side, citizen)
+    inbox = visible_text(citizen_side.get("/enquiries"))
+    assert "Weekend visits?" in inbox and "New reply" in inbox
+    thread = visible_text(citizen_side.get(f"/enquiries/{enquiry.id}"))
+    assert "Do you visit on Saturdays?" in thread and "Yes, from 8am." in thread
+    assert any(n.subject.endswith("has replied") for n in db.session.execute(select(Notification).where(Notification.user_id == citizen.id)).scalars())
+    times = enquiries.response_times(service.provider)
+    assert times.answered == 1 and times.median is not None and times.within_one_working_day_percent == 100
+    assert "You usually reply within" in visible_text(provider_side.get("/provider/enquiries"))
+
+
+def test_a_representative_sees_only_the_citizen_who_invited_them(app, make_citizen, make_service):
+    citizen_a, citizen_b = make_citizen(), make_citizen()
+    service = make_service()
+    a_client = app.test_client()
+    sign_in(a_client, citizen_a)
+    post_form(a_client, "/account/representatives/invite", {"email": "daughter@example.test", "relationship": "daughter"})
+    path = link_in(outbox("daughter@example.test")[-1], "/invitations/")
+    rep_client = app.test_client()
+    post_form(rep_client, path, {"name": "Dee Daughter", "password": "paper boats at sea"})
+    rep = accounts.user_by_email("daughter@example.test")
+    assert rep.role is Role.REPRESENTATIVE
+    assert accounts.can_act_for(rep, citizen_a) and not accounts.can_act_for(rep, citizen_b)
+    assert accounts.citizens_represented_by(rep) == [citizen_a]
+    assert "can now act for you" in visible_text(a_client.get("/notifications"))
+
+    b_enquiry = enquiries.start(citizen_b, citizen_b, service, subject="B's private question", body="Private")
+    assert rep_client.get(f"/enquiries/{b_enquiry.id}").status_code == 404
+    assert "B's private question" not in visible_text(rep_client.get("/enquiries"))
+
+    row = db.session.execute(select(__import__("app.models", fromlist=["Representation"]).Representation)).scalar_one()
+    post_form(a_client, f"/account/representatives/{row.id}/remove", form_page="/account/representatives")
+    assert not accounts.can_act_for(rep, citizen_a)
+    assert rep_client.get(f"/services/{service.id}/ask").status_code == 200
+    assert "You do not act for anyone" in visible_text(rep_client.get(f"/services/{service.id}/ask"))
+
+
+def test_can_act_for_refuses_everyone_else(make_citizen, make_provider_staff, make_commissioner):
+    citizen = make_citizen()
+    assert accounts.can_act_for(citizen, citizen)
+    for other in (make_citizen(), make_provider_staff(), make_commissioner(), None):
+        assert not accounts.can_act_for(other, citizen)
+    citizen.active = False
+    db.session.commit()
+    assert not accounts.can_act_for(citizen, citizen)
+
+
+# -- Framework, settings and audit ------------------------------------------------------------
+
+
+def test_framework_weights_must_add_up_and_decisions_are_audited(app, client, make_commissioner, make_lot, make_provider, make_service):
+    lot = make_lot("home-care")
+    provider = make_provider()
+    make_service(provider=provider, category="home-care")
+    sign_in(client, make_commissioner())
+    bad = post_form(client, f"/commissioner/framework/lots/{lot.id}/edit", {"name": lot.name, "quality_weight": "70", "price_weight": "40"})
+    assert "must add up to 100" in visible_text(bad)
+    post_form(client, f"/commissioner/framework/lots/{lot.id}/edit", {"name": lot.name, "quality_weight": "70", "price_weight": "30"})
+    db.session.refresh(lot)
+    assert (lot.quality_weight, lot.price_weight) == (70, 30)
+    assert _audit("framework.lot_weights_changed")[0].before == {"quality_weight": 60, "price_weight": 40}
+
+    post_form(client, f"/commissioner/framework/lots/{lot.id}/approve", {"provider_id": str(provider.id), "reason": "Tender 2025/14"})
+    membership = db.session.execute(select(FrameworkMembership)).scalar_one()
+    assert membership.status is MembershipStatus.APPROVED
+    empty = post_form(client, f"/commissioner/framework/lots/{lot.id}/memberships/{membership.id}/suspend", {"reason": ""})
+    assert "Enter the reason" in visible_text(empty)
+    post_form(client, f"/commissioner/framework/lots/{lot.id}/memberships/{membership.id}/suspend", {"reason": "Inadequate rating"})
+    db.session.refresh(membership)
+    assert membership.status is MembershipStatus.SUSPENDED and membership.reason == "Inadequate rating"
+    assert [e.action for e in _audit("framework.membership_approved") + _audit("framework.membership_suspended")] == ["framework.membership_approved", "framework.membership_suspended"]
+
+    trail = client.get("/commissioner/audit?action=framework.membership_suspended")
+    assert "Inadequate rating" in visible_text(trail)
+    assert "1 record" in visible_text(trail)
+    csv = client.get("/commissioner/audit.csv?action=framework.membership_suspended")
+    assert csv.mimetype == "text/csv" and "framework.membership_suspended" in csv.get_data(as_text=True)
+
+
+def test_council_settings_change_the_name_people_see(client, make_commissioner, make_district):
+    make_district("PE1")
+    make_district("PE2")
+    sign_in(client, make_commissioner())
+    bad = post_form(client, "/commissioner/settings", {"name": "Fenland Council", "districts": "PE1, ZZ99, nonsense"})
+    assert "These are not: NONSENSE" in visible_text(bad)
+    post_form(client, "/commissioner/settings", {"name": "Fenland Council", "districts": "pe2 PE1", "contact_email": "care@fenland.test"})
+    page = client.get("/")
+    assert "Fenland Council" in visible_text(page)
+    assert "care@fenland.test" in visible_text(client.get("/accessibility"))
+    assert _audit("council.settings_changed")[0].after["name"] == "Fenland Council"
+
+
+def test_nobody_can_edit_the_audit_trail(app, make_citizen):
+    from app.services import audit
+
+    event = audit.record(make_citizen(), "account.registered", "user", 1)
+    db.session.commit()
+    event.note = "changed"
+    with pytest.raises(AuditEventImmutable):
+        db.session.commit()
+    db.session.rollback()
+    with pytest.raises(Exception, match="cannot be changed or deleted"):
+        db.session.execute(text("UPDATE audit_events SET note = 'x'"))
+    db.session.rollback()
+    with pytest.raises(Exception, match="cannot be changed or deleted"):
+        db.session.execute(text("DELETE FROM audit_events"))
+    db.session.rollback()
+    assert db.session.execute(select(AuditEvent.note)).scalar_one() is None
+
+
+def test_only_admins_change_council_roles_and_never_their_own(app, client, make_admin, make_commissioner, make_citizen):
+    admin, commissioner = make_admin(), make_commissioner()
+    sign_in(client, admin)
+    other = app.test_client()
+    sign_in(other, commissioner)
+    post_form(client, f"/admin/users/{commissioner.id}/role", {"role": "admin"})
+    db.session.refresh(commissioner)
+    assert commissioner.role is Role.ADMIN
+    assert other.get("/commissioner").status_code == 302  # signed out by the change
+    event = _audit("account.role_changed")[0]
+    assert (event.before, event.after) == ({"role": "commissioner"}, {"role": "admin"})
+    assert client.get(f"/admin/users/{admin.id}/role").status_code == 404
+    assert client.get(f"/admin/users/{make_citizen().id}/role").status_code == 404
+
+
+def test_admin_adds_a_commissioner_who_sets_a_password_by_email(app, client, make_admin):
+    sign_in(client, make_admin())
+    post_form(client, "/admin/users/new", {"name": "Cat Council", "email": "cat@council.test", "role": "commissioner"})
+    user = accounts.user_by_email("cat@council.test")
+    assert user.role is Role.COMMISSIONER and user.password_hash is None
+    path = link_in(outbox("cat@council.test")[-1], "/password/reset/")
+    newcomer = app.test_client()
+    assert h1(newcomer.get(path)) == "Choose your password"
+    post_form(newcomer, path, {"password": "granite moth orchestra"})
+    sign_in(newcomer, user, "granite moth orchestra")
+    assert newcomer.get("/commissioner").status_code == 200
+    assert "Email outbox" in visible_text(client.get("/admin/emails"))
+    _ = User
+
+
+def test_the_public_service_page_offers_to_ask_a_question(app, make_service, make_citizen):
+    service = make_service()
+    anonymous = app.test_client().get(f"/services/{service.id}")
+    from tests.helpers import links
+
+    link = links(anonymous)[f"Ask {service.provider.name} a question about this service"]
+    assert link == f"/services/{service.id}/ask"
+    assert app.test_client().get(link).headers["Location"] == f"/sign-in?next=/services/{service.id}/ask"
