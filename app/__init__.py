@@ -102,8 +102,10 @@ def _init_templating(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.public import bp as public_bp
+    from app.webhooks import bp as webhooks_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(webhooks_bp)
 
 
 def _register_cli(app: Flask) -> None:

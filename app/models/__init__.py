@@ -42,3 +42,20 @@ from app.models.ledger import (  # noqa: F401
     LedgerTransaction,
     TransactionKind,
 )
+from app.models.payments import (  # noqa: F401
+    AttemptOperation,
+    AttemptState,
+    BookingCard,
+    CardCustomer,
+    CardFunding,
+    CardPayment,
+    CardPaymentKind,
+    CardPaymentStatus,
+    CardRefund,
+    CardSetup,
+    CardSetupStatus,
+    PaymentAttempt,
+    PaymentCard,
+    RefundStatus,
+    StripeEvent,
+)
