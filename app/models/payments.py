@@ -216,10 +216,6 @@ class PaymentAttempt(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
-    @property
-    def idempotency_key(self) -> str:
-        return f"marketplace:{self.key}"
-
 
 class RefundStatus(str, enum.Enum):
     PENDING = "pending"

@@ -181,6 +181,16 @@ def _client() -> stripe.StripeClient:
     return stripe.StripeClient(config["STRIPE_SECRET_KEY"], max_network_retries=0, **options)
 
 
+def _field(obj, name: str, default=None):
+    """A field of a Stripe object (or a plain dict), or ``default`` if it is absent."""
+    if obj is None:
+        return default
+    try:
+        return obj[name] if name in obj else default
+    except (KeyError, TypeError):
+        return default
+
+
 def _new_public_id() -> str:
     return secrets.token_urlsafe(12)
 
@@ -227,7 +237,7 @@ def _customer_for(payer: User) -> str:
     customer = _call(
         lambda c: c.v1.customers.create(
             params={"email": payer.email, "name": payer.name, "metadata": {"marketplace_user": str(payer.id)}},
-            options={"idempotency_key": f"marketplace:user:{payer.id}:customer"},
+            options={"idempotency_key": f"marketplace:user:{payer.id}:{int(payer.created_at.timestamp() * 1e6)}:customer"},
         )
     )
     try:
@@ -637,6 +647,12 @@ def _call(request):
         raise ProcessorUnavailable("Card payments are not working at the moment. Try again later.") from exc
 
 
+def _idempotency_key(attempt: PaymentAttempt, payment: CardPayment) -> str:
+    """Derived from our operation; the payment's random public id keeps it unique across
+    databases that share one Stripe account (staging and live, or test runs)."""
+    return f"marketplace:{payment.public_id}:{attempt.key}"
+
+
 def _perform(attempt: PaymentAttempt) -> _Outcome:
     payment = db.session.get(CardPayment, attempt.card_payment_id)
     operation = {
@@ -684,7 +700,7 @@ def _perform_pay(attempt: PaymentAttempt, payment: CardPayment, *, earlier_try: 
     if payment.kind is CardPaymentKind.CHARGE:
         params["off_session"] = True  # the card holder is not here: a merchant-initiated charge
     try:
-        intent = _call(lambda c: c.v1.payment_intents.create(params=params, options={"idempotency_key": attempt.idempotency_key}))
+        intent = _call(lambda c: c.v1.payment_intents.create(params=params, options={"idempotency_key": _idempotency_key(attempt, payment)}))
     except stripe.CardError as exc:
         return _failure(exc)
     except stripe.InvalidRequestError as exc:
@@ -703,7 +719,8 @@ def _find_earlier_intent(attempt: PaymentAttempt, payment: CardPayment, customer
         if not intent_id:
             continue
         intent = _call(lambda c: c.v1.payment_intents.retrieve(intent_id))
-        if (intent.metadata or {}).get("marketplace_attempt") == attempt.key:
+        metadata = _field(intent, "metadata")
+        if _field(metadata, "marketplace_attempt") == attempt.key and _field(metadata, "marketplace_payment") == payment.public_id:
             return intent
     return None
 
@@ -717,7 +734,7 @@ def _perform_capture(attempt: PaymentAttempt, payment: CardPayment, *, earlier_t
     try:
         intent = _call(
             lambda c: c.v1.payment_intents.capture(
-                intent_id, params={"amount_to_capture": attempt.amount_pence}, options={"idempotency_key": attempt.idempotency_key}
+                intent_id, params={"amount_to_capture": attempt.amount_pence}, options={"idempotency_key": _idempotency_key(attempt, payment)}
             )
         )
     except stripe.InvalidRequestError as exc:
@@ -741,7 +758,7 @@ def _perform_cancel(attempt: PaymentAttempt, payment: CardPayment, *, earlier_tr
     if intent.status in ("canceled", "succeeded", "requires_payment_method"):
         return _Outcome(AttemptState.SUCCEEDED if intent.status != "succeeded" else AttemptState.FAILED, intent=intent)
     try:
-        intent = _call(lambda c: c.v1.payment_intents.cancel(intent_id, options={"idempotency_key": attempt.idempotency_key}))
+        intent = _call(lambda c: c.v1.payment_intents.cancel(intent_id, options={"idempotency_key": _idempotency_key(attempt, payment)}))
     except stripe.InvalidRequestError as exc:
         return _failure(exc, intent=_call(lambda c: c.v1.payment_intents.retrieve(intent_id)))
     return _Outcome(AttemptState.SUCCEEDED, intent=intent)
@@ -749,12 +766,13 @@ def _perform_cancel(attempt: PaymentAttempt, payment: CardPayment, *, earlier_tr
 
 def _perform_refund(attempt: PaymentAttempt, payment: CardPayment, *, earlier_try: bool) -> _Outcome:
     intent_id = payment.stripe_payment_intent_id
+    refund_row = db.session.get(CardRefund, attempt.refund_id)
     if earlier_try:
         existing = _call(lambda c: c.v1.refunds.list(params={"payment_intent": intent_id, "limit": 100}))
         for refund in existing.data:
-            if (refund.metadata or {}).get("marketplace_attempt") == attempt.key:
+            metadata = _field(refund, "metadata")
+            if _field(metadata, "marketplace_attempt") == attempt.key and _field(metadata, "marketplace_refund") == refund_row.public_id:
                 return _Outcome(AttemptState.SUCCEEDED if refund.status != "failed" else AttemptState.FAILED, refund=refund)
-    refund_row = db.session.get(CardRefund, attempt.refund_id)
     try:
         refund = _call(
             lambda c: c.v1.refunds.create(
@@ -763,7 +781,7 @@ def _perform_refund(attempt: PaymentAttempt, payment: CardPayment, *, earlier_tr
                     "amount": attempt.amount_pence,
                     "metadata": {"marketplace_attempt": attempt.key, "marketplace_refund": refund_row.public_id},
                 },
-                options={"idempotency_key": attempt.idempotency_key},
+                options={"idempotency_key": _idempotency_key(attempt, payment)},
             )
         )
     except (stripe.InvalidRequestError, stripe.CardError) as exc:
@@ -859,7 +877,7 @@ def _apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
     """Bring our record of a payment forward to what Stripe shows, moving the ledger to match."""
     if payment.stripe_payment_intent_id is None:
         payment.stripe_payment_intent_id = intent.id
-        payment.client_secret = intent.client_secret
+        payment.client_secret = _field(intent, "client_secret")
     status = intent.status
     target = {
         "requires_action": CardPaymentStatus.REQUIRES_ACTION,
@@ -877,14 +895,10 @@ def _apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
         _fail_payment(payment, _Outcome(AttemptState.FAILED, code="authentication_required"))
         return
     if target is CardPaymentStatus.FAILED:
-        error = intent.last_payment_error if "last_payment_error" in intent else None
+        error = _field(intent, "last_payment_error")
         _fail_payment(
             payment,
-            _Outcome(
-                AttemptState.FAILED,
-                code=(error or {}).get("code") if error else None,
-                decline_code=(error or {}).get("decline_code") if error else None,
-            ),
+            _Outcome(AttemptState.FAILED, code=_field(error, "code"), decline_code=_field(error, "decline_code")),
         )
         return
     visit = db.session.get(BookingVisit, payment.visit_id)
@@ -915,7 +929,7 @@ def _apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
         return
     # Captured: the card paid ``amount``.
     amount = captured_pence if payment.kind is CardPaymentKind.AUTHORISE else payment.amount_pence
-    received = intent.get("amount_received") if hasattr(intent, "get") else None
+    received = _field(intent, "amount_received")
     if isinstance(received, int) and 0 < received <= payment.amount_pence:
         amount = received
     memo = f"{booking.service.title} on {bookings._when(visit.starts_at)} ({booking.reference})"
