@@ -340,10 +340,14 @@ def saved_cards(payer: User) -> list[PaymentCard]:
     )
 
 
-def get_card(public_id: str, *, owner: User) -> PaymentCard:
-    card = db.session.execute(
-        select(PaymentCard).where(PaymentCard.public_id == public_id, PaymentCard.owner_id == owner.id, PaymentCard.removed_at.is_(None))
+def _owned_card(public_id: str, owner_id: int) -> PaymentCard | None:
+    return db.session.execute(
+        select(PaymentCard).where(PaymentCard.public_id == public_id, PaymentCard.owner_id == owner_id, PaymentCard.removed_at.is_(None))
     ).scalar_one_or_none()
+
+
+def get_card(public_id: str, *, owner: User) -> PaymentCard:
+    card = _owned_card(public_id, owner.id)
     if card is None:
         raise NotFound("No such card")
     return card
@@ -374,13 +378,7 @@ class CardBookingPayment(bookings.PaymentStrategy):
             return
         if request.card_public_id is None:
             return  # a quote before the card is chosen; booking needs one (on_create)
-        card = db.session.execute(
-            select(PaymentCard).where(
-                PaymentCard.public_id == request.card_public_id,
-                PaymentCard.owner_id == booker.id,
-                PaymentCard.removed_at.is_(None),
-            )
-        ).scalar_one_or_none()
+        card = _owned_card(request.card_public_id, booker.id)
         if card is None:
             errors["card"] = "Choose one of your saved cards, or add a card"
         elif card.route not in routes:

@@ -168,3 +168,15 @@ def test_without_configuration_the_webhook_says_so(client, app):
 def test_only_post_is_allowed_and_answers_are_json(client):
     response = client.get("/webhooks/stripe")
     assert response.status_code == 405 and response.is_json
+
+
+def test_pages_allow_stripe_js_only_when_cards_are_set_up(client, app, localstripe):
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert localstripe.url in policy  # stripe_app: Stripe.js from localstripe, its API for fetch()
+    assert "script-src 'self' 'nonce-" in policy and "frame-src 'none'" in policy
+    app.config.update(STRIPE_API_BASE="")
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert "https://js.stripe.com" in policy and "connect-src 'self' https://api.stripe.com" in policy
+    app.config.update(STRIPE_SECRET_KEY="", STRIPE_PUBLISHABLE_KEY="")
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert "stripe" not in policy and "127.0.0.1" not in policy
