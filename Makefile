@@ -45,9 +45,14 @@ demo: migrate
 
 ## The two commands ---------------------------------------------------------------------
 
-run: demo
+# In demo mode with no Stripe keys of your own, card payments run offline against
+# localstripe (a development dependency) on 127.0.0.1:$(STRIPE_DEMO_PORT), stopped with the app.
+STRIPE_DEMO_PORT ?= 8420
+export STRIPE_DEMO_PORT PORT
+
+run: demo $(VENV)/.installed-dev
 	@echo "Serving the marketplace at http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	$(BIN)/python -m tools.serve_demo
 
 test: setup-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -116,8 +116,10 @@ def _init_templating(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.public import bp as public_bp
+    from app.webhooks import bp as webhooks_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(webhooks_bp)
 
     from app.account import bp as account_bp
     from app.admin import bp as admin_bp

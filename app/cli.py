@@ -38,6 +38,7 @@ ledger_cli = AppGroup("ledger", help="The double-entry ledger of money.")
 def ledger_check() -> None:
     """Verify every ledger invariant; exit non-zero naming the first broken one."""
     from app.services import budgets  # noqa: F401  (registers the budget invariants)
+    from app.services import card_payments  # noqa: F401  (registers the card invariants)
     from app.services import ledger
 
     problems = ledger.check()
@@ -131,9 +132,25 @@ def create_admin(email: str, name: str) -> None:
     click.echo(f"Created admin {user.email}; emailed them a link to choose a password (valid for 72 hours).")
 
 
+payments_cli = AppGroup("payments", help="Card payments through Stripe.")
+
+
+@payments_cli.command("retry")
+def payments_retry() -> None:
+    """Finish card payments left unfinished (a crash, or Stripe unreachable). Safe to re-run."""
+    from app.services import card_payments
+
+    if not card_payments.is_configured():
+        raise click.ClickException("Card payments are not configured: set STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY.")
+    with click.progressbar(length=0, label="Settling card bookings") as bar:
+        count = card_payments.retry_unfinished(progress=bar.update)
+    click.echo(f"Checked {count} card booking{'s' if count != 1 else ''}.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(budgets_cli)
     app.cli.add_command(mail_cli)
     app.cli.add_command(accounts_cli)
+    app.cli.add_command(payments_cli)

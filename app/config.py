@@ -83,6 +83,13 @@ class Config:
         self.BUDGET_PERIOD_ANCHOR = env.get("BUDGET_PERIOD_ANCHOR", "2026-04-06")
         # Cancelling a visit is free until this many hours before it starts.
         self.CANCELLATION_NOTICE_HOURS = int(env.get("CANCELLATION_NOTICE_HOURS", "24"))
+        # Card payments through Stripe. Without a secret and publishable key the card option
+        # says it is not configured. STRIPE_API_BASE points the app at another Stripe API
+        # (the offline demo and the tests use localstripe on 127.0.0.1).
+        self.STRIPE_SECRET_KEY = env.get("STRIPE_SECRET_KEY", "")
+        self.STRIPE_PUBLISHABLE_KEY = env.get("STRIPE_PUBLISHABLE_KEY", "")
+        self.STRIPE_WEBHOOK_SECRET = env.get("STRIPE_WEBHOOK_SECRET", "")
+        self.STRIPE_API_BASE = env.get("STRIPE_API_BASE", "").rstrip("/")
 
         # Accounts (issue 4).
         # The address people reach the service at, for links in emails ("https://care.example.gov.uk").
@@ -124,6 +131,7 @@ class Config:
             raise ConfigError("MAIL_BACKEND=smtp needs SMTP_HOST (and usually SMTP_USERNAME and SMTP_PASSWORD).")
         if self.SMTP_SECURITY not in ("starttls", "ssl", "none"):
             raise ConfigError("SMTP_SECURITY must be starttls, ssl or none.")
+        _validate_stripe(self)
 
 
 class DevelopmentConfig(Config):
@@ -147,6 +155,7 @@ class ProductionConfig(Config):
     DEFAULT_MAIL_REDACT = True
 
     def validate(self) -> None:
+        _validate_stripe(self)
         key = self.SECRET_KEY or ""
         if key.strip().lower() in WEAK_SECRET_KEYS or len(key) < MIN_SECRET_KEY_LENGTH:
             raise ConfigError(
@@ -155,6 +164,21 @@ class ProductionConfig(Config):
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
             )
         super().validate()
+
+
+def _validate_stripe(config: Config) -> None:
+    secret, publishable = config.STRIPE_SECRET_KEY, config.STRIPE_PUBLISHABLE_KEY
+    if bool(secret) != bool(publishable):
+        raise ConfigError("Set both STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY for card payments, or neither.")
+    if secret and not secret.startswith(("sk_", "rk_")):
+        raise ConfigError("STRIPE_SECRET_KEY must be a Stripe secret key (sk_test_... or sk_live_...).")
+    if publishable and not publishable.startswith("pk_"):
+        raise ConfigError("STRIPE_PUBLISHABLE_KEY must be a Stripe publishable key (pk_test_... or pk_live_...).")
+    if secret and not config.STRIPE_WEBHOOK_SECRET:
+        raise ConfigError("Set STRIPE_WEBHOOK_SECRET (whsec_...) so /webhooks/stripe can verify Stripe's signatures.")
+    base = config.STRIPE_API_BASE
+    if base and not base.startswith(("https://", "http://127.0.0.1", "http://localhost", "http://[::1]")):
+        raise ConfigError("STRIPE_API_BASE must be https://, or http:// on this machine's loopback address.")
 
 
 CONFIGS = {

@@ -15,15 +15,30 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
-def content_security_policy(nonce: str) -> str:
+def stripe_sources(config) -> tuple[str, str, str]:
+    """Extra (script, connect, frame) sources for Stripe.js when card payments are set up:
+    Stripe's own hosts, or the Stripe-compatible API named by STRIPE_API_BASE (localstripe)."""
+    if not (config.get("STRIPE_SECRET_KEY") and config.get("STRIPE_PUBLISHABLE_KEY")):
+        return "", "", ""
+    base = config.get("STRIPE_API_BASE")
+    if base:
+        parts = urlsplit(base)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        return f" {origin}", f" {origin}", ""
+    return " https://js.stripe.com", " https://api.stripe.com", " https://js.stripe.com https://hooks.stripe.com"
+
+
+def content_security_policy(nonce: str, stripe: tuple[str, str, str] = ("", "", "")) -> str:
+    script, connect, frame = stripe
     return "; ".join(
         [
             "default-src 'self'",
-            f"script-src 'self' 'nonce-{nonce}'",
+            f"script-src 'self' 'nonce-{nonce}'{script}",
             "style-src 'self'",
             "img-src 'self' data:",
             "font-src 'self'",
-            "connect-src 'self'",
+            f"connect-src 'self'{connect}",
+            f"frame-src 'self'{frame}" if frame else "frame-src 'none'",
             "form-action 'self'",
             "frame-ancestors 'none'",
             "base-uri 'self'",
@@ -63,7 +78,7 @@ def init_security_headers(app: Flask) -> None:
     @app.after_request
     def _set_security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", content_security_policy(csp_nonce()))
+        headers.setdefault("Content-Security-Policy", content_security_policy(csp_nonce(), stripe_sources(app.config)))
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")

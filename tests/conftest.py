@@ -38,7 +38,7 @@ PG_SKIP_MESSAGE = (
     "`docker run -e POSTGRES_HOST_AUTH_METHOD=trust -p 5432:5432 postgres:15`)"
 )
 
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.factories", "tests.payments_fixtures"]
 
 
 @dataclass

@@ -62,3 +62,22 @@ from app.models.council import CouncilDistrict, CouncilSettings  # noqa: F401,E4
 from app.models.enquiries import Enquiry, EnquiryMessage, EnquiryStatus  # noqa: F401,E402
 from app.models.mail import EmailStatus, OutboundEmail  # noqa: F401,E402
 from app.models.notifications import Notification  # noqa: F401,E402
+
+
+from app.models.payments import (  # noqa: F401
+    AttemptOperation,
+    AttemptState,
+    BookingCard,
+    CardCustomer,
+    CardFunding,
+    CardPayment,
+    CardPaymentKind,
+    CardPaymentStatus,
+    CardRefund,
+    CardSetup,
+    CardSetupStatus,
+    PaymentAttempt,
+    PaymentCard,
+    RefundStatus,
+    StripeEvent,
+)

@@ -75,6 +75,7 @@ class VisitStatus(str, enum.Enum):
     CANCELLED = "cancelled"  # cancelled in time: nothing charged
     LATE_CANCELLED = "late_cancelled"  # cancelled inside the notice window: charged
     DECLINED = "declined"  # the provider declined the booking
+    UNPAID = "unpaid"  # delivered (or cancelled late) but the card charge failed: money still owed
 
     @property
     def label(self) -> str:
@@ -86,6 +87,7 @@ class VisitStatus(str, enum.Enum):
             "cancelled": "Cancelled",
             "late_cancelled": "Cancelled late (charged)",
             "declined": "Declined",
+            "unpaid": "Card payment failed: payment due",
         }[self.value]
 
     @property

@@ -78,6 +78,7 @@ class BookingRequest:
     weeks: int = 1
     payment_method: PaymentMethod = PaymentMethod.BUDGET
     budget_public_id: str | None = None
+    card_public_id: str | None = None  # card bookings: the payer's saved card
     outcome_id: int | None = None
     message: str = ""
     expected_total_pence: int | None = None  # the total the person confirmed
@@ -189,14 +190,19 @@ def usable_budgets(citizen: User, service: Service | None = None) -> list[Person
     return list(budgets)
 
 
-def plan(request: BookingRequest, *, citizen: User, policy: Policy, now: dt.datetime | None = None) -> Quote:
+def plan(
+    request: BookingRequest, *, citizen: User, policy: Policy, now: dt.datetime | None = None, booker: User | None = None
+) -> Quote:
     """Check a booking request and work out its visits and cost. Writes nothing.
+
+    ``booker`` is who is booking (the citizen, or their representative); it defaults to the citizen.
 
     Raises ValidationError naming each problem in words a person can act on.
     """
     from app.services import budgets as budget_service
 
     now = now or utcnow()
+    booker = booker or citizen
     service = listed_service(request.service_id)
     unit = service.price_unit
     errors: dict[str, str] = {}
@@ -247,9 +253,7 @@ def plan(request: BookingRequest, *, citizen: User, policy: Policy, now: dt.date
             if outcome is None:
                 errors["outcome"] = "Choose one of the outcomes in your support plan"
     else:
-        route = FundingRoute.PREPAID_CARD if request.payment_method is PaymentMethod.CARD else None
-        if route and not (service.accepts(FundingRoute.PREPAID_CARD) or service.accepts(FundingRoute.SELF_FUNDER)):
-            errors["payment"] = f"{service.provider.name} does not take card payments for this service"
+        payment_strategy(request.payment_method).check_request(request, service=service, citizen=citizen, booker=booker, errors=errors)
 
     if errors:
         raise ValidationError(errors)
@@ -291,6 +295,95 @@ def _pounds(pence: int) -> str:
     return format_pence(pence)
 
 
+# Paying ---------------------------------------------------------------------------------
+
+
+class PaymentStrategy:
+    """How one way of paying moves money at each step of a booking's life.
+
+    The booking functions call these hooks; each hook moves money only through the ledger
+    (or, for cards, ``app.services.card_payments``). Hooks named ``after_*`` run after the
+    booking's unit of work has committed, so they may talk to an outside processor.
+    """
+
+    def check_request(self, request: BookingRequest, *, service: Service, citizen: User, booker: User, errors: dict) -> None:
+        """Add to ``errors`` anything about paying this way that stops the booking."""
+
+    def on_create(self, booking: Booking, *, request: BookingRequest, quote: "Quote", visits, actor: Actor, now: dt.datetime) -> None:
+        """Inside the booking's transaction: set money aside for the visits (``visits`` is
+        a list of (BookingVisit, PlannedVisit))."""
+
+    def after_create(self, booking: Booking, *, now: dt.datetime | None = None) -> None:
+        """After the booking is saved (and again on a retry of the same request)."""
+
+    def can_charge_late(self, visit: BookingVisit) -> bool:
+        """Whether cancelling this upcoming visit inside the notice window is charged."""
+        return visit.status is VisitStatus.HELD
+
+    def can_deliver(self, visit: BookingVisit) -> bool:
+        return visit.status is VisitStatus.HELD
+
+    def release(self, booking: Booking, visit: BookingVisit, *, actor: Actor, memo: str, now: dt.datetime | None = None) -> None:
+        """Inside a transaction: give back what was set aside for a visit that will not happen."""
+        held = ledger.live_hold_for_visit(visit.id)
+        if held is not None:
+            ledger.settle_hold(held, capture_pence=0, payee=None, actor=actor, memo=memo, effective_at=now)
+
+    def charge(self, booking: Booking, visit: BookingVisit, *, amount_pence: int, actor: Actor, now: dt.datetime, memo: str) -> None:
+        """Inside a transaction: pay the provider ``amount_pence`` for a visit (delivered or
+        cancelled late) from what was set aside; release the rest."""
+        held = ledger.live_hold_for_visit(visit.id)
+        ledger.settle_hold(
+            held,
+            capture_pence=amount_pence,
+            payee=ledger.provider_payable_account(booking.provider),
+            actor=actor,
+            effective_at=now,
+            memo=memo,
+        )
+
+    def after_commit(self, booking: Booking) -> None:
+        """After a decline, cancellation or delivery has committed."""
+
+
+class BudgetPayment(PaymentStrategy):
+    """Paying from a personal budget: a ledger hold per visit in a funded period."""
+
+    def on_create(self, booking, *, request, quote, visits, actor, now):
+        source = _source_account(quote.budget)
+        holding = ledger.hold_account(booking)
+        for visit, planned in visits:
+            if not planned.hold_now:
+                continue
+            try:
+                ledger.place_hold(
+                    visit_id=visit.id,
+                    source=source,
+                    hold=holding,
+                    amount_pence=visit.amount_pence,
+                    key=f"hold:visit:{visit.id}:1",
+                    actor=actor,
+                    effective_at=now,
+                    memo=f"Set aside for {quote.service.title} on {_when(visit.starts_at)} ({booking.reference})",
+                )
+            except InsufficientFunds:
+                raise ValidationError(
+                    {"payment": "There is not enough money in your budget for this booking. Check your budget and try again"}
+                ) from None
+            visit.status = VisitStatus.HELD
+
+
+def payment_strategy(method: PaymentMethod) -> PaymentStrategy:
+    if method is PaymentMethod.CARD:
+        from app.services import card_payments
+
+        return card_payments.CARD_PAYMENT
+    return _BUDGET_PAYMENT
+
+
+_BUDGET_PAYMENT = BudgetPayment()
+
+
 # Booking ----------------------------------------------------------------------------------
 
 
@@ -309,15 +402,32 @@ def create(request: BookingRequest, *, citizen: User, booker: User, policy: Poli
     """
     existing = find_by_request_key(request.request_key)
     if existing is not None:
-        return _same_requester(existing, booker)
+        booking = _same_requester(existing, booker)
+        # A retry finishes what the first try started (card authorisations after a crash).
+        payment_strategy(booking.payment_method).after_create(booking, now=now)
+        return booking
     try:
-        return _create(request, citizen=citizen, booker=booker, policy=policy, now=now)
+        booking = _create(request, citizen=citizen, booker=booker, policy=policy, now=now)
     except IntegrityError:
         db.session.rollback()
         existing = find_by_request_key(request.request_key)
         if existing is None:
             raise
-        return _same_requester(existing, booker)
+        booking = _same_requester(existing, booker)
+        payment_strategy(booking.payment_method).after_create(booking, now=now)
+        return booking
+    # Work that talks to a card processor happens after the booking is saved, never
+    # inside the database transaction; it may undo the booking (a declined card).
+    payment_strategy(booking.payment_method).after_create(booking, now=now)
+    notify_booking_change(booking, "requested")
+    return booking
+
+
+def notify_booking_change(booking: Booking, what: str, detail: str = "") -> None:
+    """Tell both sides about a change that happened outside a booking step's own unit of
+    work (a new booking once its payment is settled, a card payment's outcome)."""
+    with write_transaction():
+        booking_notifications.booking_changed(db.session.get(Booking, booking.id), what, detail)
 
 
 def _same_requester(booking: Booking, booker: User) -> Booking:
@@ -330,7 +440,7 @@ def _create(request: BookingRequest, *, citizen: User, booker: User, policy: Pol
     now = now or utcnow()
     with write_transaction():
         # Plan again inside the write transaction: prices and funding as they are now.
-        quote = plan(request, citizen=citizen, policy=policy, now=now)
+        quote = plan(request, citizen=citizen, policy=policy, now=now, booker=booker)
         if request.expected_total_pence is not None and request.expected_total_pence != quote.total_pence:
             raise ValidationError(
                 {"total": f"The price has changed: the total is now {_pounds(quote.total_pence)}. Check the details and confirm again"}
@@ -374,31 +484,10 @@ def _create(request: BookingRequest, *, citizen: User, booker: User, policy: Pol
         for visit, _ in visits:
             take_places(service, visit)
 
-        actor = Actor.person(booker)
-        if quote.budget is not None:
-            source = _source_account(quote.budget)
-            holding = ledger.hold_account(booking)
-            for visit, planned in visits:
-                if not planned.hold_now:
-                    continue
-                try:
-                    ledger.place_hold(
-                        visit_id=visit.id,
-                        source=source,
-                        hold=holding,
-                        amount_pence=visit.amount_pence,
-                        key=f"hold:visit:{visit.id}:1",
-                        actor=actor,
-                        effective_at=now,
-                        memo=f"Set aside for {service.title} on {_when(visit.starts_at)} ({booking.reference})",
-                    )
-                except InsufficientFunds:
-                    raise ValidationError(
-                        {"payment": "There is not enough money in your budget for this booking. Check your budget and try again"}
-                    ) from None
-                visit.status = VisitStatus.HELD
+        payment_strategy(request.payment_method).on_create(
+            booking, request=request, quote=quote, visits=visits, actor=Actor.person(booker), now=now
+        )
         _event(booking, "requested", f"Booking requested by {booker.name}: {_describe(booking, len(visits))}", booker, at=now)
-        booking_notifications.booking_changed(booking, "requested")
     return booking
 
 
@@ -578,19 +667,33 @@ def decline(booking: Booking, *, by: User, reason: str, now: dt.datetime | None 
                 _release_visit(booking, visit, actor, VisitStatus.DECLINED, memo=f"Released: {booking.reference} declined", now=now)
         _event(booking, "declined", f"Declined by {booking.provider.name}: {reason}", by, at=now)
         booking_notifications.booking_changed(booking, "declined")
+    payment_strategy(booking.payment_method).after_commit(booking)
     return booking
 
 
 def _release_visit(booking: Booking, visit: BookingVisit, actor: Actor, new_status: VisitStatus, memo: str,
                    now: dt.datetime | None = None) -> None:
     now = now or utcnow()
-    held = ledger.live_hold_for_visit(visit.id)
-    if held is not None:
-        ledger.settle_hold(held, capture_pence=0, payee=None, actor=actor, memo=memo, effective_at=now)
+    payment_strategy(booking.payment_method).release(booking, visit, actor=actor, memo=memo, now=now)
     release_places(booking, visit)
     visit.status = new_status
     visit.settled_at = now
     visit.settled_by_id = actor.user_id
+
+
+def withdraw_unpaid(booking: Booking, *, message: str) -> Booking:
+    """Undo a booking that could not be paid for when it was made (a declined card):
+    every visit cancelled, places given back, nobody charged and the provider not asked."""
+    with write_transaction():
+        booking = db.session.get(Booking, booking.id)
+        for visit in booking.visits:
+            if visit.status.is_upcoming:
+                release_places(booking, visit)
+                visit.status = VisitStatus.CANCELLED
+                visit.settled_at = utcnow()
+        _transition(booking, (BookingStatus.REQUESTED,), BookingStatus.CANCELLED)
+        _event(booking, "payment_failed", message, None)
+    return booking
 
 
 # Cancelling ----------------------------------------------------------------------------------
@@ -616,7 +719,7 @@ def cancellation_plan(booking: Booking, *, policy: Policy, visit_ids: list[int] 
             continue
         late = (
             booking.status is BookingStatus.ACCEPTED
-            and visit.status is VisitStatus.HELD
+            and payment_strategy(booking.payment_method).can_charge_late(visit)
             and visit.starts_at - now < notice
         )
         (result.charged if late else result.free).append(visit)
@@ -639,14 +742,14 @@ def cancel(
         actor = Actor.person(by)
         for visit in chosen.free:
             _release_visit(booking, visit, actor, VisitStatus.CANCELLED, memo=f"Released: visit on {_when(visit.starts_at)} cancelled ({booking.reference})", now=now)
+        strategy = payment_strategy(booking.payment_method)
         for visit in chosen.charged:
-            held = ledger.live_hold_for_visit(visit.id)
-            ledger.settle_hold(
-                held,
-                capture_pence=visit.amount_pence,
-                payee=ledger.provider_payable_account(booking.provider),
+            strategy.charge(
+                booking,
+                visit,
+                amount_pence=visit.amount_pence,
                 actor=actor,
-                effective_at=now,
+                now=now,
                 memo=f"Late cancellation charge, {booking.service.title} on {_when(visit.starts_at)} ({booking.reference})",
             )
             release_places(booking, visit)
@@ -664,6 +767,7 @@ def cancel(
             _transition(booking, (BookingStatus.REQUESTED, BookingStatus.ACCEPTED), BookingStatus.CANCELLED)
         _event(booking, "cancelled", message, by, at=now)
         booking_notifications.booking_changed(booking, "cancelled", message + ".")
+    payment_strategy(booking.payment_method).after_commit(booking)
     return chosen
 
 
@@ -686,17 +790,17 @@ def record_delivery(visit: BookingVisit, *, by: User, delivered_units: int | Non
             raise ValidationError({"visit": "You can only record a visit once it has started"})
         if visit.status is VisitStatus.DELIVERED:
             raise Conflict("This visit is already recorded as delivered")
-        if visit.status is not VisitStatus.HELD:
-            raise Conflict(f"This visit cannot be recorded as delivered: {visit.status.label.lower()}")
-        held = ledger.live_hold_for_visit(visit.id)
         amount = units * booking.unit_price_pence
+        strategy = payment_strategy(booking.payment_method)
+        if not strategy.can_deliver(visit):
+            raise Conflict(f"This visit cannot be recorded as delivered: {visit.status.label.lower()}")
         try:
-            ledger.settle_hold(
-                held,
-                capture_pence=amount,
-                payee=ledger.provider_payable_account(booking.provider),
+            strategy.charge(
+                booking,
+                visit,
+                amount_pence=amount,
                 actor=Actor.person(by),
-                effective_at=now,
+                now=now,
                 memo=f"{booking.service.title} on {_when(visit.starts_at)}: {units} {booking.price_unit.value}{'s' if units != 1 else ''} delivered ({booking.reference})",
             )
         except HoldAlreadySettled:
@@ -712,6 +816,7 @@ def record_delivery(visit: BookingVisit, *, by: User, delivered_units: int | Non
         booking_notifications.booking_changed(booking, "delivered", detail + ".")
         if not any(v.status.is_upcoming for v in booking.visits):
             _transition(booking, (BookingStatus.ACCEPTED,), BookingStatus.COMPLETED)
+    payment_strategy(booking.payment_method).after_commit(booking)
     return visit
 
 

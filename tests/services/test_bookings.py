@@ -260,7 +260,8 @@ def test_holds_are_released_exactly_once_even_if_asked_twice(setup, policy):
     assert budgets.summary(budget).available_pence == 50_000
 
 
-def test_card_bookings_do_not_touch_budgets(setup, policy):
+def test_card_bookings_do_not_touch_budgets(setup, policy, app):
+    app.config.update(STRIPE_SECRET_KEY="sk_test_x", STRIPE_PUBLISHABLE_KEY="pk_test_x")  # a quote calls nobody
     budget, service, _ = setup
     request = request_for(service, None, day=future_day(policy), payment_method=PaymentMethod.CARD)
     quote = bookings.plan(request, citizen=budget.citizen, policy=policy)

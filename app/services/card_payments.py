@@ -1,0 +1,1469 @@
+"""Card payments through Stripe: the ONLY module that imports ``stripe``.
+
+How a card booking is paid
+--------------------------
+* The payer (the citizen, or their representative) saves a card first: a Stripe
+  SetupIntent confirmed in the browser by Stripe.js (``start_card_setup`` then
+  ``finish_card_setup``). We record the card's brand, last four digits and its funding type
+  (prepaid, debit, credit) as the card network reports it, and the route the payer told us
+  (their council prepaid card for a direct payment, or their own money). A prepaid card is
+  never refused for being prepaid.
+* At booking, each visit that starts within ``AUTHORISE_WITHIN`` (Stripe keeps a card
+  authorisation for 7 days; we leave two for recording the visit) is authorised on the card
+  (a PaymentIntent with manual capture). Later visits are charged off-session to the saved
+  card when the provider records them as delivered. A declined authorisation withdraws the
+  booking and says why, in words a person can act on.
+* Delivery captures the visit's money (in part, if fewer units were delivered); a
+  declined booking or a cancellation in time cancels the authorisation; a late cancellation
+  is charged. A charge that fails marks the visit UNPAID: the person is told how to pay
+  (``pay_unpaid_visit``), and ``unpaid_visits`` never loses what is owed.
+* Refunds: a provider or commissioner gives money back for a visit, whole or part, with a
+  reason (``refund_visit``).
+
+Money in the ledger
+-------------------
+Every card movement is mirrored in the ledger, so reports see card spend as they see
+budget spend. Each saved card has a SELF_FUNDED account (money from the card holder; it
+goes negative by what the card paid). An authorisation is a ledger hold from that account
+into the booking's hold account, so "committed" means the same for cards and budgets. A
+capture moves the held money into the CARD_CLEARING account (a CARD_PAYMENT: card money
+taken by the card processor), releases the rest to the card, and passes it on to what is
+owed to the provider (a CAPTURE, as for budgets). A refund takes the money back from the
+provider into the clearing account when it is asked for (so it cannot be paid out twice),
+and out to the card when Stripe confirms it (a CARD_REFUND); if Stripe refuses, it goes
+back to the provider. So the clearing account holds exactly the refunds in flight.
+
+Never charged twice
+-------------------
+Every request that moves money is a ``PaymentAttempt`` row with a key derived from our
+own operation ("card-payment:7:capture"), committed before the request is made; the
+Stripe idempotency key is derived from it. A retry (double click, timeout, crash and
+re-run) finds the same row: if it finished, its recorded answer is used and Stripe is not
+asked again; if its outcome was never recorded, we first *look at Stripe* for what that
+earlier request did (the PaymentIntent's state, or the refund carrying our key in its
+metadata) and ask again only if it did nothing. A lease on the row stops two processes
+working on it at once. Stripe itself also de-duplicates on the idempotency key; we do not
+rely on it (localstripe ignores it).
+
+Webhooks (``handle_webhook``) record each event id once and only ever move a payment
+forward (started → requires action → failed → authorised → captured/cancelled), so a
+replayed or late event changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.database import utcnow, write_transaction
+from app.extensions import db
+from app.models import (
+    AccountKind,
+    AttemptOperation,
+    AttemptState,
+    Booking,
+    BookingCard,
+    BookingStatus,
+    BookingVisit,
+    CardCustomer,
+    CardFunding,
+    CardPayment,
+    CardPaymentKind,
+    CardPaymentStatus,
+    CardRefund,
+    CardSetup,
+    CardSetupStatus,
+    FundingRoute,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    PaymentAttempt,
+    PaymentCard,
+    RefundStatus,
+    Role,
+    StripeEvent,
+    TransactionKind,
+    User,
+    VisitStatus,
+)
+from app.services import bookings, ledger
+from app.services.errors import Conflict, DomainError, NotFound, ValidationError
+from app.services.ledger import Actor
+
+log = logging.getLogger(__name__)
+
+CURRENCY = "gbp"
+# Stripe keeps an online card authorisation for 7 days: authorise visits that start within
+# 5, leaving two days for the provider to record the visit before it lapses.
+AUTHORISE_WITHIN = dt.timedelta(days=5)
+LEASE = dt.timedelta(seconds=60)  # how long one process may work on an attempt
+WAIT_FOR_OTHER = 15.0  # seconds a double submission waits for the first to finish
+LOOK_BACK = dt.timedelta(minutes=10)  # clock skew allowed when looking for an earlier request
+MAX_REASON = 500
+
+
+# Errors ---------------------------------------------------------------------------------------
+
+
+class CardPaymentsNotConfigured(DomainError):
+    def __init__(self):
+        super().__init__(
+            "Card payments are not set up on this marketplace yet, so you cannot pay by card. "
+            "Pay from a personal budget, or contact the council."
+        )
+
+
+class CardDeclined(ValidationError):
+    """The card was refused. ``errors["card"]`` says what to do."""
+
+    def __init__(self, message: str):
+        super().__init__({"card": message})
+        self.message = message
+
+
+class PaymentInProgress(Conflict):
+    """Another request is working on this payment right now."""
+
+
+class ProcessorUnavailable(DomainError):
+    """Stripe could not be reached or answered with an error; the outcome is not known yet
+    and will be settled by a retry (``flask payments retry``)."""
+
+
+# Configuration --------------------------------------------------------------------------------
+
+
+def is_configured() -> bool:
+    config = current_app.config
+    return bool(config.get("STRIPE_SECRET_KEY") and config.get("STRIPE_PUBLISHABLE_KEY"))
+
+
+def require_configured() -> None:
+    if not is_configured():
+        raise CardPaymentsNotConfigured()
+
+
+def publishable_key() -> str:
+    require_configured()
+    return current_app.config["STRIPE_PUBLISHABLE_KEY"]
+
+
+def stripe_js_url() -> str:
+    """Where the browser loads Stripe.js (localstripe serves a look-alike in the demo)."""
+    base = current_app.config.get("STRIPE_API_BASE")
+    return f"{base}/js.stripe.com/v3/" if base else "https://js.stripe.com/v3/"
+
+
+def stripe_js_origin() -> str | None:
+    """The origin the page's Content-Security-Policy must allow for Stripe.js and its calls."""
+    base = current_app.config.get("STRIPE_API_BASE")
+    return base or None
+
+
+def _client() -> stripe.StripeClient:
+    require_configured()
+    config = current_app.config
+    options: dict[str, Any] = {}
+    if config.get("STRIPE_API_BASE"):
+        options["base_addresses"] = {"api": config["STRIPE_API_BASE"]}
+    # No automatic network retries: a retry is a decision made with our own attempt record.
+    return stripe.StripeClient(config["STRIPE_SECRET_KEY"], max_network_retries=0, **options)
+
+
+def _field(obj, name: str, default=None):
+    """A field of a Stripe object (or a plain dict), or ``default`` if it is absent."""
+    if obj is None:
+        return default
+    try:
+        return obj[name] if name in obj else default
+    except (KeyError, TypeError):
+        return default
+
+
+def _new_public_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def _pounds(pence: int) -> str:
+    from app.presenters.formatting import format_pence
+
+    return format_pence(pence)
+
+
+# Cards ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    funding: CardFunding
+
+
+def card_details(payment_method) -> CardDetails:
+    """What we keep about a card, from a Stripe PaymentMethod (or a legacy Card object)."""
+    card = payment_method["card"] if "card" in payment_method and payment_method["card"] is not None else payment_method
+    try:
+        funding = CardFunding(str(card["funding"]).lower())
+    except (KeyError, ValueError):
+        funding = CardFunding.UNKNOWN
+    return CardDetails(
+        brand=str(card["brand"] or "card").lower(),
+        last4=str(card["last4"]),
+        exp_month=int(card["exp_month"]),
+        exp_year=int(card["exp_year"]),
+        funding=funding,
+    )
+
+
+def _customer_for(payer: User) -> str:
+    """The payer's Stripe customer id, created once (a spare customer from a crash holds no money)."""
+    found = db.session.execute(select(CardCustomer).where(CardCustomer.user_id == payer.id)).scalar_one_or_none()
+    if found is not None:
+        return found.stripe_customer_id
+    customer = _call(
+        lambda c: c.v1.customers.create(
+            params={"email": payer.email, "name": payer.name, "metadata": {"marketplace_user": str(payer.id)}},
+            options={"idempotency_key": f"marketplace:user:{payer.id}:{int(payer.created_at.timestamp() * 1e6)}:customer"},
+        )
+    )
+    try:
+        with write_transaction():
+            db.session.add(CardCustomer(user_id=payer.id, stripe_customer_id=customer.id))
+    except IntegrityError:
+        db.session.rollback()
+        return db.session.execute(select(CardCustomer.stripe_customer_id).where(CardCustomer.user_id == payer.id)).scalar_one()
+    return customer.id
+
+
+def start_card_setup(payer: User) -> CardSetup:
+    """Begin saving a card: a SetupIntent whose client secret Stripe.js confirms in the browser."""
+    require_configured()
+    customer_id = _customer_for(payer)
+    intent = _call(
+        lambda c: c.v1.setup_intents.create(
+            params={
+                "customer": customer_id,
+                "usage": "off_session",
+                "payment_method_types": ["card"],
+                "metadata": {"marketplace_user": str(payer.id)},
+            }
+        )
+    )
+    with write_transaction():
+        setup = CardSetup(
+            public_id=_new_public_id(),
+            user_id=payer.id,
+            stripe_setup_intent_id=intent.id,
+            client_secret=intent.client_secret,
+            status=CardSetupStatus.STARTED,
+        )
+        db.session.add(setup)
+    return setup
+
+
+def finish_card_setup(setup_public_id: str, *, payer: User, route: FundingRoute) -> PaymentCard:
+    """After Stripe.js confirmed the SetupIntent: check it with Stripe and save the card.
+
+    ``route`` is what the payer told us: FundingRoute.PREPAID_CARD (their council prepaid
+    card, a direct payment) or FundingRoute.SELF_FUNDER (their own money). Safe to repeat.
+    """
+    if route not in (FundingRoute.PREPAID_CARD, FundingRoute.SELF_FUNDER):
+        raise ValidationError({"route": "Choose whether this is your council prepaid card or your own card"})
+    setup = db.session.execute(
+        select(CardSetup).where(CardSetup.public_id == setup_public_id, CardSetup.user_id == payer.id)
+    ).scalar_one_or_none()
+    if setup is None:
+        raise NotFound("No such card set-up")
+    if setup.status is CardSetupStatus.SAVED:
+        return db.session.get(PaymentCard, setup.card_id)
+    intent = _call(lambda c: c.v1.setup_intents.retrieve(setup.stripe_setup_intent_id))
+    if intent.status != "succeeded" or not intent.payment_method:
+        if intent.status in ("canceled", "requires_payment_method"):
+            with write_transaction():
+                db.session.get(CardSetup, setup.id).status = CardSetupStatus.FAILED
+            raise CardDeclined(
+                "Your card could not be saved: your bank declined it. Check the card number, expiry date and "
+                "security code, or try another card."
+            )
+        raise CardDeclined("Your card has not been confirmed yet. Enter your card details and try again.")
+    customer_id = db.session.execute(select(CardCustomer.stripe_customer_id).where(CardCustomer.user_id == payer.id)).scalar_one()
+    method = _call(lambda c: c.v1.payment_methods.retrieve(intent.payment_method))
+    details = card_details(method)
+    if method.customer != customer_id:
+        # Stripe attaches it when the SetupIntent has a customer; some servers leave it to us.
+        _call(lambda c: c.v1.payment_methods.attach(method.id, params={"customer": customer_id}))
+    with write_transaction():
+        setup = db.session.get(CardSetup, setup.id)
+        card = db.session.execute(
+            select(PaymentCard).where(PaymentCard.stripe_payment_method_id == method.id)
+        ).scalar_one_or_none()
+        if card is None:
+            card = PaymentCard(
+                public_id=_new_public_id(),
+                owner_id=payer.id,
+                stripe_payment_method_id=method.id,
+                brand=details.brand,
+                last4=details.last4,
+                exp_month=details.exp_month,
+                exp_year=details.exp_year,
+                funding=details.funding,
+                route=route,
+            )
+            db.session.add(card)
+            db.session.flush()
+        setup.status = CardSetupStatus.SAVED
+        setup.card_id = card.id
+    return card
+
+
+def saved_cards(payer: User) -> list[PaymentCard]:
+    return list(
+        db.session.execute(
+            select(PaymentCard)
+            .where(PaymentCard.owner_id == payer.id, PaymentCard.removed_at.is_(None))
+            .order_by(PaymentCard.created_at.desc())
+        ).scalars()
+    )
+
+
+def _owned_card(public_id: str, owner_id: int) -> PaymentCard | None:
+    return db.session.execute(
+        select(PaymentCard).where(PaymentCard.public_id == public_id, PaymentCard.owner_id == owner_id, PaymentCard.removed_at.is_(None))
+    ).scalar_one_or_none()
+
+
+def get_card(public_id: str, *, owner: User) -> PaymentCard:
+    card = _owned_card(public_id, owner.id)
+    if card is None:
+        raise NotFound("No such card")
+    return card
+
+
+def card_account(card: PaymentCard) -> LedgerAccount:
+    owner = card.owner or db.session.get(User, card.owner_id)
+    return ledger.account(AccountKind.SELF_FUNDED, f"card:{card.id}", f"Paid by {card.description} ({owner.name})"[:200])
+
+
+def clearing_account() -> LedgerAccount:
+    return ledger.account(AccountKind.CARD_CLEARING, "stripe", "Card payments in transit (card processor)")
+
+
+# The booking strategy -------------------------------------------------------------------------
+
+
+class CardBookingPayment(bookings.PaymentStrategy):
+    """Paying for a booking with a saved card (see the module docstring)."""
+
+    def check_request(self, request, *, service, citizen, booker, errors):
+        if not is_configured():
+            errors["payment"] = str(CardPaymentsNotConfigured())
+            return
+        routes = [r for r in (FundingRoute.PREPAID_CARD, FundingRoute.SELF_FUNDER) if service.accepts(r)]
+        if not routes:
+            errors["payment"] = f"{service.provider.name} does not take card payments for this service"
+            return
+        if request.card_public_id is None:
+            return  # a quote before the card is chosen; booking needs one (on_create)
+        card = _owned_card(request.card_public_id, booker.id)
+        if card is None:
+            errors["card"] = "Choose one of your saved cards, or add a card"
+        elif card.route not in routes:
+            if card.route is FundingRoute.PREPAID_CARD:
+                errors["card"] = f"{service.provider.name} does not take council prepaid cards for this service. Choose another card"
+            else:
+                errors["card"] = (
+                    f"{service.provider.name} only takes council prepaid cards (direct payments) for this service. "
+                    "Choose your prepaid card"
+                )
+
+    def on_create(self, booking, *, request, quote, visits, actor, now):
+        if request.card_public_id is None:
+            raise ValidationError({"card": "Choose a card to pay with"})
+        card = db.session.execute(select(PaymentCard).where(PaymentCard.public_id == request.card_public_id)).scalar_one()
+        db.session.add(BookingCard(booking_id=booking.id, card_id=card.id))
+        for visit, _planned in visits:
+            if visit.starts_at - now <= AUTHORISE_WITHIN:
+                _new_payment(visit, booking, card, CardPaymentKind.AUTHORISE, visit.amount_pence, key=f"visit:{visit.id}:authorise")
+
+    def after_create(self, booking, *, now=None):
+        settle_booking(booking)
+        booking = db.session.get(Booking, booking.id)
+        failed = db.session.execute(
+            select(CardPayment)
+            .where(
+                CardPayment.booking_id == booking.id,
+                CardPayment.kind == CardPaymentKind.AUTHORISE,
+                CardPayment.status == CardPaymentStatus.FAILED,
+            )
+            .order_by(CardPayment.id)
+        ).scalars().first()
+        if failed is None:
+            return
+        if booking.status is BookingStatus.REQUESTED:
+            message = failed.failure_message or _decline_message(None, None, failed.amount_pence)
+            bookings.withdraw_unpaid(booking, message=f"Not booked: the card payment failed. {message}")
+            settle_booking(booking)  # cancel any authorisation that did succeed
+        raise CardDeclined(f"Your booking has not been made. {failed.failure_message}")
+
+    def can_charge_late(self, visit):
+        return visit.status in (VisitStatus.SCHEDULED, VisitStatus.HELD)
+
+    def can_deliver(self, visit):
+        return visit.status in (VisitStatus.SCHEDULED, VisitStatus.HELD)
+
+    def release(self, booking, visit, *, actor, memo, now=None):
+        """The authorisation (if any) is cancelled with Stripe after the booking's change
+        commits (``after_commit``); its ledger hold is released when Stripe confirms."""
+
+    def charge(self, booking, visit, *, amount_pence, actor, now, memo):
+        """Claim the visit (so two deliveries cannot both charge); the card is captured or
+        charged after the booking's change commits."""
+        table = BookingVisit.__table__
+        claimed = db.session.execute(
+            update(table)
+            .where(table.c.id == visit.id, table.c.status.in_([VisitStatus.SCHEDULED.value, VisitStatus.HELD.value]))
+            .values(charged_pence=amount_pence)
+        ).rowcount
+        if claimed != 1:
+            raise ledger.HoldAlreadySettled(f"visit {visit.id} was already settled")
+        db.session.expire(visit, ["charged_pence"])
+
+    def after_commit(self, booking):
+        settle_booking(booking)
+
+
+CARD_PAYMENT = CardBookingPayment()
+
+
+def _new_payment(
+    visit: BookingVisit, booking: Booking, card: PaymentCard, kind: CardPaymentKind, amount: int, *, key: str
+) -> CardPayment:
+    """Record a payment and its first attempt (inside the caller's transaction)."""
+    payment = CardPayment(
+        public_id=_new_public_id(),
+        visit_id=visit.id,
+        booking_id=booking.id,
+        card_id=card.id,
+        kind=kind,
+        status=CardPaymentStatus.STARTED,
+        funding=card.funding,
+        route=card.route,
+        amount_pence=amount,
+    )
+    db.session.add(payment)
+    db.session.flush()
+    db.session.add(
+        PaymentAttempt(key=key, operation=AttemptOperation.PAY, state=AttemptState.STARTED, card_payment_id=payment.id, amount_pence=amount)
+    )
+    db.session.flush()
+    return payment
+
+
+# Bringing a booking's card payments in line with its visits ------------------------------------
+
+
+def settle_booking(booking: Booking) -> None:
+    """Do every piece of card work the booking's visits call for, and finish any attempt
+    left unfinished. Safe to run at any time, any number of times."""
+    if not is_configured():
+        return
+    for _ in range(4):  # a lapsed authorisation leads to a charge: a second round
+        _plan_work(booking.id)
+        pending = db.session.execute(
+            select(PaymentAttempt.id)
+            .join(CardPayment, PaymentAttempt.card_payment_id == CardPayment.id)
+            .where(CardPayment.booking_id == booking.id, PaymentAttempt.state == AttemptState.STARTED)
+            .order_by(PaymentAttempt.id)
+        ).scalars().all()
+        if not pending:
+            return
+        for attempt_id in pending:
+            try:
+                run_attempt(attempt_id)
+            except PaymentInProgress:
+                continue
+            except ProcessorUnavailable:
+                log.warning("card processor unavailable for attempt %s: left for `flask payments retry`", attempt_id)
+                return
+
+
+def _plan_work(booking_id: int) -> None:
+    """Record (before any call) the captures, charges and cancellations the visits need."""
+    with write_transaction():
+        booking = db.session.get(Booking, booking_id)
+        link = db.session.get(BookingCard, booking_id)
+        if link is None:
+            return
+        for visit in booking.visits:
+            payments = db.session.execute(
+                select(CardPayment).where(CardPayment.visit_id == visit.id).order_by(CardPayment.id)
+            ).scalars().all()
+            open_payment = next((p for p in payments if p.status.is_open), None)
+            captured = sum(p.captured_pence for p in payments)
+            if visit.status in (VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED):
+                due = visit.charged_pence
+                if captured >= due:
+                    continue
+                if open_payment is not None and open_payment.status is CardPaymentStatus.AUTHORISED:
+                    _ensure_attempt(open_payment, AttemptOperation.CAPTURE, f"card-payment:{open_payment.id}:capture", due)
+                elif open_payment is not None and open_payment.status is CardPaymentStatus.REQUIRES_ACTION:
+                    _ensure_attempt(open_payment, AttemptOperation.CANCEL, f"card-payment:{open_payment.id}:cancel", None)
+                elif open_payment is None:
+                    charges = [p for p in payments if p.kind is CardPaymentKind.CHARGE]
+                    if not charges:
+                        _new_payment(visit, booking, link.card, CardPaymentKind.CHARGE, due, key=f"visit:{visit.id}:charge")
+                    elif visit.status is not VisitStatus.UNPAID:
+                        _mark_unpaid(visit, booking, charges[-1])
+            elif not visit.status.is_upcoming and visit.status is not VisitStatus.UNPAID:
+                # Declined or cancelled in time: nothing may stay reserved on the card.
+                if open_payment is not None and open_payment.status in (
+                    CardPaymentStatus.AUTHORISED,
+                    CardPaymentStatus.REQUIRES_ACTION,
+                ):
+                    _ensure_attempt(open_payment, AttemptOperation.CANCEL, f"card-payment:{open_payment.id}:cancel", None)
+
+
+def _ensure_attempt(payment: CardPayment, operation: AttemptOperation, key: str, amount: int | None) -> None:
+    if db.session.execute(select(PaymentAttempt.id).where(PaymentAttempt.key == key)).scalar_one_or_none() is None:
+        db.session.add(
+            PaymentAttempt(key=key, operation=operation, state=AttemptState.STARTED, card_payment_id=payment.id, amount_pence=amount)
+        )
+        db.session.flush()
+
+
+def _mark_unpaid(visit: BookingVisit, booking: Booking, payment: CardPayment) -> None:
+    visit.status = VisitStatus.UNPAID
+    payer = db.session.get(User, payment.card.owner_id)
+    bookings._event(
+        booking,
+        "payment_failed",
+        f"Card payment of {_pounds(visit.charged_pence)} for the visit on {bookings._when(visit.starts_at)} failed: "
+        f"{payment.failure_message or 'the card was declined'} {payer.name} has been asked to pay.",
+        None,
+    )
+    _pending.notifications.append((booking.id, "payment_failed"))
+
+
+class _Pending(threading.local):
+    def __init__(self):
+        self.notifications: list[tuple[int, str]] = []
+
+
+_pending = _Pending()
+
+
+# Running one attempt --------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    state: AttemptState
+    intent: Any = None  # the PaymentIntent as Stripe last showed it
+    refund: Any = None
+    code: str | None = None
+    decline_code: str | None = None
+    message: str | None = None
+
+
+def run_attempt(attempt_id: int, *, wait: bool = True) -> PaymentAttempt:
+    """Carry out one recorded attempt exactly once, whoever calls and however often."""
+    deadline = time.monotonic() + WAIT_FOR_OTHER
+    while True:
+        db.session.rollback()
+        attempt = db.session.get(PaymentAttempt, attempt_id)
+        db.session.refresh(attempt)
+        if attempt.state is not AttemptState.STARTED:
+            return attempt
+        token = _claim(attempt_id)
+        if token is not None:
+            break
+        if not wait or time.monotonic() > deadline:
+            raise PaymentInProgress("This payment is being processed. Wait a moment, then refresh the page.")
+        time.sleep(0.1)
+    try:
+        attempt = db.session.get(PaymentAttempt, attempt_id)
+        db.session.refresh(attempt)
+        outcome = _perform(attempt)
+        _record(attempt.id, token, outcome)
+    finally:
+        _drop_lease(attempt_id, token)
+    _send_notifications()
+    return db.session.get(PaymentAttempt, attempt_id)
+
+
+def _claim(attempt_id: int) -> str | None:
+    token = secrets.token_hex(8)
+    now = utcnow()
+    table = PaymentAttempt.__table__
+    with write_transaction():
+        claimed = db.session.execute(
+            update(table)
+            .where(
+                table.c.id == attempt_id,
+                table.c.state == AttemptState.STARTED.value,
+                or_(table.c.lease_until.is_(None), table.c.lease_until < now),
+            )
+            .values(lease_token=token, lease_until=now + LEASE, tries=table.c.tries + 1)
+        ).rowcount
+    return token if claimed == 1 else None
+
+
+def _drop_lease(attempt_id: int, token: str) -> None:
+    db.session.rollback()
+    table = PaymentAttempt.__table__
+    with write_transaction():
+        db.session.execute(
+            update(table).where(table.c.id == attempt_id, table.c.lease_token == token).values(lease_token=None, lease_until=None)
+        )
+
+
+def _call(request):
+    """Make one request to Stripe. A definite refusal raises stripe.StripeError subclasses
+    the callers handle; an unknown outcome (network, 5xx, rate limit) ProcessorUnavailable."""
+    try:
+        return request(_client())
+    except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
+        raise ProcessorUnavailable("We could not reach the card processor. Nothing has been lost: we will try again.") from exc
+    except stripe.APIError as exc:
+        raise ProcessorUnavailable("The card processor had a problem. Nothing has been lost: we will try again.") from exc
+    except stripe.AuthenticationError as exc:
+        log.error("Stripe rejected our API key: check STRIPE_SECRET_KEY")
+        raise ProcessorUnavailable("Card payments are not working at the moment. Try again later.") from exc
+
+
+def _idempotency_key(attempt: PaymentAttempt, payment: CardPayment) -> str:
+    """Derived from our operation; the payment's random public id keeps it unique across
+    databases that share one Stripe account (staging and live, or test runs)."""
+    return f"marketplace:{payment.public_id}:{attempt.key}"
+
+
+def _perform(attempt: PaymentAttempt) -> _Outcome:
+    payment = db.session.get(CardPayment, attempt.card_payment_id)
+    operation = {
+        AttemptOperation.PAY: _perform_pay,
+        AttemptOperation.CAPTURE: _perform_capture,
+        AttemptOperation.CANCEL: _perform_cancel,
+        AttemptOperation.REFUND: _perform_refund,
+    }[attempt.operation]
+    return operation(attempt, payment, earlier_try=attempt.tries > 1)
+
+
+def _failure(exc: stripe.StripeError, **extra) -> _Outcome:
+    error = getattr(exc, "error", None)
+    return _Outcome(
+        AttemptState.FAILED,
+        code=getattr(exc, "code", None) or (error.code if error else None),
+        decline_code=(getattr(error, "decline_code", None) if error else None),
+        message=getattr(exc, "user_message", None) or str(exc),
+        **extra,
+    )
+
+
+def _perform_pay(attempt: PaymentAttempt, payment: CardPayment, *, earlier_try: bool) -> _Outcome:
+    card = payment.card
+    customer_id = db.session.execute(select(CardCustomer.stripe_customer_id).where(CardCustomer.user_id == card.owner_id)).scalar_one()
+    if earlier_try or payment.stripe_payment_intent_id:
+        found = _find_earlier_intent(attempt, payment, customer_id)
+        if found is not None:
+            return _Outcome(AttemptState.SUCCEEDED, intent=found)
+    booking = db.session.get(Booking, payment.booking_id)
+    params: dict[str, Any] = {
+        "amount": payment.amount_pence,
+        "currency": CURRENCY,
+        "customer": customer_id,
+        "payment_method": card.stripe_payment_method_id,
+        "payment_method_types": ["card"],
+        "capture_method": "manual" if payment.kind is CardPaymentKind.AUTHORISE else "automatic",
+        "confirm": True,
+        "metadata": {
+            "marketplace_attempt": attempt.key,
+            "marketplace_payment": payment.public_id,
+            "booking": booking.reference,
+        },
+    }
+    if payment.kind is CardPaymentKind.CHARGE:
+        params["off_session"] = True  # the card holder is not here: a merchant-initiated charge
+    try:
+        intent = _call(lambda c: c.v1.payment_intents.create(params=params, options={"idempotency_key": _idempotency_key(attempt, payment)}))
+    except stripe.CardError as exc:
+        return _failure(exc)
+    except stripe.InvalidRequestError as exc:
+        return _failure(exc)
+    return _Outcome(AttemptState.SUCCEEDED, intent=intent)
+
+
+def _find_earlier_intent(attempt: PaymentAttempt, payment: CardPayment, customer_id: str):
+    """What an earlier, unrecorded try of this attempt did at Stripe, if anything."""
+    if payment.stripe_payment_intent_id:
+        return _call(lambda c: c.v1.payment_intents.retrieve(payment.stripe_payment_intent_id))
+    since = int((attempt.created_at - LOOK_BACK).timestamp())
+    charges = _call(lambda c: c.v1.charges.list(params={"customer": customer_id, "created": {"gt": since}, "limit": 100}))
+    for charge in charges.data:
+        intent_id = charge.payment_intent if isinstance(charge.payment_intent, str) or charge.payment_intent is None else charge.payment_intent.id
+        if not intent_id:
+            continue
+        intent = _call(lambda c: c.v1.payment_intents.retrieve(intent_id))
+        metadata = _field(intent, "metadata")
+        if _field(metadata, "marketplace_attempt") == attempt.key and _field(metadata, "marketplace_payment") == payment.public_id:
+            return intent
+    return None
+
+
+def _perform_capture(attempt: PaymentAttempt, payment: CardPayment, *, earlier_try: bool) -> _Outcome:
+    intent_id = payment.stripe_payment_intent_id
+    if earlier_try:
+        intent = _call(lambda c: c.v1.payment_intents.retrieve(intent_id))
+        if intent.status != "requires_capture":
+            return _intent_outcome_for_capture(intent)
+    try:
+        intent = _call(
+            lambda c: c.v1.payment_intents.capture(
+                intent_id, params={"amount_to_capture": attempt.amount_pence}, options={"idempotency_key": _idempotency_key(attempt, payment)}
+            )
+        )
+    except stripe.InvalidRequestError as exc:
+        # Typically the authorisation lapsed or was cancelled: look at the intent itself.
+        intent = _call(lambda c: c.v1.payment_intents.retrieve(intent_id))
+        if intent.status == "requires_capture":
+            return _failure(exc, intent=intent)
+        return _intent_outcome_for_capture(intent)
+    return _Outcome(AttemptState.SUCCEEDED, intent=intent)
+
+
+def _intent_outcome_for_capture(intent) -> _Outcome:
+    if intent.status == "succeeded":
+        return _Outcome(AttemptState.SUCCEEDED, intent=intent)
+    return _Outcome(AttemptState.FAILED, intent=intent, code="authorisation_lapsed", message="The authorisation on the card has lapsed.")
+
+
+def _perform_cancel(attempt: PaymentAttempt, payment: CardPayment, *, earlier_try: bool) -> _Outcome:
+    intent_id = payment.stripe_payment_intent_id
+    intent = _call(lambda c: c.v1.payment_intents.retrieve(intent_id))
+    if intent.status in ("canceled", "succeeded", "requires_payment_method"):
+        return _Outcome(AttemptState.SUCCEEDED if intent.status != "succeeded" else AttemptState.FAILED, intent=intent)
+    try:
+        intent = _call(lambda c: c.v1.payment_intents.cancel(intent_id, options={"idempotency_key": _idempotency_key(attempt, payment)}))
+    except stripe.InvalidRequestError as exc:
+        return _failure(exc, intent=_call(lambda c: c.v1.payment_intents.retrieve(intent_id)))
+    return _Outcome(AttemptState.SUCCEEDED, intent=intent)
+
+
+def _perform_refund(attempt: PaymentAttempt, payment: CardPayment, *, earlier_try: bool) -> _Outcome:
+    intent_id = payment.stripe_payment_intent_id
+    refund_row = db.session.get(CardRefund, attempt.refund_id)
+    if earlier_try:
+        existing = _call(lambda c: c.v1.refunds.list(params={"payment_intent": intent_id, "limit": 100}))
+        for refund in existing.data:
+            metadata = _field(refund, "metadata")
+            if _field(metadata, "marketplace_attempt") == attempt.key and _field(metadata, "marketplace_refund") == refund_row.public_id:
+                return _Outcome(AttemptState.SUCCEEDED if refund.status != "failed" else AttemptState.FAILED, refund=refund)
+    try:
+        refund = _call(
+            lambda c: c.v1.refunds.create(
+                params={
+                    "payment_intent": intent_id,
+                    "amount": attempt.amount_pence,
+                    "metadata": {"marketplace_attempt": attempt.key, "marketplace_refund": refund_row.public_id},
+                },
+                options={"idempotency_key": _idempotency_key(attempt, payment)},
+            )
+        )
+    except (stripe.InvalidRequestError, stripe.CardError) as exc:
+        return _failure(exc)
+    if refund.status == "failed":
+        return _Outcome(AttemptState.FAILED, refund=refund, message="The card processor could not make the refund.")
+    return _Outcome(AttemptState.SUCCEEDED, refund=refund)
+
+
+# Recording what happened ---------------------------------------------------------------------
+
+# Payment states only ever move forward (a late or replayed event cannot move them back).
+_RANK = {
+    CardPaymentStatus.STARTED: 0,
+    CardPaymentStatus.REQUIRES_ACTION: 1,
+    CardPaymentStatus.FAILED: 2,
+    CardPaymentStatus.AUTHORISED: 3,
+    CardPaymentStatus.CAPTURED: 4,
+    CardPaymentStatus.CANCELLED: 4,
+}
+
+
+def _record(attempt_id: int, token: str, outcome: _Outcome) -> None:
+    db.session.rollback()
+    with write_transaction():
+        attempt = db.session.get(PaymentAttempt, attempt_id)
+        if attempt.state is not AttemptState.STARTED or attempt.lease_token != token:
+            return  # someone else finished it (our lease lapsed): theirs stands
+        payment = db.session.get(CardPayment, attempt.card_payment_id)
+        attempt.state = outcome.state
+        attempt.finished_at = utcnow()
+        attempt.error_code = outcome.decline_code or outcome.code
+        attempt.error_message = outcome.message
+        if attempt.operation is AttemptOperation.PAY:
+            if outcome.intent is not None:
+                attempt.stripe_object_id = outcome.intent.id
+                _apply_intent(payment, outcome.intent, captured_pence=payment.amount_pence)
+            else:
+                _fail_payment(payment, outcome)
+        elif attempt.operation is AttemptOperation.CAPTURE:
+            if outcome.state is AttemptState.SUCCEEDED:
+                _apply_intent(payment, outcome.intent, captured_pence=attempt.amount_pence)
+            elif outcome.intent is not None and outcome.intent.status != "requires_capture":
+                _apply_intent(payment, outcome.intent, captured_pence=attempt.amount_pence)
+        elif attempt.operation is AttemptOperation.CANCEL:
+            if outcome.intent is not None:
+                _apply_intent(payment, outcome.intent, captured_pence=payment.amount_pence)
+        elif attempt.operation is AttemptOperation.REFUND:
+            _finish_refund(attempt, payment, outcome)
+
+
+def _fail_payment(payment: CardPayment, outcome: _Outcome) -> None:
+    if _RANK[payment.status] >= _RANK[CardPaymentStatus.FAILED]:
+        return
+    payment.status = CardPaymentStatus.FAILED
+    payment.failure_code = outcome.decline_code or outcome.code
+    payment.failure_message = _decline_message(outcome.code, outcome.decline_code, payment.amount_pence, card=payment.card)
+    _after_payment_failed(payment)
+
+
+def _decline_message(code: str | None, decline_code: str | None, amount_pence: int, card: PaymentCard | None = None) -> str:
+    """Words a person can act on, for a card the bank refused."""
+    prepaid = card is not None and (card.funding is CardFunding.PREPAID or card.route is FundingRoute.PREPAID_CARD)
+    if decline_code == "insufficient_funds" or code == "insufficient_funds":
+        advice = (
+            "Check the balance of your prepaid card: the council loads it every 4 weeks. "
+            if prepaid
+            else "Check the balance with your bank. "
+        )
+        return (
+            f"Your card does not have enough money for this payment of {_pounds(amount_pence)}. {advice}"
+            "You can book fewer visits, or use another card."
+        )
+    if code == "expired_card" or decline_code == "expired_card":
+        return "Your card has expired. Add a card that is in date."
+    if code in ("incorrect_cvc", "invalid_cvc") or decline_code == "incorrect_cvc":
+        return "The security code (the 3 digits on the back of your card) was wrong. Add the card again."
+    if code in ("authentication_required",) or decline_code == "authentication_required":
+        return "Your bank needs you to confirm this payment yourself."
+    if code == "authorisation_lapsed":
+        return "The hold on your card had lapsed."
+    return "Your bank declined the card. Contact your bank or card provider, or use another card."
+
+
+def _after_payment_failed(payment: CardPayment) -> None:
+    visit = db.session.get(BookingVisit, payment.visit_id)
+    booking = db.session.get(Booking, payment.booking_id)
+    if payment.kind is CardPaymentKind.CHARGE and visit.status in (VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED):
+        _mark_unpaid(visit, booking, payment)
+
+
+def _apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
+    """Bring our record of a payment forward to what Stripe shows, moving the ledger to match."""
+    if payment.stripe_payment_intent_id is None:
+        payment.stripe_payment_intent_id = intent.id
+        payment.client_secret = _field(intent, "client_secret")
+    status = intent.status
+    target = {
+        "requires_action": CardPaymentStatus.REQUIRES_ACTION,
+        "requires_capture": CardPaymentStatus.AUTHORISED,
+        "succeeded": CardPaymentStatus.CAPTURED,
+        "canceled": CardPaymentStatus.CANCELLED,
+        "requires_payment_method": CardPaymentStatus.FAILED,
+    }.get(status)
+    if target is None or payment.status in (CardPaymentStatus.CAPTURED, CardPaymentStatus.CANCELLED):
+        return
+    if _RANK[target] <= _RANK[payment.status]:
+        return
+    if target is CardPaymentStatus.REQUIRES_ACTION and payment.kind is CardPaymentKind.CHARGE:
+        # Off-session and the bank wants the card holder: a failure they must act on.
+        _fail_payment(payment, _Outcome(AttemptState.FAILED, code="authentication_required"))
+        return
+    if target is CardPaymentStatus.FAILED:
+        error = _field(intent, "last_payment_error")
+        _fail_payment(
+            payment,
+            _Outcome(AttemptState.FAILED, code=_field(error, "code"), decline_code=_field(error, "decline_code")),
+        )
+        return
+    visit = db.session.get(BookingVisit, payment.visit_id)
+    booking = db.session.get(Booking, payment.booking_id)
+    card = payment.card
+    actor = Actor.system("card payments")
+    if target is CardPaymentStatus.REQUIRES_ACTION:
+        payment.status = target
+        return
+    if target is CardPaymentStatus.AUTHORISED:
+        held = ledger.place_hold(
+            visit_id=visit.id,
+            source=card_account(card),
+            hold=ledger.hold_account(booking),
+            amount_pence=payment.amount_pence,
+            key=f"card-payment:{payment.id}:hold",
+            actor=actor,
+            memo=f"Authorised on {card.description} for {booking.service.title} on {bookings._when(visit.starts_at)} ({booking.reference})",
+        )
+        payment.hold_id = held.id
+        payment.status = target
+        if visit.status is VisitStatus.SCHEDULED:
+            visit.status = VisitStatus.HELD
+        return
+    if target is CardPaymentStatus.CANCELLED:
+        _release_payment_hold(payment, actor, f"Released from {card.description}: {booking.reference} visit on {bookings._when(visit.starts_at)} not going ahead")
+        payment.status = target
+        return
+    # Captured: the card paid ``amount``.
+    amount = captured_pence if payment.kind is CardPaymentKind.AUTHORISE else payment.amount_pence
+    received = _field(intent, "amount_received")
+    if isinstance(received, int) and 0 < received <= payment.amount_pence:
+        amount = received
+    memo = f"{booking.service.title} on {bookings._when(visit.starts_at)} ({booking.reference})"
+    # The reservation (if any) goes back to the card and the charge is taken, as a card
+    # statement shows them: so the card's account tells its whole story.
+    _release_payment_hold(payment, actor, f"Reservation on {card.description} released: charged instead. {memo}")
+    ledger.post(
+        TransactionKind.CARD_PAYMENT,
+        [(card_account(card), -amount), (clearing_account(), amount)],
+        key=f"card-payment:{payment.id}:charged",
+        cause=("booking_visit", visit.id),
+        actor=actor,
+        memo=f"Charged to {card.description}: {memo}",
+    )
+    ledger.post(
+        TransactionKind.CAPTURE,
+        [(clearing_account(), -amount), (ledger.provider_payable_account(booking.provider), amount)],
+        key=f"card-payment:{payment.id}:to-provider",
+        cause=("booking_visit", visit.id),
+        actor=actor,
+        memo=f"Paid by card: {memo}",
+    )
+    payment.status = target
+    payment.captured_pence = amount
+    if visit.status is VisitStatus.UNPAID:
+        visit.status = VisitStatus.DELIVERED if visit.delivered_units is not None else VisitStatus.LATE_CANCELLED
+        bookings._event(booking, "paid", f"{_pounds(amount)} paid by card for the visit on {bookings._when(visit.starts_at)}", None)
+    elif visit.status is VisitStatus.SCHEDULED:
+        visit.status = VisitStatus.HELD  # paid before delivery: only by a webhook racing the booking
+
+
+def _release_payment_hold(payment: CardPayment, actor: Actor, memo: str) -> None:
+    if payment.hold_id is None:
+        return
+    held = db.session.get(ledger.LedgerHold, payment.hold_id)
+    if held.status is ledger.HoldStatus.HELD:
+        ledger.settle_hold(held, capture_pence=0, payee=None, actor=actor, memo=memo)
+
+
+def _send_notifications() -> None:
+    while _pending.notifications:
+        booking_id, what = _pending.notifications.pop(0)
+        booking = db.session.get(Booking, booking_id)
+        if booking is not None:
+            bookings.notify_booking_change(booking, what)
+
+
+# Paying a visit that is owed ------------------------------------------------------------------
+
+
+def unpaid_visits(payer: User) -> list[BookingVisit]:
+    """Visits whose card charge failed, for the card's owner (or the citizen) to pay."""
+    return list(
+        db.session.execute(
+            select(BookingVisit)
+            .join(Booking, BookingVisit.booking_id == Booking.id)
+            .join(BookingCard, BookingCard.booking_id == Booking.id)
+            .join(PaymentCard, BookingCard.card_id == PaymentCard.id)
+            .where(BookingVisit.status == VisitStatus.UNPAID, or_(PaymentCard.owner_id == payer.id, Booking.citizen_id == payer.id))
+            .order_by(BookingVisit.starts_at)
+        ).scalars()
+    )
+
+
+def amount_owed(visit: BookingVisit) -> int:
+    paid = db.session.execute(
+        select(func.coalesce(func.sum(CardPayment.captured_pence), 0)).where(CardPayment.visit_id == visit.id)
+    ).scalar_one()
+    return max(0, visit.charged_pence - int(paid))
+
+
+@dataclass(frozen=True)
+class PayNowResult:
+    payment: CardPayment
+    paid: bool
+    requires_action: bool
+    client_secret: str | None  # for Stripe.js to let the card holder confirm with their bank
+
+
+def pay_unpaid_visit(visit: BookingVisit, *, payer: User, card: PaymentCard, request_key: str) -> PayNowResult:
+    """The card holder pays a visit whose charge failed, while they are here (on-session).
+
+    Idempotent on ``request_key`` (one per "Pay now" form)."""
+    require_configured()
+    if card.owner_id != payer.id or card.removed_at is not None:
+        raise NotFound("No such card")
+    key = f"visit:{visit.id}:pay-now:{request_key}"[:160]
+    existing = db.session.execute(select(PaymentAttempt).where(PaymentAttempt.key == key)).scalar_one_or_none()
+    if existing is None:
+        try:
+            with write_transaction():
+                visit = db.session.get(BookingVisit, visit.id)
+                booking = db.session.get(Booking, visit.booking_id)
+                if payer.id not in (booking.citizen_id, booking.booked_by_id, _booking_card_owner(booking)):
+                    raise NotFound("No such visit")
+                if visit.status is not VisitStatus.UNPAID:
+                    raise Conflict("This visit has nothing left to pay")
+                owed = amount_owed(visit)
+                _new_payment(visit, booking, card, CardPaymentKind.PAY_NOW, owed, key=key)
+        except IntegrityError:
+            db.session.rollback()
+            raise PaymentInProgress("A payment for this visit is already being made. Wait a moment, then refresh the page.") from None
+    attempt_id = db.session.execute(select(PaymentAttempt.id).where(PaymentAttempt.key == key)).scalar_one()
+    attempt = run_attempt(attempt_id)
+    payment = db.session.get(CardPayment, attempt.card_payment_id)
+    if payment.status is CardPaymentStatus.FAILED:
+        raise CardDeclined(payment.failure_message or _decline_message(None, None, payment.amount_pence))
+    return PayNowResult(
+        payment,
+        paid=payment.status is CardPaymentStatus.CAPTURED,
+        requires_action=payment.status is CardPaymentStatus.REQUIRES_ACTION,
+        client_secret=payment.client_secret if payment.status is CardPaymentStatus.REQUIRES_ACTION else None,
+    )
+
+
+def _booking_card_owner(booking: Booking) -> int | None:
+    link = db.session.get(BookingCard, booking.id)
+    return link.card.owner_id if link else None
+
+
+def refresh_payment(payment: CardPayment) -> CardPayment:
+    """Read a payment's state from Stripe again (after the card holder confirmed with their
+    bank in the browser, or to check one a webhook has not told us about)."""
+    if payment.stripe_payment_intent_id is None:
+        return payment
+    intent = _call(lambda c: c.v1.payment_intents.retrieve(payment.stripe_payment_intent_id))
+    with write_transaction():
+        payment = db.session.get(CardPayment, payment.id)
+        _apply_intent(payment, intent, captured_pence=payment.amount_pence)
+    _send_notifications()
+    return db.session.get(CardPayment, payment.id)
+
+
+# Refunds ------------------------------------------------------------------------------------
+
+
+def refundable_pence(payment: CardPayment) -> int:
+    pending = db.session.execute(
+        select(func.coalesce(func.sum(CardRefund.amount_pence), 0)).where(
+            CardRefund.card_payment_id == payment.id, CardRefund.status == RefundStatus.PENDING
+        )
+    ).scalar_one()
+    return payment.captured_pence - payment.refunded_pence - int(pending)
+
+
+def refund_visit(
+    visit: BookingVisit, *, amount_pence: int, reason: str, by: User, request_key: str, for_provider=None
+) -> CardRefund:
+    """A provider (for their own bookings) or a commissioner gives back some or all of what
+    a card paid for a visit, with a reason. Idempotent on ``request_key``.
+
+    Provider staff pass ``for_provider``, the provider they work for (the provider pages know
+    it); a visit of another provider's booking answers NotFound."""
+    require_configured()
+    existing = db.session.execute(select(CardRefund).where(CardRefund.request_key == request_key)).scalar_one_or_none()
+    if existing is None:
+        reason = (reason or "").strip()
+        errors = {}
+        if not reason:
+            errors["reason"] = "Enter the reason for the refund: the person will see it"
+        elif len(reason) > MAX_REASON:
+            errors["reason"] = f"The reason must be {MAX_REASON} characters or fewer"
+        if isinstance(amount_pence, bool) or not isinstance(amount_pence, int) or amount_pence <= 0:
+            errors["amount"] = "Enter an amount to refund, like 12.50"
+        if errors:
+            raise ValidationError(errors)
+        try:
+            existing = _record_refund(
+                visit, amount_pence=amount_pence, reason=reason, by=by, request_key=request_key, for_provider=for_provider
+            )
+        except IntegrityError:
+            db.session.rollback()
+            existing = db.session.execute(select(CardRefund).where(CardRefund.request_key == request_key)).scalar_one()
+    if existing.requested_by_id != by.id:
+        raise Conflict("That refund request was already used")
+    attempt_id = db.session.execute(select(PaymentAttempt.id).where(PaymentAttempt.refund_id == existing.id)).scalar_one()
+    run_attempt(attempt_id)
+    refund = db.session.get(CardRefund, existing.id)
+    db.session.refresh(refund)
+    if refund.status is RefundStatus.FAILED:
+        raise Conflict(f"The refund could not be made: {refund.failure_message}")
+    return refund
+
+
+def _may_refund(user: User, booking: Booking, for_provider) -> bool:
+    if user.role is Role.COMMISSIONER:
+        return True
+    if user.role is Role.PROVIDER:
+        return for_provider is not None and for_provider.id == booking.provider_id
+    return False
+
+
+def _record_refund(visit: BookingVisit, *, amount_pence: int, reason: str, by: User, request_key: str, for_provider) -> CardRefund:
+    with write_transaction():
+        visit = db.session.get(BookingVisit, visit.id)
+        booking = db.session.get(Booking, visit.booking_id)
+        if not _may_refund(by, booking, for_provider):
+            raise NotFound("No such visit")
+        payment = db.session.execute(
+            select(CardPayment)
+            .where(CardPayment.visit_id == visit.id, CardPayment.status == CardPaymentStatus.CAPTURED)
+            .order_by(CardPayment.id.desc())
+        ).scalars().first()
+        if payment is None:
+            raise ValidationError({"amount": "Nothing has been paid by card for this visit, so there is nothing to refund"})
+        # Lock the payment row so two refunds cannot both pass the check (SQLite: the write lock).
+        db.session.execute(select(CardPayment.id).where(CardPayment.id == payment.id).with_for_update())
+        left = refundable_pence(payment)
+        if amount_pence > left:
+            raise ValidationError({"amount": f"You can refund at most {_pounds(left)} for this visit"})
+        refund = CardRefund(
+            public_id=_new_public_id(),
+            card_payment_id=payment.id,
+            request_key=request_key,
+            amount_pence=amount_pence,
+            reason=reason,
+            status=RefundStatus.PENDING,
+            requested_by_id=by.id,
+        )
+        db.session.add(refund)
+        db.session.flush()
+        # The provider gives the money back now, so it cannot be paid out to them as well.
+        try:
+            ledger.post(
+                TransactionKind.CORRECTION,
+                [(ledger.provider_payable_account(booking.provider), -amount_pence), (clearing_account(), amount_pence)],
+                key=f"card-refund:{refund.id}:from-provider",
+                cause=("card_refund", refund.id),
+                actor=Actor.person(by),
+                memo=f"Refund to {payment.card.description} for {booking.reference}: {reason}",
+                corrects=_capture_transaction(payment),
+            )
+        except ledger.InsufficientFunds:
+            raise Conflict(
+                f"{booking.provider.name} has already been paid this money, so the refund must come from their next payment. "
+                "Contact the council's payments team."
+            ) from None
+        db.session.add(
+            PaymentAttempt(
+                key=f"card-refund:{refund.id}",
+                operation=AttemptOperation.REFUND,
+                state=AttemptState.STARTED,
+                card_payment_id=payment.id,
+                refund_id=refund.id,
+                amount_pence=amount_pence,
+            )
+        )
+        bookings._event(
+            booking,
+            "refund_requested",
+            f"Refund of {_pounds(amount_pence)} for the visit on {bookings._when(visit.starts_at)} asked for by {by.name}: {reason}",
+            by,
+        )
+    return refund
+
+
+def _capture_transaction(payment: CardPayment) -> LedgerTransaction | None:
+    return ledger.find_transaction(f"card-payment:{payment.id}:to-provider")
+
+
+def _finish_refund(attempt: PaymentAttempt, payment: CardPayment, outcome: _Outcome) -> None:
+    refund = db.session.get(CardRefund, attempt.refund_id)
+    if refund.status is not RefundStatus.PENDING:
+        return
+    booking = db.session.get(Booking, payment.booking_id)
+    actor = Actor.system("card payments")
+    now = utcnow()
+    if outcome.state is AttemptState.SUCCEEDED:
+        refund.status = RefundStatus.SUCCEEDED
+        refund.stripe_refund_id = outcome.refund.id
+        attempt.stripe_object_id = outcome.refund.id
+        payment.refunded_pence = payment.refunded_pence + refund.amount_pence
+        ledger.post(
+            TransactionKind.CARD_REFUND,
+            [(clearing_account(), -refund.amount_pence), (card_account(payment.card), refund.amount_pence)],
+            key=f"card-refund:{refund.id}:to-card",
+            cause=("card_refund", refund.id),
+            actor=actor,
+            memo=f"Refunded to {payment.card.description} ({booking.reference}): {refund.reason}",
+        )
+        bookings._event(booking, "refunded", f"{_pounds(refund.amount_pence)} refunded to {payment.card.description}: {refund.reason}", None)
+        _pending.notifications.append((booking.id, "refunded"))
+    else:
+        refund.status = RefundStatus.FAILED
+        refund.failure_message = outcome.message or "the card processor refused it"
+        ledger.post(
+            TransactionKind.CORRECTION,
+            [(clearing_account(), -refund.amount_pence), (ledger.provider_payable_account(booking.provider), refund.amount_pence)],
+            key=f"card-refund:{refund.id}:back-to-provider",
+            cause=("card_refund", refund.id),
+            actor=actor,
+            memo=f"Refund not made, money back to {booking.provider.name}: {refund.failure_message}",
+        )
+    refund.settled_at = now
+
+
+# Webhooks -------------------------------------------------------------------------------------
+
+
+class WebhookRejected(DomainError):
+    """The request is not a genuine Stripe event for us."""
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    event_id: str
+    duplicate: bool
+    outcome: str
+
+
+def handle_webhook(payload: bytes, signature_header: str | None) -> WebhookResult:
+    """Verify, record once, and apply one Stripe event. Never asks Stripe anything, so it
+    answers fast; state only moves forward, so replays and late events change nothing."""
+    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
+    if not secret:
+        raise CardPaymentsNotConfigured()
+    try:
+        stripe.WebhookSignature.verify_header(payload.decode("utf-8"), signature_header or "", secret, stripe.Webhook.DEFAULT_TOLERANCE)
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as exc:
+        raise WebhookRejected("The signature does not match") from exc
+    try:
+        event = json.loads(payload)
+        event_id, event_type, created = event["id"], event["type"], int(event.get("created") or 0)
+        obj = event["data"]["object"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise WebhookRejected("Not a Stripe event") from exc
+    object_id = obj.get("id") if isinstance(obj, dict) else None
+    try:
+        with write_transaction():
+            db.session.add(StripeEvent(event_id=event_id, event_type=event_type, object_id=object_id, stripe_created=created))
+            db.session.flush()
+            outcome = _apply_event(event_type, obj)
+            db.session.execute(update(StripeEvent.__table__).where(StripeEvent.__table__.c.event_id == event_id).values(outcome=outcome))
+    except IntegrityError:
+        db.session.rollback()
+        recorded = db.session.execute(select(StripeEvent).where(StripeEvent.event_id == event_id)).scalar_one()
+        return WebhookResult(event_id, True, recorded.outcome)
+    _send_notifications()
+    return WebhookResult(event_id, False, outcome)
+
+
+def _apply_event(event_type: str, obj: dict) -> str:
+    if not event_type.startswith("payment_intent."):
+        return "ignored: not a payment intent event"
+    intent = stripe.PaymentIntent.construct_from(obj, None)
+    payment = db.session.execute(select(CardPayment).where(CardPayment.stripe_payment_intent_id == intent.id)).scalar_one_or_none()
+    if payment is None:
+        key = (obj.get("metadata") or {}).get("marketplace_attempt")
+        attempt = db.session.execute(select(PaymentAttempt).where(PaymentAttempt.key == key)).scalar_one_or_none() if key else None
+        if attempt is None:
+            return "ignored: not one of our payments"
+        payment = db.session.get(CardPayment, attempt.card_payment_id)
+        if payment.stripe_payment_intent_id not in (None, intent.id):
+            return "ignored: an earlier, superseded payment intent"
+    before = payment.status
+    captured = payment.amount_pence
+    capture = db.session.execute(
+        select(PaymentAttempt).where(PaymentAttempt.card_payment_id == payment.id, PaymentAttempt.operation == AttemptOperation.CAPTURE)
+    ).scalar_one_or_none()
+    if capture is not None:
+        captured = capture.amount_pence
+    _apply_intent(payment, intent, captured_pence=captured)
+    if payment.status is before:
+        return f"no change: payment {payment.public_id} is {payment.status.value}"
+    return f"payment {payment.public_id}: {before.value} -> {payment.status.value}"
+
+
+# Reading ------------------------------------------------------------------------------------
+
+
+def payments_for_booking(booking: Booking) -> list[CardPayment]:
+    return list(
+        db.session.execute(select(CardPayment).where(CardPayment.booking_id == booking.id).order_by(CardPayment.id)).scalars()
+    )
+
+
+def booking_card(booking: Booking) -> PaymentCard | None:
+    link = db.session.get(BookingCard, booking.id)
+    return link.card if link else None
+
+
+@dataclass(frozen=True)
+class CardStatementLine:
+    at: dt.datetime
+    description: str
+    card: str
+    authorised_pence: int  # reserved on the card (not taken)
+    released_pence: int  # a reservation given back
+    paid_pence: int  # taken from the card
+    refunded_pence: int  # given back to the card
+
+
+def card_statement(payer: User, *, starts_at: dt.datetime | None = None, ends_at: dt.datetime | None = None) -> list[CardStatementLine]:
+    """Every movement on the payer's cards, from the ledger: the card lines of their statement."""
+    cards = db.session.execute(select(PaymentCard).where(PaymentCard.owner_id == payer.id)).scalars().all()
+    by_account = {}
+    for card in cards:
+        account = db.session.execute(
+            select(LedgerAccount).where(LedgerAccount.kind == AccountKind.SELF_FUNDED, LedgerAccount.owner_key == f"card:{card.id}")
+        ).scalar_one_or_none()
+        if account is not None:
+            by_account[account.id] = card
+    if not by_account:
+        return []
+    query = (
+        select(LedgerTransaction, LedgerEntry.account_id, LedgerEntry.amount_pence)
+        .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .where(LedgerEntry.account_id.in_(list(by_account)))
+        .order_by(LedgerTransaction.effective_at, LedgerTransaction.id)
+    )
+    if starts_at is not None:
+        query = query.where(LedgerTransaction.effective_at >= starts_at)
+    if ends_at is not None:
+        query = query.where(LedgerTransaction.effective_at < ends_at)
+    lines = []
+    for transaction, account_id, amount in db.session.execute(query).all():
+        card = by_account[account_id]
+        authorised = released = paid = refunded = 0
+        if transaction.kind is TransactionKind.HOLD:
+            authorised = -amount
+        elif transaction.kind is TransactionKind.RELEASE:
+            released = amount
+        elif transaction.kind is TransactionKind.CARD_PAYMENT:
+            paid = -amount
+        elif transaction.kind is TransactionKind.CARD_REFUND:
+            refunded = amount
+        lines.append(CardStatementLine(transaction.effective_at, transaction.memo, card.description, authorised, released, paid, refunded))
+    return lines
+
+
+@dataclass(frozen=True)
+class SpendRow:
+    route: FundingRoute
+    funding: CardFunding
+    payments: int
+    paid_pence: int
+    refunded_pence: int
+
+    @property
+    def net_pence(self) -> int:
+        return self.paid_pence - self.refunded_pence
+
+
+def card_spend(*, since: dt.datetime | None = None, until: dt.datetime | None = None) -> list[SpendRow]:
+    """What was paid by card through the marketplace, by route (council prepaid card or own
+    money) and card funding type: what the council's prepaid card holders spend."""
+    query = select(
+        CardPayment.route,
+        CardPayment.funding,
+        func.count(CardPayment.id),
+        func.coalesce(func.sum(CardPayment.captured_pence), 0),
+        func.coalesce(func.sum(CardPayment.refunded_pence), 0),
+    ).where(CardPayment.status == CardPaymentStatus.CAPTURED)
+    if since is not None:
+        query = query.where(CardPayment.updated_at >= since)
+    if until is not None:
+        query = query.where(CardPayment.updated_at < until)
+    rows = db.session.execute(query.group_by(CardPayment.route, CardPayment.funding)).all()
+    return [SpendRow(route, funding, int(n), int(paid), int(refunded)) for route, funding, n, paid, refunded in rows]
+
+
+def prepaid_card_holders_spend() -> list[tuple[User, int]]:
+    """Each council prepaid card holder and what their cards paid, net of refunds."""
+    rows = db.session.execute(
+        select(PaymentCard.owner_id, func.coalesce(func.sum(CardPayment.captured_pence - CardPayment.refunded_pence), 0))
+        .join(CardPayment, CardPayment.card_id == PaymentCard.id)
+        .where(
+            CardPayment.status == CardPaymentStatus.CAPTURED,
+            or_(PaymentCard.route == FundingRoute.PREPAID_CARD, CardPayment.funding == CardFunding.PREPAID),
+        )
+        .group_by(PaymentCard.owner_id)
+    ).all()
+    return [(db.session.get(User, owner_id), int(total)) for owner_id, total in rows]
+
+
+# Retrying everything left unfinished ------------------------------------------------------------
+
+
+def retry_unfinished(progress=None) -> int:
+    """Finish every attempt whose outcome was never recorded, and the card work of every
+    card booking with a visit waiting to be paid (``flask payments retry``; safe to re-run)."""
+    booking_ids = set(
+        db.session.execute(
+            select(CardPayment.booking_id)
+            .join(PaymentAttempt, PaymentAttempt.card_payment_id == CardPayment.id)
+            .where(PaymentAttempt.state == AttemptState.STARTED)
+        ).scalars()
+    )
+    booking_ids |= set(
+        db.session.execute(
+            select(Booking.id)
+            .join(BookingVisit, BookingVisit.booking_id == Booking.id)
+            .join(BookingCard, BookingCard.booking_id == Booking.id)
+            .where(BookingVisit.status.in_([VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED, VisitStatus.CANCELLED, VisitStatus.DECLINED]))
+        ).scalars()
+    )
+    for booking_id in sorted(booking_ids):
+        settle_booking(db.session.get(Booking, booking_id))
+        if progress:
+            progress(1)
+    return len(booking_ids)
+
+
+# Invariants for `flask ledger check` ------------------------------------------------------------
+
+
+def _check_cards() -> list[ledger.Problem]:
+    problems = []
+    clearing = db.session.execute(
+        select(LedgerAccount).where(LedgerAccount.kind == AccountKind.CARD_CLEARING, LedgerAccount.owner_key == "stripe")
+    ).scalar_one_or_none()
+    pending = int(
+        db.session.execute(
+            select(func.coalesce(func.sum(CardRefund.amount_pence), 0)).where(CardRefund.status == RefundStatus.PENDING)
+        ).scalar_one()
+    )
+    in_clearing = ledger.balance(clearing) if clearing is not None else 0
+    if in_clearing != pending:
+        problems.append(ledger.Problem("card clearing holds only refunds in flight", f"clearing holds {in_clearing} but pending refunds total {pending}"))
+    cards = db.session.execute(select(PaymentCard)).scalars().all()
+    for card in cards:
+        account = db.session.execute(
+            select(LedgerAccount).where(LedgerAccount.kind == AccountKind.SELF_FUNDED, LedgerAccount.owner_key == f"card:{card.id}")
+        ).scalar_one_or_none()
+        in_ledger = -ledger.balance(account) if account is not None else 0
+        payments = db.session.execute(select(CardPayment).where(CardPayment.card_id == card.id)).scalars().all()
+        expected = sum(p.captured_pence - p.refunded_pence + (p.amount_pence if p.status is CardPaymentStatus.AUTHORISED else 0) for p in payments)
+        if in_ledger != expected:
+            problems.append(
+                ledger.Problem(
+                    "card ledger matches card payments",
+                    f"card {card.public_id}: the ledger shows {in_ledger} taken or reserved, its payments {expected}",
+                )
+            )
+            break
+    return problems
+
+
+ledger.EXTRA_CHECKS.append(_check_cards)

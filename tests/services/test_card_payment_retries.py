@@ -1,0 +1,248 @@
+"""Nothing is charged twice, whatever is retried: a crash between Stripe's answer and our
+commit, a worker that died holding an attempt, and double submissions at the same moment.
+
+localstripe ignores idempotency keys (the first test proves it), so these tests show that
+our own attempt records are what keep every charge single."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.request
+
+import pytest
+
+from app.extensions import db
+from app.models import (
+    AttemptState,
+    Booking,
+    BookingVisit,
+    CardPayment,
+    CardPaymentStatus,
+    CardRefund,
+    LedgerHold,
+    PaymentAttempt,
+    PaymentMethod,
+    Role,
+    User,
+    VisitStatus,
+)
+from app.services import bookings, card_payments, ledger
+from tests.payments_fixtures import SECRET_KEY, stripe_get
+from tests.services.money_helpers import request_for
+from tests.services.test_money_concurrency import run_at_once
+
+pytestmark = pytest.mark.usefixtures("stripe_app")
+
+
+@pytest.fixture
+def people(make_user, make_service):
+    return {
+        "citizen": make_user(Role.CITIZEN),
+        "staff": make_user(Role.PROVIDER),
+        "service": make_service(price_pence=2_000, capacity=20, accepts_self_funder=True),
+    }
+
+
+def book(people, card, *, days=2, key="the-request", units=1):
+    from app.services.policy import current_policy
+
+    request = request_for(people["service"], None, day=dt.date.today() + dt.timedelta(days=days), key=key, units=units,
+                          payment_method=PaymentMethod.CARD, card_public_id=card.public_id)
+    return bookings.create(request, citizen=people["citizen"], booker=people["citizen"], policy=current_policy())
+
+
+def intents_for_attempt(localstripe, key: str) -> list[dict]:
+    """The PaymentIntents localstripe holds for one of our attempts (in this test's database)."""
+    attempt = db.session.query(PaymentAttempt).filter_by(key=key).one()
+    payment = db.session.get(CardPayment, attempt.card_payment_id)
+    listed = stripe_get(localstripe.url, "/v1/payment_intents?limit=1000")["data"]
+    return [
+        pi for pi in listed
+        if pi["metadata"].get("marketplace_attempt") == key and pi["metadata"].get("marketplace_payment") == payment.public_id
+    ]
+
+
+class CrashAfterStripeAnswers:
+    """Make the process 'die' after Stripe answered but before our commit, ``times`` times."""
+
+    def __init__(self, monkeypatch, times=1):
+        self.left = times
+        real = card_payments._record
+
+        def record(attempt_id, token, outcome):
+            if self.left:
+                self.left -= 1
+                raise RuntimeError("crash between the Stripe call and our commit")
+            return real(attempt_id, token, outcome)
+
+        monkeypatch.setattr(card_payments, "_record", record)
+
+
+def test_localstripe_really_ignores_idempotency_keys(stripe_app, localstripe):
+    """Why our own de-duplication is needed (and what these tests would catch without it)."""
+    created = []
+    for _ in range(2):
+        body = b"amount=500&currency=gbp&payment_method_types[]=card"
+        request = urllib.request.Request(f"{localstripe.url}/v1/payment_intents", data=body, method="POST",
+                                         headers={"Authorization": f"Bearer {SECRET_KEY}", "Idempotency-Key": "same-key"})
+        with urllib.request.urlopen(request) as response:
+            created.append(json.loads(response.read())["id"])
+    assert created[0] != created[1]
+
+
+def test_a_crash_after_authorising_then_a_retry_authorises_once(people, save_card, localstripe, monkeypatch):
+    card = save_card(people["citizen"])
+    CrashAfterStripeAnswers(monkeypatch)
+    with pytest.raises(RuntimeError, match="crash"):
+        book(people, card)
+    booking = db.session.query(Booking).one()
+    attempt = db.session.query(PaymentAttempt).one()
+    assert attempt.state is AttemptState.STARTED and attempt.lease_until is None  # outcome unknown to us
+    assert len(intents_for_attempt(localstripe, attempt.key)) == 1  # ...but Stripe did it
+
+    again = book(people, card)  # the person presses "Book" again: same request
+    assert again.id == booking.id
+    db.session.expire_all()
+    attempt = db.session.get(PaymentAttempt, attempt.id)
+    assert attempt.state is AttemptState.SUCCEEDED and attempt.tries == 2
+    assert len(intents_for_attempt(localstripe, attempt.key)) == 1  # no second authorisation
+    payment = db.session.query(CardPayment).one()
+    assert payment.status is CardPaymentStatus.AUTHORISED
+    assert payment.stripe_payment_intent_id == intents_for_attempt(localstripe, attempt.key)[0]["id"]
+    assert db.session.query(LedgerHold).count() == 1
+    assert ledger.check() == []
+
+
+def test_a_crash_after_capturing_then_a_retry_captures_once(people, save_card, localstripe, monkeypatch):
+    card = save_card(people["citizen"])
+    booking = book(people, card, units=2)
+    visit = booking.visits[0]
+    bookings.accept(booking, by=people["staff"])
+    CrashAfterStripeAnswers(monkeypatch)
+    with pytest.raises(RuntimeError):
+        bookings.record_delivery(visit, by=people["staff"], delivered_units=1, now=visit.starts_at + dt.timedelta(hours=2))
+    payment = db.session.query(CardPayment).one()
+    assert payment.status is CardPaymentStatus.AUTHORISED
+    assert stripe_get(localstripe.url, f"/v1/payment_intents/{payment.stripe_payment_intent_id}")["status"] == "succeeded"
+
+    card_payments.retry_unfinished()  # `flask payments retry`, or the next action on the booking
+    db.session.expire_all()
+    payment = db.session.query(CardPayment).one()
+    assert payment.status is CardPaymentStatus.CAPTURED and payment.captured_pence == 2_000
+    assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
+    card_payments.retry_unfinished()
+    assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
+    assert ledger.check() == []
+
+
+def test_a_crash_after_an_off_session_charge_then_a_retry_charges_once(people, save_card, localstripe, monkeypatch):
+    card = save_card(people["citizen"])
+    booking = book(people, card, days=15)
+    visit = booking.visits[0]
+    bookings.accept(booking, by=people["staff"])
+    CrashAfterStripeAnswers(monkeypatch)
+    with pytest.raises(RuntimeError):
+        bookings.record_delivery(visit, by=people["staff"], now=visit.starts_at + dt.timedelta(hours=1))
+    attempt = db.session.query(PaymentAttempt).one()
+    assert len(intents_for_attempt(localstripe, attempt.key)) == 1
+
+    card_payments.retry_unfinished()
+    card_payments.retry_unfinished()
+    assert len(intents_for_attempt(localstripe, attempt.key)) == 1
+    db.session.expire_all()
+    assert db.session.query(CardPayment).one().status is CardPaymentStatus.CAPTURED
+    assert db.session.get(BookingVisit, visit.id).status is VisitStatus.DELIVERED
+    assert ledger.balance(card_payments.card_account(card)) == -2_000
+    assert ledger.check() == []
+
+
+def test_a_crash_after_refunding_then_a_retry_refunds_once(people, save_card, make_user, localstripe, monkeypatch):
+    commissioner = make_user(Role.COMMISSIONER)
+    card = save_card(people["citizen"])
+    booking = book(people, card)
+    visit = booking.visits[0]
+    bookings.accept(booking, by=people["staff"])
+    bookings.record_delivery(visit, by=people["staff"], now=visit.starts_at + dt.timedelta(hours=1))
+    CrashAfterStripeAnswers(monkeypatch)
+    with pytest.raises(RuntimeError):
+        card_payments.refund_visit(visit, amount_pence=700, reason="Short visit", by=commissioner, request_key="refund-1")
+    refund = db.session.query(CardRefund).one()
+    assert refund.status.value == "pending"
+    assert ledger.check() == []  # the money is in the clearing account while the refund is in flight
+
+    card_payments.refund_visit(visit, amount_pence=700, reason="Short visit", by=commissioner, request_key="refund-1")
+    payment = db.session.query(CardPayment).one()
+    refunds = stripe_get(localstripe.url, f"/v1/refunds?payment_intent={payment.stripe_payment_intent_id}")["data"]
+    assert [r["amount"] for r in refunds] == [700]
+    db.session.expire_all()
+    assert db.session.query(CardRefund).one().status.value == "succeeded"
+    assert db.session.query(CardPayment).one().refunded_pence == 700
+    assert ledger.balance(card_payments.clearing_account()) == 0
+    assert ledger.check() == []
+
+
+def test_an_attempt_held_by_another_worker_waits_until_its_lease_lapses(people, save_card, localstripe, monkeypatch):
+    card = save_card(people["citizen"])
+    CrashAfterStripeAnswers(monkeypatch)
+    with pytest.raises(RuntimeError):
+        book(people, card)
+    attempt = db.session.query(PaymentAttempt).one()
+    from app.database import utcnow, write_transaction
+
+    with write_transaction():  # a worker that died mid-call still holds the lease
+        row = db.session.get(PaymentAttempt, attempt.id)
+        row.lease_token, row.lease_until = "other-worker", utcnow() + dt.timedelta(seconds=60)
+    with pytest.raises(card_payments.PaymentInProgress):
+        card_payments.run_attempt(attempt.id, wait=False)
+    with write_transaction():
+        db.session.get(PaymentAttempt, attempt.id).lease_until = utcnow() - dt.timedelta(seconds=1)
+    assert card_payments.run_attempt(attempt.id).state is AttemptState.SUCCEEDED
+    assert len(intents_for_attempt(localstripe, attempt.key)) == 1
+    assert ledger.check() == []
+
+
+def test_a_double_submitted_card_booking_charges_once(app, people, save_card, localstripe, backend):
+    if backend != "postgresql":
+        pytest.skip("real concurrent writers need PostgreSQL (SQLite serialises every writer)")
+    card = save_card(people["citizen"])
+    citizen_id, card_public_id, service_id = people["citizen"].id, card.public_id, people["service"].id
+    day = dt.date.today() + dt.timedelta(days=2)
+
+    def submit(i):
+        from app.services.policy import current_policy
+
+        citizen = db.session.get(User, citizen_id)
+        service = bookings.listed_service(service_id)
+        request = request_for(service, None, day=day, key="double-click", payment_method=PaymentMethod.CARD,
+                              card_public_id=card_public_id)
+        return bookings.create(request, citizen=citizen, booker=citizen, policy=current_policy()).id
+
+    ok, errors = run_at_once(app, 8, submit)
+    assert errors == [] and len(set(ok)) == 1
+    assert db.session.query(Booking).count() == 1
+    attempt = db.session.query(PaymentAttempt).one()
+    assert attempt.state is AttemptState.SUCCEEDED
+    assert len(intents_for_attempt(localstripe, attempt.key)) == 1
+    assert db.session.query(LedgerHold).count() == 1
+    assert ledger.check() == []
+
+
+def test_concurrent_deliveries_of_a_card_visit_capture_once(app, people, save_card, localstripe, backend):
+    if backend != "postgresql":
+        pytest.skip("real concurrent writers need PostgreSQL (SQLite serialises every writer)")
+    card = save_card(people["citizen"])
+    booking = book(people, card)
+    bookings.accept(booking, by=people["staff"])
+    visit_id, staff_id, when = booking.visits[0].id, people["staff"].id, booking.visits[0].starts_at + dt.timedelta(hours=1)
+
+    def deliver(i):
+        return bookings.record_delivery(db.session.get(BookingVisit, visit_id), by=db.session.get(User, staff_id), now=when).id
+
+    ok, errors = run_at_once(app, 6, deliver)
+    assert len(ok) == 1 and len(errors) == 5
+    db.session.expire_all()
+    payment = db.session.query(CardPayment).one()
+    assert payment.status is CardPaymentStatus.CAPTURED and payment.captured_pence == 2_000
+    assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
+    assert ledger.check() == []
