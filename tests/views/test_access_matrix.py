@@ -262,7 +262,12 @@ MATRIX: dict[str, list[Case]] = {
 }
 
 # Endpoints the matrix does not walk, with the reason.
-NOT_WALKED = {"static": "files, not pages"}
+NOT_WALKED = {
+    "static": "files, not pages",
+    # Called by Stripe, not by people: no session or CSRF, every request must carry a valid
+    # Stripe signature. Proved in tests/services/test_stripe_webhooks.py.
+    "webhooks.stripe_webhook": "Stripe's signed webhook, not a page",
+}
 
 
 @dataclass
