@@ -78,6 +78,7 @@ def _load_config(app: Flask, config: Config | dict | None) -> None:
 def _init_extensions(app: Flask) -> None:
     from app import database as _database_events  # noqa: F401  (SQLite pragmas and BEGIN handling)
     from app import models  # noqa: F401  (every model registered before migrations run)
+    from app.services import search_outbox  # noqa: F401  (queues search index changes on every commit)
 
     app.url_map.converters["id"] = IdConverter
     app.url_map.converters["slug"] = SlugConverter

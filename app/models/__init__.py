@@ -20,4 +20,5 @@ from app.models.services import (  # noqa: F401
     ServiceHours,
     ServiceStatus,
 )
+from app.models.search import OutboxEntity, SearchChannel, SearchLog, SearchOutboxEntry  # noqa: F401
 from app.models.users import Role, User  # noqa: F401
