@@ -102,9 +102,11 @@ def _init_templating(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
     from app.public import bp as public_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp)
 
 
 def _register_cli(app: Flask) -> None:

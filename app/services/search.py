@@ -1398,6 +1398,11 @@ def _districts() -> _Districts:
     return current_app.extensions.setdefault("search_districts", _Districts())
 
 
+def category_choices() -> list[tuple[str, str]]:
+    """(slug, name) of every category, in taxonomy order."""
+    return _category_names()
+
+
 def _category_names() -> list[tuple[str, str]]:
     c = Category.__table__
     return [(r.slug, r.name) for r in db.session.execute(select(c.c.slug, c.c.name).order_by(c.c.position, c.c.name))]
