@@ -284,15 +284,6 @@ def pending_changes(conn: Connection | None = None) -> tuple[int, float | None]:
     return int(count), max(0.0, (utcnow() - oldest).total_seconds())
 
 
-def listed_service_count() -> int:
-    s, p = Service.__table__, Provider.__table__
-    return db.session.execute(
-        select(func.count()).select_from(s.join(p, p.c.id == s.c.provider_id)).where(
-            s.c.status == ServiceStatus.PUBLISHED, p.c.status == ProviderStatus.VERIFIED
-        )
-    ).scalar_one()
-
-
 def index_status(index_dir: str) -> dict:
     """For /health: is the index there, readable, and up to date with the data?"""
     if not index_exists(index_dir):
@@ -306,10 +297,11 @@ def index_status(index_dir: str) -> dict:
         return {"ok": False, "state": "unreadable", "detail": exc.__class__.__name__}
     report = {"ok": True, "state": "ready", "documents": documents, "last_written_at": _iso(built_at)}
     try:
-        pending, oldest = pending_changes()
-        listed = listed_service_count()
+        # On a connection of its own: the caller's session may hold an older snapshot.
+        with sqlite_begin_mode("DEFERRED"), db.engine.connect() as conn:
+            pending, oldest = pending_changes(conn)
+            listed = listed_count_on(conn)
     except SQLAlchemyError:
-        db.session.rollback()
         return report
     report["listed_services"] = listed
     if pending:
@@ -751,9 +743,9 @@ class _Snapshot:
         self.col_days = bytes(a[A_DAYS] & 0x7F for a in attrs)
         self.col_rating = bytes(RATING_CODES.get(_rating(a[A_RATINGS][0]), 0) for a in attrs)
         self.prices = [a[A_PRICE] for a in attrs]
-        self.providers: dict[int, list[int]] = {}
-        for n, a in enumerate(attrs):
-            self.providers.setdefault(a[A_PROVIDER_ID], []).append(n)
+        self.providers: dict[int, list[int]] = {}  # provider id -> its live documents
+        for n in bitsets.positions(self.live):
+            self.providers.setdefault(attrs[n][A_PROVIDER_ID], []).append(n)
         self.provider_geo = {}
         self.base_index: dict[str | None, list[int]] = {}
         self.area_index: dict[str, list[int]] = {}
@@ -985,10 +977,11 @@ class Engine:
             return
         self._next_pending_check = now + PENDING_CHECK_SECONDS
         try:
-            if pending_changes()[0]:
+            with sqlite_begin_mode("DEFERRED"), db.engine.connect() as conn:
+                pending = pending_changes(conn)[0]
+            if pending:
                 drain(self.index_dir)
         except Exception:  # noqa: BLE001 - a search must not fail because a drain did
-            db.session.rollback()
             log.exception("Search index catch-up failed; searching the index as it is")
 
 
