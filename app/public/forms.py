@@ -106,6 +106,7 @@ class SearchForm(FlaskForm):
         ok = super().validate(extra_validators)
         if ok and self.sort.parsed is Sort.DISTANCE and not self.postcode.parsed:
             self.sort.errors = [sp.DISTANCE_SORT_NEEDS_POSTCODE]
+            self._errors = None  # WTForms caches form.errors
             ok = False
         return ok
 
@@ -117,6 +118,7 @@ class SearchForm(FlaskForm):
                 field.errors = list(field.errors or []) + [message]
             else:
                 self.form_errors.append(message)
+        self._errors = None  # WTForms caches form.errors
 
     def to_params(self, page: int) -> SearchParams:
         return SearchParams(
