@@ -104,7 +104,11 @@ MAX_SCORED_UNITS = 8
 MAX_EXPANSIONS = 50  # terms a wildcard or fuzzy word may stand for
 MAX_NESTING = 6
 DRAIN_BATCH = 500
-BUILD_MEMORY_MB = 512
+BUILD_MEMORY_MB = 384  # per indexing process
+# A large rebuild indexes in two processes (Whoosh's multiprocessing writer, each writing
+# its own segment); small ones are not worth the fork.
+BUILD_PROCESSES = min(2, os.cpu_count() or 1)
+PARALLEL_BUILD_FROM = 5_000
 PENDING_CHECK_SECONDS = 1.0
 STALE_AFTER_SECONDS = 60
 RELEVANCE_BANDS = 4
@@ -136,9 +140,11 @@ class IndexExpansionFilter(Filter):
     def __init__(self, phrases: dict[tuple[str, ...], str], longest: int):
         self.phrases = phrases
         self.longest = longest
+        self.last_words = {phrase[-1] for phrase in phrases}
 
     def __call__(self, tokens):
         window: list[str] = []
+        phrases, last_words, longest = self.phrases, self.last_words, self.longest
         for t in tokens:
             if t.mode != "index" or t.stopped:
                 yield t
@@ -149,16 +155,20 @@ class IndexExpansionFilter(Filter):
             if lemma:
                 t.text = lemma
                 yield t
-            window.append(lemma or word)
-            if len(window) > self.longest:
+                word_ = lemma
+            else:
+                word_ = word
+            window.append(word_)
+            if len(window) > longest:
                 del window[0]
-            emitted = set()
-            for n in range(1, len(window) + 1):
-                concept = self.phrases.get(tuple(window[-n:]))
-                if concept and concept not in emitted:
-                    emitted.add(concept)
-                    t.text = concept
-                    yield t
+            if word_ in last_words:  # only then can a phrase end here
+                emitted = set()
+                for n in range(1, len(window) + 1):
+                    concept = phrases.get(tuple(window[-n:]))
+                    if concept and concept not in emitted:
+                        emitted.add(concept)
+                        t.text = concept
+                        yield t
             t.text = word
 
 
@@ -413,13 +423,12 @@ def _document(row, provider, areas: list[str], days: int, ref: _Reference) -> di
         provider.cqc_overall, provider.cqc_safe, provider.cqc_effective, provider.cqc_caring,
         provider.cqc_responsive, provider.cqc_well_led,
     ))
-    places: list[str] = []
-    for code in ([provider.base_district] if provider.base_district else []) + areas:
-        for word in (ref.towns.get(code), code):
-            if word and word not in places:
-                places.append(word)
-    if provider.town and provider.town not in places:
-        places.append(provider.town)
+    # Place words: the base district and the towns served (a postcode search covers the
+    # listed districts themselves, so their codes need no postings).
+    places: list[str] = [provider.base_district] if provider.base_district else []
+    for word in [provider.town] + [ref.towns.get(code) for code in [provider.base_district, *areas]]:
+        if word and word not in places:
+            places.append(word)
     attrs = (
         row.id, row.provider_id, provider.name, row.title, slug, row.price_pence, row.price_unit.value, row.min_units,
         funding, days, ratings, bool(provider.cqc_location_id), provider.base_district,
@@ -596,7 +605,8 @@ def rebuild(index_dir: str | None = None, *, progress: Callable[[int, int], None
                 ix = _open(index_dir)
             else:
                 ix = windex.create_in(index_dir, SCHEMA, indexname=INDEX_NAME)
-            writer = ix.writer(limitmb=BUILD_MEMORY_MB, timeout=30.0)
+            procs = BUILD_PROCESSES if total >= PARALLEL_BUILD_FROM else 1
+            writer = ix.writer(limitmb=BUILD_MEMORY_MB, timeout=30.0, procs=procs, multisegment=procs > 1)
             count = 0
             try:
                 for _, doc in _documents(conn, None, ref):
@@ -953,6 +963,8 @@ class Engine:
         leaves = []
         keep: dict[str, _Segment] = {}
         for leaf, leaf_offset in reader.leaf_readers():
+            if leaf.segment() is None:  # an index with no documents at all
+                continue
             segid = leaf.segment().segment_id()
             seg = self._segments.get(segid) or _Segment(leaf)
             keep[segid] = seg

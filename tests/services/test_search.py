@@ -417,3 +417,9 @@ def test_search_snapshot_ranks_match_the_ranking_service_on_the_demo_market(app)
             break
         page += 1
     assert seen == expected and len(seen) > 20
+
+
+def test_an_empty_marketplace_searches_to_no_results_not_an_error(index):
+    results = find(q="care")
+    assert results.total == 0 and results.items == [] and results.did_you_mean is None
+    assert find().total == 0
