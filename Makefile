@@ -8,7 +8,7 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 export FLASK_APP := wsgi.py
 
-.PHONY: run test setup setup-dev assets migrate demo chromium clean
+.PHONY: run test bench setup setup-dev assets migrate demo chromium clean
 
 ## Set-up ------------------------------------------------------------------------------
 
@@ -42,6 +42,7 @@ migrate: setup
 
 demo: migrate
 	$(BIN)/flask demo load
+	$(BIN)/flask search rebuild
 
 ## The two commands ---------------------------------------------------------------------
 
@@ -58,6 +59,13 @@ test: setup-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Extras -------------------------------------------------------------------------------
+
+# Search benchmark: a synthetic market of 10,000 then 100,000 services in its own database
+# (BENCH_DATABASE_URL, default PostgreSQL database bench_search); prints figures.
+# BENCH_SIZES="10000" to run one size.
+BENCH_SIZES ?=
+bench: setup-dev
+	$(BIN)/python -m bench $(BENCH_SIZES)
 
 # Headless Chromium for the browser tests, from Debian's packages (never downloaded by a
 # test tool). Needs root; CI runs it before `make test`.

@@ -89,6 +89,7 @@ def _init_proxy(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from app import database as _database_events  # noqa: F401  (SQLite pragmas and BEGIN handling)
     from app import models  # noqa: F401  (every model registered before migrations run)
+    from app.services import search_outbox  # noqa: F401  (queues search index changes on every commit)
 
     app.url_map.converters["id"] = IdConverter
     app.url_map.converters["slug"] = SlugConverter
@@ -115,6 +116,7 @@ def _init_templating(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
     from app.public import bp as public_bp
     from app.webhooks import bp as webhooks_bp
 
@@ -136,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(provider_bp)
     app.register_blueprint(commissioner_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
 
 
 def _register_cli(app: Flask) -> None:

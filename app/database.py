@@ -78,6 +78,20 @@ def _sqlite_begin(connection):  # pragma: no cover - wiring
         connection.exec_driver_sql(f"BEGIN {_sqlite_begin_mode.get()}")
 
 
+@contextmanager
+def sqlite_begin_mode(mode: str) -> Iterator[None]:
+    """Start SQLite transactions opened inside this block with ``BEGIN <mode>`` (DEFERRED or
+    IMMEDIATE), whatever unit of work surrounds it: for work on a separate connection, such
+    as the search index drain that runs just after another unit of work commits."""
+    if mode not in ("DEFERRED", "IMMEDIATE"):
+        raise ValueError(mode)
+    token = _sqlite_begin_mode.set(mode)
+    try:
+        yield
+    finally:
+        _sqlite_begin_mode.reset(token)
+
+
 def is_sqlite(session: Session | None = None) -> bool:
     session = session or db.session
     return session.get_bind().dialect.name == "sqlite"

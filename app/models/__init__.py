@@ -20,6 +20,7 @@ from app.models.services import (  # noqa: F401
     ServiceHours,
     ServiceStatus,
 )
+from app.models.search import OutboxEntity, SearchChannel, SearchLog, SearchOutboxEntry  # noqa: F401
 from app.models.users import Role, User  # noqa: F401
 from app.models.budgets import PERIOD_DAYS, BudgetOutcome, BudgetPeriod, BudgetStatus, BudgetType, PersonalBudget  # noqa: F401
 from app.models.bookings import (  # noqa: F401

@@ -5,7 +5,7 @@ their outcomes and funded periods, bookings with visits, timelines and capacity 
 Triggers make ledger entries and transactions append-only on both databases.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-23 15:08:48.209563
 
 """

@@ -64,8 +64,14 @@ def live_app(tmp_path_factory):
     return app
 
 
-# Later parts of the product add set-up here (for example building the search index).
-E2E_SETUP_STEPS: list = []
+def _build_search_index(app) -> None:
+    from app.services import search
+
+    search.rebuild()
+
+
+# Later parts of the product add set-up here.
+E2E_SETUP_STEPS: list = [_build_search_index]
 
 
 @pytest.fixture(scope="session")

@@ -105,6 +105,10 @@ MATRIX: dict[str, list[Case]] = {
     "public.cookies": [GET("/cookies", everyone())],
     "public.privacy": [GET("/privacy", everyone())],
     "public.health": [GET("/health", everyone())],
+    "public.search_page": [GET("/search?q=care", everyone())],
+    # -- the public JSON API (issue 3) -------------------------------------------------------------
+    "api.services": [GET("/api/v1/services?q=care", everyone())],
+    "api.openapi": [GET("/api/v1/openapi.json", everyone())],
     # -- auth: open to anyone ------------------------------------------------------------------
     "auth.sign_in": [GET("/sign-in", anonymous_page()), POST("/sign-in", {v: ALLOWED if v == ANON else REDIRECT for v in VISITORS})],
     "auth.two_step_code": [GET("/sign-in/two-step", everyone(SIGN_IN)), POST("/sign-in/two-step", everyone(SIGN_IN))],
@@ -324,6 +328,11 @@ def world(make_citizen, make_representative, make_provider, make_provider_staff,
     budget_a, budget_b = make_budget(citizen=citizen_a), make_budget(citizen=citizen_b)
     isf_a = make_budget(citizen=citizen_a, budget_type=BudgetType.ISF, isf_provider=provider_x)
     booking_a = booking_service.create(request_for(service_x, budget_a, day=future_day(policy)), citizen=citizen_a, booker=citizen_a, policy=policy)
+
+    # The search index, so the search page and API answer as they do in service (issue 3).
+    from app.services import search
+
+    search.rebuild()
 
     w.users = {CIT_A: citizen_a, CIT_B: citizen_b, REP_A: rep_a, STAFF_X: staff_x, STAFF_Y: staff_y, COMM: commissioner, ADMIN: admin}
     w.ids = {

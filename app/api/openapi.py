@@ -1,0 +1,180 @@
+"""The OpenAPI 3.1 description of the API, built from the same enums and limits the code
+checks against, so the document cannot drift from what the endpoint accepts."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from app.models import MAX_PRICE_PENCE, CQCRating, FundingRoute, PriceUnit
+from app.services import search_params as sp
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+
+
+def _parameter(name: str, description: str, schema: dict, **extra) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema, **extra}
+
+
+def _parameters() -> list[dict]:
+    return [
+        _parameter("q", "Words to search for. Whoosh syntax works: AND, OR, NOT, brackets, \"phrases\", wild* and fuzzy~ words.", {"type": "string", "maxLength": sp.MAX_QUERY_LENGTH}),
+        _parameter("category", "A category slug, as in /categories/{slug}.", {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 60}),
+        _parameter("postcode", "A full UK postcode. Only its district (outward code) is used or recorded.", {"type": "string", "examples": ["PE1 1XX"]}),
+        _parameter(
+            "radius_miles",
+            "With a postcode: services whose provider is based within this distance of the postcode's district, or that list the district among their areas.",
+            {"type": "integer", "minimum": sp.MIN_RADIUS_MILES, "maximum": sp.MAX_RADIUS_MILES, "default": sp.DEFAULT_RADIUS_MILES},
+        ),
+        _parameter("max_price_pence", "Highest price per unit, in pence.", {"type": "integer", "minimum": 1, "maximum": MAX_PRICE_PENCE}),
+        _parameter("min_cqc_rating", "Lowest CQC overall rating. Providers without a rating are left out when this is given.", {"type": "string", "enum": [r.value for r in CQCRating]}),
+        _parameter("funding", "A way of paying the service must accept.", {"type": "string", "enum": [r.value for r in FundingRoute]}),
+        _parameter(
+            "day",
+            "A day the service must run on. Repeat it (or separate days with commas) for several days: services must run on all of them.",
+            {"type": "array", "items": {"type": "string", "enum": list(sp.DAY_VALUES)}},
+            style="form",
+            explode=True,
+        ),
+        _parameter("framework_only", "Only services of providers approved on the council framework for their category.", {"type": "boolean", "default": False}),
+        _parameter("sort", "Order of results. `distance` needs a postcode.", {"type": "string", "enum": [s.value for s in sp.Sort], "default": sp.Sort.BEST_MATCH.value}),
+        _parameter("page", f"Page of {sp.PER_PAGE} results.", {"type": "integer", "minimum": 1, "maximum": sp.MAX_PAGE, "default": 1}),
+    ]
+
+
+def _facet_value(value_schema: dict) -> dict:
+    return {
+        "type": "object",
+        "required": ["value", "label", "count", "selected"],
+        "properties": {"value": value_schema, "label": {"type": "string"}, "count": {"type": "integer", "minimum": 0}, "selected": {"type": "boolean"}},
+    }
+
+
+def _schemas() -> dict:
+    rank = {
+        "type": "object",
+        "description": "The service's place on its council framework lot, ranked on quality and price.",
+        "required": ["lot_id", "lot_name", "rank", "of", "joint", "score", "quality_score", "price_score", "quality_weight", "price_weight", "sentence", "reasons"],
+        "properties": {
+            "lot_id": {"type": "integer"},
+            "lot_name": {"type": "string"},
+            "rank": {"type": "integer", "minimum": 1},
+            "of": {"type": "integer", "minimum": 1},
+            "joint": {"type": "boolean", "description": "Another service on the lot has the same score."},
+            "score": {"type": "number", "minimum": 0, "maximum": 100, "description": "quality_weight% of quality_score plus price_weight% of price_score."},
+            "quality_score": {"type": "integer", "minimum": 0, "maximum": 100},
+            "price_score": {"type": "integer", "minimum": 0, "maximum": 100},
+            "quality_weight": {"type": "integer", "minimum": 0, "maximum": 100},
+            "price_weight": {"type": "integer", "minimum": 0, "maximum": 100},
+            "sentence": {"type": "string", "examples": ["Ranked 2nd of 14 on the Home care framework: quality 88/100, price 93/100"]},
+            "reasons": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    result = {
+        "type": "object",
+        "required": ["id", "url", "title", "provider", "category", "price_pence", "unit", "min_units", "distance_miles", "covers_your_area", "cqc_rating", "funding", "days", "framework"],
+        "properties": {
+            "id": {"type": "integer"},
+            "url": {"type": "string", "description": "The service's page."},
+            "title": {"type": "string"},
+            "provider": {"type": "object", "required": ["id", "name"], "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+            "category": {"type": "object", "required": ["slug", "name"], "properties": {"slug": {"type": "string"}, "name": {"type": "string"}}},
+            "price_pence": {"type": "integer", "minimum": 1},
+            "unit": {"type": "string", "enum": [u.value for u in PriceUnit]},
+            "min_units": {"type": "integer", "minimum": 1},
+            "distance_miles": {"type": ["number", "null"], "description": "From the postcode's district to the provider's base district; null without a postcode."},
+            "covers_your_area": {"type": "boolean", "description": "Based further away than radius_miles, but serves the postcode's district."},
+            "cqc_rating": {"type": ["string", "null"], "enum": [r.value for r in CQCRating] + [None]},
+            "funding": {"type": "array", "items": {"type": "string", "enum": [r.value for r in FundingRoute]}},
+            "days": {"type": "array", "items": {"type": "string", "enum": list(sp.DAY_VALUES)}},
+            "framework": {"oneOf": [{"$ref": "#/components/schemas/FrameworkRank"}, {"type": "null"}]},
+        },
+    }
+    string_value = {"type": "string"}
+    results = {
+        "type": "object",
+        "required": ["total", "page", "pages", "per_page", "query", "did_you_mean", "location", "results", "facets"],
+        "properties": {
+            "total": {"type": "integer", "minimum": 0},
+            "page": {"type": "integer", "minimum": 1},
+            "pages": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "const": sp.PER_PAGE},
+            "query": {"type": "object", "description": "The search as understood, without defaults."},
+            "did_you_mean": {**_NULLABLE_STRING, "description": "The words with misspellings corrected, when that finds something."},
+            "location": {
+                "oneOf": [
+                    {"type": "object", "required": ["postcode_district", "town"], "properties": {"postcode_district": {"type": "string"}, "town": {"type": "string"}}},
+                    {"type": "null"},
+                ]
+            },
+            "results": {"type": "array", "maxItems": sp.PER_PAGE, "items": {"$ref": "#/components/schemas/Service"}},
+            "facets": {
+                "type": "object",
+                "description": "How many results each choice would give, with the other filters as they are.",
+                "required": ["category", "funding", "day", "min_cqc_rating", "framework_only"],
+                "properties": {
+                    "category": {"type": "array", "items": _facet_value(string_value)},
+                    "funding": {"type": "array", "items": _facet_value({"type": "string", "enum": [r.value for r in FundingRoute]})},
+                    "day": {"type": "array", "items": _facet_value({"type": "string", "enum": list(sp.DAY_VALUES)})},
+                    "min_cqc_rating": {"type": "array", "items": _facet_value({"type": "string", "enum": [r.value for r in CQCRating]})},
+                    "framework_only": _facet_value(string_value),
+                },
+            },
+        },
+    }
+    error = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["status", "title"],
+                "properties": {
+                    "status": {"type": "integer"},
+                    "title": {"type": "string"},
+                    "detail": {"type": "string"},
+                    "fields": {
+                        "type": "object",
+                        "description": "Each bad parameter, with what is wrong with it.",
+                        "propertyNames": {"enum": list(sp.API_PARAMETERS)},
+                        "additionalProperties": {"type": "string"},
+                    },
+                },
+            }
+        },
+    }
+    return {"FrameworkRank": rank, "Service": result, "SearchResults": results, "Error": error}
+
+
+def openapi_document() -> dict:
+    def response(description: str, schema: str) -> dict:
+        return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": f"{current_app.config['SERVICE_NAME']} API",
+            "version": "1.0.0",
+            "description": (
+                f"Search the care and support services listed in the {current_app.config['COUNCIL_NAME']} area. "
+                "Results and their order are the same as on the search page."
+            ),
+        },
+        "paths": {
+            "/api/v1/services": {
+                "get": {
+                    "operationId": "searchServices",
+                    "summary": "Search listed services",
+                    "parameters": _parameters(),
+                    "responses": {
+                        "200": response("A page of results, with the total and facet counts.", "SearchResults"),
+                        "400": response("Some parameters are not valid; `fields` names each one.", "Error"),
+                        "503": response("The search index is not available.", "Error"),
+                    },
+                }
+            },
+            "/api/v1/openapi.json": {
+                "get": {"operationId": "openapi", "summary": "This document", "responses": {"200": {"description": "The OpenAPI document."}}}
+            },
+        },
+        "components": {"schemas": _schemas()},
+    }

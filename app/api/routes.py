@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from app.api import bp
+from app.api.openapi import openapi_document
+from app.errors import json_error
+from app.models import SearchChannel
+from app.presenters.search import results_json
+from app.services import search, search_log
+from app.services.errors import ValidationError
+from app.services.search_params import params_from_args
+
+
+@bp.get("/services")
+def services():
+    """Search listed services: the same parameters, results and order as /search."""
+    try:
+        params = params_from_args(request.args)
+        results = search.search(params)
+    except ValidationError as exc:
+        return json_error(400, "Invalid parameters", "Some parameters are not valid: see fields.", fields=exc.errors)
+    except search.SearchUnavailable as exc:
+        return json_error(503, "Search unavailable", str(exc))
+    search_log.record(params, results.total, SearchChannel.API)
+    return jsonify(results_json(results))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())

@@ -1,0 +1,110 @@
+"""GET /api/v1/services: the same search as the page, as JSON, held to its OpenAPI document."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import CQCRating, SearchLog
+from app.services import search
+from app.services.search_params import API_PARAMETERS
+from tests.api.schema import errors as schema_errors
+from tests.helpers import page
+
+
+@pytest.fixture
+def market(app, make_district, make_provider, make_service, make_lot, make_membership):
+    make_district("PE1", 52.5880, -0.2290, "Peterborough")
+    make_district("PE2", 52.5560, -0.2590, "Peterborough")
+    search.rebuild()
+    lot = make_lot("home-care", name="Home care")
+    providers = [make_provider(base_district=d, areas=[d], rating=r) for d, r in (("PE1", CQCRating.GOOD), ("PE2", CQCRating.OUTSTANDING), ("PE1", None))]
+    for p in providers[:2]:
+        make_membership(lot, p)
+    for n in range(30):
+        make_service(provider=providers[n % 3], title=f"Home care {n:02d}", price_pence=1800 + 37 * n, hours=[(d, "08:00", "18:00") for d in range(n % 7 + 1)])
+    make_service(title="Hot meals delivered", category="meals", price_unit="item", price_pence=500)
+
+
+def openapi(client) -> dict:
+    return client.get("/api/v1/openapi.json").json
+
+
+def test_results_facets_and_totals_match_the_published_schema(client, market):
+    response = client.get("/api/v1/services?q=home+care&postcode=PE1+1XX&radius_miles=5&day=monday")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    body = response.json
+    document = openapi(client)
+    schema = document["paths"]["/api/v1/services"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema_errors(body, schema, document) == []
+    assert body["total"] == 30 and body["pages"] == 2 and len(body["results"]) == 20
+    first = body["results"][0]
+    assert first["framework"]["sentence"].startswith("Ranked 1st of 20 on the Home care framework")
+    assert first["unit"] == "hour" and isinstance(first["price_pence"], int)
+    assert body["location"] == {"postcode_district": "PE1", "town": "Peterborough"}
+    assert {f["value"]: f["count"] for f in body["facets"]["category"]}["meals"] == 0
+    assert body["query"] == {"q": "home care", "postcode": "PE1 1XX", "radius_miles": "5", "day": ["monday"]}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=home+care",
+        "q=home&sort=price",
+        "sort=rating&page=2",
+        "postcode=PE1+1XX&radius_miles=3&sort=distance",
+        "min_cqc_rating=good&framework_only=true",
+        "day=saturday&day=sunday&max_price_pence=2500",
+        "q=demenita",
+    ],
+)
+def test_same_results_in_the_same_order_as_the_page(client, market, query):
+    api = client.get(f"/api/v1/services?{query}").json
+    page_query = re.sub(r"max_price_pence=(\d+)", lambda m: f"max_price={int(m.group(1)) / 100:.2f}", query)
+    html = page(client.get(f"/search?{page_query}"))
+    page_ids = [int(a["href"].rsplit("/", 1)[1]) for a in html.select(".app-result h3 a")]
+    assert [r["id"] for r in api["results"]] == page_ids
+    assert str(api["total"]) in html.select_one("[role=status]").get_text().replace(",", "") or api["total"] == 0
+
+
+def test_every_bad_parameter_is_named_with_its_message(client, market):
+    response = client.get(
+        "/api/v1/services?postcode=nope&radius_miles=0&max_price_pence=12.5&min_cqc_rating=great&funding=cash"
+        "&day=funday&framework_only=maybe&sort=random&page=0&category=Bad%20Slug&q=" + "x" * 201
+    )
+    assert response.status_code == 400
+    body = response.json
+    document = openapi(client)
+    schema = document["paths"]["/api/v1/services"]["get"]["responses"]["400"]["content"]["application/json"]["schema"]
+    assert schema_errors(body, schema, document) == []
+    assert set(body["error"]["fields"]) == set(API_PARAMETERS)
+    assert body["error"]["fields"]["postcode"] == "Enter a full UK postcode, like PE1 1XX"
+    unknown = client.get("/api/v1/services?postcode=ZZ9+9ZZ").json
+    assert unknown["error"]["fields"] == {"postcode": "We could not find that postcode"}
+    assert client.get("/api/v1/services?sort=distance").json["error"]["fields"] == {"sort": "Enter a postcode to sort by distance"}
+    assert client.get("/api/v1/services?category=no-such-thing").json["error"]["fields"] == {"category": "Choose a type of support from the list"}
+
+
+def test_the_openapi_document_describes_every_parameter_the_endpoint_takes(client):
+    document = openapi(client)
+    assert document["openapi"].startswith("3.1")
+    operation = document["paths"]["/api/v1/services"]["get"]
+    assert sorted(p["name"] for p in operation["parameters"]) == sorted(API_PARAMETERS)
+    for parameter in operation["parameters"]:
+        assert parameter["in"] == "query" and parameter["description"] and parameter["schema"]
+    assert {"200", "400", "503"} <= set(operation["responses"])
+
+
+def test_api_searches_are_logged_as_api(client, market):
+    client.get("/api/v1/services?q=meals&postcode=PE2+6AB")
+    log = db.session.execute(select(SearchLog)).scalar_one()
+    assert log.channel.value == "api" and log.postcode_district == "PE2" and log.words == "meals" and log.result_count == 1
+
+
+def test_without_an_index_the_api_answers_503_in_json(client):
+    response = client.get("/api/v1/services")
+    assert response.status_code == 503
+    assert response.json["error"]["title"] == "Search unavailable"

@@ -1,0 +1,425 @@
+"""Search as the people using it would check it: words, filters, order, and an index that
+follows every change to the data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import (
+    CQCRating,
+    FrameworkLot,
+    FundingRoute,
+    MembershipStatus,
+    PriceUnit,
+    ProviderArea,
+    ProviderStatus,
+    SearchOutboxEntry,
+    Service,
+    ServiceHours,
+    ServiceStatus,
+)
+from app.services import ranking, search
+from app.services.errors import ValidationError
+from app.services.search_params import SearchParams, Sort
+
+
+@pytest.fixture
+def index(app):
+    """An empty index: from now on every commit is drained into it."""
+    search.rebuild()
+    return app.config["SEARCH_INDEX_DIR"]
+
+
+def find(**kwargs) -> search.SearchResults:
+    return search.search(SearchParams(**kwargs))
+
+
+def titles(**kwargs) -> list[str]:
+    return [item.title for item in find(**kwargs).items]
+
+
+def ids(**kwargs) -> set[int]:
+    return {item.service_id for item in find(**kwargs).items}
+
+
+# Words -------------------------------------------------------------------------------------
+
+
+def test_stems_plurals_and_carer_find_care(index, make_service):
+    care = make_service(title="Help at home", description="Care for older people, every day.", category="befriending")
+    make_service(title="Gardening", description="Lawns and hedges.", category="cleaning")
+    for words in ("care", "carer", "carers", "caring", "cared"):
+        assert titles(q=words) == ["Help at home"], words
+    assert titles(q="gardens") == ["Gardening"]
+    assert find(q="older").items[0].service_id == care.id
+
+
+def test_listings_that_say_carers_come_before_ones_that_only_say_care(index, make_service, make_provider):
+    provider = make_provider(rating=CQCRating.OUTSTANDING)
+    make_service(provider=provider, title="Care at home", description="Help at home.")
+    make_service(title="Carers' support group", description="Meet other people.", category="carers-support")
+    assert titles(q="carers") == ["Carers' support group", "Care at home"]
+
+
+@pytest.mark.parametrize(
+    "words, title",
+    [
+        ("PA", "Personal assistant support"),
+        ("personal assistant", "PA for days out"),
+        ("respite", "Short breaks for families"),
+        ("short breaks", "Respite at the seaside"),
+        ("sitting service", "A sitter for the afternoon"),
+        ("domiciliary", "Home care visits"),
+        ("home care", "Domiciliary support"),
+    ],
+)
+def test_synonyms_of_the_field(index, make_service, words, title):
+    make_service(title=title, description="Friendly and local.", category="befriending")
+    make_service(title="Unrelated gardening", description="Lawns.", category="cleaning")
+    assert titles(q=words) == [title]
+
+
+def test_did_you_mean_for_a_misspelling(index, make_service):
+    make_service(title="Dementia day club", description="Activities and lunch.")
+    results = find(q="demenita")
+    assert results.total == 0
+    assert results.did_you_mean == "dementia"
+    assert find(q="demenita club").did_you_mean == "dementia club"
+    assert find(q="dementia").did_you_mean is None
+    assert find(q="zzqqxx").did_you_mean is None  # nothing close: no suggestion
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "home AND care", "home OR meals", "care NOT meals", "(home OR day) AND care", '"day club"',
+        "car*", "*", "?", "demntia~", "demntia~2", "care^3", "title:care", ":", "::::", "~^*", "((((((((((care",
+        "NOT NOT NOT NOT NOT NOT NOT NOT care", "AND OR NOT", '"unbalanced', "care)", "é café naïve", "日本語 テスト",
+        "😀 care", "\u202e\u200b", "a" * 200, "care " * 40, "[a TO z]", "{}", "\\", "'", "%", "care -meals",
+    ],
+)
+def test_any_query_text_gives_results_or_none_never_an_error(index, make_service, typed):
+    make_service(title="Dementia day club", description="Care and lunch.")
+    results = find(q=typed[:200])
+    assert results.total >= 0 and len(results.items) <= 20
+
+
+def test_whoosh_operators_work(index, make_service):
+    make_service(title="Home care visits", description="Help at home.")
+    make_service(title="Hot meals delivered", description="Lunch at home.", category="meals")
+    assert titles(q="home NOT meals") == ["Home care visits"]
+    assert sorted(titles(q="visits OR meals")) == ["Home care visits", "Hot meals delivered"]
+    assert titles(q='"meals delivered"') == ["Hot meals delivered"]
+    assert titles(q="deliv*") == ["Hot meals delivered"]
+
+
+# Filters, facets and places ----------------------------------------------------------------
+
+
+@pytest.fixture
+def places(make_district):
+    make_district("PE1", 52.5880, -0.2290, "Peterborough")
+    make_district("PE2", 52.5560, -0.2590, "Peterborough")  # ~2.5 miles from PE1
+    make_district("PE9", 52.6600, -0.4800, "Stamford")  # ~12 miles from PE1
+    make_district("PE29", 52.3300, -0.1800, "Huntingdon")  # ~18 miles from PE1
+    make_district("NN1", 52.2400, -0.8900, "Northampton")  # ~43 miles from PE1
+
+
+def test_near_a_postcode_matches_base_within_distance_listed_areas_and_own_radius(index, places, make_provider, make_service):
+    local = make_service(title="Local", provider=make_provider(base_district="PE2", areas=["PE2"]))
+    far_but_lists_pe1 = make_service(title="Lists PE1", provider=make_provider(base_district="PE29", areas=["PE29", "PE1"]))
+    far_with_radius = make_service(title="Own radius", provider=make_provider(base_district="PE9", areas=[], service_radius_miles=15))
+    too_far = make_service(title="Too far", provider=make_provider(base_district="NN1", areas=["NN1"]))
+
+    found = find(postcode="PE1 1XX", radius_miles=5)
+    assert {i.service_id for i in found.items} == {local.id, far_but_lists_pe1.id, far_with_radius.id}
+    by_id = {i.service_id: i for i in found.items}
+    assert by_id[local.id].distance_miles == pytest.approx(2.5, abs=0.3) and not by_id[local.id].covers_your_area
+    assert by_id[far_but_lists_pe1.id].covers_your_area
+    assert found.location.district == "PE1" and found.location.town == "Peterborough"
+    assert too_far.id in ids(postcode="PE1 1XX", radius_miles=50)
+    assert too_far.id not in ids(postcode="PE1 1XX", radius_miles=30)
+    assert [i.title for i in find(postcode="PE1 1XX", radius_miles=50, sort=Sort.DISTANCE).items][0] == "Local"
+
+
+def test_unknown_postcode_district_and_unknown_category_are_refused(index, places):
+    with pytest.raises(ValidationError) as error:
+        find(postcode="ZZ9 9ZZ")
+    assert error.value.errors == {"postcode": "We could not find that postcode"}
+    with pytest.raises(ValidationError) as error:
+        find(category="not-a-category")
+    assert error.value.errors == {"category": "Choose a type of support from the list"}
+
+
+def test_each_filter_and_their_combination(index, make_provider, make_service, make_lot, make_membership):
+    outstanding = make_provider(rating=CQCRating.OUTSTANDING)
+    good = make_provider(rating=CQCRating.GOOD)
+    unrated = make_provider(rating=None, cqc_location_id=None)
+    lot = make_lot("home-care")
+    make_membership(lot, good)
+    weekdays = [(d, "09:00", "17:00") for d in range(5)]
+    a = make_service(title="A", provider=outstanding, price_pence=2000, hours=weekdays, accepts_self_funder=False)
+    b = make_service(title="B", provider=good, price_pence=2600)
+    c = make_service(title="C", provider=unrated, price_pence=1500, category="meals", price_unit=PriceUnit.ITEM, accepts_prepaid_card=False)
+
+    assert ids(category="meals") == {c.id}
+    assert ids(max_price_pence=2000) == {a.id, c.id}
+    assert ids(max_price_pence=1499) == set()
+    assert ids(min_cqc_rating=CQCRating.GOOD) == {a.id, b.id}  # unrated left out
+    assert ids(min_cqc_rating=CQCRating.OUTSTANDING) == {a.id}
+    assert ids(funding=FundingRoute.SELF_FUNDER) == {b.id, c.id}
+    assert ids(funding=FundingRoute.PREPAID_CARD) == {a.id, b.id}
+    assert ids(days=(5,)) == {b.id, c.id}  # Saturday
+    assert ids(days=(0, 6)) == {b.id, c.id}  # Monday and Sunday: both needed
+    assert ids(framework_only=True) == {b.id}
+    assert ids(max_price_pence=2600, min_cqc_rating=CQCRating.GOOD, funding=FundingRoute.PREPAID_CARD, days=(2,)) == {a.id, b.id}
+    assert ids(max_price_pence=2600, min_cqc_rating=CQCRating.GOOD, days=(5,), framework_only=True) == {b.id}
+
+
+def test_facet_counts_say_what_each_choice_would_give(index, make_provider, make_service):
+    make_service(title="A", price_pence=2000, provider=make_provider(rating=CQCRating.OUTSTANDING))
+    make_service(title="B", price_pence=2600)
+    make_service(title="C", category="meals", price_unit=PriceUnit.ITEM, price_pence=500, accepts_prepaid_card=False)
+
+    facets = find(category="home-care").facets
+    counts = {f.value: f.count for f in facets.category}
+    # The category facet ignores the category chosen, so switching is informed.
+    assert counts["home-care"] == 2 and counts["meals"] == 1 and counts["transport"] == 0
+    assert [f.selected for f in facets.category if f.value == "home-care"] == [True]
+    funding = {f.value: f.count for f in facets.funding}
+    assert funding == {"personal_budget": 2, "prepaid_card": 2, "self_funder": 2}
+    ratings = {f.value: f.count for f in facets.min_cqc_rating}
+    assert ratings["outstanding"] == 1 and ratings["good"] == 2
+    assert facets.framework_only.count == 0
+    facets = find(funding=FundingRoute.PREPAID_CARD).facets
+    assert {f.value: f.count for f in facets.category}["meals"] == 0
+    assert {f.value: f.count for f in facets.funding}["self_funder"] == 3  # funding ignores its own choice
+
+
+# Order and pages ---------------------------------------------------------------------------
+
+
+def test_twenty_a_page_with_totals(index, make_provider, make_service):
+    provider = make_provider()
+    for n in range(45):
+        make_service(provider=provider, title=f"Visit {n:02d}", price_pence=1000 + n)
+    first = find(sort=Sort.PRICE)
+    assert first.total == 45 and first.page.pages == 3 and len(first.items) == 20
+    assert first.items[0].title == "Visit 00"
+    third = find(sort=Sort.PRICE, page=3)
+    assert [i.title for i in third.items] == [f"Visit {n:02d}" for n in range(40, 45)]
+    assert find(sort=Sort.PRICE, page=4).items == []
+    seen = [i.service_id for p in (1, 2, 3) for i in find(page=p).items]
+    assert len(seen) == len(set(seen)) == 45  # every result once, across pages
+
+
+def test_sort_by_price_distance_and_rating(index, places, make_provider, make_service):
+    near = make_provider(base_district="PE1", areas=["PE1"], rating=CQCRating.REQUIRES_IMPROVEMENT)
+    mid = make_provider(base_district="PE2", areas=["PE2"], rating=None, cqc_location_id=None)
+    far = make_provider(base_district="PE9", areas=["PE9"], rating=CQCRating.OUTSTANDING)
+    make_service(title="Near", provider=near, price_pence=3000)
+    make_service(title="Mid", provider=mid, price_pence=1000)
+    make_service(title="Far", provider=far, price_pence=2000)
+    assert titles(sort=Sort.PRICE) == ["Mid", "Far", "Near"]
+    assert titles(sort=Sort.RATING) == ["Far", "Near", "Mid"]  # not rated last
+    assert titles(postcode="PE1 1AA", radius_miles=20, sort=Sort.DISTANCE) == ["Near", "Mid", "Far"]
+
+
+def test_best_match_puts_framework_providers_first_among_comparable_matches(index, make_provider, make_service, make_lot, make_membership):
+    lot = make_lot("home-care")
+    on_framework = make_provider(rating=CQCRating.GOOD)
+    make_membership(lot, on_framework)
+    outsider = make_provider(rating=CQCRating.OUTSTANDING)
+    make_service(title="Home care visits", provider=outsider, description="Help at home.")
+    make_service(title="Home care visits", provider=on_framework, description="Help at home.")
+    weak = make_service(title="Gardening", provider=on_framework, description="We also do home visits for care.", category="cleaning")
+
+    results = find(q="home care")
+    assert [(i.provider_id, i.title) for i in results.items] == [
+        (on_framework.id, "Home care visits"),  # as relevant, and on the framework
+        (outsider.id, "Home care visits"),  # non-framework services still appear
+        (on_framework.id, "Gardening"),  # framework, but a much weaker match
+    ]
+    assert results.items[0].rank.sentence == "Ranked 1st of 1 on the Home care framework: quality 80/100, price 100/100"
+    assert results.items[2].rank is None and weak.id == results.items[2].service_id
+
+
+def test_without_words_the_framework_order_leads(index, make_provider, make_service, make_lot, make_membership):
+    lot = make_lot("home-care")
+    cheap, dear = make_provider(), make_provider()
+    for p in (cheap, dear):
+        make_membership(lot, p)
+    make_service(title="Dear", provider=dear, price_pence=3000)
+    make_service(title="Cheap", provider=cheap, price_pence=2000)
+    make_service(title="Not on it", provider=make_provider(rating=CQCRating.OUTSTANDING), price_pence=1000)
+    assert titles() == ["Cheap", "Dear", "Not on it"]
+
+
+# The index follows the data ----------------------------------------------------------------
+
+
+def test_creating_editing_and_withdrawing_show_at_once(index, make_service):
+    service = make_service(title="Riverside day centre", description="Lunch and company.")
+    assert titles(q="riverside") == ["Riverside day centre"]
+    service.title = "Meadow day centre"
+    db.session.commit()
+    assert titles(q="riverside") == []
+    assert titles(q="meadow") == ["Meadow day centre"]
+    service.price_pence = 999
+    db.session.commit()
+    assert find(q="meadow").items[0].price_pence == 999
+    service.status = ServiceStatus.WITHDRAWN
+    db.session.commit()
+    assert titles(q="meadow") == []
+    service.status = ServiceStatus.PUBLISHED
+    db.session.commit()
+    assert titles(q="meadow") == ["Meadow day centre"]
+    db.session.delete(service)
+    db.session.commit()
+    assert titles(q="meadow") == []
+    assert db.session.execute(select(SearchOutboxEntry)).first() is None  # nothing left queued
+
+
+def test_provider_changes_reach_every_service_of_the_provider(index, places, make_provider, make_service):
+    provider = make_provider(name="Nene Carers", base_district="PE9", areas=["PE9"], rating=CQCRating.GOOD)
+    make_service(provider=provider, title="Visits")
+    make_service(provider=provider, title="Sitting", category="short-breaks")
+    assert len(find(q="nene").items) == 2
+    provider.name = "Ouse Carers"
+    db.session.commit()
+    assert find(q="nene").total == 0 and find(q="ouse").total == 2
+    provider.cqc_overall = CQCRating.OUTSTANDING
+    db.session.commit()
+    assert find(min_cqc_rating=CQCRating.OUTSTANDING).total == 2
+    assert find(postcode="PE1 1XX", radius_miles=5).total == 0
+    provider.areas.append(ProviderArea(outward_code="PE1"))
+    db.session.commit()
+    assert find(postcode="PE1 1XX", radius_miles=5).total == 2
+    provider.status = ProviderStatus.SUSPENDED
+    db.session.commit()
+    assert find().total == 0
+
+
+def test_hours_and_membership_changes_show(index, make_provider, make_service, make_lot, make_membership):
+    provider = make_provider()
+    service = make_service(provider=provider, hours=[(0, "09:00", "17:00")])
+    assert ids(days=(6,)) == set()
+    service.hours.append(ServiceHours(weekday=6, opens_at=dt.time(10), closes_at=dt.time(16)))
+    db.session.commit()
+    assert ids(days=(6,)) == {service.id}
+    lot = make_lot("home-care")
+    membership = make_membership(lot, provider)
+    assert ids(framework_only=True) == {service.id}
+    membership.status = MembershipStatus.SUSPENDED
+    db.session.commit()
+    assert ids(framework_only=True) == set()
+
+
+def test_card_rank_follows_price_changes_like_the_ranking_service(index, make_provider, make_service, make_lot, make_membership):
+    lot = make_lot("home-care", 60, 40)
+    first, second = make_provider(), make_provider()
+    make_membership(lot, first)
+    make_membership(lot, second)
+    cheap = make_service(provider=first, price_pence=2000, title="One")
+    dear = make_service(provider=second, price_pence=2500, title="Two")
+    assert {i.service_id: i.rank.rank for i in find().items} == {cheap.id: 1, dear.id: 2}
+    dear.price_pence = 1500
+    db.session.commit()
+    cards = {i.service_id: i.rank for i in find().items}
+    assert cards[dear.id].rank == 1 and cards[cheap.id].price_score == 75
+    assert cards[dear.id] == ranking.service_rank(dear.id)
+    lot.quality_weight, lot.price_weight = 100, 0
+    db.session.commit()
+    assert find().items[0].rank.quality_weight == 100
+
+
+def test_bulk_updates_are_followed_too(index, make_service):
+    a = make_service(title="Alpha visits")
+    make_service(title="Beta visits")
+    db.session.execute(update(Service).where(Service.id == a.id).values(title="Gamma visits"))
+    db.session.commit()
+    assert titles(q="gamma") == ["Gamma visits"]
+    db.session.execute(update(Service).values(status=ServiceStatus.WITHDRAWN))
+    db.session.commit()
+    assert find().total == 0
+
+
+def test_a_change_made_while_another_process_drains_is_taken_in_by_it(index, make_service):
+    """The drain lock is held elsewhere: the writer's own drain gives way, the row stays
+    queued, and the holder takes it in after it lets go (here: the next drain)."""
+    with search.index_lock(index) as held:
+        assert held
+        service = make_service(title="Queued while busy")
+        assert search.drain(index).state == "busy"
+        assert db.session.execute(select(SearchOutboxEntry)).first() is not None
+    assert search.drain(index).state == "done"
+    assert titles(q="queued") == ["Queued while busy"] and service.id
+
+
+def test_searching_takes_in_changes_a_dead_writer_left_queued(index, make_service, app):
+    service = make_service(title="Orphan")
+    # A writer that died between its commit and its drain: the row is all that is left.
+    db.session.add(SearchOutboxEntry(entity="service", entity_id=service.id))
+    db.session.execute(update(Service).where(Service.id == service.id).execution_options(synchronize_session=False).values(title="Adopted"))
+    db.session.commit()
+    assert titles(q="adopted") == ["Adopted"]
+
+
+def test_rebuild_is_repeatable_and_takes_in_everything(app, make_service):
+    for n in range(3):
+        make_service(title=f"Service {n}")
+    with pytest.raises(search.SearchUnavailable):
+        find()
+    assert search.index_status(app.config["SEARCH_INDEX_DIR"])["state"] == "missing"
+    first = search.rebuild()
+    second = search.rebuild()
+    assert first.documents == second.documents == 3
+    assert find().total == 3
+    status = search.index_status(app.config["SEARCH_INDEX_DIR"])
+    assert status["state"] == "ready" and status["ok"] and status["documents"] == 3 == status["listed_services"]
+
+
+def test_health_says_when_the_index_is_behind_or_out_of_step(index, make_service, app):
+    make_service(title="One")
+    status = search.index_status(index)
+    assert status["state"] == "ready"
+    with search.index_lock(index):
+        make_service(title="Two")  # cannot be drained: the lock is held
+        behind = search.index_status(index)
+    assert behind["state"] == "behind" and behind["pending_changes"] >= 1 and behind["ok"]
+    db.session.rollback()  # end the read, as a request would, before another connection writes
+    search.drain(index)
+    # A database restored under the index: the counts disagree and nothing is queued.
+    db.session.execute(update(Service).execution_options(synchronize_session=False).values(status=ServiceStatus.DRAFT))
+    db.session.execute(SearchOutboxEntry.__table__.delete())
+    db.session.commit()
+    stale = search.index_status(index)
+    assert stale["state"] == "out_of_step" and not stale["ok"] and "rebuild" in stale["detail"]
+
+
+def test_search_snapshot_ranks_match_the_ranking_service_on_the_demo_market(app):
+    from app.services import demo
+
+    demo.load(demo_mode=True)
+    search.rebuild()
+    lots = db.session.execute(select(FrameworkLot)).scalars().all()
+    expected = {r.service_id: r for lot in lots for r in ranking.lot_ranking(lot.id)}
+    seen = {}
+    page = 1
+    while True:
+        results = find(page=page)
+        seen.update({i.service_id: i.rank for i in results.items if i.rank})
+        if page >= results.page.pages:
+            break
+        page += 1
+    assert seen == expected and len(seen) > 20
+
+
+def test_an_empty_marketplace_searches_to_no_results_not_an_error(index):
+    results = find(q="care")
+    assert results.total == 0 and results.items == [] and results.did_you_mean is None
+    assert find().total == 0
