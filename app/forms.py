@@ -145,3 +145,47 @@ class GovIntegerField(IntegerField):
         except ValueError:
             self.data = None
             raise ValueError(self.invalid_message) from None
+
+
+# Refunding a card payment (issue 6): provider and commissioner booking pages ----------------
+
+from wtforms import HiddenField  # noqa: E402
+
+
+class RefundForm(FlaskForm):
+    amount = text_field("How much to refund?", required="Enter the amount to refund, like 12.50", max_length=20)
+    reason = textarea_field("Why are you refunding it?", required="Enter the reason for the refund: the person will see it",
+                            max_length=500, description="The person who paid will see this on their booking and card statement.")
+    request_key = HiddenField()
+    submit = submit("Refund to the card")
+
+    def refund(self, visit, *, by, for_provider=None) -> tuple[bool, str | None]:
+        """Ask for the refund. (True, message) once it is recorded; (False, None) with the
+        problem shown on the form."""
+        import uuid
+
+        from app.presenters.formatting import format_pence, parse_pounds
+        from app.services import card_payments
+        from app.services.errors import Conflict, DomainError
+
+        try:
+            pence = parse_pounds(self.amount.data)
+        except ValueError as exc:
+            apply_errors(self, ValidationError({"amount": str(exc)}))
+            return False, None
+        try:
+            refund = card_payments.refund_visit(visit, amount_pence=pence, reason=self.reason.data or "", by=by,
+                                                request_key=self.request_key.data or uuid.uuid4().hex, for_provider=for_provider)
+        except card_payments.ProcessorUnavailable:
+            return True, (f"The refund of {format_pence(pence)} is recorded, but the card processor could not be reached. "
+                          "It will be made when it answers: this page shows it in progress until then.")
+        except ValidationError as exc:
+            apply_errors(self, exc)
+        except (Conflict, card_payments.CardPaymentsNotConfigured) as exc:
+            apply_errors(self, ValidationError({"amount": str(exc)}))
+        except DomainError:
+            raise
+        else:
+            return True, f"{format_pence(refund.amount_pence)} refunded to {refund.payment.card.description}. {visit.booking.citizen.name} has been told."
+        self.request_key.data = uuid.uuid4().hex  # a refused request is spent: trying again is a new one
+        return False, None

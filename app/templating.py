@@ -40,16 +40,23 @@ ROLE_NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
     "citizen": [
         ("citizen.my_bookings", "Bookings", "/bookings"),
         ("citizen.my_budgets", "Budget", "/budgets"),
+        ("citizen.payments", "Card payments", "/payments"),
         ("enquiries.inbox", "Your enquiries", "/enquiries"),
     ],
     "representative": [
         ("account.people", "People you act for", "/account/people"),
         ("citizen.my_bookings", "Bookings", "/bookings"),
         ("citizen.my_budgets", "Budgets", "/budgets"),
+        ("citizen.payments", "Card payments", "/payments"),
         ("enquiries.inbox", "Enquiries", "/enquiries"),
     ],
     "provider": [("provider.dashboard", "Your organisation", "/provider/services"), ("provider.bookings_inbox", "Bookings", "/provider/bookings")],
-    "commissioner": [("commissioner.dashboard", "Commissioner tools", "/commissioner"), ("commissioner.budgets_list", "Budgets", "/commissioner/budgets")],
+    "commissioner": [
+        ("commissioner.dashboard", "Commissioner tools", "/commissioner"),
+        ("commissioner.budgets_list", "Budgets", "/commissioner/budgets"),
+        ("commissioner.bookings_list", "Bookings", "/commissioner/bookings"),
+        ("commissioner.card_spend", "Card spend", "/commissioner/card-spend"),
+    ],
     "admin": [("admin.dashboard", "Admin", "/admin"), ("commissioner.dashboard", "Commissioner tools", "/commissioner")],
 }
 

@@ -9,4 +9,4 @@ from app.security import require_roles
 bp = Blueprint("citizen", __name__)
 require_roles(bp, Role.CITIZEN, Role.REPRESENTATIVE)
 
-from app.citizen import routes  # noqa: E402,F401
+from app.citizen import payments, routes  # noqa: E402,F401

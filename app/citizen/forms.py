@@ -158,3 +158,40 @@ def quarter_hours(windows: list[tuple[dt.time, dt.time]]) -> list[tuple[str, str
         for m in range(minute, end, 15):
             times.add(dt.time(m // 60, m % 60))
     return [(t.strftime("%H:%M"), format_time(t)) for t in sorted(times)]
+
+
+# Paying by card (issue 6) --------------------------------------------------------------------
+
+NEW_CARD = "new"  # the "Add a new card" choice
+
+
+class _CardChoiceForm(FlaskForm):
+    """Choose one of the payer's saved cards, or to add a new one."""
+
+    card = radio_field("Which card will you pay with?", choices=[], required="Select a card, or add a new card",
+                       validate_choice=False)
+
+    def validate_card(self, field):
+        BookingForm._one_of(field, "Select a card, or add a new card")
+
+
+class ChooseCardForm(_CardChoiceForm):
+    submit = submit("Continue")
+
+
+class PayNowForm(_CardChoiceForm):
+    request_key = HiddenField()
+    submit = submit("Pay now")
+
+
+class AddCardForm(FlaskForm):
+    """Saving a card: the card itself is entered in Stripe.js; this form carries which
+    set-up it was and what kind of card the person says it is."""
+
+    setup = HiddenField()
+    next = HiddenField()
+    route = radio_field("What kind of card is it?", choices=[], required="Select what kind of card it is", validate_choice=False)
+    submit = submit("Save card")
+
+    def validate_route(self, field):
+        BookingForm._one_of(field, "Select what kind of card it is")

@@ -9,15 +9,18 @@ from flask_login import current_user
 from app.citizen import bp
 from app.citizen.forms import BookingForm, CancelForm, ConfirmBookingForm, MoveIsfForm, quarter_hours
 from app.forms import apply_errors
-from app.models import WEEKDAYS, BookingSchedule, PaymentMethod, Provider, ProviderStatus
+from app.database import utcnow
+from app.models import WEEKDAYS, BookingSchedule, FundingRoute, PaymentMethod, Provider, ProviderStatus
 from app.presenters.budgets import statement_csv, statement_view
-from app.services import accounts, bookings, budgets
+from app.presenters.card_payments import ROUTE_LABELS, booking_money, card_label, card_timing
+from app.services import accounts, bookings, budgets, card_payments
 from app.services.errors import Conflict, DomainError, NotFound, ValidationError
 from app.services.ledger import Actor
 from app.services.policy import current_policy
 
 DRAFTS = "booking_drafts"
 MAX_DRAFTS = 5
+CARD_ROUTES = (FundingRoute.PREPAID_CARD, FundingRoute.SELF_FUNDER)
 
 
 # Booking -------------------------------------------------------------------------------
@@ -33,6 +36,8 @@ def _person_label(person) -> str:
 
 
 def _payment_choices(people, service) -> list[tuple[str, str]]:
+    """Each usable budget ("budget:<public id>"), then each way of paying by card the
+    service takes ("card:prepaid_card", "card:self_funder")."""
     choices = []
     for person in people:
         for budget in bookings.usable_budgets(person, service):
@@ -41,6 +46,7 @@ def _payment_choices(people, service) -> list[tuple[str, str]]:
 
             owner = "" if person.id == current_user.id else f"{person.name}’s "
             choices.append((f"budget:{budget.public_id}", f"{owner}{budget.budget_type.label} ({format_pence(figures.available_pence)} available now)"))
+    choices.extend((f"card:{route.value}", ROUTE_LABELS[route]) for route in CARD_ROUTES if service.accepts(route))
     return choices
 
 
@@ -71,6 +77,7 @@ def _build_form(service, people, formdata=None, data=None) -> BookingForm:
 
 def _request_from(data: dict, service) -> bookings.BookingRequest:
     method, _, budget_id = (data.get("payment") or "").partition(":")
+    by_card = method != "budget"
     return bookings.BookingRequest(
         service_id=service.id,
         request_key=data["request_key"],
@@ -80,8 +87,9 @@ def _request_from(data: dict, service) -> bookings.BookingRequest:
         units=int(data["units"]),
         weekdays=tuple(int(d) for d in data.get("weekdays") or ()),
         weeks=int(data.get("weeks") or 1),
-        payment_method=PaymentMethod.BUDGET if method == "budget" else PaymentMethod.CARD,
-        budget_public_id=budget_id or None,
+        payment_method=PaymentMethod.CARD if by_card else PaymentMethod.BUDGET,
+        budget_public_id=None if by_card else (budget_id or None),
+        card_public_id=(data.get("card") or None) if by_card else None,
         outcome_id=int(data["outcome"]) if data.get("outcome") else None,
         message=data.get("message") or "",
         expected_total_pence=data.get("expected_total"),
@@ -144,14 +152,20 @@ def book(service_id: int):
         if citizen is None:
             raise NotFound("Not someone you arrange care for")
         draft = _draft_from(form)
+        earlier = (session.get(DRAFTS) or {}).get(draft["request_key"]) or {}
+        if earlier.get("card") and earlier.get("payment") == draft["payment"]:
+            draft["card"] = earlier["card"]  # coming back to change the booking keeps the card chosen
         try:
-            bookings.plan(_request_from(draft, service), citizen=citizen, policy=current_policy())
+            bookings.plan(_request_from(draft, service), citizen=citizen, policy=current_policy(), booker=current_user)
         except ValidationError as exc:
-            apply_errors(form, exc, field_map={"total": "submit"})
+            apply_errors(form, exc, field_map={"total": "submit", "card": "payment"})
         else:
             _save_draft(service.id, draft)
+            if card_route(draft) is not None and not draft.get("card"):
+                return redirect(url_for("citizen.choose_card", service_id=service.id, key=draft["request_key"]))
             return redirect(url_for("citizen.check_booking", service_id=service.id, key=draft["request_key"]))
-    return render_template("citizen/book.html", service=service, form=form, several=len(people) > 1, weekdays=WEEKDAYS)
+    return render_template("citizen/book.html", service=service, form=form, several=len(people) > 1, weekdays=WEEKDAYS,
+                           cards_configured=card_payments.is_configured())
 
 
 @bp.route("/services/<id:service_id>/book/check", methods=["GET", "POST"])
@@ -160,10 +174,19 @@ def check_booking(service_id: int):
     people = _people()
     draft = _load_draft(service.id, request.args.get("key"))
     citizen = _draft_citizen(draft, people)
+    card = None
+    if card_route(draft) is not None:
+        card = next((c for c in card_payments.saved_cards(current_user) if c.public_id == draft.get("card")), None)
+        if card is None:
+            return redirect(url_for("citizen.choose_card", service_id=service.id, key=draft["request_key"]))
     form = ConfirmBookingForm()
     problem = None
+
+    def plan():
+        return bookings.plan(_request_from(draft, service), citizen=citizen, policy=current_policy(), booker=current_user)
+
     try:
-        quote = bookings.plan(_request_from(draft, service), citizen=citizen, policy=current_policy())
+        quote = plan()
     except ValidationError as exc:
         quote, problem = None, exc
     if request.method == "POST" and quote is not None and form.validate_on_submit():
@@ -178,26 +201,66 @@ def check_booking(service_id: int):
                 booker=current_user,
                 policy=current_policy(),
             )
+        except card_payments.CardDeclined as exc:
+            # Nothing was booked. That request is spent: confirming again is a new request.
+            problem = exc
+            draft = _renew_draft(service.id, draft)
         except ValidationError as exc:
             problem = exc
             try:
-                quote = bookings.plan(_request_from(draft, service), citizen=citizen, policy=current_policy())
+                quote = plan()
             except ValidationError:
                 quote = None
-        except Conflict as exc:
+        except (Conflict, card_payments.CardPaymentsNotConfigured, card_payments.ProcessorUnavailable) as exc:
             problem = ValidationError({"booking": str(exc)})
         else:
-            drafts = dict(session.get(DRAFTS) or {})
-            drafts.pop(draft["request_key"], None)
-            session[DRAFTS] = drafts
+            _forget_draft(draft)
             flash(f"Booking {booking.reference} sent to {service.provider.name}. We will tell you when they accept it.", "success")
+            waiting = card_payments.awaiting_bank(booking, current_user)
+            if waiting:
+                return redirect(url_for("citizen.confirm_payment", public_id=waiting[0].public_id))
             return redirect(url_for("citizen.booking", public_id=booking.public_id))
+    timings = []
     if quote is not None:
         form.request_key.data = draft["request_key"]
         form.expected_total.data = str(quote.total_pence)
+        if card is not None:
+            now = utcnow()
+            timings = [card_timing(v.starts_at, now) for v in quote.visits]
     return render_template(
-        "citizen/check_booking.html", service=service, quote=quote, problem=problem, form=form, draft=draft, citizen=citizen
+        "citizen/check_booking.html", service=service, quote=quote, problem=problem, form=form, draft=draft, citizen=citizen,
+        card=card, card_label=card_label(card) if card else None, timings=timings,
+        route_label=ROUTE_LABELS[card_route(draft)] if card else None, authorise_days=card_payments.AUTHORISE_WITHIN.days,
     )
+
+
+def card_route(draft: dict) -> FundingRoute | None:
+    """The way of paying by card a booking in progress chose, or None (a budget)."""
+    method, _, value = (draft.get("payment") or "").partition(":")
+    if method != "card":
+        return None
+    try:
+        route = FundingRoute(value)
+    except ValueError:
+        raise NotFound("No such way to pay") from None
+    if route not in CARD_ROUTES:
+        raise NotFound("No such way to pay")
+    return route
+
+
+def _renew_draft(service_id: int, draft: dict) -> dict:
+    """The same booking in progress under a new request key."""
+    _forget_draft(draft)
+    renewed = dict(draft, request_key=uuid.uuid4().hex)
+    renewed.pop("service_id", None)
+    _save_draft(service_id, renewed)
+    return renewed
+
+
+def _forget_draft(draft: dict) -> None:
+    drafts = dict(session.get(DRAFTS) or {})
+    drafts.pop(draft["request_key"], None)
+    session[DRAFTS] = drafts
 
 
 # Bookings -----------------------------------------------------------------------------------
@@ -214,13 +277,17 @@ def _my_booking(public_id: str):
 def my_bookings():
     people = _people()
     rows = [(person, bookings.bookings_for_citizen(person)) for person in people]
-    return render_template("citizen/bookings.html", rows=rows, several=len(people) > 1)
+    owed = {v.id for person in {current_user, *people} for v in card_payments.unpaid_visits(person)}
+    return render_template("citizen/bookings.html", rows=rows, several=len(people) > 1, owed=len(owed))
 
 
 @bp.get("/bookings/<public_id>")
 def booking(public_id: str):
     booking = _my_booking(public_id)
-    return render_template("citizen/booking.html", booking=booking)
+    money = booking_money(booking)
+    return render_template("citizen/booking.html", booking=booking, money=money,
+                           may_pay=money is not None and card_payments.may_pay(current_user, booking),
+                           awaiting=card_payments.awaiting_bank(booking, current_user) if money else [])
 
 
 @bp.route("/bookings/<public_id>/cancel", methods=["GET", "POST"])

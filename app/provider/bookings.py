@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import HiddenField, IntegerField
 from govuk_frontend_wtf.wtforms_widgets import GovTextInput
 
-from app.forms import ConfirmForm, FlaskForm, apply_errors, submit, textarea_field
+from app.forms import ConfirmForm, FlaskForm, RefundForm, apply_errors, submit, textarea_field
 from app.models import BookingStatus, BookingVisit
+from app.presenters.card_payments import booking_money
 from app.provider import bp
-from app.services import bookings
+from app.services import bookings, team
 from app.services.errors import Conflict, DomainError, NotFound, ValidationError
 
 INBOX_TABS = {
@@ -54,7 +57,8 @@ def bookings_inbox():
 def booking(public_id: str):
     booking = _our_booking(public_id)
     return render_template("provider/booking.html", booking=booking, confirm=ConfirmForm(), decline=DeclineForm(),
-                           delivery=DeliveryForm(), now=bookings.utcnow())
+                           delivery=DeliveryForm(), now=bookings.utcnow(), money=booking_money(booking),
+                           may_refund=team.may(g.staff, "refund_payments"))
 
 
 @bp.post("/bookings/<public_id>/accept")
@@ -108,3 +112,22 @@ def record_delivery(public_id: str, visit_id: int):
     else:
         flash("Enter the number delivered as a whole number")
     return redirect(url_for("provider.booking", public_id=booking.public_id) + f"#visit-{visit_id}")
+
+
+@bp.route("/bookings/<public_id>/visits/<id:visit_id>/refund", methods=["GET", "POST"])
+def refund_visit(public_id: str, visit_id: int):
+    booking = _our_booking(public_id)
+    visit = next((v for v in booking.visits if v.id == visit_id), None)
+    money = booking_money(booking)
+    if visit is None or money is None:
+        raise NotFound("No such visit")
+    team.require(g.staff, "refund_payments")
+    form = RefundForm()
+    if request.method == "GET":
+        form.request_key.data = uuid.uuid4().hex
+    if form.validate_on_submit():
+        done, message = form.refund(visit, by=current_user, for_provider=g.staff.provider)
+        if done:
+            flash(message, "success")
+            return redirect(url_for("provider.booking", public_id=booking.public_id))
+    return render_template("provider/refund.html", booking=booking, visit=visit, money=money.for_visit(visit), form=form)

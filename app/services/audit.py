@@ -63,6 +63,9 @@ ACTIONS = {
     "framework.membership_approved": "Provider approved on a lot",
     "framework.membership_suspended": "Provider suspended on a lot",
     "council.settings_changed": "Council settings changed",
+    "payments.refund_requested": "Card refund asked for",
+    "payments.refunded": "Card refund made",
+    "payments.refund_failed": "Card refund refused by the card processor",
 }
 
 

@@ -51,3 +51,24 @@ def booking_changed(booking: Booking, what: str, detail: str = "") -> None:
                 f"{detail} The visits stay booked but are not paid for yet.").strip()
         _tell(_citizen_side(booking), f"Not enough money for booking {ref}", body + " Cancel some visits or contact the council.", citizen_link)
         _tell(_provider_side(booking), f"Booking {ref}: visits not covered", body + " Please wait before delivering them.", provider_link)
+    elif what == "payment_failed":
+        body = (f"A card payment for a visit of {service} with {provider} could not be taken, so it is still to pay. "
+                "Pay it with a card from the “How to pay” page, or ask the card holder to.")
+        _tell(_card_side(booking), f"Card payment failed: booking {ref}", body, "/payments/owed")
+        _tell(_provider_side(booking), f"Booking {ref}: card payment failed",
+              f"The card payment from {citizen} for a delivered visit failed. They have been asked to pay; you will be paid once they do.", provider_link)
+    elif what == "refunded":
+        _tell(_card_side(booking), f"Refund made: booking {ref}",
+              f"{provider} or the council made a refund to the card that paid for {service}. The booking shows how much and why.", citizen_link)
+
+
+def _card_side(booking: Booking) -> list[User]:
+    """The citizen's side and, if someone else's card paid, the card's holder."""
+    from app.extensions import db
+    from app.models import BookingCard
+
+    people = {user.id: user for user in _citizen_side(booking)}
+    link = db.session.get(BookingCard, booking.id)
+    if link is not None:
+        people.setdefault(link.card.owner_id, link.card.owner)
+    return list(people.values())

@@ -836,6 +836,28 @@ def bookings_for_provider(provider: Provider, statuses: list[BookingStatus] | No
     return list(db.session.execute(query.order_by(Booking.created_at.desc())).scalars())
 
 
+def search_bookings(text: str | None = None, *, page: int = 1, per_page: int = 50):
+    """Every booking, newest first, for the council: optionally those whose reference,
+    citizen (name or email) or provider matches ``text``. A page of them."""
+    from sqlalchemy import or_
+
+    from app.services.pagination import paginate
+
+    query = select(Booking).join(User, Booking.citizen_id == User.id).join(Provider, Booking.provider_id == Provider.id)
+    text = (text or "").strip()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                Booking.reference.ilike(pattern, escape="\\"),
+                User.name.ilike(pattern, escape="\\"),
+                User.email.ilike(pattern, escape="\\"),
+                Provider.name.ilike(pattern, escape="\\"),
+            )
+        )
+    return paginate(query.order_by(Booking.created_at.desc(), Booking.id.desc()), page, per_page)
+
+
 def get_booking(public_id: str) -> Booking:
     booking = db.session.execute(select(Booking).where(Booking.public_id == public_id)).scalar_one_or_none()
     if booking is None:

@@ -97,7 +97,7 @@ from app.models import (
     User,
     VisitStatus,
 )
-from app.services import bookings, ledger
+from app.services import audit, bookings, ledger
 from app.services.errors import Conflict, DomainError, NotFound, ValidationError
 from app.services.ledger import Actor
 
@@ -292,7 +292,9 @@ def finish_card_setup(setup_public_id: str, *, payer: User, route: FundingRoute)
         return db.session.get(PaymentCard, setup.card_id)
     intent = _call(lambda c: c.v1.setup_intents.retrieve(setup.stripe_setup_intent_id))
     if intent.status != "succeeded" or not intent.payment_method:
-        if intent.status in ("canceled", "requires_payment_method"):
+        # Declined: localstripe cancels the SetupIntent; Stripe asks for another card and
+        # says why (last_setup_error). Never confirmed at all: the person can still enter it.
+        if intent.status == "canceled" or (intent.status == "requires_payment_method" and _field(intent, "last_setup_error")):
             with write_transaction():
                 db.session.get(CardSetup, setup.id).status = CardSetupStatus.FAILED
             raise CardDeclined(
@@ -1021,7 +1023,7 @@ def pay_unpaid_visit(visit: BookingVisit, *, payer: User, card: PaymentCard, req
             with write_transaction():
                 visit = db.session.get(BookingVisit, visit.id)
                 booking = db.session.get(Booking, visit.booking_id)
-                if payer.id not in (booking.citizen_id, booking.booked_by_id, _booking_card_owner(booking)):
+                if not may_pay(payer, booking):
                     raise NotFound("No such visit")
                 if visit.status is not VisitStatus.UNPAID:
                     raise Conflict("This visit has nothing left to pay")
@@ -1046,6 +1048,11 @@ def pay_unpaid_visit(visit: BookingVisit, *, payer: User, card: PaymentCard, req
 def _booking_card_owner(booking: Booking) -> int | None:
     link = db.session.get(BookingCard, booking.id)
     return link.card.owner_id if link else None
+
+
+def may_pay(user: User, booking: Booking) -> bool:
+    """Who may pay what a card booking owes: the citizen, whoever booked it, or the card's owner."""
+    return user.id in (booking.citizen_id, booking.booked_by_id, _booking_card_owner(booking))
 
 
 def refresh_payment(payment: CardPayment) -> CardPayment:
@@ -1175,6 +1182,14 @@ def _record_refund(visit: BookingVisit, *, amount_pence: int, reason: str, by: U
                 amount_pence=amount_pence,
             )
         )
+        audit.record(
+            by,
+            "payments.refund_requested",
+            "booking",
+            booking.reference,
+            after={"visit_starts_at": visit.starts_at, "amount_pence": amount_pence, "card": payment.card.description, "refund": refund.public_id},
+            note=reason,
+        )
         bookings._event(
             booking,
             "refund_requested",
@@ -1209,6 +1224,8 @@ def _finish_refund(attempt: PaymentAttempt, payment: CardPayment, outcome: _Outc
             memo=f"Refunded to {payment.card.description} ({booking.reference}): {refund.reason}",
         )
         bookings._event(booking, "refunded", f"{_pounds(refund.amount_pence)} refunded to {payment.card.description}: {refund.reason}", None)
+        audit.record(None, "payments.refunded", "booking", booking.reference,
+                     after={"amount_pence": refund.amount_pence, "refund": refund.public_id, "stripe_refund": refund.stripe_refund_id})
         _pending.notifications.append((booking.id, "refunded"))
     else:
         refund.status = RefundStatus.FAILED
@@ -1221,6 +1238,9 @@ def _finish_refund(attempt: PaymentAttempt, payment: CardPayment, outcome: _Outc
             actor=actor,
             memo=f"Refund not made, money back to {booking.provider.name}: {refund.failure_message}",
         )
+        bookings._event(booking, "refund_failed", f"Refund of {_pounds(refund.amount_pence)} not made: {refund.failure_message}", None)
+        audit.record(None, "payments.refund_failed", "booking", booking.reference,
+                     after={"amount_pence": refund.amount_pence, "refund": refund.public_id}, note=refund.failure_message)
     refund.settled_at = now
 
 
@@ -1307,6 +1327,32 @@ def payments_for_booking(booking: Booking) -> list[CardPayment]:
 def booking_card(booking: Booking) -> PaymentCard | None:
     link = db.session.get(BookingCard, booking.id)
     return link.card if link else None
+
+
+def refunds_for_booking(booking: Booking) -> list[CardRefund]:
+    return list(
+        db.session.execute(
+            select(CardRefund).join(CardPayment, CardRefund.card_payment_id == CardPayment.id)
+            .where(CardPayment.booking_id == booking.id)
+            .order_by(CardRefund.id)
+        ).scalars()
+    )
+
+
+def payment_for_card_holder(public_id: str, holder: User) -> CardPayment:
+    """One payment, for the person whose card it is on (for confirming it with their bank)."""
+    payment = db.session.execute(
+        select(CardPayment).join(PaymentCard, CardPayment.card_id == PaymentCard.id)
+        .where(CardPayment.public_id == public_id, PaymentCard.owner_id == holder.id)
+    ).scalar_one_or_none()
+    if payment is None:
+        raise NotFound("No such payment")
+    return payment
+
+
+def awaiting_bank(booking: Booking, holder: User) -> list[CardPayment]:
+    """The booking's payments on ``holder``'s card that their bank wants them to confirm."""
+    return [p for p in payments_for_booking(booking) if p.status is CardPaymentStatus.REQUIRES_ACTION and p.card.owner_id == holder.id]
 
 
 @dataclass(frozen=True)

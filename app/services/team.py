@@ -1,7 +1,7 @@
 """A provider's team: who may do what, changing roles, removing people.
 
 Owners may do everything; managers run the profile, listings, availability and
-enquiries and manage staff; staff answer enquiries. There is always at least one owner.
+enquiries, refund card payments and manage staff; staff answer enquiries. There is always at least one owner.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ NEEDS = {
     "edit_listings": OrgRole.MANAGER,
     "edit_profile": OrgRole.MANAGER,
     "manage_team": OrgRole.MANAGER,
+    "refund_payments": OrgRole.MANAGER,
 }
 
 
