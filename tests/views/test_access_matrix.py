@@ -168,6 +168,27 @@ MATRIX: dict[str, list[Case]] = {
     "citizen.budget": [GET("/budgets/{budget_a}", only(CIT_A, REP_A))],
     "citizen.budget_statement_csv": [GET("/budgets/{budget_a}/statement.csv", only(CIT_A, REP_A))],
     "citizen.move_isf": [GET("/budgets/{isf_a}/move", only(CIT_A, REP_A)), POST("/budgets/{isf_a}/move", only(CIT_A, REP_A, ok=ALLOWED))],
+    # -- paying by card, the citizen's side (issue 6); the world has no Stripe keys, so the
+    # card pages say card payments are not set up, and nothing is asked of Stripe ------------
+    "citizen.choose_card": [
+        GET("/services/{service_x}/book/card?key=not-started", only()),
+        POST("/services/{service_x}/book/card?key=not-started", only()),
+    ],
+    "citizen.add_card": [GET("/cards/new", only(*CITIZEN_SIDE)), POST("/cards/new", only(*CITIZEN_SIDE, ok=ALLOWED))],
+    "citizen.payments": [GET("/payments", only(*CITIZEN_SIDE))],
+    "citizen.payments_csv": [GET("/payments/statement.csv", only(*CITIZEN_SIDE))],
+    "citizen.owed": [GET("/payments/owed", only(*CITIZEN_SIDE))],
+    # Only the citizen, whoever booked, or the card's holder pays what a visit owes (A booked
+    # with A's card: A's representative sees it owed, but does not pay it).
+    "citizen.pay_visit": [
+        GET("/bookings/{card_booking_a}/visits/{unpaid_visit_a}/pay", only(CIT_A)),
+        POST("/bookings/{card_booking_a}/visits/{unpaid_visit_a}/pay", only(CIT_A, ok=ALLOWED)),
+    ],
+    # Only the card's holder confirms a payment with their bank.
+    "citizen.confirm_payment": [
+        GET("/payments/{payment_needing_bank_a}/confirm", only(CIT_A)),
+        POST("/payments/{payment_needing_bank_a}/confirm", only(CIT_A, ok=ALLOWED)),
+    ],
     # -- provider self-service: staff of their own provider only --------------------------------
     "provider.dashboard": [GET("/provider", only(*PROVIDERS))],
     "provider.resubmit": [POST("/provider/resubmit", only(*PROVIDERS, ok=ALLOWED))],
@@ -209,6 +230,10 @@ MATRIX: dict[str, list[Case]] = {
         POST("/provider/bookings/{booking_a}/decline", only(STAFF_X, ok=ALLOWED)),
     ],
     "provider.record_delivery": [POST("/provider/bookings/{booking_a}/visits/{visit_a}/delivered", only(STAFF_X, ok=ALLOWED))],
+    "provider.refund_visit": [
+        GET("/provider/bookings/{card_booking_a}/visits/{paid_visit_a}/refund", only(STAFF_X)),
+        POST("/provider/bookings/{card_booking_a}/visits/{paid_visit_a}/refund", only(STAFF_X, ok=ALLOWED)),
+    ],
     # -- commissioner tools: commissioners and admins ---------------------------------------------
     "commissioner.dashboard": [GET("/commissioner", only(*COUNCIL))],
     "commissioner.providers": [GET("/commissioner/providers", only(*COUNCIL))],
@@ -252,6 +277,15 @@ MATRIX: dict[str, list[Case]] = {
     "commissioner.new_budget": [GET("/commissioner/budgets/new", only(*COUNCIL)), POST("/commissioner/budgets/new", only(*COUNCIL, ok=ALLOWED))],
     "commissioner.budget": [GET("/commissioner/budgets/{budget_a}", only(*COUNCIL))],
     "commissioner.budget_statement_csv": [GET("/commissioner/budgets/{budget_a}/statement.csv", only(*COUNCIL))],
+    "commissioner.bookings_list": [GET("/commissioner/bookings", only(*COUNCIL))],
+    "commissioner.booking": [GET("/commissioner/bookings/{card_booking_a}", only(*COUNCIL))],
+    # Refunds move money: commissioners, not admins.
+    "commissioner.refund_visit": [
+        GET("/commissioner/bookings/{card_booking_a}/visits/{paid_visit_a}/refund", only(COMM)),
+        POST("/commissioner/bookings/{card_booking_a}/visits/{paid_visit_a}/refund", only(COMM, ok=ALLOWED)),
+    ],
+    "commissioner.card_spend": [GET("/commissioner/card-spend", only(*COUNCIL))],
+    "commissioner.card_spend_csv": [GET("/commissioner/card-spend.csv", only(*COUNCIL))],
     # -- admin: admins only ------------------------------------------------------------------------
     "admin.dashboard": [GET("/admin", only(ADMIN))],
     "admin.users": [GET("/admin/users", only(ADMIN))],
@@ -329,6 +363,10 @@ def world(make_citizen, make_representative, make_provider, make_provider_staff,
     isf_a = make_budget(citizen=citizen_a, budget_type=BudgetType.ISF, isf_provider=provider_x)
     booking_a = booking_service.create(request_for(service_x, budget_a, day=future_day(policy)), citizen=citizen_a, booker=citizen_a, policy=policy)
 
+    # Card payments (issue 6): A's booking with X paid by A's card, with a visit paid (to
+    # refund), one whose charge failed (to pay) and one whose bank wants A to confirm.
+    card = _card_booking(citizen_a, service_x)
+
     # The search index, so the search page and API answer as they do in service (issue 3).
     from app.services import search
 
@@ -347,8 +385,53 @@ def world(make_citizen, make_representative, make_provider, make_provider_staff,
         "email": email.id, "reset_token": reset_token, "invitation_token": invitation_token,
         "budget_a": budget_a.public_id, "budget_b": budget_b.public_id, "isf_a": isf_a.public_id,
         "booking_a": booking_a.public_id, "visit_a": booking_a.visits[0].id,
+        **card,
     }
+    db.session.commit()  # end the read transaction the ids above opened (SQLite would keep a lock)
     return w
+
+
+def _card_booking(citizen, service) -> dict[str, object]:
+    """A card booking's rows as card payments leave them (no Stripe needed to read them)."""
+    from app.models import (
+        Booking, BookingCard, BookingSchedule, BookingStatus, BookingVisit, CardFunding, CardPayment, CardPaymentKind,
+        CardPaymentStatus, FundingRoute, PaymentCard, PaymentMethod, VisitStatus,
+    )
+
+    card = PaymentCard(public_id="card-of-a", owner_id=citizen.id, stripe_payment_method_id="pm_matrix_a", brand="visa", last4="4242",
+                       exp_month=12, exp_year=2034, funding=CardFunding.DEBIT, route=FundingRoute.SELF_FUNDER)
+    booking = Booking(public_id="card-booking-of-a", reference="BK-CARDA1", request_key="matrix-card-a", service_id=service.id,
+                      provider_id=service.provider_id, citizen_id=citizen.id, booked_by_id=citizen.id, payment_method=PaymentMethod.CARD,
+                      schedule=BookingSchedule.WEEKLY, unit_price_pence=service.price_pence, price_unit=service.price_unit,
+                      total_pence=3 * service.price_pence, status=BookingStatus.ACCEPTED)
+    db.session.add_all([card, booking])
+    db.session.flush()
+    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    visits = {}
+    for name, weeks, status in (("paid", -2, VisitStatus.DELIVERED), ("unpaid", -1, VisitStatus.UNPAID), ("upcoming", 1, VisitStatus.SCHEDULED)):
+        starts = start + dt.timedelta(weeks=weeks)
+        delivered = status is not VisitStatus.SCHEDULED
+        visits[name] = BookingVisit(booking_id=booking.id, starts_at=starts, ends_at=starts + dt.timedelta(hours=1), units=1,
+                                    amount_pence=service.price_pence, status=status, delivered_units=1 if delivered else None,
+                                    charged_pence=service.price_pence if delivered else 0)
+    db.session.add_all([BookingCard(booking_id=booking.id, card_id=card.id), *visits.values()])
+    db.session.flush()
+
+    def payment(visit, kind, status, public_id, **extra):
+        return CardPayment(public_id=public_id, visit_id=visit.id, booking_id=booking.id, card_id=card.id, kind=kind, status=status,
+                           funding=card.funding, route=card.route, amount_pence=service.price_pence, **extra)
+
+    needs_bank = payment(visits["upcoming"], CardPaymentKind.AUTHORISE, CardPaymentStatus.REQUIRES_ACTION, "payment-needing-bank-a",
+                         stripe_payment_intent_id="pi_matrix_action", client_secret="pi_matrix_action_secret_x")
+    db.session.add_all([
+        payment(visits["paid"], CardPaymentKind.CHARGE, CardPaymentStatus.CAPTURED, "payment-paid-a", captured_pence=service.price_pence,
+                stripe_payment_intent_id="pi_matrix_paid"),
+        payment(visits["unpaid"], CardPaymentKind.CHARGE, CardPaymentStatus.FAILED, "payment-failed-a", failure_message="Declined."),
+        needs_bank,
+    ])
+    db.session.commit()
+    return {"card_booking_a": booking.public_id, "paid_visit_a": visits["paid"].id, "unpaid_visit_a": visits["unpaid"].id,
+            "payment_needing_bank_a": needs_bank.public_id}
 
 
 def _signed_in_client(app, user):
