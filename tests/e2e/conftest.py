@@ -40,11 +40,13 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def live_app(tmp_path_factory):
-    """The app with demo data, on SQLite, as `make run` would serve it."""
+def live_app(tmp_path_factory, localstripe):
+    """The app with demo data, on SQLite, as `make run` would serve it: card payments
+    against localstripe on loopback (started for the test session, as the suite does)."""
     from flask_migrate import upgrade
 
     from app.services import demo
+    from tests.payments_fixtures import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET
 
     tmp = tmp_path_factory.mktemp("e2e")
     app = create_app(
@@ -53,6 +55,10 @@ def live_app(tmp_path_factory):
             "SEARCH_INDEX_DIR": str(tmp / "search-index"),
             "INSTANCE_PATH": str(tmp),
             "DEMO_MODE": True,
+            "STRIPE_SECRET_KEY": SECRET_KEY,
+            "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
+            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "STRIPE_API_BASE": localstripe.url,
         }
     )
     with app.app_context():
