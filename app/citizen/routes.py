@@ -196,7 +196,8 @@ def check_booking(service_id: int):
         form.request_key.data = draft["request_key"]
         form.expected_total.data = str(quote.total_pence)
     return render_template(
-        "citizen/check_booking.html", service=service, quote=quote, problem=problem, form=form, draft=draft, citizen=citizen
+        "citizen/check_booking.html", service=service, quote=quote, problem=problem, form=form, draft=draft, citizen=citizen,
+        notice_hours=current_policy().cancellation_notice_hours,
     )
 
 
