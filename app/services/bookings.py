@@ -106,6 +106,7 @@ class Quote:
     budget: PersonalBudget | None = None
     available_pence: int | None = None
     outcome: BudgetOutcome | None = None
+    skipped: list[tuple[dt.date, str]] = field(default_factory=list)  # (day, reason): closed days in a weekly series
 
     @property
     def total_pence(self) -> int:
@@ -167,6 +168,26 @@ def _visit_dates(request: BookingRequest) -> list[dt.date]:
         for i in range((end - request.first_date).days)
         if (request.first_date + dt.timedelta(days=i)).weekday() in request.weekdays
     ]
+
+
+def _closed_days(service: Service, dates: list[dt.date], unit: PriceUnit, units) -> dict[dt.date, str]:
+    """Days in the booking's span when the provider is closed, with the reason given."""
+    from app.services import listings
+
+    if not dates:
+        return {}
+    span = units if unit in (PriceUnit.DAY, PriceUnit.NIGHT) and isinstance(units, int) else 1
+    closed: dict[dt.date, str] = {}
+    for closure in listings.closures_for_service(service, min(dates), max(dates) + dt.timedelta(days=max(span, 1))):
+        day = closure.starts_on
+        while day <= closure.ends_on:
+            closed.setdefault(day, closure.reason or "")
+            day += dt.timedelta(days=1)
+    return closed
+
+
+def _because(reason: str) -> str:
+    return f" ({reason})" if reason else ""
 
 
 def listed_service(service_id: int) -> Service:
@@ -260,7 +281,19 @@ def plan(
 
     funded_until = budget_service.latest_funded_period_end(budget) if budget else None
     visits: list[PlannedVisit] = []
-    for day in _visit_dates(request):
+    skipped: list[tuple[dt.date, str]] = []
+    dates = _visit_dates(request)
+    closed = _closed_days(service, dates, unit, units)
+    for day in dates:
+        covered = [day + dt.timedelta(days=i) for i in range(units if unit in (PriceUnit.DAY, PriceUnit.NIGHT) else 1)]
+        shut = next((d for d in covered if d in closed), None)
+        if shut is not None:
+            if request.schedule is BookingSchedule.ONE_OFF:
+                raise ValidationError(
+                    {"first_date": f"{service.provider.name} is closed on {shut:%A %-d %B}{_because(closed[shut])}. Choose another date"}
+                )
+            skipped.append((shut, closed[shut]))  # a weekly series skips the provider's closed days
+            continue
         starts_at = dt.datetime.combine(day, request.start_time, tzinfo=UK).astimezone(dt.timezone.utc)
         ends_at = starts_at + _unit_span(unit, units)
         if starts_at <= now:
@@ -272,9 +305,11 @@ def plan(
         hold_now = budget is not None and funded_until is not None and day < funded_until
         visits.append(PlannedVisit(starts_at, ends_at, units, units * service.price_pence, hold_now))
     if not visits:
+        if skipped:
+            raise ValidationError({"first_date": f"{service.provider.name} is closed on every day you chose. Choose other dates"})
         raise ValidationError({"weekdays": "None of the days you chose fall within those weeks"})
 
-    quote = Quote(service, request, service.price_pence, visits, budget, available, outcome)
+    quote = Quote(service, request, service.price_pence, visits, budget, available, outcome, skipped)
     if budget is not None and quote.hold_now_pence > (available or 0):
         raise ValidationError(
             {
