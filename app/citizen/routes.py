@@ -201,6 +201,28 @@ def check_booking(service_id: int):
     )
 
 
+# Overview -----------------------------------------------------------------------------------
+
+
+@bp.get("/my-care")
+def overview():
+    """Where a citizen or representative lands: each person's budget and coming visits."""
+    from app.database import utcnow
+
+    now = utcnow()
+    people = []
+    for person in _people():
+        person_budgets = [(b, budgets.summary(b)) for b in budgets.budgets_for_citizen(person)]
+        person_bookings = bookings.bookings_for_citizen(person)
+        upcoming = sorted(
+            ((v, b) for b in person_bookings if b.status.is_open for v in b.visits if v.status.is_upcoming and v.starts_at >= now),
+            key=lambda pair: pair[0].starts_at,
+        )[:5]
+        waiting = [b for b in person_bookings if b.status.value == "requested"]
+        people.append({"person": person, "budgets": person_budgets, "upcoming": upcoming, "waiting": waiting})
+    return render_template("citizen/overview.html", people=people, several=len(people) > 1)
+
+
 # Bookings -----------------------------------------------------------------------------------
 
 

@@ -64,7 +64,7 @@ def test_anonymous_account_pages_pass_axe(page):
 
 def test_citizen_pages_pass_axe(page, ids):
     _sign_in(page, "citizen@demo.test")
-    _check(page, ["/account", "/account/details", "/account/password", "/account/two-step", "/account/sessions", "/notifications",
+    _check(page, ["/my-care", "/account", "/account/details", "/account/password", "/account/two-step", "/account/sessions", "/notifications",
                   "/account/representatives", "/account/representatives/invite", "/enquiries", f"/enquiries/{ids['enquiry']}",
                   f"/services/{ids['service']}/ask"])
 
@@ -115,8 +115,8 @@ def test_keyboard_only_sign_in_and_out(page):
         if page.evaluate("document.activeElement.textContent.trim()") == "Sign in":
             break
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/account$"))
-    assert page.locator("h1").inner_text() == "Your account"
+    page.wait_for_url(re.compile(r"/my-care$"))
+    assert page.locator("h1").inner_text() == "Your care"
     # Sign out is a button in the navigation, reachable by keyboard too.
     for _ in range(40):
         page.keyboard.press("Tab")
