@@ -501,13 +501,28 @@ def statement(budget: PersonalBudget, starts_on: dt.date, ends_on: dt.date, *, k
     for transaction, amount in rows:
         _, total = per_transaction.get(transaction.id, (transaction, 0))
         per_transaction[transaction.id] = (transaction, total + amount)
+    # Payments to providers come out of held money, so a visit paid in full touches no
+    # budget account: add those settlements from the budget's own holds.
     captured_by_transaction = {
         h.settled_transaction_id: h.captured_pence for h, _ in placed if h.settled_transaction_id and h.captured_pence
     }
+    missing = [tid for tid in captured_by_transaction if tid not in per_transaction]
+    if missing:
+        for transaction in db.session.execute(
+            recorded(
+                select(LedgerTransaction).where(
+                    LedgerTransaction.id.in_(missing),
+                    LedgerTransaction.effective_at >= start_at,
+                    LedgerTransaction.effective_at < end_at,
+                )
+            )
+        ).scalars():
+            per_transaction[transaction.id] = (transaction, 0)
+    ordered = sorted(per_transaction.values(), key=lambda pair: (pair[0].effective_at, pair[0].id))
 
     lines: list[StatementLine] = []
     available = opening_available
-    for transaction, net in per_transaction.values():
+    for transaction, net in ordered:
         money_in = held = released = paid = moved = 0
         if transaction.kind in (TransactionKind.FUNDING, TransactionKind.ADJUSTMENT):
             money_in = net

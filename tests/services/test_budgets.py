@@ -203,3 +203,20 @@ def test_statement_for_a_period_adds_up(make_budget, make_service, make_user, po
     assert following.opening_available_pence == 47_500 and following.lines == []
     # As known before anything was written, the statement was empty.
     assert budgets.statement(budget, start, end, known_at=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)).lines == []
+
+
+def test_statement_shows_visits_paid_in_full(make_budget, make_service, make_user, policy):
+    budget = make_budget(amount=50_000)
+    service = make_service(price_pence=2_000)
+    staff = make_user(Role.PROVIDER)
+    booking = bookings.create(request_for(service, budget, day=future_day(policy)), citizen=budget.citizen,
+                              booker=budget.citizen, policy=policy)
+    bookings.accept(booking, by=staff)
+    visit = booking.visits[0]
+    bookings.record_delivery(visit, by=staff, now=visit.starts_at + dt.timedelta(hours=1))
+    start, end = policy.period_containing(dt.date.today())
+    st = budgets.statement(budget, start, end)
+    # A full payment comes out of held money: it is a line of its own, with nothing released.
+    assert (st.held_pence, st.paid_pence, st.released_pence) == (2_000, 2_000, 0)
+    assert st.closing_held_pence == 0 and st.closing_available_pence == 48_000
+    assert any(line.paid_pence == 2_000 and "delivered" in line.description for line in st.lines)
