@@ -63,6 +63,9 @@ ACTIONS = {
     "framework.membership_approved": "Provider approved on a lot",
     "framework.membership_suspended": "Provider suspended on a lot",
     "council.settings_changed": "Council settings changed",
+    "budget.created": "Personal budget set up",
+    "budget.isf_moved": "Individual Service Fund moved to another provider",
+    "budgets.funded": "Personal budgets funded for a 4-week period",
 }
 
 

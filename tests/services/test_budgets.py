@@ -85,6 +85,10 @@ def test_funding_twice_for_the_same_period_changes_nothing_and_money_rolls_over(
     first = runner.invoke(args=["budgets", "fund", "--period-start", next_period])
     assert first.exit_code == 0, first.output
     assert "Funded 1 budgets, £300 in all" in first.output
+    from app.models import AuditEvent
+
+    run = db.session.query(AuditEvent).filter_by(action="budgets.funded").one()
+    assert run.after["budgets_funded"] == 1 and run.after["total_pence"] == 30_000
     second = runner.invoke(args=["budgets", "fund", "--period-start", next_period])
     assert "Funded 0 budgets, £0 in all; 1 already funded" in second.output
     figures = budgets.summary(budget)
@@ -123,6 +127,10 @@ def test_an_isf_pays_only_its_own_provider_and_moves_with_its_balance(make_budge
     bookings.cancel(booking, by=budget.citizen, policy=policy)
 
     transfer = budgets.move_isf(budget, other, actor=SYSTEM)
+    from app.models import AuditEvent
+
+    moved = db.session.query(AuditEvent).filter_by(action="budget.isf_moved").one()
+    assert (moved.before, moved.after) == ({"isf_provider_id": holder.id}, {"isf_provider_id": other.id})
     assert transfer.kind is TransactionKind.ISF_TRANSFER
     db.session.refresh(budget)
     assert budget.isf_provider_id == other.id

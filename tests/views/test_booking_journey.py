@@ -326,3 +326,7 @@ def test_commissioner_sets_up_a_budget(client, login, make_commissioner, make_ci
     assert budgets.summary(budget).funded_pence == 105_050
     listing = visible_text(client.get("/commissioner/budgets?q=bea"))
     assert "Bea Budget" in listing
+    from app.models import AuditEvent
+
+    event = db.session.query(AuditEvent).filter_by(action="budget.created").one()
+    assert event.actor_id == commissioner.id and event.after["amount_per_period_pence"] == 105_050
