@@ -11,7 +11,7 @@ from app.commissioner import bp
 from app.extensions import db
 from app.forms import FlaskForm, GovDateField, apply_errors, radio_field, select_field, submit, text_field, textarea_field
 from app.models import BudgetType, Provider, ProviderStatus, Role
-from app.presenters.budgets import statement_csv, statement_view
+from app.presenters.budgets import parse_known_on, statement_csv, statement_view
 from app.presenters.formatting import parse_pounds
 from app.services import accounts, budgets
 from app.services.errors import ValidationError
@@ -88,14 +88,17 @@ def new_budget():
     return render_template("commissioner/new_budget.html", form=form)
 
 
+def _view(budget):
+    known_on, known_error = parse_known_on(request.args)
+    return statement_view(budget, current_policy(), request.args.get("period"), known_on, known_error)
+
+
 @bp.get("/budgets/<public_id>")
 def budget(public_id: str):
     budget = budgets.get_budget(public_id)
-    view = statement_view(budget, current_policy(), request.args.get("period"))
-    return render_template("commissioner/budget.html", budget=budget, view=view)
+    return render_template("commissioner/budget.html", budget=budget, view=_view(budget))
 
 
 @bp.get("/budgets/<public_id>/statement.csv")
 def budget_statement_csv(public_id: str):
-    budget = budgets.get_budget(public_id)
-    return statement_csv(statement_view(budget, current_policy(), request.args.get("period")))
+    return statement_csv(_view(budgets.get_budget(public_id)))

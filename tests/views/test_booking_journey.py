@@ -330,3 +330,23 @@ def test_commissioner_sets_up_a_budget(client, login, make_commissioner, make_ci
 
     event = db.session.query(AuditEvent).filter_by(action="budget.created").one()
     assert event.actor_id == commissioner.id and event.after["amount_per_period_pence"] == 105_050
+
+
+def test_commissioner_reads_a_statement_as_the_ledger_stood_on_a_date(client, login, market, make_commissioner, policy):
+    provider, staff, service, citizen, budget = market
+    bookings.create(
+        bookings.BookingRequest(service_id=service.id, request_key="journey-known", schedule=bookings.BookingSchedule.ONE_OFF,
+                                first_date=future_day(policy), start_time=dt.time(9), units=1, budget_public_id=budget.public_id),
+        citizen=citizen, booker=citizen, policy=policy,
+    )
+    login(client, make_commissioner())
+    now = visible_text(client.get(f"/commissioner/budgets/{budget.public_id}"))
+    assert "Set aside for bookings £22" in now
+    long_ago = client.get(f"/commissioner/budgets/{budget.public_id}?known-day=1&known-month=1&known-year=2020")
+    text = visible_text(long_ago)
+    assert "As the ledger stood at the end of 1 January 2020" in text
+    assert "Money in £0" in text and "Nothing happened in this period." in text
+    bad = client.get(f"/commissioner/budgets/{budget.public_id}?known-day=31&known-month=2&known-year=2026")
+    assert bad.status_code == 200 and "Enter a real date, for example 1 11 2026" in visible_text(bad)
+    csv_text = client.get(f"/commissioner/budgets/{budget.public_id}/statement.csv?known-day=1&known-month=1&known-year=2020").get_data(as_text=True)
+    assert "As the ledger stood at the end of,2020-01-01" in csv_text
