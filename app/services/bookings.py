@@ -268,7 +268,7 @@ def plan(
                     f"Your Individual Service Fund is held with {budget.isf_provider.name}, so it can only pay for their services"
                 )
             else:
-                available = budget_service.summary(budget).available_pence
+                available = ledger.balances(budget_service.budget_accounts(budget))
         if budget is not None and request.outcome_id is not None:
             outcome = next((o for o in budget.outcomes if o.id == request.outcome_id), None)
             if outcome is None:
@@ -575,24 +575,33 @@ def capacity_cells(service_unit: PriceUnit, starts_at: dt.datetime, ends_at: dt.
 
 
 def take_places(service: Service, visit: BookingVisit) -> None:
+    """Take one place in each of the visit's cells, or none: a single conditional update
+    over all the cells is the capacity check (row locks on PostgreSQL, the write lock on
+    SQLite), so two people can never both take the last place."""
     table = CapacityCell.__table__
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    for cell in sorted(capacity_cells(service.price_unit, visit.starts_at, visit.ends_at, visit.units)):
-        db.session.execute(
-            insert(table)
-            .values(service_id=service.id, starts_at=cell, capacity=service.capacity, used=0)
-            .on_conflict_do_nothing(index_elements=["service_id", "starts_at"])
+    cells = sorted(capacity_cells(service.price_unit, visit.starts_at, visit.ends_at, visit.units))
+    db.session.execute(
+        insert(table)
+        .values([{"service_id": service.id, "starts_at": cell, "capacity": service.capacity, "used": 0} for cell in cells])
+        .on_conflict_do_nothing(index_elements=["service_id", "starts_at"])
+    )
+    taken = db.session.execute(
+        update(table)
+        .where(table.c.service_id == service.id, table.c.starts_at.in_(cells), table.c.used < service.capacity)
+        .values(used=table.c.used + 1, capacity=service.capacity)
+    ).rowcount
+    if taken != len(cells):
+        full = db.session.execute(
+            select(table.c.starts_at)
+            .where(table.c.service_id == service.id, table.c.starts_at.in_(cells), table.c.used >= service.capacity)
+            .order_by(table.c.starts_at)
+        ).scalars().first()
+        # Raising rolls the whole unit of work back, including the places just taken.
+        raise ValidationError(
+            {"start_time": f"{service.provider.name} is fully booked at {_when(full or cells[0])}. Choose another time or day"}
         )
-        taken = db.session.execute(
-            update(table)
-            .where(table.c.service_id == service.id, table.c.starts_at == cell, table.c.used < service.capacity)
-            .values(used=table.c.used + 1, capacity=service.capacity)
-        ).rowcount
-        if taken != 1:
-            raise ValidationError(
-                {"start_time": f"{service.provider.name} is fully booked at {_when(cell)}. Choose another time or day"}
-            )
 
 
 def release_places(booking: Booking, visit: BookingVisit) -> None:
