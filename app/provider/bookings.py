@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from wtforms import HiddenField, IntegerField
-from govuk_frontend_wtf.wtforms_widgets import GovTextInput
 
-from app.forms import ConfirmForm, FlaskForm, apply_errors, submit, textarea_field
-from app.models import BookingStatus, BookingVisit
+from app.database import utcnow
+from app.forms import ConfirmForm, FlaskForm, GovIntegerField, apply_errors, submit, textarea_field
+from app.models import BookingStatus
 from app.provider import bp
 from app.services import bookings
 from app.services.errors import Conflict, DomainError, NotFound, ValidationError
@@ -27,8 +26,7 @@ class DeclineForm(FlaskForm):
 
 
 class DeliveryForm(FlaskForm):
-    visit = HiddenField()
-    delivered_units = IntegerField("Units delivered", widget=GovTextInput())
+    delivered_units = GovIntegerField("Units delivered", invalid_message="Enter the number delivered as a whole number")
     submit = submit("Record as delivered")
 
 
@@ -54,7 +52,7 @@ def bookings_inbox():
 def booking(public_id: str):
     booking = _our_booking(public_id)
     return render_template("provider/booking.html", booking=booking, confirm=ConfirmForm(), decline=DeclineForm(),
-                           delivery=DeliveryForm(), now=bookings.utcnow())
+                           delivery=DeliveryForm(), now=utcnow())
 
 
 @bp.post("/bookings/<public_id>/accept")
@@ -106,5 +104,5 @@ def record_delivery(public_id: str, visit_id: int):
         else:
             flash("Visit recorded as delivered. It will be included in your next payment.", "success")
     else:
-        flash("Enter the number delivered as a whole number")
+        flash("; ".join(form.delivered_units.errors) or "Enter the number delivered as a whole number")
     return redirect(url_for("provider.booking", public_id=booking.public_id) + f"#visit-{visit_id}")

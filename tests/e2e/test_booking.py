@@ -12,9 +12,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Booking, BookingStatus, PersonalBudget, User
-from app.services.demo.accounts import DEMO_PASSWORD
 from app.services.policy import UK
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, check_pages, sign_in_as
 
 pytestmark = pytest.mark.e2e
 
@@ -30,45 +29,29 @@ def demo(live_app):
         return {"budget": budget.public_id, "booking": booking.public_id, "service": booking.service_id}
 
 
-def _sign_in(page, email):
-    page.goto("/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_load_state()
-
-
-def _check(page, paths):
-    for path in paths:
-        response = page.goto(path)
-        assert response.status == 200, path
-        assert_accessible(page)
-    assert page.js_errors == []
-
-
 def test_citizen_pages_pass_axe(page, demo):
-    _sign_in(page, "citizen@demo.test")
-    _check(page, ["/my-care", "/bookings", f"/bookings/{demo['booking']}", f"/bookings/{demo['booking']}/cancel",
+    sign_in_as(page, "citizen@demo.test")
+    check_pages(page, ["/my-care", "/bookings", f"/bookings/{demo['booking']}", f"/bookings/{demo['booking']}/cancel",
                   "/budgets", f"/budgets/{demo['budget']}", f"/services/{demo['service']}/book"])
 
 
 def test_representative_pages_pass_axe(page, demo):
-    _sign_in(page, "representative@demo.test")
-    _check(page, ["/my-care", "/bookings", f"/budgets/{demo['budget']}", f"/services/{demo['service']}/book"])
+    sign_in_as(page, "representative@demo.test")
+    check_pages(page, ["/my-care", "/bookings", f"/budgets/{demo['budget']}", f"/services/{demo['service']}/book"])
 
 
 def test_provider_and_commissioner_pages_pass_axe(page, demo):
-    _sign_in(page, "provider@demo.test")
-    _check(page, ["/provider/bookings", "/provider/bookings?show=accepted", "/provider/bookings?show=closed",
+    sign_in_as(page, "provider@demo.test")
+    check_pages(page, ["/provider/bookings", "/provider/bookings?show=accepted", "/provider/bookings?show=closed",
                   f"/provider/bookings/{demo['booking']}", f"/provider/bookings/{demo['booking']}/decline"])
     page.click("button:has-text('Sign out')")
-    _sign_in(page, "commissioner@demo.test")
-    _check(page, ["/commissioner/budgets", "/commissioner/budgets/new", f"/commissioner/budgets/{demo['budget']}",
+    sign_in_as(page, "commissioner@demo.test")
+    check_pages(page, ["/commissioner/budgets", "/commissioner/budgets/new", f"/commissioner/budgets/{demo['budget']}",
                   f"/commissioner/budgets/{demo['budget']}?known-day=1&known-month=1&known-year=2020"])
 
 
 def test_booking_form_errors_pass_axe(page, demo):
-    _sign_in(page, "citizen@demo.test")
+    sign_in_as(page, "citizen@demo.test")
     page.goto(f"/services/{demo['service']}/book")
     page.click("button:has-text('Continue')")
     page.wait_for_selector(".govuk-error-summary")
@@ -78,7 +61,7 @@ def test_booking_form_errors_pass_axe(page, demo):
 
 
 def test_a_keyboard_only_citizen_books_and_confirms(page, demo):
-    _sign_in(page, "citizen@demo.test")
+    sign_in_as(page, "citizen@demo.test")
     page.goto(f"/services/{demo['service']}/book")
     day = dt.datetime.now(UK).date() + dt.timedelta(days=2)
     page.check("input[name=schedule][value=one_off]")

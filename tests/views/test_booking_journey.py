@@ -350,3 +350,35 @@ def test_commissioner_reads_a_statement_as_the_ledger_stood_on_a_date(client, lo
     assert bad.status_code == 200 and "Enter a real date, for example 1 11 2026" in visible_text(bad)
     csv_text = client.get(f"/commissioner/budgets/{budget.public_id}/statement.csv?known-day=1&known-month=1&known-year=2020").get_data(as_text=True)
     assert "As the ledger stood at the end of,2020-01-01" in csv_text
+
+
+def test_provider_records_a_visit_that_has_happened_through_the_page(client, login, market, policy):
+    from app.services.ledger import Actor
+
+    provider, staff, service, citizen, budget = market
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    start, _ = policy.period_containing(yesterday)
+    budgets.fund_budget(budget, start, policy=policy, actor=Actor.system("test"))  # (already funded if this period)
+    booked_at = dt.datetime.combine(yesterday - dt.timedelta(days=2), dt.time(9), tzinfo=dt.timezone.utc)
+    booking = bookings.create(
+        bookings.BookingRequest(service_id=service.id, request_key="journey-past", schedule=bookings.BookingSchedule.ONE_OFF,
+                                first_date=yesterday, start_time=dt.time(10), units=3, budget_public_id=budget.public_id),
+        citizen=citizen, booker=citizen, policy=policy, now=booked_at,
+    )
+    bookings.accept(booking, by=staff, now=booked_at + dt.timedelta(hours=1))
+    visit = booking.visits[0]
+    login(client, staff)
+    detail = client.get(f"/provider/bookings/{booking.public_id}")
+    assert "Record as delivered" in visible_text(detail)
+    bad = client.post(f"/provider/bookings/{booking.public_id}/visits/{visit.id}/delivered",
+                      data={"csrf_token": csrf_from(detail), "delivered_units": "lots"}, follow_redirects=True)
+    assert "Enter the number delivered as a whole number" in visible_text(bad)
+    too_many = client.post(f"/provider/bookings/{booking.public_id}/visits/{visit.id}/delivered",
+                           data={"csrf_token": csrf_from(detail), "delivered_units": "4"}, follow_redirects=True)
+    assert "Enter the hours delivered, from 1 to 3" in visible_text(too_many)
+    done = client.post(f"/provider/bookings/{booking.public_id}/visits/{visit.id}/delivered",
+                       data={"csrf_token": csrf_from(detail), "delivered_units": "2"}, follow_redirects=True)
+    assert "Visit recorded as delivered" in visible_text(done)
+    assert "2 delivered, £44" in visible_text(done)
+    db.session.expire_all()
+    assert budgets.summary(budget).spent_pence == 4_400
