@@ -60,12 +60,15 @@ test: setup-dev
 
 ## Extras -------------------------------------------------------------------------------
 
-# Search benchmark: a synthetic market of 10,000 then 100,000 services in its own database
-# (BENCH_DATABASE_URL, default PostgreSQL database bench_search); prints figures.
+# Benchmarks (print figures, assert nothing): search over a synthetic market of 10,000 then
+# 100,000 services (BENCH_DATABASE_URL, default PostgreSQL database bench_search), then
+# bookings per second through the service layer with 16 concurrent clients on PostgreSQL
+# beside pgbench with the same clients (BENCH_BOOKINGS_DATABASE_URL, default bench_bookings).
 # BENCH_SIZES="10000" to run one size.
 BENCH_SIZES ?=
 bench: setup-dev
 	$(BIN)/python -m bench $(BENCH_SIZES)
+	$(BIN)/python -m bench.bookings_bench --clients 16 --seconds 15
 
 # Headless Chromium for the browser tests, from Debian's packages (never downloaded by a
 # test tool). Needs root; CI runs it before `make test`.

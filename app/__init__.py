@@ -94,6 +94,7 @@ def _init_extensions(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
     app.url_map.converters["slug"] = SlugConverter
     db.init_app(app)
+    _database_events.init_request_locking(app)  # before any hook that may touch the database
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

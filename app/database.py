@@ -124,3 +124,29 @@ def write_transaction(session: Session | None = None) -> Iterator[Session]:
             raise
     finally:
         _sqlite_begin_mode.reset(token)
+
+
+def init_request_locking(app) -> None:
+    """On SQLite, every web request's transactions begin IMMEDIATE.
+
+    A request that reads and then writes (signing in records the session; a booking reads
+    the budget then holds money) would otherwise fail with "database is locked" if another
+    request wrote in between: SQLite cannot upgrade a stale read snapshot to a write, and
+    its busy timeout does not apply to that case. Taking the write lock when the request's
+    first transaction begins makes requests on the embedded database take turns instead.
+    Read-only work on separate connections (search, health) asks for DEFERRED itself.
+    PostgreSQL is unaffected (row locks and conditional updates do the work there).
+    """
+    from flask import request
+
+    key = "marketplace.sqlite_begin_token"
+
+    @app.before_request
+    def _sqlite_requests_begin_immediate():
+        request.environ[key] = _sqlite_begin_mode.set("IMMEDIATE")
+
+    @app.teardown_request
+    def _sqlite_requests_reset(_exc=None):
+        token = request.environ.pop(key, None)
+        if token is not None:
+            _sqlite_begin_mode.reset(token)

@@ -19,7 +19,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, StopValidation
 
 from app.services.errors import ValidationError
 
@@ -110,9 +110,17 @@ from wtforms import DateField, IntegerField  # noqa: E402
 class GovDateField(DateField):
     """A GOV.UK date input (day, month, year) with our own error message."""
 
-    def __init__(self, label: str, invalid_message: str, description: str = "", **kwargs):
-        super().__init__(label, validators=[Optional()], widget=GovDateInput(), description=description, **kwargs)
+    def __init__(self, label: str, invalid_message: str, description: str = "", required: str | None = None, **kwargs):
+        # A required date checks itself (pre_validate): WTForms' Optional would wipe the
+        # "real date" message when only the day box is empty.
+        validators = [] if required else [Optional()]
+        super().__init__(label, validators=validators, widget=GovDateInput(), description=description, **kwargs)
         self.invalid_message = invalid_message
+        self.required_message = required
+
+    def pre_validate(self, form):
+        if self.required_message and self.data is None and not self.process_errors:
+            raise StopValidation(self.required_message)
 
     def process_formdata(self, valuelist):
         if len(valuelist or []) != 3:

@@ -117,8 +117,8 @@ from flask_login import current_user  # noqa: E402
 # at a better page (for example the citizen's budget).
 # Keys are role values ("citizen", "provider"...).
 HOME_ENDPOINTS: dict[str, str] = {
-    "citizen": "account.home",
-    "representative": "account.home",
+    "citizen": "citizen.overview",
+    "representative": "citizen.overview",
     "provider": "provider.dashboard",
     "commissioner": "commissioner.dashboard",
     "admin": "admin.dashboard",

@@ -38,12 +38,14 @@ def navigation_items() -> list[dict]:
 # that marks it active). Other parts of the product may add to these lists.
 ROLE_NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
     "citizen": [
+        ("citizen.overview", "Your care", "/my-care"),
         ("citizen.my_bookings", "Bookings", "/bookings"),
         ("citizen.my_budgets", "Budget", "/budgets"),
         ("citizen.payments", "Card payments", "/payments"),
         ("enquiries.inbox", "Your enquiries", "/enquiries"),
     ],
     "representative": [
+        ("citizen.overview", "Care you arrange", "/my-care"),
         ("account.people", "People you act for", "/account/people"),
         ("citizen.my_bookings", "Bookings", "/bookings"),
         ("citizen.my_budgets", "Budgets", "/budgets"),

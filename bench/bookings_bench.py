@@ -2,7 +2,7 @@
 
     python -m bench.bookings_bench [--clients 16] [--seconds 15]
 
-Needs a PostgreSQL server (BENCH_DATABASE_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/bench_bookings)
+Needs a PostgreSQL server (BENCH_BOOKINGS_DATABASE_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/bench_bookings)
 and the `pgbench` program. Each of the N clients is a separate process with its own
 connection, booking one-off visits for its own citizen through `bookings.create()` (the
 same call the booking page makes: plan, capacity cells, ledger hold, timeline, in one
@@ -160,7 +160,7 @@ def main(argv=None) -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=15)
     args = parser.parse_args(argv)
-    url = make_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    url = make_url(os.environ.get("BENCH_BOOKINGS_DATABASE_URL", DEFAULT_URL))
     _recreate_database(url)
     print(f"Bookings through the service layer on PostgreSQL, {args.clients} concurrent clients, {args.seconds} s")
     result = run_bookings(url.render_as_string(hide_password=False), args.clients, args.seconds)

@@ -4,56 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovTextInput
-from wtforms import DateField, HiddenField, IntegerField
-from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
+from wtforms import HiddenField
+from wtforms.validators import ValidationError
 
-from app.forms import FlaskForm, checkboxes_field, radio_field, select_field, submit, textarea_field
+from app.forms import FlaskForm, GovDateField, GovIntegerField, checkboxes_field, radio_field, select_field, submit, textarea_field
 from app.models import WEEKDAYS
-
-
-class GovDateField(DateField):
-    """A GOV.UK date input (day, month, year) with GOV.UK error messages."""
-
-    def __init__(self, label, required_message, **kwargs):
-        super().__init__(label, format="%d %m %Y", validators=[InputRequired(message=required_message)], widget=GovDateInput(), **kwargs)
-
-    def process_formdata(self, valuelist):
-        # Always three parts (day, month, year), whatever was sent, so the page can show them.
-        valuelist = (list(valuelist) + ["", "", ""])[:3]
-        self.raw_data = valuelist
-        if not any(v.strip() for v in valuelist):
-            self.data = None
-            return
-        if valuelist and any(not v.strip() for v in valuelist):
-            self.data = None
-            raise ValueError(f"{self.label.text} must include a day, month and year")
-        try:
-            super().process_formdata([" ".join(v.strip() for v in valuelist)])
-        except ValueError:
-            raise ValueError(f"{self.label.text} must be a real date, for example 27 3 2027") from None
-
-
-class WholeNumberField(IntegerField):
-    """A number typed by a person: empty is None, anything not a whole number gets
-    ``message`` (set by the form, which knows the unit and range)."""
-
-    message = "Enter a whole number"
-
-    def __init__(self, label, **kwargs):
-        kwargs.setdefault("widget", GovTextInput())
-        super().__init__(label, **kwargs)
-
-    def process_formdata(self, valuelist):
-        text = (valuelist[0] if valuelist else "").strip().replace(",", "")
-        if not text:
-            self.data = None
-            return
-        try:
-            self.data = int(text)
-        except ValueError:
-            self.data = None
-            raise ValueError(self.message) from None
 
 
 class BookingForm(FlaskForm):
@@ -65,12 +20,13 @@ class BookingForm(FlaskForm):
         required="Select how often you want the service",
         validate_choice=False,
     )
-    first_date = GovDateField("Date", "Enter the date", description="For a weekly booking, the date of the first week. For example, 27 3 2027")
+    first_date = GovDateField("Date", invalid_message="Date must be a real date, for example 27 3 2027", required="Enter the date",
+                              description="For a weekly booking, the date of the first week. For example, 27 3 2027")
     start_time = select_field("Start time", required="Select a start time", validate_choice=False,
                               description="The times the service usually runs")
-    units = WholeNumberField("How many")
+    units = GovIntegerField("How many", invalid_message="Enter a whole number", required="Enter how many you want to book")
     weekdays = checkboxes_field("Which days each week?", choices=[(str(i), day) for i, day in enumerate(WEEKDAYS)])
-    weeks = WholeNumberField("For how many weeks?", validators=[Optional()], description="Up to 52 weeks")
+    weeks = GovIntegerField("For how many weeks?", invalid_message="Enter a number of weeks from 1 to 52", description="Up to 52 weeks")
     payment = radio_field("How will you pay?", choices=[], required="Select how you will pay", validate_choice=False)
     outcome = radio_field("Which outcome in your support plan is this for? (optional)", choices=[], validate_choice=False)
     message = textarea_field("Message to the provider (optional)", max_length=1000,
@@ -105,20 +61,23 @@ class BookingForm(FlaskForm):
         if not (low <= field.data <= high):
             raise ValidationError(self._units_message)
 
-    def validate_weekdays(self, field):
-        if self.schedule.data == "weekly" and not field.data:
-            raise ValidationError("Select the days of the week you want")
-
-    def validate_weeks(self, field):
-        if self.schedule.data == "weekly" and (field.data is None or not (1 <= field.data <= 52)):
-            raise ValidationError("Enter a number of weeks from 1 to 52")
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if self.schedule.data == "weekly":
+            # These fields are optional for a one-off booking, so they are checked here.
+            if not self.weekdays.data:
+                self.weekdays.errors = list(self.weekdays.errors) + ["Select the days of the week you want"]
+                valid = False
+            if not self.weeks.errors and (self.weeks.data is None or not (1 <= self.weeks.data <= 52)):
+                self.weeks.errors = list(self.weeks.errors) + ["Enter a number of weeks from 1 to 52"]
+                valid = False
+        return valid
 
     def configure_units(self, unit_label: str, low: int, high: int) -> None:
         self.units.label.text = f"How many {unit_label}s?" if high > 1 else f"How many {unit_label}s"
         self._units_range = (low, high)
         self._units_message = f"Enter a number of {unit_label}s from {low} to {high}"
-        self.units.message = self._units_message
-        self.weeks.message = "Enter a number of weeks from 1 to 52"
+        self.units.invalid_message = self._units_message
 
 
 class ConfirmBookingForm(FlaskForm):

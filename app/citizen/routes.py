@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from flask import Response, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from app.citizen import bp
@@ -231,6 +231,7 @@ def check_booking(service_id: int):
         "citizen/check_booking.html", service=service, quote=quote, problem=problem, form=form, draft=draft, citizen=citizen,
         card=card, card_label=card_label(card) if card else None, timings=timings,
         route_label=ROUTE_LABELS[card_route(draft)] if card else None, authorise_days=card_payments.AUTHORISE_WITHIN.days,
+        notice_hours=current_policy().cancellation_notice_hours,
     )
 
 
@@ -263,6 +264,30 @@ def _forget_draft(draft: dict) -> None:
     session[DRAFTS] = drafts
 
 
+# Overview -----------------------------------------------------------------------------------
+
+
+@bp.get("/my-care")
+def overview():
+    """Where a citizen or representative lands: each person's budget and coming visits."""
+    from app.database import utcnow
+
+    now = utcnow()
+    people = []
+    for person in _people():
+        person_budgets = [(b, budgets.summary(b)) for b in budgets.budgets_for_citizen(person)]
+        person_bookings = bookings.bookings_for_citizen(person)
+        upcoming = sorted(
+            ((v, b) for b in person_bookings if b.status.is_open for v in b.visits if v.status.is_upcoming and v.starts_at >= now),
+            key=lambda pair: pair[0].starts_at,
+        )[:5]
+        waiting = [b for b in person_bookings if b.status.value == "requested"]
+        people.append({"person": person, "budgets": person_budgets, "upcoming": upcoming, "waiting": waiting})
+    owed = {v.id: v for person in [current_user, *_people()] for v in card_payments.unpaid_visits(person)}
+    return render_template("citizen/overview.html", people=people, several=len(people) > 1,
+                           owed_visits=len(owed), owed_pence=sum(card_payments.amount_owed(v) for v in owed.values()))
+
+
 # Bookings -----------------------------------------------------------------------------------
 
 
@@ -277,7 +302,7 @@ def _my_booking(public_id: str):
 def my_bookings():
     people = _people()
     rows = [(person, bookings.bookings_for_citizen(person)) for person in people]
-    owed = {v.id for person in {current_user, *people} for v in card_payments.unpaid_visits(person)}
+    owed = {v.id for person in [current_user, *people] for v in card_payments.unpaid_visits(person)}
     return render_template("citizen/bookings.html", rows=rows, several=len(people) > 1, owed=len(owed))
 
 

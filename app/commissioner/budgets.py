@@ -5,14 +5,12 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import StringField
 
-from app.citizen.forms import GovDateField
 from app.commissioner import bp
 from app.extensions import db
-from app.forms import FlaskForm, apply_errors, radio_field, select_field, submit, text_field, textarea_field
+from app.forms import FlaskForm, GovDateField, apply_errors, radio_field, select_field, submit, text_field, textarea_field
 from app.models import BudgetType, Provider, ProviderStatus, Role
-from app.presenters.budgets import statement_csv, statement_view
+from app.presenters.budgets import parse_known_on, statement_csv, statement_view
 from app.presenters.formatting import parse_pounds
 from app.services import accounts, budgets
 from app.services.errors import ValidationError
@@ -26,7 +24,8 @@ class BudgetForm(FlaskForm):
     isf_provider = select_field("Provider holding the Individual Service Fund", description="Only for an Individual Service Fund")
     amount = text_field("Amount every 4 weeks", required="Enter the amount every 4 weeks", max_length=20,
                         description="In pounds, for example 420 or 420.50")
-    starts_on = GovDateField("Start date", "Enter the start date", description="For example, 16 11 2026")
+    starts_on = GovDateField("Start date", invalid_message="Start date must be a real date, for example 16 11 2026",
+                             required="Enter the start date", description="For example, 16 11 2026")
     outcomes = textarea_field("Support plan outcomes", required="Enter at least one outcome from the support plan", max_length=3000,
                               description="One outcome on each line, in the person’s words. For example: Get out to the shops each week")
     submit = submit("Set up budget")
@@ -88,14 +87,17 @@ def new_budget():
     return render_template("commissioner/new_budget.html", form=form)
 
 
+def _view(budget):
+    known_on, known_error = parse_known_on(request.args)
+    return statement_view(budget, current_policy(), request.args.get("period"), known_on, known_error)
+
+
 @bp.get("/budgets/<public_id>")
 def budget(public_id: str):
     budget = budgets.get_budget(public_id)
-    view = statement_view(budget, current_policy(), request.args.get("period"))
-    return render_template("commissioner/budget.html", budget=budget, view=view)
+    return render_template("commissioner/budget.html", budget=budget, view=_view(budget))
 
 
 @bp.get("/budgets/<public_id>/statement.csv")
 def budget_statement_csv(public_id: str):
-    budget = budgets.get_budget(public_id)
-    return statement_csv(statement_view(budget, current_policy(), request.args.get("period")))
+    return statement_csv(_view(budgets.get_budget(public_id)))

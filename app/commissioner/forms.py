@@ -55,6 +55,12 @@ class SettingsForm(FlaskForm):
     contact_phone = text_field("Contact telephone number")
     address = textarea_field("Address", max_length=1000)
     website = text_field("Website")
+    cancellation_notice_hours = GovIntegerField(
+        "Free cancellation notice",
+        invalid_message="Enter the notice in whole hours, from 0 to 168 (a week)",
+        required="Enter the notice in hours",
+        description="People can cancel a booked visit free of charge until this many hours before it. Inside it, the visit is charged.",
+    )
 
 
 class AuditFilterForm(FlaskForm):

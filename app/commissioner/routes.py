@@ -248,11 +248,13 @@ def settings():
     if request.method == "GET":
         form.name.data, form.contact_email.data, form.contact_phone.data = current.name, current.contact_email, current.contact_phone
         form.address.data, form.website.data, form.districts.data = current.address, current.website, ", ".join(current.districts)
+        form.cancellation_notice_hours.data = current.cancellation_notice_hours
     if form.validate_on_submit():
         try:
             council.update(
                 current_user, name=form.name.data, contact_email=form.contact_email.data, contact_phone=form.contact_phone.data,
                 address=form.address.data, website=form.website.data, districts_text=form.districts.data,
+                cancellation_notice_hours=form.cancellation_notice_hours.data,
             )
         except ValidationError as exc:
             apply_errors(form, exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import UTCDateTime, utcnow
@@ -15,7 +15,10 @@ class CouncilSettings(db.Model):
     """A single row (id 1). Until a commissioner saves it, defaults come from config."""
 
     __tablename__ = "council_settings"
-    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("cancellation_notice_hours >= 0 AND cancellation_notice_hours <= 168", name="notice_in_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(160), nullable=False)
@@ -23,6 +26,8 @@ class CouncilSettings(db.Model):
     contact_phone: Mapped[str] = mapped_column(String(32), nullable=False, default="")
     address: Mapped[str] = mapped_column(Text, nullable=False, default="")
     website: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    # Cancelling a booked visit is free until this many hours before it starts.
+    cancellation_notice_hours: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=24, server_default="24")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
 
 

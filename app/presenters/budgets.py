@@ -12,7 +12,7 @@ from flask import Response
 from app.models import PersonalBudget
 from app.presenters.formatting import format_date, format_pence
 from app.services import budgets
-from app.services.policy import Policy
+from app.services.policy import Policy, local_midnight
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class StatementView:
     summary: budgets.BudgetSummary
     periods: list[tuple[dt.date, dt.date]]
     statement: budgets.Statement | None
+    known_on: dt.date | None = None  # the statement as the ledger stood at the end of this day
+    known_error: str | None = None
 
     @property
     def selected(self) -> dt.date | None:
@@ -31,7 +33,20 @@ class StatementView:
         return f"{format_date(start)} to {format_date(end - dt.timedelta(days=1))}"
 
 
-def statement_view(budget: PersonalBudget, policy: Policy, period_param: str | None) -> StatementView:
+def parse_known_on(args) -> tuple[dt.date | None, str | None]:
+    """The optional 'as the ledger stood on' date from day/month/year query parameters."""
+    parts = [(args.get(name) or "").strip() for name in ("known-day", "known-month", "known-year")]
+    if not any(parts):
+        return None, None
+    try:
+        day, month, year = (int(p) for p in parts)
+        return dt.date(year, month, day), None
+    except ValueError:
+        return None, "Enter a real date, for example 1 11 2026"
+
+
+def statement_view(budget: PersonalBudget, policy: Policy, period_param: str | None, known_on: dt.date | None = None,
+                   known_error: str | None = None) -> StatementView:
     periods = budgets.statement_periods(budget, policy)
     chosen = None
     if period_param:
@@ -42,8 +57,9 @@ def statement_view(budget: PersonalBudget, policy: Policy, period_param: str | N
         chosen = next((p for p in periods if p[0] == day), None)
     if chosen is None and periods:
         chosen = periods[0]
-    statement = budgets.statement(budget, *chosen) if chosen else None
-    return StatementView(budget, budgets.summary(budget), periods, statement)
+    known_at = local_midnight(known_on + dt.timedelta(days=1)) if known_on else None
+    statement = budgets.statement(budget, *chosen, known_at=known_at) if chosen else None
+    return StatementView(budget, budgets.summary(budget), periods, statement, known_on, known_error)
 
 
 def _money(pence: int) -> str:
@@ -61,6 +77,8 @@ def statement_csv(view: StatementView) -> Response:
         writer.writerow(["No statement periods yet"])
     else:
         writer.writerow(["Period", statement.starts_on.isoformat(), statement.last_day.isoformat()])
+        if view.known_on:
+            writer.writerow(["As the ledger stood at the end of", view.known_on.isoformat()])
         writer.writerow([])
         writer.writerow(["Date", "Description", "Money in", "Held for bookings", "Released", "Paid to providers", "Moved", "Available after"])
         writer.writerow([statement.starts_on.isoformat(), "Opening balance", "", "", "", "", "", _money(statement.opening_available_pence)])

@@ -6,11 +6,10 @@ import uuid
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from wtforms import HiddenField, IntegerField
-from govuk_frontend_wtf.wtforms_widgets import GovTextInput
 
-from app.forms import ConfirmForm, FlaskForm, RefundForm, apply_errors, submit, textarea_field
-from app.models import BookingStatus, BookingVisit
+from app.database import utcnow
+from app.forms import ConfirmForm, FlaskForm, GovIntegerField, RefundForm, apply_errors, submit, textarea_field
+from app.models import BookingStatus
 from app.presenters.card_payments import booking_money
 from app.provider import bp
 from app.services import bookings, team
@@ -30,8 +29,7 @@ class DeclineForm(FlaskForm):
 
 
 class DeliveryForm(FlaskForm):
-    visit = HiddenField()
-    delivered_units = IntegerField("Units delivered", widget=GovTextInput())
+    delivered_units = GovIntegerField("Units delivered", invalid_message="Enter the number delivered as a whole number")
     submit = submit("Record as delivered")
 
 
@@ -57,7 +55,7 @@ def bookings_inbox():
 def booking(public_id: str):
     booking = _our_booking(public_id)
     return render_template("provider/booking.html", booking=booking, confirm=ConfirmForm(), decline=DeclineForm(),
-                           delivery=DeliveryForm(), now=bookings.utcnow(), money=booking_money(booking),
+                           delivery=DeliveryForm(), now=utcnow(), money=booking_money(booking),
                            may_refund=team.may(g.staff, "refund_payments"))
 
 
@@ -110,7 +108,7 @@ def record_delivery(public_id: str, visit_id: int):
         else:
             flash("Visit recorded as delivered. It will be included in your next payment.", "success")
     else:
-        flash("Enter the number delivered as a whole number")
+        flash("; ".join(form.delivered_units.errors) or "Enter the number delivered as a whole number")
     return redirect(url_for("provider.booking", public_id=booking.public_id) + f"#visit-{visit_id}")
 
 

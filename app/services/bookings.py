@@ -106,6 +106,7 @@ class Quote:
     budget: PersonalBudget | None = None
     available_pence: int | None = None
     outcome: BudgetOutcome | None = None
+    skipped: list[tuple[dt.date, str]] = field(default_factory=list)  # (day, reason): closed days in a weekly series
 
     @property
     def total_pence(self) -> int:
@@ -167,6 +168,26 @@ def _visit_dates(request: BookingRequest) -> list[dt.date]:
         for i in range((end - request.first_date).days)
         if (request.first_date + dt.timedelta(days=i)).weekday() in request.weekdays
     ]
+
+
+def _closed_days(service: Service, dates: list[dt.date], unit: PriceUnit, units) -> dict[dt.date, str]:
+    """Days in the booking's span when the provider is closed, with the reason given."""
+    from app.services import listings
+
+    if not dates:
+        return {}
+    span = units if unit in (PriceUnit.DAY, PriceUnit.NIGHT) and isinstance(units, int) else 1
+    closed: dict[dt.date, str] = {}
+    for closure in listings.closures_for_service(service, min(dates), max(dates) + dt.timedelta(days=max(span, 1))):
+        day = closure.starts_on
+        while day <= closure.ends_on:
+            closed.setdefault(day, closure.reason or "")
+            day += dt.timedelta(days=1)
+    return closed
+
+
+def _because(reason: str) -> str:
+    return f" ({reason})" if reason else ""
 
 
 def listed_service(service_id: int) -> Service:
@@ -247,7 +268,7 @@ def plan(
                     f"Your Individual Service Fund is held with {budget.isf_provider.name}, so it can only pay for their services"
                 )
             else:
-                available = budget_service.summary(budget).available_pence
+                available = ledger.balances(budget_service.budget_accounts(budget))
         if budget is not None and request.outcome_id is not None:
             outcome = next((o for o in budget.outcomes if o.id == request.outcome_id), None)
             if outcome is None:
@@ -260,7 +281,19 @@ def plan(
 
     funded_until = budget_service.latest_funded_period_end(budget) if budget else None
     visits: list[PlannedVisit] = []
-    for day in _visit_dates(request):
+    skipped: list[tuple[dt.date, str]] = []
+    dates = _visit_dates(request)
+    closed = _closed_days(service, dates, unit, units)
+    for day in dates:
+        covered = [day + dt.timedelta(days=i) for i in range(units if unit in (PriceUnit.DAY, PriceUnit.NIGHT) else 1)]
+        shut = next((d for d in covered if d in closed), None)
+        if shut is not None:
+            if request.schedule is BookingSchedule.ONE_OFF:
+                raise ValidationError(
+                    {"first_date": f"{service.provider.name} is closed on {shut:%A %-d %B}{_because(closed[shut])}. Choose another date"}
+                )
+            skipped.append((shut, closed[shut]))  # a weekly series skips the provider's closed days
+            continue
         starts_at = dt.datetime.combine(day, request.start_time, tzinfo=UK).astimezone(dt.timezone.utc)
         ends_at = starts_at + _unit_span(unit, units)
         if starts_at <= now:
@@ -272,9 +305,11 @@ def plan(
         hold_now = budget is not None and funded_until is not None and day < funded_until
         visits.append(PlannedVisit(starts_at, ends_at, units, units * service.price_pence, hold_now))
     if not visits:
+        if skipped:
+            raise ValidationError({"first_date": f"{service.provider.name} is closed on every day you chose. Choose other dates"})
         raise ValidationError({"weekdays": "None of the days you chose fall within those weeks"})
 
-    quote = Quote(service, request, service.price_pence, visits, budget, available, outcome)
+    quote = Quote(service, request, service.price_pence, visits, budget, available, outcome, skipped)
     if budget is not None and quote.hold_now_pence > (available or 0):
         raise ValidationError(
             {
@@ -540,24 +575,33 @@ def capacity_cells(service_unit: PriceUnit, starts_at: dt.datetime, ends_at: dt.
 
 
 def take_places(service: Service, visit: BookingVisit) -> None:
+    """Take one place in each of the visit's cells, or none: a single conditional update
+    over all the cells is the capacity check (row locks on PostgreSQL, the write lock on
+    SQLite), so two people can never both take the last place."""
     table = CapacityCell.__table__
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    for cell in sorted(capacity_cells(service.price_unit, visit.starts_at, visit.ends_at, visit.units)):
-        db.session.execute(
-            insert(table)
-            .values(service_id=service.id, starts_at=cell, capacity=service.capacity, used=0)
-            .on_conflict_do_nothing(index_elements=["service_id", "starts_at"])
+    cells = sorted(capacity_cells(service.price_unit, visit.starts_at, visit.ends_at, visit.units))
+    db.session.execute(
+        insert(table)
+        .values([{"service_id": service.id, "starts_at": cell, "capacity": service.capacity, "used": 0} for cell in cells])
+        .on_conflict_do_nothing(index_elements=["service_id", "starts_at"])
+    )
+    taken = db.session.execute(
+        update(table)
+        .where(table.c.service_id == service.id, table.c.starts_at.in_(cells), table.c.used < service.capacity)
+        .values(used=table.c.used + 1, capacity=service.capacity)
+    ).rowcount
+    if taken != len(cells):
+        full = db.session.execute(
+            select(table.c.starts_at)
+            .where(table.c.service_id == service.id, table.c.starts_at.in_(cells), table.c.used >= service.capacity)
+            .order_by(table.c.starts_at)
+        ).scalars().first()
+        # Raising rolls the whole unit of work back, including the places just taken.
+        raise ValidationError(
+            {"start_time": f"{service.provider.name} is fully booked at {_when(full or cells[0])}. Choose another time or day"}
         )
-        taken = db.session.execute(
-            update(table)
-            .where(table.c.service_id == service.id, table.c.starts_at == cell, table.c.used < service.capacity)
-            .values(used=table.c.used + 1, capacity=service.capacity)
-        ).rowcount
-        if taken != 1:
-            raise ValidationError(
-                {"start_time": f"{service.provider.name} is fully booked at {_when(cell)}. Choose another time or day"}
-            )
 
 
 def release_places(booking: Booking, visit: BookingVisit) -> None:

@@ -36,7 +36,7 @@ from app.models import (
     User,
     VisitStatus,
 )
-from app.services import ledger
+from app.services import audit, ledger
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.ledger import Actor
 from app.services.policy import PERIOD_DAYS, Policy, local_midnight
@@ -100,6 +100,20 @@ def create_budget(
         db.session.add(budget)
         db.session.flush()
         spending_account(budget)
+        audit.record(
+            created_by,
+            "budget.created",
+            "personal_budget",
+            budget.id,
+            after={
+                "citizen_id": citizen.id,
+                "type": budget_type.value,
+                "isf_provider_id": budget.isf_provider_id,
+                "amount_per_period_pence": amount_per_period_pence,
+                "starts_on": starts_on.isoformat(),
+                "outcomes": texts,
+            },
+        )
     # Fund the period the budget starts in (if it has begun), so it can be used at once.
     if starts_on <= today:
         start, _ = policy.period_containing(max(starts_on, today))
@@ -245,6 +259,12 @@ def fund_all(period_start: dt.date, *, policy: Policy, actor: Actor, progress=No
             run.not_active += 1
         if progress:
             progress(1)
+    if run.funded:
+        with write_transaction():
+            audit.record(None, "budgets.funded", "budget_period", None, after={
+                "period_start": start.isoformat(), "budgets_funded": len(run.funded), "total_pence": run.total_pence,
+                "already_funded": run.already_funded, "by": actor.label,
+            })
     return run
 
 
@@ -284,6 +304,9 @@ def move_isf(budget: PersonalBudget, new_provider: Provider, *, actor: Actor) ->
             )
         old_account = ledger.budget_account(budget, old_provider)
         budget.isf_provider_id = new_provider.id
+        mover = db.session.get(User, actor.user_id) if actor.user_id else None
+        audit.record(mover, "budget.isf_moved", "personal_budget", budget.id,
+                     before={"isf_provider_id": old_provider.id}, after={"isf_provider_id": new_provider.id})
         db.session.flush()
         new_account = ledger.budget_account(budget, new_provider)
         amount = ledger.balance(old_account)
@@ -501,13 +524,28 @@ def statement(budget: PersonalBudget, starts_on: dt.date, ends_on: dt.date, *, k
     for transaction, amount in rows:
         _, total = per_transaction.get(transaction.id, (transaction, 0))
         per_transaction[transaction.id] = (transaction, total + amount)
+    # Payments to providers come out of held money, so a visit paid in full touches no
+    # budget account: add those settlements from the budget's own holds.
     captured_by_transaction = {
         h.settled_transaction_id: h.captured_pence for h, _ in placed if h.settled_transaction_id and h.captured_pence
     }
+    missing = [tid for tid in captured_by_transaction if tid not in per_transaction]
+    if missing:
+        for transaction in db.session.execute(
+            recorded(
+                select(LedgerTransaction).where(
+                    LedgerTransaction.id.in_(missing),
+                    LedgerTransaction.effective_at >= start_at,
+                    LedgerTransaction.effective_at < end_at,
+                )
+            )
+        ).scalars():
+            per_transaction[transaction.id] = (transaction, 0)
+    ordered = sorted(per_transaction.values(), key=lambda pair: (pair[0].effective_at, pair[0].id))
 
     lines: list[StatementLine] = []
     available = opening_available
-    for transaction, net in per_transaction.values():
+    for transaction, net in ordered:
         money_in = held = released = paid = moved = 0
         if transaction.kind in (TransactionKind.FUNDING, TransactionKind.ADJUSTMENT):
             money_in = net

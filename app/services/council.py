@@ -23,14 +23,15 @@ class Council:
     address: str
     website: str
     districts: tuple[str, ...]
+    cancellation_notice_hours: int
 
 
 def current() -> Council:
     row = db.session.get(CouncilSettings, 1)
     districts = tuple(db.session.execute(select(CouncilDistrict.outward_code).order_by(CouncilDistrict.outward_code)).scalars())
     if row is None:
-        return Council(current_app.config["COUNCIL_NAME"], "", "", "", "", districts)
-    return Council(row.name, row.contact_email, row.contact_phone, row.address, row.website, districts)
+        return Council(current_app.config["COUNCIL_NAME"], "", "", "", "", districts, int(current_app.config["CANCELLATION_NOTICE_HOURS"]))
+    return Council(row.name, row.contact_email, row.contact_phone, row.address, row.website, districts, row.cancellation_notice_hours)
 
 
 def _sort_key(code: str):
@@ -39,7 +40,17 @@ def _sort_key(code: str):
     return (letters, int(digits or 0), code)
 
 
-def update(actor: User, *, name: str, contact_email: str, contact_phone: str, address: str, website: str, districts_text: str) -> Council:
+def update(
+    actor: User,
+    *,
+    name: str,
+    contact_email: str,
+    contact_phone: str,
+    address: str,
+    website: str,
+    districts_text: str,
+    cancellation_notice_hours: int | None = None,
+) -> Council:
     from app.services.accounts import normalise_email
 
     errors = {}
@@ -70,6 +81,9 @@ def update(actor: User, *, name: str, contact_email: str, contact_phone: str, ad
         errors["districts"] = f"We do not have these postcode districts: {', '.join(unknown)}"
     elif not codes:
         errors["districts"] = "Enter at least one postcode district, like PE1"
+    notice = current().cancellation_notice_hours if cancellation_notice_hours is None else cancellation_notice_hours
+    if isinstance(notice, bool) or not isinstance(notice, int) or not (0 <= notice <= 168):
+        errors["cancellation_notice_hours"] = "Enter the notice in whole hours, from 0 to 168 (a week)"
     if errors:
         raise ValidationError(errors)
     before = current()
@@ -78,6 +92,7 @@ def update(actor: User, *, name: str, contact_email: str, contact_phone: str, ad
         row = CouncilSettings(id=1, name=name)
         db.session.add(row)
     row.name, row.contact_email, row.contact_phone, row.address, row.website = name, email, phone, (address or "").strip(), website
+    row.cancellation_notice_hours = notice
     db.session.execute(CouncilDistrict.__table__.delete())
     for code in codes:
         db.session.add(CouncilDistrict(outward_code=code))

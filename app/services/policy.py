@@ -45,10 +45,13 @@ class Policy:
 
 
 def current_policy() -> Policy:
-    config = current_app.config
+    """The rules in force: the period anchor from configuration, the cancellation notice
+    from the council's settings (CANCELLATION_NOTICE_HOURS until a commissioner sets it)."""
+    from app.services import council
+
     return Policy(
-        period_anchor=dt.date.fromisoformat(config["BUDGET_PERIOD_ANCHOR"]),
-        cancellation_notice_hours=int(config["CANCELLATION_NOTICE_HOURS"]),
+        period_anchor=dt.date.fromisoformat(current_app.config["BUDGET_PERIOD_ANCHOR"]),
+        cancellation_notice_hours=council.current().cancellation_notice_hours,
     )
 
 

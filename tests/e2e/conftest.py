@@ -142,3 +142,23 @@ def axe_violations(page) -> list[dict]:
 def assert_accessible(page) -> None:
     violations = axe_violations(page)
     assert violations == [], f"axe-core found WCAG 2.2 AA violations on {page.url}: {violations}"
+
+
+def sign_in_as(page, email: str, password: str | None = None) -> None:
+    """Sign in through the real sign-in page (demo accounts share one password)."""
+    from app.services.demo.accounts import DEMO_PASSWORD
+
+    page.goto("/sign-in")
+    page.fill("#email", email)
+    page.fill("#password", password or DEMO_PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_load_state()
+
+
+def check_pages(page, paths) -> None:
+    """Open each page: it answers 200, passes axe (WCAG 2.2 AA) and throws no JavaScript error."""
+    for path in paths:
+        response = page.goto(path)
+        assert response.status == 200, path
+        assert_accessible(page)
+    assert page.js_errors == []

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Enquiry, FrameworkLot, Provider, ProviderStatus, Service, ServiceStatus
 from app.services.demo.accounts import DEMO_PASSWORD
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, check_pages, sign_in_as
 
 pytestmark = pytest.mark.e2e
 
@@ -36,24 +36,8 @@ def ids(live_app):
         }
 
 
-def _sign_in(page, email):
-    page.goto("/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_load_state()
-
-
-def _check(page, paths):
-    for path in paths:
-        response = page.goto(path)
-        assert response.status == 200, path
-        assert_accessible(page)
-    assert page.js_errors == []
-
-
 def test_anonymous_account_pages_pass_axe(page):
-    _check(page, ["/sign-in", "/register", "/register/provider", "/password/forgot"])
+    check_pages(page, ["/sign-in", "/register", "/register/provider", "/password/forgot"])
     # With errors showing: the error summary and inline messages must be accessible too.
     page.goto("/register")
     page.click("button:has-text('Create account')")
@@ -63,21 +47,21 @@ def test_anonymous_account_pages_pass_axe(page):
 
 
 def test_citizen_pages_pass_axe(page, ids):
-    _sign_in(page, "citizen@demo.test")
-    _check(page, ["/account", "/account/details", "/account/password", "/account/two-step", "/account/sessions", "/notifications",
+    sign_in_as(page, "citizen@demo.test")
+    check_pages(page, ["/my-care", "/account", "/account/details", "/account/password", "/account/two-step", "/account/sessions", "/notifications",
                   "/account/representatives", "/account/representatives/invite", "/enquiries", f"/enquiries/{ids['enquiry']}",
                   f"/services/{ids['service']}/ask"])
 
 
 def test_representative_pages_pass_axe(page, ids):
-    _sign_in(page, "representative@demo.test")
-    _check(page, ["/account/people", "/enquiries", f"/enquiries/{ids['enquiry']}"])
+    sign_in_as(page, "representative@demo.test")
+    check_pages(page, ["/account/people", "/enquiries", f"/enquiries/{ids['enquiry']}"])
 
 
 def test_provider_pages_pass_axe(page, ids):
-    _sign_in(page, "provider@demo.test")
+    sign_in_as(page, "provider@demo.test")
     s = ids["service"]
-    _check(page, ["/provider", "/provider/profile", "/provider/team", "/provider/team/invite", "/provider/services", "/provider/services/new",
+    check_pages(page, ["/provider", "/provider/profile", "/provider/team", "/provider/team/invite", "/provider/services", "/provider/services/new",
                   f"/provider/services/{s}", f"/provider/services/{s}/edit", f"/provider/services/{s}/preview", f"/provider/services/{s}/hours",
                   "/provider/closures", "/provider/enquiries", f"/provider/enquiries/{ids['enquiry']}"])
     page.goto("/provider/services/new")
@@ -88,9 +72,9 @@ def test_provider_pages_pass_axe(page, ids):
 
 
 def test_commissioner_and_admin_pages_pass_axe(page, ids):
-    _sign_in(page, "admin@demo.test")
+    sign_in_as(page, "admin@demo.test")
     p, lot = ids["pending"], ids["lot"]
-    _check(page, ["/commissioner", "/commissioner/providers", f"/commissioner/providers/{p}", f"/commissioner/providers/{p}/verify",
+    check_pages(page, ["/commissioner", "/commissioner/providers", f"/commissioner/providers/{p}", f"/commissioner/providers/{p}/verify",
                   f"/commissioner/providers/{p}/reject", "/commissioner/framework", "/commissioner/framework/new",
                   f"/commissioner/framework/lots/{lot}", f"/commissioner/framework/lots/{lot}/edit", f"/commissioner/framework/lots/{lot}/approve",
                   "/commissioner/settings", "/commissioner/audit", "/admin", "/admin/users", "/admin/users/new", "/admin/emails"])
@@ -115,8 +99,8 @@ def test_keyboard_only_sign_in_and_out(page):
         if page.evaluate("document.activeElement.textContent.trim()") == "Sign in":
             break
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/account$"))
-    assert page.locator("h1").inner_text() == "Your account"
+    page.wait_for_url(re.compile(r"/my-care$"))
+    assert page.locator("h1").inner_text() == "Your care"
     # Sign out is a button in the navigation, reachable by keyboard too.
     for _ in range(40):
         page.keyboard.press("Tab")

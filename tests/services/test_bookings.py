@@ -266,3 +266,22 @@ def test_card_bookings_do_not_touch_budgets(setup, policy, app):
     request = request_for(service, None, day=future_day(policy), payment_method=PaymentMethod.CARD)
     quote = bookings.plan(request, citizen=budget.citizen, policy=policy)
     assert quote.budget is None and quote.total_pence == 2_000
+
+
+def test_closed_days_are_refused_for_one_off_and_skipped_in_a_weekly_series(setup, policy):
+    from app.models import ServiceClosure
+
+    budget, service, _ = setup
+    day = future_day(policy, 2)
+    db.session.add(ServiceClosure(provider_id=service.provider_id, starts_on=day, ends_on=day, reason="Staff training"))
+    db.session.commit()
+    with pytest.raises(ValidationError) as raised:
+        bookings.plan(request_for(service, budget, day=day), citizen=budget.citizen, policy=policy)
+    assert raised.value.errors["first_date"] == f"{service.provider.name} is closed on {day:%A %-d %B} (Staff training). Choose another date"
+
+    weekly = request_for(service, budget, day=day - dt.timedelta(days=7) if day - dt.timedelta(days=7) > dt.date.today() else day,
+                         schedule=BookingSchedule.WEEKLY, weekdays=(day.weekday(),), weeks=3)
+    quote = bookings.plan(weekly, citizen=budget.citizen, policy=policy)
+    assert (day, "Staff training") in quote.skipped
+    assert all(v.local_date != day for v in quote.visits)
+    assert len(quote.visits) == 3 - len(quote.skipped)

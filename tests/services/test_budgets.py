@@ -85,6 +85,10 @@ def test_funding_twice_for_the_same_period_changes_nothing_and_money_rolls_over(
     first = runner.invoke(args=["budgets", "fund", "--period-start", next_period])
     assert first.exit_code == 0, first.output
     assert "Funded 1 budgets, £300 in all" in first.output
+    from app.models import AuditEvent
+
+    run = db.session.query(AuditEvent).filter_by(action="budgets.funded").one()
+    assert run.after["budgets_funded"] == 1 and run.after["total_pence"] == 30_000
     second = runner.invoke(args=["budgets", "fund", "--period-start", next_period])
     assert "Funded 0 budgets, £0 in all; 1 already funded" in second.output
     figures = budgets.summary(budget)
@@ -123,6 +127,10 @@ def test_an_isf_pays_only_its_own_provider_and_moves_with_its_balance(make_budge
     bookings.cancel(booking, by=budget.citizen, policy=policy)
 
     transfer = budgets.move_isf(budget, other, actor=SYSTEM)
+    from app.models import AuditEvent
+
+    moved = db.session.query(AuditEvent).filter_by(action="budget.isf_moved").one()
+    assert (moved.before, moved.after) == ({"isf_provider_id": holder.id}, {"isf_provider_id": other.id})
     assert transfer.kind is TransactionKind.ISF_TRANSFER
     db.session.refresh(budget)
     assert budget.isf_provider_id == other.id
@@ -203,3 +211,20 @@ def test_statement_for_a_period_adds_up(make_budget, make_service, make_user, po
     assert following.opening_available_pence == 47_500 and following.lines == []
     # As known before anything was written, the statement was empty.
     assert budgets.statement(budget, start, end, known_at=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)).lines == []
+
+
+def test_statement_shows_visits_paid_in_full(make_budget, make_service, make_user, policy):
+    budget = make_budget(amount=50_000)
+    service = make_service(price_pence=2_000)
+    staff = make_user(Role.PROVIDER)
+    booking = bookings.create(request_for(service, budget, day=future_day(policy)), citizen=budget.citizen,
+                              booker=budget.citizen, policy=policy)
+    bookings.accept(booking, by=staff)
+    visit = booking.visits[0]
+    bookings.record_delivery(visit, by=staff, now=visit.starts_at + dt.timedelta(hours=1))
+    start, end = policy.period_containing(dt.date.today())
+    st = budgets.statement(budget, start, end)
+    # A full payment comes out of held money: it is a line of its own, with nothing released.
+    assert (st.held_pence, st.paid_pence, st.released_pence) == (2_000, 2_000, 0)
+    assert st.closing_held_pence == 0 and st.closing_available_pence == 48_000
+    assert any(line.paid_pence == 2_000 and "delivered" in line.description for line in st.lines)

@@ -27,7 +27,10 @@ from app.services.geo import miles_between
 def _snapshot() -> dict:
     """Everything the demo loader writes, as plain values."""
     out = {}
-    for model in (PostcodeDistrict, Provider, Service, FrameworkMembership):
+    from app.models import Booking, BookingVisit, LedgerEntry, LedgerTransaction, PersonalBudget, User
+
+    for model in (PostcodeDistrict, Provider, Service, FrameworkMembership, User, PersonalBudget, Booking, BookingVisit,
+                  LedgerTransaction, LedgerEntry):
         rows = db.session.execute(select(model)).scalars().all()
         out[model.__tablename__] = sorted(
             tuple(sorted((c.key, str(getattr(row, c.key))) for c in model.__table__.columns)) for row in rows
@@ -121,3 +124,27 @@ def test_demo_loading_is_refused_outside_demo_mode(app, runner):
     assert result.exit_code != 0
     assert "only be loaded in demo mode" in result.output
     assert db.session.execute(select(func.count(Provider.id))).scalar_one() == 0
+
+
+def test_demo_budgets_have_history_that_adds_up(app):
+    from app.models import BookingStatus, User, VisitStatus
+    from app.services import bookings, budgets, ledger
+    from app.services.policy import current_policy
+
+    demo.load(demo_mode=True)
+    margaret = db.session.execute(select(User).where(User.email == "citizen@demo.test")).scalar_one()
+    [budget] = budgets.budgets_for_citizen(margaret)
+    figures = budgets.summary(budget)
+    assert figures.balances and figures.spent_pence > 0 and figures.held_pence > 0
+    periods = budgets.statement_periods(budget, current_policy())
+    assert len(periods) >= 4  # three periods of history and this one
+    past = [budgets.statement(budget, *p) for p in periods[1:]]
+    assert all(st.money_in_pence == 42_000 and st.paid_pence > 0 and st.closing_held_pence == 0 for st in past)
+    assert any(st.released_pence for st in past)  # a visit cancelled in good time, and one cut short
+    mine = bookings.bookings_for_citizen(margaret)
+    assert {b.status for b in mine} >= {BookingStatus.COMPLETED, BookingStatus.ACCEPTED, BookingStatus.REQUESTED}
+    assert any(v.status is VisitStatus.CANCELLED for b in mine for v in b.visits)
+    joan = db.session.execute(select(User).where(User.email == "isf@demo.test")).scalar_one()
+    [isf] = budgets.budgets_for_citizen(joan)
+    assert isf.is_isf and budgets.summary(isf).spent_pence > 0
+    assert ledger.check() == []

@@ -161,6 +161,7 @@ MATRIX: dict[str, list[Case]] = {
         GET("/services/{service_x}/book/check?key=not-started", only()),
         POST("/services/{service_x}/book/check?key=not-started", only()),
     ],
+    "citizen.overview": [GET("/my-care", only(*CITIZEN_SIDE))],
     "citizen.my_bookings": [GET("/bookings", only(*CITIZEN_SIDE))],
     "citizen.booking": [GET("/bookings/{booking_a}", only(CIT_A, REP_A))],
     "citizen.cancel_booking": [GET("/bookings/{booking_a}/cancel", only(CIT_A, REP_A)), POST("/bookings/{booking_a}/cancel", only(CIT_A, REP_A, ok=ALLOWED))],

@@ -22,12 +22,13 @@ def _register(client, **data):
 
 def test_register_creates_a_citizen_signed_in_with_an_argon2id_hash(client):
     response = _register(client, email=" Jo@Example.TEST ")
-    assert response.status_code == 302 and response.headers["Location"] == "/account"
+    # Citizens land on their care overview.
+    assert response.status_code == 302 and response.headers["Location"] == "/my-care"
     user = db.session.execute(select(User).where(User.email == "jo@example.test")).scalar_one()
     assert user.role is Role.CITIZEN and user.citizen_funding is CitizenFunding.SELF_FUNDER
     assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
-    page = client.get("/account")
-    assert h1(page) == "Your account" and "Your account has been created." in visible_text(page)
+    page = client.get("/my-care")
+    assert h1(page) == "Your care" and "Your account has been created." in visible_text(page)
     assert db.session.execute(select(AuditEvent).where(AuditEvent.action == "account.registered")).scalar_one().actor_id == user.id
 
 
@@ -74,7 +75,7 @@ def test_old_password_hashes_are_upgraded_at_sign_in(client, make_user):
 def test_sign_in_and_out(client, make_citizen):
     user = make_citizen()
     response = sign_in(client, user)
-    assert response.headers["Location"] == "/account"
+    assert response.headers["Location"] == "/my-care"
     page = client.get("/account")
     assert user.email in visible_text(page)
     assert "Sign out" in visible_text(page)
@@ -104,7 +105,7 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_elsewhere(client, make_
     other = client.application.test_client()
     page = other.get("/sign-in?next=https://evil.example/")
     response = other.post("/sign-in?next=https://evil.example/", data={"csrf_token": csrf_from(page), "email": user.email, "password": DEFAULT_PASSWORD})
-    assert response.headers["Location"] == "/account"
+    assert response.headers["Location"] == "/my-care"
 
 
 def test_signing_out_ends_the_session_on_the_server_so_a_copied_cookie_is_dead(app, client, make_citizen):

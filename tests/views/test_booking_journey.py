@@ -158,6 +158,10 @@ def test_the_provider_declines_with_a_reason(client, login, market, policy):
         ({"start_time": "06:00"}, "Select a start time"),
         ({"start_time": "07:00", "units": "1"}, "Select a start time"),
         ({"schedule": "weekly"}, "Select the days of the week you want"),
+        ({"schedule": "weekly", "weekdays": ["0"], "weeks": ""}, "Enter a number of weeks from 1 to 52"),
+        ({"schedule": "weekly", "weekdays": ["0"], "weeks": "53"}, "Enter a number of weeks from 1 to 52"),
+        ({"units": ""}, "Enter how many you want to book"),
+        ({"first_date": ["", "2", "2027"]}, "Date must be a real date"),
         ({"payment": ""}, "Select how you will pay"),
         ({"payment": "budget:someone-elses"}, "Select how you will pay"),
     ],
@@ -322,3 +326,59 @@ def test_commissioner_sets_up_a_budget(client, login, make_commissioner, make_ci
     assert budgets.summary(budget).funded_pence == 105_050
     listing = visible_text(client.get("/commissioner/budgets?q=bea"))
     assert "Bea Budget" in listing
+    from app.models import AuditEvent
+
+    event = db.session.query(AuditEvent).filter_by(action="budget.created").one()
+    assert event.actor_id == commissioner.id and event.after["amount_per_period_pence"] == 105_050
+
+
+def test_commissioner_reads_a_statement_as_the_ledger_stood_on_a_date(client, login, market, make_commissioner, policy):
+    provider, staff, service, citizen, budget = market
+    bookings.create(
+        bookings.BookingRequest(service_id=service.id, request_key="journey-known", schedule=bookings.BookingSchedule.ONE_OFF,
+                                first_date=future_day(policy), start_time=dt.time(9), units=1, budget_public_id=budget.public_id),
+        citizen=citizen, booker=citizen, policy=policy,
+    )
+    login(client, make_commissioner())
+    now = visible_text(client.get(f"/commissioner/budgets/{budget.public_id}"))
+    assert "Set aside for bookings £22" in now
+    long_ago = client.get(f"/commissioner/budgets/{budget.public_id}?known-day=1&known-month=1&known-year=2020")
+    text = visible_text(long_ago)
+    assert "As the ledger stood at the end of 1 January 2020" in text
+    assert "Money in £0" in text and "Nothing happened in this period." in text
+    bad = client.get(f"/commissioner/budgets/{budget.public_id}?known-day=31&known-month=2&known-year=2026")
+    assert bad.status_code == 200 and "Enter a real date, for example 1 11 2026" in visible_text(bad)
+    csv_text = client.get(f"/commissioner/budgets/{budget.public_id}/statement.csv?known-day=1&known-month=1&known-year=2020").get_data(as_text=True)
+    assert "As the ledger stood at the end of,2020-01-01" in csv_text
+
+
+def test_provider_records_a_visit_that_has_happened_through_the_page(client, login, market, policy):
+    from app.services.ledger import Actor
+
+    provider, staff, service, citizen, budget = market
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    start, _ = policy.period_containing(yesterday)
+    budgets.fund_budget(budget, start, policy=policy, actor=Actor.system("test"))  # (already funded if this period)
+    booked_at = dt.datetime.combine(yesterday - dt.timedelta(days=2), dt.time(9), tzinfo=dt.timezone.utc)
+    booking = bookings.create(
+        bookings.BookingRequest(service_id=service.id, request_key="journey-past", schedule=bookings.BookingSchedule.ONE_OFF,
+                                first_date=yesterday, start_time=dt.time(10), units=3, budget_public_id=budget.public_id),
+        citizen=citizen, booker=citizen, policy=policy, now=booked_at,
+    )
+    bookings.accept(booking, by=staff, now=booked_at + dt.timedelta(hours=1))
+    visit = booking.visits[0]
+    login(client, staff)
+    detail = client.get(f"/provider/bookings/{booking.public_id}")
+    assert "Record as delivered" in visible_text(detail)
+    bad = client.post(f"/provider/bookings/{booking.public_id}/visits/{visit.id}/delivered",
+                      data={"csrf_token": csrf_from(detail), "delivered_units": "lots"}, follow_redirects=True)
+    assert "Enter the number delivered as a whole number" in visible_text(bad)
+    too_many = client.post(f"/provider/bookings/{booking.public_id}/visits/{visit.id}/delivered",
+                           data={"csrf_token": csrf_from(detail), "delivered_units": "4"}, follow_redirects=True)
+    assert "Enter the hours delivered, from 1 to 3" in visible_text(too_many)
+    done = client.post(f"/provider/bookings/{booking.public_id}/visits/{visit.id}/delivered",
+                       data={"csrf_token": csrf_from(detail), "delivered_units": "2"}, follow_redirects=True)
+    assert "Visit recorded as delivered" in visible_text(done)
+    assert "2 delivered, £44" in visible_text(done)
+    db.session.expire_all()
+    assert budgets.summary(budget).spent_pence == 4_400

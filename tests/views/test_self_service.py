@@ -320,13 +320,29 @@ def test_council_settings_change_the_name_people_see(client, make_commissioner, 
     make_district("PE1")
     make_district("PE2")
     sign_in(client, make_commissioner())
-    bad = post_form(client, "/commissioner/settings", {"name": "Fenland Council", "districts": "PE1, ZZ99, nonsense"})
+    bad = post_form(client, "/commissioner/settings", {"name": "Fenland Council", "districts": "PE1, ZZ99, nonsense", "cancellation_notice_hours": "24"})
     assert "These are not: NONSENSE" in visible_text(bad)
-    post_form(client, "/commissioner/settings", {"name": "Fenland Council", "districts": "pe2 PE1", "contact_email": "care@fenland.test"})
+    post_form(client, "/commissioner/settings", {"name": "Fenland Council", "districts": "pe2 PE1", "contact_email": "care@fenland.test",
+                                                 "cancellation_notice_hours": "48"})
     page = client.get("/")
     assert "Fenland Council" in visible_text(page)
     assert "care@fenland.test" in visible_text(client.get("/accessibility"))
     assert _audit("council.settings_changed")[0].after["name"] == "Fenland Council"
+    assert _audit("council.settings_changed")[0].after["cancellation_notice_hours"] == 48
+
+
+def test_the_free_cancellation_notice_is_a_council_setting(client, make_commissioner, make_district):
+    from app.services.policy import current_policy
+
+    make_district("PE1")
+    sign_in(client, make_commissioner())
+    assert current_policy().cancellation_notice_hours == 24  # the default until the council sets it
+    for bad in ("-1", "169", "a day", "2.5"):
+        response = post_form(client, "/commissioner/settings", {"name": "Council", "districts": "PE1", "cancellation_notice_hours": bad})
+        assert "Enter the notice in whole hours, from 0 to 168 (a week)" in visible_text(response), bad
+    post_form(client, "/commissioner/settings", {"name": "Council", "districts": "PE1", "cancellation_notice_hours": "72"})
+    db.session.expire_all()
+    assert current_policy().cancellation_notice_hours == 72
 
 
 def test_nobody_can_edit_the_audit_trail(app, make_citizen):

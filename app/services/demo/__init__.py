@@ -48,6 +48,16 @@ FRAMEWORK_LOTS = {
 
 Progress = Callable[[str], None]
 
+# How many people a demo service can serve at once, by how it is priced.
+DEMO_CAPACITY = {
+    PriceUnit.HOUR: 6,
+    PriceUnit.VISIT: 8,
+    PriceUnit.DAY: 20,
+    PriceUnit.NIGHT: 4,
+    PriceUnit.WEEK: 10,
+    PriceUnit.ITEM: 50,
+}
+
 
 class DemoRefused(DomainError):
     """Demo data may only be loaded in demo mode."""
@@ -73,8 +83,11 @@ def load(*, demo_mode: bool, progress: Progress | None = None) -> LoadReport:
     say = progress or (lambda message: None)
     for step in STEPS:
         say(step.__doc__.strip().splitlines()[0] if step.__doc__ else step.__name__)
-        with write_transaction():
-            step(report)
+        if getattr(step, "manages_transactions", False):
+            step(report)  # calls services that each run their own unit of work
+        else:
+            with write_transaction():
+                step(report)
     return report
 
 
@@ -217,6 +230,7 @@ def _create_service(provider: Provider, category: Category, spec) -> Service:
         accepts_prepaid_card=spec.funding[1],
         accepts_self_funder=spec.funding[2],
         availability_note=spec.availability_note,
+        capacity=DEMO_CAPACITY[PriceUnit(spec.unit)],
         status=status,
         published_at=None if status is ServiceStatus.DRAFT else updated,
         created_at=updated,
@@ -236,3 +250,7 @@ STEPS: list[Callable[[LoadReport], None]] = [load_places, load_framework, load_m
 from app.services.demo.accounts import load_accounts  # noqa: E402  (issue 4)
 
 STEPS.append(load_accounts)
+
+from app.services.demo.money import load_money  # noqa: E402  (issue 5)
+
+STEPS.append(load_money)

@@ -32,6 +32,7 @@ DEMO_PASSWORD = "demo-pass-2468"
 DEMO_PEOPLE = (
     ("citizen@demo.test", "Margaret Holloway", Role.CITIZEN, CitizenFunding.PERSONAL_BUDGET),
     ("selffunder@demo.test", "David Okafor", Role.CITIZEN, CitizenFunding.SELF_FUNDER),
+    ("isf@demo.test", "Joan Baxter", Role.CITIZEN, CitizenFunding.PERSONAL_BUDGET),
     ("representative@demo.test", "Susan Holloway", Role.REPRESENTATIVE, None),
     ("provider@demo.test", "Priya Shah", Role.PROVIDER, None),
     ("commissioner@demo.test", "Tom Fletcher", Role.COMMISSIONER, None),
