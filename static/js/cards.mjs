@@ -51,6 +51,11 @@ function showError(form, message) {
   }
 }
 
+// WTForms names the submit button "submit", which hides form.submit(): call the real one.
+function send(form) {
+  HTMLFormElement.prototype.submit.call(form);
+}
+
 function busy(form, on) {
   const button = form.querySelector("button[type=submit], input[type=submit]");
   if (button) {
@@ -86,7 +91,7 @@ function setUpCardEntry(form) {
       return;
     }
     if (!form.querySelector("input[name=route]:checked")) {
-      form.submit(); // the server says what is missing
+      send(form); // the server says what is missing
       return;
     }
     working = true;
@@ -99,7 +104,7 @@ function setUpCardEntry(form) {
     }
     const error = result && result.error;
     if (!error || isDecline(error)) {
-      form.submit(); // the server checks with Stripe and saves the card, or says why not
+      send(form); // the server checks with Stripe and saves the card, or says why not
       return;
     }
     working = false;
@@ -127,7 +132,7 @@ function setUpBankConfirmation(form) {
     } catch (error) {
       // Whatever happened, the server asks Stripe for the payment's state next.
     }
-    form.submit();
+    send(form);
   });
 }
 
