@@ -12,7 +12,7 @@ from app.citizen import bp
 from app.citizen.forms import NEW_CARD, AddCardForm, ChooseCardForm, PayNowForm
 from app.citizen.routes import CARD_ROUTES, _draft_citizen, _load_draft, _people, _save_draft, card_route
 from app.forms import ConfirmForm, apply_errors
-from app.models import CardPaymentKind, CardPaymentStatus, FundingRoute, VisitStatus
+from app.models import CardPaymentKind, CardPaymentStatus, FundingRoute, PaymentMethod, VisitStatus
 from app.presenters import card_payments as presenter
 from app.presenters.formatting import format_pence
 from app.security import is_safe_redirect_target
@@ -41,15 +41,17 @@ def choose_card(service_id: int):
         raise NotFound("This booking is not paid by card")
     here = url_for("citizen.choose_card", service_id=service.id, key=draft["request_key"])
     check = url_for("citizen.check_booking", service_id=service.id, key=draft["request_key"])
-    cards = [c for c in card_payments.saved_cards(current_user) if c.route is route]
+    book = url_for("citizen.book", service_id=service.id, key=draft["request_key"])
+    saved = card_payments.saved_cards(current_user)
     if request.method == "GET" and request.args.get("card"):
-        # Back from adding a card: pay with it.
-        chosen = next((c for c in cards if c.public_id == request.args["card"]), None)
-        if chosen is not None:
-            _save_draft(service.id, dict(draft, card=chosen.public_id))
+        # Back from adding a card: pay with it (as the kind of card the person said it is).
+        chosen = next((c for c in saved if c.public_id == request.args["card"]), None)
+        if chosen is not None and service.accepts(chosen.route):
+            _save_draft(service.id, dict(draft, payment=f"card:{chosen.route.value}", card=chosen.public_id))
             return redirect(check)
+    cards = [c for c in saved if c.route is route]
     if not cards:
-        return redirect(url_for("citizen.add_card", route=route.value, next=here))
+        return redirect(url_for("citizen.add_card", route=route.value, next=here, back=book))
     form = ChooseCardForm()
     form.card.label.text = f"Which {'prepaid card' if route is FundingRoute.PREPAID_CARD else 'card'} will you pay with?"
     form.card.choices = _card_choices(cards)
@@ -61,7 +63,7 @@ def choose_card(service_id: int):
         _save_draft(service.id, dict(draft, card=form.card.data))
         return redirect(check)
     return render_template("citizen/choose_card.html", service=service, form=form, route=route, route_label=presenter.ROUTE_LABELS[route],
-                           back=url_for("citizen.book", service_id=service.id, key=draft["request_key"]))
+                           back=book)
 
 
 # Adding a card (Stripe.js) --------------------------------------------------------------------
@@ -75,8 +77,11 @@ def add_card():
         if request.args.get("route") in {r.value for r in CARD_ROUTES}:
             form.route.data = request.args["route"]
         form.next.data = request.args.get("next")
-    back = form.next.data if is_safe_redirect_target(form.next.data) else url_for("citizen.payments")
-    form.next.data = back
+    done = form.next.data if is_safe_redirect_target(form.next.data) else url_for("citizen.payments")
+    form.next.data = done
+    # Where "Back" goes: the page before, if it said (the checkout's card step would send
+    # someone with no saved card straight back here).
+    back = request.args.get("back") if is_safe_redirect_target(request.args.get("back")) else done
     if not card_payments.is_configured():
         return render_template("citizen/add_card.html", form=None, back=back, not_configured=str(card_payments.CardPaymentsNotConfigured()))
     card_error = None
@@ -91,7 +96,7 @@ def add_card():
             card_error = str(exc)
         else:
             flash(f"{card.description} saved.", "success")
-            return redirect(_with_card(back, card.public_id))
+            return redirect(_with_card(done, card.public_id))
     # A new set-up each time the page is shown: a declined one cannot be used again.
     try:
         setup = card_payments.start_card_setup(current_user)
@@ -181,7 +186,7 @@ def owed():
 def _payable_visit(public_id: str, visit_id: int):
     booking = bookings.get_booking(public_id)
     visit = next((v for v in booking.visits if v.id == visit_id), None)
-    if visit is None or booking.payment_method.value != "card" or not card_payments.may_pay(current_user, booking):
+    if visit is None or booking.payment_method is not PaymentMethod.CARD or not card_payments.may_pay(current_user, booking):
         raise NotFound("No such visit")
     return booking, visit
 

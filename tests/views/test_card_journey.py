@@ -582,3 +582,19 @@ def test_a_budget_booking_has_no_card_pages(client, login, market, make_budget, 
     citizen = client.application.test_client()
     login(citizen, market.citizen)
     assert citizen.get(f"/bookings/{booking.public_id}/visits/{booking.visits[0].id}/pay").status_code == 404
+
+
+def test_the_card_step_goes_back_to_the_form_and_follows_the_kind_of_card_added(client, login, market, localstripe):
+    login(client, market.representative)
+    to_card = start_booking(client, market.service, "card:self_funder", day_ahead(3))
+    card_page = client.get(client.get(to_card.headers["Location"]).headers["Location"])
+    back = page(card_page).select_one(".govuk-back-link")["href"]
+    assert back.startswith(f"/services/{market.service.id}/book?key=")  # not the card step, which would come straight back
+    # Susan says the card she adds is Margaret's council prepaid card: the booking is paid that way.
+    saved = add_card(client, localstripe, card_page, route="prepaid_card")
+    check = client.get(client.get(saved.headers["Location"]).headers["Location"])
+    rows = summary_rows(check)
+    assert rows["Paid from"].startswith("Council prepaid card (direct payment)") and rows["Card"].endswith("(council prepaid card)")
+    # A problem on the card page keeps the way back.
+    refused = client.post(page(card_page).select_one("form[data-card-setup]")["action"], data={"csrf_token": csrf_from(card_page)})
+    assert page(refused).select_one(".govuk-back-link")["href"] == back
