@@ -170,6 +170,20 @@ def test_the_self_funder_books_and_pays_by_card_end_to_end(page, slot, live_app)
     page.goto("/payments")
     assert "Authorised on Visa credit card ending 4242" in page.locator("main").inner_text()
     accessible(page)
+
+    # Next time, the saved card is offered.
+    fill_booking_form(page, slot, "card:self_funder", start="13:00")
+    page.click("button:has-text('Continue')")
+    page.wait_for_url(re.compile(r"/book/card"))
+    assert page.locator("h1").inner_text() == "Choose a card"
+    accessible(page)
+    page.click("button:has-text('Continue')")
+    page.locator(".govuk-error-summary").wait_for()
+    assert "Select a card, or add a new card" in page.locator(".govuk-error-summary").inner_text()
+    accessible(page)
+    page.locator("input[name=card]").first.check()
+    page.click("button:has-text('Continue')")
+    page.wait_for_url(re.compile(r"/book/check"))
     assert page.problems == []
 
     with live_app.app_context():
