@@ -144,7 +144,7 @@ def test_the_cli_sends_the_queue(runner, make_citizen):
 def test_demo_accounts_each_sign_in_with_the_demo_password(app, make_district):
     # A small market is enough: the loader finds a framework provider for provider@demo.test.
     report = demo.load(demo_mode=True)
-    assert report.created["demo accounts"] == 6
+    assert report.created["demo accounts"] == len(DEMO_PEOPLE) == 7
     assert not demo.load(demo_mode=True).changed  # idempotent
     for email, _name, role, _funding in DEMO_PEOPLE:
         user = accounts.user_by_email(email)
