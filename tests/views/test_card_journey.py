@@ -598,3 +598,30 @@ def test_the_card_step_goes_back_to_the_form_and_follows_the_kind_of_card_added(
     # A problem on the card page keeps the way back.
     refused = client.post(page(card_page).select_one("form[data-card-setup]")["action"], data={"csrf_token": csrf_from(card_page)})
     assert page(refused).select_one(".govuk-back-link")["href"] == back
+
+
+def test_the_provider_records_a_card_visit_charged_on_delivery_through_the_page(client, login, market, save_card, policy):
+    """A visit booked further ahead than a card authorisation lasts is charged when the
+    provider records it: the page offers the record form for it as for any other."""
+    card = save_card(market.citizen)
+    request = request_for(market.service, None, day=day_ahead(9), units=2, payment_method=PaymentMethod.CARD, card_public_id=card.public_id)
+    booking = bookings.create(request, citizen=market.citizen, booker=market.citizen, policy=policy)
+    bookings.accept(booking, by=market.staff)
+    visit = db.session.get(Booking, booking.id).visits[0]
+    assert visit.status is VisitStatus.SCHEDULED
+    login(client, market.staff)
+    assert "After the visit starts" in visible_text(client.get(f"/provider/bookings/{booking.public_id}"))
+    # Time passes: the visit has happened.
+    started = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3)
+    db.session.execute(BookingVisit.__table__.update().where(BookingVisit.__table__.c.id == visit.id)
+                       .values(starts_at=started, ends_at=started + dt.timedelta(hours=2)))
+    db.session.commit()
+    detail = client.get(f"/provider/bookings/{booking.public_id}")
+    form = page(detail).select_one(f"form[action$='/visits/{visit.id}/delivered']")
+    assert form is not None, "no record form for a card visit that has happened"
+    done = client.post(form["action"], data={"csrf_token": csrf_from(detail), "delivered_units": "2"}, follow_redirects=True)
+    assert "Visit recorded as delivered" in visible_text(done)
+    assert "£40 paid by card" in visible_text(done)
+    db.session.expire_all()
+    assert db.session.get(BookingVisit, visit.id).status is VisitStatus.DELIVERED
+    assert ledger.check() == []
