@@ -7,6 +7,7 @@ import datetime as dt
 from flask import Flask, request, url_for
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.presenters.formatting import (
     format_date,
@@ -19,6 +20,7 @@ from app.presenters.formatting import (
 )
 from app.presenters.hours import hours_lines
 from app.presenters.pagination import pagination_params
+from app.presenters.text import paragraphs
 from app.security import csp_nonce
 
 UK_TZ_NAME = "Europe/London"
@@ -97,13 +99,13 @@ class _CouncilForTemplates:
 
             try:
                 g.council_settings = council.current()
-            except Exception:  # database down: the error page still needs a name
+            except SQLAlchemyError:  # database down: the error page still needs a name
                 from flask import current_app
 
                 from app.extensions import db
 
                 db.session.rollback()
-                g.council_settings = council.Council(current_app.config["COUNCIL_NAME"], "", "", "", "", ())
+                g.council_settings = council.Council.from_config(current_app.config)
         return g.council_settings
 
     def __getattr__(self, name):
@@ -136,6 +138,7 @@ def init_templating(app: Flask, template_folder: str) -> None:
         ordinal=ordinal,
         pluralise=pluralise,
         hours_lines=hours_lines,
+        paragraphs=paragraphs,
     )
     app.jinja_env.globals.update(
         council=_CouncilForTemplates(),

@@ -16,14 +16,14 @@ from app.extensions import db
 from tests.conftest import PG_SKIP_MESSAGE, _ensure_pg_database, _worker_suffix
 
 
-def _empty_database_url(backend: str, tmp_path) -> str:
+def _empty_database_url(backend: str, tmp_path, purpose: str = "migrations") -> str:
     if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return f"sqlite:///{tmp_path / f'empty-{purpose}.sqlite3'}"
     raw = os.environ.get("TEST_DATABASE_URL")
     if not raw:
         pytest.skip(PG_SKIP_MESSAGE)
     url = make_url(raw).set(drivername="postgresql+psycopg")
-    url = url.set(database=f"{url.database or 'test'}_migrations{_worker_suffix()}")
+    url = url.set(database=f"{url.database or 'test'}_{purpose}{_worker_suffix()}")
     _ensure_pg_database(url)
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
@@ -58,6 +58,38 @@ def test_migrations_build_exactly_the_models_schema(backend, tmp_path):
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def _check_constraints(inspector) -> dict[str, list[tuple[str | None, str]]]:
+    return {
+        table: sorted((c["name"], " ".join(c["sqltext"].split())) for c in inspector.get_check_constraints(table))
+        for table in sorted(db.metadata.tables)
+    }
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migrations_create_every_check_constraint_of_the_models(backend, tmp_path):
+    """Alembic's comparison does not look at CHECK constraints (no negative balances,
+    enum values, price limits...), so compare them here: the models' own, as the
+    database reports them after create_all, against the migrated database's."""
+    migrated_url = _empty_database_url(backend, tmp_path)
+    models_url = _empty_database_url(backend, tmp_path, "models")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": migrated_url, "SEARCH_INDEX_DIR": str(tmp_path / "ix")})
+    models_engine = create_engine(models_url)
+    with app.app_context():
+        try:
+            upgrade()
+            db.metadata.create_all(models_engine)
+            expected = _check_constraints(inspect(models_engine))
+            migrated = _check_constraints(inspect(db.engine))
+            assert sum(len(v) for v in expected.values()) > 50, "the models' CHECK constraints were not all read"
+            differences = {t: {"models": expected[t], "migrated": migrated[t]} for t in expected if expected[t] != migrated[t]}
+            assert differences == {}, "CHECK constraints differ between the models and the migrations: write a migration"
+            assert all(name for constraints in migrated.values() for name, _ in constraints), "every CHECK constraint has a name"
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+            models_engine.dispose()
 
 
 def test_migrations_seed_the_category_taxonomy(db_session):

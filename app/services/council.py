@@ -25,12 +25,26 @@ class Council:
     districts: tuple[str, ...]
     cancellation_notice_hours: int
 
+    @classmethod
+    def from_config(cls, config, districts: tuple[str, ...] = ()) -> "Council":
+        """The council as configuration describes it: before a commissioner saves the
+        settings, and when the database cannot be read (an error page still needs it)."""
+        return cls(
+            name=config["COUNCIL_NAME"],
+            contact_email="",
+            contact_phone="",
+            address="",
+            website="",
+            districts=tuple(districts),
+            cancellation_notice_hours=int(config["CANCELLATION_NOTICE_HOURS"]),
+        )
+
 
 def current() -> Council:
     row = db.session.get(CouncilSettings, 1)
     districts = tuple(db.session.execute(select(CouncilDistrict.outward_code).order_by(CouncilDistrict.outward_code)).scalars())
     if row is None:
-        return Council(current_app.config["COUNCIL_NAME"], "", "", "", "", districts, int(current_app.config["CANCELLATION_NOTICE_HOURS"]))
+        return Council.from_config(current_app.config, districts)
     return Council(row.name, row.contact_email, row.contact_phone, row.address, row.website, districts, row.cancellation_notice_hours)
 
 

@@ -32,6 +32,7 @@ from app.models import (
 )
 from app.services import accounts, audit, bank_holidays, team
 from app.services.errors import InvalidTransition, NotFound, ValidationError
+from app.services.text import clean_multiline
 
 MAX_TITLE = 160
 MAX_DESCRIPTION = 5000
@@ -87,7 +88,7 @@ def _validated(data: ListingInput) -> dict:
         errors["category_id"] = "Select the kind of care or support"
     else:
         values["category_id"] = category.id
-    description = (data.description or "").strip()
+    description = clean_multiline(data.description)
     if not description:
         errors["description"] = "Describe the service"
     elif len(description) > MAX_DESCRIPTION:
@@ -303,6 +304,9 @@ def set_hours(user: User, service: Service, sessions: list[Session]) -> Service:
     if errors:
         raise ValidationError(errors)
     service.hours = [ServiceHours(weekday=w, opens_at=o, closes_at=c) for w, o, c in sorted(parsed)]
+    # The hours are rows of their own, so the listing's onupdate does not fire: the
+    # service page's "Last updated" must still move when its days and times change.
+    service.updated_at = utcnow()
     db.session.commit()
     return service
 

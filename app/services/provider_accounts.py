@@ -13,6 +13,7 @@ from app.models import OrgRole, PostcodeDistrict, Provider, ProviderArea, Provid
 from app.services import accounts, audit, notifications, team
 from app.services.errors import Conflict, ValidationError
 from app.services.geo import MALFORMED_POSTCODE, parse_postcode
+from app.services.text import clean_multiline
 
 CQC_ID_RE = re.compile(r"^1-[0-9]{9,11}$")
 CQC_PROVIDER_ID_FORMAT = "Enter a CQC provider ID in the correct format, like 1-101634368"
@@ -78,7 +79,7 @@ def _validated(data: ProfileInput, *, provider: Provider | None, check_cqc: bool
     elif len(values["name"]) > 160:
         errors["name"] = "Organisation name must be 160 characters or fewer"
     values["legal_name"] = _clean(data.legal_name, 200) or None
-    values["description"] = (data.description or "").strip()
+    values["description"] = clean_multiline(data.description)
     if len(values["description"]) > 5000:
         errors["description"] = "Description must be 5,000 characters or fewer"
     email = (data.email or "").strip()

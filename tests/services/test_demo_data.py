@@ -14,6 +14,7 @@ from app.models import (
     FrameworkMembership,
     MembershipStatus,
     PostcodeDistrict,
+    PriceUnit,
     Provider,
     ProviderStatus,
     Service,
@@ -25,16 +26,12 @@ from app.services.geo import miles_between
 
 
 def _snapshot() -> dict:
-    """Everything the demo loader writes, as plain values."""
+    """Every row of every table (whatever the demo loader writes, now or later), as plain
+    values, in an order that does not depend on the database."""
     out = {}
-    from app.models import Booking, BookingVisit, LedgerEntry, LedgerTransaction, PersonalBudget, User
-
-    for model in (PostcodeDistrict, Provider, Service, FrameworkMembership, User, PersonalBudget, Booking, BookingVisit,
-                  LedgerTransaction, LedgerEntry):
-        rows = db.session.execute(select(model)).scalars().all()
-        out[model.__tablename__] = sorted(
-            tuple(sorted((c.key, str(getattr(row, c.key))) for c in model.__table__.columns)) for row in rows
-        )
+    for table in db.metadata.sorted_tables:
+        rows = db.session.execute(select(table)).mappings().all()
+        out[table.name] = sorted(tuple(sorted((key, str(value)) for key, value in row.items())) for row in rows)
     return out
 
 
@@ -44,11 +41,19 @@ def test_demo_load_is_idempotent_through_the_cli(runner):
     assert "Created 48 providers" in first.output
     before = _snapshot()
 
+    # The snapshot really covers what the loader writes, not only the first tables it had.
+    written = {name for name, rows in before.items() if rows}
+    assert {"postcode_districts", "providers", "provider_areas", "services", "service_hours", "frameworks",
+            "framework_lots", "framework_memberships", "categories", "users", "personal_budgets", "bookings",
+            "booking_visits", "ledger_transactions", "ledger_entries"} <= written
+
     second = runner.invoke(args=["demo", "load"])
     assert second.exit_code == 0, second.output
     assert "nothing changed" in second.output
     db.session.expire_all()
-    assert _snapshot() == before
+    after = _snapshot()
+    changed = sorted(name for name in before if before[name] != after[name])
+    assert changed == [], f"loading the demo again changed these tables: {changed}"
 
 
 def test_demo_market_is_realistic(app):
@@ -81,16 +86,31 @@ def test_demo_market_is_realistic(app):
     assert 10 <= len(on_framework) < len([p for p in providers if p.status is ProviderStatus.VERIFIED])
 
 
-def test_demo_prices_are_plausible(app):
+def test_demo_prices_are_plausible_and_per_the_right_unit(app):
     demo.load(demo_mode=True)
-    home_care = db.session.execute(
-        select(Service.price_pence).join(Category).where(Category.slug == "home-care", Service.price_unit == "hour")
-    ).scalars().all()
-    assert home_care and all(2000 <= p <= 3000 for p in home_care)
-    meals = db.session.execute(
-        select(Service.price_pence).join(Category).where(Category.slug == "meals")
-    ).scalars().all()
-    assert meals and all(300 <= p <= 900 for p in meals)
+    by_category: dict[str, list[tuple[str, PriceUnit, int]]] = {}
+    for slug, title, unit, pence in db.session.execute(
+        select(Category.slug, Service.title, Service.price_unit, Service.price_pence).join(Category)
+    ):
+        by_category.setdefault(slug, []).append((title, unit, pence))
+
+    # Home care is mostly by the hour, at £20 to £30 an hour; welfare calls are by the
+    # visit and live-in care by the week.
+    home_care = by_category["home-care"]
+    hourly = [pence for _, unit, pence in home_care if unit is PriceUnit.HOUR]
+    assert len(hourly) > len(home_care) / 2
+    assert all(2000 <= pence <= 3000 for pence in hourly)
+    assert {unit for _, unit, _ in home_care} == {PriceUnit.HOUR, PriceUnit.VISIT, PriceUnit.WEEK}
+
+    # Day opportunities are by the day (£40 to £90); only half-day sessions are by the session.
+    days = by_category["day-opportunities"]
+    assert all(unit is (PriceUnit.VISIT if title.startswith("Half-day") else PriceUnit.DAY) for title, unit, _ in days)
+    per_day = [pence for _, unit, pence in days if unit is PriceUnit.DAY]
+    assert len(per_day) > len(days) / 2 and all(4000 <= pence <= 9000 for pence in per_day)
+
+    # Meals are by the meal (an item), £3 to £9.
+    meals = by_category["meals"]
+    assert meals and all(unit is PriceUnit.ITEM and 300 <= pence <= 900 for _, unit, pence in meals)
 
 
 def test_demo_districts_are_peterborough_and_neighbours(app):

@@ -183,7 +183,21 @@ def test_radius_areas_are_described(client, make_provider, make_service):
 
 
 def test_provider_page(client, make_provider, make_service, make_lot, make_membership):
-    provider = make_provider(name="Cathedral City Care", description="We care.\n\nSince 1999.")
+    provider = make_provider(
+        name="Cathedral City Care",
+        description="We care.\n\nSince 1999.",
+        rating=CQCRating.GOOD,
+        cqc_well_led=CQCRating.OUTSTANDING,
+        cqc_responsive=CQCRating.REQUIRES_IMPROVEMENT,
+        cqc_inspection_date=dt.date(2026, 2, 9),
+        cqc_location_id="1-2233445566",
+        phone="01733 555 123",
+        email="hello@cathedralcare.example",
+        website="https://cathedralcare.example",
+        address_line1="12 Priestgate",
+        town="Peterborough",
+        base_postcode="PE1 1JA",
+    )
     make_membership(make_lot("home-care"), provider)
     make_service(provider=provider, title="Home care visits")
     make_service(provider=provider, title="Respite nights", category="short-breaks", price_unit=PriceUnit.NIGHT, price_pence=14000)
@@ -193,7 +207,19 @@ def test_provider_page(client, make_provider, make_service, make_lot, make_membe
     assert response.status_code == 200
     assert h1(response) == "Cathedral City Care"
     text = visible_text(response)
-    assert "We care." in text and "Since 1999." in text
+    assert [p.get_text() for p in page(response).select("main p.govuk-body")][:2] == ["We care.", "Since 1999."]
+    # Its CQC ratings, with the inspection date.
+    rows = summary_rows(response)
+    assert {key: rows[key] for key in ("Overall", "Safe", "Effective", "Caring", "Responsive", "Well-led")} == {
+        "Overall": "Good", "Safe": "Good", "Effective": "Good", "Caring": "Good",
+        "Responsive": "Requires improvement", "Well-led": "Outstanding",
+    }
+    assert "Inspected on 9 February 2026. CQC location ID 1-2233445566." in text
+    # How to contact it.
+    assert "Telephone: 01733 555 123" in text
+    assert links(response)["hello@cathedralcare.example"] == "mailto:hello@cathedralcare.example"
+    assert links(response)["Cathedral City Care website"] == "https://cathedralcare.example"
+    assert "12 Priestgate, Peterborough PE1 1JA" in text
     assert "Framework: Home care" in text
     assert "Services (2)" in text
     assert "Home care visits" in text and "Respite nights" in text and "£140 a night" in text
@@ -250,3 +276,154 @@ def test_health_reports_database_and_missing_index(client, backend):
 
 def test_funding_route_labels():
     assert [r.label for r in FundingRoute] == ["Personal budget", "Prepaid card (direct payment)", "Paying for yourself"]
+
+
+# -- When the database is down ------------------------------------------------------------
+
+
+def _unreachable_database(backend: str, tmp_path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path}"  # a directory, not a database file: it cannot be opened
+    return "postgresql+psycopg://postgres@127.0.0.1:1/marketplace"  # nothing listens on port 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_with_the_database_down_pages_are_the_styled_500_and_health_is_503(backend, tmp_path):
+    from app import create_app
+
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": _unreachable_database(backend, tmp_path),
+        "SEARCH_INDEX_DIR": str(tmp_path / "search-index"),
+        "COUNCIL_NAME": "Fenland District Council",
+    })
+    client = app.test_client()
+    for url in ("/", "/services/1", "/providers/1", "/categories/home-care"):
+        response = client.get(url)
+        assert response.status_code == 500, url
+        soup = page(response)
+        assert h1(response) == "Sorry, there is a problem with the service", url
+        # The service's own header and styles, with the council's name from config.
+        assert "Fenland District Council" in soup.select_one(".app-header").get_text()
+        assert "Care and Support Marketplace" in soup.select_one(".govuk-service-navigation__service-name").get_text()
+        assert soup.find("link", rel="stylesheet")["href"].endswith("/build/app.css")
+        text = visible_text(response)
+        assert "Try again later." in text
+        assert "If you need help now, contact the adult social care team at Fenland District Council." in text
+        assert "01733" not in text  # nobody else's phone number
+
+    response = client.get("/health")
+    assert response.status_code == 503
+    assert response.is_json
+    assert response.json["database"]["ok"] is False
+    assert response.json["status"] == "degraded"
+
+
+def _explode_route(app):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/explode-for-test")
+    def explode():
+        raise RuntimeError("boom")
+
+
+def test_the_500_page_gives_the_councils_own_contact_details(app, db_session):
+    from app.models import CouncilSettings
+
+    _explode_route(app)
+    client = app.test_client()
+    text = visible_text(client.get("/explode-for-test"))
+    assert "contact the adult social care team at Peterborough City Council." in text
+    assert "01733 747474" not in text  # no number the council has not given
+
+    db_session.add(CouncilSettings(id=1, name="Fenland District Council", contact_phone="01354 654321",
+                                   contact_email="care@fenland.example", website="https://www.fenland.example"))
+    db_session.commit()
+    response = client.get("/explode-for-test")
+    assert response.status_code == 500
+    text = visible_text(response)
+    assert "If you need help now, contact the adult social care team at Fenland District Council:" in text
+    assert "telephone: 01354 654321" in text
+    assert links(response)["care@fenland.example"] == "mailto:care@fenland.example"
+    assert links(response)["Fenland District Council website"] == "https://www.fenland.example"
+    assert "Peterborough" not in text
+
+
+@pytest.mark.parametrize("url", ["/accessibility", "/privacy"])
+def test_information_pages_give_the_councils_own_contact_details(client, db_session, url):
+    from app.models import CouncilSettings
+
+    text = visible_text(client.get(url))
+    assert "01733 747474" not in text and "peterborough.gov.uk" not in text
+    db_session.add(CouncilSettings(id=1, name="Fenland District Council", contact_phone="01354 654321", contact_email="care@fenland.example"))
+    db_session.commit()
+    response = client.get(url)
+    assert "telephone: 01354 654321" in visible_text(response)
+    assert links(response)["care@fenland.example"] == "mailto:care@fenland.example"
+
+
+# -- What providers type, as the public sees it ---------------------------------------------
+
+
+def _paragraphs(response) -> list[str]:
+    """The text of each paragraph before the first heading of the page's content."""
+    out = []
+    for tag in page(response).select_one("main .govuk-grid-column-two-thirds").find_all(["p", "h2"]):
+        if tag.name == "h2":
+            break
+        if "govuk-body" in (tag.get("class") or []):
+            out.append(" ".join(tag.get_text().split()))
+    return out
+
+
+def test_paragraphs_typed_in_a_browser_show_as_paragraphs(client, make_service, make_provider_staff, category):
+    from app.extensions import db
+    from app.services import provider_accounts
+    from tests.helpers import post_form, sign_in
+
+    service = make_service(title="Morning calls", description="Old text.")
+    provider = service.provider
+    sign_in(client, make_provider_staff(provider))
+    typed = "Help getting up.  \r\n\r\nWashing & dressing <at home>.\r\n\r\n\r\n  \r\nA regular team.\r\n"
+    response = post_form(client, f"/provider/services/{service.id}/edit", {
+        "title": "Morning calls", "category_id": str(category("home-care").id), "description": typed, "price": "24.50",
+        "price_unit": "hour", "min_units": "1", "funding_routes": ["personal_budget", "self_funder"],
+    })
+    assert response.status_code == 302, visible_text(response)[:400]
+    db.session.refresh(service)
+    assert service.description == "Help getting up.\n\nWashing & dressing <at home>.\n\nA regular team."
+    public = client.application.test_client()
+    shown = _paragraphs(public.get(f"/services/{service.id}"))
+    assert shown == ["Help getting up.", "Washing & dressing <at home>.", "A regular team."]
+    assert "<at home>" not in public.get(f"/services/{service.id}").get_data(as_text=True)  # escaped, not markup
+
+    profile = provider_accounts.profile_input(provider)
+    form = {name: getattr(profile, name) or "" for name in ("name", "legal_name", "email", "phone", "website", "address_line1", "town", "base_postcode")}
+    form |= {"areas": profile.areas, "cqc_provider_id": provider.cqc_provider_id, "cqc_location_id": provider.cqc_location_id,
+             "description": "We are local.\r\n\r\nFounded in 1999.\r\nFamily run."}
+    response = post_form(client, "/provider/profile", form)
+    assert response.status_code == 302, visible_text(response)[:400]
+    db.session.refresh(provider)
+    assert provider.description == "We are local.\n\nFounded in 1999.\nFamily run."
+    assert _paragraphs(public.get(f"/providers/{provider.id}")) == ["We are local.", "Founded in 1999. Family run."]
+
+
+def test_text_saved_with_windows_line_breaks_still_shows_as_paragraphs(client, make_provider, make_service):
+    provider = make_provider(description="First.\r\n\r\nSecond.")
+    service = make_service(provider=provider, description="One.\r\n \r\nTwo.\r\rThree.")
+    assert _paragraphs(client.get(f"/providers/{provider.id}")) == ["First.", "Second."]
+    assert _paragraphs(client.get(f"/services/{service.id}")) == ["One.", "Two.", "Three."]
+
+
+def test_changing_the_hours_moves_last_updated(client, make_service, make_provider_staff):
+    from app.database import utcnow
+    from app.presenters.formatting import format_date
+    from tests.helpers import post_form, sign_in
+
+    service = make_service(updated_at=dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc))
+    assert summary_rows(client.get(f"/services/{service.id}"))["Last updated"] == "5 January 2026"
+    sign_in(client, make_provider_staff(service.provider))
+    response = post_form(client, f"/provider/services/{service.id}/hours", {"day2_0_opens": "10:00", "day2_0_closes": "14:00"})
+    assert response.status_code == 302, visible_text(response)[:400]
+    rows = summary_rows(client.application.test_client().get(f"/services/{service.id}"))
+    assert rows["Usual days and times"] == "Wednesday: 10am to 2pm"
+    assert rows["Last updated"] == format_date(utcnow())
