@@ -113,22 +113,17 @@ accounts_cli = AppGroup("accounts", help="Council accounts.")
 def create_admin(email: str, name: str) -> None:
     """Create an admin (the first one, on a new installation). They are emailed a link to
     choose a password, and must set up two-step verification when they sign in."""
-    from flask import url_for
-
     from app.models import Role
-    from app.services import accounts
+    from app.services import accounts, mail
     from app.services.errors import ValidationError
 
-    base = current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
     try:
         user = accounts.create_council_user(
             None, name=name, email=email, role=Role.ADMIN,
-            set_password_link=lambda token: base + url_for("auth.reset_password", token=token),
+            set_password_link=lambda token: mail.link_for("auth.reset_password", token=token),
         )
     except ValidationError as exc:
         raise click.ClickException("; ".join(exc.errors.values())) from exc
-    from app.services import mail
-
     mail.deliver_pending()
     click.echo(f"Created admin {user.email}; emailed them a link to choose a password (valid for 72 hours).")
 

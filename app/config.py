@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -22,11 +23,50 @@ class ConfigError(RuntimeError):
     """Raised at start-up when the configuration is unsafe or incomplete."""
 
 
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
 def _bool(name: str, default: bool) -> bool:
+    """An on/off setting. Anything but the usual words is a ConfigError, so a typo like
+    DEMO_MODE=of cannot silently mean something else."""
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name}={value!r} is not on or off: use 1, true, yes or on, or 0, false, no or off.")
+
+
+def _int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole-number setting, or a ConfigError naming the variable (never a bare ValueError)."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    text = value.strip()
+    # ASCII digits only: int() would also take "１２" or "1_000".
+    digits = text[1:] if text[:1] == "-" else text
+    if not (digits.isascii() and digits.isdigit()):
+        raise ConfigError(f"{name}={value!r} is not a whole number: set it to digits only, like {default}.")
+    number = int(text)
+    if number < minimum or (maximum is not None and number > maximum):
+        limits = f"from {minimum} to {maximum}" if maximum is not None else f"{minimum} or more"
+        raise ConfigError(f"{name}={number} is out of range: it must be {limits}.")
+    return number
+
+
+def _base_url_problem(url: str, *, https_only: bool) -> str | None:
+    """Why ``url`` cannot be the service's public address, or None."""
+    parts = urlsplit(url)
+    schemes = ("https",) if https_only else ("http", "https")
+    if parts.scheme not in schemes or not parts.hostname:
+        return "must be " + ("an https:// address" if https_only else "an http:// or https:// address") + ", like https://care.example.gov.uk"
+    if parts.query or parts.fragment or parts.username or parts.password:
+        return "must be just the address (scheme, host and optional path), like https://care.example.gov.uk"
+    return None
 
 
 def normalise_database_url(url: str) -> str:
@@ -64,6 +104,11 @@ class Config:
     DEFAULT_MAIL_BACKEND = "log"
     DEFAULT_MAIL_REDACT = False
 
+    def default_public_base_url(self) -> str:
+        """Where emailed links point when PUBLIC_BASE_URL is not set (never the request's
+        Host header, which anyone can forge)."""
+        return f"http://127.0.0.1:{_int('PORT', 5000, minimum=1, maximum=65535)}"
+
     def __init__(self) -> None:
         env = os.environ
         instance_dir = Path(env.get("INSTANCE_PATH", INSTANCE_DIR))
@@ -78,11 +123,14 @@ class Config:
         self.DEMO_MODE = _bool("DEMO_MODE", self.DEFAULT_DEMO_MODE)
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", not self.TESTING)
+        # memory:// counts separately in each worker process; production refuses it unless
+        # this says so (a single worker).
+        self.RATELIMIT_ALLOW_MEMORY = _bool("RATELIMIT_ALLOW_MEMORY", False)
         # Personal budgets are funded in 4-week periods counted from this Monday (the
         # council's financial year start); `flask budgets fund --period-start` takes one.
         self.BUDGET_PERIOD_ANCHOR = env.get("BUDGET_PERIOD_ANCHOR", "2026-04-06")
         # Cancelling a visit is free until this many hours before it starts.
-        self.CANCELLATION_NOTICE_HOURS = int(env.get("CANCELLATION_NOTICE_HOURS", "24"))
+        self.CANCELLATION_NOTICE_HOURS = _int("CANCELLATION_NOTICE_HOURS", 24, maximum=168)
         # Card payments through Stripe. Without a secret and publishable key the card option
         # says it is not configured. STRIPE_API_BASE points the app at another Stripe API
         # (the offline demo and the tests use localstripe on 127.0.0.1).
@@ -92,28 +140,29 @@ class Config:
         self.STRIPE_API_BASE = env.get("STRIPE_API_BASE", "").rstrip("/")
 
         # Accounts (issue 4).
-        # The address people reach the service at, for links in emails ("https://care.example.gov.uk").
-        # Empty: taken from the request that caused the email.
-        self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "").rstrip("/")
+        # The address people reach the service at, for every link in an email
+        # ("https://care.example.gov.uk"). Links are never built from the request's Host
+        # header. Production requires it; elsewhere it defaults to the local server.
+        self.PUBLIC_BASE_URL = (env.get("PUBLIC_BASE_URL", "").strip() or self.default_public_base_url()).rstrip("/")
         # A sign-in ends after this long without a request, and after this long in any case.
-        self.SESSION_IDLE_MINUTES = int(env.get("SESSION_IDLE_MINUTES", "120"))
-        self.SESSION_MAX_HOURS = int(env.get("SESSION_MAX_HOURS", "24"))
-        self.PASSWORD_RESET_HOURS = int(env.get("PASSWORD_RESET_HOURS", "1"))
-        self.INVITATION_DAYS = int(env.get("INVITATION_DAYS", "14"))
+        self.SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 120, minimum=1)
+        self.SESSION_MAX_HOURS = _int("SESSION_MAX_HOURS", 24, minimum=1)
+        self.PASSWORD_RESET_HOURS = _int("PASSWORD_RESET_HOURS", 1, minimum=1)
+        self.INVITATION_DAYS = _int("INVITATION_DAYS", 14, minimum=1)
         # How many proxies in front of the app set X-Forwarded-For/-Proto (0: none). Needed
         # behind a load balancer so rate limits count each visitor's own address.
-        self.PROXY_COUNT = int(env.get("PROXY_COUNT", "0"))
+        self.PROXY_COUNT = _int("PROXY_COUNT", 0)
         # Email: "log" writes emails to the log (and the admin outbox page shows them);
         # "smtp" sends them through SMTP_HOST.
         self.MAIL_BACKEND = env.get("MAIL_BACKEND", self.DEFAULT_MAIL_BACKEND).strip().lower()
         self.MAIL_FROM = env.get("MAIL_FROM", "Care and Support Marketplace <no-reply@marketplace.example>")
         self.SMTP_HOST = env.get("SMTP_HOST", "")
-        self.SMTP_PORT = int(env.get("SMTP_PORT", "587"))
+        self.SMTP_PORT = _int("SMTP_PORT", 587, minimum=1, maximum=65535)
         self.SMTP_USERNAME = env.get("SMTP_USERNAME", "")
         self.SMTP_PASSWORD = env.get("SMTP_PASSWORD", "")
         # "starttls" (port 587), "ssl" (port 465) or "none" (a relay on localhost only).
         self.SMTP_SECURITY = env.get("SMTP_SECURITY", "starttls").strip().lower()
-        self.SMTP_TIMEOUT_SECONDS = int(env.get("SMTP_TIMEOUT_SECONDS", "10"))
+        self.SMTP_TIMEOUT_SECONDS = _int("SMTP_TIMEOUT_SECONDS", 10, minimum=1)
         # Send what a request queued as soon as it has been handled; `flask mail send` (run
         # from cron) retries anything left. Turn off to leave all sending to cron.
         self.MAIL_DELIVER_AFTER_REQUEST = _bool("MAIL_DELIVER_AFTER_REQUEST", True)
@@ -131,6 +180,9 @@ class Config:
             raise ConfigError("MAIL_BACKEND=smtp needs SMTP_HOST (and usually SMTP_USERNAME and SMTP_PASSWORD).")
         if self.SMTP_SECURITY not in ("starttls", "ssl", "none"):
             raise ConfigError("SMTP_SECURITY must be starttls, ssl or none.")
+        problem = _base_url_problem(self.PUBLIC_BASE_URL, https_only=False)
+        if problem:
+            raise ConfigError(f"PUBLIC_BASE_URL={self.PUBLIC_BASE_URL!r} {problem}.")
         _validate_stripe(self)
 
 
@@ -141,6 +193,9 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
+
+    def default_public_base_url(self) -> str:
+        return "http://localhost"
 
 
 class ProductionConfig(Config):
@@ -154,6 +209,9 @@ class ProductionConfig(Config):
     DEFAULT_MAIL_BACKEND = "smtp"
     DEFAULT_MAIL_REDACT = True
 
+    def default_public_base_url(self) -> str:
+        return ""  # required: validate() says so
+
     def validate(self) -> None:
         _validate_stripe(self)
         key = self.SECRET_KEY or ""
@@ -162,6 +220,24 @@ class ProductionConfig(Config):
                 "SECRET_KEY is missing or weak: set it to a random value of at least "
                 f"{MIN_SECRET_KEY_LENGTH} characters, for example the output of "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        if self.DEMO_MODE:
+            raise ConfigError(
+                "DEMO_MODE is on: production never runs in demo mode (the demo accounts share a published password "
+                "and council accounts would not need two-step verification). Unset DEMO_MODE."
+            )
+        if not self.PUBLIC_BASE_URL:
+            raise ConfigError(
+                "PUBLIC_BASE_URL is not set: set it to the https:// address people use to reach the service, like "
+                "https://care.example.gov.uk (every link in an email is built from it)."
+            )
+        problem = _base_url_problem(self.PUBLIC_BASE_URL, https_only=True)
+        if problem:
+            raise ConfigError(f"PUBLIC_BASE_URL={self.PUBLIC_BASE_URL!r} {problem}.")
+        if self.RATELIMIT_ENABLED and self.RATELIMIT_STORAGE_URI.startswith("memory://") and not self.RATELIMIT_ALLOW_MEMORY:
+            raise ConfigError(
+                "RATELIMIT_STORAGE_URI is memory://, which counts separately in each worker process: set it to a "
+                "shared store such as redis://127.0.0.1:6379/0, or set RATELIMIT_ALLOW_MEMORY=1 if you run a single worker."
             )
         super().validate()
 

@@ -23,11 +23,29 @@ def test_production_refuses_a_weak_secret_key(monkeypatch, weak):
         create_app()
 
 
-def test_production_starts_with_a_strong_key_and_secure_cookies(monkeypatch, tmp_path):
-    monkeypatch.setenv("APP_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "k" * 20 + "9f8e7d6c5b4a3f2e1d0c")
+PRODUCTION_ENV = {
+    "APP_ENV": "production",
+    "SECRET_KEY": "k" * 20 + "9f8e7d6c5b4a3f2e1d0c",
+    "SMTP_HOST": "smtp.council.example",  # production sends real email
+    "PUBLIC_BASE_URL": "https://care.example.gov.uk",
+    "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+}
+
+
+@pytest.fixture
+def production_env(monkeypatch, tmp_path):
+    """Everything production needs, set in the environment; tests take one thing away."""
+    for name in ("DEMO_MODE", "RATELIMIT_ENABLED", "RATELIMIT_ALLOW_MEMORY", "MAIL_BACKEND", "SMTP_PORT", "CANCELLATION_NOTICE_HOURS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in PRODUCTION_ENV.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.sqlite3'}")
-    monkeypatch.setenv("SMTP_HOST", "smtp.council.example")  # production sends real email
+    yield monkeypatch
+    monkeypatch.undo()
+    create_app({"TESTING": True})  # the limiter is shared: put it back on memory:// for the next test
+
+
+def test_production_starts_with_a_strong_key_and_secure_cookies(production_env):
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
@@ -139,13 +157,145 @@ def test_styled_429_page(app):
     assert b"govuk-template" in response.data
 
 
-def test_production_config_class_validates_itself(monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "x" * 64)
-    monkeypatch.setenv("SMTP_HOST", "smtp.council.example")
+def test_production_config_class_validates_itself(production_env):
     ProductionConfig().validate()
 
 
-def test_nul_characters_in_input_are_a_clear_400(client):
-    response = client.get("/categories/home-care?page=1%00")
-    assert response.status_code == 400
-    assert b"There is a problem with your request" in response.data
+# -- Production refuses what is unsafe (issue 4 hardening) -------------------------------------
+
+
+@pytest.mark.parametrize("value", ["1", "true", "on"])
+def test_production_refuses_demo_mode(production_env, value):
+    production_env.setenv("DEMO_MODE", value)
+    with pytest.raises(ConfigError, match="DEMO_MODE is on: production never runs in demo mode"):
+        create_app()
+
+
+def test_demo_data_and_two_step_waiver_are_refused_in_production_even_if_demo_mode_is_switched_on_later(production_env):
+    from app.models import Role, User
+    from app.services import demo, two_step
+
+    app = create_app()
+    app.config["DEMO_MODE"] = True  # as if something switched it on after start-up
+    with app.app_context():
+        with pytest.raises(demo.DemoRefused, match="never loaded in production"):
+            demo.load(demo_mode=True)
+        with pytest.raises(demo.DemoRefused):
+            demo.accounts.load_accounts(demo.LoadReport())
+        commissioner = User(email="c@council.example", name="C", role=Role.COMMISSIONER)
+        assert two_step.is_required(commissioner, demo_mode=True)
+        assert two_step.needs_setup(commissioner, demo_mode=True)
+
+
+def test_two_step_is_waived_in_demo_mode_outside_production(app):
+    from app.models import Role, User
+    from app.services import two_step
+
+    commissioner = User(email="c@council.example", name="C", role=Role.COMMISSIONER)
+    assert not two_step.is_required(commissioner, demo_mode=True)
+    assert two_step.is_required(commissioner, demo_mode=False)
+
+
+def test_production_requires_an_https_public_base_url(production_env):
+    production_env.delenv("PUBLIC_BASE_URL")
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL is not set"):
+        create_app()
+    for bad in ("http://care.example.gov.uk", "care.example.gov.uk", "https://", "https://care.example.gov.uk/?next=x"):
+        production_env.setenv("PUBLIC_BASE_URL", bad)
+        with pytest.raises(ConfigError, match="PUBLIC_BASE_URL="):
+            create_app()
+    production_env.setenv("PUBLIC_BASE_URL", "https://council.example.gov.uk/care/")
+    assert create_app().config["PUBLIC_BASE_URL"] == "https://council.example.gov.uk/care"
+
+
+def test_emailed_links_use_the_public_base_url_with_its_path(production_env):
+    from app.services import mail
+
+    production_env.setenv("PUBLIC_BASE_URL", "https://council.example.gov.uk/care")
+    app = create_app()
+    with app.app_context():  # no request: the command line builds links too
+        assert mail.link_for("auth.reset_password", token="abc") == "https://council.example.gov.uk/care/password/reset/abc"
+        assert mail.public_url("/enquiries") == "https://council.example.gov.uk/care/enquiries"
+        with pytest.raises(ValueError):
+            mail.public_url("//evil.example/x")
+
+
+def test_development_links_default_to_the_local_server(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "development")
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("PORT", "8000")
+    assert create_app().config["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"
+
+
+def test_production_refuses_per_worker_rate_limit_counts_unless_allowed(production_env):
+    production_env.setenv("RATELIMIT_STORAGE_URI", "memory://")
+    with pytest.raises(ConfigError, match="counts separately in each worker process"):
+        create_app()
+    production_env.setenv("RATELIMIT_ALLOW_MEMORY", "1")
+    assert create_app().config["RATELIMIT_STORAGE_URI"] == "memory://"
+    production_env.delenv("RATELIMIT_ALLOW_MEMORY")
+    production_env.setenv("RATELIMIT_ENABLED", "0")  # nothing is counted at all
+    create_app()
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("SMTP_PORT", "five-eight-seven", "SMTP_PORT='five-eight-seven' is not a whole number"),
+        ("SMTP_PORT", "70000", "SMTP_PORT=70000 is out of range"),
+        ("CANCELLATION_NOTICE_HOURS", "a day", "CANCELLATION_NOTICE_HOURS='a day' is not a whole number"),
+        ("CANCELLATION_NOTICE_HOURS", "２４", "is not a whole number"),
+        ("CANCELLATION_NOTICE_HOURS", "-1", "out of range"),
+        ("SESSION_IDLE_MINUTES", "1.5", "SESSION_IDLE_MINUTES='1.5' is not a whole number"),
+        ("SESSION_MAX_HOURS", "0", "SESSION_MAX_HOURS=0 is out of range"),
+        ("PASSWORD_RESET_HOURS", "one", "PASSWORD_RESET_HOURS"),
+        ("INVITATION_DAYS", "1_000", "INVITATION_DAYS"),
+        ("PROXY_COUNT", "yes", "PROXY_COUNT"),
+        ("SMTP_TIMEOUT_SECONDS", "ten", "SMTP_TIMEOUT_SECONDS"),
+        ("DEMO_MODE", "maybe", "DEMO_MODE='maybe' is not on or off"),
+    ],
+)
+def test_a_bad_number_or_switch_in_the_environment_is_a_clear_config_error(monkeypatch, name, value, message):
+    monkeypatch.setenv("APP_ENV", "development")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        create_app()
+
+
+def _redis_or_skip(url: str):
+    redis = pytest.importorskip("redis", reason="the redis client is in requirements.txt: pip install -r requirements.txt")
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(
+            f"Redis is not reachable at {url}: start one with `redis-server --bind 127.0.0.1 --daemonize yes` "
+            "(Debian: apt-get install redis-server) or `docker run -p 6379:6379 redis:7`"
+        )
+    return client
+
+
+def test_production_counts_rate_limits_in_redis(production_env, app):
+    """RATELIMIT_STORAGE_URI=redis://... works in production (the redis client is pinned),
+    and failed sign-ins are counted there, so every worker sees the same counts. Redis
+    database 15 is this test's own: it is emptied before and after."""
+    from tests.helpers import csrf_from
+
+    url = PRODUCTION_ENV["RATELIMIT_STORAGE_URI"]
+    store = _redis_or_skip(url)
+    store.flushdb()
+    production_env.setenv("DATABASE_URL", app.config["SQLALCHEMY_DATABASE_URI"])
+    production = create_app({"SEARCH_INDEX_DIR": app.config["SEARCH_INDEX_DIR"]})
+    assert production.config["RATELIMIT_STORAGE_URI"].startswith("redis://")
+    try:
+        client = production.test_client()
+        statuses = []
+        for _ in range(11):
+            page = client.get("/sign-in", base_url="https://localhost")  # Secure cookies: https only
+            response = client.post("/sign-in", base_url="https://localhost", headers={"Referer": "https://localhost/sign-in"},
+                                   data={"csrf_token": csrf_from(page), "email": "nobody@example.test", "password": "wrong password"})
+            statuses.append(response.status_code)
+        assert statuses == [200] * 10 + [429]
+        assert any(b"email:nobody@example.test" in key for key in store.keys("LIMITS:*")), "the counts are in Redis"
+    finally:
+        store.flushdb()

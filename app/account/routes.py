@@ -20,7 +20,7 @@ from app.account.forms import (
 from app.forms import ConfirmForm, apply_errors
 from app.models import CitizenFunding, Role
 from app.security import is_safe_redirect_target, role_required
-from app.services import accounts, enquiries, invitations, notifications, two_step, user_sessions
+from app.services import accounts, enquiries, invitations, mail, notifications, two_step, user_sessions
 from app.services.errors import Conflict, ValidationError
 from app.services.pagination import clamp_page
 
@@ -245,7 +245,7 @@ def invite_representative():
                 current_user,
                 email=form.email.data,
                 relationship=form.relationship.data,
-                accept_link=lambda token: url_for("auth.invitation", token=token, _external=True),
+                accept_link=lambda token: mail.link_for("auth.invitation", token=token),
                 days=current_app.config["INVITATION_DAYS"],
             )
         except ValidationError as exc:

@@ -52,7 +52,7 @@ def new_council_user():
         try:
             person = accounts.create_council_user(
                 current_user, name=form.name.data, email=form.email.data, role=Role(form.role.data),
-                set_password_link=lambda token: url_for("auth.reset_password", token=token, _external=True),
+                set_password_link=lambda token: mail.link_for("auth.reset_password", token=token),
             )
         except ValidationError as exc:
             apply_errors(form, exc)

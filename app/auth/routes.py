@@ -20,7 +20,7 @@ from app.extensions import limiter
 from app.forms import ConfirmForm, apply_errors
 from app.models import CitizenFunding, InvitationKind
 from app.security import home_url_for, is_safe_redirect_target
-from app.services import accounts, invitations, provider_accounts, two_step
+from app.services import accounts, invitations, mail, provider_accounts, two_step
 from app.services.errors import Conflict, ValidationError
 
 TWO_STEP_SECONDS = 10 * 60  # how long the code page waits after the password
@@ -190,7 +190,7 @@ def forgot_password():
         else:
             accounts.request_password_reset(
                 email,
-                lambda token: url_for("auth.reset_password", token=token, _external=True),
+                lambda token: mail.link_for("auth.reset_password", token=token),
                 hours=current_app.config["PASSWORD_RESET_HOURS"],
             )
             return render_template("auth/forgot_password_sent.html", email=email, hours=current_app.config["PASSWORD_RESET_HOURS"])

@@ -10,7 +10,7 @@ from app.models import WEEKDAYS, Category, OrgRole
 from app.presenters import ranking as ranking_presenter
 from app.provider import bp
 from app.provider.forms import BankHolidayForm, ClosureForm, HoursForm, InviteForm, ListingForm, ProfileForm, ReplyForm, RoleForm
-from app.services import catalogue, enquiries, invitations, listings, provider_accounts, team
+from app.services import catalogue, enquiries, invitations, listings, mail, provider_accounts, team
 from app.services.errors import Conflict, DomainError, ValidationError
 from app.services.pagination import clamp_page
 from app.extensions import db
@@ -134,7 +134,7 @@ def invite():
                 provider,
                 email=form.email.data,
                 org_role=OrgRole(form.org_role.data),
-                accept_link=lambda token: url_for("auth.invitation", token=token, _external=True),
+                accept_link=lambda token: mail.link_for("auth.invitation", token=token),
             )
         except ValidationError as exc:
             apply_errors(form, exc)

@@ -23,7 +23,9 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Protocol
 
-from flask import current_app, has_request_context, request
+from urllib.parse import urlsplit
+
+from flask import current_app
 from sqlalchemy import select, update
 
 from app.database import utcnow
@@ -102,11 +104,20 @@ def sender_from_config(config) -> Sender:
 
 
 def public_url(path: str) -> str:
-    """An absolute address for a local path, for links in emails."""
-    base = current_app.config.get("PUBLIC_BASE_URL") or ""
-    if not base and has_request_context():
-        base = request.host_url.rstrip("/")
-    return f"{base}{path}"
+    """An absolute address for a local path, for links in emails: always on the
+    configured PUBLIC_BASE_URL, never on the Host header of the request that caused the
+    email (anyone can send a request with ``Host: evil.example``)."""
+    if not path.startswith("/") or path.startswith("//"):
+        raise ValueError(f"not a local path: {path!r}")
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
+
+
+def link_for(endpoint: str, **values) -> str:
+    """The emailed link to an endpoint (``link_for("auth.reset_password", token=t)``),
+    built on PUBLIC_BASE_URL, in a request or not (the command line)."""
+    base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def queue(to_address: str, subject: str, body_text: str) -> OutboundEmail:

@@ -7,10 +7,12 @@ A code is accepted within one 30-second step either side, and never twice.
 
 from __future__ import annotations
 
+import re
 import secrets
 
 import pyotp
 import segno
+from flask import current_app
 from sqlalchemy import select, update
 
 from app.database import utcnow
@@ -29,7 +31,10 @@ _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 
 
 def is_required(user: User, demo_mode: bool) -> bool:
-    return user.role in REQUIRED_ROLES and not demo_mode
+    """Council accounts must use two-step verification. Demo mode waives that, but never
+    in production, whatever DEMO_MODE says (the production configuration refuses it too)."""
+    waived = bool(demo_mode) and current_app.config.get("ENV_NAME") != "production"
+    return user.role in REQUIRED_ROLES and not waived
 
 
 def needs_setup(user: User, demo_mode: bool) -> bool:
@@ -54,13 +59,18 @@ def format_secret(secret: str) -> str:
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
+_TOTP_CODE = re.compile(r"[0-9]{6}")  # ASCII digits only: str.isdigit() is true for "１２３４５６" too
+_RECOVERY_CODE = re.compile(f"[{_ALPHABET}]{{10}}")
+
+
 def _clean_code(code: str | None) -> str:
     return "".join((code or "").split()).replace("-", "").lower()
 
 
 def _matching_step(secret: str, code: str, now=None) -> int | None:
-    """The 30-second step a 6-digit code belongs to (now, or one either side), or None."""
-    if not (len(code) == 6 and code.isdigit()):
+    """The 30-second step a 6-digit code belongs to (now, or one either side), or None.
+    Only ASCII digits can match (compare_digest refuses other characters with a TypeError)."""
+    if not _TOTP_CODE.fullmatch(code):
         return None
     totp = pyotp.TOTP(secret)
     moment = now or utcnow()
@@ -124,7 +134,7 @@ def verify(user: User, code: str) -> str | None:
         db.session.commit()
         db.session.refresh(user)
         return "totp" if accepted == 1 else None
-    if len(cleaned) == 10:
+    if _RECOVERY_CODE.fullmatch(cleaned):
         row = db.session.execute(
             select(RecoveryCode).where(
                 RecoveryCode.user_id == user.id, RecoveryCode.code_hash == token_hash(cleaned), RecoveryCode.used_at.is_(None)

@@ -4,6 +4,7 @@ change it, and the server ending sign-ins."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import select
 
@@ -222,8 +223,55 @@ def test_secure_cookies_in_production(monkeypatch, tmp_path):
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "s" * 48)
     monkeypatch.setenv("SMTP_HOST", "smtp.council.example")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://care.example.gov.uk")
+    monkeypatch.setenv("RATELIMIT_ALLOW_MEMORY", "1")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.sqlite3'}")
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert app.config["REMEMBER_COOKIE_SECURE"]
+
+
+# -- Emailed links are on the service's own address (issue 4 hardening) ----------------------------
+
+PUBLIC = "https://care.example.gov.uk"
+
+
+def _forged_host_client(app, user=None):
+    """A client whose every request says ``Host: evil.example`` (as an attacker's would)."""
+    client = app.test_client()
+    client.environ_base["HTTP_HOST"] = "evil.example"
+    if user is not None:
+        sign_in(client, user)
+    return client
+
+
+def _only_public_links(email):
+    links = re.findall(r"https?://[^\s]+", email.body_text)
+    assert links, email.body_text
+    assert all(link.startswith(PUBLIC + "/") for link in links), links
+    assert "evil.example" not in email.body_text
+
+
+def test_a_password_reset_asked_for_with_a_forged_host_header_links_to_the_configured_address(app, make_citizen):
+    app.config["PUBLIC_BASE_URL"] = PUBLIC
+    user = make_citizen()
+    response = post_form(_forged_host_client(app), "/password/forgot", {"email": user.email})
+    assert h1(response) == "Check your email"
+    email = outbox(user.email)[-1]
+    assert f"{PUBLIC}/password/reset/" in email.body_text
+    _only_public_links(email)
+
+
+def test_every_emailed_invitation_and_set_up_link_ignores_the_host_header(app, make_citizen, make_provider, make_provider_staff, make_admin):
+    app.config["PUBLIC_BASE_URL"] = PUBLIC
+    citizen = _forged_host_client(app, make_citizen())
+    post_form(citizen, "/account/representatives/invite", {"email": "friend@example.test", "relationship": "friend"})
+    owner = _forged_host_client(app, make_provider_staff(make_provider()))
+    post_form(owner, "/provider/team/invite", {"email": "carer@example.test", "org_role": "staff"})
+    admin = _forged_host_client(app, make_admin())
+    post_form(admin, "/admin/users/new", {"name": "Cat Council", "email": "cat@council.test", "role": "commissioner"})
+    for address, path in (("friend@example.test", "/invitations/"), ("carer@example.test", "/invitations/"), ("cat@council.test", "/password/reset/")):
+        [email] = outbox(address)
+        assert f"{PUBLIC}{path}" in email.body_text
+        _only_public_links(email)

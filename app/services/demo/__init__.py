@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Callable
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.database import write_transaction
@@ -75,10 +76,19 @@ class LoadReport:
         return any(self.created.values())
 
 
-def load(*, demo_mode: bool, progress: Progress | None = None) -> LoadReport:
-    """Load every part of the demo data that is missing."""
+def refuse_unless_demo(demo_mode: bool) -> None:
+    """Demo data (accounts with a published password) only in demo mode, and never in
+    production whatever DEMO_MODE says: the production configuration refuses DEMO_MODE
+    too, and this checks again in case a setting was changed after start-up."""
+    if current_app.config.get("ENV_NAME") == "production":
+        raise DemoRefused("Demo data is never loaded in production (APP_ENV=production).")
     if not demo_mode:
         raise DemoRefused("Demo data can only be loaded in demo mode (DEMO_MODE=1), never in production.")
+
+
+def load(*, demo_mode: bool, progress: Progress | None = None) -> LoadReport:
+    """Load every part of the demo data that is missing."""
+    refuse_unless_demo(demo_mode)
     report = LoadReport()
     say = progress or (lambda message: None)
     for step in STEPS:

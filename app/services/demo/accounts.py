@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
@@ -57,6 +58,9 @@ def demo_provider() -> Provider | None:
 
 def load_accounts(report) -> None:
     """Demo accounts for every kind of person"""
+    from app.services.demo import refuse_unless_demo
+
+    refuse_unless_demo(current_app.config.get("DEMO_MODE", False))  # never known passwords in production
     people: dict[str, User] = {}
     password_hash = None
     for email, name, role, funding in DEMO_PEOPLE:
