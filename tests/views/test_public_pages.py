@@ -30,6 +30,23 @@ def test_home_has_a_search_box_and_categories_with_counts(client, make_service):
     assert links(response)["Home care"] == "/categories/home-care"
 
 
+def test_home_search_form_is_labelled_and_the_theme_colour_is_ours(client):
+    response = client.get("/")
+    soup = page(response)
+    form = soup.find("form", attrs={"role": "search"})
+    assert form["action"] == "/search"
+    words = form.find("input", attrs={"name": "q"})
+    assert words["type"] == "search" and words["id"] == "q"
+    assert " ".join(form.find("label", attrs={"for": "q"}).get_text().split()) == "What are you looking for?"
+    assert words["aria-describedby"] == "q-hint" and "day centre" in form.find(id="q-hint").get_text()
+    postcode = form.find("input", attrs={"name": "postcode"})
+    assert postcode["autocomplete"] == "postal-code" and postcode["aria-describedby"] == "postcode-hint"
+    assert " ".join(form.find("label", attrs={"for": "postcode"}).get_text().split()) == "Postcode (optional)"
+    assert " ".join(form.find("button").get_text().split()) == "Search"
+    # The browser's toolbar takes the colour of our own header, not GOV.UK blue.
+    assert soup.find("meta", attrs={"name": "theme-color"})["content"] == "#0b0c0c"
+
+
 def test_service_name_and_no_crown(client):
     response = client.get("/")
     soup = page(response)
@@ -427,3 +444,36 @@ def test_changing_the_hours_moves_last_updated(client, make_service, make_provid
     rows = summary_rows(client.application.test_client().get(f"/services/{service.id}"))
     assert rows["Usual days and times"] == "Wednesday: 10am to 2pm"
     assert rows["Last updated"] == format_date(utcnow())
+
+
+# -- Cookies --------------------------------------------------------------------------------
+
+STRIPE_JS_COOKIES = {"__stripe_mid", "__stripe_sid"}  # set by Stripe.js on card pages only
+
+
+def test_the_cookies_page_lists_every_cookie_the_app_sets(client, make_service, make_citizen):
+    from tests.helpers import csrf_token, sign_in
+
+    service = make_service()
+    citizen = make_citizen()
+    set_by_app: set[str] = set()
+
+    def visit(response):
+        for header in response.headers.getlist("Set-Cookie"):
+            set_by_app.add(header.split("=", 1)[0].strip())
+        return response
+
+    for url in ("/", "/categories/home-care", f"/services/{service.id}", "/search?q=care", "/cookies", "/sign-in"):
+        visit(client.get(url))
+    visit(sign_in(client, citizen))
+    for url in ("/my-care", "/account", f"/services/{service.id}/ask", f"/services/{service.id}/book", "/notifications"):
+        visit(client.get(url))
+    visit(client.post("/sign-out", data={"csrf_token": csrf_token(client, "/account")}))
+    assert "session" in set_by_app
+
+    response = client.get("/cookies")
+    listed = {cell.get_text(strip=True) for cell in page(response).select("tbody th.govuk-table__header")}
+    assert set_by_app <= listed, f"cookies the app sets but the cookies page does not list: {set_by_app - listed}"
+    assert listed == set_by_app | STRIPE_JS_COOKIES, f"the cookies page lists cookies nobody sets: {listed - set_by_app - STRIPE_JS_COOKIES}"
+    text = visible_text(response)
+    assert "Signing in also ends after 120 minutes without use, and after 24 hours in any case" in text
