@@ -138,10 +138,14 @@ def test_api_paths_answer_json_errors(client):
 
 
 def test_wrong_method_is_a_styled_405(client):
-    response = client.post("/accessibility")
-    # CSRF protection runs first for POSTs without a token: either way, a styled page.
-    assert response.status_code in (400, 405)
+    from tests.helpers import csrf_token, h1
+
+    # With a valid CSRF token, so nothing but the method is wrong: a GET-only page.
+    response = client.post("/accessibility", data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 405
+    assert h1(response) == "You cannot do that here"
     assert b"govuk-template" in response.data
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "HEAD"}
 
 
 def test_styled_429_page(app):
