@@ -129,6 +129,9 @@ class Booking(TimestampMixin, db.Model):
     message: Mapped[str] = mapped_column(Text, nullable=False, default="")
     decline_reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When both sides were told about the request: set in the same unit of work as the
+    # notifications, once (a retried request finds it set and tells nobody again).
+    requested_notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     service = relationship("Service", lazy="joined")
     provider = relationship("Provider", lazy="joined")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import UTCDateTime, utcnow
@@ -106,3 +106,32 @@ class BudgetPeriod(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
     budget: Mapped[PersonalBudget] = relationship(back_populates="periods")
+
+
+class IsfMove(db.Model):
+    """An Individual Service Fund moved from one provider to another, once per request.
+
+    ``request_key`` is the mover's idempotency key (the form's hidden key): submitting the
+    same move again finds this row instead of moving anything twice. ``transaction_id`` is
+    the ledger transfer of the balance that moved with it (none when nothing was left).
+    """
+
+    __tablename__ = "isf_moves"
+    __table_args__ = (
+        CheckConstraint("moved_pence >= 0", name="moved_not_negative"),
+        CheckConstraint("from_provider_id <> to_provider_id", name="to_another_provider"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    budget_id: Mapped[int] = mapped_column(ForeignKey("personal_budgets.id"), nullable=False, index=True)
+    request_key: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
+    from_provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), nullable=False)
+    to_provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), nullable=False)
+    moved_pence: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
+    moved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    moved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+    from_provider = relationship("Provider", foreign_keys=[from_provider_id])
+    to_provider = relationship("Provider", foreign_keys=[to_provider_id])
+    transaction = relationship("LedgerTransaction")
