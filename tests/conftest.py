@@ -6,7 +6,9 @@ or a factory) runs twice: on SQLite and on PostgreSQL. PostgreSQL runs need
 
     TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test make test
 
-Without it they are skipped with a message saying so. To get a PostgreSQL elsewhere:
+Without it they are skipped with a message saying so, unless ``REQUIRE_POSTGRES=1`` (CI
+sets it): then a missing or unreachable PostgreSQL fails those runs instead of skipping
+them, so CI can never pass on SQLite alone. To get a PostgreSQL elsewhere:
 ``docker run -e POSTGRES_HOST_AUTH_METHOD=trust -p 5432:5432 postgres:15`` or, on Debian,
 ``apt-get install postgresql`` then ``pg_ctlcluster 15 main start``.
 
@@ -25,6 +27,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 os.environ.setdefault("APP_ENV", "testing")
 
@@ -54,6 +57,22 @@ def _worker_suffix() -> str:
     return f"_{worker}" if worker else ""
 
 
+def postgres_required() -> bool:
+    """REQUIRE_POSTGRES=1 (CI): the PostgreSQL runs must happen, never be skipped."""
+    return os.environ.get("REQUIRE_POSTGRES", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def skip_or_fail_without_postgres(reason: str | None = None) -> None:
+    """Skip a PostgreSQL run that cannot happen, saying why; fail it under REQUIRE_POSTGRES=1."""
+    if postgres_required():
+        pytest.fail(
+            "REQUIRE_POSTGRES=1, so the PostgreSQL runs must happen, but "
+            + (reason or "TEST_DATABASE_URL is not set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"),
+            pytrace=False,
+        )
+    pytest.skip(reason or PG_SKIP_MESSAGE)
+
+
 def _postgres_url() -> str | None:
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
@@ -62,7 +81,14 @@ def _postgres_url() -> str | None:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     parsed = parsed.set(database=(parsed.database or "test") + _worker_suffix())
-    _ensure_pg_database(parsed)
+    try:
+        _ensure_pg_database(parsed)
+    except OperationalError as exc:
+        skip_or_fail_without_postgres(
+            f"PostgreSQL at {parsed.render_as_string(hide_password=True)} is unreachable "
+            f"({str(exc.orig).strip().splitlines()[0] if exc.orig else exc}). Start it (`pg_ctlcluster 15 main start`) "
+            "or point TEST_DATABASE_URL at a running server."
+        )
     return parsed.render_as_string(hide_password=False)
 
 
@@ -102,7 +128,7 @@ def test_database(request, tmp_path_factory) -> TestDatabase:
     if request.param == "postgresql":
         url = _postgres_url()
         if url is None:
-            pytest.skip(PG_SKIP_MESSAGE)
+            skip_or_fail_without_postgres()
         _migrate(url, tmp)
         engine = create_engine(url)
         seed: dict[str, list[dict]] = {}

@@ -10,10 +10,11 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import PG_SKIP_MESSAGE, _ensure_pg_database, _worker_suffix
+from tests.conftest import _ensure_pg_database, _worker_suffix, skip_or_fail_without_postgres
 
 
 def _empty_database_url(backend: str, tmp_path, purpose: str = "migrations") -> str:
@@ -21,10 +22,13 @@ def _empty_database_url(backend: str, tmp_path, purpose: str = "migrations") -> 
         return f"sqlite:///{tmp_path / f'empty-{purpose}.sqlite3'}"
     raw = os.environ.get("TEST_DATABASE_URL")
     if not raw:
-        pytest.skip(PG_SKIP_MESSAGE)
+        skip_or_fail_without_postgres()
     url = make_url(raw).set(drivername="postgresql+psycopg")
     url = url.set(database=f"{url.database or 'test'}_{purpose}{_worker_suffix()}")
-    _ensure_pg_database(url)
+    try:
+        _ensure_pg_database(url)
+    except OperationalError as exc:
+        skip_or_fail_without_postgres(f"PostgreSQL is unreachable: {exc.orig or exc}")
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
