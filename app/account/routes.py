@@ -5,7 +5,8 @@ import hashlib
 import hmac
 import secrets
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, logout_user
 
 from app.account import bp
@@ -17,12 +18,34 @@ from app.account.forms import (
     TwoStepOffForm,
     TwoStepSetupForm,
 )
+from app.extensions import limiter
 from app.forms import ConfirmForm, apply_errors
 from app.models import CitizenFunding, Role
 from app.security import is_safe_redirect_target, role_required
 from app.services import accounts, enquiries, invitations, mail, notifications, two_step, user_sessions
 from app.services.errors import Conflict, ValidationError
 from app.services.pagination import clamp_page
+
+
+def _failed(response) -> bool:
+    """Only wrong passwords and codes count towards the limit below."""
+    return bool(g.get("attempt_failed"))
+
+
+def _account_key() -> str:
+    return f"account:{current_user.id}" if current_user.is_authenticated else f"address:{get_remote_address()}"
+
+
+# Pages that check the password or a two-step code of someone already signed in (a stolen
+# session must not be able to guess them): one limit for the account across all of them.
+_secret_checks = limiter.shared_limit(
+    "10 per 15 minutes", scope="account-secret-checks", key_func=_account_key, methods=["POST"], deduct_when=_failed
+)
+
+
+def _note_wrong_secret(exc: ValidationError, *fields: str) -> None:
+    if any(field in exc.errors for field in fields):
+        g.attempt_failed = True
 
 
 @bp.get("/account")
@@ -63,6 +86,7 @@ def details():
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
+@_secret_checks
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
@@ -71,6 +95,7 @@ def change_password():
                 current_user, current_password=form.current_password.data, new_password=form.new_password.data, current_token=current_user.get_id()
             )
         except ValidationError as exc:
+            _note_wrong_secret(exc, "current_password")
             apply_errors(form, exc)
         else:
             message = "Your password has been changed."
@@ -126,6 +151,7 @@ def two_step_setup():
 
 
 @bp.post("/account/two-step/recovery-codes")
+@_secret_checks
 def recovery_codes():
     if not current_user.two_step_enabled:
         return redirect(url_for("account.two_step_setup"))
@@ -134,6 +160,7 @@ def recovery_codes():
         try:
             codes = two_step.regenerate_recovery_codes(current_user, form.code.data)
         except ValidationError as exc:
+            _note_wrong_secret(exc, "code")
             apply_errors(form, exc)
         else:
             return render_template("account/recovery_codes.html", codes=codes, first_time=False)
@@ -147,6 +174,7 @@ def recovery_codes():
 
 
 @bp.route("/account/two-step/turn-off", methods=["GET", "POST"])
+@_secret_checks
 def two_step_off():
     demo = current_app.config["DEMO_MODE"]
     if not current_user.two_step_enabled:
@@ -158,6 +186,7 @@ def two_step_off():
         try:
             two_step.disable(current_user, password=form.password.data or "", code=form.code.data, demo_mode=demo)
         except ValidationError as exc:
+            _note_wrong_secret(exc, "password", "code")
             apply_errors(form, exc)
         except Conflict as exc:
             flash(str(exc))

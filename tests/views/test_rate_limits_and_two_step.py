@@ -153,3 +153,95 @@ def test_citizens_do_not_have_to_use_two_step(production_like, make_citizen):
     client = production_like.test_client()
     sign_in(client, make_citizen())
     assert client.get("/account").status_code == 200
+
+
+# -- Codes typed in other scripts (issue 4 hardening) ---------------------------------------------
+
+FULLWIDTH = "１２３４５６"  # str.isdigit() says yes; compare_digest() raises TypeError on it
+NOT_ASCII = [FULLWIDTH, "١٢٣٤٥٦", "ａｂｃｄｅ-ｆｇｈｊｋ", "abcdé-fghjk"]
+
+
+@pytest.mark.parametrize("code", NOT_ASCII)
+def test_every_two_step_entry_point_says_the_code_is_wrong_for_non_ascii_characters(app, make_citizen, code):
+    user = make_citizen()
+    client = app.test_client()
+    _enable_two_step(client, user)
+
+    # Signing in.
+    signing_in = app.test_client()
+    post_form(signing_in, "/sign-in", {"email": user.email, "password": DEFAULT_PASSWORD})
+    response = post_form(signing_in, "/sign-in/two-step", {"code": code})
+    assert response.status_code == 200 and "The code is not right" in visible_text(response)
+    assert signing_in.get("/account").status_code == 302  # still not signed in
+
+    # Turning it off, and getting new recovery codes.
+    response = post_form(client, "/account/two-step/turn-off", {"password": DEFAULT_PASSWORD, "code": code})
+    assert response.status_code == 200 and "The code is not right" in visible_text(response)
+    response = post_form(client, "/account/two-step/recovery-codes", {"code": code}, form_page="/account/two-step")
+    assert response.status_code == 200 and "The code is not right" in visible_text(response)
+    db.session.refresh(user)
+    assert user.two_step_enabled and two_step.recovery_codes_left(user) == 10
+
+    # Setting it up.
+    newcomer = app.test_client()
+    sign_in(newcomer, make_citizen())
+    response = post_form(newcomer, "/account/two-step", {"code": code})
+    assert response.status_code == 200 and "The code is not right" in visible_text(response)
+
+
+def test_the_service_refuses_non_ascii_codes_without_an_error(app, make_citizen):
+    user = make_citizen()
+    secret = two_step.new_secret()
+    with pytest.raises(two_step.ValidationError):
+        two_step.enable(user, secret, FULLWIDTH)
+    codes = two_step.enable(user, secret, two_step.current_code(secret))
+    fullwidth_recovery = codes[0].translate({ord(c): ord(c) + 0xFEE0 for c in "abcdefghijklmnopqrstuvwxyz0123456789"})
+    assert two_step.verify(user, fullwidth_recovery) is None
+    assert two_step.verify(user, codes[0]) == "recovery"
+
+
+# -- Rate limits on pages that check a signed-in person's password or code ------------------------
+
+
+def _signed_in_limited(limited_client, user):
+    sign_in(limited_client, user)
+    return limited_client
+
+
+def test_wrong_current_passwords_on_change_password_are_limited(limited_client, make_citizen):
+    user = make_citizen()
+    client = _signed_in_limited(limited_client, user)
+    for _ in range(10):
+        response = post_form(client, "/account/password", {"current_password": "a guess", "new_password": "seven lighthouses humming"})
+        assert response.status_code == 200 and "Your current password is not right" in visible_text(response)
+    response = post_form(client, "/account/password", {"current_password": DEFAULT_PASSWORD, "new_password": "seven lighthouses humming"})
+    assert response.status_code == 429 and h1(response) == "Too many attempts"
+    from app.services.passwords import verify_password
+
+    db.session.rollback()
+    db.session.refresh(user)
+    assert verify_password(user.password_hash, DEFAULT_PASSWORD)  # not changed
+
+
+def test_a_too_common_new_password_is_not_counted_as_a_guess(limited_client, make_citizen):
+    client = _signed_in_limited(limited_client, make_citizen())
+    for _ in range(12):
+        response = post_form(client, "/account/password", {"current_password": DEFAULT_PASSWORD, "new_password": "password123"})
+        assert response.status_code == 200 and "too common" in visible_text(response)
+
+
+def test_wrong_codes_on_turning_two_step_off_and_new_recovery_codes_are_limited_together(limited_client, make_citizen):
+    user = make_citizen()
+    secret = two_step.new_secret()
+    two_step.enable(user, secret, two_step.current_code(secret))
+    client = _signed_in_limited(limited_client, user)  # answers the two-step question
+    for _ in range(5):
+        response = post_form(client, "/account/two-step/turn-off", {"password": DEFAULT_PASSWORD, "code": "000000"})
+        assert response.status_code == 200 and "The code is not right" in visible_text(response)
+        response = post_form(client, "/account/two-step/recovery-codes", {"code": "000000"}, form_page="/account/two-step")
+        assert response.status_code == 200 and "The code is not right" in visible_text(response)
+    assert post_form(client, "/account/two-step/turn-off", {"password": DEFAULT_PASSWORD, "code": next_code(user)}).status_code == 429
+    assert post_form(client, "/account/two-step/recovery-codes", {"code": next_code(user)}, form_page="/account/two-step").status_code == 429
+    db.session.rollback()  # the other app's commits are seen in a new transaction
+    db.session.refresh(user)
+    assert user.two_step_enabled
