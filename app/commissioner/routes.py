@@ -24,6 +24,7 @@ from app.extensions import db
 from app.forms import ConfirmForm, apply_errors
 from app.models import ProviderStatus, Service
 from app.presenters import ranking as ranking_presenter
+from app.presenters.csv_export import safe_row
 from app.services import audit, council, frameworks, team, verification
 from app.services.errors import Conflict, ValidationError
 from app.services.pagination import clamp_page
@@ -300,18 +301,15 @@ def audit_csv():
     while True:
         page = audit.search(filters, page_number, 500)
         for e in page.items:
-            writer.writerow([
-                e.id, e.occurred_at.isoformat(), _csv_safe(e.actor_label), e.action, e.target_type, e.target_id or "",
-                _csv_safe(json.dumps(e.before, sort_keys=True) if e.before is not None else ""),
-                _csv_safe(json.dumps(e.after, sort_keys=True) if e.after is not None else ""),
-                _csv_safe(e.note or ""), e.ip_address or "",
-            ])
+            # Every text column is guarded: the record and the address can hold what
+            # someone typed (a burst of failed sign-ins records the email they tried).
+            writer.writerow(safe_row([
+                e.id, e.occurred_at.isoformat(), e.actor_label, e.action, e.target_type, e.target_id or "",
+                json.dumps(e.before, sort_keys=True) if e.before is not None else "",
+                json.dumps(e.after, sort_keys=True) if e.after is not None else "",
+                e.note or "", e.ip_address or "",
+            ]))
         if not page.has_next or page_number >= 200:
             break
         page_number += 1
     return Response(out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=audit-trail.csv"})
-
-
-def _csv_safe(value: str) -> str:
-    """Stop spreadsheet programs running a cell as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from flask import Response
 
 from app.models import PersonalBudget
+from app.presenters.csv_export import safe_cell
 from app.presenters.formatting import format_date, format_pence
 from app.services import budgets
 from app.services.policy import Policy, local_midnight
@@ -107,9 +108,7 @@ def statement_csv(view: StatementView) -> Response:
     )
 
 
-def _safe_cell(text: str) -> str:
-    """Stop spreadsheet formula injection from text that came from people."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+_safe_cell = safe_cell  # the one guard every CSV export uses (app/presenters/csv_export.py)
 
 
 __all__ = ["StatementView", "statement_view", "statement_csv", "format_pence"]

@@ -401,3 +401,37 @@ def test_the_public_service_page_offers_to_ask_a_question(app, make_service, mak
     link = links(anonymous)[f"Ask {service.provider.name} a question about this service"]
     assert link == f"/services/{service.id}/ask"
     assert app.test_client().get(link).headers["Location"] == f"/sign-in?next=/services/{service.id}/ask"
+
+
+# -- The audit CSV cannot run formulas in a spreadsheet (issue 4 hardening) ----------------------------
+
+
+def test_the_audit_csv_guards_every_text_column_against_formulas(app, client, make_commissioner):
+    import csv
+    import io
+
+    typed = "=hyperlink(\"https://evil.example\",\"click\")"  # emails are kept in lower case
+    for _ in range(5):  # a burst against an email nobody has: the typed text becomes the record
+        post_form(app.test_client(), "/sign-in", {"email": typed, "password": "wrong"})
+    [burst] = _audit("sign_in.failure_burst")
+    assert burst.target_id == typed[:60]
+    sign_in(client, make_commissioner(name="@Chief Officer"))
+    from app.services import audit
+
+    audit.record(None, "council.settings_changed", "-council", "+1", after={"name": "x"}, note="\t=1+1", ip_address="-1.2.3.4")
+    db.session.commit()
+    rows = list(csv.reader(io.StringIO(client.get("/commissioner/audit.csv").get_data(as_text=True))))
+    header, cells = rows[0], [cell for row in rows[1:] for cell in row]
+    assert header[5] == "record"
+    assert "'" + typed[:60] in cells
+    for cell in cells:
+        assert cell.lstrip(" ")[:1] not in ("=", "+", "-", "@", "\t", "\r", "\n"), cell
+
+
+def test_safe_cell_leaves_numbers_and_plain_text_alone():
+    from app.presenters.csv_export import safe_cell
+
+    assert safe_cell("Home care") == "Home care"
+    assert safe_cell(12) == 12 and safe_cell(None) is None
+    for formula in ("=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "\n=1", "  =1", "＝1"):
+        assert safe_cell(formula) == "'" + formula
