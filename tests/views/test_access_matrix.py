@@ -490,14 +490,47 @@ def test_route_answers_each_visitor_as_the_matrix_says(app, world, endpoint, cas
     assert not wrong, f"{case.method} {path} ({endpoint}):\n  " + "\n  ".join(wrong)
 
 
-def test_every_route_is_in_the_matrix(app):
-    served = {
-        (rule.endpoint, method)
+class _AnyId(dict):
+    """Stands in for World.ids when only the shape of a path matters: every placeholder is 1."""
+
+    def __missing__(self, key):
+        return "1"
+
+
+def _rule_of(app, path: str, method: str):
+    """The URL rule (pattern) that answers ``method path``, as the app routes it."""
+    adapter = app.url_map.bind("localhost")
+    rule, _ = adapter.match(path.split("?", 1)[0], method=method, return_rule=True)
+    return rule
+
+
+def _walked(app) -> set[tuple[str, str]]:
+    """(URL pattern, method) of every case, checking each is served by its own endpoint."""
+    walked, wrong = set(), []
+    for endpoint, cases in MATRIX.items():
+        for case in cases:
+            rule = _rule_of(app, case.path.format_map(_AnyId()), case.method)
+            if rule.endpoint != endpoint:
+                wrong.append(f"{case.method} {case.path} is served by {rule.endpoint}, not {endpoint}")
+            walked.add((rule.rule, case.method))
+    assert not wrong, "Cases filed under the wrong endpoint:\n  " + "\n  ".join(wrong)
+    return walked
+
+
+def _served(app) -> set[tuple[str, str]]:
+    """(URL pattern, method) of every route the app serves that the matrix must walk. Keyed
+    by the URL pattern, not the endpoint, so a second URL for an existing view is a new
+    route that must be placed in the matrix too."""
+    return {
+        (rule.rule, method)
         for rule in app.url_map.iter_rules()
         if rule.endpoint not in NOT_WALKED
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
-    walked = {(endpoint, case.method) for endpoint, cases in MATRIX.items() for case in cases}
+
+
+def test_every_route_is_in_the_matrix(app):
+    served, walked = _served(app), _walked(app)
     missing = sorted(served - walked)
     assert not missing, (
         "These routes are not in the access matrix: add them to MATRIX in tests/views/test_access_matrix.py "
@@ -505,6 +538,14 @@ def test_every_route_is_in_the_matrix(app):
     )
     stale = sorted(walked - served)
     assert not stale, f"The access matrix lists routes the app does not serve: {stale}"
+
+
+def test_a_second_url_for_an_existing_view_is_not_in_the_matrix_until_placed(app):
+    """The hole this closes: keyed by endpoint, another URL rule for ``account.details``
+    would have passed unwalked."""
+    app.add_url_rule("/account/details-again", endpoint="account.details", methods=["GET", "POST"])
+    missing = _served(app) - _walked(app)
+    assert missing == {("/account/details-again", "GET"), ("/account/details-again", "POST")}
 
 
 def test_every_visitor_is_in_every_case():
