@@ -5,7 +5,8 @@ gets: the page (OK), an action that goes through (ALLOWED), a redirect elsewhere
 (REDIRECT), a redirect to sign in (SIGN_IN), or the 404 page (NOT_FOUND: a page for
 another role, or someone else's object).
 
-A route that is not in the matrix fails ``test_every_route_is_in_the_matrix``.
+A route (a URL pattern and method) that is not in the matrix fails
+``test_every_route_is_in_the_matrix``: a second URL for an endpoint already listed too.
 
 How to add a route (others do this when they add pages):
 
