@@ -1,36 +1,34 @@
-"""Framework rank for provider pages, from the ranking service (issue 3) when present."""
+"""Framework rank for provider pages, from the ranking service, and for a listing that is
+not ranked, why not (in words its provider can act on)."""
 
 from __future__ import annotations
 
-import importlib
+from app.services import frameworks, ranking
 
-
-def _ranking():
-    try:
-        return importlib.import_module("app.services.ranking")
-    except ModuleNotFoundError:
-        return None
+NOT_RANKED = "This listing is not ranked on a council framework lot"
 
 
 def rank_for(service):
-    """The service's ServiceRank on its framework lot, or None (not on a lot, or no
-    ranking service in this build)."""
-    module = _ranking()
-    return module.service_rank(service.id) if module else None
+    """The service's ServiceRank on its framework lot, or None (not ranked)."""
+    return ranking.service_rank(service.id)
 
 
 def ranks_for(services) -> dict:
     """{service id: ServiceRank} for those of ``services`` ranked on a framework lot."""
-    module = _ranking()
-    if module is None:
-        return {}
-    return module.service_ranks([s.id for s in services])
+    return ranking.service_ranks([s.id for s in services])
 
 
-def lot_ranking(lot_id: int) -> list | None:
-    module = _ranking()
-    return module.lot_ranking(lot_id) if module else None
+def lot_ranking(lot_id: int) -> list:
+    return ranking.lot_ranking(lot_id)
 
 
-def available() -> bool:
-    return _ranking() is not None
+def why_not_ranked(service, rank=None) -> str | None:
+    """Why ``service`` has no rank (None when it has one)."""
+    if rank is not None:
+        return None
+    return frameworks.why_not_ranked(service) or NOT_RANKED
+
+
+def reasons_not_ranked(services, ranks: dict) -> dict[int, str]:
+    """{service id: why it is not ranked} for those of ``services`` missing from ``ranks``."""
+    return {s.id: why_not_ranked(s) for s in services if s.id not in ranks}

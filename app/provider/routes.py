@@ -224,7 +224,9 @@ def _listing_input(form: ListingForm) -> listings.ListingInput:
 def services():
     provider = _provider()
     rows = listings.services_of(provider)
-    return render_template("provider/services.html", provider=provider, services=rows, ranks=ranking_presenter.ranks_for(rows), may_edit=_may("edit_listings"))
+    ranks = ranking_presenter.ranks_for(rows)
+    return render_template("provider/services.html", provider=provider, services=rows, ranks=ranks,
+                           not_ranked=ranking_presenter.reasons_not_ranked(rows, ranks), may_edit=_may("edit_listings"))
 
 
 @bp.route("/services/new", methods=["GET", "POST"])
@@ -249,12 +251,14 @@ def new_service():
 def service(service_id: int):
     item = listings.get_own_service(current_user, service_id)
     today = dt.date.today()
+    rank = ranking_presenter.rank_for(item)
     return render_template(
         "provider/service.html",
         service=item,
         provider=item.provider,
         problems=listings.publish_problems(item),
-        rank=ranking_presenter.rank_for(item),
+        rank=rank,
+        not_ranked=ranking_presenter.why_not_ranked(item, rank),
         closures=listings.closures_for_service(item, today, today + dt.timedelta(days=366)),
         may_edit=_may("edit_listings"),
         confirm=ConfirmForm(),

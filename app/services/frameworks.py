@@ -170,6 +170,37 @@ def get_membership(lot: FrameworkLot, membership_id: int) -> FrameworkMembership
     return membership
 
 
+def why_not_ranked(service: Service) -> str | None:
+    """Why a listing has no framework rank, in words for its provider, or None if nothing
+    stops it being ranked. Ranking takes published listings of verified providers
+    approved on a lot for the listing's kind of care; the first thing missing is the reason."""
+    provider = service.provider
+    if provider.status is ProviderStatus.PENDING:
+        return "Not ranked: the council has not verified your organisation yet. Your listings are ranked once it has."
+    if provider.status is ProviderStatus.REJECTED:
+        return "Not ranked: the council did not verify your organisation. Correct your details and ask to be checked again."
+    if provider.status is ProviderStatus.SUSPENDED:
+        return "Not ranked: the council has suspended your organisation, so none of its listings are shown or ranked."
+    if service.status is ServiceStatus.DRAFT:
+        return "Not ranked: this listing is a draft. It is ranked once you publish it."
+    if service.status is ServiceStatus.WITHDRAWN:
+        return "Not ranked: this listing is withdrawn."
+    category = service.category
+    lots = list(db.session.execute(select(FrameworkLot).where(FrameworkLot.category_id == service.category_id).order_by(FrameworkLot.id)).scalars())
+    if not lots:
+        return f"Not ranked: the council's framework has no lot for {category.name.lower()}."
+    memberships = list(
+        db.session.execute(
+            select(FrameworkMembership).where(FrameworkMembership.provider_id == provider.id, FrameworkMembership.lot_id.in_([lot.id for lot in lots]))
+        ).scalars()
+    )
+    if not memberships:
+        return f"Not ranked: your organisation is not on the council's {lots[0].name} framework lot, so this listing is not compared with the providers on it."
+    if not any(m.is_approved for m in memberships):
+        return f"Not ranked: the council has suspended your organisation on the {memberships[0].lot.name} framework lot."
+    return None
+
+
 def _tell(provider: Provider, subject: str, body: str) -> None:
     for member in team.members(provider):
         if member.user.active:

@@ -1,18 +1,14 @@
 """Providers see each listing's framework rank and why, updated as soon as a price
-changes; commissioners see a lot's ranking follow their decisions at once.
-
-Ranking itself is issue 3's ``app.services.ranking`` (service_rank, service_ranks,
-lot_ranking); these tests run wherever that module is present."""
+changes, and for a listing that is not ranked, why not; commissioners see a lot's ranking
+follow their decisions at once. Ranking itself is ``app.services.ranking``."""
 
 from __future__ import annotations
 
 import pytest
 
 from app.extensions import db
-from app.models import PriceUnit
+from app.models import MembershipStatus, PriceUnit, ProviderStatus, ServiceStatus
 from tests.helpers import post_form, sign_in, visible_text
-
-pytest.importorskip("app.services.ranking", reason="framework ranking (app.services.ranking) comes with issue 3")
 
 
 def _listing(service, price):
@@ -45,5 +41,47 @@ def test_a_provider_sees_its_rank_and_why_and_it_follows_its_price(app, make_pro
     membership = next(m for m in ours.memberships)
     post_form(council, f"/commissioner/framework/lots/{lot.id}/memberships/{membership.id}/suspend", {"reason": "Late returns"})
     db.session.expire_all()
-    assert "This listing is not ranked on a council framework lot" in visible_text(client.get(f"/provider/services/{service.id}"))
+    assert "Not ranked: the council has suspended your organisation on the Home care framework lot" in visible_text(client.get(f"/provider/services/{service.id}"))
     assert "Ranked 1st of 1" in visible_text(council.get(f"/commissioner/framework/lots/{lot.id}"))
+
+
+def _unranked_case(case, make_provider, make_service, make_lot, make_membership):
+    lot = make_lot("home-care")
+    provider_status = {"pending": ProviderStatus.PENDING, "rejected": ProviderStatus.REJECTED, "suspended": ProviderStatus.SUSPENDED}.get(case, ProviderStatus.VERIFIED)
+    provider = make_provider(name="Ours", status=provider_status, status_reason="Test" if case in ("rejected", "suspended") else None)
+    if case != "not a member":
+        membership = make_membership(lot, provider)
+        if case == "suspended on the lot":
+            membership.status = MembershipStatus.SUSPENDED
+            membership.reason = "Late returns"
+            db.session.commit()
+    service_status = {"draft": ServiceStatus.DRAFT, "withdrawn": ServiceStatus.WITHDRAWN}.get(case, ServiceStatus.PUBLISHED)
+    return provider, make_service(provider=provider, category="home-care", status=service_status)
+
+
+@pytest.mark.parametrize(
+    "case, says",
+    [
+        ("draft", "Not ranked: this listing is a draft. It is ranked once you publish it."),
+        ("withdrawn", "Not ranked: this listing is withdrawn."),
+        ("pending", "Not ranked: the council has not verified your organisation yet."),
+        ("rejected", "Not ranked: the council did not verify your organisation."),
+        ("suspended", "Not ranked: the council has suspended your organisation, so none of its listings are shown or ranked."),
+        ("not a member", "Not ranked: your organisation is not on the council's Home care framework lot"),
+        ("suspended on the lot", "Not ranked: the council has suspended your organisation on the Home care framework lot."),
+    ],
+)
+def test_an_unranked_listing_says_why_on_the_providers_own_pages(app, make_provider, make_provider_staff, make_service, make_lot, make_membership, case, says):
+    provider, service = _unranked_case(case, make_provider, make_service, make_lot, make_membership)
+    client = app.test_client()
+    sign_in(client, make_provider_staff(provider))
+    assert says in visible_text(client.get(f"/provider/services/{service.id}"))
+    assert says in visible_text(client.get("/provider/services"))
+
+
+def test_a_listing_with_no_lot_for_its_kind_of_care_says_so(app, make_provider, make_provider_staff, make_service):
+    provider = make_provider(name="Ours")
+    service = make_service(provider=provider, category="home-care")
+    client = app.test_client()
+    sign_in(client, make_provider_staff(provider))
+    assert "Not ranked: the council's framework has no lot for home care." in visible_text(client.get(f"/provider/services/{service.id}"))
