@@ -1,6 +1,10 @@
 """Browser tests: Playwright driving Debian's headless Chromium against the app served on
 a loopback port, with demo data loaded. Accessibility is checked with axe-core (npm).
 
+Two apps: ``storefront_app``/``storefront_server``/``storefront_page`` without card
+payments (no localstripe needed), and ``live_app``/``live_server``/``page`` with card
+payments against localstripe, for the journeys that pay by card.
+
 Chromium comes from Debian (`apt-get install chromium chromium-driver`, or `make chromium`);
 it is never downloaded by a test tool. Without it these tests are skipped, saying so.
 """
@@ -39,26 +43,19 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def live_app(tmp_path_factory, localstripe):
-    """The app with demo data, on SQLite, as `make run` would serve it: card payments
-    against localstripe on loopback (started for the test session, as the suite does)."""
+def _demo_app(tmp: Path, **config):
+    """The app with demo data and its search index, on SQLite, as `make run` serves it."""
     from flask_migrate import upgrade
 
     from app.services import demo
-    from tests.payments_fixtures import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET
 
-    tmp = tmp_path_factory.mktemp("e2e")
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'e2e.sqlite3'}",
             "SEARCH_INDEX_DIR": str(tmp / "search-index"),
             "INSTANCE_PATH": str(tmp),
             "DEMO_MODE": True,
-            "STRIPE_SECRET_KEY": SECRET_KEY,
-            "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
-            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "STRIPE_API_BASE": localstripe.url,
+            **config,
         }
     )
     with app.app_context():
@@ -68,6 +65,28 @@ def live_app(tmp_path_factory, localstripe):
             step(app)
         db.session.remove()
     return app
+
+
+def _serve(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory, localstripe):
+    """The app with demo data, on SQLite, as `make run` would serve it: card payments
+    against localstripe on loopback (started for the test session, as the suite does)."""
+    from tests.payments_fixtures import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET
+
+    return _demo_app(
+        tmp_path_factory.mktemp("e2e"),
+        STRIPE_SECRET_KEY=SECRET_KEY,
+        STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
+        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        STRIPE_API_BASE=localstripe.url,
+    )
 
 
 def _build_search_index(app) -> None:
@@ -82,9 +101,43 @@ E2E_SETUP_STEPS: list = [_build_search_index]
 
 @pytest.fixture(scope="session")
 def live_server(live_app):
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = _serve(live_app)
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+# -- The storefront, without card payments (so without localstripe) ---------------------------
+
+# Routes that exist only in this test app (never in create_app), to open the error pages
+# that nothing a visitor does can reach on demand.
+TEST_ONLY_ERRORS = {"500": "/test-only/error/500", "429": "/test-only/error/429"}
+
+
+def _add_test_only_error_routes(app) -> None:
+    from werkzeug.exceptions import TooManyRequests
+
+    @app.get(TEST_ONLY_ERRORS["500"])
+    def _test_only_unexpected_error():
+        raise RuntimeError("a fault for the browser tests")
+
+    @app.get(TEST_ONLY_ERRORS["429"])
+    def _test_only_too_many_requests():
+        raise TooManyRequests()
+
+
+@pytest.fixture(scope="session")
+def storefront_app(tmp_path_factory):
+    """The demo app without Stripe keys (card choices say card payments are not set up),
+    so the storefront's browser tests need no localstripe; plus the test-only error routes."""
+    app = _demo_app(tmp_path_factory.mktemp("e2e-storefront"))
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the 500 page, as in production
+    _add_test_only_error_routes(app)
+    return app
+
+
+@pytest.fixture(scope="session")
+def storefront_server(storefront_app):
+    server = _serve(storefront_app)
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
 
@@ -112,14 +165,26 @@ def browser(chromium_path):
         browser.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
+def _new_page(browser, base_url: str):
     # bypass_csp lets the test inject axe-core; the app's own pages run under the real CSP.
-    context = browser.new_context(base_url=live_server, bypass_csp=True)
+    context = browser.new_context(base_url=base_url, bypass_csp=True)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.js_errors = errors
+    return context, page
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context, page = _new_page(browser, live_server)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def storefront_page(browser, storefront_server):
+    context, page = _new_page(browser, storefront_server)
     yield page
     context.close()
 
