@@ -44,7 +44,8 @@ class EditLotForm(FlaskForm):
 
 class ApproveForm(FlaskForm):
     provider_id = select_field("Provider", coerce=int)
-    reason = textarea_field("Note (optional)", max_length=2000, description="For example, the tender reference.")
+    # Required by the service (so a missing provider and reason are both reported at once).
+    reason = textarea_field("Reason", max_length=2000, description="For example, the tender reference. The provider will see this.")
 
 
 class SettingsForm(FlaskForm):

@@ -207,14 +207,26 @@ def _tell(provider: Provider, subject: str, body: str) -> None:
             notifications.notify(member.user, subject, body, link="/provider")
 
 
-def approve(actor: User, lot: FrameworkLot, provider_id: int | None, reason: str | None = None) -> FrameworkMembership:
-    """Put a provider on a lot, or lift its suspension there."""
+APPROVAL_REASON_MISSING = "Enter the reason for the approval, for example the tender reference"
+REASON_TOO_LONG = "Reason must be 2,000 characters or fewer"
+
+
+def approve(actor: User, lot: FrameworkLot, provider_id: int | None, reason: str | None) -> FrameworkMembership:
+    """Put a provider on a lot, or lift its suspension there, with the reason (it goes in
+    the audit trail and to the provider, like a suspension's)."""
+    errors = {}
     provider = db.session.get(Provider, provider_id) if provider_id else None
     if provider is None:
-        raise ValidationError({"provider_id": "Select a provider"})
-    if provider.status is not ProviderStatus.VERIFIED:
-        raise ValidationError({"provider_id": "Only a verified provider can be approved on the framework"})
-    reason = (reason or "").strip() or None
+        errors["provider_id"] = "Select a provider"
+    elif provider.status is not ProviderStatus.VERIFIED:
+        errors["provider_id"] = "Only a verified provider can be approved on the framework"
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = APPROVAL_REASON_MISSING
+    elif len(reason) > 2000:
+        errors["reason"] = REASON_TOO_LONG
+    if errors:
+        raise ValidationError(errors)
     membership = db.session.execute(
         select(FrameworkMembership).where(FrameworkMembership.lot_id == lot.id, FrameworkMembership.provider_id == provider.id)
     ).scalar_one_or_none()
@@ -230,7 +242,7 @@ def approve(actor: User, lot: FrameworkLot, provider_id: int | None, reason: str
     db.session.flush()
     audit.record(actor, "framework.membership_approved", "framework_lot", lot.id, before=before,
                  after={"provider": provider.name, "provider_id": provider.id, "status": MembershipStatus.APPROVED, "reason": reason})
-    _tell(provider, f"Approved on the {lot.name} framework lot", f"The council has approved {provider.name} on its {lot.name} framework lot." + (f" {reason}" if reason else ""))
+    _tell(provider, f"Approved on the {lot.name} framework lot", f"The council has approved {provider.name} on its {lot.name} framework lot. The reason given: {reason}")
     db.session.commit()
     return membership
 
@@ -239,6 +251,8 @@ def suspend(actor: User, membership: FrameworkMembership, reason: str) -> Framew
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Enter the reason for the suspension"})
+    if len(reason) > 2000:
+        raise ValidationError({"reason": REASON_TOO_LONG})
     if membership.status is MembershipStatus.SUSPENDED:
         raise Conflict("This provider is already suspended on this lot.")
     before = {"status": membership.status, "reason": membership.reason}

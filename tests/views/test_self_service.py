@@ -435,3 +435,32 @@ def test_safe_cell_leaves_numbers_and_plain_text_alone():
     assert safe_cell(12) == 12 and safe_cell(None) is None
     for formula in ("=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "\n=1", "  =1", "＝1"):
         assert safe_cell(formula) == "'" + formula
+
+
+def test_approving_a_provider_on_a_lot_needs_a_reason_which_is_audited(app, client, make_commissioner, make_lot, make_provider, make_provider_staff, make_service):
+    lot = make_lot("home-care")
+    provider = make_provider()
+    staff = make_provider_staff(provider)
+    make_service(provider=provider, category="home-care")
+    sign_in(client, make_commissioner())
+    for reason in ("", "   "):
+        response = post_form(client, f"/commissioner/framework/lots/{lot.id}/approve", {"provider_id": str(provider.id), "reason": reason})
+        assert response.status_code == 200
+        assert "Enter the reason for the approval, for example the tender reference" in visible_text(response)
+    both = post_form(client, f"/commissioner/framework/lots/{lot.id}/approve", {"provider_id": "0", "reason": ""})
+    assert "Select a provider" in visible_text(both) and "Enter the reason for the approval" in visible_text(both)
+    assert db.session.execute(select(FrameworkMembership)).first() is None
+    assert _audit("framework.membership_approved") == []
+
+    post_form(client, f"/commissioner/framework/lots/{lot.id}/approve", {"provider_id": str(provider.id), "reason": "Tender 2025/14, lot 1"})
+    [event] = _audit("framework.membership_approved")
+    assert event.before is None and event.after["reason"] == "Tender 2025/14, lot 1" and event.after["status"] == "approved"
+    notes = db.session.execute(select(Notification).where(Notification.user_id == staff.id)).scalars().all()
+    assert any("The reason given: Tender 2025/14, lot 1" in n.body for n in notes)
+
+    # Lifting a suspension needs a reason too, and the trail keeps the one it replaces.
+    membership = db.session.execute(select(FrameworkMembership)).scalar_one()
+    post_form(client, f"/commissioner/framework/lots/{lot.id}/memberships/{membership.id}/suspend", {"reason": "Late returns"})
+    post_form(client, f"/commissioner/framework/lots/{lot.id}/approve", {"provider_id": str(provider.id), "reason": "Returns received"})
+    lifted = _audit("framework.membership_approved")[-1]
+    assert lifted.before == {"status": "suspended", "reason": "Late returns"} and lifted.after["reason"] == "Returns received"
