@@ -8,6 +8,9 @@ from app.models import CitizenFunding
 class DetailsForm(FlaskForm):
     name = text_field("Full name", required="Enter your full name", max_length=120)
     email = text_field("Email address", required="Enter your email address")
+    current_password = password_field(
+        "Current password", required=None, description="You only need this if you are changing your email address."
+    )
     citizen_funding = radio_field(
         "How will you pay for your care and support?",
         choices=[(f.value, f.label) for f in CitizenFunding] + [("not_sure", "I'm not sure yet")],

@@ -66,6 +66,7 @@ def home():
 
 
 @bp.route("/account/details", methods=["GET", "POST"])
+@_secret_checks
 def details():
     user = current_user
     form = DetailsForm(obj=None if request.method == "POST" else user)
@@ -75,12 +76,23 @@ def details():
         funding = None
         if user.role is Role.CITIZEN and form.citizen_funding.data in {f.value for f in CitizenFunding}:
             funding = CitizenFunding(form.citizen_funding.data)
+        old_email = user.email
         try:
-            accounts.update_details(user, name=form.name.data, email=form.email.data, citizen_funding=funding)
+            ended = accounts.update_details(
+                user, name=form.name.data, email=form.email.data, citizen_funding=funding,
+                current_password=form.current_password.data, current_token=user.get_id(),
+            )
         except ValidationError as exc:
+            if exc.errors.get("current_password") == accounts.CURRENT_PASSWORD_WRONG:
+                g.attempt_failed = True
             apply_errors(form, exc)
         else:
-            flash("Your details have been saved.", "success")
+            message = "Your details have been saved."
+            if user.email != old_email:
+                message = f"Your email address is now {user.email}. We have told your old address."
+                if ended:
+                    message += f" You have been signed out on {ended} other device{'s' if ended != 1 else ''}."
+            flash(message, "success")
             return redirect(url_for("account.home"))
     return render_template("account/details.html", form=form, is_citizen=user.role is Role.CITIZEN)
 

@@ -17,6 +17,7 @@ from typing import Callable
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.database import utcnow
 from app.extensions import db
@@ -48,6 +49,8 @@ EMAIL_TAKEN = "An account already exists with this email address. Sign in, or re
 NAME_MISSING = "Enter your full name"
 NAME_TOO_LONG = "Your name must be 120 characters or fewer"
 WRONG_PASSWORD = "Enter the correct email address and password"
+EMAIL_CHANGE_NEEDS_PASSWORD = "Enter your current password to change your email address"
+CURRENT_PASSWORD_WRONG = "Your current password is not right"
 LINK_NOT_VALID = "This link has expired or has already been used"
 
 
@@ -129,8 +132,21 @@ def new_user(*, email: str, name: str, password: str | None, role: Role, citizen
         citizen_funding=citizen_funding if role is Role.CITIZEN else None,
     )
     db.session.add(user)
-    db.session.flush()
+    flush_unique_email(email)
     return user
+
+
+def flush_unique_email(email: str, field: str = "email") -> None:
+    """Flush the unit of work. If the database refuses it because another request took
+    the email address in the meantime (a double-submitted form), the unit of work is
+    rolled back and the person gets the usual form error instead of an error page."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        if user_by_email(email) is not None:
+            raise ValidationError({field: EMAIL_TAKEN}) from None
+        raise
 
 
 def register_citizen(*, name: str, email: str, password: str, citizen_funding: CitizenFunding | None, ip_address: str = "") -> User:
@@ -141,26 +157,67 @@ def register_citizen(*, name: str, email: str, password: str, citizen_funding: C
     return user
 
 
-def update_details(user: User, *, name: str, email: str, citizen_funding: CitizenFunding | None = None) -> User:
-    email = normalise_email(email)
-    name = clean_name(name)
-    if email != user.email and user_by_email(email) is not None:
-        raise ValidationError({"email": "Another account already uses this email address"})
+def update_details(
+    user: User,
+    *,
+    name: str,
+    email: str,
+    citizen_funding: CitizenFunding | None = None,
+    current_password: str | None = None,
+    current_token: str | None = None,
+) -> int:
+    """Change a person's name, email address and (citizens) how they pay. A new email
+    address needs the current password; the change is audited (before and after), the old
+    address is told, links emailed to it stop working, and every other sign-in ends.
+    Returns how many other sign-ins were ended."""
+    errors: dict[str, str] = {}
+    try:
+        email = normalise_email(email)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    try:
+        name = clean_name(name)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    changing_email = "email" not in errors and email != user.email
+    if changing_email:
+        if not current_password:
+            errors["current_password"] = EMAIL_CHANGE_NEEDS_PASSWORD
+        elif not verify_password(user.password_hash, current_password):
+            errors["current_password"] = CURRENT_PASSWORD_WRONG
+        if user_by_email(email) is not None:
+            errors["email"] = "Another account already uses this email address"
+    if errors:
+        raise ValidationError(errors)
     old_email = user.email
     user.name = name
-    user.email = email
     if user.role is Role.CITIZEN:
         user.citizen_funding = citizen_funding
-    if old_email != email:
-        # Tell the old address, in case someone else made the change.
-        mail.queue(
-            old_email,
-            "The email address for your account has changed",
-            f"Hello {user.name},\n\nThe email address for your account was changed to {email}.\n\n"
-            "If you did not do this, contact the council straight away.",
-        )
+    if not changing_email:
+        db.session.commit()
+        return 0
+    user.email = email
+    try:
+        flush_unique_email(email)
+    except ValidationError:
+        raise ValidationError({"email": "Another account already uses this email address"}) from None
+    # Links sent to the old address (a password reset) stop working.
+    db.session.execute(
+        update(AccountToken).where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None)).values(used_at=utcnow())
+    )
+    ended = user_sessions.end_all(user, user_sessions.EndReason.EMAIL_CHANGED, except_token=current_token)
+    audit.record(user, "account.email_changed", "user", user.id, before={"email": old_email}, after={"email": email},
+                 note=f"{ended} other sign-in(s) ended")
+    # Tell the old address, in case someone else made the change.
+    mail.queue(
+        old_email,
+        "The email address for your account has changed",
+        f"Hello {user.name},\n\nThe email address for your account was changed to {email}. "
+        "You have been signed out on your other devices.\n\n"
+        "If you did not do this, contact the council straight away.",
+    )
     db.session.commit()
-    return user
+    return ended
 
 
 # -- Signing in --------------------------------------------------------------------------

@@ -26,6 +26,7 @@ class EndReason:
     DEACTIVATED = "account deactivated"
     ROLE_CHANGED = "role changed"
     REMOVED_FROM_TEAM = "removed from team"
+    EMAIL_CHANGED = "email address changed"
 
 
 def start(user: User, ip_address: str = "", user_agent: str = "") -> str:

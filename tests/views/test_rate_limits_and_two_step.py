@@ -245,3 +245,13 @@ def test_wrong_codes_on_turning_two_step_off_and_new_recovery_codes_are_limited_
     db.session.rollback()  # the other app's commits are seen in a new transaction
     db.session.refresh(user)
     assert user.two_step_enabled
+
+
+def test_wrong_passwords_when_changing_the_email_are_limited_too(limited_client, make_citizen):
+    user = make_citizen()
+    client = _signed_in_limited(limited_client, user)
+    data = {"name": user.name, "citizen_funding": "self_funder", "email": "new@example.test"}
+    for _ in range(10):
+        response = post_form(client, "/account/details", {**data, "current_password": "a guess"})
+        assert response.status_code == 200 and "Your current password is not right" in visible_text(response)
+    assert post_form(client, "/account/details", {**data, "current_password": DEFAULT_PASSWORD}).status_code == 429
