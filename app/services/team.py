@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from app.database import write_transaction
 from app.extensions import db
 from app.models import OrgRole, Provider, ProviderStaff, User
 from app.services import audit, notifications, user_sessions
@@ -75,36 +76,49 @@ def _owner_count(provider: Provider) -> int:
     ).scalar_one()
 
 
+def _lock_team(provider: Provider) -> None:
+    """Changes to one provider's team take turns: a row lock on the provider (PostgreSQL;
+    SQLite's write transaction is exclusive already), then everything is read afresh. So
+    two owners demoting or removing each other at the same moment cannot leave none."""
+    db.session.execute(select(Provider.id).where(Provider.id == provider.id).with_for_update())
+    db.session.expire_all()
+
+
+LAST_OWNER = "Your organisation must have at least one owner. Make someone else an owner first."
+
+
 def change_role(actor: User, provider: Provider, member_id: int, org_role: OrgRole) -> ProviderStaff:
-    membership = require_member(actor, provider)
-    member = get_member(provider, member_id)
-    check_may_manage(membership, member.org_role)
-    check_may_manage(membership, org_role)
-    if member.org_role is org_role:
-        return member
-    if member.org_role is OrgRole.OWNER and _owner_count(provider) == 1:
-        raise Conflict("Your organisation must have at least one owner. Make someone else an owner first.")
-    before = {"user": member.user.email, "org_role": member.org_role}
-    member.org_role = org_role
-    audit.record(actor, "team.role_changed", "provider", provider.id, before=before, after={"user": member.user.email, "org_role": org_role})
-    if member.user_id != actor.id:
-        notifications.notify(member.user, f"Your role at {provider.name} has changed", f"{actor.name} changed your role to {org_role.label.lower()}.", link="/provider")
-    db.session.commit()
+    with write_transaction():
+        _lock_team(provider)
+        membership = require_member(actor, provider)
+        member = get_member(provider, member_id)
+        check_may_manage(membership, member.org_role)
+        check_may_manage(membership, org_role)
+        if member.org_role is org_role:
+            return member
+        if member.org_role is OrgRole.OWNER and _owner_count(provider) == 1:
+            raise Conflict(LAST_OWNER)
+        before = {"user": member.user.email, "org_role": member.org_role}
+        member.org_role = org_role
+        audit.record(actor, "team.role_changed", "provider", provider.id, before=before, after={"user": member.user.email, "org_role": org_role})
+        if member.user_id != actor.id:
+            notifications.notify(member.user, f"Your role at {provider.name} has changed", f"{actor.name} changed your role to {org_role.label.lower()}.", link="/provider")
     return member
 
 
 def remove(actor: User, provider: Provider, member_id: int) -> None:
     """Take someone off the team. Their sign-ins end; their account stays, with no organisation."""
-    membership = require_member(actor, provider)
-    member = get_member(provider, member_id)
-    if member.user_id == actor.id:
-        raise Conflict("You cannot remove yourself. Ask another owner.")
-    check_may_manage(membership, member.org_role)
-    if member.org_role is OrgRole.OWNER and _owner_count(provider) == 1:
-        raise Conflict("Your organisation must have at least one owner.")
-    user = member.user
-    audit.record(actor, "team.removed", "provider", provider.id, before={"user": user.email, "org_role": member.org_role})
-    db.session.delete(member)
-    user_sessions.end_all(user, user_sessions.EndReason.REMOVED_FROM_TEAM)
-    notifications.notify(user, f"You have been removed from {provider.name}", f"{actor.name} removed you from {provider.name}'s team on the care marketplace.")
-    db.session.commit()
+    with write_transaction():
+        _lock_team(provider)
+        membership = require_member(actor, provider)
+        member = get_member(provider, member_id)
+        if member.user_id == actor.id:
+            raise Conflict("You cannot remove yourself. Ask another owner.")
+        check_may_manage(membership, member.org_role)
+        if member.org_role is OrgRole.OWNER and _owner_count(provider) == 1:
+            raise Conflict(LAST_OWNER)
+        user = member.user
+        audit.record(actor, "team.removed", "provider", provider.id, before={"user": user.email, "org_role": member.org_role})
+        db.session.delete(member)
+        user_sessions.end_all(user, user_sessions.EndReason.REMOVED_FROM_TEAM)
+        notifications.notify(user, f"You have been removed from {provider.name}", f"{actor.name} removed you from {provider.name}'s team on the care marketplace.")

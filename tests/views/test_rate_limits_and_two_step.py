@@ -255,3 +255,17 @@ def test_wrong_passwords_when_changing_the_email_are_limited_too(limited_client,
         response = post_form(client, "/account/details", {**data, "current_password": "a guess"})
         assert response.status_code == 200 and "Your current password is not right" in visible_text(response)
     assert post_form(client, "/account/details", {**data, "current_password": DEFAULT_PASSWORD}).status_code == 429
+
+
+def test_a_burst_of_failures_from_one_address_across_accounts_is_audited_once(client, make_citizen):
+    someone = make_citizen()
+    for n in range(19):
+        _fail(client, f"person{n}@example.test")
+    assert db.session.execute(select(AuditEvent).where(AuditEvent.action == "sign_in.failure_burst_address")).first() is None
+    for n in range(19, 26):
+        _fail(client, someone.email if n == 19 else f"person{n}@example.test")
+    [event] = db.session.execute(select(AuditEvent).where(AuditEvent.action == "sign_in.failure_burst_address")).scalars().all()
+    assert (event.target_type, event.target_id, event.ip_address, event.actor_id) == ("address", "127.0.0.1", "127.0.0.1", None)
+    assert event.note == "20 failed sign-ins from 127.0.0.1 within 15 minutes"
+    # No single account reached its own burst.
+    assert db.session.execute(select(AuditEvent).where(AuditEvent.action == "sign_in.failure_burst")).first() is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.models import (
@@ -18,6 +18,7 @@ from app.models import (
     Notification,
     OrgRole,
     Provider,
+    ProviderStaff,
     ProviderStatus,
     Role,
     Service,
@@ -198,20 +199,107 @@ def test_team_invite_accept_and_removal_ends_their_sign_in(app, client, make_pro
     assert [e.action for e in db.session.execute(select(AuditEvent).where(AuditEvent.action.like("team.%")).order_by(AuditEvent.id)).scalars()] == ["team.invited", "team.joined", "team.removed"]
 
 
-def test_the_last_owner_cannot_be_removed_and_staff_cannot_edit_listings(app, client, make_provider, make_provider_staff, make_service):
+def test_staff_cannot_edit_listings(app, client, make_provider, make_provider_staff, make_service):
     provider = make_provider()
-    owner = make_provider_staff(provider)
+    make_provider_staff(provider)
     staff = make_provider_staff(provider, OrgRole.STAFF)
     service = make_service(provider=provider)
     sign_in(client, staff)
     response = client.get(f"/provider/services/{service.id}/edit")
     assert response.status_code == 302
     assert "Only an owner or manager" in visible_text(client.get("/provider"))
-    owner_client = app.test_client()
-    sign_in(owner_client, owner)
-    own_member = accounts.staff_membership(owner)
-    post_form(owner_client, f"/provider/team/{own_member.id}/role", {"org_role": "manager"})
-    assert "at least one owner" in visible_text(owner_client.get(f"/provider/team/{own_member.id}/role")) or accounts.staff_membership(owner).org_role is OrgRole.OWNER
+
+
+def test_the_last_owner_can_be_neither_demoted_nor_removed(app, client, make_provider, make_provider_staff):
+    provider = make_provider()
+    owner = make_provider_staff(provider)
+    manager = make_provider_staff(provider, OrgRole.MANAGER)
+    sign_in(client, owner)
+    own = accounts.staff_membership(owner)
+
+    demoted = post_form(client, f"/provider/team/{own.id}/role", {"org_role": "manager"})
+    assert demoted.status_code == 200
+    assert "Your organisation must have at least one owner. Make someone else an owner first." in visible_text(demoted)
+    removed = post_form(client, f"/provider/team/{own.id}/remove", form_page="/provider/team")
+    assert removed.headers["Location"] == "/provider/team"
+    assert "You cannot remove yourself" in visible_text(client.get("/provider/team"))
+
+    by_manager = app.test_client()
+    sign_in(by_manager, manager)
+    post_form(by_manager, f"/provider/team/{own.id}/remove", form_page="/provider/team")
+    assert "Only an owner can add, change or remove owners and managers" in visible_text(by_manager.get("/provider/team"))
+    post_form(by_manager, f"/provider/team/{own.id}/role", {"org_role": "staff"})
+
+    db.session.expire_all()
+    assert accounts.staff_membership(owner).org_role is OrgRole.OWNER
+    assert _audit("team.role_changed") == [] and _audit("team.removed") == []
+
+
+def test_a_second_owner_can_be_demoted_and_the_change_is_audited(app, client, make_provider, make_provider_staff):
+    provider = make_provider()
+    owner, other = make_provider_staff(provider, name="First Owner"), make_provider_staff(provider, name="Second Owner")
+    sign_in(client, owner)
+    theirs, own = accounts.staff_membership(other), accounts.staff_membership(owner)
+    response = post_form(client, f"/provider/team/{theirs.id}/role", {"org_role": "manager"})
+    assert response.headers["Location"] == "/provider/team"
+    [event] = _audit("team.role_changed")
+    assert (event.actor_id, event.target_type, event.target_id) == (owner.id, "provider", str(provider.id))
+    assert event.before == {"user": other.email, "org_role": "owner"} and event.after == {"user": other.email, "org_role": "manager"}
+    assert "Your role at" in visible_text(_client_of(app, other).get("/notifications"))
+    # Now the only owner: demoting themselves is refused.
+    assert "at least one owner" in visible_text(post_form(client, f"/provider/team/{own.id}/role", {"org_role": "manager"}))
+    assert len(_audit("team.role_changed")) == 1
+
+
+def _client_of(app, user):
+    client = app.test_client()
+    sign_in(client, user)
+    return client
+
+
+@pytest.mark.parametrize("move", ["demote themselves", "remove each other"])
+def test_two_owners_acting_at_the_same_moment_leave_one_owner(app, make_provider, make_provider_staff, move):
+    """The owner count is checked under a lock on the provider: without it, both owners
+    could demote themselves (or remove each other) at once and leave nobody in charge."""
+    import threading
+
+    from app.services import team
+    from app.services.errors import DomainError
+
+    provider = make_provider()
+    owners = [make_provider_staff(provider), make_provider_staff(provider)]
+    ids = [(u.id, accounts.staff_membership(u).id) for u in owners]
+    provider_id = provider.id
+    db.session.commit()
+    barrier, results = threading.Barrier(2), [None, None]
+
+    def act(i):
+        with app.app_context():
+            try:
+                actor, target = db.session.get(User, ids[i][0]), ids[i][1] if move == "demote themselves" else ids[1 - i][1]
+                barrier.wait(timeout=30)
+                org = db.session.get(Provider, provider_id)
+                if move == "demote themselves":
+                    team.change_role(actor, org, target, OrgRole.MANAGER)
+                else:
+                    team.remove(actor, org, target)
+                results[i] = "ok"
+            except DomainError as exc:
+                results[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=act, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    db.session.expire_all()
+    assert sorted(r == "ok" for r in results) == [False, True], results
+    owners_left = db.session.execute(
+        select(func.count()).select_from(ProviderStaff).where(ProviderStaff.provider_id == provider_id, ProviderStaff.org_role == OrgRole.OWNER)
+    ).scalar_one()
+    assert owners_left == 1
 
 
 # -- Enquiries and representatives -----------------------------------------------------------
@@ -272,6 +360,31 @@ def test_a_representative_sees_only_the_citizen_who_invited_them(app, make_citiz
     assert not accounts.can_act_for(rep, citizen_a)
     assert rep_client.get(f"/services/{service.id}/ask").status_code == 200
     assert "You do not act for anyone" in visible_text(rep_client.get(f"/services/{service.id}/ask"))
+
+
+def test_representation_events_are_audited_with_who_and_what(app, make_citizen, make_commissioner):
+    citizen = make_citizen(name="Margaret")
+    a_client = _client_of(app, citizen)
+    post_form(a_client, "/account/representatives/invite", {"email": "susan@example.test", "relationship": "daughter"})
+    [invited] = _audit("representation.invited")
+    assert (invited.actor_id, invited.target_type) == (citizen.id, "invitation")
+    assert invited.after == {"email": "susan@example.test", "relationship": "daughter"}
+
+    path = link_in(outbox("susan@example.test")[-1], "/invitations/")
+    rep_client = app.test_client()
+    post_form(rep_client, path, {"name": "Susan", "password": "paper boats at sea"})
+    rep = accounts.user_by_email("susan@example.test")
+    [started] = _audit("representation.started")
+    assert (started.actor_id, started.target_type, started.target_id) == (rep.id, "user", str(citizen.id))
+    assert started.after == {"representative": "susan@example.test", "relationship": "daughter"}
+
+    row = db.session.execute(select(__import__("app.models", fromlist=["Representation"]).Representation)).scalar_one()
+    post_form(rep_client, f"/account/people/{row.id}/stop", form_page="/account/people")
+    [ended] = _audit("representation.ended")
+    assert (ended.actor_id, ended.target_id) == (rep.id, str(citizen.id))
+    assert ended.before == {"representative": "susan@example.test", "relationship": "daughter"} and ended.after is None
+    trail = visible_text(_client_of(app, make_commissioner()).get("/commissioner/audit?action=representation.ended"))
+    assert "1 record" in trail
 
 
 def test_can_act_for_refuses_everyone_else(make_citizen, make_provider_staff, make_commissioner):
