@@ -112,3 +112,110 @@ def test_keyboard_only_sign_in_and_out(page):
     page.wait_for_url(re.compile(r"/sign-in$"))
     assert "You have signed out." in page.locator("main").inner_text()
     assert_accessible(page)
+
+
+# -- Pages reached by an emailed link or a second step (issue 4 hardening) ------------------------------
+
+TWO_STEP_EMAIL = "twostep@demo.test"
+
+
+@pytest.fixture(scope="module")
+def links(live_app):
+    """A password reset link, representative and team invitations, a citizen with two-step
+    verification on, and an email in the outbox, made in the live app's database."""
+    import datetime as dt
+
+    from app.models import Invitation, InvitationKind, OrgRole, OutboundEmail, Role, User
+    from app.services import accounts, two_step
+    from app.services.demo.accounts import demo_provider
+    from app.services.passwords import hash_password
+    from app.services.tokens import new_token, token_hash
+
+    with live_app.app_context():
+        citizen = accounts.user_by_email("selffunder@demo.test")
+        reset = accounts.issue_password_token(citizen, 1)
+        rep_token, staff_token = new_token(), new_token()
+        later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=5)
+        owner = accounts.user_by_email("provider@demo.test")
+        db.session.add_all([
+            Invitation(kind=InvitationKind.REPRESENTATIVE, email="new-friend@example.test", token_hash=token_hash(rep_token),
+                       invited_by_id=citizen.id, citizen_id=citizen.id, relationship_to_citizen="friend", expires_at=later),
+            Invitation(kind=InvitationKind.PROVIDER_STAFF, email="new-carer@example.test", token_hash=token_hash(staff_token),
+                       invited_by_id=owner.id, provider_id=demo_provider().id, org_role=OrgRole.STAFF, expires_at=later),
+        ])
+        user = accounts.user_by_email(TWO_STEP_EMAIL)
+        if user is None:
+            user = User(email=TWO_STEP_EMAIL, name="Tess Step", role=Role.CITIZEN, password_hash=hash_password(DEMO_PASSWORD))
+            db.session.add(user)
+            db.session.flush()
+            secret = two_step.new_secret()
+            two_step.enable(user, secret, two_step.current_code(secret))
+        db.session.commit()
+        email_id = db.session.execute(select(OutboundEmail.id).order_by(OutboundEmail.id.desc())).scalars().first()
+        db.session.remove()
+    return {"reset": f"/password/reset/{reset}", "representative": f"/invitations/{rep_token}", "staff": f"/invitations/{staff_token}",
+            "email": f"/admin/emails/{email_id}"}
+
+
+def _submit_and_check_errors(page, button: str) -> None:
+    page.click(f"button:has-text('{button}')")
+    page.locator(".govuk-error-summary").wait_for()
+    assert page.title().startswith("Error: ")
+    assert_accessible(page)
+
+
+def _code_for(live_app, email: str) -> str:
+    from app.services import accounts
+    from tests.helpers import next_code
+
+    with live_app.app_context():
+        code = next_code(accounts.user_by_email(email))
+        db.session.remove()
+    return code
+
+
+def test_password_reset_page_passes_axe_with_its_errors_and_its_dead_link_page(page, links):
+    check_pages(page, [links["reset"]])
+    _submit_and_check_errors(page, "Save password")
+    response = page.goto("/password/reset/not-a-real-token")
+    assert response.status == 404 and "This link has expired or has already been used" in page.locator("main").inner_text()
+    assert_accessible(page)
+
+
+def test_invitation_pages_pass_axe_with_their_errors_and_their_dead_link_page(page, links):
+    for path in (links["representative"], links["staff"]):
+        check_pages(page, [path])
+        _submit_and_check_errors(page, "Create account and accept")
+    response = page.goto("/invitations/not-a-real-token")
+    assert response.status == 404
+    assert_accessible(page)
+    # Signed in as someone else, the page says why they cannot accept.
+    sign_in_as(page, "citizen@demo.test")
+    check_pages(page, [links["representative"]])
+
+
+def test_two_step_sign_in_and_turn_off_pages_pass_axe_with_their_errors(page, live_app, links):
+    page.goto("/sign-in")
+    page.fill("#email", TWO_STEP_EMAIL)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(re.compile(r"/sign-in/two-step$"))
+    assert_accessible(page)
+    page.fill("#code", "000000")
+    page.click("button:has-text('Continue')")
+    page.locator(".govuk-error-summary").wait_for()
+    assert page.title().startswith("Error: ")
+    assert_accessible(page)
+    page.fill("#code", _code_for(live_app, TWO_STEP_EMAIL))
+    page.click("button:has-text('Continue')")
+    page.wait_for_url(re.compile(r"/my-care$"))
+
+    check_pages(page, ["/account/two-step", "/account/two-step/turn-off"])
+    page.fill("#password", "not my password")
+    page.fill("#code", "000000")
+    _submit_and_check_errors(page, "Turn off two-step verification")
+
+
+def test_an_admin_reads_an_email_in_the_outbox_accessibly(page, links):
+    sign_in_as(page, "admin@demo.test")
+    check_pages(page, ["/admin/emails", links["email"]])
