@@ -7,6 +7,7 @@ chooses the class: ``development`` (default, demo mode), ``production`` or ``tes
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -183,6 +184,12 @@ class Config:
         problem = _base_url_problem(self.PUBLIC_BASE_URL, https_only=False)
         if problem:
             raise ConfigError(f"PUBLIC_BASE_URL={self.PUBLIC_BASE_URL!r} {problem}.")
+        try:
+            dt.date.fromisoformat(self.BUDGET_PERIOD_ANCHOR)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"BUDGET_PERIOD_ANCHOR={self.BUDGET_PERIOD_ANCHOR!r} is not a date: write it as YYYY-MM-DD, like 2026-04-06."
+            ) from None
         _validate_stripe(self)
 
 
