@@ -181,19 +181,33 @@ class RefundForm(FlaskForm):
         except ValueError as exc:
             apply_errors(self, ValidationError({"amount": str(exc)}))
             return False, None
+        if not self.request_key.data:
+            self.request_key.data = uuid.uuid4().hex
         try:
             refund = card_payments.refund_visit(visit, amount_pence=pence, reason=self.reason.data or "", by=by,
-                                                request_key=self.request_key.data or uuid.uuid4().hex, for_provider=for_provider)
+                                                request_key=self.request_key.data, for_provider=for_provider)
         except card_payments.ProcessorUnavailable:
             return True, (f"The refund of {format_pence(pence)} is recorded, but the card processor could not be reached. "
                           "It will be made when it answers: this page shows it in progress until then.")
+        except card_payments.PaymentInProgress:
+            # The same refund is being made right now: keep this request's key, so pressing
+            # the button again shows that refund's outcome instead of making a second one.
+            apply_errors(self, ValidationError({"amount": "This refund is already being made. Wait a moment, then select "
+                                                          "‘Refund to the card’ again to see whether it went through"}))
+            return False, None
         except ValidationError as exc:
             apply_errors(self, exc)
-        except (Conflict, card_payments.CardPaymentsNotConfigured) as exc:
+        except (Conflict, card_payments.CardPaymentsNotConfigured, card_payments.ProcessorRefused) as exc:
             apply_errors(self, ValidationError({"amount": str(exc)}))
         except DomainError:
             raise
         else:
+            from app.models import RefundStatus
+
+            if refund.status is RefundStatus.PENDING:
+                return True, (f"Refund of {format_pence(refund.amount_pence)} to {refund.payment.card.description} asked for. "
+                              "The card processor is making it: the booking shows it in progress until the bank confirms it, "
+                              f"and {visit.booking.citizen.name} will be told when it is made.")
             return True, f"{format_pence(refund.amount_pence)} refunded to {refund.payment.card.description}. {visit.booking.citizen.name} has been told."
         self.request_key.data = uuid.uuid4().hex  # a refused request is spent: trying again is a new one
         return False, None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import time
 import urllib.request
 
@@ -23,9 +24,24 @@ INSUFFICIENT_FUNDS_CARD = "4000000000009995"
 DECLINED_ON_CHARGE_CARD = "4000000000000341"  # saves, then every charge is declined
 
 
+def localstripe_required() -> bool:
+    """In CI (``REQUIRE_LOCALSTRIPE=1``, or ``CI=1``) a missing localstripe fails the card
+    tests instead of skipping them, so they can never pass by not running."""
+    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes") for name in ("REQUIRE_LOCALSTRIPE", "CI"))
+
+
+def import_localstripe_or_skip():
+    try:
+        import localstripe  # noqa: F401
+    except ImportError as exc:
+        if localstripe_required():
+            pytest.fail(f"localstripe is required here (REQUIRE_LOCALSTRIPE/CI is set) but cannot be imported: {exc}", pytrace=False)
+        pytest.skip("localstripe is a development dependency: make setup-dev")
+
+
 @pytest.fixture(scope="session")
 def localstripe():
-    pytest.importorskip("localstripe", reason="localstripe is a development dependency: make setup-dev")
+    import_localstripe_or_skip()
     from tools.localstripe_loopback import LoopbackStripe
 
     server = LoopbackStripe().start()

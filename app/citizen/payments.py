@@ -92,7 +92,7 @@ def add_card():
             card_error = exc.message
         except NotFound:
             card_error = "Enter your card details"
-        except card_payments.ProcessorUnavailable as exc:
+        except (card_payments.ProcessorUnavailable, card_payments.ProcessorRefused) as exc:
             card_error = str(exc)
         else:
             flash(f"{card.description} saved.", "success")
@@ -100,7 +100,7 @@ def add_card():
     # A new set-up each time the page is shown: a declined one cannot be used again.
     try:
         setup = card_payments.start_card_setup(current_user)
-    except card_payments.ProcessorUnavailable as exc:
+    except (card_payments.ProcessorUnavailable, card_payments.ProcessorRefused) as exc:
         return render_template("citizen/add_card.html", form=None, back=back, not_configured=str(exc))
     form.setup.data = setup.public_id
     return render_template("citizen/add_card.html", form=form, back=back, setup=setup, card_error=card_error,
@@ -119,7 +119,7 @@ def confirm_payment(public_id: str):
     if form.validate_on_submit():
         try:
             payment = card_payments.refresh_payment(payment)
-        except (card_payments.ProcessorUnavailable, card_payments.CardPaymentsNotConfigured) as exc:
+        except (card_payments.ProcessorUnavailable, card_payments.ProcessorRefused, card_payments.CardPaymentsNotConfigured) as exc:
             problem = str(exc)
         else:
             if payment.status is CardPaymentStatus.REQUIRES_ACTION:
@@ -250,6 +250,7 @@ def payments():
     return render_template(
         "citizen/payments.html",
         lines=card_payments.card_statement(current_user),
+        pending_refunds=card_payments.pending_refunds_for(current_user),
         cards=card_payments.saved_cards(current_user),
         owed=_owed_visits(),
         configured=card_payments.is_configured(),

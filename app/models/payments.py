@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import UTCDateTime, utcnow
@@ -224,12 +224,18 @@ class RefundStatus(str, enum.Enum):
 
 
 class CardRefund(db.Model):
-    """A provider or commissioner giving money back for a visit paid by card."""
+    """Money given back for a visit paid by card: asked for by a provider or commissioner,
+    or made by the marketplace itself (``automatic``) when a card paid a visit twice.
+
+    PENDING until the card processor says the refund succeeded (its answer, or a webhook,
+    may come later than the request); only then does the money reach the card.
+    """
 
     __tablename__ = "card_refunds"
     __table_args__ = (
         CheckConstraint("amount_pence > 0", name="amount_positive"),
         CheckConstraint("length(trim(reason)) > 0", name="reason_not_blank"),
+        CheckConstraint("automatic OR requested_by_id IS NOT NULL", name="requested_by_someone"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -240,7 +246,9 @@ class CardRefund(db.Model):
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[RefundStatus] = mapped_column(enum_column(RefundStatus, "card_refund_status"), nullable=False)
     stripe_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
-    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    # Nobody for an automatic refund (a visit paid twice): the marketplace made it.
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    automatic: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=text("false"))
     failure_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     settled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

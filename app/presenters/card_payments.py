@@ -113,6 +113,11 @@ class BookingMoney:
         return sum(v.refunded_pence for v in self.visits)
 
     @property
+    def refund_pending_pence(self) -> int:
+        """Refunds asked for that the card processor has not confirmed yet."""
+        return sum(r.amount_pence for r in self.refunds if r.status is RefundStatus.PENDING)
+
+    @property
     def awaiting_bank(self) -> list[CardPayment]:
         return [v.awaiting_bank for v in self.visits if v.awaiting_bank is not None]
 
@@ -188,7 +193,13 @@ def statement_csv(user, lines: list[card_payments.CardStatementLine]) -> Respons
 @dataclass(frozen=True)
 class SpendReport:
     rows: list[card_payments.SpendRow]
-    holders: list[tuple[object, int]]  # (User, net pence), most first
+    # Council prepaid card spend by direct-payment recipient (the citizen) and card holder, most first.
+    holders: list[card_payments.PrepaidSpend]
+
+    @property
+    def recipients(self) -> int:
+        """How many citizens' direct payments were spent by prepaid card."""
+        return len({row.citizen.id for row in self.holders})
 
     def total(self, route: FundingRoute | None = None) -> int:
         return sum(r.net_pence for r in self.rows if route is None or r.route is route)
@@ -208,7 +219,7 @@ class SpendReport:
 
 def spend_report() -> SpendReport:
     rows = sorted(card_payments.card_spend(), key=lambda r: (r.route.value, r.funding.value))
-    holders = sorted(card_payments.prepaid_card_holders_spend(), key=lambda item: (-item[1], item[0].name))
+    holders = sorted(card_payments.prepaid_card_holders_spend(), key=lambda row: (-row.net_pence, row.citizen.name, row.holder.name))
     return SpendReport(rows, holders)
 
 
@@ -223,9 +234,10 @@ def spend_csv(report: SpendReport) -> Response:
              _money(row.paid_pence), _money(row.refunded_pence), _money(row.net_pence)]
         )
     writer.writerow([])
-    writer.writerow(["Prepaid card holder", "Email", "Net spend"])
-    for user, pence in report.holders:
-        writer.writerow([_safe_cell(user.name), _safe_cell(user.email), _money(pence)])
+    writer.writerow(["Direct payment recipient", "Recipient email", "Prepaid card holder", "Card holder email", "Net spend"])
+    for row in report.holders:
+        writer.writerow([_safe_cell(row.citizen.name), _safe_cell(row.citizen.email), _safe_cell(row.holder.name),
+                         _safe_cell(row.holder.email), _money(row.net_pence)])
     return _csv_response(out.getvalue(), f"card-spend-{dt.date.today().isoformat()}.csv")
 
 

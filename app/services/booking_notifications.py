@@ -51,6 +51,10 @@ def booking_changed(booking: Booking, what: str, detail: str = "") -> None:
                 f"{detail} The visits stay booked but are not paid for yet.").strip()
         _tell(_citizen_side(booking), f"Not enough money for booking {ref}", body + " Cancel some visits or contact the council.", citizen_link)
         _tell(_provider_side(booking), f"Booking {ref}: visits not covered", body + " Please wait before delivering them.", provider_link)
+    elif what == "money_covered":
+        body = f"Money from the personal budget is now set aside for booked visits of {service} that were not covered. {detail}".strip()
+        _tell(_citizen_side(booking), f"Visits now covered: booking {ref}", body, citizen_link)
+        _tell(_provider_side(booking), f"Booking {ref}: visits now covered", body + " You can deliver them as booked.", provider_link)
     elif what == "payment_failed":
         body = (f"A card payment for a visit of {service} with {provider} could not be taken, so it is still to pay. "
                 "Pay it with a card from the “How to pay” page, or ask the card holder to.")
@@ -60,6 +64,19 @@ def booking_changed(booking: Booking, what: str, detail: str = "") -> None:
     elif what == "refunded":
         _tell(_card_side(booking), f"Refund made: booking {ref}",
               f"{provider} or the council made a refund to the card that paid for {service}. The booking shows how much and why.", citizen_link)
+    elif what == "refund_failed":
+        _tell(_card_side(booking), f"Refund not made: booking {ref}",
+              f"A refund to the card that paid for {service} could not be made. The booking shows why; contact the council if you need help.",
+              citizen_link)
+        _tell(_provider_side(booking), f"Booking {ref}: refund not made",
+              "A refund on this booking could not be made by the card processor. The booking shows why.", provider_link)
+    elif what == "duplicate_payment":
+        body = (f"A visit of {service} with {provider} was paid by card twice. The second payment is being refunded to the card "
+                "automatically: nothing needs doing.")
+        _tell(_card_side(booking), f"Paid twice, refund on its way: booking {ref}", body, citizen_link)
+        _tell(_provider_side(booking), f"Booking {ref}: a double card payment is being refunded",
+              f"{citizen}'s card paid a visit twice. You are paid once; the second payment is refunded to the card automatically.",
+              provider_link)
 
 
 def _card_side(booking: Booking) -> list[User]:

@@ -109,6 +109,14 @@ CURRENCY = "gbp"
 AUTHORISE_WITHIN = dt.timedelta(days=5)
 LEASE = dt.timedelta(seconds=60)  # how long one process may work on an attempt
 WAIT_FOR_OTHER = 15.0  # seconds a double submission waits for the first to finish
+# Every request to Stripe gives up well inside a lease, so a slow request can never outlive
+# the lease of the attempt it belongs to (and a second worker repeat it). The Stripe library
+# would otherwise wait 80 seconds. Before each request the lease is renewed if less than one
+# request's worst case is left (``_renew_lease_if_short``).
+STRIPE_CONNECT_TIMEOUT = 5.0  # seconds
+STRIPE_READ_TIMEOUT = 15.0  # seconds
+STRIPE_NETWORK_RETRIES = 0  # no automatic retries: a retry is a decision made with our own attempt record
+CALL_BUDGET = dt.timedelta(seconds=(STRIPE_CONNECT_TIMEOUT + STRIPE_READ_TIMEOUT) * (STRIPE_NETWORK_RETRIES + 1))
 LOOK_BACK = dt.timedelta(minutes=10)  # clock skew allowed when looking for an earlier request
 MAX_REASON = 500
 
@@ -139,6 +147,39 @@ class PaymentInProgress(Conflict):
 class ProcessorUnavailable(DomainError):
     """Stripe could not be reached or answered with an error; the outcome is not known yet
     and will be settled by a retry (``flask payments retry``)."""
+
+
+class ProcessorRefused(DomainError):
+    """Stripe gave a definite no (a declined card, a missing or refused object, a permission
+    or idempotency error): asking again with the same request changes nothing.
+    ``error`` is Stripe's own error, ``code`` its code (e.g. ``resource_missing``)."""
+
+    def __init__(self, message: str, error: stripe.StripeError):
+        super().__init__(message)
+        self.error = error
+        self.code = getattr(error, "code", None) or getattr(getattr(error, "error", None), "code", None)
+        # The object the request named does not exist (any more) at Stripe.
+        self.missing = self.code == "resource_missing" or getattr(error, "http_status", None) == 404
+
+
+class _LeaseLost(Exception):
+    """Another process took over the attempt we were working on: stop before asking Stripe."""
+
+
+def check_timing(lease: dt.timedelta = LEASE, call_budget: dt.timedelta = CALL_BUDGET) -> None:
+    """A lease must outlast one request to Stripe at its slowest (every timeout, every retry);
+    otherwise a second worker could take the attempt over while the first one's request is
+    still in flight and send it again. Checked when this module is loaded (start-up)."""
+    if lease <= call_budget:
+        raise RuntimeError(
+            f"card payments: the attempt lease ({lease.total_seconds():.0f}s) must be longer than one Stripe request "
+            f"can take ({call_budget.total_seconds():.0f}s: timeouts x (network retries + 1))"
+        )
+    if dt.timedelta(seconds=WAIT_FOR_OTHER) >= lease:
+        raise RuntimeError("card payments: a double submission must give up waiting before the lease ends")
+
+
+check_timing()
 
 
 # Configuration --------------------------------------------------------------------------------
@@ -177,8 +218,10 @@ def _client() -> stripe.StripeClient:
     options: dict[str, Any] = {}
     if config.get("STRIPE_API_BASE"):
         options["base_addresses"] = {"api": config["STRIPE_API_BASE"]}
-    # No automatic network retries: a retry is a decision made with our own attempt record.
-    return stripe.StripeClient(config["STRIPE_SECRET_KEY"], max_network_retries=0, **options)
+    http_client = stripe.RequestsClient(timeout=(STRIPE_CONNECT_TIMEOUT, STRIPE_READ_TIMEOUT))
+    return stripe.StripeClient(
+        config["STRIPE_SECRET_KEY"], max_network_retries=STRIPE_NETWORK_RETRIES, http_client=http_client, **options
+    )
 
 
 def _field(obj, name: str, default=None):
@@ -237,7 +280,7 @@ def _customer_for(payer: User) -> str:
     customer = _call(
         lambda c: c.v1.customers.create(
             params={"email": payer.email, "name": payer.name, "metadata": {"marketplace_user": str(payer.id)}},
-            options={"idempotency_key": f"marketplace:user:{payer.id}:{int(payer.created_at.timestamp() * 1e6)}:customer"},
+            options={"idempotency_key": _customer_key(payer)},
         )
     )
     try:
@@ -249,23 +292,63 @@ def _customer_for(payer: User) -> str:
     return customer.id
 
 
-def start_card_setup(payer: User) -> CardSetup:
-    """Begin saving a card: a SetupIntent whose client secret Stripe.js confirms in the browser."""
-    require_configured()
-    customer_id = _customer_for(payer)
-    intent = _call(
-        lambda c: c.v1.setup_intents.create(
-            params={
-                "customer": customer_id,
-                "usage": "off_session",
-                "payment_method_types": ["card"],
-                "metadata": {"marketplace_user": str(payer.id)},
-            }
+def _customer_key(payer: User, replacing: str | None = None) -> str:
+    key = f"marketplace:user:{payer.id}:{int(payer.created_at.timestamp() * 1e6)}:customer"
+    return key if replacing is None else f"{key}:replacing:{replacing}"
+
+
+def _replace_customer(payer: User, missing_id: str) -> str:
+    """Stripe no longer has the payer's customer (deleted in the Stripe dashboard, or the
+    account's test data cleared): make a new one. The cards saved on the old one went with
+    it, so they are taken off the payer's list (bookings they paid keep their record)."""
+    customer = _call(
+        lambda c: c.v1.customers.create(
+            params={"email": payer.email, "name": payer.name, "metadata": {"marketplace_user": str(payer.id)}},
+            options={"idempotency_key": _customer_key(payer, replacing=missing_id)},
         )
     )
     with write_transaction():
+        table = CardCustomer.__table__
+        db.session.execute(
+            update(table).where(table.c.user_id == payer.id, table.c.stripe_customer_id == missing_id).values(stripe_customer_id=customer.id)
+        )
+        now = utcnow()
+        for card in db.session.execute(
+            select(PaymentCard).where(PaymentCard.owner_id == payer.id, PaymentCard.removed_at.is_(None))
+        ).scalars():
+            card.removed_at = now
+    log.warning("Stripe customer %s of user %s was missing: replaced by %s", missing_id, payer.id, customer.id)
+    return db.session.execute(select(CardCustomer.stripe_customer_id).where(CardCustomer.user_id == payer.id)).scalar_one()
+
+
+def start_card_setup(payer: User) -> CardSetup:
+    """Begin saving a card: a SetupIntent whose client secret Stripe.js confirms in the browser."""
+    require_configured()
+    public_id = _new_public_id()  # our own operation: the idempotency key is derived from it
+    customer_id = _customer_for(payer)
+
+    def create(customer: str):
+        return _call(
+            lambda c: c.v1.setup_intents.create(
+                params={
+                    "customer": customer,
+                    "usage": "off_session",
+                    "payment_method_types": ["card"],
+                    "metadata": {"marketplace_user": str(payer.id), "marketplace_setup": public_id},
+                },
+                options={"idempotency_key": f"marketplace:card-setup:{public_id}:{customer}"},
+            )
+        )
+
+    try:
+        intent = create(customer_id)
+    except ProcessorRefused as exc:
+        if not exc.missing:
+            raise
+        intent = create(_replace_customer(payer, customer_id))
+    with write_transaction():
         setup = CardSetup(
-            public_id=_new_public_id(),
+            public_id=public_id,
             user_id=payer.id,
             stripe_setup_intent_id=intent.id,
             client_secret=intent.client_secret,
@@ -307,7 +390,20 @@ def finish_card_setup(setup_public_id: str, *, payer: User, route: FundingRoute)
     details = card_details(method)
     if method.customer != customer_id:
         # Stripe attaches it when the SetupIntent has a customer; some servers leave it to us.
-        _call(lambda c: c.v1.payment_methods.attach(method.id, params={"customer": customer_id}))
+        def attach(customer: str):
+            return _call(
+                lambda c: c.v1.payment_methods.attach(
+                    method.id, params={"customer": customer},
+                    options={"idempotency_key": f"marketplace:card-setup:{setup.public_id}:attach:{customer}"},
+                )
+            )
+
+        try:
+            attach(customer_id)
+        except ProcessorRefused as exc:
+            if not exc.missing:
+                raise
+            attach(_replace_customer(payer, customer_id))  # the customer is gone at Stripe
     with write_transaction():
         setup = db.session.get(CardSetup, setup.id)
         card = db.session.execute(
@@ -445,7 +541,14 @@ class CardBookingPayment(bookings.PaymentStrategy):
         db.session.expire(visit, ["charged_pence"])
 
     def after_commit(self, booking):
-        settle_booking(booking)
+        """The booking's change has committed and stands whatever Stripe says: the card work
+        it calls for is done now if it can be, and otherwise left recorded for
+        ``flask payments retry`` (or marked: a failed charge makes the visit unpaid)."""
+        try:
+            settle_booking(booking)
+        except DomainError as exc:
+            db.session.rollback()
+            log.warning("card work for booking %s left for `flask payments retry`: %s", booking.id, exc)
 
 
 CARD_PAYMENT = CardBookingPayment()
@@ -483,21 +586,27 @@ def settle_booking(booking: Booking) -> None:
     left unfinished. Safe to run at any time, any number of times."""
     if not is_configured():
         return
-    for _ in range(4):  # a lapsed authorisation leads to a charge: a second round
+    # A refused capture leads to a cancellation, then a charge: up to three rounds of work.
+    busy: set[int] = set()  # attempts another process is working on: left to it
+    for _ in range(6):
         _plan_work(booking.id)
-        pending = db.session.execute(
-            select(PaymentAttempt.id)
-            .join(CardPayment, PaymentAttempt.card_payment_id == CardPayment.id)
-            .where(CardPayment.booking_id == booking.id, PaymentAttempt.state == AttemptState.STARTED)
-            .order_by(PaymentAttempt.id)
-        ).scalars().all()
+        pending = [
+            attempt_id
+            for attempt_id in db.session.execute(
+                select(PaymentAttempt.id)
+                .join(CardPayment, PaymentAttempt.card_payment_id == CardPayment.id)
+                .where(CardPayment.booking_id == booking.id, PaymentAttempt.state == AttemptState.STARTED)
+                .order_by(PaymentAttempt.id)
+            ).scalars()
+            if attempt_id not in busy
+        ]
         if not pending:
             return
         for attempt_id in pending:
             try:
                 run_attempt(attempt_id)
             except PaymentInProgress:
-                continue
+                busy.add(attempt_id)
             except ProcessorUnavailable:
                 log.warning("card processor unavailable for attempt %s: left for `flask payments retry`", attempt_id)
                 return
@@ -519,9 +628,18 @@ def _plan_work(booking_id: int) -> None:
             if visit.status in (VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED):
                 due = visit.charged_pence
                 if captured >= due:
+                    # Paid. A late authorisation must not stay reserved on the card.
+                    if open_payment is not None and open_payment.status in (CardPaymentStatus.AUTHORISED, CardPaymentStatus.REQUIRES_ACTION):
+                        _ensure_attempt(open_payment, AttemptOperation.CANCEL, f"card-payment:{open_payment.id}:cancel", None)
                     continue
                 if open_payment is not None and open_payment.status is CardPaymentStatus.AUTHORISED:
-                    _ensure_attempt(open_payment, AttemptOperation.CAPTURE, f"card-payment:{open_payment.id}:capture", due)
+                    capture = _attempt(f"card-payment:{open_payment.id}:capture")
+                    if capture is None:
+                        _ensure_attempt(open_payment, AttemptOperation.CAPTURE, f"card-payment:{open_payment.id}:capture", due)
+                    elif capture.state is AttemptState.FAILED:
+                        # The processor refused the capture: release the reservation, then
+                        # charge the saved card (the next round, once it is released).
+                        _ensure_attempt(open_payment, AttemptOperation.CANCEL, f"card-payment:{open_payment.id}:cancel", None)
                 elif open_payment is not None and open_payment.status is CardPaymentStatus.REQUIRES_ACTION:
                     _ensure_attempt(open_payment, AttemptOperation.CANCEL, f"card-payment:{open_payment.id}:cancel", None)
                 elif open_payment is None:
@@ -537,6 +655,10 @@ def _plan_work(booking_id: int) -> None:
                     CardPaymentStatus.REQUIRES_ACTION,
                 ):
                     _ensure_attempt(open_payment, AttemptOperation.CANCEL, f"card-payment:{open_payment.id}:cancel", None)
+
+
+def _attempt(key: str) -> PaymentAttempt | None:
+    return db.session.execute(select(PaymentAttempt).where(PaymentAttempt.key == key)).scalar_one_or_none()
 
 
 def _ensure_attempt(payment: CardPayment, operation: AttemptOperation, key: str, amount: int | None) -> None:
@@ -579,6 +701,7 @@ class _Outcome:
     code: str | None = None
     decline_code: str | None = None
     message: str | None = None
+    declined: bool = True  # the bank refused the card (not the card processor refusing our request)
 
 
 def run_attempt(attempt_id: int, *, wait: bool = True) -> PaymentAttempt:
@@ -590,16 +713,24 @@ def run_attempt(attempt_id: int, *, wait: bool = True) -> PaymentAttempt:
         db.session.refresh(attempt)
         if attempt.state is not AttemptState.STARTED:
             return attempt
-        token = _claim(attempt_id)
-        if token is not None:
+        claimed = _claim(attempt_id)
+        if claimed is not None:
+            token, claimed_until = claimed
             break
         if not wait or time.monotonic() > deadline:
             raise PaymentInProgress("This payment is being processed. Wait a moment, then refresh the page.")
         time.sleep(0.1)
+    _lease.attempt_id, _lease.token, _lease.until = attempt_id, token, claimed_until
     try:
         attempt = db.session.get(PaymentAttempt, attempt_id)
         db.session.refresh(attempt)
-        outcome = _perform(attempt)
+        try:
+            outcome = _perform(attempt)
+        except _LeaseLost:
+            db.session.rollback()
+            raise PaymentInProgress("This payment is being processed. Wait a moment, then refresh the page.") from None
+        finally:
+            _lease.attempt_id = _lease.token = _lease.until = None
         _record(attempt.id, token, outcome)
     finally:
         _drop_lease(attempt_id, token)
@@ -607,7 +738,8 @@ def run_attempt(attempt_id: int, *, wait: bool = True) -> PaymentAttempt:
     return db.session.get(PaymentAttempt, attempt_id)
 
 
-def _claim(attempt_id: int) -> str | None:
+def _claim(attempt_id: int) -> tuple[str, dt.datetime] | None:
+    """Take the lease on an attempt: (our token, until when) or None if someone holds it."""
     token = secrets.token_hex(8)
     now = utcnow()
     table = PaymentAttempt.__table__
@@ -621,7 +753,7 @@ def _claim(attempt_id: int) -> str | None:
             )
             .values(lease_token=token, lease_until=now + LEASE, tries=table.c.tries + 1)
         ).rowcount
-    return token if claimed == 1 else None
+    return (token, now + LEASE) if claimed == 1 else None
 
 
 def _drop_lease(attempt_id: int, token: str) -> None:
@@ -634,8 +766,11 @@ def _drop_lease(attempt_id: int, token: str) -> None:
 
 
 def _call(request):
-    """Make one request to Stripe. A definite refusal raises stripe.StripeError subclasses
-    the callers handle; an unknown outcome (network, 5xx, rate limit) ProcessorUnavailable."""
+    """Make one request to Stripe. An unknown outcome (network, 5xx, rate limit, our key
+    refused) raises ProcessorUnavailable: a retry settles it. Any other Stripe error is a
+    definite answer and raises ProcessorRefused, which callers turn into a clear outcome
+    (never a stray exception, so never an error page)."""
+    _renew_lease_if_short()
     try:
         return request(_client())
     except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
@@ -645,6 +780,52 @@ def _call(request):
     except stripe.AuthenticationError as exc:
         log.error("Stripe rejected our API key: check STRIPE_SECRET_KEY")
         raise ProcessorUnavailable("Card payments are not working at the moment. Try again later.") from exc
+    except stripe.CardError as exc:
+        raise ProcessorRefused(_decline_message(exc.code, _decline_code(exc), None), exc) from exc
+    except stripe.StripeError as exc:
+        log.warning("Stripe refused a request: %s (%s)", type(exc).__name__, getattr(exc, "code", None))
+        raise ProcessorRefused(
+            "The card processor refused this request, so nothing has been charged. Try again, or contact the council if it happens again.",
+            exc,
+        ) from exc
+
+
+def _decline_code(exc: stripe.StripeError) -> str | None:
+    error = getattr(exc, "error", None)
+    return getattr(error, "decline_code", None) if error else None
+
+
+class _Lease(threading.local):
+    """The attempt this thread is working on, and until when its lease runs."""
+
+    def __init__(self):
+        self.attempt_id: int | None = None
+        self.token: str | None = None
+        self.until: dt.datetime | None = None
+
+
+_lease = _Lease()
+
+
+def _renew_lease_if_short() -> None:
+    """Before a request that belongs to an attempt: if less than one request's worst case is
+    left on our lease, extend it (only if it is still ours), so no request outlives it."""
+    if _lease.attempt_id is None:
+        return
+    now = utcnow()
+    if _lease.until - now >= CALL_BUDGET:
+        return
+    table = PaymentAttempt.__table__
+    until = now + LEASE
+    with write_transaction():
+        renewed = db.session.execute(
+            update(table)
+            .where(table.c.id == _lease.attempt_id, table.c.lease_token == _lease.token, table.c.state == AttemptState.STARTED.value)
+            .values(lease_until=until)
+        ).rowcount
+    if renewed != 1:
+        raise _LeaseLost(f"attempt {_lease.attempt_id} was taken over by another process")
+    _lease.until = until
 
 
 def _idempotency_key(attempt: PaymentAttempt, payment: CardPayment) -> str:
@@ -661,7 +842,12 @@ def _perform(attempt: PaymentAttempt) -> _Outcome:
         AttemptOperation.CANCEL: _perform_cancel,
         AttemptOperation.REFUND: _perform_refund,
     }[attempt.operation]
-    return operation(attempt, payment, earlier_try=attempt.tries > 1)
+    try:
+        return operation(attempt, payment, earlier_try=attempt.tries > 1)
+    except ProcessorRefused as exc:
+        # A definite refusal of any request the operation made (a lookup included): the
+        # attempt is finished as failed, and the card work moves on from there.
+        return _failure(exc.error)
 
 
 def _failure(exc: stripe.StripeError, **extra) -> _Outcome:
@@ -671,6 +857,7 @@ def _failure(exc: stripe.StripeError, **extra) -> _Outcome:
         code=getattr(exc, "code", None) or (error.code if error else None),
         decline_code=(getattr(error, "decline_code", None) if error else None),
         message=getattr(exc, "user_message", None) or str(exc),
+        declined=isinstance(exc, stripe.CardError),
         **extra,
     )
 
@@ -701,49 +888,63 @@ def _perform_pay(attempt: PaymentAttempt, payment: CardPayment, *, earlier_try: 
         params["off_session"] = True  # the card holder is not here: a merchant-initiated charge
     try:
         intent = _call(lambda c: c.v1.payment_intents.create(params=params, options={"idempotency_key": _idempotency_key(attempt, payment)}))
-    except stripe.CardError as exc:
-        return _failure(exc)
-    except stripe.InvalidRequestError as exc:
-        return _failure(exc)
+    except ProcessorRefused as exc:
+        return _failure(exc.error)
     return _Outcome(AttemptState.SUCCEEDED, intent=intent)
 
 
+PAGE_SIZE = 100  # Stripe's largest page
+
+
 def _find_earlier_intent(attempt: PaymentAttempt, payment: CardPayment, customer_id: str):
-    """What an earlier, unrecorded try of this attempt did at Stripe, if anything."""
+    """What an earlier, unrecorded try of this attempt did at Stripe, if anything.
+
+    Every charge of the customer since the attempt was recorded is looked at, page after
+    page (a busy payer can have more than one page of them), so an earlier request that
+    did charge the card is always found and never sent again."""
     if payment.stripe_payment_intent_id:
         return _call(lambda c: c.v1.payment_intents.retrieve(payment.stripe_payment_intent_id))
     since = int((attempt.created_at - LOOK_BACK).timestamp())
-    charges = _call(lambda c: c.v1.charges.list(params={"customer": customer_id, "created": {"gt": since}, "limit": 100}))
-    for charge in charges.data:
-        intent_id = charge.payment_intent if isinstance(charge.payment_intent, str) or charge.payment_intent is None else charge.payment_intent.id
-        if not intent_id:
-            continue
-        intent = _call(lambda c: c.v1.payment_intents.retrieve(intent_id))
-        metadata = _field(intent, "metadata")
-        if _field(metadata, "marketplace_attempt") == attempt.key and _field(metadata, "marketplace_payment") == payment.public_id:
-            return intent
-    return None
+    params: dict[str, Any] = {"customer": customer_id, "created": {"gt": since}, "limit": PAGE_SIZE}
+    seen: set[str] = set()
+    while True:
+        page = _call(lambda c: c.v1.charges.list(params=dict(params)))
+        for charge in page.data:
+            intent_id = charge.payment_intent if isinstance(charge.payment_intent, str) or charge.payment_intent is None else charge.payment_intent.id
+            # Only a charge of our amount can be ours: look no further at the others.
+            if not intent_id or intent_id in seen or _field(charge, "amount") != payment.amount_pence:
+                continue
+            seen.add(intent_id)
+            intent = _call(lambda c: c.v1.payment_intents.retrieve(intent_id))
+            metadata = _field(intent, "metadata")
+            if _field(metadata, "marketplace_attempt") == attempt.key and _field(metadata, "marketplace_payment") == payment.public_id:
+                return intent
+        if not _field(page, "has_more") or not page.data:
+            return None
+        params["starting_after"] = page.data[-1].id
 
 
 def _perform_capture(attempt: PaymentAttempt, payment: CardPayment, *, earlier_try: bool) -> _Outcome:
+    """Take the reserved money. We look at the authorisation first: one that lapsed or was
+    cancelled is never sent a capture (the visit is charged to the card instead)."""
     intent_id = payment.stripe_payment_intent_id
-    if earlier_try:
-        intent = _call(lambda c: c.v1.payment_intents.retrieve(intent_id))
-        if intent.status != "requires_capture":
-            return _intent_outcome_for_capture(intent)
+    intent = _call(lambda c: c.v1.payment_intents.retrieve(intent_id))
+    if intent.status != "requires_capture":
+        return _intent_outcome_for_capture(intent)
     try:
         intent = _call(
             lambda c: c.v1.payment_intents.capture(
                 intent_id, params={"amount_to_capture": attempt.amount_pence}, options={"idempotency_key": _idempotency_key(attempt, payment)}
             )
         )
-    except stripe.InvalidRequestError as exc:
-        # Typically the authorisation lapsed or was cancelled: look at the intent itself.
+    except ProcessorRefused as exc:
+        # Refused: look at the intent itself (it may have lapsed meanwhile). One still
+        # waiting to be captured is cancelled and the visit charged instead (_plan_work).
         intent = _call(lambda c: c.v1.payment_intents.retrieve(intent_id))
         if intent.status == "requires_capture":
-            return _failure(exc, intent=intent)
+            return _failure(exc.error, intent=intent)
         return _intent_outcome_for_capture(intent)
-    return _Outcome(AttemptState.SUCCEEDED, intent=intent)
+    return _intent_outcome_for_capture(intent)
 
 
 def _intent_outcome_for_capture(intent) -> _Outcome:
@@ -754,25 +955,43 @@ def _intent_outcome_for_capture(intent) -> _Outcome:
 
 def _perform_cancel(attempt: PaymentAttempt, payment: CardPayment, *, earlier_try: bool) -> _Outcome:
     intent_id = payment.stripe_payment_intent_id
-    intent = _call(lambda c: c.v1.payment_intents.retrieve(intent_id))
+    if intent_id is None:
+        return _Outcome(AttemptState.SUCCEEDED)  # nothing was ever reserved at Stripe
+    try:
+        intent = _call(lambda c: c.v1.payment_intents.retrieve(intent_id))
+    except ProcessorRefused as exc:
+        if exc.missing:
+            return _Outcome(AttemptState.SUCCEEDED)  # no such authorisation: nothing is reserved
+        raise
     if intent.status in ("canceled", "succeeded", "requires_payment_method"):
         return _Outcome(AttemptState.SUCCEEDED if intent.status != "succeeded" else AttemptState.FAILED, intent=intent)
     try:
         intent = _call(lambda c: c.v1.payment_intents.cancel(intent_id, options={"idempotency_key": _idempotency_key(attempt, payment)}))
-    except stripe.InvalidRequestError as exc:
-        return _failure(exc, intent=_call(lambda c: c.v1.payment_intents.retrieve(intent_id)))
+    except ProcessorRefused as exc:
+        return _failure(exc.error, intent=_call(lambda c: c.v1.payment_intents.retrieve(intent_id)))
     return _Outcome(AttemptState.SUCCEEDED, intent=intent)
 
 
+# What Stripe's refund statuses mean to us: only "succeeded" moves money to the card.
+REFUND_SETTLED = {"succeeded": RefundStatus.SUCCEEDED, "failed": RefundStatus.FAILED, "canceled": RefundStatus.FAILED}
+
+
 def _perform_refund(attempt: PaymentAttempt, payment: CardPayment, *, earlier_try: bool) -> _Outcome:
+    """Ask Stripe for the refund. Its answer may be "pending": the request is made (the
+    attempt succeeded) but the refund itself stays PENDING until Stripe says it succeeded."""
     intent_id = payment.stripe_payment_intent_id
     refund_row = db.session.get(CardRefund, attempt.refund_id)
     if earlier_try:
-        existing = _call(lambda c: c.v1.refunds.list(params={"payment_intent": intent_id, "limit": 100}))
-        for refund in existing.data:
-            metadata = _field(refund, "metadata")
-            if _field(metadata, "marketplace_attempt") == attempt.key and _field(metadata, "marketplace_refund") == refund_row.public_id:
-                return _Outcome(AttemptState.SUCCEEDED if refund.status != "failed" else AttemptState.FAILED, refund=refund)
+        params: dict[str, Any] = {"payment_intent": intent_id, "limit": PAGE_SIZE}
+        while True:
+            existing = _call(lambda c: c.v1.refunds.list(params=dict(params)))
+            for refund in existing.data:
+                metadata = _field(refund, "metadata")
+                if _field(metadata, "marketplace_attempt") == attempt.key and _field(metadata, "marketplace_refund") == refund_row.public_id:
+                    return _refund_outcome(refund)
+            if not _field(existing, "has_more") or not existing.data:
+                break
+            params["starting_after"] = existing.data[-1].id
     try:
         refund = _call(
             lambda c: c.v1.refunds.create(
@@ -784,11 +1003,24 @@ def _perform_refund(attempt: PaymentAttempt, payment: CardPayment, *, earlier_tr
                 options={"idempotency_key": _idempotency_key(attempt, payment)},
             )
         )
-    except (stripe.InvalidRequestError, stripe.CardError) as exc:
-        return _failure(exc)
-    if refund.status == "failed":
-        return _Outcome(AttemptState.FAILED, refund=refund, message="The card processor could not make the refund.")
+    except ProcessorRefused as exc:
+        return _failure(exc.error)
+    return _refund_outcome(refund)
+
+
+def _refund_outcome(refund) -> _Outcome:
+    if REFUND_SETTLED.get(refund.status) is RefundStatus.FAILED:
+        return _Outcome(AttemptState.FAILED, refund=refund, message=_refund_failure_message(refund))
     return _Outcome(AttemptState.SUCCEEDED, refund=refund)
+
+
+def _refund_failure_message(refund) -> str:
+    reason = _field(refund, "failure_reason")
+    if reason == "expired_or_canceled_card":
+        return "The card has expired or been cancelled, so the bank could not take the refund."
+    if reason == "lost_or_stolen_card":
+        return "The card was reported lost or stolen, so the bank could not take the refund."
+    return "The card processor could not make the refund."
 
 
 # Recording what happened ---------------------------------------------------------------------
@@ -826,11 +1058,44 @@ def _record(attempt_id: int, token: str, outcome: _Outcome) -> None:
                 _apply_intent(payment, outcome.intent, captured_pence=attempt.amount_pence)
             elif outcome.intent is not None and outcome.intent.status != "requires_capture":
                 _apply_intent(payment, outcome.intent, captured_pence=attempt.amount_pence)
+            else:
+                # Refused while the money is still reserved: _plan_work cancels the
+                # authorisation and charges the saved card instead.
+                payment.failure_code = "capture_refused"
+                booking = db.session.get(Booking, payment.booking_id)
+                visit = db.session.get(BookingVisit, payment.visit_id)
+                bookings._event(
+                    booking,
+                    "capture_refused",
+                    f"The card processor would not take the {_pounds(attempt.amount_pence)} reserved for the visit on "
+                    f"{bookings._when(visit.starts_at)}: the reservation is being released and the card charged instead.",
+                    None,
+                )
         elif attempt.operation is AttemptOperation.CANCEL:
             if outcome.intent is not None:
+                attempt.stripe_object_id = outcome.intent.id
                 _apply_intent(payment, outcome.intent, captured_pence=payment.amount_pence)
+            if payment.status.is_open and (outcome.state is AttemptState.FAILED or outcome.intent is None):
+                _abandon_authorisation(payment, outcome)
         elif attempt.operation is AttemptOperation.REFUND:
             _finish_refund(attempt, payment, outcome)
+
+
+def _abandon_authorisation(payment: CardPayment, outcome: _Outcome) -> None:
+    """A reservation Stripe will not cancel (or no longer has): we will never capture it, so
+    for us it is over. Stripe lets an uncaptured authorisation lapse by itself within 7 days.
+    Its ledger hold goes back to the card, and any charge the visit needs is made afresh."""
+    booking = db.session.get(Booking, payment.booking_id)
+    visit = db.session.get(BookingVisit, payment.visit_id)
+    _release_payment_hold(
+        payment, Actor.system("card payments"),
+        f"Reservation on {payment.card.description} given up ({booking.reference}, visit on {bookings._when(visit.starts_at)})",
+    )
+    payment.status = CardPaymentStatus.CANCELLED
+    if outcome.state is AttemptState.FAILED:
+        payment.failure_code = "cancel_refused"
+        payment.failure_message = "The card processor would not release the reservation: it lapses by itself within 7 days."
+        log.warning("card payment %s: Stripe refused to cancel the authorisation (%s)", payment.public_id, outcome.code)
 
 
 def _fail_payment(payment: CardPayment, outcome: _Outcome) -> None:
@@ -838,11 +1103,16 @@ def _fail_payment(payment: CardPayment, outcome: _Outcome) -> None:
         return
     payment.status = CardPaymentStatus.FAILED
     payment.failure_code = outcome.decline_code or outcome.code
-    payment.failure_message = _decline_message(outcome.code, outcome.decline_code, payment.amount_pence, card=payment.card)
+    if outcome.declined:
+        payment.failure_message = _decline_message(outcome.code, outcome.decline_code, payment.amount_pence, card=payment.card)
+    else:
+        payment.failure_message = (
+            "The card processor could not take this payment from your card. Add your card again, or use another card."
+        )
     _after_payment_failed(payment)
 
 
-def _decline_message(code: str | None, decline_code: str | None, amount_pence: int, card: PaymentCard | None = None) -> str:
+def _decline_message(code: str | None, decline_code: str | None, amount_pence: int | None, card: PaymentCard | None = None) -> str:
     """Words a person can act on, for a card the bank refused."""
     prepaid = card is not None and (card.funding is CardFunding.PREPAID or card.route is FundingRoute.PREPAID_CARD)
     if decline_code == "insufficient_funds" or code == "insufficient_funds":
@@ -852,7 +1122,7 @@ def _decline_message(code: str | None, decline_code: str | None, amount_pence: i
             else "Check the balance with your bank. "
         )
         return (
-            f"Your card does not have enough money for this payment of {_pounds(amount_pence)}. {advice}"
+            f"Your card does not have enough money for this payment{'' if amount_pence is None else ' of ' + _pounds(amount_pence)}. {advice}"
             "You can book fewer visits, or use another card."
         )
     if code == "expired_card" or decline_code == "expired_card":
@@ -909,6 +1179,11 @@ def _apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
         payment.status = target
         return
     if target is CardPaymentStatus.AUTHORISED:
+        if payment.status is CardPaymentStatus.FAILED and _other_open_payment(payment) is not None:
+            # A late authorisation of a payment we had given up, while another payment for
+            # the visit is under way: it is not needed, so it is cancelled (never captured).
+            _ensure_attempt(payment, AttemptOperation.CANCEL, f"card-payment:{payment.id}:cancel", None)
+            return
         held = ledger.place_hold(
             visit_id=visit.id,
             source=card_account(card),
@@ -933,6 +1208,10 @@ def _apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
     if isinstance(received, int) and 0 < received <= payment.amount_pence:
         amount = received
     memo = f"{booking.service.title} on {bookings._when(visit.starts_at)} ({booking.reference})"
+    # A payment we had recorded as failed can still succeed later (the card holder passed
+    # their bank's check after all). If the visit was paid meanwhile ("Pay now"), only what
+    # is still due goes to the provider; the rest is refunded to the card automatically.
+    to_provider = min(amount, max(0, _amount_due(visit) - _paid_by_others(payment)))
     # The reservation (if any) goes back to the card and the charge is taken, as a card
     # statement shows them: so the card's account tells its whole story.
     _release_payment_hold(payment, actor, f"Reservation on {card.description} released: charged instead. {memo}")
@@ -944,21 +1223,108 @@ def _apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
         actor=actor,
         memo=f"Charged to {card.description}: {memo}",
     )
-    ledger.post(
-        TransactionKind.CAPTURE,
-        [(clearing_account(), -amount), (ledger.provider_payable_account(booking.provider), amount)],
-        key=f"card-payment:{payment.id}:to-provider",
-        cause=("booking_visit", visit.id),
-        actor=actor,
-        memo=f"Paid by card: {memo}",
-    )
+    if to_provider:
+        ledger.post(
+            TransactionKind.CAPTURE,
+            [(clearing_account(), -to_provider), (ledger.provider_payable_account(booking.provider), to_provider)],
+            key=f"card-payment:{payment.id}:to-provider",
+            cause=("booking_visit", visit.id),
+            actor=actor,
+            memo=f"Paid by card: {memo}",
+        )
     payment.status = target
     payment.captured_pence = amount
-    if visit.status is VisitStatus.UNPAID:
+    if to_provider < amount:
+        _refund_duplicate(payment, booking, visit, amount - to_provider)
+    if visit.status is VisitStatus.UNPAID and to_provider:
         visit.status = VisitStatus.DELIVERED if visit.delivered_units is not None else VisitStatus.LATE_CANCELLED
         bookings._event(booking, "paid", f"{_pounds(amount)} paid by card for the visit on {bookings._when(visit.starts_at)}", None)
     elif visit.status is VisitStatus.SCHEDULED:
         visit.status = VisitStatus.HELD  # paid before delivery: only by a webhook racing the booking
+
+
+def _other_open_payment(payment: CardPayment) -> CardPayment | None:
+    return db.session.execute(
+        select(CardPayment).where(
+            CardPayment.visit_id == payment.visit_id,
+            CardPayment.id != payment.id,
+            CardPayment.status.in_([CardPaymentStatus.STARTED, CardPaymentStatus.REQUIRES_ACTION, CardPaymentStatus.AUTHORISED]),
+        )
+    ).scalars().first()
+
+
+def _amount_due(visit: BookingVisit) -> int:
+    """What the card must pay for a visit: what was charged for it once delivered or
+    cancelled late, otherwise its booked price."""
+    if visit.status in (VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED, VisitStatus.UNPAID):
+        return visit.charged_pence
+    if visit.status in (VisitStatus.CANCELLED, VisitStatus.DECLINED):
+        return 0  # cancelled in time or declined: nothing is owed for it
+    return visit.amount_pence
+
+
+def _paid_by_others(payment: CardPayment) -> int:
+    """What the visit's other card payments passed on to the provider (their captures less
+    what was refunded automatically because a card paid twice)."""
+    others = db.session.execute(
+        select(CardPayment).where(
+            CardPayment.visit_id == payment.visit_id, CardPayment.id != payment.id, CardPayment.status == CardPaymentStatus.CAPTURED
+        )
+    ).scalars().all()
+    if not others:
+        return 0
+    duplicates = db.session.execute(
+        select(func.coalesce(func.sum(CardRefund.amount_pence), 0)).where(
+            CardRefund.card_payment_id.in_([p.id for p in others]), CardRefund.automatic.is_(True)
+        )
+    ).scalar_one()
+    return sum(p.captured_pence for p in others) - int(duplicates)
+
+
+def _refund_duplicate(payment: CardPayment, booking: Booking, visit: BookingVisit, amount_pence: int) -> CardRefund:
+    """Record (inside the caller's transaction) the automatic refund of money a card paid for
+    a visit that was already paid. The money waits in the card clearing account, where the
+    card paid it, until Stripe confirms the refund; the refund itself is made by the next
+    round of card work (``settle_booking``, ``flask payments retry``), never inside a webhook.
+    Idempotent: one per payment."""
+    reason = (
+        f"Paid twice: {payment.card.description} paid {_pounds(amount_pence)} for the visit on "
+        f"{bookings._when(visit.starts_at)} after it had already been paid, so it is given back automatically."
+    )
+    refund = CardRefund(
+        public_id=_new_public_id(),
+        card_payment_id=payment.id,
+        request_key=f"duplicate:{payment.public_id}",
+        amount_pence=amount_pence,
+        reason=reason,
+        status=RefundStatus.PENDING,
+        requested_by_id=None,
+        automatic=True,
+    )
+    db.session.add(refund)
+    db.session.flush()
+    db.session.add(
+        PaymentAttempt(
+            key=f"card-refund:{refund.id}",
+            operation=AttemptOperation.REFUND,
+            state=AttemptState.STARTED,
+            card_payment_id=payment.id,
+            refund_id=refund.id,
+            amount_pence=amount_pence,
+        )
+    )
+    audit.record(
+        None,
+        "payments.duplicate_refund_started",
+        "booking",
+        booking.reference,
+        after={"visit_starts_at": visit.starts_at, "amount_pence": amount_pence, "card": payment.card.description,
+               "payment": payment.public_id, "refund": refund.public_id},
+        note=reason,
+    )
+    bookings._event(booking, "duplicate_payment", reason, None)
+    _pending.notifications.append((booking.id, "duplicate_payment"))
+    return refund
 
 
 def _release_payment_hold(payment: CardPayment, actor: Actor, memo: str) -> None:
@@ -1072,12 +1438,15 @@ def refresh_payment(payment: CardPayment) -> CardPayment:
 
 
 def refundable_pence(payment: CardPayment) -> int:
-    pending = db.session.execute(
+    """What may still be refunded from a payment: what it took, less refunds made or in
+    flight, and less any automatic refund of a double payment that is still owed."""
+    held_back = db.session.execute(
         select(func.coalesce(func.sum(CardRefund.amount_pence), 0)).where(
-            CardRefund.card_payment_id == payment.id, CardRefund.status == RefundStatus.PENDING
+            CardRefund.card_payment_id == payment.id,
+            or_(CardRefund.status == RefundStatus.PENDING, (CardRefund.status == RefundStatus.FAILED) & CardRefund.automatic.is_(True)),
         )
     ).scalar_one()
-    return payment.captured_pence - payment.refunded_pence - int(pending)
+    return payment.captured_pence - payment.refunded_pence - int(held_back)
 
 
 def refund_visit(
@@ -1133,13 +1502,15 @@ def _record_refund(visit: BookingVisit, *, amount_pence: int, reason: str, by: U
         booking = db.session.get(Booking, visit.booking_id)
         if not _may_refund(by, booking, for_provider):
             raise NotFound("No such visit")
-        payment = db.session.execute(
+        captured = db.session.execute(
             select(CardPayment)
             .where(CardPayment.visit_id == visit.id, CardPayment.status == CardPaymentStatus.CAPTURED)
             .order_by(CardPayment.id.desc())
-        ).scalars().first()
-        if payment is None:
+        ).scalars().all()
+        if not captured:
             raise ValidationError({"amount": "Nothing has been paid by card for this visit, so there is nothing to refund"})
+        # The latest payment with something left to refund (a visit paid twice has two).
+        payment = next((p for p in captured if refundable_pence(p) > 0), captured[0])
         # Lock the payment row so two refunds cannot both pass the check (SQLite: the write lock).
         db.session.execute(select(CardPayment.id).where(CardPayment.id == payment.id).with_for_update())
         left = refundable_pence(payment)
@@ -1204,44 +1575,86 @@ def _capture_transaction(payment: CardPayment) -> LedgerTransaction | None:
 
 
 def _finish_refund(attempt: PaymentAttempt, payment: CardPayment, outcome: _Outcome) -> None:
+    """Record Stripe's answer to our refund request. A refund Stripe accepted but has not
+    finished ("pending") stays PENDING: its money stays in the clearing account and reaches
+    the card only when Stripe says it succeeded (a webhook, or ``flask payments retry``)."""
     refund = db.session.get(CardRefund, attempt.refund_id)
+    if outcome.refund is not None:
+        attempt.stripe_object_id = outcome.refund.id
+        if refund.stripe_refund_id is None:
+            refund.stripe_refund_id = outcome.refund.id
+    if outcome.state is AttemptState.SUCCEEDED:
+        settled = REFUND_SETTLED.get(outcome.refund.status)
+        if settled is RefundStatus.SUCCEEDED:
+            _refund_succeeded(refund)
+        elif refund.status is RefundStatus.PENDING:
+            booking = db.session.get(Booking, payment.booking_id)
+            bookings._event(
+                booking,
+                "refund_pending",
+                f"Refund of {_pounds(refund.amount_pence)} to {payment.card.description} sent to the card processor: "
+                "it shows on the card once the bank confirms it.",
+                None,
+            )
+    else:
+        _refund_failed(refund, outcome.message or "the card processor refused it")
+
+
+def _refund_succeeded(refund: CardRefund) -> None:
+    """The refund reached the card: money out of the clearing account to the card. Once."""
     if refund.status is not RefundStatus.PENDING:
         return
+    payment = db.session.get(CardPayment, refund.card_payment_id)
     booking = db.session.get(Booking, payment.booking_id)
-    actor = Actor.system("card payments")
-    now = utcnow()
-    if outcome.state is AttemptState.SUCCEEDED:
-        refund.status = RefundStatus.SUCCEEDED
-        refund.stripe_refund_id = outcome.refund.id
-        attempt.stripe_object_id = outcome.refund.id
-        payment.refunded_pence = payment.refunded_pence + refund.amount_pence
-        ledger.post(
-            TransactionKind.CARD_REFUND,
-            [(clearing_account(), -refund.amount_pence), (card_account(payment.card), refund.amount_pence)],
-            key=f"card-refund:{refund.id}:to-card",
-            cause=("card_refund", refund.id),
-            actor=actor,
-            memo=f"Refunded to {payment.card.description} ({booking.reference}): {refund.reason}",
-        )
-        bookings._event(booking, "refunded", f"{_pounds(refund.amount_pence)} refunded to {payment.card.description}: {refund.reason}", None)
-        audit.record(None, "payments.refunded", "booking", booking.reference,
-                     after={"amount_pence": refund.amount_pence, "refund": refund.public_id, "stripe_refund": refund.stripe_refund_id})
-        _pending.notifications.append((booking.id, "refunded"))
+    refund.status = RefundStatus.SUCCEEDED
+    refund.settled_at = utcnow()
+    payment.refunded_pence = payment.refunded_pence + refund.amount_pence
+    ledger.post(
+        TransactionKind.CARD_REFUND,
+        [(clearing_account(), -refund.amount_pence), (card_account(payment.card), refund.amount_pence)],
+        key=f"card-refund:{refund.id}:to-card",
+        cause=("card_refund", refund.id),
+        actor=Actor.system("card payments"),
+        memo=f"Refunded to {payment.card.description} ({booking.reference}): {refund.reason}",
+    )
+    bookings._event(booking, "refunded", f"{_pounds(refund.amount_pence)} refunded to {payment.card.description}: {refund.reason}", None)
+    audit.record(None, "payments.refunded", "booking", booking.reference,
+                 after={"amount_pence": refund.amount_pence, "refund": refund.public_id, "stripe_refund": refund.stripe_refund_id,
+                        "automatic": refund.automatic})
+    _pending.notifications.append((booking.id, "refunded"))
+
+
+def _refund_failed(refund: CardRefund, message: str) -> None:
+    """Stripe would not make the refund (or reversed it). A refund a person asked for gives
+    the money back to the provider, where it came from (a linked correction). An automatic
+    refund of a visit paid twice cannot: that money never reached the provider, so it stays
+    in the clearing account, owed to the card holder, for the council's payments team
+    (the booking and the audit trail say so, and `flask ledger check` counts it)."""
+    if refund.status is not RefundStatus.PENDING:
+        return
+    payment = db.session.get(CardPayment, refund.card_payment_id)
+    booking = db.session.get(Booking, payment.booking_id)
+    refund.status = RefundStatus.FAILED
+    refund.failure_message = message
+    refund.settled_at = utcnow()
+    if refund.automatic:
+        note = (f"Automatic refund of {_pounds(refund.amount_pence)} (paid twice) not made: {message} "
+                "The council's payments team will repay it.")
     else:
-        refund.status = RefundStatus.FAILED
-        refund.failure_message = outcome.message or "the card processor refused it"
         ledger.post(
             TransactionKind.CORRECTION,
             [(clearing_account(), -refund.amount_pence), (ledger.provider_payable_account(booking.provider), refund.amount_pence)],
             key=f"card-refund:{refund.id}:back-to-provider",
             cause=("card_refund", refund.id),
-            actor=actor,
-            memo=f"Refund not made, money back to {booking.provider.name}: {refund.failure_message}",
+            actor=Actor.system("card payments"),
+            memo=f"Refund not made, money back to {booking.provider.name}: {message}",
+            corrects=ledger.find_transaction(f"card-refund:{refund.id}:from-provider"),
         )
-        bookings._event(booking, "refund_failed", f"Refund of {_pounds(refund.amount_pence)} not made: {refund.failure_message}", None)
-        audit.record(None, "payments.refund_failed", "booking", booking.reference,
-                     after={"amount_pence": refund.amount_pence, "refund": refund.public_id}, note=refund.failure_message)
-    refund.settled_at = now
+        note = f"Refund of {_pounds(refund.amount_pence)} not made: {message}"
+    bookings._event(booking, "refund_failed", note, None)
+    audit.record(None, "payments.refund_failed", "booking", booking.reference,
+                 after={"amount_pence": refund.amount_pence, "refund": refund.public_id, "automatic": refund.automatic}, note=message)
+    _pending.notifications.append((booking.id, "refund_failed"))
 
 
 # Webhooks -------------------------------------------------------------------------------------
@@ -1289,9 +1702,14 @@ def handle_webhook(payload: bytes, signature_header: str | None) -> WebhookResul
     return WebhookResult(event_id, False, outcome)
 
 
+REFUND_EVENTS = ("charge.refund.updated", "refund.created", "refund.updated", "refund.failed")
+
+
 def _apply_event(event_type: str, obj: dict) -> str:
+    if event_type in REFUND_EVENTS:
+        return _apply_refund_event(obj)
     if not event_type.startswith("payment_intent."):
-        return "ignored: not a payment intent event"
+        return "ignored: not a payment intent or refund event"
     intent = stripe.PaymentIntent.construct_from(obj, None)
     payment = db.session.execute(select(CardPayment).where(CardPayment.stripe_payment_intent_id == intent.id)).scalar_one_or_none()
     if payment is None:
@@ -1313,6 +1731,65 @@ def _apply_event(event_type: str, obj: dict) -> str:
     if payment.status is before:
         return f"no change: payment {payment.public_id} is {payment.status.value}"
     return f"payment {payment.public_id}: {before.value} -> {payment.status.value}"
+
+
+def _apply_refund_event(obj: dict) -> str:
+    """A refund's status from Stripe: only "succeeded" moves money to the card; "failed" or
+    "canceled" gives it back where it came from (reversing the refund if it had succeeded)."""
+    if not isinstance(obj, dict) or obj.get("object") != "refund":
+        return "ignored: not a refund"
+    refund = _our_refund(obj)
+    if refund is None:
+        return "ignored: not one of our refunds"
+    return _apply_refund_status(refund, obj)
+
+
+def _our_refund(obj) -> CardRefund | None:
+    refund = db.session.execute(select(CardRefund).where(CardRefund.stripe_refund_id == obj.get("id"))).scalar_one_or_none()
+    if refund is None:
+        public_id = (obj.get("metadata") or {}).get("marketplace_refund")
+        refund = db.session.execute(select(CardRefund).where(CardRefund.public_id == public_id)).scalar_one_or_none() if public_id else None
+        if refund is None or refund.stripe_refund_id not in (None, obj.get("id")):
+            return None
+        refund.stripe_refund_id = obj.get("id")
+    return refund
+
+
+def _apply_refund_status(refund: CardRefund, obj) -> str:
+    before = refund.status
+    settled = REFUND_SETTLED.get(_field(obj, "status"))
+    if settled is RefundStatus.SUCCEEDED:
+        _refund_succeeded(refund)
+    elif settled is RefundStatus.FAILED:
+        message = _refund_failure_message(obj)
+        if refund.status is RefundStatus.SUCCEEDED:
+            _refund_reversed(refund, message)
+        else:
+            _refund_failed(refund, message)
+    if refund.status is before:
+        return f"no change: refund {refund.public_id} is {refund.status.value}"
+    return f"refund {refund.public_id}: {before.value} -> {refund.status.value}"
+
+
+def _refund_reversed(refund: CardRefund, message: str) -> None:
+    """A refund that had succeeded failed afterwards (rare: the bank sent it back). The
+    money that reached the card comes back through linked corrections: from the card to
+    the clearing account, then (for a refund a person asked for) on to the provider."""
+    payment = db.session.get(CardPayment, refund.card_payment_id)
+    booking = db.session.get(Booking, payment.booking_id)
+    actor = Actor.system("card payments")
+    ledger.post(
+        TransactionKind.CORRECTION,
+        [(card_account(payment.card), -refund.amount_pence), (clearing_account(), refund.amount_pence)],
+        key=f"card-refund:{refund.id}:reversed",
+        cause=("card_refund", refund.id),
+        actor=actor,
+        memo=f"Refund to {payment.card.description} sent back by the bank ({booking.reference}): {message}",
+        corrects=ledger.find_transaction(f"card-refund:{refund.id}:to-card"),
+    )
+    payment.refunded_pence = payment.refunded_pence - refund.amount_pence
+    refund.status = RefundStatus.PENDING  # the money is back in clearing: settle it as a failure
+    _refund_failed(refund, message)
 
 
 # Reading ------------------------------------------------------------------------------------
@@ -1367,21 +1844,51 @@ class CardStatementLine:
 
 
 def card_statement(payer: User, *, starts_at: dt.datetime | None = None, ends_at: dt.datetime | None = None) -> list[CardStatementLine]:
-    """Every movement on the payer's cards, from the ledger: the card lines of their statement."""
-    cards = db.session.execute(select(PaymentCard).where(PaymentCard.owner_id == payer.id)).scalars().all()
-    by_account = {}
-    for card in cards:
-        account = db.session.execute(
-            select(LedgerAccount).where(LedgerAccount.kind == AccountKind.SELF_FUNDED, LedgerAccount.owner_key == f"card:{card.id}")
+    """The card lines of a person's statement, from the ledger: every movement on their own
+    cards, and the card movements for their own bookings that someone else's card paid
+    (a representative paying with the citizen's council prepaid card, for example)."""
+    def account_of(card: PaymentCard) -> int | None:
+        return db.session.execute(
+            select(LedgerAccount.id).where(LedgerAccount.kind == AccountKind.SELF_FUNDED, LedgerAccount.owner_key == f"card:{card.id}")
         ).scalar_one_or_none()
-        if account is not None:
-            by_account[account.id] = card
-    if not by_account:
+
+    own: dict[int, str] = {}
+    for card in db.session.execute(select(PaymentCard).where(PaymentCard.owner_id == payer.id)).scalars():
+        account_id = account_of(card)
+        if account_id is not None:
+            own[account_id] = card.description
+    others: dict[int, str] = {}
+    booking_ids = db.session.execute(
+        select(Booking.id)
+        .join(BookingCard, BookingCard.booking_id == Booking.id)
+        .join(PaymentCard, BookingCard.card_id == PaymentCard.id)
+        .where(Booking.citizen_id == payer.id, PaymentCard.owner_id != payer.id)
+    ).scalars().all()
+    for link in db.session.execute(select(BookingCard).where(BookingCard.booking_id.in_(booking_ids))).scalars() if booking_ids else []:
+        account_id = account_of(link.card)
+        if account_id is not None and account_id not in own:
+            others[account_id] = f"{link.card.description} ({link.card.owner.name}'s card)"
+    if not own and not others:
         return []
+    conditions = []
+    if own:
+        conditions.append(LedgerEntry.account_id.in_(list(own)))
+    if others:
+        visit_ids = select(BookingVisit.id).where(BookingVisit.booking_id.in_(booking_ids))
+        refund_ids = (
+            select(CardRefund.id).join(CardPayment, CardRefund.card_payment_id == CardPayment.id).where(CardPayment.booking_id.in_(booking_ids))
+        )
+        conditions.append(
+            LedgerEntry.account_id.in_(list(others))
+            & or_(
+                (LedgerTransaction.cause_type == "booking_visit") & LedgerTransaction.cause_id.in_(visit_ids),
+                (LedgerTransaction.cause_type == "card_refund") & LedgerTransaction.cause_id.in_(refund_ids),
+            )
+        )
     query = (
         select(LedgerTransaction, LedgerEntry.account_id, LedgerEntry.amount_pence)
         .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
-        .where(LedgerEntry.account_id.in_(list(by_account)))
+        .where(or_(*conditions))
         .order_by(LedgerTransaction.effective_at, LedgerTransaction.id)
     )
     if starts_at is not None:
@@ -1390,7 +1897,6 @@ def card_statement(payer: User, *, starts_at: dt.datetime | None = None, ends_at
         query = query.where(LedgerTransaction.effective_at < ends_at)
     lines = []
     for transaction, account_id, amount in db.session.execute(query).all():
-        card = by_account[account_id]
         authorised = released = paid = refunded = 0
         if transaction.kind is TransactionKind.HOLD:
             authorised = -amount
@@ -1398,10 +1904,26 @@ def card_statement(payer: User, *, starts_at: dt.datetime | None = None, ends_at
             released = amount
         elif transaction.kind is TransactionKind.CARD_PAYMENT:
             paid = -amount
-        elif transaction.kind is TransactionKind.CARD_REFUND:
-            refunded = amount
-        lines.append(CardStatementLine(transaction.effective_at, transaction.memo, card.description, authorised, released, paid, refunded))
+        elif transaction.kind in (TransactionKind.CARD_REFUND, TransactionKind.CORRECTION):
+            refunded = amount  # a correction here is a refund the bank sent back (negative)
+        card = own.get(account_id) or others[account_id]
+        lines.append(CardStatementLine(transaction.effective_at, transaction.memo, card, authorised, released, paid, refunded))
     return lines
+
+
+def pending_refunds_for(person: User) -> list[CardRefund]:
+    """Refunds asked for but not yet confirmed by the card processor, on the person's own
+    cards or for their own bookings: shown beside the statement until they reach the card."""
+    return list(
+        db.session.execute(
+            select(CardRefund)
+            .join(CardPayment, CardRefund.card_payment_id == CardPayment.id)
+            .join(PaymentCard, CardPayment.card_id == PaymentCard.id)
+            .join(Booking, CardPayment.booking_id == Booking.id)
+            .where(CardRefund.status == RefundStatus.PENDING, or_(PaymentCard.owner_id == person.id, Booking.citizen_id == person.id))
+            .order_by(CardRefund.created_at)
+        ).scalars()
+    )
 
 
 @dataclass(frozen=True)
@@ -1435,18 +1957,30 @@ def card_spend(*, since: dt.datetime | None = None, until: dt.datetime | None = 
     return [SpendRow(route, funding, int(n), int(paid), int(refunded)) for route, funding, n, paid, refunded in rows]
 
 
-def prepaid_card_holders_spend() -> list[tuple[User, int]]:
-    """Each council prepaid card holder and what their cards paid, net of refunds."""
+@dataclass(frozen=True)
+class PrepaidSpend:
+    """What council prepaid cards paid for one direct-payment recipient (the citizen whose
+    care it was), through one card holder (the citizen, or their representative)."""
+
+    citizen: User
+    holder: User
+    net_pence: int
+
+
+def prepaid_card_holders_spend() -> list[PrepaidSpend]:
+    """Council prepaid card spend, net of refunds, by the citizen it was for (the direct
+    payment's recipient) and the card holder who paid."""
     rows = db.session.execute(
-        select(PaymentCard.owner_id, func.coalesce(func.sum(CardPayment.captured_pence - CardPayment.refunded_pence), 0))
+        select(Booking.citizen_id, PaymentCard.owner_id, func.coalesce(func.sum(CardPayment.captured_pence - CardPayment.refunded_pence), 0))
         .join(CardPayment, CardPayment.card_id == PaymentCard.id)
+        .join(Booking, CardPayment.booking_id == Booking.id)
         .where(
             CardPayment.status == CardPaymentStatus.CAPTURED,
             or_(PaymentCard.route == FundingRoute.PREPAID_CARD, CardPayment.funding == CardFunding.PREPAID),
         )
-        .group_by(PaymentCard.owner_id)
+        .group_by(Booking.citizen_id, PaymentCard.owner_id)
     ).all()
-    return [(db.session.get(User, owner_id), int(total)) for owner_id, total in rows]
+    return [PrepaidSpend(db.session.get(User, citizen_id), db.session.get(User, owner_id), int(total)) for citizen_id, owner_id, total in rows]
 
 
 # Retrying everything left unfinished ------------------------------------------------------------
@@ -1474,7 +2008,33 @@ def retry_unfinished(progress=None) -> int:
         settle_booking(db.session.get(Booking, booking_id))
         if progress:
             progress(1)
+    refresh_pending_refunds()
     return len(booking_ids)
+
+
+def refresh_pending_refunds() -> int:
+    """Ask Stripe how each refund it accepted but had not finished is doing, in case its
+    webhook never came; settle the ones that finished. Returns how many changed."""
+    if not is_configured():
+        return 0
+    waiting = db.session.execute(
+        select(CardRefund.id).where(CardRefund.status == RefundStatus.PENDING, CardRefund.stripe_refund_id.is_not(None))
+    ).scalars().all()
+    changed = 0
+    for refund_id in waiting:
+        stripe_refund_id = db.session.get(CardRefund, refund_id).stripe_refund_id
+        try:
+            remote = _call(lambda c: c.v1.refunds.retrieve(stripe_refund_id))
+        except (ProcessorUnavailable, ProcessorRefused) as exc:
+            log.warning("refund %s: could not ask Stripe about it (%s)", refund_id, exc)
+            continue
+        with write_transaction():
+            refund = db.session.get(CardRefund, refund_id)
+            before = refund.status
+            _apply_refund_status(refund, remote)
+            changed += refund.status is not before
+        _send_notifications()
+    return changed
 
 
 # Invariants for `flask ledger check` ------------------------------------------------------------
@@ -1485,14 +2045,19 @@ def _check_cards() -> list[ledger.Problem]:
     clearing = db.session.execute(
         select(LedgerAccount).where(LedgerAccount.kind == AccountKind.CARD_CLEARING, LedgerAccount.owner_key == "stripe")
     ).scalar_one_or_none()
+    # Refunds in flight, and automatic refunds (a visit paid twice) Stripe would not make:
+    # that money never reached a provider and is owed to the card holder.
     pending = int(
         db.session.execute(
-            select(func.coalesce(func.sum(CardRefund.amount_pence), 0)).where(CardRefund.status == RefundStatus.PENDING)
+            select(func.coalesce(func.sum(CardRefund.amount_pence), 0)).where(
+                or_(CardRefund.status == RefundStatus.PENDING, (CardRefund.status == RefundStatus.FAILED) & CardRefund.automatic.is_(True))
+            )
         ).scalar_one()
     )
     in_clearing = ledger.balance(clearing) if clearing is not None else 0
     if in_clearing != pending:
         problems.append(ledger.Problem("card clearing holds only refunds in flight", f"clearing holds {in_clearing} but pending refunds total {pending}"))
+    problems.extend(_check_delivered_card_visits())
     cards = db.session.execute(select(PaymentCard)).scalars().all()
     for card in cards:
         account = db.session.execute(
@@ -1510,6 +2075,42 @@ def _check_cards() -> list[ledger.Problem]:
             )
             break
     return problems
+
+
+def _check_delivered_card_visits() -> list[ledger.Problem]:
+    """Every delivered (or late-cancelled) visit of a card booking is paid by card, or is
+    marked unpaid (so someone is asked to pay it), or has card work still under way (an
+    attempt not finished: `flask payments retry` finishes it). Anything else is money owed
+    that nobody is collecting."""
+    rows = db.session.execute(
+        select(BookingVisit.id, BookingVisit.charged_pence, Booking.reference)
+        .join(Booking, BookingVisit.booking_id == Booking.id)
+        .join(BookingCard, BookingCard.booking_id == Booking.id)
+        .where(BookingVisit.status.in_([VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED]))
+        .order_by(BookingVisit.id)
+    ).all()
+    for visit_id, due, reference in rows:
+        captured = int(
+            db.session.execute(
+                select(func.coalesce(func.sum(CardPayment.captured_pence), 0)).where(CardPayment.visit_id == visit_id)
+            ).scalar_one()
+        )
+        if captured >= due:
+            continue
+        in_flight = db.session.execute(
+            select(PaymentAttempt.id)
+            .join(CardPayment, PaymentAttempt.card_payment_id == CardPayment.id)
+            .where(CardPayment.visit_id == visit_id, PaymentAttempt.state == AttemptState.STARTED)
+            .limit(1)
+        ).scalar_one_or_none()
+        if in_flight is None:
+            return [
+                ledger.Problem(
+                    "a delivered card visit is paid, marked unpaid or being paid",
+                    f"visit {visit_id} of {reference}: {due} due, {captured} paid by card, not marked unpaid and no card work under way",
+                )
+            ]
+    return []
 
 
 ledger.EXTRA_CHECKS.append(_check_cards)

@@ -17,6 +17,7 @@ from app.models import (
     AttemptState,
     Booking,
     BookingVisit,
+    CardCustomer,
     CardPayment,
     CardPaymentStatus,
     CardRefund,
@@ -246,3 +247,89 @@ def test_concurrent_deliveries_of_a_card_visit_capture_once(app, people, save_ca
     assert payment.status is CardPaymentStatus.CAPTURED and payment.captured_pence == 2_000
     assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
     assert ledger.check() == []
+
+
+def test_the_lookup_after_a_crash_reads_every_page_of_a_busy_payers_charges(people, save_card, localstripe, monkeypatch):
+    """More than one page (100) of the payer's charges since the attempt: the earlier request
+    is still found, so the card is not charged again."""
+    card = save_card(people["citizen"])
+    customer = db.session.query(CardCustomer).filter_by(user_id=people["citizen"].id).one().stripe_customer_id
+    for _ in range(card_payments.PAGE_SIZE + 20):  # the payer's other charges (localstripe lists oldest first)
+        body = (f"amount=2000&currency=gbp&customer={customer}&payment_method={card.stripe_payment_method_id}"
+                "&payment_method_types[]=card&confirm=true").encode()
+        request = urllib.request.Request(f"{localstripe.url}/v1/payment_intents", data=body, method="POST",
+                                         headers={"Authorization": f"Bearer {SECRET_KEY}"})
+        urllib.request.urlopen(request).close()
+    CrashAfterStripeAnswers(monkeypatch)
+    with pytest.raises(RuntimeError):
+        book(people, card)
+    attempt = db.session.query(PaymentAttempt).one()
+    assert len(intents_for_attempt(localstripe, attempt.key)) == 1
+    listed = stripe_get(localstripe.url, f"/v1/charges?customer={customer}&limit=100")
+    assert listed["has_more"] is True  # ours is not on the first page
+
+    book(people, card)  # the same request again
+    assert len(intents_for_attempt(localstripe, attempt.key)) == 1  # found, not charged again
+    db.session.expire_all()
+    assert db.session.query(CardPayment).one().status is CardPaymentStatus.AUTHORISED
+    assert ledger.check() == []
+
+
+def test_a_lease_is_renewed_before_a_request_that_could_outlive_it(people, save_card, localstripe, monkeypatch):
+    """Each request to Stripe gives up well inside a lease, and the lease is renewed first
+    when less than one request's worst case is left on it (declining: look, then cancel)."""
+    from app.database import utcnow
+
+    card = save_card(people["citizen"])
+    booking = book(people, card)
+    seen = []
+    real_client, real_now = card_payments._client, utcnow
+    clock = {"skew": dt.timedelta(0)}
+
+    def slow_client():
+        # As if each request took 45 seconds: after the first, the lease is nearly spent.
+        attempt = db.session.query(PaymentAttempt).filter(PaymentAttempt.key.like("%:cancel")).one_or_none()
+        if attempt is not None:
+            db.session.refresh(attempt)
+            seen.append(attempt.lease_until - (real_now() + clock["skew"]))
+        clock["skew"] += dt.timedelta(seconds=45)
+        return real_client()
+
+    monkeypatch.setattr(card_payments, "_client", slow_client)
+    monkeypatch.setattr(card_payments, "utcnow", lambda: real_now() + clock["skew"])
+    bookings.decline(booking, by=people["staff"], reason="No carer that day")
+    monkeypatch.undo()
+    assert len(seen) >= 2
+    assert all(left >= card_payments.CALL_BUDGET for left in seen), seen  # never a request without a full budget left
+    db.session.expire_all()
+    assert db.session.query(CardPayment).one().status is CardPaymentStatus.CANCELLED
+
+
+def test_an_attempt_taken_over_by_another_worker_sends_nothing_more(people, save_card, localstripe, monkeypatch):
+    from app.database import write_transaction
+
+    card = save_card(people["citizen"])
+    booking = book(people, card)
+    bookings.accept(booking, by=people["staff"])
+    real_client = card_payments._client
+    calls = []
+
+    def client_then_taken_over():
+        calls.append(1)
+        if len(calls) == 1:
+            # Our lease ran out during the first request, and another worker took the attempt.
+            with write_transaction():
+                attempt = db.session.query(PaymentAttempt).filter(PaymentAttempt.key.like("%:capture")).one()
+                attempt.lease_token, attempt.lease_until = "another-worker", card_payments.utcnow() + dt.timedelta(seconds=60)
+            card_payments._lease.until = card_payments.utcnow()  # ours is spent
+        return real_client()
+
+    monkeypatch.setattr(card_payments, "_client", client_then_taken_over)
+    visit = booking.visits[0]
+    bookings.record_delivery(visit, by=people["staff"], now=visit.starts_at + dt.timedelta(hours=1))
+    monkeypatch.undo()
+    assert len(calls) == 1  # the capture itself was never sent by us
+    db.session.expire_all()
+    payment = db.session.query(CardPayment).one()
+    assert payment.status is CardPaymentStatus.AUTHORISED
+    assert stripe_get(localstripe.url, f"/v1/payment_intents/{payment.stripe_payment_intent_id}")["status"] == "requires_capture"

@@ -229,7 +229,10 @@ def test_a_prepaid_card_is_recorded_as_prepaid_and_never_refused(people, save_ca
     assert payment.route is FundingRoute.PREPAID_CARD
     spend = {(row.route, row.funding): row.net_pence for row in card_payments.card_spend()}
     assert spend == {(FundingRoute.PREPAID_CARD, CardFunding.PREPAID): 2_000}
-    assert [(user.id, total) for user, total in card_payments.prepaid_card_holders_spend()] == [(representative.id, 2_000)]
+    # Attributed to the citizen whose direct payment it is, and to the representative who paid.
+    assert [(row.citizen.id, row.holder.id, row.net_pence) for row in card_payments.prepaid_card_holders_spend()] == [
+        (people["citizen"].id, representative.id, 2_000)
+    ]
     assert ledger.check() == []
 
 
@@ -336,3 +339,215 @@ def test_without_keys_the_card_option_explains_it_is_not_configured(app, make_se
     assert "not set up" in error.value.errors["payment"]
     with pytest.raises(card_payments.CardPaymentsNotConfigured):
         card_payments.start_card_setup(citizen)
+
+
+# A capture that cannot be made (issue 6: never leave a delivered visit unpaid and untracked) ----
+
+
+def stripe_post(base_url: str, path: str, data: bytes = b"") -> dict:
+    import json
+    import urllib.request
+
+    from tests.payments_fixtures import SECRET_KEY
+
+    request = urllib.request.Request(f"{base_url}{path}", data=data, method="POST", headers={"Authorization": f"Bearer {SECRET_KEY}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def client_where(monkeypatch, **replacements):
+    """The real client against localstripe, with some of its calls answered as Stripe would
+    where localstripe cannot (``replacements``: "payment_intents.capture" -> function(real, *args, **kwargs))."""
+    real_client = card_payments._client
+
+    def client():
+        c = real_client()
+        for name, replacement in replacements.items():
+            service_name, method = name.split(".")
+            service = getattr(c.v1, service_name)
+            real = getattr(service, method)
+            setattr(service, method, lambda *args, _real=real, _r=replacement, **kwargs: _r(_real, *args, **kwargs))
+        return c
+
+    monkeypatch.setattr(card_payments, "_client", client)
+
+
+def invalid_request(message: str, code: str, param: str | None = None, status: int = 400):
+    body = {"error": {"type": "invalid_request_error", "code": code, "message": message, "param": param}}
+    return stripe.InvalidRequestError(message, param, code=code, http_status=status, json_body=body)
+
+
+def attempts_of(payment) -> dict[str, str]:
+    from app.models import PaymentAttempt
+
+    db.session.expire_all()
+    return {a.operation.value: a.state.value for a in db.session.query(PaymentAttempt).filter_by(card_payment_id=payment.id)}
+
+
+def test_a_lapsed_authorisation_is_released_and_the_visit_charged_to_the_card(people, save_card, localstripe):
+    card = save_card(people["citizen"])
+    booking = book_by_card(people, card, days=2)
+    visit = booking.visits[0]
+    authorised = payment_of(visit)
+    assert authorised.status is CardPaymentStatus.AUTHORISED
+    # Stripe let the authorisation lapse (localstripe: cancelled on its side, not by us).
+    stripe_post(localstripe.url, f"/v1/payment_intents/{authorised.stripe_payment_intent_id}/cancel")
+
+    bookings.accept(booking, by=people["staff"])
+    bookings.record_delivery(visit, by=people["staff"], now=delivered_at(visit))
+    db.session.expire_all()
+    authorised = db.session.get(CardPayment, authorised.id)
+    assert authorised.status is CardPaymentStatus.CANCELLED
+    # The lapsed authorisation was never sent a capture: it was looked at first.
+    remote = intent(localstripe, authorised)
+    assert remote["status"] == "canceled" and remote["latest_charge"]["captured"] is False
+    assert attempts_of(authorised)["capture"] == "failed"
+    charge = payment_of(visit)
+    assert charge.kind is CardPaymentKind.CHARGE and charge.status is CardPaymentStatus.CAPTURED
+    assert intent(localstripe, charge)["status"] == "succeeded"
+    assert db.session.get(BookingVisit, visit.id).status is VisitStatus.DELIVERED
+    assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
+    assert ledger.balance(card_payments.card_account(card)) == -2_000
+    assert card_payments.unpaid_visits(people["citizen"]) == []
+    assert ledger.check() == []
+
+
+def test_a_refused_capture_releases_the_reservation_and_charges_the_saved_card(people, save_card, localstripe, monkeypatch):
+    card = save_card(people["citizen"])
+    booking = book_by_card(people, card, days=2)
+    visit = booking.visits[0]
+    authorised = payment_of(visit)
+    bookings.accept(booking, by=people["staff"])
+
+    def refuse(real, *args, **kwargs):  # Stripe says no; the intent stays requires_capture
+        raise invalid_request("This PaymentIntent could not be captured.", "payment_intent_unexpected_state")
+
+    client_where(monkeypatch, **{"payment_intents.capture": refuse})
+    bookings.record_delivery(visit, by=people["staff"], now=delivered_at(visit))
+    monkeypatch.undo()
+    db.session.expire_all()
+    authorised = db.session.get(CardPayment, authorised.id)
+    assert attempts_of(authorised) == {"pay": "succeeded", "capture": "failed", "cancel": "succeeded"}
+    assert authorised.status is CardPaymentStatus.CANCELLED and authorised.failure_code == "capture_refused"
+    assert intent(localstripe, authorised)["status"] == "canceled"  # the reservation is released
+    charge = payment_of(visit)
+    assert charge.kind is CardPaymentKind.CHARGE and charge.status is CardPaymentStatus.CAPTURED
+    assert db.session.get(BookingVisit, visit.id).status is VisitStatus.DELIVERED
+    assert "capture_refused" in [e.kind for e in db.session.get(Booking, booking.id).events]
+    assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
+    assert ledger.balance(card_payments.card_account(card)) == -2_000
+    card_payments.retry_unfinished()  # nothing more to do, nothing taken twice
+    assert db.session.query(CardPayment).filter_by(visit_id=visit.id).count() == 2
+    assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
+    assert ledger.check() == []
+
+
+def test_a_refused_capture_and_a_declined_charge_mark_the_visit_unpaid(people, save_card, localstripe, monkeypatch):
+    from app.models import Notification
+
+    card = save_card(people["citizen"])
+    booking = book_by_card(people, card, days=2)
+    visit = booking.visits[0]
+    bookings.accept(booking, by=people["staff"])
+
+    def refuse(real, *args, **kwargs):
+        raise invalid_request("This PaymentIntent could not be captured.", "payment_intent_unexpected_state")
+
+    def decline_off_session(real, *args, params=None, **kwargs):
+        if params.get("off_session"):
+            body = {"error": {"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds"}}
+            raise stripe.CardError("Your card has insufficient funds.", None, "card_declined", http_status=402, json_body=body)
+        return real(*args, params=params, **kwargs)
+
+    client_where(monkeypatch, **{"payment_intents.capture": refuse, "payment_intents.create": decline_off_session})
+    bookings.record_delivery(visit, by=people["staff"], now=delivered_at(visit))
+    monkeypatch.undo()
+    db.session.expire_all()
+    visit = db.session.get(BookingVisit, visit.id)
+    assert visit.status is VisitStatus.UNPAID
+    assert [v.id for v in card_payments.unpaid_visits(people["citizen"])] == [visit.id]
+    assert card_payments.amount_owed(visit) == 2_000
+    assert "does not have enough money" in payment_of(visit).failure_message
+    told = {n.user_id for n in db.session.query(Notification).filter(Notification.subject.ilike("%card payment failed%"))}
+    assert {people["citizen"].id} <= told  # the person is told how to pay (the provider side too, through its staff)
+    assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 0
+    assert ledger.balance(card_payments.card_account(card)) == 0  # the reservation went back to the card
+    assert ledger.check() == []
+
+
+def test_the_ledger_check_reports_a_delivered_card_visit_nobody_is_collecting(people, save_card, localstripe, monkeypatch):
+    from app.database import write_transaction
+    from app.models import AttemptState, PaymentAttempt
+
+    card = save_card(people["citizen"])
+    booking = book_by_card(people, card, days=2)
+    visit = booking.visits[0]
+    bookings.accept(booking, by=people["staff"])
+
+    def unreachable(real, *args, **kwargs):
+        raise stripe.APIConnectionError("Could not connect to Stripe")
+
+    client_where(monkeypatch, **{"payment_intents.retrieve": unreachable})
+    bookings.record_delivery(visit, by=people["staff"], now=delivered_at(visit))
+    monkeypatch.undo()
+    assert ledger.check() == []  # the capture is recorded and under way: `flask payments retry` finishes it
+    # The state the audit found: the capture finished as failed, the payment still authorised,
+    # nothing charged and the visit not marked unpaid.
+    with write_transaction():
+        capture = db.session.query(PaymentAttempt).filter(PaymentAttempt.key.like("%:capture")).one()
+        capture.state = AttemptState.FAILED
+    problems = ledger.check()
+    assert [p.invariant for p in problems] == ["a delivered card visit is paid, marked unpaid or being paid"]
+    assert booking.reference in problems[0].detail
+    # And the card work moves it on from there (release, then charge) until the check passes.
+    card_payments.retry_unfinished()
+    assert db.session.get(BookingVisit, visit.id).status is VisitStatus.DELIVERED
+    assert ledger.check() == []
+
+
+# Stripe's other refusals are definite answers, never error pages ------------------------------
+
+
+def test_declining_and_cancelling_stand_when_stripe_refuses_the_card_work(people, save_card, localstripe, monkeypatch, policy):
+    from app.models import AttemptState, PaymentAttempt
+
+    card = save_card(people["citizen"])
+    declined = book_by_card(people, card, days=2, key="to-decline")
+    cancelled = book_by_card(people, card, days=3, key="to-cancel", at="14:00")
+
+    def forbidden(real, *args, **kwargs):
+        body = {"error": {"type": "invalid_request_error", "message": "The provided key does not have access to this resource."}}
+        raise stripe.PermissionError(body["error"]["message"], http_status=403, json_body=body)
+
+    client_where(monkeypatch, **{"payment_intents.retrieve": forbidden})
+    bookings.decline(declined, by=people["staff"], reason="No carer free that day")  # no exception
+    bookings.cancel(cancelled, by=people["citizen"], policy=policy)
+    monkeypatch.undo()
+    db.session.expire_all()
+    assert db.session.get(Booking, declined.id).status is BookingStatus.DECLINED
+    assert db.session.get(Booking, cancelled.id).status is BookingStatus.CANCELLED
+    cancels = db.session.query(PaymentAttempt).filter(PaymentAttempt.key.like("%:cancel")).all()
+    assert len(cancels) == 2 and all(a.state is AttemptState.FAILED for a in cancels)  # finished: not retried forever
+    for booking in (declined, cancelled):
+        payment = payment_of(booking.visits[0])
+        # We will never capture it: for us it is over (Stripe lets it lapse by itself).
+        assert payment.status is CardPaymentStatus.CANCELLED and payment.failure_code == "cancel_refused"
+    assert ledger.balance(card_payments.card_account(card)) == 0
+    assert card_payments.retry_unfinished() == 2  # looked at again: nothing is sent
+    assert db.session.query(PaymentAttempt).filter(PaymentAttempt.key.like("%:cancel")).count() == 2
+    assert ledger.check() == []
+
+
+def test_a_payment_refused_by_stripe_for_another_reason_is_a_clear_failure(people, save_card, monkeypatch):
+    card = save_card(people["citizen"])
+
+    def idempotency_error(real, *args, **kwargs):
+        body = {"error": {"type": "idempotency_error", "message": "Keys for idempotent requests can only be used with the same parameters."}}
+        raise stripe.IdempotencyError(body["error"]["message"], http_status=400, json_body=body)
+
+    client_where(monkeypatch, **{"payment_intents.create": idempotency_error})
+    with pytest.raises(card_payments.CardDeclined) as refused:
+        book_by_card(people, card, days=1)
+    assert "The card processor could not take this payment from your card" in refused.value.message
+    assert db.session.query(Booking).one().status is BookingStatus.CANCELLED
+    assert ledger.check() == []

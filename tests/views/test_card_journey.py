@@ -27,6 +27,7 @@ from app.models import (
     BookingVisit,
     CardPayment,
     CardPaymentStatus,
+    CardRefund,
     FundingRoute,
     Notification,
     OrgRole,
@@ -339,15 +340,22 @@ def test_a_representative_pays_for_the_citizen_with_a_prepaid_card(client, login
     citizen_client = client.application.test_client()
     login(citizen_client, market.citizen)
     assert "£20 paid by card" in visible_text(citizen_client.get(f"/bookings/{booking.public_id}"))
+    # Margaret's own card statement shows what Susan's card paid for Margaret's care.
+    statement = visible_text(citizen_client.get("/payments"))
+    assert "Charged to Visa credit card ending 4242" in statement and "Susan Representative's card" in statement
+    rows = list(csv.reader(io.StringIO(citizen_client.get("/payments/statement.csv").get_data(as_text=True))))
+    assert rows[-1] == ["Total", "", "", "", "", "20.00", "0.00"]
 
     council = client.application.test_client()
     login(council, market.commissioner)
     spend = client_text = visible_text(council.get("/commissioner/card-spend"))
     assert "Paid with council prepaid cards £20" in spend and "Paid with own money £0" in client_text
-    assert "Susan Representative" in spend
+    assert "Susan Representative" in spend and "Margaret Citizen" in spend
+    assert "Direct payment recipients who paid by prepaid card 1" in spend
     rows = list(csv.reader(io.StringIO(council.get("/commissioner/card-spend.csv").get_data(as_text=True))))
     assert ["Council prepaid card (direct payment)", "Credit card", "1", "20.00", "0.00", "20.00"] in rows
-    assert ["Susan Representative", market.representative.email, "20.00"] in rows
+    # The spend is the citizen's direct payment, whoever held the card.
+    assert ["Margaret Citizen", market.citizen.email, "Susan Representative", market.representative.email, "20.00"] in rows
     assert ledger.check() == []
 
 
@@ -625,3 +633,162 @@ def test_the_provider_records_a_card_visit_charged_on_delivery_through_the_page(
     db.session.expire_all()
     assert db.session.get(BookingVisit, visit.id).status is VisitStatus.DELIVERED
     assert ledger.check() == []
+
+
+# Issue 6 hardening through the pages ---------------------------------------------------------
+
+
+def test_a_refund_already_in_progress_keeps_its_request_so_pressing_again_refunds_once(client, login, market, paid, monkeypatch):
+    login(client, market.staff)
+    url = f"/provider/bookings/{paid.booking.public_id}/visits/{paid.visit.id}/refund"
+    form = client.get(url)
+    key = page(form).find("input", attrs={"name": "request_key"})["value"]
+    data = {"csrf_token": csrf_from(form), "amount": "10", "reason": "Carer left early", "request_key": key}
+    real_claim = card_payments._claim
+    monkeypatch.setattr(card_payments, "WAIT_FOR_OTHER", 0.0)
+    monkeypatch.setattr(card_payments, "_claim", lambda attempt_id: None)  # another worker is making it right now
+    busy = client.post(url, data=data)
+    assert busy.status_code == 200
+    assert "This refund is already being made" in page(busy).select_one(".govuk-error-summary").get_text()
+    assert page(busy).find("input", attrs={"name": "request_key"})["value"] == key  # the same request, not a new one
+    monkeypatch.setattr(card_payments, "_claim", real_claim)
+    again = client.post(url, data=dict(data, csrf_token=csrf_from(busy)))
+    assert again.status_code == 302
+    assert db.session.query(CardRefund).count() == 1
+    payment = db.session.query(CardPayment).filter_by(visit_id=paid.visit.id).one()
+    db.session.refresh(payment)
+    assert payment.refunded_pence == 1_000
+    assert ledger.check() == []
+
+
+def test_a_pending_refund_is_shown_as_in_progress_to_everyone(client, login, market, paid, monkeypatch):
+    import stripe
+
+    real_client = card_payments._client
+
+    def pending_client():
+        c = real_client()
+        create = c.v1.refunds.create
+
+        def pending(*args, **kwargs):
+            made = create(*args, **kwargs).to_dict()
+            made["status"] = "pending"  # as Stripe answers while the bank has not confirmed it
+            return stripe.Refund.construct_from(made, None)
+
+        c.v1.refunds.create = pending
+        return c
+
+    monkeypatch.setattr(card_payments, "_client", pending_client)
+    login(client, market.staff)
+    done = refund(client, f"/provider/bookings/{paid.booking.public_id}/visits/{paid.visit.id}/refund", "15", "Carer arrived late")
+    assert done.status_code == 302
+    provider_page = visible_text(client.get(done.headers["Location"]))
+    assert "Refund of £15 to Visa credit card ending 4242 asked for" in provider_page
+    assert "£15 refund in progress" in provider_page and "Waiting for the bank to confirm it" in provider_page
+    assert "Refund in progress £15: asked for, not yet confirmed by the bank" in provider_page
+    assert "£15 refunded" not in provider_page
+    council = client.application.test_client()
+    login(council, market.commissioner)
+    council_page = visible_text(council.get(f"/commissioner/bookings/{paid.booking.public_id}"))
+    assert "Refund in progress £15" in council_page and "In progress" in council_page
+    citizen = client.application.test_client()
+    login(citizen, market.citizen)
+    booking_page = visible_text(citizen.get(f"/bookings/{paid.booking.public_id}"))
+    assert "Refund in progress £15" in booking_page and "Carer arrived late" in booking_page
+    statement = visible_text(citizen.get("/payments"))
+    assert "Refunds in progress" in statement and "£15 to Visa credit card ending 4242" in statement
+    assert "Refund made" not in {n.subject.split(":")[0] for n in db.session.query(Notification).filter_by(user_id=market.citizen.id)}
+
+
+def test_adding_a_card_when_the_stripe_customer_was_deleted_makes_a_new_one(client, login, market, localstripe, save_card):
+    from app.models import CardCustomer
+    from tests.payments_fixtures import SECRET_KEY
+
+    old_card = save_card(market.self_funder)
+    old_customer = db.session.query(CardCustomer).filter_by(user_id=market.self_funder.id).one().stripe_customer_id
+    request = urllib.request.Request(f"{localstripe.url}/v1/customers/{old_customer}", method="DELETE",
+                                     headers={"Authorization": f"Bearer {SECRET_KEY}"})
+    urllib.request.urlopen(request).close()  # deleted in the Stripe dashboard
+    login(client, market.self_funder)
+    card_page = client.get("/cards/new?route=self_funder")
+    assert card_page.status_code == 200 and h1(card_page) == "Add a card"
+    saved = add_card(client, localstripe, card_page)
+    assert saved.status_code == 302, visible_text(saved)[:300]
+    db.session.expire_all()
+    customer = db.session.query(CardCustomer).filter_by(user_id=market.self_funder.id).one().stripe_customer_id
+    assert customer != old_customer
+    cards = card_payments.saved_cards(market.self_funder)
+    assert len(cards) == 1 and cards[0].id != old_card.id  # the old card went with the old customer
+    assert cards[0].stripe_payment_method_id in [pm["id"] for pm in _stripe_list(localstripe, f"/v1/payment_methods?customer={customer}&type=card")]
+
+
+def test_adding_a_card_when_stripe_refuses_the_set_up_says_so(client, login, market, localstripe, save_card, monkeypatch):
+    """As Stripe itself answers (localstripe does not check the customer of a SetupIntent):
+    a customer it no longer has is replaced; any other refusal is a clear page."""
+    import stripe
+
+    from app.models import CardCustomer
+
+    save_card(market.self_funder)
+    gone = db.session.query(CardCustomer).filter_by(user_id=market.self_funder.id).one().stripe_customer_id
+    real_client = card_payments._client
+    refuse = {"all": False}
+
+    def client_like_stripe():
+        c = real_client()
+        create = c.v1.setup_intents.create
+
+        def checked(*args, params=None, **kwargs):
+            if refuse["all"]:
+                raise stripe.PermissionError("The provided key does not have access to this resource.", http_status=403)
+            if params["customer"] == gone:
+                raise stripe.InvalidRequestError(f"No such customer: '{gone}'", "customer", code="resource_missing", http_status=400)
+            return create(*args, params=params, **kwargs)
+
+        c.v1.setup_intents.create = checked
+        return c
+
+    monkeypatch.setattr(card_payments, "_client", client_like_stripe)
+    login(client, market.self_funder)
+    card_page = client.get("/cards/new")
+    assert card_page.status_code == 200 and h1(card_page) == "Add a card"
+    db.session.expire_all()
+    assert db.session.query(CardCustomer).filter_by(user_id=market.self_funder.id).one().stripe_customer_id != gone
+    refuse["all"] = True
+    refused = client.get("/cards/new")
+    assert refused.status_code == 200 and "The card processor refused this request" in visible_text(refused)
+
+
+def test_a_provider_declines_through_the_page_even_when_stripe_refuses_to_release_the_card(client, login, market, save_card, monkeypatch, policy):
+    import stripe
+
+    card = save_card(market.citizen)
+    request = request_for(market.service, None, day=day_ahead(2), payment_method=PaymentMethod.CARD, card_public_id=card.public_id)
+    booking = bookings.create(request, citizen=market.citizen, booker=market.citizen, policy=policy)
+    real_client = card_payments._client
+
+    def client_without_access():
+        c = real_client()
+
+        def forbidden(*args, **kwargs):
+            raise stripe.PermissionError("The provided key does not have access to this resource.", http_status=403)
+
+        c.v1.payment_intents.retrieve = forbidden
+        c.v1.payment_intents.cancel = forbidden
+        return c
+
+    monkeypatch.setattr(card_payments, "_client", client_without_access)
+    login(client, market.staff)
+    form = client.get(f"/provider/bookings/{booking.public_id}/decline")
+    done = client.post(f"/provider/bookings/{booking.public_id}/decline", data={"csrf_token": csrf_from(form), "reason": "No carer free"})
+    assert done.status_code == 302
+    assert f"Booking {booking.reference} declined" in visible_text(client.get(done.headers["Location"]))
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status is BookingStatus.DECLINED
+    assert ledger.check() == []
+
+
+def _stripe_list(localstripe, path):
+    from tests.payments_fixtures import stripe_get
+
+    return stripe_get(localstripe.url, path)["data"]
