@@ -15,10 +15,18 @@ How a card booking is paid
   booking and says why, in words a person can act on.
 * Delivery captures the visit's money (in part, if fewer units were delivered); a
   declined booking or a cancellation in time cancels the authorisation; a late cancellation
-  is charged. A charge that fails marks the visit UNPAID: the person is told how to pay
-  (``pay_unpaid_visit``), and ``unpaid_visits`` never loses what is owed.
+  is charged. An authorisation that lapsed, or a capture Stripe refuses, is released and the
+  visit charged to the saved card instead. A charge that fails marks the visit UNPAID: the
+  person is told how to pay (``pay_unpaid_visit``), and ``unpaid_visits`` never loses what
+  is owed (``flask ledger check`` reports a delivered card visit that is neither paid, nor
+  unpaid, nor being paid).
 * Refunds: a provider or commissioner gives money back for a visit, whole or part, with a
-  reason (``refund_visit``).
+  reason (``refund_visit``). A refund stays PENDING until Stripe says it succeeded (its
+  answer, a ``charge.refund.updated``/``refund.updated``/``refund.failed`` webhook, or
+  ``flask payments retry`` asking).
+* Paid twice: a payment we had recorded as failed can still succeed later. If the visit was
+  paid meanwhile, the provider is credited once and the duplicate is refunded to the card
+  automatically (an ``automatic`` CardRefund, in the audit trail, both sides told).
 
 Money in the ledger
 -------------------
@@ -31,7 +39,11 @@ taken by the card processor), releases the rest to the card, and passes it on to
 owed to the provider (a CAPTURE, as for budgets). A refund takes the money back from the
 provider into the clearing account when it is asked for (so it cannot be paid out twice),
 and out to the card when Stripe confirms it (a CARD_REFUND); if Stripe refuses, it goes
-back to the provider. So the clearing account holds exactly the refunds in flight.
+back to the provider (a correction linked to the one that took it). So the clearing account
+holds exactly the refunds in flight (and any automatic refund of a double payment Stripe
+would not make: that money never reached the provider and is owed to the card holder).
+We post at request rather than at success so that the provider cannot be paid out money
+that is being refunded; the card is credited only once the refund really reached it.
 
 Never charged twice
 -------------------
@@ -42,8 +54,14 @@ re-run) finds the same row: if it finished, its recorded answer is used and Stri
 asked again; if its outcome was never recorded, we first *look at Stripe* for what that
 earlier request did (the PaymentIntent's state, or the refund carrying our key in its
 metadata) and ask again only if it did nothing. A lease on the row stops two processes
-working on it at once. Stripe itself also de-duplicates on the idempotency key; we do not
-rely on it (localstripe ignores it).
+working on it at once; every request to Stripe times out well inside it (``CALL_BUDGET``),
+and the lease is renewed before a request if less than that is left, so no request outlives
+its lease. Stripe itself also de-duplicates on the idempotency key; we do not rely on it
+(localstripe ignores it).
+
+Stripe's answers: a network error, a 5xx or a rate limit is an unknown outcome
+(ProcessorUnavailable: retried later); anything else is a definite no (ProcessorRefused,
+or CardDeclined for the person), recorded as such, never an error page.
 
 Webhooks (``handle_webhook``) record each event id once and only ever move a payment
 forward (started → requires action → failed → authorised → captured/cancelled), so a

@@ -551,3 +551,25 @@ def test_a_payment_refused_by_stripe_for_another_reason_is_a_clear_failure(peopl
     assert "The card processor could not take this payment from your card" in refused.value.message
     assert db.session.query(Booking).one().status is BookingStatus.CANCELLED
     assert ledger.check() == []
+
+
+def test_saving_a_card_sends_idempotency_keys_derived_from_our_own_set_up(people, stripe_app, localstripe, monkeypatch):
+    from tests.payments_fixtures import stripe_js_confirm_setup
+
+    sent = []
+
+    def record(name):
+        def call(real, *args, options=None, **kwargs):
+            sent.append((name, (options or {}).get("idempotency_key")))
+            return real(*args, options=options, **kwargs)
+
+        return call
+
+    client_where(monkeypatch, **{"setup_intents.create": record("setup"), "payment_methods.attach": record("attach")})
+    setup = card_payments.start_card_setup(people["citizen"])
+    stripe_js_confirm_setup(localstripe.url, setup, "4242424242424242")
+    card_payments.finish_card_setup(setup.public_id, payer=people["citizen"], route=FundingRoute.SELF_FUNDER)
+    assert [name for name, _ in sent] == ["setup", "attach"]  # localstripe leaves attaching to us
+    assert all(key and key.startswith(f"marketplace:card-setup:{setup.public_id}:") for _, key in sent), sent
+    again = card_payments.start_card_setup(people["citizen"])
+    assert sent[-1][1] != sent[0][1] and again.public_id in sent[-1][1]  # a new set-up is a new operation
