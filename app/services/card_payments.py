@@ -968,6 +968,8 @@ def _perform_capture(attempt: PaymentAttempt, payment: CardPayment, *, earlier_t
 def _intent_outcome_for_capture(intent) -> _Outcome:
     if intent.status == "succeeded":
         return _Outcome(AttemptState.SUCCEEDED, intent=intent)
+    if intent.status == "processing":  # not settled yet: look again later, never charge beside it
+        raise ProcessorUnavailable("The card processor is still working on this payment. Nothing has been lost: we will look again.")
     return _Outcome(AttemptState.FAILED, intent=intent, code="authorisation_lapsed", message="The authorisation on the card has lapsed.")
 
 
@@ -1174,9 +1176,14 @@ def _apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
         "canceled": CardPaymentStatus.CANCELLED,
         "requires_payment_method": CardPaymentStatus.FAILED,
     }.get(status)
-    if target is None or payment.status in (CardPaymentStatus.CAPTURED, CardPaymentStatus.CANCELLED):
+    if target is None or payment.status is CardPaymentStatus.CAPTURED:
         return
-    if _RANK[target] <= _RANK[payment.status]:
+    if payment.status is CardPaymentStatus.CANCELLED:
+        # Over, except a reservation we gave up because Stripe would not release it: if it
+        # was taken after all, that money is recorded (and refunded if the visit was paid).
+        if not (target is CardPaymentStatus.CAPTURED and payment.failure_code == "cancel_refused"):
+            return
+    elif _RANK[target] <= _RANK[payment.status]:
         return
     if target is CardPaymentStatus.REQUIRES_ACTION and payment.kind is CardPaymentKind.CHARGE:
         # Off-session and the bank wants the card holder: a failure they must act on.

@@ -504,3 +504,39 @@ def test_a_body_too_large_is_refused_even_when_sent_chunked(client):
                      headers={"Transfer-Encoding": "chunked", "Stripe-Signature": sign_webhook(small)},
                      environ_overrides={"wsgi.input_terminated": True})
     assert ok.status_code == 200 and ok.json["event"] == "evt_chunked"
+
+
+def test_a_reservation_given_up_that_is_taken_after_all_is_recorded_and_refunded(client, make_user, make_service, save_card, monkeypatch, localstripe, policy):
+    """Declining stands even when Stripe will not release the reservation (we give it up);
+    if Stripe then takes that money after all, it is recorded and all of it refunded: the
+    visit was declined, nothing is owed for it."""
+    citizen, staff = make_user(Role.CITIZEN), make_user(Role.PROVIDER)
+    service = make_service(price_pence=2_000, accepts_self_funder=True)
+    card = save_card(citizen)
+    request = request_for(service, None, day=dt.date.today() + dt.timedelta(days=2), payment_method=PaymentMethod.CARD,
+                          card_public_id=card.public_id)
+    booking = bookings.create(request, citizen=citizen, booker=citizen, policy=policy)
+    real_client = card_payments._client
+
+    def client_without_access():
+        c = real_client()
+
+        def forbidden(*args, **kwargs):
+            raise stripe.PermissionError("The provided key does not have access to this resource.", http_status=403)
+
+        c.v1.payment_intents.retrieve = c.v1.payment_intents.cancel = forbidden
+        return c
+
+    monkeypatch.setattr(card_payments, "_client", client_without_access)
+    bookings.decline(booking, by=staff, reason="No carer")
+    monkeypatch.undo()
+    payment = db.session.query(CardPayment).one()
+    assert payment.status is CardPaymentStatus.CANCELLED and payment.failure_code == "cancel_refused"
+    taken = dict(stripe_get(localstripe.url, f"/v1/payment_intents/{payment.stripe_payment_intent_id}"), status="succeeded",
+                 amount_received=2_000)
+    assert "cancelled -> captured" in post(client, event("evt_taken", "payment_intent.succeeded", taken)).json["outcome"]
+    db.session.expire_all()
+    automatic = db.session.query(CardRefund).filter_by(automatic=True).one()
+    assert automatic.amount_pence == 2_000
+    assert ledger.balance(ledger.provider_payable_account(service.provider)) == 0  # never paid for a declined visit
+    assert ledger.check() == []
