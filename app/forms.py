@@ -108,15 +108,33 @@ from wtforms import DateField, IntegerField  # noqa: E402
 
 
 class GovDateField(DateField):
-    """A GOV.UK date input (day, month, year) with our own error message."""
+    """A GOV.UK date input (day, month, year) with our own error messages.
 
-    def __init__(self, label: str, invalid_message: str, description: str = "", required: str | None = None, **kwargs):
+    Years outside ``min_year``..``max_year`` (1900 to 2100 unless a form says otherwise) are
+    refused with "Year must be a real year, like 2027", so no typed number can reach the
+    date arithmetic behind the form (Python's dates end in 9999; an enormous number would
+    not even fit in one)."""
+
+    min_year = 1900
+    max_year = 2100
+
+    def __init__(self, label: str, invalid_message: str, description: str = "", required: str | None = None,
+                 min_year: int | None = None, max_year: int | None = None, **kwargs):
         # A required date checks itself (pre_validate): WTForms' Optional would wipe the
         # "real date" message when only the day box is empty.
         validators = [] if required else [Optional()]
         super().__init__(label, validators=validators, widget=GovDateInput(), description=description, **kwargs)
         self.invalid_message = invalid_message
         self.required_message = required
+        self.min_year = min_year if min_year is not None else self.min_year
+        self.max_year = max_year if max_year is not None else self.max_year
+
+    @property
+    def year_message(self) -> str:
+        from app.services.policy import uk_today
+
+        example = min(max(uk_today().year + 1, self.min_year), self.max_year)
+        return f"Year must be a real year, like {example}"
 
     def pre_validate(self, form):
         if self.required_message and self.data is None and not self.process_errors:
@@ -128,11 +146,16 @@ class GovDateField(DateField):
         if not valuelist or not any((v or "").strip() for v in valuelist):
             self.data = None
             return
+        self.data = None
         try:
             day, month, year = (int((v or "").strip()) for v in valuelist)
-            self.data = _dt.date(year, month, day)
         except (ValueError, TypeError):
-            self.data = None
+            raise ValueError(self.invalid_message) from None
+        if not self.min_year <= year <= self.max_year:
+            raise ValueError(self.year_message)
+        try:
+            self.data = _dt.date(year, month, day)
+        except (ValueError, OverflowError):
             raise ValueError(self.invalid_message) from None
 
 

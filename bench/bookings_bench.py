@@ -16,11 +16,13 @@ import argparse
 import datetime as dt
 import multiprocessing as mp
 import os
+import queue as queue_module
 import re
 import shutil
 import statistics
 import subprocess
 import time
+import traceback
 import uuid
 
 from sqlalchemy import create_engine, text
@@ -69,22 +71,37 @@ def _prepare(url: str, clients: int) -> tuple[list[tuple[int, int]], int]:
             service_id = service.id
             citizens = [User(email=f"bench{i}@example.test", name=f"Bench citizen {i}", role=Role.CITIZEN) for i in range(clients)]
             db.session.add_all(citizens)
+        from app.services.ledger import Actor
+        from app.services.policy import uk_today
+
         policy = current_policy()
-        start, _ = policy.period_containing(dt.date.today())
+        start, end = policy.period_containing(uk_today())
         pairs = []
         for citizen in citizens:
             budget = budgets.create_budget(citizen=citizen, budget_type=BudgetType.MANAGED_ACCOUNT, amount_per_period_pence=2_000_000,
                                            starts_on=start, outcomes=["Benchmark"], created_by=None, policy=policy)
+            # The next period too, so there are funded days to book whatever today is (on a
+            # period's last day, the current one has none left).
+            budgets.fund_budget(budget, end, policy=policy, actor=Actor.system("bench"))
             pairs.append((citizen.id, budget.id))
         db.engine.dispose()
     return pairs, service_id
 
 
 def _client(url: str, citizen_id: int, budget_id: int, service_id: int, seconds: float, start_at: float, queue) -> None:
+    """One client process: book for ``seconds``, then put (latencies, errors) on the queue,
+    or ("failed", traceback) if it could not run at all (the parent reports it)."""
+    try:
+        queue.put(_book_for(url, citizen_id, budget_id, service_id, seconds, start_at))
+    except BaseException:
+        queue.put(("failed", traceback.format_exc()))
+
+
+def _book_for(url: str, citizen_id: int, budget_id: int, service_id: int, seconds: float, start_at: float) -> tuple[list[float], int]:
     from app.extensions import db
     from app.models import PersonalBudget, User
-    from app.services import bookings
-    from app.services.policy import UK, current_policy
+    from app.services import bookings, budgets
+    from app.services.policy import current_policy, uk_today
 
     app = _app(url)
     latencies: list[float] = []
@@ -93,9 +110,13 @@ def _client(url: str, citizen_id: int, budget_id: int, service_id: int, seconds:
         policy = current_policy()
         citizen = db.session.get(User, citizen_id)
         budget = db.session.get(PersonalBudget, budget_id)
-        today = dt.datetime.now(UK).date()
-        _, period_end = policy.period_containing(today)
-        slots = [(today + dt.timedelta(days=d), dt.time(h, m)) for d in range(1, (period_end - today).days) for h in range(24) for m in (0, 15, 30, 45)]
+        today = uk_today()
+        # Every quarter hour from tomorrow to the end of the last funded period.
+        funded_until = budgets.latest_funded_period_end(budget)
+        slots = [(today + dt.timedelta(days=d), dt.time(h, m)) for d in range(1, (funded_until - today).days)
+                 for h in range(24) for m in (0, 15, 30, 45)]
+        if not slots:
+            raise RuntimeError(f"no funded days to book after {today} (funded until {funded_until})")
         while time.time() < start_at:
             time.sleep(0.001)
         end = start_at + seconds
@@ -116,7 +137,7 @@ def _client(url: str, citizen_id: int, budget_id: int, service_id: int, seconds:
                 continue
             latencies.append(time.perf_counter() - began)
         db.engine.dispose()
-    queue.put((latencies, errors))
+    return latencies, errors
 
 
 def run_bookings(url: str, clients: int, seconds: float) -> dict:
@@ -126,18 +147,50 @@ def run_bookings(url: str, clients: int, seconds: float) -> dict:
     procs = [mp.Process(target=_client, args=(url, c, b, service_id, seconds, start_at, queue)) for c, b in pairs]
     for p in procs:
         p.start()
-    results = [queue.get() for _ in procs]
+    results, failures = [], []
+    deadline = start_at + seconds + 120  # start-up, the run, and time to finish the last booking
+    while len(results) + len(failures) < len(procs):
+        try:
+            result = queue.get(timeout=1.0)
+        except queue_module.Empty:
+            # A client that died without a word (killed, out of memory) must not leave us
+            # waiting for ever: once none is left running (or at the deadline), stop.
+            if time.time() > deadline or not any(p.is_alive() for p in procs):
+                missing = len(procs) - len(results) - len(failures)
+                codes = sorted({p.exitcode for p in procs if p.exitcode not in (None, 0)})
+                failures.extend([f"a client stopped without reporting (exit codes {codes or 'none yet'})"] * missing)
+            continue
+        if result[0] == "failed":
+            failures.append(result[1])
+        else:
+            results.append(result)
     for p in procs:
-        p.join()
+        p.join(timeout=30)
+        if p.is_alive():
+            p.terminate()
     latencies = sorted(x for r in results for x in r[0])
     errors = sum(r[1] for r in results)
     return {
         "bookings": len(latencies),
         "errors": errors,
+        "failed_clients": failures,
+        "ledger_problems": _ledger_check(url),
         "per_second": len(latencies) / seconds,
         "p50_ms": 1000 * statistics.median(latencies) if latencies else 0,
         "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))] if latencies else 0,
     }
+
+
+def _ledger_check(url: str) -> list[str]:
+    """Every ledger invariant after the run (`flask ledger check`)."""
+    from app.extensions import db
+    from app.services import budgets, card_payments, ledger  # noqa: F401  (their invariants)
+
+    app = _app(url)
+    with app.app_context():
+        problems = [str(p) for p in ledger.check()]
+        db.engine.dispose()
+    return problems
 
 
 def run_pgbench(url, clients: int, seconds: int) -> dict:
@@ -167,6 +220,13 @@ def main(argv=None) -> None:
     print(f"  bookings: {result['bookings']} ({result['errors']} errors)")
     print(f"  bookings per second: {result['per_second']:.1f}")
     print(f"  latency per booking: p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms")
+    for failure in result["failed_clients"]:
+        print(f"  A client failed: {failure.strip().splitlines()[-1] if failure.strip() else failure}")
+    if result["ledger_problems"]:
+        print(f"  ledger check after the run FAILED: {result['ledger_problems'][0]}"
+              + (f" (and {len(result['ledger_problems']) - 1} more)" if len(result["ledger_problems"]) > 1 else ""))
+    else:
+        print("  ledger check after the run: passed (every invariant holds)")
     print(f"pgbench TPC-B-like, {args.clients} clients, {args.seconds} s, same server")
     pg = run_pgbench(url, args.clients, args.seconds)
     if "error" in pg:

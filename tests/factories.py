@@ -224,8 +224,9 @@ def policy(app):
 
 @pytest.fixture
 def make_budget(app, make_user, policy):
-    """A personal budget for a citizen, funded for the current period by default
-    (and ``periods`` - 1 more after it)."""
+    """A personal budget for a citizen, funded for one period by default (and ``periods``
+    - 1 more after it): the current period, or the next one when less than a week of the
+    current one is left (``money_helpers.funded_period``), so tests can book the coming days."""
     from app.models import BudgetType
     from app.services import budgets
     from app.services.ledger import Actor
@@ -233,9 +234,10 @@ def make_budget(app, make_user, policy):
     def make(citizen: User | None = None, amount: int = 50_000, budget_type=BudgetType.MANAGED_ACCOUNT, isf_provider=None,
              outcomes=("Get out to the shops each week", "Stay safe and well at home"), periods: int = 1,
              starts_on: dt.date | None = None):
+        from tests.services.money_helpers import funded_period, today
+
         citizen = citizen or make_user(Role.CITIZEN)
-        today = dt.date.today()
-        start, _ = policy.period_containing(today)
+        start, _ = funded_period(policy)
         budget = budgets.create_budget(
             citizen=citizen,
             budget_type=budget_type,
@@ -246,6 +248,8 @@ def make_budget(app, make_user, policy):
             policy=policy,
             isf_provider=isf_provider,
         )
+        if start > today() and starts_on is None:
+            budgets.fund_budget(budget, start, policy=policy, actor=Actor.system("test"))  # it starts in the next period
         for n in range(1, periods):
             budgets.fund_budget(budget, start + dt.timedelta(days=28 * n), policy=policy, actor=Actor.system("test"))
         return db.session.get(type(budget), budget.id)

@@ -94,7 +94,8 @@ class CancelForm(FlaskForm):
 
 
 class MoveIsfForm(FlaskForm):
-    provider = select_field("Move my Individual Service Fund to", required="Select the provider to move to")
+    request_key = HiddenField()  # one move per form: sending it twice moves once
+    provider = select_field("Move my Individual Service Fund to", required="Select the provider to move to", validate_choice=False)
     submit = submit("Move my Individual Service Fund")
 
 

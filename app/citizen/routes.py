@@ -338,7 +338,16 @@ def cancel_booking(public_id: str):
             form.charge_seen.data = charged_key
         else:
             try:
-                result = bookings.cancel(booking, by=current_user, policy=policy, visit_ids=chosen_ids)
+                # Only the charges the person was shown: if the provider accepted meanwhile,
+                # cancelling would cost more, and the service refuses (ChargeChanged).
+                result = bookings.cancel(booking, by=current_user, policy=policy, visit_ids=chosen_ids,
+                                         charges_seen=[v.id for v in preview.charged])
+            except bookings.ChargeChanged as exc:
+                booking = _my_booking(public_id)
+                upcoming = [v for v in booking.visits if v.status.is_upcoming]
+                preview = bookings.cancellation_plan(booking, policy=policy, visit_ids=chosen_ids)
+                form.charge_seen.data = ",".join(str(v.id) for v in preview.charged)
+                apply_errors(form, ValidationError({"visits": str(exc)}))
             except DomainError as exc:
                 apply_errors(form, exc if isinstance(exc, ValidationError) else ValidationError({"visits": str(exc)}))
             else:
@@ -402,20 +411,25 @@ def move_isf(public_id: str):
 
     from app.extensions import db
 
-    providers = db.session.execute(
-        select(Provider).where(Provider.status == ProviderStatus.VERIFIED, Provider.id != budget.isf_provider_id).order_by(Provider.name)
+    verified = db.session.execute(
+        select(Provider).where(Provider.status == ProviderStatus.VERIFIED).order_by(Provider.name)
     ).scalars().all()
     form = MoveIsfForm()
-    form.provider.choices = [("", "Choose a provider")] + [(str(p.id), p.name) for p in providers]
+    form.provider.choices = [("", "Choose a provider")] + [(str(p.id), p.name) for p in verified if p.id != budget.isf_provider_id]
+    if request.method == "GET" or not form.request_key.data:
+        form.request_key.data = uuid.uuid4().hex
     if form.validate_on_submit():
-        provider = next((p for p in providers if str(p.id) == form.provider.data), None)
+        # Any listed provider: the same move sent again names the provider it is now with,
+        # and the service answers it from its request key.
+        provider = next((p for p in verified if str(p.id) == form.provider.data), None)
         if provider is None:
             form.provider.errors = ["Select the provider to move to"]
         else:
             try:
-                budgets.move_isf(budget, provider, actor=Actor.person(current_user))
+                budgets.move_isf(budget, provider, actor=Actor.person(current_user), request_key=form.request_key.data)
             except (ValidationError, Conflict) as exc:
                 apply_errors(form, exc if isinstance(exc, ValidationError) else ValidationError({"provider": str(exc)}))
+                form.request_key.data = uuid.uuid4().hex  # a refused move is spent: trying again is a new one
             else:
                 flash(f"Your Individual Service Fund is now held with {provider.name}. Its balance moved with it.", "success")
                 return redirect(url_for("citizen.budget", public_id=budget.public_id))

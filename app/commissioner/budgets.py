@@ -13,7 +13,7 @@ from app.models import BudgetType, Provider, ProviderStatus, Role
 from app.presenters.budgets import parse_known_on, statement_csv, statement_view
 from app.presenters.formatting import parse_pounds
 from app.services import accounts, budgets
-from app.services.errors import ValidationError
+from app.services.errors import Conflict, ValidationError
 from app.services.policy import current_policy
 
 
@@ -101,3 +101,35 @@ def budget(public_id: str):
 @bp.get("/budgets/<public_id>/statement.csv")
 def budget_statement_csv(public_id: str):
     return statement_csv(_view(budgets.get_budget(public_id)))
+
+
+class ReverseForm(FlaskForm):
+    reason = textarea_field("Why are you reversing this payment?", required="Enter why the payment is being reversed: it goes in the audit trail",
+                            max_length=500, description="For example, paid for a period after the budget ended. It goes in the audit trail.")
+    submit = submit("Reverse this payment")
+
+
+@bp.route("/budgets/<public_id>/payments/<id:transaction_id>/reverse", methods=["GET", "POST"])
+def reverse_money_in(public_id: str, transaction_id: int):
+    """Reverse a payment into a budget made in error: a new, linked ledger transaction."""
+    budget = budgets.get_budget(public_id)
+    transaction = budgets.money_in_transaction(budget, transaction_id)
+    from app.services import ledger
+
+    done = ledger.reversal_of(transaction)
+    amount = sum(e.amount_pence for e in transaction.entries if e.amount_pence > 0)
+    form = ReverseForm()
+    if done is None and form.validate_on_submit():
+        try:
+            budgets.reverse_money_in(budget, transaction.id, by=current_user, reason=form.reason.data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except Conflict as exc:
+            apply_errors(form, ValidationError({"reason": str(exc)}))
+        else:
+            from app.presenters.formatting import format_pence
+
+            flash(f"Payment of {format_pence(amount)} reversed. The reversal is on the statement and in the audit trail.", "success")
+            return redirect(url_for("commissioner.budget", public_id=budget.public_id) + "#statement")
+    return render_template("commissioner/reverse_money_in.html", budget=budget, transaction=transaction, amount=amount,
+                           done=done, form=form)

@@ -13,7 +13,7 @@ from app.models import PersonalBudget
 from app.presenters.csv_export import safe_cell
 from app.presenters.formatting import format_date, format_pence
 from app.services import budgets
-from app.services.policy import Policy, local_midnight
+from app.services.policy import Policy, local_date, local_midnight, uk_today
 
 
 @dataclass(frozen=True)
@@ -34,15 +34,24 @@ class StatementView:
         return f"{format_date(start)} to {format_date(end - dt.timedelta(days=1))}"
 
 
+KNOWN_YEARS = (2000, 2100)  # the ledger cannot have stood any other way before or after these
+
+
 def parse_known_on(args) -> tuple[dt.date | None, str | None]:
-    """The optional 'as the ledger stood on' date from day/month/year query parameters."""
+    """The optional 'as the ledger stood on' date from day/month/year query parameters.
+    Anything typed gives a date or a message, never an error page."""
     parts = [(args.get(name) or "").strip() for name in ("known-day", "known-month", "known-year")]
     if not any(parts):
         return None, None
     try:
         day, month, year = (int(p) for p in parts)
-        return dt.date(year, month, day), None
     except ValueError:
+        return None, "Enter a real date, for example 1 11 2026"
+    if not KNOWN_YEARS[0] <= year <= KNOWN_YEARS[1]:
+        return None, f"Year must be a real year, like {uk_today().year}"
+    try:
+        return dt.date(year, month, day), None
+    except (ValueError, OverflowError):
         return None, "Enter a real date, for example 1 11 2026"
 
 
@@ -81,12 +90,15 @@ def statement_csv(view: StatementView) -> Response:
         if view.known_on:
             writer.writerow(["As the ledger stood at the end of", view.known_on.isoformat()])
         writer.writerow([])
-        writer.writerow(["Date", "Description", "Money in", "Held for bookings", "Released", "Paid to providers", "Moved", "Available after"])
+        # Dates are UK dates, as on the page. "Moved with the fund": what an ISF move took to
+        # the new provider (the money available does not change).
+        writer.writerow(["Date", "Description", "Money in", "Held for bookings", "Released", "Paid to providers",
+                         "Moved with the fund", "Available after"])
         writer.writerow([statement.starts_on.isoformat(), "Opening balance", "", "", "", "", "", _money(statement.opening_available_pence)])
         for line in statement.lines:
             writer.writerow(
                 [
-                    line.at.date().isoformat(),
+                    local_date(line.at).isoformat(),
                     _safe_cell(line.description),
                     _money(line.money_in_pence) if line.money_in_pence else "",
                     _money(line.held_pence) if line.held_pence else "",
@@ -98,7 +110,8 @@ def statement_csv(view: StatementView) -> Response:
             )
         writer.writerow(
             [statement.last_day.isoformat(), "Closing balance", _money(statement.money_in_pence), _money(statement.held_pence),
-             _money(statement.released_pence), _money(statement.paid_pence), "", _money(statement.closing_available_pence)]
+             _money(statement.released_pence), _money(statement.paid_pence), _money(statement.moved_pence),
+             _money(statement.closing_available_pence)]
         )
     name = f"budget-{view.budget.public_id}-{statement.starts_on.isoformat() if statement else 'none'}.csv"
     return Response(

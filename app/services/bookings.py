@@ -5,6 +5,14 @@ Every state change is one unit of work (``write_transaction``). Money moves only
 made, captured when the provider records the visit as delivered (or cancelled too late),
 released when it is declined or cancelled in time. Capacity is taken with a conditional
 update per time cell, so two people can never take the last place at once.
+
+Every status change of a booking or a visit is a conditional ``UPDATE ... WHERE status IN
+(...)`` with its row count checked, so of two people changing the same thing at once
+exactly one wins and the other gets a Conflict that changes nothing. Each step first locks
+the booking's row and then its visits' rows (PostgreSQL; on SQLite the unit of work holds
+the write lock), then capacity, then money: one order everywhere, so concurrent steps
+queue instead of deadlocking, and each step decides on what is true now, not on what it
+read before another step committed.
 """
 
 from __future__ import annotations
@@ -44,7 +52,7 @@ from app.models import (
 from app.services import booking_notifications, ledger
 from app.services.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from app.services.ledger import Actor, HoldAlreadySettled, InsufficientFunds
-from app.services.policy import UK, Policy, local_date, local_midnight
+from app.services.policy import UK, Policy, local_date, local_midnight, uk_today
 
 MAX_DAYS_AHEAD = 366
 MAX_WEEKS = 52
@@ -368,6 +376,8 @@ class PaymentStrategy:
         """Inside a transaction: pay the provider ``amount_pence`` for a visit (delivered or
         cancelled late) from what was set aside; release the rest."""
         held = ledger.live_hold_for_visit(visit.id)
+        if held is None:
+            raise HoldAlreadySettled(f"no money is set aside for visit {visit.id}")
         ledger.settle_hold(
             held,
             capture_pence=amount_pence,
@@ -405,7 +415,7 @@ class BudgetPayment(PaymentStrategy):
                 raise ValidationError(
                     {"payment": "There is not enough money in your budget for this booking. Check your budget and try again"}
                 ) from None
-            visit.status = VisitStatus.HELD
+            _move_visit(visit, (VisitStatus.SCHEDULED,), VisitStatus.HELD)
 
 
 def payment_strategy(method: PaymentMethod) -> PaymentStrategy:
@@ -437,10 +447,7 @@ def create(request: BookingRequest, *, citizen: User, booker: User, policy: Poli
     """
     existing = find_by_request_key(request.request_key)
     if existing is not None:
-        booking = _same_requester(existing, booker)
-        # A retry finishes what the first try started (card authorisations after a crash).
-        payment_strategy(booking.payment_method).after_create(booking, now=now)
-        return booking
+        return _retried(existing, booker, now)
     try:
         booking = _create(request, citizen=citizen, booker=booker, policy=policy, now=now)
     except IntegrityError:
@@ -448,14 +455,46 @@ def create(request: BookingRequest, *, citizen: User, booker: User, policy: Poli
         existing = find_by_request_key(request.request_key)
         if existing is None:
             raise
-        booking = _same_requester(existing, booker)
-        payment_strategy(booking.payment_method).after_create(booking, now=now)
-        return booking
+        return _retried(existing, booker, now)
     # Work that talks to a card processor happens after the booking is saved, never
     # inside the database transaction; it may undo the booking (a declined card).
     payment_strategy(booking.payment_method).after_create(booking, now=now)
-    notify_booking_change(booking, "requested")
+    _announce_request(booking)
     return booking
+
+
+def _retried(existing: Booking, booker: User, now: dt.datetime | None) -> Booking:
+    """The same request again: the first booking, with whatever the first try left
+    unfinished done now (card authorisations, telling both sides after a crash)."""
+    booking = _same_requester(existing, booker)
+    payment_strategy(booking.payment_method).after_create(booking, now=now)
+    _announce_request(booking)
+    return booking
+
+
+def _tell_requested(booking: Booking) -> None:
+    """Inside a unit of work: tell both sides about a new request, exactly once (the
+    notifications and the mark that they were sent commit together)."""
+    table = Booking.__table__
+    claimed = db.session.execute(
+        update(table)
+        .where(table.c.id == booking.id, table.c.requested_notified_at.is_(None))
+        .values(requested_notified_at=utcnow())
+    ).rowcount
+    if claimed == 1:
+        booking_notifications.booking_changed(booking, "requested")
+    db.session.expire(booking, ["requested_notified_at", "updated_at"])
+
+
+def _announce_request(booking: Booking) -> None:
+    """Tell both sides about a request whose payment was settled after it was saved (a
+    card booking). A budget booking told them in its own unit of work already."""
+    if db.session.get(Booking, booking.id).requested_notified_at is not None:
+        return
+    with write_transaction():
+        fresh = db.session.get(Booking, booking.id)
+        if fresh.status.is_open:
+            _tell_requested(fresh)
 
 
 def notify_booking_change(booking: Booking, what: str, detail: str = "") -> None:
@@ -474,6 +513,14 @@ def _same_requester(booking: Booking, booker: User) -> Booking:
 def _create(request: BookingRequest, *, citizen: User, booker: User, policy: Policy, now: dt.datetime | None) -> Booking:
     now = now or utcnow()
     with write_transaction():
+        if request.payment_method is PaymentMethod.BUDGET and request.budget_public_id:
+            # A shared lock on the budget: bookings go ahead side by side, but an ISF move
+            # or a funding run of this budget waits for them (and they for it), so the plan
+            # below sees which provider holds the fund and what is funded now.
+            table = PersonalBudget.__table__
+            db.session.execute(
+                select(table.c.id).where(table.c.public_id == request.budget_public_id).with_for_update(read=True)
+            )
         # Plan again inside the write transaction: prices and funding as they are now.
         quote = plan(request, citizen=citizen, policy=policy, now=now, booker=booker)
         if request.expected_total_pence is not None and request.expected_total_pence != quote.total_pence:
@@ -523,6 +570,10 @@ def _create(request: BookingRequest, *, citizen: User, booker: User, policy: Pol
             booking, request=request, quote=quote, visits=visits, actor=Actor.person(booker), now=now
         )
         _event(booking, "requested", f"Booking requested by {booker.name}: {_describe(booking, len(visits))}", booker, at=now)
+        if request.payment_method is PaymentMethod.BUDGET:
+            # Nothing can undo a budget booking after this commits: both sides are told in
+            # the same unit of work, so the notice is never lost nor sent twice.
+            _tell_requested(booking)
     return booking
 
 
@@ -614,15 +665,83 @@ def release_places(booking: Booking, visit: BookingVisit) -> None:
         )
 
 
-# Holding visits when a period is funded -------------------------------------------------------
+# Locks and status changes ----------------------------------------------------------------------
+
+
+def _lock_visits(query) -> list[BookingVisit]:
+    """Lock the visits ``query`` selects (in id order, so two steps never deadlock on them)
+    and return them as they are now."""
+    return list(
+        db.session.execute(
+            query.order_by(BookingVisit.id).with_for_update(of=BookingVisit, key_share=True).execution_options(populate_existing=True)
+        ).scalars()
+    )
+
+
+def _lock_booking(booking_id: int) -> Booking:
+    """Lock a booking and its visits for the rest of this unit of work; return it as it is now.
+
+    Every step that changes a booking or its visits starts here. PostgreSQL: row locks
+    (FOR NO KEY UPDATE, which still lets other work add rows that refer to the booking,
+    such as its timeline); SQLite: the unit of work already holds the write lock."""
+    table = Booking.__table__
+    found = db.session.execute(select(table.c.id).where(table.c.id == booking_id).with_for_update(key_share=True)).scalar()
+    if found is None:
+        raise NotFound("No such booking")
+    booking = db.session.get(Booking, booking_id, populate_existing=True)
+    _lock_visits(select(BookingVisit).where(BookingVisit.booking_id == booking_id))
+    db.session.expire(booking, ["visits"])
+    return booking
+
+
+# Which status a visit may move to, and from where: the visit state machine.
+VISIT_MOVES: dict[VisitStatus, tuple[VisitStatus, ...]] = {
+    VisitStatus.HELD: (VisitStatus.SCHEDULED, VisitStatus.SHORT),
+    VisitStatus.SHORT: (VisitStatus.SCHEDULED, VisitStatus.SHORT),
+    VisitStatus.DELIVERED: (VisitStatus.SCHEDULED, VisitStatus.HELD),
+    VisitStatus.LATE_CANCELLED: (VisitStatus.SCHEDULED, VisitStatus.HELD),
+    VisitStatus.CANCELLED: (VisitStatus.SCHEDULED, VisitStatus.HELD, VisitStatus.SHORT),
+    VisitStatus.DECLINED: (VisitStatus.SCHEDULED, VisitStatus.HELD, VisitStatus.SHORT),
+}
+_VISIT_VERBS = {
+    VisitStatus.HELD: "paid for",
+    VisitStatus.SHORT: "marked as not covered",
+    VisitStatus.DELIVERED: "recorded as delivered",
+    VisitStatus.LATE_CANCELLED: "cancelled",
+    VisitStatus.CANCELLED: "cancelled",
+    VisitStatus.DECLINED: "declined",
+}
+
+
+def _move_visit(visit: BookingVisit, allowed: tuple[VisitStatus, ...], to: VisitStatus, **values) -> None:
+    """Change a visit's status only if it is still one of ``allowed`` (and the state machine
+    allows it): one conditional UPDATE, its row count checked. Raises Conflict otherwise."""
+    allowed = tuple(s for s in allowed if s in VISIT_MOVES[to])
+    table = BookingVisit.__table__
+    changed = db.session.execute(
+        update(table)
+        .where(table.c.id == visit.id, table.c.status.in_([s.value for s in allowed]))
+        .values(status=to.value, **values)
+    ).rowcount if allowed else 0
+    if changed != 1:
+        db.session.refresh(visit)
+        raise Conflict(
+            f"The visit on {_when(visit.starts_at)} is {visit.status.label.lower()} now, so it cannot be {_VISIT_VERBS[to]}"
+        )
+    db.session.expire(visit)
+
+
+# Holding visits when money comes in -------------------------------------------------------------
 
 
 def try_hold_visit(visit: BookingVisit, budget: PersonalBudget, actor: Actor) -> bool:
-    """Hold money for a committed visit; mark it short if the budget cannot cover it."""
+    """Hold money for a committed visit; mark it short if the budget cannot cover it.
+    The caller has locked the visit (``lock_visits_to_hold``)."""
     booking = visit.booking
     attempt = 1 + db.session.execute(
         select(func.count()).select_from(ledger.LedgerHold).where(ledger.LedgerHold.visit_id == visit.id)
     ).scalar_one()
+    seen = visit.status
     try:
         ledger.place_hold(
             visit_id=visit.id,
@@ -635,21 +754,82 @@ def try_hold_visit(visit: BookingVisit, budget: PersonalBudget, actor: Actor) ->
             memo=f"Set aside for {booking.service.title} on {_when(visit.starts_at)} ({booking.reference})",
         )
     except InsufficientFunds:
-        visit.status = VisitStatus.SHORT
+        _move_visit(visit, (seen,), VisitStatus.SHORT)
         return False
-    visit.status = VisitStatus.HELD
+    _move_visit(visit, (seen,), VisitStatus.HELD)
     return True
+
+
+def lock_visits_to_hold(budget: PersonalBudget, *, before: dt.datetime | None = None,
+                        statuses: tuple[VisitStatus, ...] = (VisitStatus.SCHEDULED, VisitStatus.SHORT)) -> list[BookingVisit]:
+    """Lock the budget's committed visits that wait for money (booked for a period not yet
+    funded, or not covered when it was), starting before ``before``; earliest first."""
+    query = (
+        select(BookingVisit)
+        .join(Booking, BookingVisit.booking_id == Booking.id)
+        .where(
+            Booking.budget_id == budget.id,
+            Booking.payment_method == PaymentMethod.BUDGET,
+            Booking.status.in_([BookingStatus.REQUESTED, BookingStatus.ACCEPTED]),
+            BookingVisit.status.in_(list(statuses)),
+        )
+    )
+    if before is not None:
+        query = query.where(BookingVisit.starts_at < before)
+    visits = [v for v in _lock_visits(query) if v.status in statuses]
+    return sorted(visits, key=lambda v: (v.starts_at, v.id))
+
+
+def hold_waiting_visits(budget: PersonalBudget, visits: list[BookingVisit], actor: Actor) -> tuple[int, list[BookingVisit]]:
+    """Inside a unit of work, with ``visits`` locked: hold money for each, earliest first,
+    while money lasts. Tells both sides about visits newly short and visits now covered.
+    Returns (how many were held, the visits left short)."""
+    held, short, newly_short, covered = 0, [], [], []
+    for visit in visits:
+        was = visit.status
+        if try_hold_visit(visit, budget, actor):
+            held += 1
+            if was is VisitStatus.SHORT:
+                covered.append(visit)
+        else:
+            short.append(visit)
+            if was is not VisitStatus.SHORT:
+                newly_short.append(visit)
+    if newly_short:
+        tell_both_sides_money_is_short(newly_short)
+    if covered:
+        tell_both_sides_visits_are_covered(covered)
+    return held, short
+
+
+def cover_short_visits(budget_id: int | None, *, actor: Actor) -> int:
+    """Money came back into a budget (a release, a cancellation): hold it for the visits
+    that were not covered, earliest first. Its own unit of work, run after the step that
+    released the money has committed. Returns how many visits are now covered."""
+    if budget_id is None:
+        return 0
+    waiting = db.session.execute(
+        select(func.count(BookingVisit.id))
+        .join(Booking, BookingVisit.booking_id == Booking.id)
+        .where(Booking.budget_id == budget_id, BookingVisit.status == VisitStatus.SHORT)
+    ).scalar_one()
+    if not waiting:
+        return 0
+    with write_transaction():
+        # The budget first, as a funding run does, then the visits, then money.
+        table = PersonalBudget.__table__
+        db.session.execute(select(table.c.id).where(table.c.id == budget_id).with_for_update(key_share=True))
+        budget = db.session.get(PersonalBudget, budget_id, populate_existing=True)
+        visits = lock_visits_to_hold(budget, statuses=(VisitStatus.SHORT,))
+        held, _ = hold_waiting_visits(budget, visits, actor)
+    return held
 
 
 def tell_both_sides_money_is_short(visits: list[BookingVisit]) -> None:
     """Record on each booking's timeline, and tell both sides, that visits are not covered.
     Runs inside the funding's unit of work."""
-    by_booking: dict[int, list[BookingVisit]] = {}
-    for visit in visits:
-        by_booking.setdefault(visit.booking_id, []).append(visit)
-    for booking_id, short in by_booking.items():
-        booking = db.session.get(Booking, booking_id)
-        when = ", ".join(_when(v.starts_at) for v in short[:3]) + (" and more" if len(short) > 3 else "")
+    for booking, short in _by_booking(visits):
+        when = _listed(short)
         _event(
             booking,
             "money_short",
@@ -658,6 +838,32 @@ def tell_both_sides_money_is_short(visits: list[BookingVisit]) -> None:
             None,
         )
         booking_notifications.booking_changed(booking, "money_short", f"Visits not covered: {when}.")
+
+
+def tell_both_sides_visits_are_covered(visits: list[BookingVisit]) -> None:
+    """Visits that were not covered now have their money set aside: say so on the timeline
+    and tell both sides (the provider may deliver them now)."""
+    for booking, covered in _by_booking(visits):
+        when = _listed(covered)
+        _event(
+            booking,
+            "money_covered",
+            f"Money is now set aside for {len(covered)} visit{'s' if len(covered) != 1 else ''} that "
+            f"{'were' if len(covered) != 1 else 'was'} not covered ({when}).",
+            None,
+        )
+        booking_notifications.booking_changed(booking, "money_covered", f"Now covered: {when}.")
+
+
+def _by_booking(visits: list[BookingVisit]) -> list[tuple[Booking, list[BookingVisit]]]:
+    grouped: dict[int, list[BookingVisit]] = {}
+    for visit in visits:
+        grouped.setdefault(visit.booking_id, []).append(visit)
+    return [(db.session.get(Booking, booking_id), items) for booking_id, items in grouped.items()]
+
+
+def _listed(visits: list[BookingVisit]) -> str:
+    return ", ".join(_when(v.starts_at) for v in visits[:3]) + (" and more" if len(visits) > 3 else "")
 
 
 # Provider decisions ---------------------------------------------------------------------------
@@ -688,7 +894,7 @@ def _verb(status: BookingStatus) -> str:
 def accept(booking: Booking, *, by: User, now: dt.datetime | None = None) -> Booking:
     now = now or utcnow()
     with write_transaction():
-        booking = db.session.get(Booking, booking.id)
+        booking = _lock_booking(booking.id)
         _transition(booking, (BookingStatus.REQUESTED,), BookingStatus.ACCEPTED, decided_at=now)
         _event(booking, "accepted", f"Accepted by {booking.provider.name}", by, at=now)
         booking_notifications.booking_changed(booking, "accepted")
@@ -702,39 +908,47 @@ def decline(booking: Booking, *, by: User, reason: str, now: dt.datetime | None 
     if len(reason) > MAX_MESSAGE:
         raise ValidationError({"reason": f"The reason must be {MAX_MESSAGE} characters or fewer"})
     now = now or utcnow()
+    actor = Actor.person(by)
     with write_transaction():
-        booking = db.session.get(Booking, booking.id)
+        booking = _lock_booking(booking.id)
         _transition(booking, (BookingStatus.REQUESTED,), BookingStatus.DECLINED, decided_at=now, decline_reason=reason)
-        actor = Actor.person(by)
-        for visit in booking.visits:
-            if visit.status.is_upcoming:
-                _release_visit(booking, visit, actor, VisitStatus.DECLINED, memo=f"Released: {booking.reference} declined", now=now)
+        upcoming = [v for v in booking.visits if v.status.is_upcoming]
+        _release_places_of(booking, upcoming)
+        for visit in upcoming:
+            _release_visit(booking, visit, actor, VisitStatus.DECLINED, memo=f"Released: {booking.reference} declined", now=now)
         _event(booking, "declined", f"Declined by {booking.provider.name}: {reason}", by, at=now)
         booking_notifications.booking_changed(booking, "declined")
     payment_strategy(booking.payment_method).after_commit(booking)
+    cover_short_visits(booking.budget_id, actor=actor)
     return booking
+
+
+def _release_places_of(booking: Booking, visits: list[BookingVisit]) -> None:
+    """Give back the places of visits that will not happen: all of them before any money
+    moves (capacity before money, the order booking takes them in)."""
+    for visit in visits:
+        release_places(booking, visit)
 
 
 def _release_visit(booking: Booking, visit: BookingVisit, actor: Actor, new_status: VisitStatus, memo: str,
                    now: dt.datetime | None = None) -> None:
+    """Give back what was set aside for a visit that will not happen (its places are
+    already given back), and move it to ``new_status``."""
     now = now or utcnow()
+    seen = visit.status
     payment_strategy(booking.payment_method).release(booking, visit, actor=actor, memo=memo, now=now)
-    release_places(booking, visit)
-    visit.status = new_status
-    visit.settled_at = now
-    visit.settled_by_id = actor.user_id
+    _move_visit(visit, (seen,), new_status, settled_at=now, settled_by_id=actor.user_id)
 
 
 def withdraw_unpaid(booking: Booking, *, message: str) -> Booking:
     """Undo a booking that could not be paid for when it was made (a declined card):
     every visit cancelled, places given back, nobody charged and the provider not asked."""
     with write_transaction():
-        booking = db.session.get(Booking, booking.id)
-        for visit in booking.visits:
-            if visit.status.is_upcoming:
-                release_places(booking, visit)
-                visit.status = VisitStatus.CANCELLED
-                visit.settled_at = utcnow()
+        booking = _lock_booking(booking.id)
+        upcoming = [v for v in booking.visits if v.status.is_upcoming]
+        _release_places_of(booking, upcoming)
+        for visit in upcoming:
+            _move_visit(visit, (visit.status,), VisitStatus.CANCELLED, settled_at=utcnow())
         _transition(booking, (BookingStatus.REQUESTED,), BookingStatus.CANCELLED)
         _event(booking, "payment_failed", message, None)
     return booking
@@ -770,24 +984,44 @@ def cancellation_plan(booking: Booking, *, policy: Policy, visit_ids: list[int] 
     return result
 
 
+class ChargeChanged(Conflict):
+    """Cancelling would now charge for visits the person was not shown a charge for."""
+
+    def __init__(self, plan: CancellationPlan):
+        self.plan = plan
+        super().__init__(
+            f"The booking changed while you were cancelling: cancelling now is charged {_pounds(plan.charged_pence)} "
+            "for visits inside the notice. Check what will be charged and confirm again"
+        )
+
+
 def cancel(
-    booking: Booking, *, by: User, policy: Policy, visit_ids: list[int] | None = None, now: dt.datetime | None = None
+    booking: Booking, *, by: User, policy: Policy, visit_ids: list[int] | None = None, now: dt.datetime | None = None,
+    charges_seen: list[int] | None = None,
 ) -> CancellationPlan:
     """Cancel upcoming visits (all of them by default). Free until the notice window;
-    inside it, an accepted visit is charged to the budget as the provider was expecting it."""
+    inside it, an accepted visit is charged to the budget as the provider was expecting it.
+
+    ``charges_seen``: the visits the person was shown a charge for. If the booking changed
+    since (the provider accepted it meanwhile), cancelling would charge for others: nothing
+    is cancelled and ChargeChanged says what it would now cost."""
     now = now or utcnow()
+    actor = Actor.person(by)
     with write_transaction():
-        booking = db.session.get(Booking, booking.id)
+        booking = _lock_booking(booking.id)
         if not booking.status.is_open:
             raise InvalidTransition(f"This booking is {booking.status.label.lower()}, so it cannot be cancelled")
         chosen = cancellation_plan(booking, policy=policy, visit_ids=visit_ids, now=now)
         if not chosen.free and not chosen.charged:
             raise ValidationError({"visits": "Select at least one upcoming visit to cancel"})
-        actor = Actor.person(by)
+        if charges_seen is not None and not {v.id for v in chosen.charged} <= set(charges_seen):
+            raise ChargeChanged(chosen)
+        _release_places_of(booking, chosen.free + chosen.charged)
         for visit in chosen.free:
             _release_visit(booking, visit, actor, VisitStatus.CANCELLED, memo=f"Released: visit on {_when(visit.starts_at)} cancelled ({booking.reference})", now=now)
         strategy = payment_strategy(booking.payment_method)
         for visit in chosen.charged:
+            seen = visit.status
             strategy.charge(
                 booking,
                 visit,
@@ -796,12 +1030,8 @@ def cancel(
                 now=now,
                 memo=f"Late cancellation charge, {booking.service.title} on {_when(visit.starts_at)} ({booking.reference})",
             )
-            release_places(booking, visit)
-            visit.status = VisitStatus.LATE_CANCELLED
-            visit.charged_pence = visit.amount_pence
-            visit.settled_at = now
-            visit.settled_by_id = by.id
-        db.session.flush()
+            _move_visit(visit, (seen,), VisitStatus.LATE_CANCELLED, charged_pence=visit.amount_pence, settled_at=now, settled_by_id=by.id)
+        db.session.expire(booking, ["visits"])
         remaining = [v for v in booking.visits if v.status.is_upcoming]
         count = len(chosen.free) + len(chosen.charged)
         message = f"{count} visit{'s' if count != 1 else ''} cancelled by {by.name}"
@@ -812,6 +1042,8 @@ def cancel(
         _event(booking, "cancelled", message, by, at=now)
         booking_notifications.booking_changed(booking, "cancelled", message + ".")
     payment_strategy(booking.payment_method).after_commit(booking)
+    if chosen.free:
+        cover_short_visits(booking.budget_id, actor=actor)
     return chosen
 
 
@@ -822,9 +1054,13 @@ def record_delivery(visit: BookingVisit, *, by: User, delivered_units: int | Non
     """The provider records a visit as delivered: its money is captured for them and the
     rest (if fewer units were delivered than booked) released, exactly once."""
     now = now or utcnow()
+    visit_id = visit.id
     with write_transaction():
-        visit = db.session.get(BookingVisit, visit.id)
-        booking = visit.booking
+        found = db.session.get(BookingVisit, visit_id)
+        if found is None:
+            raise NotFound("No such visit")
+        booking = _lock_booking(found.booking_id)
+        visit = db.session.get(BookingVisit, visit_id)
         units = visit.units if delivered_units is None else delivered_units
         if isinstance(units, bool) or not isinstance(units, int) or not (1 <= units <= visit.units):
             raise ValidationError({"delivered_units": f"Enter the {booking.price_unit.value}s delivered, from 1 to {visit.units}"})
@@ -838,6 +1074,7 @@ def record_delivery(visit: BookingVisit, *, by: User, delivered_units: int | Non
         strategy = payment_strategy(booking.payment_method)
         if not strategy.can_deliver(visit):
             raise Conflict(f"This visit cannot be recorded as delivered: {visit.status.label.lower()}")
+        seen = visit.status
         try:
             strategy.charge(
                 booking,
@@ -849,19 +1086,67 @@ def record_delivery(visit: BookingVisit, *, by: User, delivered_units: int | Non
             )
         except HoldAlreadySettled:
             raise Conflict("This visit is already recorded") from None
-        visit.status = VisitStatus.DELIVERED
-        visit.delivered_units = units
-        visit.charged_pence = amount
-        visit.settled_at = now
-        visit.settled_by_id = by.id
-        db.session.flush()
+        _move_visit(visit, (seen,), VisitStatus.DELIVERED, delivered_units=units, charged_pence=amount, settled_at=now,
+                    settled_by_id=by.id)
         detail = f"Visit on {_when(visit.starts_at)} delivered ({units} of {visit.units}), {_pounds(amount)} paid"
         _event(booking, "delivered", detail, by, at=now)
         booking_notifications.booking_changed(booking, "delivered", detail + ".")
+        db.session.expire(booking, ["visits"])
         if not any(v.status.is_upcoming for v in booking.visits):
             _transition(booking, (BookingStatus.ACCEPTED,), BookingStatus.COMPLETED)
+        released_some = amount < visit.amount_pence
     payment_strategy(booking.payment_method).after_commit(booking)
+    if released_some:
+        cover_short_visits(booking.budget_id, actor=Actor.person(by))
     return visit
+
+
+# Invariants for `flask ledger check` ---------------------------------------------------------------
+
+
+def _check_visits_agree_with_holds() -> list[ledger.Problem]:
+    """A visit paid from a budget and its holds tell the same story: money is set aside
+    (one live hold) exactly when the visit says so, and what was captured from its holds is
+    what the visit says was charged."""
+    from app.models import HoldStatus, LedgerHold
+
+    live = (
+        select(LedgerHold.visit_id.label("visit_id"), func.count().label("live"))
+        .where(LedgerHold.status == HoldStatus.HELD)
+        .group_by(LedgerHold.visit_id)
+        .subquery()
+    )
+    captured = (
+        select(LedgerHold.visit_id.label("visit_id"), func.sum(LedgerHold.captured_pence).label("captured"))
+        .group_by(LedgerHold.visit_id)
+        .subquery()
+    )
+    held = VisitStatus.HELD.value
+    row = db.session.execute(
+        select(BookingVisit.id, BookingVisit.status, func.coalesce(live.c.live, 0), func.coalesce(captured.c.captured, 0),
+               BookingVisit.charged_pence)
+        .join(Booking, BookingVisit.booking_id == Booking.id)
+        .outerjoin(live, live.c.visit_id == BookingVisit.id)
+        .outerjoin(captured, captured.c.visit_id == BookingVisit.id)
+        .where(
+            Booking.payment_method == PaymentMethod.BUDGET,
+            ((BookingVisit.status == held) & (func.coalesce(live.c.live, 0) != 1))
+            | ((BookingVisit.status != held) & (func.coalesce(live.c.live, 0) != 0))
+            | (func.coalesce(captured.c.captured, 0) != BookingVisit.charged_pence),
+        )
+        .order_by(BookingVisit.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return []
+    visit_id, status, live_holds, captured_pence, charged = row
+    return [ledger.Problem(
+        "visit status agrees with its hold",
+        f"visit {visit_id} is {status.value} with {live_holds} live hold(s), {captured_pence} pence captured and {charged} charged",
+    )]
+
+
+ledger.EXTRA_CHECKS.append(_check_visits_agree_with_holds)
 
 
 # Reading --------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.database import utcnow, write_transaction
 from app.extensions import db
@@ -39,7 +40,8 @@ from app.models import (
 from app.services import audit, ledger
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.ledger import Actor
-from app.services.policy import PERIOD_DAYS, Policy, local_midnight
+from app.models.budgets import IsfMove
+from app.services.policy import PERIOD_DAYS, Policy, local_date, local_midnight, uk_today
 
 MAX_AMOUNT_PENCE = 2_000_000  # £20,000 per 4 weeks: above this is a typing slip
 MAX_OUTCOMES = 12
@@ -85,7 +87,7 @@ def create_budget(
     if errors:
         raise ValidationError(errors)
 
-    today = today or dt.date.today()
+    today = today or uk_today()
     with write_transaction():
         budget = PersonalBudget(
             public_id=new_public_id(),
@@ -159,68 +161,74 @@ def _amount_for(budget: PersonalBudget, start: dt.date, end: dt.date) -> int:
     return budget.amount_per_period_pence * days // PERIOD_DAYS
 
 
+def _lock_budget(budget_id: int) -> PersonalBudget:
+    """Lock a budget's row for the rest of this unit of work and read it as it is now.
+
+    Funding runs, ISF moves and covering short visits of one budget take turns on it;
+    bookings take a shared lock on it (``bookings._create``). PostgreSQL: FOR NO KEY UPDATE
+    (rows that refer to the budget can still be added); SQLite: the unit of work holds the
+    write lock already."""
+    table = PersonalBudget.__table__
+    if db.session.execute(select(table.c.id).where(table.c.id == budget_id).with_for_update(key_share=True)).scalar() is None:
+        raise NotFound("No such budget")
+    return db.session.get(PersonalBudget, budget_id, populate_existing=True)
+
+
+def _funded_period(budget_id: int, start: dt.date) -> BudgetPeriod | None:
+    return db.session.execute(
+        select(BudgetPeriod).where(BudgetPeriod.budget_id == budget_id, BudgetPeriod.starts_on == start)
+    ).scalar_one_or_none()
+
+
 def fund_budget(budget: PersonalBudget, period_start: dt.date, *, policy: Policy, actor: Actor) -> FundingResult:
     """Credit one budget for the period starting ``period_start`` (once), then hold the
-    committed visits that fall in it. Running it again changes nothing."""
-    start, end = policy.require_period_start(period_start)
-    with write_transaction():
-        budget = db.session.get(PersonalBudget, budget.id)
-        existing = db.session.execute(
-            select(BudgetPeriod).where(BudgetPeriod.budget_id == budget.id, BudgetPeriod.starts_on == start)
-        ).scalar_one_or_none()
-        if existing is not None:
-            return FundingResult(budget, existing, newly_funded=False)
-        if budget.status is not BudgetStatus.ACTIVE:
-            return FundingResult(budget, None, newly_funded=False)
-        amount = _amount_for(budget, start, end)
-        if amount <= 0:
-            return FundingResult(budget, None, newly_funded=False)
-        account = spending_account(budget)
-        transaction = ledger.post(
-            TransactionKind.FUNDING,
-            [(ledger.council_funding_account(), -amount), (account, amount)],
-            key=f"fund:budget:{budget.id}:period:{start.isoformat()}",
-            cause=("personal_budget", budget.id),
-            actor=actor,
-            effective_at=local_midnight(start),
-            memo=f"Personal budget for {start:%-d %B %Y} to {end - dt.timedelta(days=1):%-d %B %Y}",
-        )
-        period = BudgetPeriod(budget_id=budget.id, starts_on=start, ends_on=end, funded_pence=amount, transaction_id=transaction.id)
-        db.session.add(period)
-        db.session.flush()
-        held, short = _hold_committed_visits(budget, period, actor)
-        period.shortfall_pence = sum(v.amount_pence for v in short)
-        result = FundingResult(budget, period, newly_funded=True, held_visits=held, short_visits=short)
-        if short:
-            from app.services import bookings as booking_service
-
-            booking_service.tell_both_sides_money_is_short(short)
-    return result
-
-
-def _hold_committed_visits(budget: PersonalBudget, period: BudgetPeriod, actor: Actor) -> tuple[int, list[BookingVisit]]:
-    """Hold money for visits booked in this period, earliest first, while money lasts."""
+    committed visits that fall in it, and any left short before it, earliest first.
+    Running it again, even at the same moment in another process, changes nothing."""
     from app.services import bookings as booking_service
 
-    visits = db.session.execute(
-        select(BookingVisit)
-        .join(Booking, BookingVisit.booking_id == Booking.id)
-        .where(
-            Booking.budget_id == budget.id,
-            Booking.status.in_([BookingStatus.REQUESTED, BookingStatus.ACCEPTED]),
-            BookingVisit.status.in_([VisitStatus.SCHEDULED, VisitStatus.SHORT]),
-            BookingVisit.starts_at >= local_midnight(period.starts_on),
-            BookingVisit.starts_at < local_midnight(period.ends_on),
-        )
-        .order_by(BookingVisit.starts_at, BookingVisit.id)
-    ).scalars().all()
-    held, short = 0, []
-    for visit in visits:
-        if booking_service.try_hold_visit(visit, budget, actor):
-            held += 1
-        else:
-            short.append(visit)
-    return held, short
+    start, end = policy.require_period_start(period_start)
+    budget_id = budget.id
+    try:
+        with write_transaction():
+            # The budget first (a second run of the same period waits here, then finds the
+            # period funded), then the visits waiting for money, then the ledger.
+            budget = _lock_budget(budget_id)
+            existing = _funded_period(budget.id, start)
+            if existing is not None:
+                return FundingResult(budget, existing, newly_funded=False)
+            if budget.status is not BudgetStatus.ACTIVE:
+                return FundingResult(budget, None, newly_funded=False)
+            amount = _amount_for(budget, start, end)
+            if amount <= 0:
+                return FundingResult(budget, None, newly_funded=False)
+            waiting = booking_service.lock_visits_to_hold(budget, before=local_midnight(end))
+            account = spending_account(budget)
+            transaction = ledger.post(
+                TransactionKind.FUNDING,
+                [(ledger.council_funding_account(), -amount), (account, amount)],
+                key=f"fund:budget:{budget.id}:period:{start.isoformat()}",
+                cause=("personal_budget", budget.id),
+                actor=actor,
+                # Paid in on the period's first day; paid in ahead of it, the money is there
+                # (and can be set aside) from the moment it is paid in.
+                effective_at=min(local_midnight(start), utcnow()),
+                memo=f"Personal budget for {start:%-d %B %Y} to {end - dt.timedelta(days=1):%-d %B %Y}",
+            )
+            period = BudgetPeriod(budget_id=budget.id, starts_on=start, ends_on=end, funded_pence=amount, transaction_id=transaction.id)
+            db.session.add(period)
+            db.session.flush()
+            held, short = booking_service.hold_waiting_visits(budget, waiting, actor)
+            period.shortfall_pence = sum(v.amount_pence for v in short)
+            result = FundingResult(budget, period, newly_funded=True, held_visits=held, short_visits=short)
+    except IntegrityError:
+        # Another run funded this period at the same moment (a database without row locks
+        # would get here): it did the work, so this run skips the budget.
+        db.session.rollback()
+        existing = _funded_period(budget_id, start)
+        if existing is None:
+            raise
+        return FundingResult(db.session.get(PersonalBudget, budget_id), existing, newly_funded=False)
+    return result
 
 
 @dataclass
@@ -277,50 +285,156 @@ def latest_funded_period_end(budget: PersonalBudget) -> dt.date | None:
 # ISF moves -----------------------------------------------------------------------------------
 
 
-def move_isf(budget: PersonalBudget, new_provider: Provider, *, actor: Actor) -> LedgerTransaction | None:
-    """Move an Individual Service Fund to another provider; its balance moves with it."""
+def isf_move_by_key(request_key: str) -> IsfMove | None:
+    return db.session.execute(select(IsfMove).where(IsfMove.request_key == request_key)).scalar_one_or_none()
+
+
+def _same_move(move: IsfMove, budget: PersonalBudget, new_provider: Provider) -> IsfMove:
+    if move.budget_id != budget.id or move.to_provider_id != new_provider.id:
+        raise Conflict("That request was already used for another move. Go back to your budget and try again")
+    return move
+
+
+def move_isf(budget: PersonalBudget, new_provider: Provider, *, actor: Actor, request_key: str | None = None) -> IsfMove:
+    """Move an Individual Service Fund to another provider; every balance left with earlier
+    providers moves with it.
+
+    Conditional on the provider the caller saw (``budget.isf_provider_id`` as passed): if
+    someone moved the fund meanwhile, this raises Conflict and changes nothing, so two moves
+    at once cannot strand money. Idempotent on ``request_key`` (the form's hidden key): the
+    same request again returns the first move.
+    """
+    request_key = request_key or secrets.token_hex(16)
+    done = isf_move_by_key(request_key)
+    if done is not None:
+        return _same_move(done, budget, new_provider)
     if budget.budget_type is not BudgetType.ISF:
         raise ValidationError({"provider": "Only an Individual Service Fund is held with a provider"})
     if new_provider.status is not ProviderStatus.VERIFIED:
         raise ValidationError({"provider": "Choose a provider that is listed on the marketplace"})
-    if new_provider.id == budget.isf_provider_id:
+    expected = budget.isf_provider_id
+    if new_provider.id == expected:
         raise ValidationError({"provider": f"Your Individual Service Fund is already held with {new_provider.name}"})
-    with write_transaction():
-        budget = db.session.get(PersonalBudget, budget.id)
-        old_provider = db.session.get(Provider, budget.isf_provider_id)
-        upcoming = db.session.execute(
-            select(func.count(BookingVisit.id))
-            .join(Booking, BookingVisit.booking_id == Booking.id)
-            .where(
-                Booking.budget_id == budget.id,
-                Booking.provider_id == old_provider.id,
-                BookingVisit.status.in_([VisitStatus.SCHEDULED, VisitStatus.HELD, VisitStatus.SHORT]),
-            )
-        ).scalar_one()
-        if upcoming:
-            raise Conflict(
-                f"You have {upcoming} upcoming visit{'s' if upcoming != 1 else ''} with {old_provider.name}. "
-                "Cancel them, or wait until they have happened, before moving your Individual Service Fund."
-            )
-        old_account = ledger.budget_account(budget, old_provider)
-        budget.isf_provider_id = new_provider.id
-        mover = db.session.get(User, actor.user_id) if actor.user_id else None
-        audit.record(mover, "budget.isf_moved", "personal_budget", budget.id,
-                     before={"isf_provider_id": old_provider.id}, after={"isf_provider_id": new_provider.id})
-        db.session.flush()
-        new_account = ledger.budget_account(budget, new_provider)
-        amount = ledger.balance(old_account)
-        transaction = None
-        if amount > 0:
-            transaction = ledger.post(
-                TransactionKind.ISF_TRANSFER,
-                [(old_account, -amount), (new_account, amount)],
-                key=f"isf-move:budget:{budget.id}:from:{old_provider.id}:to:{new_provider.id}:{utcnow().isoformat()}",
-                cause=("personal_budget", budget.id),
-                actor=actor,
-                memo=f"Individual Service Fund moved from {old_provider.name} to {new_provider.name}",
-            )
+    try:
+        with write_transaction():
+            done = isf_move_by_key(request_key)
+            if done is not None:
+                return _same_move(done, budget, new_provider)
+            table = PersonalBudget.__table__
+            claimed = db.session.execute(
+                update(table)
+                .where(table.c.id == budget.id, table.c.isf_provider_id == expected)
+                .values(isf_provider_id=new_provider.id, updated_at=utcnow())
+            ).rowcount
+            budget = db.session.get(PersonalBudget, budget.id, populate_existing=True)
+            if claimed != 1:
+                raise Conflict(
+                    f"Your Individual Service Fund was moved to {budget.isf_provider.name} while you were choosing. "
+                    "Check where it is held now, then try again"
+                )
+            old_provider = db.session.get(Provider, expected)
+            upcoming = db.session.execute(
+                select(func.count(BookingVisit.id))
+                .join(Booking, BookingVisit.booking_id == Booking.id)
+                .where(
+                    Booking.budget_id == budget.id,
+                    Booking.provider_id == old_provider.id,
+                    BookingVisit.status.in_([VisitStatus.SCHEDULED, VisitStatus.HELD, VisitStatus.SHORT]),
+                )
+            ).scalar_one()
+            if upcoming:
+                raise Conflict(
+                    f"You have {upcoming} upcoming visit{'s' if upcoming != 1 else ''} with {old_provider.name}. "
+                    "Cancel them, or wait until they have happened, before moving your Individual Service Fund."
+                )
+            new_account = ledger.budget_account(budget, new_provider)
+            # Every account the fund has had with other providers, locked (in id order) so
+            # nothing is paid into or out of them while their balances move.
+            old_accounts = db.session.execute(
+                select(LedgerAccount)
+                .where(LedgerAccount.budget_id == budget.id, LedgerAccount.kind == AccountKind.BUDGET, LedgerAccount.id != new_account.id)
+                .order_by(LedgerAccount.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).scalars().all()
+            legs = [(acc, -acc.balance_pence) for acc in old_accounts if acc.balance_pence > 0]
+            moved = -sum(amount for _, amount in legs)
+            transaction = None
+            if legs:
+                transaction = ledger.post(
+                    TransactionKind.ISF_TRANSFER,
+                    legs + [(new_account, moved)],
+                    key=f"isf-move:budget:{budget.id}:request:{request_key}",
+                    cause=("personal_budget", budget.id),
+                    actor=actor,
+                    memo=f"Individual Service Fund moved from {old_provider.name} to {new_provider.name}",
+                )
+            move = IsfMove(budget_id=budget.id, request_key=request_key, from_provider_id=old_provider.id,
+                           to_provider_id=new_provider.id, moved_pence=moved, transaction_id=transaction.id if transaction else None,
+                           moved_by_id=actor.user_id)
+            db.session.add(move)
+            db.session.flush()
+            mover = db.session.get(User, actor.user_id) if actor.user_id else None
+            audit.record(mover, "budget.isf_moved", "personal_budget", budget.id,
+                         before={"isf_provider_id": old_provider.id}, after={"isf_provider_id": new_provider.id, "moved_pence": moved})
+    except IntegrityError:
+        # The same request, sent twice at once, committed first: its move is the answer.
+        db.session.rollback()
+        done = isf_move_by_key(request_key)
+        if done is None:
+            raise
+        return _same_move(done, budget, new_provider)
+    return move
+
+
+# Corrections ---------------------------------------------------------------------------------
+
+
+MAX_REASON = 500
+
+
+def money_in_transaction(budget: PersonalBudget, transaction_id: int) -> LedgerTransaction:
+    """A payment into this budget (funding or adjustment), or NotFound."""
+    transaction = db.session.get(LedgerTransaction, transaction_id)
+    ids = {a.id for a in budget_accounts(budget)}
+    if (
+        transaction is None
+        or transaction.kind not in (TransactionKind.FUNDING, TransactionKind.ADJUSTMENT)
+        or not any(e.account_id in ids and e.amount_pence > 0 for e in transaction.entries)
+    ):
+        raise NotFound("No such payment into this budget")
     return transaction
+
+
+def reverse_money_in(budget: PersonalBudget, transaction_id: int, *, by: User, reason: str) -> LedgerTransaction:
+    """A commissioner reverses a payment into a budget made in error: a new, linked
+    transaction takes it back to the council (nothing is edited). Once only: asking again
+    returns the first reversal. Refused if the budget no longer has the money available."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Enter why the payment is being reversed: it goes in the audit trail"})
+    if len(reason) > MAX_REASON:
+        raise ValidationError({"reason": f"The reason must be {MAX_REASON} characters or fewer"})
+    with write_transaction():
+        budget = _lock_budget(budget.id)
+        transaction = money_in_transaction(budget, transaction_id)
+        done = ledger.reversal_of(transaction)
+        if done is not None:
+            return done
+        amount = sum(e.amount_pence for e in transaction.entries if e.amount_pence > 0)
+        try:
+            reversal = ledger.reverse(transaction, actor=Actor.person(by), reason=reason)
+        except ledger.InsufficientFunds:
+            from app.presenters.formatting import format_pence
+
+            raise Conflict(
+                f"The budget does not have {format_pence(amount)} available to give back: some of it is set aside or spent. "
+                "Cancel bookings first, or record an adjustment instead"
+            ) from None
+        audit.record(by, "budget.money_in_reversed", "personal_budget", budget.id,
+                     before={"transaction_id": transaction.id, "amount_pence": amount, "memo": transaction.memo},
+                     after={"reversal_id": reversal.id}, note=reason)
+    return reversal
 
 
 # What the budget holder sees -------------------------------------------------------------------
@@ -365,7 +479,9 @@ def summary(budget: PersonalBudget) -> BudgetSummary:
                 .join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
                 .where(
                     LedgerEntry.account_id.in_(ids),
-                    LedgerTransaction.kind.in_([TransactionKind.FUNDING, TransactionKind.ADJUSTMENT]),
+                    # Money in, less any of it reversed (a reversal is the only correction
+                    # that touches a budget's own accounts).
+                    LedgerTransaction.kind.in_([TransactionKind.FUNDING, TransactionKind.ADJUSTMENT, TransactionKind.CORRECTION]),
                 )
             ).scalar_one()
         )
@@ -421,8 +537,27 @@ class StatementLine:
     held_pence: int  # set aside for a booking (out of available)
     released_pence: int  # back from a hold into available
     paid_pence: int  # paid to a provider out of held money
-    moved_pence: int  # ISF moves (nets to zero across the budget)
+    # An ISF move: what moved to the new provider. The fund keeps it, so the money
+    # available does not change: the line says how much went with the fund.
+    moved_pence: int
     available_after_pence: int
+    transaction_id: int | None = None
+    kind: TransactionKind | None = None
+    reversed: bool = False  # money in that was later reversed (the reversal is a line of its own)
+
+    @property
+    def in_pence(self) -> int:
+        """What came into the money available (funding, releases; never a move)."""
+        return max(self.money_in_pence, 0) + self.released_pence
+
+    @property
+    def out_pence(self) -> int:
+        """What went out of the money available (set aside, money in reversed)."""
+        return self.held_pence + max(-self.money_in_pence, 0)
+
+    @property
+    def reversible(self) -> bool:
+        return self.kind in (TransactionKind.FUNDING, TransactionKind.ADJUSTMENT) and not self.reversed
 
 
 @dataclass(frozen=True)
@@ -449,6 +584,10 @@ class Statement:
     @property
     def paid_pence(self) -> int:
         return sum(line.paid_pence for line in self.lines)
+
+    @property
+    def moved_pence(self) -> int:
+        return sum(line.moved_pence for line in self.lines)
 
     @property
     def closing_available_pence(self) -> int:
@@ -519,11 +658,15 @@ def statement(budget: PersonalBudget, starts_on: dt.date, ends_on: dt.date, *, k
                 .order_by(LedgerTransaction.effective_at, LedgerTransaction.id)
             )
         ).all()
-    # Sum each transaction's entries on the budget's accounts (an ISF move touches two).
+    # Sum each transaction's entries on the budget's accounts (an ISF move touches two or
+    # more, and nets to zero: what it moved is what reached the new provider's account).
     per_transaction: dict[int, tuple[LedgerTransaction, int]] = {}
+    moved_in: dict[int, int] = {}
     for transaction, amount in rows:
         _, total = per_transaction.get(transaction.id, (transaction, 0))
         per_transaction[transaction.id] = (transaction, total + amount)
+        if amount > 0:
+            moved_in[transaction.id] = moved_in.get(transaction.id, 0) + amount
     # Payments to providers come out of held money, so a visit paid in full touches no
     # budget account: add those settlements from the budget's own holds.
     captured_by_transaction = {
@@ -543,6 +686,20 @@ def statement(budget: PersonalBudget, starts_on: dt.date, ends_on: dt.date, *, k
             per_transaction[transaction.id] = (transaction, 0)
     ordered = sorted(per_transaction.values(), key=lambda pair: (pair[0].effective_at, pair[0].id))
 
+    reversed_ids = set()
+    money_in_ids = [t.id for t, _ in ordered if t.kind in (TransactionKind.FUNDING, TransactionKind.ADJUSTMENT)]
+    if money_in_ids:
+        reversed_ids = set(
+            db.session.execute(
+                recorded(
+                    select(LedgerTransaction.corrects_id).where(
+                        LedgerTransaction.kind == TransactionKind.CORRECTION,
+                        LedgerTransaction.cause_type == ledger.REVERSAL_CAUSE,
+                        LedgerTransaction.corrects_id.in_(money_in_ids),
+                    )
+                )
+            ).scalars()
+        )
     lines: list[StatementLine] = []
     available = opening_available
     for transaction, net in ordered:
@@ -555,20 +712,23 @@ def statement(budget: PersonalBudget, starts_on: dt.date, ends_on: dt.date, *, k
             released = net
             paid = captured_by_transaction.get(transaction.id, 0)
         elif transaction.kind is TransactionKind.ISF_TRANSFER:
-            moved = net
+            moved = moved_in.get(transaction.id, 0)
         else:
             money_in = net
         available += net
         lines.append(
-            StatementLine(transaction.effective_at, transaction.memo or transaction.kind.value, money_in, held, released, paid, moved, available)
+            StatementLine(transaction.effective_at, transaction.memo or transaction.kind.value, money_in, held, released, paid, moved,
+                          available, transaction.id, transaction.kind, transaction.id in reversed_ids)
         )
     return Statement(budget, starts_on, ends_on, opening_available, opening_held, lines)
 
 
 def statement_periods(budget: PersonalBudget, policy: Policy, today: dt.date | None = None) -> list[tuple[dt.date, dt.date]]:
-    """The 4-week periods from the budget's start to today, newest first."""
-    today = today or dt.date.today()
-    first, _ = policy.period_containing(budget.starts_on)
+    """The 4-week periods from the budget's start to today (the UK date), newest first.
+    (Money paid in ahead of a period counts from when it was paid, so it is on these.)"""
+    today = today or uk_today()
+    paid_in = latest_funded_period_end(budget) is not None
+    first, _ = policy.period_containing(min(budget.starts_on, today) if paid_in else budget.starts_on)
     last, _ = policy.period_containing(min(today, budget.ends_on) if budget.ends_on else today)
     periods = []
     start = first
@@ -603,6 +763,22 @@ def _check_budgets() -> list[ledger.Problem]:
     ).scalar()
     if mismatch:
         problems.append(ledger.Problem("funding matches its period", f"budget period {mismatch} was funded a different amount"))
+    unfunded = db.session.execute(
+        select(BudgetPeriod.id)
+        .outerjoin(LedgerTransaction, BudgetPeriod.transaction_id == LedgerTransaction.id)
+        .where(
+            or_(
+                LedgerTransaction.id.is_(None),
+                LedgerTransaction.kind != TransactionKind.FUNDING,
+                LedgerTransaction.cause_type != "personal_budget",
+                LedgerTransaction.cause_id != BudgetPeriod.budget_id,
+            )
+        )
+        .order_by(BudgetPeriod.id)
+        .limit(1)
+    ).scalar()
+    if unfunded:
+        problems.append(ledger.Problem("every budget period has its funding", f"budget period {unfunded} has no funding transaction of its own"))
     return problems
 
 

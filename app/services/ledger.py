@@ -330,6 +330,61 @@ def settle_hold(
     return transaction
 
 
+# Corrections ---------------------------------------------------------------------------
+
+# Movements a person may reverse. Holds, captures and releases are corrected through the
+# booking they belong to (a hold is released, never reversed); card movements mirror what
+# the card processor did, and an ISF transfer is undone by moving the fund back.
+REVERSIBLE = {TransactionKind.FUNDING, TransactionKind.ADJUSTMENT, TransactionKind.PAYOUT}
+# A reversal is a correction caused by the transaction it undoes. (Other corrections, such
+# as a card refund taking back part of a capture, adjust rather than reverse.)
+REVERSAL_CAUSE = "ledger_transaction"
+
+
+def _reversals():
+    return select(LedgerTransaction).where(
+        LedgerTransaction.kind == TransactionKind.CORRECTION, LedgerTransaction.cause_type == REVERSAL_CAUSE
+    )
+
+
+def reversal_of(transaction: LedgerTransaction) -> LedgerTransaction | None:
+    """The transaction that reversed ``transaction``, if any."""
+    return db.session.execute(_reversals().where(LedgerTransaction.corrects_id == transaction.id)).scalars().first()
+
+
+def reverse(
+    transaction: LedgerTransaction,
+    *,
+    actor: Actor,
+    reason: str,
+    effective_at: dt.datetime | None = None,
+) -> LedgerTransaction:
+    """Undo ``transaction`` with a new, linked, balanced transaction: every entry negated.
+
+    Nothing is edited: the original stays as it was, and the correction points at it
+    (``corrects_id``). Idempotent: a transaction is reversed at most once, so asking again
+    returns the first reversal. Raises InsufficientFunds (moving nothing) if an account
+    no longer holds the money to give back (a budget that has spent it), and LedgerError
+    for a movement that cannot be reversed this way.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise LedgerError("a reversal needs a reason")
+    if transaction.kind not in REVERSIBLE:
+        raise LedgerError(f"a {transaction.kind.value} transaction cannot be reversed: correct it through what caused it")
+    legs: list[Leg] = [(entry.account, -entry.amount_pence) for entry in transaction.entries]
+    return post(
+        TransactionKind.CORRECTION,
+        legs,
+        key=f"reverse:transaction:{transaction.id}",
+        cause=(REVERSAL_CAUSE, transaction.id),
+        actor=actor,
+        effective_at=effective_at,
+        memo=f"Reversed: {transaction.memo or transaction.kind.value}. Reason: {reason}",
+        corrects=transaction,
+    )
+
+
 def live_hold_for_visit(visit_id: int) -> LedgerHold | None:
     return db.session.execute(
         select(LedgerHold).where(LedgerHold.visit_id == visit_id, LedgerHold.status == HoldStatus.HELD)
@@ -457,14 +512,75 @@ def check() -> list[Problem]:
     if orphan:
         problems.append(Problem("every hold transaction has its hold", f"transaction {orphan} holds money for no visit"))
 
+    placed_entry = (
+        select(LedgerHold.id)
+        .outerjoin(
+            LedgerEntry,
+            (LedgerEntry.transaction_id == LedgerHold.placed_transaction_id) & (LedgerEntry.account_id == LedgerHold.hold_account_id),
+        )
+        .where((LedgerEntry.id.is_(None)) | (LedgerEntry.amount_pence != LedgerHold.amount_pence))
+        .order_by(LedgerHold.id)
+        .limit(1)
+    )
+    settled_entry = (
+        select(LedgerHold.id)
+        .outerjoin(
+            LedgerEntry,
+            (LedgerEntry.transaction_id == LedgerHold.settled_transaction_id) & (LedgerEntry.account_id == LedgerHold.hold_account_id),
+        )
+        .where(
+            LedgerHold.settled_transaction_id.is_not(None),
+            (LedgerEntry.id.is_(None)) | (LedgerEntry.amount_pence != -LedgerHold.amount_pence),
+        )
+        .order_by(LedgerHold.id)
+        .limit(1)
+    )
+    wrong_amount = s.execute(placed_entry).scalar() or s.execute(settled_entry).scalar()
+    if wrong_amount:
+        problems.append(Problem("hold amount equals its transaction", f"hold {wrong_amount} is not for the amount its transactions moved"))
+
     settled_without = s.execute(
         select(LedgerHold.id).where(LedgerHold.status != HoldStatus.HELD, LedgerHold.settled_transaction_id.is_(None)).limit(1)
     ).scalar()
     if settled_without:
         problems.append(Problem("every settled hold has its settlement", f"hold {settled_without} is settled with no transaction"))
 
+    twice = s.execute(
+        select(LedgerTransaction.corrects_id, func.count())
+        .where(LedgerTransaction.kind == TransactionKind.CORRECTION, LedgerTransaction.cause_type == REVERSAL_CAUSE)
+        .group_by(LedgerTransaction.corrects_id)
+        .having(func.count() > 1)
+        .order_by(LedgerTransaction.corrects_id)
+        .limit(1)
+    ).first()
+    if twice:
+        problems.append(Problem("reversed at most once", f"transaction {twice[0]} is reversed {twice[1]} times"))
+    mirror = _first_reversal_not_mirroring()
+    if mirror:
+        problems.append(Problem("a reversal mirrors what it reverses", f"transaction {mirror} does not undo exactly the transaction it corrects"))
+
     problems.extend(_extra_checks())
     return problems
+
+
+def _first_reversal_not_mirroring() -> int | None:
+    reversals = db.session.execute(
+        select(LedgerTransaction.id, LedgerTransaction.corrects_id)
+        .where(LedgerTransaction.kind == TransactionKind.CORRECTION, LedgerTransaction.cause_type == REVERSAL_CAUSE)
+        .order_by(LedgerTransaction.id)
+    ).all()
+    if not reversals:
+        return None
+    ids = {tid for pair in reversals for tid in pair if tid is not None}
+    legs: dict[int, list[tuple[int, int]]] = {}
+    for transaction_id, account_id, amount in db.session.execute(
+        select(LedgerEntry.transaction_id, LedgerEntry.account_id, LedgerEntry.amount_pence).where(LedgerEntry.transaction_id.in_(ids))
+    ):
+        legs.setdefault(transaction_id, []).append((account_id, amount))
+    for reversal_id, original_id in reversals:
+        if original_id is None or sorted(legs.get(reversal_id, [])) != sorted((a, -amount) for a, amount in legs.get(original_id, [])):
+            return reversal_id
+    return None
 
 
 # Other parts of the product (budgets, card payments) register their own invariants here.

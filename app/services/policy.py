@@ -62,3 +62,11 @@ def local_midnight(day: dt.date) -> dt.datetime:
 
 def local_date(moment: dt.datetime) -> dt.date:
     return moment.astimezone(UK).date()
+
+
+def uk_today(now: dt.datetime | None = None) -> dt.date:
+    """Today's date in the UK (Europe/London), whatever the server's own time zone: the
+    calendar day budgets, statements and bookings are counted in."""
+    from app.database import utcnow
+
+    return local_date(now or utcnow())

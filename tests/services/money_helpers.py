@@ -1,4 +1,4 @@
-"""Helpers for money tests: dates inside the funded period, booking requests."""
+"""Helpers for money tests: dates inside the funded period (whatever today is), booking requests."""
 
 from __future__ import annotations
 
@@ -24,18 +24,41 @@ from app.models import (
     User,
     VisitStatus,
 )
+from app.models import PERIOD_DAYS
 from app.services.bookings import BookingRequest
+from app.services.policy import uk_today
 
 _n = itertools.count(1)
 
 
+# Test budgets are funded for a period with at least this many days still to run, so
+# every day a test books (up to a week ahead) falls in a funded period.
+LEEWAY_DAYS = 7
+
+
+def today() -> dt.date:
+    """Today in the UK, as the services count days."""
+    return uk_today()
+
+
+def funded_period(policy) -> tuple[dt.date, dt.date]:
+    """The 4-week period ``make_budget`` funds: the current one while more than a week of it
+    is left, otherwise the next one. (first day, first day of the period after)."""
+    start, end = policy.period_containing(today())
+    if (end - today()).days <= LEEWAY_DAYS:
+        start, end = end, end + dt.timedelta(days=PERIOD_DAYS)
+    return start, end
+
+
 def future_day(policy, days_ahead: int = 3) -> dt.date:
-    """A day ``days_ahead`` from today that is still inside the current funded period
-    when possible (or the first day of the next one otherwise)."""
-    today = dt.date.today()
-    _, end = policy.period_containing(today)
-    day = today + dt.timedelta(days=days_ahead)
-    return day if day < end else end
+    """A day at least ``days_ahead`` (at most a week) from today, inside the period test
+    budgets are funded for, whatever today's date and wherever it falls in its period."""
+    if not 1 <= days_ahead <= LEEWAY_DAYS:
+        raise ValueError(f"days_ahead must be 1 to {LEEWAY_DAYS}")
+    start, end = funded_period(policy)
+    day = max(today() + dt.timedelta(days=days_ahead), start)
+    assert start <= day < end
+    return day
 
 
 def request_for(service, budget=None, *, day: dt.date, at: str = "10:00", units: int = 1, key: str | None = None, **extra) -> BookingRequest:

@@ -19,7 +19,7 @@ from app.models import (
 )
 from app.services import bookings, budgets, ledger
 from app.services.errors import Conflict, InvalidTransition, NotFound, ValidationError
-from tests.services.money_helpers import future_day, request_for
+from tests.services.money_helpers import funded_period, future_day, request_for, today
 
 
 @pytest.fixture
@@ -60,10 +60,10 @@ def test_the_price_is_fixed_when_booking(setup, policy):
 
 def test_a_weekly_booking_holds_this_period_and_commits_the_rest(setup, policy):
     budget, service, _ = setup
-    day = dt.date.today() + dt.timedelta(days=1)
+    day = future_day(policy, 1)
     request = request_for(service, budget, day=day, schedule=BookingSchedule.WEEKLY, weekdays=(day.weekday(),), weeks=8)
     booking = _book(request, budget, policy)
-    _, period_end = policy.period_containing(dt.date.today())
+    _, period_end = funded_period(policy)
     held = [v for v in booking.visits if v.status is VisitStatus.HELD]
     later = [v for v in booking.visits if v.status is VisitStatus.SCHEDULED]
     assert len(booking.visits) == 8
@@ -186,8 +186,8 @@ def test_capacity_is_never_exceeded(make_budget, make_service, policy):
 def test_bad_requests_get_a_clear_message_and_change_nothing(setup, policy, change, field, message):
     budget, service, _ = setup
     change = dict(change)  # parametrize shares the dict between the SQLite and PostgreSQL runs
-    days = change.pop("days", 3)
-    day = dt.date.today() + dt.timedelta(days=days)
+    days = change.pop("days", None)
+    day = future_day(policy) if days is None else today() + dt.timedelta(days=days)
     request = request_for(service, budget, day=day, at=change.pop("at", "10:00"), units=change.pop("units", 1))
     with pytest.raises(ValidationError) as raised:
         _book(request, budget, policy)
@@ -279,7 +279,7 @@ def test_closed_days_are_refused_for_one_off_and_skipped_in_a_weekly_series(setu
         bookings.plan(request_for(service, budget, day=day), citizen=budget.citizen, policy=policy)
     assert raised.value.errors["first_date"] == f"{service.provider.name} is closed on {day:%A %-d %B} (Staff training). Choose another date"
 
-    weekly = request_for(service, budget, day=day - dt.timedelta(days=7) if day - dt.timedelta(days=7) > dt.date.today() else day,
+    weekly = request_for(service, budget, day=day - dt.timedelta(days=7) if day - dt.timedelta(days=7) > today() else day,
                          schedule=BookingSchedule.WEEKLY, weekdays=(day.weekday(),), weeks=3)
     quote = bookings.plan(weekly, citizen=budget.citizen, policy=policy)
     assert (day, "Staff training") in quote.skipped

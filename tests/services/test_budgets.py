@@ -12,14 +12,19 @@ from app.models import BudgetPeriod, BudgetType, LedgerTransaction, Role, Transa
 from app.services import bookings, budgets, ledger
 from app.services.errors import Conflict, ValidationError
 from app.services.ledger import Actor
-from tests.services.money_helpers import future_day, request_for
+from tests.services.money_helpers import funded_period, future_day, request_for, today
 
 SYSTEM = Actor.system("test")
 
 
 def _period(policy, offset=0):
-    start, _ = policy.period_containing(dt.date.today())
+    """The first day of the period test budgets are funded for (``offset`` periods on)."""
+    start, _ = funded_period(policy)
     return start + dt.timedelta(days=28 * offset)
+
+
+def _current(policy):
+    return policy.period_containing(today())[0]
 
 
 def test_a_commissioner_sets_up_a_budget_and_it_is_funded_at_once(make_user, policy):
@@ -27,14 +32,14 @@ def test_a_commissioner_sets_up_a_budget_and_it_is_funded_at_once(make_user, pol
     commissioner = make_user(Role.COMMISSIONER)
     budget = budgets.create_budget(
         citizen=citizen, budget_type=BudgetType.MANAGED_ACCOUNT, amount_per_period_pence=84_000,
-        starts_on=_period(policy), outcomes=["Get out to the shops", "  ", "See friends"], created_by=commissioner, policy=policy,
+        starts_on=_current(policy), outcomes=["Get out to the shops", "  ", "See friends"], created_by=commissioner, policy=policy,
     )
     assert [o.text for o in budget.outcomes] == ["Get out to the shops", "See friends"]
     figures = budgets.summary(budget)
     assert figures.funded_pence == figures.available_pence == 84_000
     assert figures.balances
     period = db.session.execute(select(BudgetPeriod).where(BudgetPeriod.budget_id == budget.id)).scalar_one()
-    assert period.starts_on == _period(policy) and period.funded_pence == 84_000
+    assert period.starts_on == _current(policy) and period.funded_pence == 84_000
     funding = db.session.get(LedgerTransaction, period.transaction_id)
     assert funding.actor_user_id == commissioner.id
 
@@ -126,12 +131,12 @@ def test_an_isf_pays_only_its_own_provider_and_moves_with_its_balance(make_budge
         budgets.move_isf(budget, other, actor=SYSTEM)
     bookings.cancel(booking, by=budget.citizen, policy=policy)
 
-    transfer = budgets.move_isf(budget, other, actor=SYSTEM)
+    move = budgets.move_isf(budget, other, actor=SYSTEM)
     from app.models import AuditEvent
 
     moved = db.session.query(AuditEvent).filter_by(action="budget.isf_moved").one()
-    assert (moved.before, moved.after) == ({"isf_provider_id": holder.id}, {"isf_provider_id": other.id})
-    assert transfer.kind is TransactionKind.ISF_TRANSFER
+    assert (moved.before, moved.after) == ({"isf_provider_id": holder.id}, {"isf_provider_id": other.id, "moved_pence": 40_000})
+    assert move.moved_pence == 40_000 and move.transaction.kind is TransactionKind.ISF_TRANSFER
     db.session.refresh(budget)
     assert budget.isf_provider_id == other.id
     figures = budgets.summary(budget)
@@ -195,7 +200,9 @@ def test_statement_for_a_period_adds_up(make_budget, make_service, make_user, po
     bookings.accept(booking, by=provider_user)
     visit = booking.visits[0]
     bookings.record_delivery(visit, by=provider_user, delivered_units=1, now=visit.starts_at + dt.timedelta(hours=2))
-    start, end = policy.period_containing(dt.date.today())
+    # From today's period to the end of the funded one (the same period, but for the last
+    # week of a period): the booking is made today, the visit happens in the funded period.
+    start, end = policy.period_containing(today())[0], funded_period(policy)[1]
     statement = budgets.statement(budget, start, end)
     assert statement.opening_available_pence == 0
     assert statement.money_in_pence == 50_000
@@ -222,7 +229,9 @@ def test_statement_shows_visits_paid_in_full(make_budget, make_service, make_use
     bookings.accept(booking, by=staff)
     visit = booking.visits[0]
     bookings.record_delivery(visit, by=staff, now=visit.starts_at + dt.timedelta(hours=1))
-    start, end = policy.period_containing(dt.date.today())
+    # From today's period to the end of the funded one (the same period, but for the last
+    # week of a period): the booking is made today, the visit happens in the funded period.
+    start, end = policy.period_containing(today())[0], funded_period(policy)[1]
     st = budgets.statement(budget, start, end)
     # A full payment comes out of held money: it is a line of its own, with nothing released.
     assert (st.held_pence, st.paid_pence, st.released_pence) == (2_000, 2_000, 0)

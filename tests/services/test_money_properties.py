@@ -15,7 +15,7 @@ from app.models import BookingSchedule, PersonalBudget, Role
 from app.services import bookings, budgets, ledger
 from app.services.errors import DomainError
 from app.services.ledger import Actor
-from tests.services.money_helpers import request_for
+from tests.services.money_helpers import funded_period, request_for, today
 
 book = st.tuples(
     st.just("book"),
@@ -43,13 +43,13 @@ def test_any_sequence_keeps_the_books_straight(app, make_budget, make_service, m
     staff = make_user(Role.PROVIDER)
     citizen = budget.citizen
     made: list = []
-    start, _ = policy.period_containing(dt.date.today())
+    start, _ = funded_period(policy)
 
     for op in operations:
         try:
             if op[0] == "book":
                 _, days, units, schedule, at = op
-                day = dt.date.today() + dt.timedelta(days=days)
+                day = today() + dt.timedelta(days=days)
                 weekly = schedule == "weekly"
                 request = request_for(
                     service, db.session.get(PersonalBudget, budget.id), day=day, at=at, units=units, key=uuid.uuid4().hex,

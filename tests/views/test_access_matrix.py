@@ -279,6 +279,8 @@ MATRIX: dict[str, list[Case]] = {
     "commissioner.new_budget": [GET("/commissioner/budgets/new", only(*COUNCIL)), POST("/commissioner/budgets/new", only(*COUNCIL, ok=ALLOWED))],
     "commissioner.budget": [GET("/commissioner/budgets/{budget_a}", only(*COUNCIL))],
     "commissioner.budget_statement_csv": [GET("/commissioner/budgets/{budget_a}/statement.csv", only(*COUNCIL))],
+    "commissioner.reverse_money_in": [GET("/commissioner/budgets/{budget_a}/payments/{funding_a}/reverse", only(*COUNCIL)),
+                                      POST("/commissioner/budgets/{budget_a}/payments/{funding_a}/reverse", only(*COUNCIL, ok=ALLOWED))],
     "commissioner.bookings_list": [GET("/commissioner/bookings", only(*COUNCIL))],
     "commissioner.booking": [GET("/commissioner/bookings/{card_booking_a}", only(*COUNCIL))],
     # Refunds move money: commissioners, not admins.
@@ -357,7 +359,7 @@ def world(make_citizen, make_representative, make_provider, make_provider_staff,
     from sqlalchemy import select
 
     # Money (issue 5): A's and B's budgets, A's ISF with provider X, A's booking with X.
-    from app.models import BudgetType
+    from app.models import BudgetPeriod, BudgetType
     from app.services import bookings as booking_service
     from tests.services.money_helpers import future_day, request_for
 
@@ -387,6 +389,7 @@ def world(make_citizen, make_representative, make_provider, make_provider_staff,
         "email": email.id, "reset_token": reset_token, "invitation_token": invitation_token,
         "budget_a": budget_a.public_id, "budget_b": budget_b.public_id, "isf_a": isf_a.public_id,
         "booking_a": booking_a.public_id, "visit_a": booking_a.visits[0].id,
+        "funding_a": db.session.execute(select(BudgetPeriod.transaction_id).where(BudgetPeriod.budget_id == budget_a.id)).scalars().first(),
         **card,
     }
     db.session.commit()  # end the read transaction the ids above opened (SQLite would keep a lock)

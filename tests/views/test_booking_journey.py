@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import BookingStatus, Notification, VisitStatus
 from app.services import bookings, budgets
 from tests.helpers import csrf_from, h1, page, summary_rows, visible_text
-from tests.services.money_helpers import future_day
+from tests.services.money_helpers import future_day, today
 
 
 @pytest.fixture
@@ -306,7 +306,7 @@ def test_commissioner_sets_up_a_budget(client, login, make_commissioner, make_ci
     citizen = make_citizen(name="Bea Budget", email="bea@example.test")
     login(client, commissioner)
     form = client.get("/commissioner/budgets/new")
-    start, _ = policy.period_containing(dt.date.today())
+    start, _ = policy.period_containing(today())
     base = {"csrf_token": csrf_from(form), "citizen_email": "bea@example.test", "budget_type": "managed_account",
             "amount": "£1,050.50", "starts_on": [str(start.day), str(start.month), str(start.year)],
             "outcomes": "Get out to the shops each week\r\nSee my friends at the day centre"}
@@ -356,7 +356,7 @@ def test_provider_records_a_visit_that_has_happened_through_the_page(client, log
     from app.services.ledger import Actor
 
     provider, staff, service, citizen, budget = market
-    yesterday = dt.date.today() - dt.timedelta(days=1)
+    yesterday = today() - dt.timedelta(days=1)
     start, _ = policy.period_containing(yesterday)
     budgets.fund_budget(budget, start, policy=policy, actor=Actor.system("test"))  # (already funded if this period)
     booked_at = dt.datetime.combine(yesterday - dt.timedelta(days=2), dt.time(9), tzinfo=dt.timezone.utc)
