@@ -83,7 +83,7 @@ def verify(provider_id: int):
         else:
             flash(f"{item.name} is verified. Its published listings now appear on the marketplace.", "success")
             return redirect(url_for("commissioner.providers"))
-    return render_template("commissioner/verify.html", form=form, provider=item)
+    return render_template("commissioner/verify.html", form=form, provider=item, same_id=verification.same_location_id(item))
 
 
 def _reason_page(provider_id: int, action: str):

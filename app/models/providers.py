@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -82,6 +82,15 @@ class Provider(TimestampMixin, db.Model):
             name="service_radius_in_range",
         ),
         CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+        # One CQC location id per provider still in play (pending, verified or suspended):
+        # a provider the council rejected keeps the id it gave, but no longer blocks it.
+        Index(
+            "uq_providers_cqc_location_id_live",
+            "cqc_location_id",
+            unique=True,
+            sqlite_where=text("status <> 'rejected'"),
+            postgresql_where=text("status <> 'rejected'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,7 +116,7 @@ class Provider(TimestampMixin, db.Model):
     # CQC registration. A provider that CQC does not regulate (meals, transport, equipment,
     # advocacy...) has no location id; a regulated one not yet inspected has ids but no ratings.
     cqc_provider_id: Mapped[str | None] = mapped_column(String(20))
-    cqc_location_id: Mapped[str | None] = mapped_column(String(20), unique=True)
+    cqc_location_id: Mapped[str | None] = mapped_column(String(20))  # unique among live providers (see above)
     cqc_overall: Mapped[CQCRating | None] = _rating_column("overall")
     cqc_safe: Mapped[CQCRating | None] = _rating_column("safe")
     cqc_effective: Mapped[CQCRating | None] = _rating_column("effective")

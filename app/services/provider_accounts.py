@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import OrgRole, PostcodeDistrict, Provider, ProviderArea, ProviderStaff, ProviderStatus, Role, User
@@ -19,6 +20,10 @@ CQC_ID_RE = re.compile(r"^1-[0-9]{9,11}$")
 CQC_PROVIDER_ID_FORMAT = "Enter a CQC provider ID in the correct format, like 1-101634368"
 CQC_LOCATION_ID_FORMAT = "Enter a CQC location ID in the correct format, like 1-1000012345"
 CQC_LOCATION_TAKEN = "Another provider on the marketplace already has this CQC location ID"
+RESUBMIT_LOCATION_TAKEN = (
+    "Another provider on the marketplace now has your CQC location ID. Check it in your profile "
+    "(change it, or remove it if CQC does not regulate you), then ask the council to check you again."
+)
 PHONE_RE = re.compile(r"^\+?[0-9 ()-]{10,20}$")
 URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*\.[^\s]+$", re.IGNORECASE)
 
@@ -28,18 +33,27 @@ def normalise_cqc_id(text: str | None) -> str | None:
     return cleaned or None
 
 
+def location_id_holder(location_id: str | None, *, exclude_provider: int | None = None) -> Provider | None:
+    """The provider still in play (pending, verified or suspended) that has this CQC
+    location id, if any. A rejected provider keeps the id it gave but does not hold it,
+    so a sign-up the council turned down cannot block the real provider for ever."""
+    if not location_id:
+        return None
+    query = select(Provider).where(Provider.cqc_location_id == location_id, Provider.status != ProviderStatus.REJECTED)
+    if exclude_provider is not None:
+        query = query.where(Provider.id != exclude_provider)
+    return db.session.execute(query.order_by(Provider.id)).scalars().first()
+
+
 def cqc_id_problems(provider_id: str | None, location_id: str | None, *, exclude_provider: int | None = None) -> dict[str, str]:
-    """Format and uniqueness of CQC ids (location ids are unique to one provider)."""
+    """Format and uniqueness of CQC ids (a location id belongs to one provider in play)."""
     errors = {}
     if provider_id and not CQC_ID_RE.match(provider_id):
         errors["cqc_provider_id"] = CQC_PROVIDER_ID_FORMAT
     if location_id and not CQC_ID_RE.match(location_id):
         errors["cqc_location_id"] = CQC_LOCATION_ID_FORMAT
     if location_id and "cqc_location_id" not in errors:
-        query = select(Provider.id).where(Provider.cqc_location_id == location_id)
-        if exclude_provider is not None:
-            query = query.where(Provider.id != exclude_provider)
-        if db.session.execute(query).first() is not None:
+        if location_id_holder(location_id, exclude_provider=exclude_provider) is not None:
             errors["cqc_location_id"] = CQC_LOCATION_TAKEN
     if location_id and not provider_id and "cqc_provider_id" not in errors:
         errors["cqc_provider_id"] = "Enter the CQC provider ID as well as the location ID"
@@ -144,7 +158,24 @@ def unique_slug(name: str) -> str:
 
 
 def sign_up(*, your_name: str, your_email: str, password: str, profile: ProfileInput, ip_address: str = "") -> tuple[User, Provider]:
-    """A provider organisation joins: an owner account and a pending organisation."""
+    """A provider organisation joins: an owner account and a pending organisation.
+
+    A double-submitted form (or two organisations racing for one CQC location id or
+    name) is settled by the database's unique constraints: the loser gets the usual form
+    errors, and a clash of the generated web address (slug) is simply tried again."""
+    for _attempt in range(3):
+        try:
+            return _sign_up_once(your_name=your_name, your_email=your_email, password=password, profile=profile, ip_address=ip_address)
+        except _SlugTaken:
+            continue
+    raise ValidationError({"name": "We could not save your organisation just now. Try again."})
+
+
+class _SlugTaken(Exception):
+    """Another sign-up took the same web address between our check and our insert."""
+
+
+def _sign_up_once(*, your_name: str, your_email: str, password: str, profile: ProfileInput, ip_address: str) -> tuple[User, Provider]:
     errors: dict[str, str] = {}
     try:
         values = _validated(profile, provider=None, check_cqc=True)
@@ -160,10 +191,18 @@ def sign_up(*, your_name: str, your_email: str, password: str, profile: ProfileI
         db.session.rollback()
         raise ValidationError(errors)
     areas = values.pop("areas")
-    provider = Provider(slug=unique_slug(values["name"]), status=ProviderStatus.PENDING, **values)
+    slug = unique_slug(values["name"])
+    provider = Provider(slug=slug, status=ProviderStatus.PENDING, **values)
     provider.areas = [ProviderArea(outward_code=code) for code in areas]
     db.session.add(provider)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        _explain_clash(your_email, values.get("cqc_location_id"))
+        if db.session.execute(select(Provider.id).where(Provider.slug == slug)).first() is not None:
+            raise _SlugTaken() from None
+        raise
     db.session.add(ProviderStaff(provider_id=provider.id, user_id=user.id, org_role=OrgRole.OWNER))
     audit.record(user, "account.registered", "user", user.id, after={"role": user.role, "email": user.email}, ip_address=ip_address)
     audit.record(user, "provider.signed_up", "provider", provider.id, after=_snapshot(provider), ip_address=ip_address)
@@ -177,6 +216,18 @@ def sign_up(*, your_name: str, your_email: str, password: str, profile: ProfileI
     )
     db.session.commit()
     return user, provider
+
+
+def _explain_clash(email: str | None, location_id: str | None) -> None:
+    """After a unique-constraint clash (and its rollback): the form error it stands for,
+    if another request took the email address or the CQC location id meanwhile."""
+    errors = {}
+    if email and accounts.user_by_email(email) is not None:
+        errors["your_email"] = accounts.EMAIL_TAKEN
+    if location_id_holder(location_id) is not None:
+        errors["cqc_location_id"] = CQC_LOCATION_TAKEN
+    if errors:
+        raise ValidationError(errors)
 
 
 PROFILE_FIELDS = (
@@ -220,7 +271,12 @@ def update_profile(actor: User, provider: Provider, data: ProfileInput) -> Provi
         setattr(provider, name, value)
     if provider.area_codes != areas:
         provider.areas = [ProviderArea(outward_code=code) for code in areas]
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        _explain_clash(None, values.get("cqc_location_id"))
+        raise
     old, new = audit.changes(before, _snapshot(provider))
     if new:
         audit.record(actor, "provider.profile_updated", "provider", provider.id, before=old, after=new)
@@ -233,8 +289,15 @@ def resubmit(actor: User, provider: Provider) -> Provider:
     team.require(team.require_member(actor, provider), "edit_profile")
     if provider.status is not ProviderStatus.REJECTED:
         raise Conflict("Only a rejected organisation can ask to be checked again.")
+    if location_id_holder(provider.cqc_location_id, exclude_provider=provider.id) is not None:
+        raise Conflict(RESUBMIT_LOCATION_TAKEN)
     before = {"status": provider.status, "status_reason": provider.status_reason}
     provider.status = ProviderStatus.PENDING
+    try:
+        db.session.flush()
+    except IntegrityError:  # another provider took the id meanwhile
+        db.session.rollback()
+        raise Conflict(RESUBMIT_LOCATION_TAKEN) from None
     audit.record(actor, "provider.resubmitted", "provider", provider.id, before=before, after={"status": provider.status})
     db.session.commit()
     return provider

@@ -4,13 +4,14 @@ the CQC ids), reject with a reason, suspend and reinstate."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Provider, ProviderStatus, User
 from app.services import audit, notifications, team
 from app.services.errors import InvalidTransition, NotFound, ValidationError
 from app.services.pagination import Page, paginate
-from app.services.provider_accounts import cqc_id_problems, normalise_cqc_id
+from app.services.provider_accounts import CQC_LOCATION_TAKEN, cqc_id_problems, location_id_holder, normalise_cqc_id
 
 
 def get_provider(provider_id: int) -> Provider:
@@ -60,6 +61,8 @@ def verify(actor: User, provider: Provider, *, regulated: bool, cqc_provider_id:
     location_id = normalise_cqc_id(cqc_location_id) if regulated else None
     if regulated:
         errors = cqc_id_problems(provider_id, location_id, exclude_provider=provider.id)
+        if errors.get("cqc_location_id") == CQC_LOCATION_TAKEN:
+            errors["cqc_location_id"] = _taken_by(location_id_holder(location_id, exclude_provider=provider.id))
         if not provider_id and "cqc_provider_id" not in errors:
             errors["cqc_provider_id"] = "Enter the CQC provider ID"
         if not location_id and "cqc_location_id" not in errors:
@@ -75,8 +78,37 @@ def verify(actor: User, provider: Provider, *, regulated: bool, cqc_provider_id:
                  after={"status": provider.status, "cqc_provider_id": provider_id, "cqc_location_id": location_id},
                  note=None if regulated else "Not regulated by CQC")
     _tell_team(provider, f"{provider.name} has been verified", "The council has verified your organisation. Your published listings now appear on the marketplace.")
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # another provider took the location id meanwhile
+        db.session.rollback()
+        holder = location_id_holder(location_id, exclude_provider=provider.id)
+        if holder is None:
+            raise
+        raise ValidationError({"cqc_location_id": _taken_by(holder)}) from None
     return provider
+
+
+def _taken_by(holder: Provider | None) -> str:
+    if holder is None:
+        return CQC_LOCATION_TAKEN
+    return (
+        f"{holder.name} ({holder.status.label.lower()}) already has this CQC location ID. "
+        "If it is not theirs, reject that provider or correct its ID first"
+    )
+
+
+def same_location_id(provider: Provider) -> list[Provider]:
+    """Other providers that gave the same CQC location id as ``provider`` (they can only be
+    ones the council rejected, or the id would be refused): a commissioner verifying a
+    duplicate is shown them, with the reasons they were turned down."""
+    if not provider.cqc_location_id:
+        return []
+    return list(
+        db.session.execute(
+            select(Provider).where(Provider.cqc_location_id == provider.cqc_location_id, Provider.id != provider.id).order_by(Provider.id)
+        ).scalars()
+    )
 
 
 def reject(actor: User, provider: Provider, reason: str) -> Provider:

@@ -81,9 +81,90 @@ def test_verification_refuses_a_cqc_location_id_another_provider_has(app, client
     council = app.test_client()
     sign_in(council, make_commissioner())
     response = post_form(council, f"/commissioner/providers/{provider.id}/verify", {"regulated": "yes", "cqc_provider_id": "1-101634368", "cqc_location_id": "1-1000099999"})
-    assert "Another provider on the marketplace already has this CQC location ID" in visible_text(response)
+    assert "(verified) already has this CQC location ID. If it is not theirs, reject that provider or correct its ID first" in visible_text(response)
     db.session.refresh(provider)
     assert provider.status is ProviderStatus.PENDING
+
+
+def test_a_rejected_sign_up_no_longer_holds_its_cqc_location_id(app, client, make_district, make_provider, make_provider_staff, make_commissioner):
+    """A bogus sign-up blocks a CQC location id only while the council has not decided:
+    once rejected, the real provider can use it, and the commissioner verifying it is told
+    another provider gave the same id."""
+    squatter = make_provider(name="Squatter Care", status=ProviderStatus.PENDING, cqc_location_id="1-1000012345", cqc_provider_id="1-101634368")
+    blocked = _sign_up(client, make_district)
+    assert "Another provider on the marketplace already has this CQC location ID" in visible_text(blocked)
+
+    council = app.test_client()
+    sign_in(council, make_commissioner())
+    post_form(council, f"/commissioner/providers/{squatter.id}/reject", {"reason": "CQC lists another provider at this location."})
+    response = _sign_up(app.test_client(), make_district)
+    assert response.headers["Location"] == "/provider"
+    real = db.session.execute(select(Provider).where(Provider.name == "Sunrise Home Care")).scalar_one()
+    assert real.cqc_location_id == "1-1000012345" and real.status is ProviderStatus.PENDING
+
+    page = council.get(f"/commissioner/providers/{real.id}/verify")
+    text_on_page = visible_text(page)
+    assert "Another provider gave the same CQC location ID (1-1000012345), and the council did not verify it" in text_on_page
+    assert "Squatter Care (rejected: CQC lists another provider at this location.)" in text_on_page
+    post_form(council, f"/commissioner/providers/{real.id}/verify", {"regulated": "yes", "cqc_provider_id": "1-101634368", "cqc_location_id": "1-1000012345"})
+    db.session.refresh(real)
+    assert real.status is ProviderStatus.VERIFIED
+
+    # The rejected one cannot come back into play with the id while the real provider has it.
+    squatter_owner = make_provider_staff(squatter)
+    squatter_client = app.test_client()
+    sign_in(squatter_client, squatter_owner)
+    post_form(squatter_client, "/provider/resubmit", form_page="/provider")
+    assert "Another provider on the marketplace now has your CQC location ID" in visible_text(squatter_client.get("/provider"))
+    db.session.refresh(squatter)
+    assert squatter.status is ProviderStatus.REJECTED
+
+
+def test_a_provider_sign_up_that_loses_a_race_for_its_cqc_location_id_or_email_is_a_form_error(app, client, make_district, make_provider, make_user, monkeypatch):
+    from app.services import provider_accounts
+
+    winner = make_provider(name="Got There First", cqc_location_id="1-1000012345", cqc_provider_id="1-101634368")
+    real_holder = provider_accounts.location_id_holder
+    calls = []
+
+    def racing(location_id, **kwargs):  # the check before the insert misses the winner
+        calls.append(location_id)
+        return None if len(calls) == 1 else real_holder(location_id, **kwargs)
+
+    monkeypatch.setattr(provider_accounts, "location_id_holder", racing)
+    response = _sign_up(client, make_district)
+    assert len(calls) >= 2, "the race was not staged"
+    assert response.status_code == 200
+    assert "Another provider on the marketplace already has this CQC location ID" in visible_text(response)
+    assert db.session.execute(select(Provider.id).where(Provider.cqc_location_id == "1-1000012345")).scalars().all() == [winner.id]
+    assert accounts.user_by_email("priya@sunrise.test") is None  # nothing of the loser was kept
+    monkeypatch.undo()
+
+    make_user(email="priya@sunrise.test")
+    from tests.views.test_auth import _lose_the_race_once
+
+    missed = _lose_the_race_once(monkeypatch, "priya@sunrise.test")
+    response = _sign_up(client, make_district, cqc_provider_id="", cqc_location_id="")
+    assert missed and response.status_code == 200
+    assert "An account already exists with this email address" in visible_text(response)
+
+
+def test_two_sign_ups_with_the_same_name_get_their_own_web_addresses(app, make_district, monkeypatch):
+    from app.services import provider_accounts
+
+    _sign_up(app.test_client(), make_district, cqc_provider_id="", cqc_location_id="")
+    real_slug, raced = provider_accounts.unique_slug, []
+
+    def racing_slug(name):  # the first check ran before the other sign-up's insert
+        if not raced:
+            raced.append(name)
+            return "sunrise-home-care"
+        return real_slug(name)
+
+    monkeypatch.setattr(provider_accounts, "unique_slug", racing_slug)
+    response = _sign_up(app.test_client(), make_district, your_email="sam@sunrise.test", cqc_provider_id="", cqc_location_id="")
+    assert response.headers["Location"] == "/provider"
+    assert sorted(db.session.execute(select(Provider.slug)).scalars()) == ["sunrise-home-care", "sunrise-home-care-2"]
 
 
 def test_a_rejected_provider_sees_why_fixes_it_and_asks_again(app, client, make_district, make_commissioner):
