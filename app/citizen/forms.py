@@ -95,6 +95,7 @@ class CancelForm(FlaskForm):
 
 class MoveIsfForm(FlaskForm):
     request_key = HiddenField()  # one move per form: sending it twice moves once
+    held_with = HiddenField()  # the provider the fund was with when the form was shown
     provider = select_field("Move my Individual Service Fund to", required="Select the provider to move to", validate_choice=False)
     submit = submit("Move my Individual Service Fund")
 

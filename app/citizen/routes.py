@@ -418,6 +418,8 @@ def move_isf(public_id: str):
     form.provider.choices = [("", "Choose a provider")] + [(str(p.id), p.name) for p in verified if p.id != budget.isf_provider_id]
     if request.method == "GET" or not form.request_key.data:
         form.request_key.data = uuid.uuid4().hex
+    if request.method == "GET" or not (form.held_with.data or "").isdigit():
+        form.held_with.data = str(budget.isf_provider_id)
     if form.validate_on_submit():
         # Any listed provider: the same move sent again names the provider it is now with,
         # and the service answers it from its request key.
@@ -426,10 +428,13 @@ def move_isf(public_id: str):
             form.provider.errors = ["Select the provider to move to"]
         else:
             try:
-                budgets.move_isf(budget, provider, actor=Actor.person(current_user), request_key=form.request_key.data)
+                budgets.move_isf(budget, provider, actor=Actor.person(current_user), request_key=form.request_key.data,
+                                 from_provider_id=int(form.held_with.data))
             except (ValidationError, Conflict) as exc:
                 apply_errors(form, exc if isinstance(exc, ValidationError) else ValidationError({"provider": str(exc)}))
-                form.request_key.data = uuid.uuid4().hex  # a refused move is spent: trying again is a new one
+                # A refused move is spent: trying again is a new one, from where the fund is now.
+                form.request_key.data = uuid.uuid4().hex
+                form.held_with.data = str(budgets.get_budget(public_id).isf_provider_id)
             else:
                 flash(f"Your Individual Service Fund is now held with {provider.name}. Its balance moved with it.", "success")
                 return redirect(url_for("citizen.budget", public_id=budget.public_id))

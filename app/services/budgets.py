@@ -295,14 +295,15 @@ def _same_move(move: IsfMove, budget: PersonalBudget, new_provider: Provider) ->
     return move
 
 
-def move_isf(budget: PersonalBudget, new_provider: Provider, *, actor: Actor, request_key: str | None = None) -> IsfMove:
+def move_isf(budget: PersonalBudget, new_provider: Provider, *, actor: Actor, request_key: str | None = None,
+             from_provider_id: int | None = None) -> IsfMove:
     """Move an Individual Service Fund to another provider; every balance left with earlier
     providers moves with it.
 
-    Conditional on the provider the caller saw (``budget.isf_provider_id`` as passed): if
-    someone moved the fund meanwhile, this raises Conflict and changes nothing, so two moves
-    at once cannot strand money. Idempotent on ``request_key`` (the form's hidden key): the
-    same request again returns the first move.
+    Conditional on the provider the mover saw (``from_provider_id``, by default
+    ``budget.isf_provider_id`` as passed): if someone moved the fund meanwhile, this raises
+    Conflict and changes nothing, so two moves at once cannot strand money. Idempotent on
+    ``request_key`` (the form's hidden key): the same request again returns the first move.
     """
     request_key = request_key or secrets.token_hex(16)
     done = isf_move_by_key(request_key)
@@ -312,7 +313,7 @@ def move_isf(budget: PersonalBudget, new_provider: Provider, *, actor: Actor, re
         raise ValidationError({"provider": "Only an Individual Service Fund is held with a provider"})
     if new_provider.status is not ProviderStatus.VERIFIED:
         raise ValidationError({"provider": "Choose a provider that is listed on the marketplace"})
-    expected = budget.isf_provider_id
+    expected = from_provider_id if from_provider_id is not None else budget.isf_provider_id
     if new_provider.id == expected:
         raise ValidationError({"provider": f"Your Individual Service Fund is already held with {new_provider.name}"})
     try:

@@ -77,6 +77,11 @@ def request_for(service, budget=None, *, day: dt.date, at: str = "10:00", units:
 
 def bare_visit() -> int:
     """A booking visit row built directly (no money moved), for ledger-level tests."""
+    return bare_visits(1)[0]
+
+
+def bare_visits(count: int) -> list[int]:
+    """``count`` visit rows of one booking built directly (no money moved)."""
     n = next(_n)
     with write_transaction():
         category = db.session.query(Category).first()
@@ -95,8 +100,8 @@ def bare_visit() -> int:
         db.session.add(booking)
         db.session.flush()
         start = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)
-        visit = BookingVisit(booking_id=booking.id, starts_at=start, ends_at=start + dt.timedelta(hours=1), units=1,
-                             amount_pence=1000, status=VisitStatus.SCHEDULED)
-        db.session.add(visit)
+        visits = [BookingVisit(booking_id=booking.id, starts_at=start + dt.timedelta(hours=i), ends_at=start + dt.timedelta(hours=i + 1),
+                               units=1, amount_pence=1000, status=VisitStatus.SCHEDULED) for i in range(count)]
+        db.session.add_all(visits)
         db.session.flush()
-        return visit.id
+        return [v.id for v in visits]

@@ -285,3 +285,187 @@ def test_closed_days_are_refused_for_one_off_and_skipped_in_a_weekly_series(setu
     assert (day, "Staff training") in quote.skipped
     assert all(v.local_date != day for v in quote.visits)
     assert len(quote.visits) == 3 - len(quote.skipped)
+
+
+# Whatever today's date ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def period_ending_in(request, app):
+    """Configure the 4-week periods so today's ends in ``request.param`` days (1: today is
+    the last day of its period). Requested before ``policy`` and the factories."""
+    from tests.services.money_helpers import today as uk_today
+
+    end = uk_today() + dt.timedelta(days=request.param)
+    app.config["BUDGET_PERIOD_ANCHOR"] = (end - dt.timedelta(days=28)).isoformat()
+    return request.param
+
+
+@pytest.mark.parametrize("period_ending_in", [1, 2, 3, 5, 7, 8, 28], indirect=True)
+def test_the_money_journey_works_on_any_day_of_a_period(period_ending_in, make_budget, make_service, make_user, policy):
+    """The key assertions of these tests, with today near (or far from) its period's end:
+    the helpers choose days in a funded period, so nothing depends on the calendar."""
+    assert policy.period_containing(today())[1] == today() + dt.timedelta(days=period_ending_in)
+    budget = make_budget(amount=50_000)
+    service = make_service(price_pence=2_000, capacity=3)
+    staff = make_user(Role.PROVIDER)
+
+    booking = _book(request_for(service, budget, day=future_day(policy), units=2), budget, policy)
+    assert [v.status for v in booking.visits] == [VisitStatus.HELD]
+    figures = budgets.summary(budget)
+    assert (figures.available_pence, figures.held_pence, figures.spent_pence) == (46_000, 4_000, 0)
+
+    free = _book(request_for(service, budget, day=future_day(policy, 5)), budget, policy)
+    bookings.cancel(free, by=budget.citizen, policy=policy)  # 5 days ahead: in good time
+    assert budgets.summary(budget).available_pence == 46_000
+
+    bookings.accept(booking, by=staff)
+    visit = booking.visits[0]
+    bookings.record_delivery(visit, by=staff, now=visit.starts_at + dt.timedelta(hours=2))
+    figures = budgets.summary(budget)
+    assert (figures.available_pence, figures.held_pence, figures.spent_pence) == (46_000, 0, 4_000)
+
+    start, end = policy.period_containing(today())[0], funded_period(policy)[1]
+    statement = budgets.statement(budget, start, end)
+    assert (statement.money_in_pence, statement.paid_pence) == (50_000, 4_000)
+    assert statement.closing_available_pence == 46_000 and statement.closing_held_pence == 0
+    assert ledger.check() == []
+
+
+# Telling both sides ------------------------------------------------------------------------
+
+
+def test_a_budget_request_is_announced_in_its_own_transaction_once(setup, policy, monkeypatch):
+    """The 'new booking request' notices are written with the booking: a failure while
+    writing them books nothing (never a booking nobody was told about), and a retry of the
+    same request tells nobody twice."""
+    from app.models import Booking, Notification
+    from app.services import notifications
+
+    budget, service, _ = setup
+    provider_staff = _provider_staff(service)
+    request = request_for(service, budget, day=future_day(policy), key="announce-once")
+    real_notify = notifications.notify
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("the notifications table is unwell")
+
+    monkeypatch.setattr(notifications, "notify", failing)
+    with pytest.raises(RuntimeError):
+        _book(request, budget, policy)
+    assert db.session.query(Booking).count() == 0  # nothing booked, nothing held
+    assert budgets.summary(budget).held_pence == 0
+
+    monkeypatch.setattr(notifications, "notify", real_notify)
+    first = _book(request, budget, policy)
+    again = _book(request, budget, policy)
+    assert again.id == first.id and first.requested_notified_at is not None
+    told = db.session.query(Notification).filter_by(user_id=provider_staff.id).all()
+    assert [n.subject for n in told] == [f"New booking request {first.reference}"]
+    assert db.session.query(Notification).filter_by(user_id=budget.citizen_id).count() == 1
+
+
+def _provider_staff(service):
+    from app.models import OrgRole, ProviderStaff, User
+
+    user = User(email=f"staff-{service.id}@example.test", name="Provider Staff", role=Role.PROVIDER)
+    db.session.add(user)
+    db.session.flush()
+    db.session.add(ProviderStaff(provider_id=service.provider_id, user_id=user.id, org_role=OrgRole.OWNER))
+    db.session.commit()
+    return user
+
+
+# Visits that were not covered ----------------------------------------------------------------
+
+
+def _short_booking(make_budget, service, policy):
+    """A budget of £25 a period with three £20 weekly visits booked in the next period and
+    £50 there when it is funded: the first two are held, the third is short."""
+    from app.services.ledger import Actor
+
+    budget = make_budget(amount=2_500)
+    _, next_start = funded_period(policy)
+    request = request_for(service, budget, day=next_start, schedule=BookingSchedule.WEEKLY, weekdays=(next_start.weekday(),), weeks=3)
+    booking = _book(request, budget, policy)
+    result = budgets.fund_budget(budget, next_start, policy=policy, actor=Actor.system("test"))
+    assert result.held_visits == 2 and len(result.short_visits) == 1
+    return budget, bookings.get_booking(booking.public_id)
+
+
+def test_a_short_visit_is_held_when_a_cancellation_gives_money_back(make_budget, make_service, make_user, policy):
+    from app.models import Notification
+
+    service = make_service(price_pence=2_000, capacity=3)
+    provider_staff = _provider_staff(service)
+    budget, booking = _short_booking(make_budget, service, policy)
+    first, _, last = booking.visits
+    assert last.status is VisitStatus.SHORT and budgets.summary(budget).short_pence == 2_000
+
+    bookings.cancel(booking, by=budget.citizen, policy=policy, visit_ids=[first.id])
+    db.session.expire_all()
+    booking = bookings.get_booking(booking.public_id)
+    assert [v.status for v in booking.visits] == [VisitStatus.CANCELLED, VisitStatus.HELD, VisitStatus.HELD]
+    figures = budgets.summary(budget)
+    assert figures.short_pence == 0 and figures.held_pence == 4_000 and figures.available_pence == 1_000
+    assert booking.events[-1].kind == "money_covered"
+    assert any(n.subject == f"Booking {booking.reference}: visits now covered"
+               for n in db.session.query(Notification).filter_by(user_id=provider_staff.id))
+    # Now it can be delivered.
+    staff = make_user(Role.PROVIDER)
+    bookings.accept(booking, by=staff)
+    bookings.record_delivery(booking.visits[2], by=staff, now=booking.visits[2].starts_at + dt.timedelta(hours=1))
+    assert ledger.check() == []
+
+
+def test_a_short_visit_is_held_first_when_the_next_period_is_funded(make_budget, make_service, policy):
+    from app.services.ledger import Actor
+
+    service = make_service(price_pence=2_000, capacity=3)
+    budget, booking = _short_booking(make_budget, service, policy)
+    short = booking.visits[2]
+    _, next_start = funded_period(policy)
+    later = next_start + dt.timedelta(days=28)
+    # A visit in the period after, booked before it is funded.
+    after = _book(request_for(service, budget, day=later + dt.timedelta(days=1)), budget, policy)
+    result = budgets.fund_budget(budget, later, policy=policy, actor=Actor.system("test"))
+    # £10 left + £25 new = £35: the short visit (the earliest) first, then not the later one.
+    assert result.held_visits == 1
+    db.session.expire_all()
+    assert db.session.get(type(short), short.id).status is VisitStatus.HELD
+    assert bookings.get_booking(after.public_id).visits[0].status is VisitStatus.SHORT
+    assert ledger.check() == []
+
+
+def test_a_cancellation_charged_differently_from_what_was_shown_is_refused(setup, policy):
+    """The person saw a free cancellation (the booking was only requested); the provider
+    accepted before they confirmed, so it is now charged: nothing is cancelled, and the
+    error says what it would cost."""
+    budget, service, staff = setup
+    booking = _book(request_for(service, budget, day=future_day(policy, 3)), budget, policy)
+    visit = booking.visits[0]
+    late = visit.starts_at - dt.timedelta(hours=2)
+    assert bookings.cancellation_plan(booking, policy=policy, now=late).charged == []  # what the page showed
+    bookings.accept(booking, by=staff)
+    with pytest.raises(bookings.ChargeChanged, match="charged £20"):
+        bookings.cancel(booking, by=budget.citizen, policy=policy, now=late, charges_seen=[])
+    db.session.expire_all()
+    assert bookings.get_booking(booking.public_id).visits[0].status is VisitStatus.HELD
+    plan = bookings.cancel(booking, by=budget.citizen, policy=policy, now=late, charges_seen=[visit.id])
+    assert plan.charged_pence == 2_000
+
+
+def test_visit_statuses_only_move_as_the_state_machine_allows(setup, policy):
+    """A visit that was delivered cannot be cancelled, nor paid for again, by anyone."""
+    budget, service, staff = setup
+    booking = _book(request_for(service, budget, day=future_day(policy)), budget, policy)
+    visit = booking.visits[0]
+    from app.database import write_transaction
+
+    with pytest.raises(Conflict, match="is booked, money set aside now, so it cannot be recorded as delivered"):
+        with write_transaction():
+            bookings._move_visit(db.session.get(type(visit), visit.id), (VisitStatus.SCHEDULED,), VisitStatus.DELIVERED)
+    with pytest.raises(Conflict, match="cannot be paid for"):
+        with write_transaction():
+            bookings._move_visit(db.session.get(type(visit), visit.id), (VisitStatus.DELIVERED,), VisitStatus.HELD)
+    assert ledger.check() == []

@@ -237,3 +237,165 @@ def test_statement_shows_visits_paid_in_full(make_budget, make_service, make_use
     assert (st.held_pence, st.paid_pence, st.released_pence) == (2_000, 2_000, 0)
     assert st.closing_held_pence == 0 and st.closing_available_pence == 48_000
     assert any(line.paid_pence == 2_000 and "delivered" in line.description for line in st.lines)
+
+
+# "As at": the statement as the ledger stood on a date ------------------------------------------
+
+
+def test_a_statement_as_known_before_a_backdated_payment_was_recorded(make_user, policy, monkeypatch):
+    """A funding run that failed last period is run late: its money counts from that
+    period's first day (business time) but was written today. The statement as the ledger
+    stood before today does not show it; today's does, and the periods after it open higher."""
+    from app.services import ledger as ledger_service
+
+    current = _current(policy)
+    previous = current - dt.timedelta(days=28)
+    real_now = ledger_service.utcnow()
+    # Set up three days ago: this period is paid in then.
+    monkeypatch.setattr(ledger_service, "utcnow", lambda: real_now - dt.timedelta(days=3))
+    budget = budgets.create_budget(citizen=make_user(Role.CITIZEN), budget_type=BudgetType.MANAGED_ACCOUNT,
+                                   amount_per_period_pence=28_000, starts_on=previous, outcomes=["Stay well"], created_by=None,
+                                   policy=policy, today=today())
+    monkeypatch.setattr(ledger_service, "utcnow", lambda: real_now)
+    # Today: the missed run for last period, back-dated to its first day.
+    budgets.fund_budget(budget, previous, policy=policy, actor=SYSTEM)
+
+    yesterday = real_now - dt.timedelta(days=1)
+    then = budgets.statement(budget, previous, current, known_at=yesterday)
+    now = budgets.statement(budget, previous, current)
+    assert (then.money_in_pence, then.lines) == (0, [])
+    assert now.money_in_pence == 28_000 and [line.money_in_pence for line in now.lines] == [28_000]
+    assert now.lines[0].at == policy_midnight(previous)
+    # This period: as known yesterday it opened at nothing; as known now, with last period's money.
+    assert budgets.statement(budget, current, current + dt.timedelta(days=28), known_at=yesterday).opening_available_pence == 0
+    this_period = budgets.statement(budget, current, current + dt.timedelta(days=28))
+    assert this_period.opening_available_pence == 28_000 and this_period.closing_available_pence == 56_000
+    assert ledger.check() == []
+
+
+def policy_midnight(day):
+    from app.services.policy import local_midnight
+
+    return local_midnight(day)
+
+
+# Individual Service Funds ---------------------------------------------------------------------
+
+
+def test_moving_an_isf_again_moves_every_balance_left_with_earlier_providers(make_budget, make_provider, policy):
+    from app.database import write_transaction
+
+    first, second, third = make_provider(name="First"), make_provider(name="Second"), make_provider(name="Third")
+    budget = make_budget(amount=30_000, budget_type=BudgetType.ISF, isf_provider=first)
+    budgets.move_isf(budget, second, actor=SYSTEM)
+    # Money that reached the first provider's account after the move (a late release, an
+    # adjustment): it must not be stranded there.
+    with write_transaction():
+        old = ledger.budget_account(budget, first)
+        ledger.post(TransactionKind.ADJUSTMENT, [(ledger.council_funding_account(), -1_500), (old, 1_500)], key="late-money",
+                    cause=("test", None), actor=SYSTEM)
+    db.session.refresh(budget)
+    move = budgets.move_isf(budget, third, actor=SYSTEM)
+    assert move.moved_pence == 31_500
+    db.session.refresh(budget)
+    accounts = {a.provider_id: ledger.balance(a) for a in budgets.budget_accounts(budget)}
+    assert accounts == {first.id: 0, second.id: 0, third.id: 31_500}
+    assert budgets.summary(budget).available_pence == 31_500
+    assert ledger.check() == []
+
+
+def test_an_isf_move_sent_twice_moves_once_and_a_stale_one_is_refused(make_budget, make_provider, policy):
+    holder, new, other = make_provider(name="Holder"), make_provider(name="New home"), make_provider(name="Other")
+    budget = make_budget(amount=20_000, budget_type=BudgetType.ISF, isf_provider=holder)
+    stale = db.session.get(type(budget), budget.id)
+    db.session.expunge(stale)  # what a second browser tab saw: the fund with Holder
+    first = budgets.move_isf(budget, new, actor=SYSTEM, request_key="move-form-1")
+    again = budgets.move_isf(stale, new, actor=SYSTEM, request_key="move-form-1")  # the same form sent again
+    assert again.id == first.id
+    from app.models.budgets import IsfMove
+
+    assert db.session.query(IsfMove).count() == 1
+    with pytest.raises(Conflict, match="was moved to New home while you were choosing"):
+        budgets.move_isf(stale, other, actor=SYSTEM, request_key="move-form-2")
+    with pytest.raises(Conflict, match="already used"):
+        budgets.move_isf(stale, other, actor=SYSTEM, request_key="move-form-1")
+    db.session.expire_all()
+    budget = db.session.get(type(budget), budget.id)
+    assert budget.isf_provider_id == new.id
+    assert ledger.balance(budgets.spending_account(budget)) == 20_000
+    assert ledger.check() == []
+
+
+def test_the_statement_says_what_an_isf_move_took_with_it(make_budget, make_provider, policy):
+    holder, new = make_provider(name="Holder"), make_provider(name="New home")
+    budget = make_budget(amount=20_000, budget_type=BudgetType.ISF, isf_provider=holder)
+    budgets.move_isf(budget, new, actor=SYSTEM)
+    start, end = policy.period_containing(today())[0], funded_period(policy)[1]
+    statement = budgets.statement(db.session.get(type(budget), budget.id), start, end)
+    moved = [line for line in statement.lines if line.kind is TransactionKind.ISF_TRANSFER]
+    assert len(moved) == 1
+    line = moved[0]
+    assert line.description == "Individual Service Fund moved from Holder to New home"
+    # What went with the fund, and the money available unchanged by it.
+    assert line.moved_pence == 20_000 and (line.in_pence, line.out_pence) == (0, 0)
+    assert line.available_after_pence == 20_000 and statement.moved_pence == 20_000
+    assert statement.closing_available_pence == 20_000
+
+
+# Reversing a payment in ---------------------------------------------------------------------------
+
+
+def test_a_commissioner_reverses_a_payment_into_a_budget(make_budget, make_user, policy):
+    from app.models import AuditEvent
+
+    commissioner = make_user(Role.COMMISSIONER)
+    budget = make_budget(amount=30_000, periods=2)
+    payments = db.session.query(BudgetPeriod).filter_by(budget_id=budget.id).order_by(BudgetPeriod.starts_on).all()
+    later = payments[1].transaction_id
+    with pytest.raises(ValidationError):
+        budgets.reverse_money_in(budget, later, by=commissioner, reason=" ")
+    reversal = budgets.reverse_money_in(budget, later, by=commissioner, reason="The budget ends this period")
+    assert reversal.corrects_id == later
+    assert budgets.reverse_money_in(budget, later, by=commissioner, reason="Pressed twice").id == reversal.id
+    figures = budgets.summary(budget)
+    assert figures.funded_pence == figures.available_pence == 30_000 and figures.balances
+    event = db.session.query(AuditEvent).filter_by(action="budget.money_in_reversed").one()
+    assert event.actor_id == commissioner.id and event.before["amount_pence"] == 30_000 and event.note == "The budget ends this period"
+    # On the statement: the payment marked reversed, and the reversal as money going out.
+    start, _ = policy.period_containing(today())
+    lines = budgets.statement(budget, start, start + dt.timedelta(days=28 * 3)).lines
+    assert [line.reversed for line in lines if line.kind is TransactionKind.FUNDING] == [False, True]
+    [out] = [line for line in lines if line.kind is TransactionKind.CORRECTION]
+    assert out.out_pence == 30_000 and "The budget ends this period" in out.description
+    # Someone else's payment, or a hold, is not a payment into this budget.
+    other = make_budget()
+    other_payment = db.session.query(BudgetPeriod).filter_by(budget_id=other.id).one().transaction_id
+    from app.services.errors import NotFound
+
+    with pytest.raises(NotFound):
+        budgets.reverse_money_in(budget, other_payment, by=commissioner, reason="Not theirs")
+    assert ledger.check() == []
+
+
+def test_a_payment_already_spent_cannot_be_reversed(make_budget, make_service, make_user, policy):
+    commissioner = make_user(Role.COMMISSIONER)
+    budget = make_budget(amount=3_000)
+    bookings.create(request_for(make_service(price_pence=2_000), budget, day=future_day(policy)), citizen=budget.citizen,
+                    booker=budget.citizen, policy=policy)
+    payment = db.session.query(BudgetPeriod).filter_by(budget_id=budget.id).one().transaction_id
+    with pytest.raises(Conflict, match="does not have £30 available to give back"):
+        budgets.reverse_money_in(budget, payment, by=commissioner, reason="Wrong amount")
+    assert budgets.summary(budget).available_pence == 1_000 and ledger.check() == []
+
+
+# UK dates -------------------------------------------------------------------------------------------
+
+
+def test_today_is_the_uk_date_whatever_the_server_clock_says(monkeypatch):
+    """23:30 UTC on 30 June is already 1 July in the UK (summer time)."""
+    from app.services import policy as policy_module
+
+    late_evening = dt.datetime(2026, 6, 30, 23, 30, tzinfo=dt.timezone.utc)
+    assert policy_module.uk_today(late_evening) == dt.date(2026, 7, 1)
+    monkeypatch.setattr("app.database.utcnow", lambda: late_evening)
+    assert policy_module.uk_today() == dt.date(2026, 7, 1)

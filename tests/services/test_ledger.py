@@ -169,3 +169,125 @@ def _visit_id() -> int:
     from tests.services.money_helpers import bare_visit
 
     return bare_visit()
+
+
+# Corrections -------------------------------------------------------------------------------
+
+
+def test_a_reversal_is_a_new_linked_balanced_transaction_made_once(accounts, runner):
+    council, budget, _, _ = accounts
+    funding = _fund(council, budget, 4_200, key="fund-wrong")
+    with write_transaction():
+        reversal = ledger.reverse(db.session.get(type(funding), funding.id), actor=SYSTEM, reason="Paid for the wrong person")
+    assert reversal.kind is TransactionKind.CORRECTION and reversal.corrects_id == funding.id
+    assert sorted((e.account_id, e.amount_pence) for e in reversal.entries) == [(council.id, 4_200), (budget.id, -4_200)]
+    assert "Paid for the wrong person" in reversal.memo
+    assert ledger.balance(budget) == 0 and ledger.balance(council) == 0
+    # Asking again (a double click, a retry) returns the same reversal and moves nothing.
+    with write_transaction():
+        again = ledger.reverse(db.session.get(type(funding), funding.id), actor=SYSTEM, reason="Again")
+    assert again.id == reversal.id and ledger.balance(budget) == 0
+    assert ledger.reversal_of(db.session.get(type(funding), funding.id)).id == reversal.id
+    # The original is untouched.
+    assert [e.amount_pence for e in db.session.get(type(funding), funding.id).entries] == [-4_200, 4_200]
+    assert runner.invoke(args=["ledger", "check"]).exit_code == 0
+
+
+def test_a_reversal_needs_a_reason_money_to_give_back_and_a_reversible_kind(accounts):
+    council, budget, hold_acc, _ = accounts
+    funding = _fund(council, budget, 1_000, key="fund-spent")
+    with write_transaction():
+        ledger.post(TransactionKind.HOLD, [(budget, -600), (hold_acc, 600)], key="spend", cause=("t", None), actor=SYSTEM)
+    with pytest.raises(ledger.LedgerError, match="reason"):
+        with write_transaction():
+            ledger.reverse(db.session.get(type(funding), funding.id), actor=SYSTEM, reason="  ")
+    with pytest.raises(ledger.InsufficientFunds):
+        with write_transaction():
+            ledger.reverse(db.session.get(type(funding), funding.id), actor=SYSTEM, reason="Too late, it is spent")
+    with pytest.raises(ledger.LedgerError, match="cannot be reversed"):
+        with write_transaction():
+            ledger.reverse(ledger.find_transaction("spend"), actor=SYSTEM, reason="A hold is released, never reversed")
+    assert ledger.balance(budget) == 400 and ledger.find_transaction("reverse:transaction:%d" % funding.id) is None
+
+
+# `flask ledger check` names each broken invariant -----------------------------------------------
+#
+# Each test breaks the data the way a bug (or a hand in the database) would, with raw SQL
+# that goes round the services, and checks the command fails naming what is wrong.
+
+
+def _check_fails_naming(runner, invariant: str) -> str:
+    result = runner.invoke(args=["ledger", "check"])
+    assert result.exit_code != 0, result.output
+    assert invariant in result.output, result.output
+    return result.output
+
+
+def _raw(sql: str, **params) -> None:
+    with write_transaction():
+        db.session.execute(text(sql), params)
+
+
+def test_check_names_a_transaction_reversed_twice(accounts, runner):
+    council, budget, _, _ = accounts
+    funding = _fund(council, budget, 900, key="fund-twice")
+    with write_transaction():
+        ledger.reverse(db.session.get(type(funding), funding.id), actor=SYSTEM, reason="Wrong budget")
+    assert runner.invoke(args=["ledger", "check"]).exit_code == 0
+    # A second reversal under another key (a bug that forgot the reversal's own key).
+    with write_transaction():
+        ledger.post(TransactionKind.CORRECTION, [(council, -900), (budget, 900)], key="refund-again", cause=("t", None), actor=SYSTEM)
+        ledger.post(TransactionKind.CORRECTION, [(budget, -900), (council, 900)], key="reverse-again",
+                    cause=(ledger.REVERSAL_CAUSE, funding.id), actor=SYSTEM, corrects=db.session.get(type(funding), funding.id))
+    output = _check_fails_naming(runner, "reversed at most once")
+    assert f"transaction {funding.id} is reversed 2 times" in output
+
+
+def test_check_names_a_hold_for_another_amount_than_its_transaction(accounts, runner):
+    council, budget, hold_acc, payable = accounts
+    _fund(council, budget, 5_000)
+    with write_transaction():
+        held = ledger.place_hold(visit_id=_visit_id(), source=budget, hold=hold_acc, amount_pence=2_000, key="h-amount", actor=SYSTEM)
+        ledger.settle_hold(held, capture_pence=1_000, payee=payable, actor=SYSTEM)
+    assert runner.invoke(args=["ledger", "check"]).exit_code == 0
+    # The hold's row rewritten to say it was for less (its own CHECK still satisfied): the
+    # money its transactions moved says otherwise.
+    _raw("UPDATE ledger_holds SET amount_pence = 1500, released_pence = 500 WHERE id = :id", id=held.id)
+    output = _check_fails_naming(runner, "hold amount equals its transaction")
+    assert f"hold {held.id}" in output
+
+
+def test_check_names_a_visit_whose_status_disagrees_with_its_hold(app, runner, make_budget, make_service, make_user, policy):
+    from app.models import Role
+    from app.services import bookings
+    from tests.services.money_helpers import future_day, request_for
+
+    budget = make_budget()
+    service = make_service(price_pence=2_000)
+    booking = bookings.create(request_for(service, budget, day=future_day(policy)), citizen=budget.citizen, booker=budget.citizen,
+                              policy=policy)
+    visit = booking.visits[0]
+    assert runner.invoke(args=["ledger", "check"]).exit_code == 0
+    # The lost update of a race: the visit says cancelled while its money is still held.
+    _raw("UPDATE booking_visits SET status = 'cancelled' WHERE id = :id", id=visit.id)
+    output = _check_fails_naming(runner, "visit status agrees with its hold")
+    assert f"visit {visit.id} is cancelled with 1 live hold(s)" in output
+    # And the other way: delivered and paid for, but the visit says nothing was charged.
+    _raw("UPDATE booking_visits SET status = 'held' WHERE id = :id", id=visit.id)
+    staff = make_user(Role.PROVIDER)
+    bookings.accept(booking, by=staff)
+    bookings.record_delivery(visit, by=staff, now=visit.starts_at + dt.timedelta(hours=1))
+    assert runner.invoke(args=["ledger", "check"]).exit_code == 0
+    _raw("UPDATE booking_visits SET charged_pence = 0 WHERE id = :id", id=visit.id)
+    assert "2000 pence captured and 0 charged" in _check_fails_naming(runner, "visit status agrees with its hold")
+
+
+def test_check_names_a_budget_period_without_its_funding(app, runner, make_budget):
+    from app.models import BudgetPeriod
+
+    budget = make_budget()
+    period = db.session.query(BudgetPeriod).filter_by(budget_id=budget.id).one()
+    assert runner.invoke(args=["ledger", "check"]).exit_code == 0
+    _raw("UPDATE budget_periods SET transaction_id = NULL WHERE id = :id", id=period.id)
+    output = _check_fails_naming(runner, "every budget period has its funding")
+    assert f"budget period {period.id}" in output

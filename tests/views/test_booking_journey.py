@@ -225,6 +225,37 @@ def test_double_submitting_the_confirmation_books_once(client, login, market, po
     assert budgets.summary(budget).held_pence == 4_400
 
 
+def test_the_same_confirmation_sent_twice_reaches_the_booking_service_twice_and_books_once(client, login, market, policy,
+                                                                                           monkeypatch):
+    """A second press that gets as far as booking (its draft still there: another tab, a
+    browser that replays the post, a press before the first answer came back) is the same
+    request key, so `bookings.create` finds the first booking: one booking, one hold."""
+    from app.models import LedgerHold
+
+    provider, staff, service, citizen, budget = market
+    login(client, citizen)
+    data = _book_form(client, service, **_date_fields(future_day(policy)))
+    check = client.post(f"/services/{service.id}/book", data=data, follow_redirects=True)
+    with client.session_transaction() as session:
+        draft_store = dict(session["booking_drafts"])  # what the browser's session held before the first press
+    calls = []
+    real_create = bookings.create
+    monkeypatch.setattr(bookings, "create", lambda request, **kw: calls.append(request.request_key) or real_create(request, **kw))
+    confirm = {"csrf_token": csrf_from(check), "request_key": data["request_key"], "expected_total": "4400"}
+    url = f"/services/{service.id}/book/check?key={data['request_key']}"
+    first = client.post(url, data=confirm)
+    with client.session_transaction() as session:
+        session["booking_drafts"] = draft_store  # the replayed post carries the draft again
+    second = client.post(url, data=confirm)
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]  # both land on the one booking
+    assert calls == [data["request_key"], data["request_key"]]
+    [booking] = bookings.bookings_for_citizen(citizen)
+    assert db.session.query(LedgerHold).count() == 1
+    assert budgets.summary(budget).held_pence == 4_400
+    assert db.session.query(Notification).filter_by(user_id=staff.id).count() == 1  # the provider told once
+
+
 def _accepted_booking(service, citizen, budget, staff, policy, key):
     booking = bookings.create(
         bookings.BookingRequest(service_id=service.id, request_key=key, schedule=bookings.BookingSchedule.ONE_OFF,
@@ -382,3 +413,128 @@ def test_provider_records_a_visit_that_has_happened_through_the_page(client, log
     assert "2 delivered, £44" in visible_text(done)
     db.session.expire_all()
     assert budgets.summary(budget).spent_pence == 4_400
+
+
+# Dates nobody could mean: a message, never an error page --------------------------------------
+
+
+@pytest.mark.parametrize("year, message", [("99999999999", "Year must be a real year, like"), ("1", "Year must be a real year, like"),
+                                           ("10000", "Year must be a real year, like")])
+def test_impossible_years_on_the_booking_form(client, login, market, policy, year, message):
+    provider, staff, service, citizen, budget = market
+    login(client, citizen)
+    data = _book_form(client, service, first_date=["1", "1", year])
+    response = client.post(f"/services/{service.id}/book", data=data)
+    assert response.status_code == 200
+    summary = page(response).select_one(".govuk-error-summary")
+    assert summary is not None and message in summary.get_text()
+    assert bookings.bookings_for_citizen(citizen) == []
+
+
+def test_impossible_dates_on_the_commissioners_budget_pages(client, login, market, make_commissioner, make_citizen):
+    provider, staff, service, citizen, budget = market
+    login(client, make_commissioner())
+    form = client.get("/commissioner/budgets/new")
+    make_citizen(email="dee@example.test")
+    base = {"csrf_token": csrf_from(form), "citizen_email": "dee@example.test", "budget_type": "managed_account", "amount": "100",
+            "outcomes": "Stay well"}
+    for parts in (["1", "1", "99999999999"], ["99999999999", "1", "2027"], ["1", "99999999999", "2027"]):
+        response = client.post("/commissioner/budgets/new", data=dict(base, starts_on=parts))
+        assert response.status_code == 200, parts
+        assert "Year must be a real year" in visible_text(response) or "Start date must be a real date" in visible_text(response)
+    assert budgets.budgets_for_citizen(accounts_user("dee@example.test")) == []
+    for query in ("known-day=1&known-month=1&known-year=99999999999", "known-day=31&known-month=12&known-year=9999",
+                  "known-day=99999999999&known-month=1&known-year=2026"):
+        statement = client.get(f"/commissioner/budgets/{budget.public_id}?{query}")
+        assert statement.status_code == 200, query
+        assert "Year must be a real year" in visible_text(statement) or "Enter a real date" in visible_text(statement)
+        assert client.get(f"/commissioner/budgets/{budget.public_id}/statement.csv?{query}").status_code == 200
+    assert "Year must be a real year, like" in visible_text(
+        client.get(f"/commissioner/budgets/{budget.public_id}?known-day=31&known-month=12&known-year=9999"))
+
+
+def accounts_user(email):
+    from app.services import accounts
+
+    return accounts.user_by_email(email)
+
+
+# Individual Service Funds through the pages ------------------------------------------------------
+
+
+def test_moving_an_isf_twice_with_the_same_form_moves_it_once(client, login, make_citizen, make_provider, make_budget, policy):
+    from app.models import BudgetType
+    from app.models.budgets import IsfMove
+
+    holder, new, other = make_provider(name="Holder Care"), make_provider(name="New Home Care"), make_provider(name="Other Care")
+    citizen = make_citizen(name="Isla Fund")
+    budget = make_budget(citizen=citizen, amount=30_000, budget_type=BudgetType.ISF, isf_provider=holder)
+    login(client, citizen)
+    form = client.get(f"/budgets/{budget.public_id}/move")
+    key = page(form).find("input", attrs={"name": "request_key"})["value"]
+    data = {"csrf_token": csrf_from(form), "request_key": key, "provider": str(new.id),
+            "held_with": page(form).find("input", attrs={"name": "held_with"})["value"]}
+    first = client.post(f"/budgets/{budget.public_id}/move", data=data)
+    second = client.post(f"/budgets/{budget.public_id}/move", data=data)  # pressed again, or replayed
+    assert first.status_code == second.status_code == 302
+    assert db.session.query(IsfMove).count() == 1
+    text = visible_text(client.get(f"/budgets/{budget.public_id}"))
+    assert "Individual Service Fund held with New Home Care" in text
+    assert "Individual Service Fund moved from Holder Care to New Home Care" in text
+    assert "£300 moved with it: the money available did not change" in text
+    lines = list(csv.reader(io.StringIO(client.get(f"/budgets/{budget.public_id}/statement.csv").get_data(as_text=True))))
+    assert lines[3][6] == "Moved with the fund"
+    [moved] = [line for line in lines if len(line) > 1 and "moved from Holder Care" in line[1]]
+    assert moved[6] == "300.00" and moved[2:6] == ["", "", "", ""]
+    assert lines[-1][6] == "300.00"
+    # A form shown while the fund was with Holder Care, sent as a new move after it moved
+    # (another tab): refused, saying where the fund is now.
+    stale = dict(data, request_key="another-press", provider=str(other.id))
+    refused = client.post(f"/budgets/{budget.public_id}/move", data=stale)
+    assert refused.status_code == 200 and "was moved to New Home Care while you were choosing" in visible_text(refused)
+    assert db.session.query(IsfMove).count() == 1
+
+
+# Reversing a payment in, through the commissioner's pages ------------------------------------------
+
+
+def test_a_commissioner_reverses_a_payment_from_the_statement(client, login, market, make_commissioner, policy):
+    from app.models import BudgetPeriod
+
+    provider, staff, service, citizen, budget = market
+    login(client, make_commissioner())
+    statement = client.get(f"/commissioner/budgets/{budget.public_id}")
+    [reverse] = page(statement).select('a[href$="/reverse"]')
+    assert reverse.get_text(" ", strip=True).startswith("Reverse Personal budget for")
+    payment = db.session.query(BudgetPeriod).filter_by(budget_id=budget.id).one().transaction_id
+    assert reverse["href"] == f"/commissioner/budgets/{budget.public_id}/payments/{payment}/reverse"
+    form = client.get(reverse["href"])
+    assert "Reverse a payment into the budget" in visible_text(form) and "£420" in visible_text(form)
+    empty = client.post(reverse["href"], data={"csrf_token": csrf_from(form), "reason": " "})
+    assert empty.status_code == 200 and "Enter why the payment is being reversed" in visible_text(empty)
+    done = client.post(reverse["href"], data={"csrf_token": csrf_from(form), "reason": "Set up for the wrong person"},
+                       follow_redirects=True)
+    text = visible_text(done)
+    assert "Payment of £420 reversed" in text and "Available to spend £0" in text
+    assert "Reversed: Personal budget for" in text and "Reason: Set up for the wrong person" in text
+    assert "was reversed on" in visible_text(client.get(reverse["href"]))  # asking again changes nothing
+    assert budgets.summary(budget).funded_pence == 0
+    assert client.get(f"/commissioner/budgets/{budget.public_id}/payments/999999/reverse").status_code == 404
+
+
+def test_statement_csv_dates_are_uk_dates(client, login, make_citizen, make_commissioner, policy):
+    """Money paid in at midnight on a summer day is written at 23:00 UTC the day before:
+    the CSV gives the UK date, as the page does."""
+    from app.models import BudgetType
+    from app.services.ledger import Actor
+
+    citizen = make_citizen(name="Summer Start")
+    june = policy.period_containing(dt.date(2026, 6, 15))[0]
+    budget = budgets.create_budget(citizen=citizen, budget_type=BudgetType.MANAGED_ACCOUNT, amount_per_period_pence=28_000,
+                                   starts_on=june, outcomes=["Stay well"], created_by=None, policy=policy, today=june)
+    budgets.fund_budget(budget, june, policy=policy, actor=Actor.system("test"))
+    login(client, make_commissioner())
+    lines = list(csv.reader(io.StringIO(
+        client.get(f"/commissioner/budgets/{budget.public_id}/statement.csv?period={june.isoformat()}").get_data(as_text=True))))
+    [paid_in] = [line for line in lines if len(line) > 1 and line[1].startswith("Personal budget for")]
+    assert paid_in[0] == june.isoformat()
