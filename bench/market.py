@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import random
+import time
 
 from sqlalchemy import insert, select
 
@@ -124,3 +126,25 @@ def generate(services: int, *, seed: int = 7, progress=print) -> dict:
 def _bulk(conn, model, rows: list[dict], chunk: int = 20_000) -> None:
     for i in range(0, len(rows), chunk):
         conn.execute(insert(model.__table__), rows[i : i + chunk])
+
+
+def edit_listings(url: str, index_dir: str, service_ids: list[int], stop, counter, interval: float) -> None:
+    """Another process, as a provider's worker would be: every ``interval`` seconds, change
+    one listing's price and commit (its own drain then writes the index)."""
+    os.environ["APP_ENV"] = "development"
+    from app import create_app
+    from app.database import write_transaction
+    from app.models import Service
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SEARCH_INDEX_DIR": index_dir})
+    with app.app_context():
+        n = 0
+        while not stop.is_set():
+            started = time.monotonic()
+            service_id = service_ids[n % len(service_ids)]
+            with write_transaction() as session:
+                service = session.get(Service, service_id)
+                service.price_pence = service.price_pence + (10 if n % 2 == 0 else -10)
+            n += 1
+            counter.value = n
+            stop.wait(max(0.0, interval - (time.monotonic() - started)))
