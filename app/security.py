@@ -65,12 +65,22 @@ def _contains_nul(multidict) -> bool:
     return any("\x00" in value for values in multidict.listvalues() for value in values)
 
 
+def checks_its_own_input(view):
+    """Mark a GET view that validates every query parameter it reads itself (the search
+    page and API): a NUL character there gets that view's own error for the field, not
+    the generic 400 page."""
+    view.checks_its_own_input = True
+    return view
+
+
 def init_request_guards(app: Flask) -> None:
     """Reject input no person types: NUL characters (PostgreSQL cannot store them)."""
 
     @app.before_request
     def _reject_nul_characters():
-        if _contains_nul(request.args) or (request.form and _contains_nul(request.form)):
+        view = app.view_functions.get(request.endpoint)
+        own_args = getattr(view, "checks_its_own_input", False)
+        if (not own_args and _contains_nul(request.args)) or (request.form and _contains_nul(request.form)):
             abort(400, description="Your request contained a character we cannot accept. Check what you typed and try again.")
 
 

@@ -25,7 +25,7 @@ def _parameters() -> list[dict]:
             "With a postcode: services whose provider is based within this distance of the postcode's district, or that list the district among their areas.",
             {"type": "integer", "minimum": sp.MIN_RADIUS_MILES, "maximum": sp.MAX_RADIUS_MILES, "default": sp.DEFAULT_RADIUS_MILES},
         ),
-        _parameter("max_price_pence", "Highest price per unit, in pence.", {"type": "integer", "minimum": 1, "maximum": MAX_PRICE_PENCE}),
+        _parameter("max_price_pence", "Highest price per unit, in pence. (The search page takes this too, and `max_price` in pounds as people type it.)", {"type": "integer", "minimum": 1, "maximum": MAX_PRICE_PENCE}),
         _parameter("min_cqc_rating", "Lowest CQC overall rating. Providers without a rating are left out when this is given.", {"type": "string", "enum": [r.value for r in CQCRating]}),
         _parameter("funding", "A way of paying the service must accept.", {"type": "string", "enum": [r.value for r in FundingRoute]}),
         _parameter(
@@ -37,7 +37,11 @@ def _parameters() -> list[dict]:
         ),
         _parameter("framework_only", "Only services of providers approved on the council framework for their category.", {"type": "boolean", "default": False}),
         _parameter("sort", "Order of results. `distance` needs a postcode.", {"type": "string", "enum": [s.value for s in sp.Sort], "default": sp.Sort.BEST_MATCH.value}),
-        _parameter("page", f"Page of {sp.PER_PAGE} results.", {"type": "integer", "minimum": 1, "maximum": sp.MAX_PAGE, "default": 1}),
+        _parameter(
+            "page",
+            f"Page of {sp.PER_PAGE} results. A page past the last is not an error: it answers 200 with an empty `results` list, and `total` and `pages` say how many there are.",
+            {"type": "integer", "minimum": 1, "maximum": sp.MAX_PAGE, "default": 1},
+        ),
     ]
 
 
@@ -166,8 +170,12 @@ def openapi_document() -> dict:
                     "summary": "Search listed services",
                     "parameters": _parameters(),
                     "responses": {
-                        "200": response("A page of results, with the total and facet counts.", "SearchResults"),
-                        "400": response("Some parameters are not valid; `fields` names each one.", "Error"),
+                        "200": response("A page of results, with the total and facet counts (no results on a page past the last).", "SearchResults"),
+                        "400": response(
+                            "Some parameters are not valid; `fields` names every bad one at once (malformed values, "
+                            "`sort=distance` without a postcode, an unknown category or postcode district).",
+                            "Error",
+                        ),
                         "503": response("The search index is not available.", "Error"),
                     },
                 }

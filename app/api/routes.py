@@ -7,16 +7,18 @@ from app.api.openapi import openapi_document
 from app.errors import json_error
 from app.models import SearchChannel
 from app.presenters.search import results_json
+from app.security import checks_its_own_input
 from app.services import search, search_log
 from app.services.errors import ValidationError
-from app.services.search_params import params_from_args
 
 
 @bp.get("/services")
+@checks_its_own_input
 def services():
-    """Search listed services: the same parameters, results and order as /search."""
+    """Search listed services: the same parameters, results and order as /search. A page
+    past the last answers an empty page, with the total and number of pages."""
     try:
-        params = params_from_args(request.args)
+        params = search.params_from_args(request.args)
         results = search.search(params)
     except ValidationError as exc:
         return json_error(400, "Invalid parameters", "Some parameters are not valid: see fields.", fields=exc.errors)

@@ -7,20 +7,31 @@ from flask import request, url_for
 from app.services.pagination import Page
 
 
+def passable(query: dict, view_args: dict | None = None) -> dict:
+    """The query parameters a link can pass on through url_for: one named like a path part
+    or like url_for's own arguments (endpoint, _external...) means nothing to our pages."""
+    view_args = view_args or {}
+    return {k: v for k, v in query.items() if k not in view_args and not k.startswith("_") and k not in ("endpoint", "values")}
+
+
 def _href(number: int) -> str:
     args = dict(request.view_args or {})
-    query = request.args.to_dict()
-    query["page"] = number
-    return url_for(request.endpoint, **args, **query)
+    query = request.args.to_dict(flat=False)  # every value of a repeated parameter (day=saturday&day=sunday)
+    query["page"] = [str(number)]
+    return url_for(request.endpoint, **args, **passable(query, args))
 
 
 def pagination_params(page: Page) -> dict:
+    """The first and last pages, two either side of this one, and an ellipsis for each gap
+    (worked out from those few numbers: a broad search has thousands of pages)."""
+    shown = sorted({1, page.pages} | set(range(max(1, page.page - 2), min(page.pages, page.page + 2) + 1)))
     items: list[dict] = []
-    for number in range(1, page.pages + 1):
-        if number in (1, page.pages) or abs(number - page.page) <= 2:
-            items.append({"number": number, "href": _href(number), "current": number == page.page})
-        elif abs(number - page.page) == 3:
+    previous = 0
+    for number in shown:
+        if number - previous > 1:
             items.append({"ellipsis": True})
+        items.append({"number": number, "href": _href(number), "current": number == page.page})
+        previous = number
     return {
         "previous": {"href": _href(page.page - 1)} if page.has_previous else None,
         "next": {"href": _href(page.page + 1)} if page.has_next else None,

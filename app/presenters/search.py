@@ -6,8 +6,78 @@ from __future__ import annotations
 from flask import request, url_for
 
 from app.presenters.formatting import format_distance
+from app.presenters.pagination import passable
 from app.services.search import FacetValue, ResultItem, SearchResults
 from app.services.search_params import DAY_VALUES
+
+
+# GOV.UK component parameters for the search form's fields. The page calls the GOV.UK
+# macros once each with these, rather than rendering a template per field through
+# govuk-frontend-wtf (ten nested template renders made up most of the page's time).
+
+
+def _with(params: dict, extra: dict) -> dict:
+    """``params`` with ``extra`` merged in (one level deep for dictionaries)."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(params.get(key), dict):
+            params[key] = {**params[key], **value}
+        else:
+            params[key] = value
+    return params
+
+
+def _common(field) -> dict:
+    params = {"id": field.id, "name": field.name}
+    if field.errors:
+        params["errorMessage"] = {"text": field.errors[0]}
+    return params
+
+
+def input_params(field, **extra) -> dict:
+    params = _common(field)
+    params.update(label={"text": field.label.text}, value=field._value(), type="text")
+    if field.description:
+        params["hint"] = {"text": field.description}
+    return _with(params, extra)
+
+
+def select_params(field, **extra) -> dict:
+    params = _common(field)
+    value = field.data if field.data is not None else field.default
+    params.update(label={"text": field.label.text}, items=[{"text": label, "value": v, "selected": v == str(value)} for v, label in field.choices])
+    if field.description:
+        params["hint"] = {"text": field.description}
+    return _with(params, extra)
+
+
+def choice_params(field, counts: list[FacetValue] | None = None, **extra) -> dict:
+    """Radios or checkboxes: each choice labelled with the number of results it would give
+    ('Home care (12)'), when counts are known."""
+    params = _common(field)
+    del params["id"]
+    chosen = field.data if isinstance(field.data, (list, tuple)) else [field.data if field.data is not None else field.default]
+    chosen = {str(v) for v in chosen if v is not None}
+    by_value = {v.value: v.count for v in counts or ()}
+    items = []
+    for value, label in field.choices:
+        text = f"{label} ({by_value[value]:,})" if value and value in by_value else label
+        item = {"text": text, "value": value}
+        if value in chosen:
+            item["checked"] = True
+        items.append(item)
+    params.update(items=items, hint={"text": field.description}, fieldset={"legend": {"text": field.label.text}})
+    return _with(params, extra)
+
+
+def flag_params(field, label: str, **extra) -> dict:
+    """A single checkbox (``framework_only``)."""
+    params = _common(field)
+    del params["id"]
+    item = {"text": label, "value": "true"}
+    if field.data:
+        item["checked"] = True
+    params.update(items=[item], hint={"text": field.description})
+    return _with(params, extra)
 
 
 def facet_items(choices, values: list[FacetValue] | None) -> list[dict]:
@@ -23,6 +93,13 @@ def facet_items(choices, values: list[FacetValue] | None) -> list[dict]:
     return items
 
 
+def search_error_list(form) -> list[dict]:
+    """The GOV.UK error summary's list, in the form's order: each field's error links to
+    the field; an error with no field to fix (the page number) is plain text."""
+    items = [{"text": field.errors[0], "href": f"#{field.id}"} for field in form if field.errors]
+    return items + [{"text": message} for message in form.form_errors]
+
+
 def search_url(**changes) -> str:
     """This search's URL with some parameters changed (None removes one); a changed
     search starts again from page 1."""
@@ -34,7 +111,7 @@ def search_url(**changes) -> str:
             args.pop(name, None)
         else:
             args[name] = value
-    return url_for("public.search_page", **args)
+    return url_for("public.search_page", **passable(args))
 
 
 def distance_text(item: ResultItem, district: str | None) -> str:

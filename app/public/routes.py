@@ -4,16 +4,30 @@ from flask import current_app, jsonify, render_template, request
 
 from app.models import SearchChannel
 from app.public import bp
-from app.presenters.search import distance_text, facet_items, search_url
+from app.presenters.search import (
+    choice_params,
+    distance_text,
+    facet_items,
+    flag_params,
+    input_params,
+    search_error_list,
+    search_url,
+    select_params,
+)
 from app.public.forms import SearchForm
-from app.services import catalogue, ranking, search, search_log
-from app.services.errors import ValidationError
+from app.security import checks_its_own_input
+from app.services import catalogue, search, search_log
+from app.services.errors import NotFound, ValidationError
 from app.services.health import health_report
-from app.services.pagination import clamp_page
+from app.services.search_params import parse_page
 
 
 def _page_arg() -> int:
-    return clamp_page(request.args.get("page", type=int))
+    """The page asked for; a page number that cannot exist is not found."""
+    try:
+        return parse_page(request.args.get("page"))
+    except ValueError:
+        raise NotFound("No such page") from None
 
 
 @bp.get("/")
@@ -25,30 +39,41 @@ def home():
 def category(slug: str):
     category = catalogue.category_by_slug(slug)
     page = catalogue.listed_services_in_category(category, _page_arg())
+    if page.beyond_last:
+        raise NotFound(f"No page {page.page} of {slug}")
     return render_template("public/category.html", category=category, page=page)
 
 
 bp.add_app_template_global(facet_items)
 bp.add_app_template_global(search_url)
 bp.add_app_template_global(distance_text)
+bp.add_app_template_global(search_error_list)
+for _helper in (input_params, select_params, choice_params, flag_params):
+    bp.add_app_template_global(_helper)
 
 
 @bp.get("/search")
+@checks_its_own_input
 def search_page():
     form = SearchForm(request.args)
-    form.set_categories(search.category_choices())
-    results = None
-    if form.validate():
-        params = form.to_params(page=_page_arg())
-        try:
-            results = search.search(params)
-        except ValidationError as exc:
-            form.add_errors(exc.errors)
-        except search.SearchUnavailable:
-            return render_template("public/search_unavailable.html", categories=catalogue.categories_with_counts()), 503
+    categories = search.category_choices()
+    form.set_categories(categories)
+    params = results = None
+    status = 200
+    try:
+        params = search.params_from_args(request.args, prices_in_pounds=True, categories=categories)
+        results = search.search(params, categories=categories)
+    except ValidationError as exc:
+        form.add_errors(exc.errors)
+    except search.SearchUnavailable:
+        return render_template("public/search_unavailable.html", categories=catalogue.categories_with_counts()), 503
+    else:
+        if results.page.beyond_last:
+            status = 404  # the page asked for is past the last: say so, with a link to the first
         else:
             search_log.record(params, results.total, SearchChannel.WEB)
-    return render_template("public/search.html", form=form, results=results)
+    form.show(params)
+    return render_template("public/search.html", form=form, results=results), status
 
 
 @bp.get("/services/<id:service_id>")
@@ -60,7 +85,7 @@ def service(service_id: int):
         service=service,
         provider=service.provider,
         framework=framework,
-        rank=ranking.service_rank(service.id),
+        rank=search.listed_service_rank(service.id),
     )
 
 

@@ -27,6 +27,12 @@ class Page(Generic[T]):
         return max(1, math.ceil(self.total / self.per_page))
 
     @property
+    def beyond_last(self) -> bool:
+        """A page past the last one (page 3 of 2; page 2 of nothing): a page that does not
+        exist. Pages answer 404 for it; the API answers it empty, with the total."""
+        return self.page > self.pages
+
+    @property
     def has_previous(self) -> bool:
         return self.page > 1
 

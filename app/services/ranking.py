@@ -27,10 +27,15 @@ Public API (stable: other parts of the product call it):
 * ``lot_ranking(lot_id) -> list[ServiceRank]``
 * ``service_ranks(service_ids) -> dict[int, ServiceRank]``
 * ``rank_lot(lot, members) -> list[ServiceRank]``: the pure rule, for callers that
-  already hold the data (search uses it on its index).
+  already hold the data.
+* ``quality_from_ratings``, ``average_quality``, ``price_score``, ``score_x100`` and
+  ``make_rank``: the parts of the rule, which search uses to rank from its index one
+  member at a time (services/search.py keeps each lot's scores in memory and counts).
 
-Everything is read from the database on each call, so a change of price, rating or
-membership shows on the very next request.
+Everything here is read from the database on each call, so a change of price, rating or
+membership shows on the very next request: provider and commissioner pages use it. The
+public service page asks search (``search.listed_service_rank``), which answers from the
+in-memory index without loading every member of the lot.
 """
 
 from __future__ import annotations
@@ -63,6 +68,9 @@ RATING_POINTS = {
     CQCRating.INADEQUATE: 0,
 }
 NO_RATED_MEMBERS_QUALITY = 50
+# Points by position in (None, Inadequate, Requires improvement, Good, Outstanding): the
+# search index keeps ratings as these small codes.
+RATING_ORDER = (None, CQCRating.INADEQUATE, CQCRating.REQUIRES_IMPROVEMENT, CQCRating.GOOD, CQCRating.OUTSTANDING)
 
 
 @dataclass(frozen=True)
@@ -102,11 +110,21 @@ class ServiceRank:
     quality_weight: int
     price_weight: int
     joint: bool
-    # What the reasons are worked out from (kept so they are only written when shown).
+    # What the reasons are worked out from: they are only written when shown.
     price_pence: int = dataclasses.field(repr=False, default=0)
     price_unit: PriceUnit = dataclasses.field(repr=False, default=PriceUnit.HOUR)
     cheapest_pence: int = dataclasses.field(repr=False, default=0)
-    quality_basis: str = dataclasses.field(repr=False, default="")
+    overall: CQCRating | None = dataclasses.field(repr=False, default=None)
+    key_questions: tuple[CQCRating | None, ...] = dataclasses.field(repr=False, default=(None, None, None, None, None))
+    cqc_regulated: bool = dataclasses.field(repr=False, default=True)
+    lot_average_quality: int = dataclasses.field(repr=False, default=NO_RATED_MEMBERS_QUALITY)
+    lot_has_rated_members: bool = dataclasses.field(repr=False, default=False)
+
+    @property
+    def quality_basis(self) -> str:
+        if self.overall is None:
+            return _unrated_basis(self.cqc_regulated, self.lot_average_quality, self.lot_has_rated_members)
+        return _rated_basis(self.overall, self.key_questions)
 
     @property
     def sentence(self) -> str:
@@ -162,29 +180,47 @@ def format_score(score: float) -> str:
 
 def rated_quality(member: Member) -> int | None:
     """The quality score from CQC ratings, or None when the provider has no overall rating."""
-    if member.overall is None:
+    return quality_from_ratings(member.overall, member.key_questions)
+
+
+def quality_from_ratings(overall: CQCRating | None, key_questions: Sequence[CQCRating | None]) -> int | None:
+    if overall is None:
         return None
-    overall = RATING_POINTS[member.overall]
-    keys = [RATING_POINTS[r] if r is not None else overall for r in member.key_questions]
-    return round(overall / 2 + sum(keys) / len(keys) / 2)
+    points = RATING_POINTS[overall]
+    keys = [RATING_POINTS[r] if r is not None else points for r in key_questions]
+    return round(points / 2 + sum(keys) / len(keys) / 2)
 
 
-def _rated_basis(member: Member) -> str:
+def average_quality(total: int, count: int) -> int:
+    """What an unrated member is scored: the average of the rated members' quality."""
+    return round(total / count) if count else NO_RATED_MEMBERS_QUALITY
+
+
+def price_score(price_pence: int, cheapest_pence: int) -> int:
+    return round(100 * cheapest_pence / price_pence) if price_pence > 0 else 0
+
+
+def score_x100(lot: LotInfo, quality: int, price: int) -> int:
+    """The score out of 100, times 100 (a whole number, so equal scores are exactly equal)."""
+    return lot.quality_weight * quality + lot.price_weight * price
+
+
+def _rated_basis(overall: CQCRating, key_questions: Sequence[CQCRating | None]) -> str:
     groups: dict[CQCRating, list[str]] = {}
-    for (_, label), rating in zip(KEY_QUESTIONS, member.key_questions):
-        groups.setdefault(rating or member.overall, []).append(label.lower())
+    for (_, label), rating in zip(KEY_QUESTIONS, key_questions):
+        groups.setdefault(rating or overall, []).append(label.lower())
     if len(groups) == 1:
         (rating, _), = groups.items()
-        return f"rated {member.overall.label} overall by CQC, and {rating.label} for all five key questions."
+        return f"rated {overall.label} overall by CQC, and {rating.label} for all five key questions."
     parts = [
         f"{rating.label} for {_join(names)}"
         for rating, names in sorted(groups.items(), key=lambda item: -item[0].rank)
     ]
-    return f"rated {member.overall.label} overall by CQC, with {'; '.join(parts)}."
+    return f"rated {overall.label} overall by CQC, with {'; '.join(parts)}."
 
 
-def _unrated_basis(member: Member, average: int, any_rated: bool) -> str:
-    why = "not yet rated by CQC" if member.cqc_regulated else "not inspected by CQC (it does not regulate this work)"
+def _unrated_basis(cqc_regulated: bool, average: int, any_rated: bool) -> str:
+    why = "not yet rated by CQC" if cqc_regulated else "not inspected by CQC (it does not regulate this work)"
     if not any_rated:
         return f"{why}. No provider on this lot has a CQC rating yet, so each is scored {average}/100."
     return (
@@ -207,7 +243,7 @@ def rank_lot(lot: LotInfo, members: Iterable[Member]) -> list[ServiceRank]:
         return []
     rated = {m.service_id: rated_quality(m) for m in members}
     rated_scores = [q for q in rated.values() if q is not None]
-    average = round(sum(rated_scores) / len(rated_scores)) if rated_scores else NO_RATED_MEMBERS_QUALITY
+    average = average_quality(sum(rated_scores), len(rated_scores))
     cheapest: dict[PriceUnit, int] = {}
     for m in members:
         if m.price_unit not in cheapest or m.price_pence < cheapest[m.price_unit]:
@@ -216,13 +252,10 @@ def rank_lot(lot: LotInfo, members: Iterable[Member]) -> list[ServiceRank]:
     scored = []
     for m in members:
         quality = rated[m.service_id]
-        basis = None
         if quality is None:
             quality = average
-            basis = lambda m=m: _unrated_basis(m, average, bool(rated_scores))  # noqa: E731
-        price = round(100 * cheapest[m.price_unit] / m.price_pence) if m.price_pence > 0 else 0
-        score_x100 = lot.quality_weight * quality + lot.price_weight * price
-        scored.append((score_x100, quality, price, m, basis))
+        price = price_score(m.price_pence, cheapest[m.price_unit])
+        scored.append((score_x100(lot, quality, price), quality, price, m))
 
     scored.sort(key=lambda s: (-s[0], -s[1], s[3].price_pence, s[3].title.lower(), s[3].service_id))
     counts: dict[int, int] = {}
@@ -231,29 +264,41 @@ def rank_lot(lot: LotInfo, members: Iterable[Member]) -> list[ServiceRank]:
     ranks: list[ServiceRank] = []
     rank = 0
     previous = None
-    for position, (score_x100, quality, price, m, basis) in enumerate(scored, start=1):
-        if score_x100 != previous:
-            rank, previous = position, score_x100
+    for position, (score, quality, price, m) in enumerate(scored, start=1):
+        if score != previous:
+            rank, previous = position, score
         ranks.append(
-            ServiceRank(
-                service_id=m.service_id,
-                lot_id=lot.id,
-                lot_name=lot.name,
-                rank=rank,
-                of=len(scored),
-                score=score_x100 / 100,
-                quality_score=quality,
-                price_score=price,
-                quality_weight=lot.quality_weight,
-                price_weight=lot.price_weight,
-                joint=counts[score_x100] > 1,
-                price_pence=m.price_pence,
-                price_unit=m.price_unit,
-                cheapest_pence=cheapest[m.price_unit],
-                quality_basis=basis() if basis else _rated_basis(m),
+            make_rank(
+                lot, m, rank=rank, of=len(scored), score=score, quality=quality, price=price, joint=counts[score] > 1,
+                cheapest_pence=cheapest[m.price_unit], average=average, any_rated=bool(rated_scores),
             )
         )
     return ranks
+
+
+def make_rank(lot: LotInfo, m: Member, *, rank: int, of: int, score: int, quality: int, price: int, joint: bool,
+              cheapest_pence: int, average: int, any_rated: bool) -> ServiceRank:
+    return ServiceRank(
+        service_id=m.service_id,
+        lot_id=lot.id,
+        lot_name=lot.name,
+        rank=rank,
+        of=of,
+        score=score / 100,
+        quality_score=quality,
+        price_score=price,
+        quality_weight=lot.quality_weight,
+        price_weight=lot.price_weight,
+        joint=joint,
+        price_pence=m.price_pence,
+        price_unit=m.price_unit,
+        cheapest_pence=cheapest_pence,
+        overall=m.overall,
+        key_questions=tuple(m.key_questions),
+        cqc_regulated=m.cqc_regulated,
+        lot_average_quality=average,
+        lot_has_rated_members=any_rated,
+    )
 
 
 # Reading from the database -----------------------------------------------------------------

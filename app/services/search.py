@@ -20,11 +20,21 @@ How it fits together
   swaps it in atomically (Whoosh's CLEAR merge): searches carry on against the old
   generation until the new one is committed.
 * **Searching** happens in each worker against an in-memory *snapshot* of the current
-  index generation: documents' facts in arrays, and sets of documents as bitsets
-  (services/bitsets.py) built from Whoosh's posting lists and cached per segment. A query
-  becomes bitsets for its words (with synonyms and stemming) and for each filter; their
-  intersections give results, totals and facet counts; the few results of a page are then
-  picked in order without scoring the rest.
+  index generation. Whatever can be worked out for one Whoosh segment is, once, and kept
+  for the segment's life (``_Segment``): its documents' facts as byte and integer columns,
+  sets of its documents as bitsets (services/bitsets.py) for each word and filter, and
+  each framework lot's members in rank order with their scores, for a given state of the
+  lot. An edit adds a small segment and marks old documents deleted, so a new snapshot only
+  reads the new documents and joins columns (``_Snapshot``). A query becomes bitsets for its
+  words (with synonyms and stemming) and for each filter; their intersections give
+  results, totals and facet counts; the few results of a page are then picked in order,
+  merging the segments' orders, without scoring the rest.
+* **Framework ranks** (``_Ranking``) follow the ranking service's rule. A lot's name and
+  weights are read from the database for each search (they are not in the index, so a
+  change of weights rewrites nothing); its cheapest price per unit and average quality
+  are totals kept per segment less what was deleted; a result's rank is counted from the
+  lot's sorted scores, and its reasons are written only when shown. The public service
+  page asks ``listed_service_rank`` rather than loading every member of the lot.
 
 Relevance is BM25F with k1 = 0: each query word (or synonym group) scores its inverse
 document frequency times the weight of the best field it appears in (title 8, category 6,
@@ -36,18 +46,22 @@ others by CQC quality. That is "framework providers first where relevance is com
 
 from __future__ import annotations
 
+import bisect
 import errno
 import fcntl
+import heapq
+import itertools
 import logging
 import math
 import os
 import re
 import threading
 import time
+from array import array
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from flask import current_app, has_app_context
 from sqlalchemy import Integer, cast, distinct, func, literal_column, select
@@ -84,7 +98,7 @@ from app.models import (
     ServiceHours,
     ServiceStatus,
 )
-from app.services import bitsets, ranking, synonyms
+from app.services import bitsets, ranking, search_params, synonyms
 from app.services.errors import DomainError, ValidationError
 from app.services.geo import UNKNOWN_POSTCODE, miles_between
 from app.services.pagination import Page
@@ -92,7 +106,7 @@ from app.services.search_params import CATEGORY_INVALID, PER_PAGE, SearchParams,
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: ratings as small codes, lots as ids only (their settings are read at search time)
 # A changed schema or synonym list gives the index a new name: the old one then reads as
 # missing and `flask search rebuild` builds the new one beside it.
 INDEX_NAME = f"services_v{SCHEMA_VERSION}_{synonyms.fingerprint()}"
@@ -109,6 +123,10 @@ BUILD_MEMORY_MB = 384  # per indexing process
 # its own segment); small ones are not worth the fork.
 BUILD_PROCESSES = min(2, os.cpu_count() or 1)
 PARALLEL_BUILD_FROM = 5_000
+# Each segment's files stay separate: a compound segment is read through a copy of the
+# whole file made by every new searcher (Whoosh's BufferFile), which cost a region's index
+# about 25 ms and a copy of the index in memory on every refresh.
+COMPOUND_SEGMENTS = False
 PENDING_CHECK_SECONDS = 1.0
 STALE_AFTER_SECONDS = 60
 RELEVANCE_BANDS = 4
@@ -342,7 +360,7 @@ class _Reference:
 
     categories: dict[int, tuple[str, str]]  # id -> (slug, name)
     towns: dict[str, str]  # district -> post town
-    lots: dict[int, list[tuple[int, str, int, int]]]  # category id -> [(lot id, name, q weight, p weight)]
+    lots: dict[int, list[int]]  # category id -> its lots' ids, oldest first
     approved: set[tuple[int, int]]  # (provider id, lot id)
 
     @classmethod
@@ -351,8 +369,8 @@ class _Reference:
         towns = dict(conn.execute(select(PostcodeDistrict.__table__.c.outward_code, PostcodeDistrict.__table__.c.post_town)).all())
         lot_t = FrameworkLot.__table__
         lots: dict[int, list] = {}
-        for r in conn.execute(select(lot_t.c.id, lot_t.c.category_id, lot_t.c.name, lot_t.c.quality_weight, lot_t.c.price_weight).order_by(lot_t.c.id)):
-            lots.setdefault(r.category_id, []).append((r.id, r.name, r.quality_weight, r.price_weight))
+        for r in conn.execute(select(lot_t.c.id, lot_t.c.category_id).order_by(lot_t.c.id)):
+            lots.setdefault(r.category_id, []).append(r.id)
         m = FrameworkMembership.__table__
         approved = {(r.provider_id, r.lot_id) for r in conn.execute(select(m.c.provider_id, m.c.lot_id).where(m.c.status == MembershipStatus.APPROVED))}
         return cls(categories, towns, lots, approved)
@@ -413,13 +431,13 @@ def _service_query():
 
 def _document(row, provider, areas: list[str], days: int, ref: _Reference) -> dict:
     slug, category_name = ref.categories[row.category_id]
-    lots = tuple(lot for lot in ref.lots.get(row.category_id, ()) if (row.provider_id, lot[0]) in ref.approved)
+    lots = tuple(lot for lot in ref.lots.get(row.category_id, ()) if (row.provider_id, lot) in ref.approved)
     funding = (
         (FUNDING_BITS[FundingRoute.PERSONAL_BUDGET] if row.accepts_personal_budget else 0)
         | (FUNDING_BITS[FundingRoute.PREPAID_CARD] if row.accepts_prepaid_card else 0)
         | (FUNDING_BITS[FundingRoute.SELF_FUNDER] if row.accepts_self_funder else 0)
     )
-    ratings = tuple(r.value if r else None for r in (
+    ratings = tuple(RATING_CODES[r] for r in (
         provider.cqc_overall, provider.cqc_safe, provider.cqc_effective, provider.cqc_caring,
         provider.cqc_responsive, provider.cqc_well_led,
     ))
@@ -492,17 +510,21 @@ def _expand(conn: Connection, entries: Iterable[tuple[str, int]]) -> set[int]:
 
 @dataclass
 class DrainReport:
-    state: str  # "done", "busy" (another process holds the lock), "missing" (no index)
+    # "done"; "busy" (another process holds the lock); "missing" (no index); "deferred" (a
+    # batch was larger than the caller wanted to wait for: left queued, untouched)
+    state: str
     entries: int = 0
     documents: int = 0
     batches: int = 0
 
 
-def drain(index_dir: str | None = None, *, wait: float = 0.0) -> DrainReport:
+def drain(index_dir: str | None = None, *, wait: float = 0.0, max_documents: int | None = None) -> DrainReport:
     """Take every queued change into the index, one writer at a time.
 
     Returns "busy" without waiting (unless ``wait``) when another process is draining: that
-    process looks at the outbox again after releasing the lock, so nothing is stranded."""
+    process looks at the outbox again after releasing the lock, so nothing is stranded.
+    With ``max_documents``, a batch that would rewrite more documents than that is left
+    queued ("deferred"), for a drain that can take its time."""
     index_dir = index_dir or index_dir_from_config()
     total = DrainReport("done")
     while True:
@@ -514,9 +536,12 @@ def drain(index_dir: str | None = None, *, wait: float = 0.0) -> DrainReport:
                 return total
             ix = _open(index_dir)
             while True:
-                done = _drain_batch(ix)
+                done = _drain_batch(ix, max_documents)
                 if done is None:
                     break
+                if done == "deferred":
+                    total.state = "deferred"
+                    return total
                 total.entries += done[0]
                 total.documents += done[1]
                 total.batches += 1
@@ -527,7 +552,7 @@ def drain(index_dir: str | None = None, *, wait: float = 0.0) -> DrainReport:
                 return total
 
 
-def _drain_batch(ix) -> tuple[int, int] | None:
+def _drain_batch(ix, max_documents: int | None = None):
     table = _outbox_table()
     with sqlite_begin_mode("DEFERRED"), db.engine.connect() as conn:
         rows = conn.execute(select(table.c.id, table.c.entity, table.c.entity_id).order_by(table.c.id).limit(DRAIN_BATCH)).all()
@@ -535,10 +560,13 @@ def _drain_batch(ix) -> tuple[int, int] | None:
             return None
         entries = {(r.entity.value if hasattr(r.entity, "value") else r.entity, r.entity_id) for r in rows}
         service_ids = _expand(conn, entries)
+        if max_documents is not None and len(service_ids) > max_documents:
+            conn.rollback()
+            return "deferred"
         ref = _Reference.load(conn)
         documents = dict(_documents(conn, sorted(service_ids), ref))
         conn.rollback()
-    writer = ix.writer(timeout=10.0, delay=0.05)
+    writer = ix.writer(timeout=10.0, delay=0.05, compound=COMPOUND_SEGMENTS)
     try:
         for service_id in service_ids:
             writer.delete_by_term("sid", str(service_id))
@@ -560,6 +588,12 @@ def _delete_outbox_rows(ids: Sequence[int]) -> None:
 
 
 _drain_guard = threading.local()
+# A request (a commit's own drain, a search catching up) takes in at most this many
+# documents itself; more (a category renamed, a district's town changed) is taken in by a
+# background thread of the same process, so nobody waits seconds for a page.
+REQUEST_DRAIN_DOCUMENTS = 500
+_background_lock = threading.Lock()
+_background: dict[str, threading.Thread] = {}
 
 
 def drain_soon() -> None:
@@ -572,11 +606,46 @@ def drain_soon() -> None:
         return
     _drain_guard.active = True
     try:
-        drain(index_dir)
+        _drain_from_request(index_dir)
     except (LockError, OSError, SQLAlchemyError, Exception):  # noqa: BLE001 - never break the writer
         log.exception("Search index drain failed; the changes stay queued")
     finally:
         _drain_guard.active = False
+
+
+def _drain_from_request(index_dir: str) -> DrainReport:
+    report = drain(index_dir, max_documents=REQUEST_DRAIN_DOCUMENTS)
+    if report.state == "deferred":
+        drain_in_background(index_dir)
+    return report
+
+
+def drain_in_background(index_dir: str) -> threading.Thread:
+    """Drain in a thread of this process (one at a time per index). If the process dies,
+    the changes are still queued: any later drain takes them."""
+    app = current_app._get_current_object()
+    with _background_lock:
+        thread = _background.get(index_dir)
+        if thread is None or not thread.is_alive():
+            thread = threading.Thread(target=_background_drain, args=(app, index_dir), name="search-drain", daemon=True)
+            _background[index_dir] = thread
+            thread.start()
+        return thread
+
+
+def _background_drain(app, index_dir: str) -> None:
+    with app.app_context():
+        try:
+            drain(index_dir, wait=120.0)
+        except Exception:  # noqa: BLE001 - the changes stay queued for the next drain
+            log.exception("Background search index drain failed; the changes stay queued")
+        finally:
+            db.session.remove()
+
+
+def background_drain(index_dir: str | None = None) -> threading.Thread | None:
+    """The background drain thread of this process for the index, if one was started."""
+    return _background.get(index_dir or index_dir_from_config())
 
 
 @dataclass
@@ -606,7 +675,7 @@ def rebuild(index_dir: str | None = None, *, progress: Callable[[int, int], None
             else:
                 ix = windex.create_in(index_dir, SCHEMA, indexname=INDEX_NAME)
             procs = BUILD_PROCESSES if total >= PARALLEL_BUILD_FROM else 1
-            writer = ix.writer(limitmb=BUILD_MEMORY_MB, timeout=30.0, procs=procs, multisegment=procs > 1)
+            writer = ix.writer(limitmb=BUILD_MEMORY_MB, timeout=30.0, procs=procs, multisegment=procs > 1, compound=COMPOUND_SEGMENTS)
             count = 0
             try:
                 for _, doc in _documents(conn, None, ref):
@@ -672,30 +741,97 @@ class _LRU:
         return value
 
 
+NO_QUALITY = 255  # in a quality column: no CQC rating
+_EMPTY_ATTRS = (0, 0, "", "", "", 0, "hour", 1, 0, 0, (0,) * 6, False, None, None, (), ())
+
+
 class _Segment:
-    """One Whoosh segment: its documents' stored facts (read once) and the posting lists
-    of the terms asked for, as bitsets of the segment's own document numbers (deleted
-    documents included: the snapshot masks them out)."""
+    """One Whoosh segment, read once and kept for as long as the segment lives (an edit
+    adds a small segment and marks old documents deleted; it never changes a segment).
+
+    Its documents' stored facts, as compact columns (bytes and arrays: cheap to join, and
+    nothing for the garbage collector to walk), indexes by place and by lot, and caches of
+    bitsets of its own document numbers (deleted documents included: the snapshot masks
+    them out) and of framework orders for a given state of a lot."""
 
     def __init__(self, reader):
         self.id = reader.segment().segment_id()
-        self.size = reader.doc_count_all()
+        self.size = size = reader.doc_count_all()
         intern_cache: dict = {}
 
         def shared(value):
             return intern_cache.setdefault(value, value)
 
+        stored = getattr(reader, "_perdoc", None)
+        read = stored.stored_fields if stored is not None else reader.stored_fields
         attrs = []
-        for docnum in range(self.size):
-            a = reader.stored_fields(docnum).get("attrs")
+        for docnum in range(size):
+            a = read(docnum).get("attrs")
             if a is None or len(a) != ATTR_COUNT:
-                a = (0, 0, "", "", "", 0, "hour", 1, 0, 0, (None,) * 6, False, None, None, (), ())
+                a = _EMPTY_ATTRS
             a = list(a)
             for i in (A_PROVIDER, A_CATEGORY, A_UNIT, A_RATINGS, A_BASE, A_AREAS, A_LOTS):
                 a[i] = shared(a[i] if not isinstance(a[i], list) else tuple(a[i]))
             attrs.append(tuple(a))
         self.attrs = attrs
+
+        self.category_code = {slug: i + 1 for i, slug in enumerate(sorted({a[A_CATEGORY] for a in attrs if a[A_CATEGORY]})[:250])}
+        code = self.category_code
+        self.col_category = bytes(code.get(a[A_CATEGORY], 0) for a in attrs)
+        self.col_funding = bytes(a[A_FUNDING] & 0xFF for a in attrs)
+        self.col_days = bytes(a[A_DAYS] & 0x7F for a in attrs)
+        self.col_rating = bytes(a[A_RATINGS][0] for a in attrs)
+        quality_of: dict[tuple, int] = {}
+        for ratings in {a[A_RATINGS] for a in attrs}:
+            q = ranking.quality_from_ratings(_rating(ratings[0]), tuple(_rating(r) for r in ratings[1:]))
+            quality_of[ratings] = NO_QUALITY if q is None else q
+        self.quality = bytes(quality_of[a[A_RATINGS]] for a in attrs)
+        self.prices = array("q", (a[A_PRICE] for a in attrs))
+        self.ids = array("q", (a[A_ID] for a in attrs))
+        self.first_lot = array("q", (a[A_LOTS][0] if a[A_LOTS] else 0 for a in attrs))
+
+        # Lots: members (by the first lot of their category the provider is approved on, as
+        # the ranking service does), members by price for each unit, rated totals.
+        lot_docs: dict[int, list[int]] = {}
+        for n, lot in enumerate(self.first_lot):
+            if lot:
+                lot_docs.setdefault(lot, []).append(n)
+        prices, quality = self.prices, self.quality
+        self.lot_docs = {lot: array("q", docs) for lot, docs in lot_docs.items()}
+        self.lot_units: dict[int, dict[str, array]] = {}
+        self.lot_rated: dict[int, tuple[int, int]] = {}
+        for lot, docs in lot_docs.items():
+            by_unit: dict[str, list[int]] = {}
+            for n in docs:
+                by_unit.setdefault(attrs[n][A_UNIT], []).append(n)
+            self.lot_units[lot] = {unit: array("q", sorted(ds, key=prices.__getitem__)) for unit, ds in by_unit.items()}
+            rated = [quality[n] for n in docs if quality[n] != NO_QUALITY]
+            self.lot_rated[lot] = (sum(rated), len(rated))
+        rated_all = [q for q in quality if q != NO_QUALITY]
+        self.rated = (sum(rated_all), len(rated_all))
+
+        # Places: documents by their provider's base district, listed areas and own radius.
+        self.base_docs: dict[str, list[int]] = {}
+        self.area_docs: dict[str, list[int]] = {}
+        self.radius_docs: dict[tuple[str, int], list[int]] = {}
+        for n, a in enumerate(attrs):
+            base, radius = a[A_BASE], a[A_RADIUS]
+            if not a[A_ID]:
+                continue
+            if base:
+                self.base_docs.setdefault(base, []).append(n)
+                if radius:
+                    self.radius_docs.setdefault((base, radius), []).append(n)
+            for area in a[A_AREAS]:
+                self.area_docs.setdefault(area, []).append(n)
+
+        # Every document by price (then id): for "cheapest first" and price limits.
+        ids = self.ids
+        self.by_price = array("q", sorted(range(size), key=lambda n: (prices[n], ids[n])))
+        self.missing = [n for n in range(size) if not ids[n]]  # unreadable: never shown
+        self.sorted_prices = array("q", (prices[n] for n in self.by_price))
         self.terms = _LRU(4096)
+        self.cache = _LRU(1024)
 
     def term_bits(self, reader, fieldname: str, term: str) -> int:
         def make() -> int:
@@ -709,124 +845,324 @@ class _Segment:
 
         return self.terms.get((fieldname, term), make)
 
+    def bits(self, key, make: Callable[["_Segment"], int]) -> int:
+        return self.cache.get(key, lambda: make(self))
 
-@dataclass
-class _Lot:
-    id: int
-    name: str
-    quality_weight: int
-    price_weight: int
+    # Bitsets of this segment's documents, each worked out once for the segment's life.
+
+    def category_bits(self, slug: str) -> int:
+        code = self.category_code.get(slug)
+        return bitsets.from_byte_column(self.col_category, {code}) if code else 0
+
+    def price_bits(self, pence: int) -> int:
+        return bitsets.from_positions(self.by_price[: bisect.bisect_right(self.sorted_prices, pence)], self.size)
+
+    def near_bits(self, district: str, radius: int, distances: dict[str, float]) -> int:
+        docs = list(self.area_docs.get(district, ()))
+        for base, base_docs in self.base_docs.items():
+            if distances.get(base, math.inf) <= radius:
+                docs.extend(base_docs)
+        for (base, own_radius), radius_docs in self.radius_docs.items():
+            if distances.get(base, math.inf) <= own_radius:
+                docs.extend(radius_docs)
+        return bitsets.from_positions(docs, self.size)
+
+    def words(self, reader, fieldname: str) -> frozenset[str]:
+        def make():
+            words = set()
+            for b in reader.lexicon(fieldname):
+                word = b.decode("utf-8") if isinstance(b, bytes) else b
+                if not word.startswith(CONCEPT_PREFIX):
+                    words.add(word)
+            return frozenset(words)
+
+        return self.cache.get(("words", fieldname), make)
+
+    # Framework orders, for one state of a lot (weights, cheapest prices, average quality).
+
+    def lot_run(self, lot: "_LotState") -> tuple[list[int], array, list[int]]:
+        """The lot's members in this segment in best-match order: (their order keys,
+        their document numbers, their scores in ascending order, for counting ranks)."""
+
+        def make():
+            scored = []
+            attrs, prices, quality, ids = self.attrs, self.prices, self.quality, self.ids
+            for n in self.lot_docs.get(lot.id, ()):
+                score, q, _ = lot.score(quality[n], prices[n], attrs[n][A_UNIT])
+                scored.append((_order_key(0, score, q, prices[n], ids[n]), n, score))
+            scored.sort()
+            return [s[0] for s in scored], array("q", (s[1] for s in scored)), sorted(s[2] for s in scored)
+
+        return self.cache.get(("lot", lot.key), make)
+
+    def free_runs(self, unknown_lots: frozenset[int]) -> tuple[list[int], array, array]:
+        """The documents of no (known) lot: the CQC-rated ones in best-match order with their
+        keys, and the unrated ones by price (their place among the others depends on the
+        average quality of the rated, which the snapshot knows)."""
+
+        def make():
+            first_lot, quality, prices, ids = self.first_lot, self.quality, self.prices, self.ids
+            free = [n for n in range(self.size) if ids[n] and (not first_lot[n] or first_lot[n] in unknown_lots)]
+            rated = sorted((_order_key(1, 0, quality[n], prices[n], ids[n]), n) for n in free if quality[n] != NO_QUALITY)
+            unrated = sorted((n for n in free if quality[n] == NO_QUALITY), key=lambda n: (prices[n], ids[n]))
+            return [k for k, _ in rated], array("q", (n for _, n in rated)), array("q", unrated)
+
+        return self.cache.get(("free", unknown_lots), make)
+
+    def unrated_keys(self, unknown_lots: frozenset[int], neutral: int) -> list[int]:
+        def make():
+            prices, ids = self.prices, self.ids
+            return [_order_key(1, 0, neutral, prices[n], ids[n]) for n in self.free_runs(unknown_lots)[2]]
+
+        return self.cache.get(("unrated", unknown_lots, neutral), make)
+
+
+def _order_key(group: int, score: int, quality: int, price: int, service_id: int) -> int:
+    """Best-match order as one integer, smallest first: framework members (group 0) by
+    score, then quality, then price; then everyone else (group 1) by CQC quality, then
+    price; the service id last, so that the order is total."""
+    head = (group * (MAX_SCORE + 1) + (MAX_SCORE - min(MAX_SCORE, score))) * 101 + (100 - quality)
+    return (((head << 20) | min(price, (1 << 20) - 1)) << 32) | (service_id & 0xFFFFFFFF)
+
+
+MAX_SCORE = 10_000  # a score out of 100, times 100
+
+
+class _LotState:
+    """A framework lot as it stands in one snapshot: its settings (from the database) and
+    what its live members make of it (the cheapest price for each unit, the average
+    quality of the rated ones)."""
+
+    __slots__ = ("id", "name", "quality_weight", "price_weight", "cheapest", "average", "any_rated", "members", "key")
+
+    def __init__(self, id: int, name: str, quality_weight: int, price_weight: int, cheapest: dict[str, int], average: int, any_rated: bool, members: int):
+        self.id, self.name, self.quality_weight, self.price_weight = id, name, quality_weight, price_weight
+        self.cheapest, self.average, self.any_rated, self.members = cheapest, average, any_rated, members
+        # What the members' scores and order depend on: segments cache their runs by it.
+        self.key = (id, quality_weight, price_weight, tuple(sorted(cheapest.items())), average)
+
+    @property
+    def info(self) -> ranking.LotInfo:
+        return ranking.LotInfo(self.id, self.name, self.quality_weight, self.price_weight)
+
+    def score(self, quality: int, price: int, unit: str) -> tuple[int, int, int]:
+        """(score x 100, quality used, price score): the ranking service's rule."""
+        q = self.average if quality == NO_QUALITY else quality
+        p = ranking.price_score(price, self.cheapest.get(unit, price))
+        return self.quality_weight * q + self.price_weight * p, q, p
+
+
+class _Ranking:
+    """Framework ranks and the best-match order, for one snapshot and one state of the
+    lots' settings. Nothing here walks every document: lot facts are totals kept per
+    segment less what was deleted since, and orders are kept per segment (for each state
+    of a lot) and merged as a page is taken."""
+
+    def __init__(self, snap: "_Snapshot", lots: dict[int, tuple[str, int, int]]):
+        self.snap = snap
+        present: set[int] = set()
+        for seg, _, _ in snap.leaves:
+            present.update(seg.lot_docs)
+        removed = snap.deleted_totals()
+        states: dict[int, _LotState] = {}
+        for lot_id in sorted(present & set(lots)):
+            name, quality_weight, price_weight = lots[lot_id]
+            cheapest: dict[str, int] = {}
+            total = count = members = 0
+            for (seg, _, _), deleted in zip(snap.leaves, snap.deleted):
+                for unit, docs in seg.lot_units.get(lot_id, {}).items():
+                    for n in docs:  # the first live one is the cheapest
+                        if n not in deleted:
+                            price = seg.prices[n]
+                            if unit not in cheapest or price < cheapest[unit]:
+                                cheapest[unit] = price
+                            break
+                t, c = seg.lot_rated.get(lot_id, (0, 0))
+                total, count, members = total + t, count + c, members + len(seg.lot_docs.get(lot_id, ()))
+            gone_total, gone_count, gone_members = removed["lots"].get(lot_id, (0, 0, 0))
+            total, count, members = total - gone_total, count - gone_count, members - gone_members
+            if members <= 0:
+                continue
+            states[lot_id] = _LotState(lot_id, name, quality_weight, price_weight, cheapest, ranking.average_quality(total, count), count > 0, members)
+        self.lots = states
+        self.unknown = frozenset(present - set(states))
+        total, count = (sum(seg.rated[i] for seg, _, _ in snap.leaves) for i in (0, 1))
+        self.neutral = ranking.average_quality(total - removed["rated"][0], count - removed["rated"][1])
+        self._deleted_scores: dict[int, list[int]] = {}
+        self._framework: int | None = None
+
+    def lot_of(self, n: int) -> _LotState | None:
+        return self.lots.get(self.snap.first_lot[n])
+
+    def key(self, n: int) -> int:
+        """Document ``n``'s place in the best-match order (smaller first)."""
+        snap = self.snap
+        quality, price, sid = snap.quality[n], snap.prices[n], snap.ids[n]
+        lot = self.lots.get(snap.first_lot[n])
+        if lot is not None:
+            score, q, _ = lot.score(quality, price, snap.attrs[n][A_UNIT])
+            return _order_key(0, score, q, price, sid)
+        return _order_key(1, 0, self.neutral if quality == NO_QUALITY else quality, price, sid)
+
+    def walk(self) -> Iterator[int]:
+        """Every document in best-match order, merged from the segments' runs."""
+        runs = []
+        for seg, offset, _ in self.snap.leaves:
+            for lot_id in seg.lot_docs:
+                lot = self.lots.get(lot_id)
+                if lot is not None:
+                    keys, docs, _ = seg.lot_run(lot)
+                    runs.append(zip(keys, _shifted(docs, offset)))
+            unknown = self.unknown & seg.lot_docs.keys()
+            keys, docs, unrated = seg.free_runs(frozenset(unknown))
+            runs.append(zip(keys, _shifted(docs, offset)))
+            runs.append(zip(seg.unrated_keys(frozenset(unknown), self.neutral), _shifted(unrated, offset)))
+        return (n for _, n in heapq.merge(*runs))
+
+    def framework(self) -> int:
+        """Live documents ranked on a lot."""
+        if self._framework is None:
+            snap = self.snap
+            bits = 0
+            for seg, offset, _ in snap.leaves:
+                for lot_id, docs in seg.lot_docs.items():
+                    if lot_id in self.lots:
+                        seg_bits = seg.bits(("lotbits", lot_id), lambda s, docs=docs: bitsets.from_positions(docs, s.size))
+                        bits |= seg_bits << offset
+            self._framework = bits & snap.live
+        return self._framework
+
+    def rank(self, n: int) -> ranking.ServiceRank | None:
+        """Document ``n``'s rank on its lot, counted from the lot's scores in each segment."""
+        lot = self.lot_of(n)
+        if lot is None or not (self.snap.live >> n) & 1:
+            return None
+        snap = self.snap
+        a = snap.attrs[n]
+        score, quality, price = lot.score(snap.quality[n], snap.prices[n], a[A_UNIT])
+        higher = same = 0
+        for seg, _, _ in snap.leaves:
+            if lot.id in seg.lot_docs:
+                scores = seg.lot_run(lot)[2]
+                above = bisect.bisect_right(scores, score)
+                higher += len(scores) - above
+                same += above - bisect.bisect_left(scores, score)
+        gone = self._gone_scores(lot)
+        above = bisect.bisect_right(gone, score)
+        higher -= len(gone) - above
+        same -= above - bisect.bisect_left(gone, score)
+        ratings = a[A_RATINGS]
+        member = ranking.Member(
+            service_id=a[A_ID], title=a[A_TITLE], price_pence=a[A_PRICE], price_unit=PriceUnit(a[A_UNIT]),
+            overall=_rating(ratings[0]), key_questions=tuple(_rating(r) for r in ratings[1:]), cqc_regulated=a[A_REGULATED],
+        )
+        return ranking.make_rank(
+            lot.info, member, rank=higher + 1, of=lot.members, score=score, quality=quality, price=price, joint=same > 1,
+            cheapest_pence=lot.cheapest.get(a[A_UNIT], a[A_PRICE]), average=lot.average, any_rated=lot.any_rated,
+        )
+
+    def _gone_scores(self, lot: _LotState) -> list[int]:
+        """The scores of the lot's deleted documents (old versions of edited services)."""
+        if lot.id not in self._deleted_scores:
+            scores = []
+            for (seg, _, _), deleted in zip(self.snap.leaves, self.snap.deleted):
+                for n in deleted:
+                    if seg.first_lot[n] == lot.id:
+                        scores.append(lot.score(seg.quality[n], seg.prices[n], seg.attrs[n][A_UNIT])[0])
+            self._deleted_scores[lot.id] = sorted(scores)
+        return self._deleted_scores[lot.id]
+
+
+def _shifted(docs: Sequence[int], offset: int) -> Iterable[int]:
+    return docs if not offset else map(offset.__add__, docs)
 
 
 class _Snapshot:
-    """Everything a search needs about one generation of the index."""
+    """Everything a search needs about one generation of the index: the segments' columns
+    joined end to end (cheap: bytes and arrays), which documents are live, and caches of
+    bitsets for this generation, each made from the segments' own cached bitsets."""
 
     def __init__(self, generation: int, searcher, leaves: list[tuple[_Segment, int, object]]):
         self.generation = generation
         self.searcher = searcher
         self.leaves = leaves
         self.size = sum(seg.size for seg, _, _ in leaves)
-        live = bitsets.full(self.size)
-        attrs: list[tuple] = []
+        self.deleted: list[frozenset[int]] = []
+        dead = []
         for seg, offset, reader in leaves:
-            attrs.extend(seg.attrs)
-            deleted = reader.deleted_docs_set if reader.has_deletions() else ()
-            if deleted:
-                live &= ~bitsets.from_positions((offset + d for d in deleted), self.size)
-        self.live = live
-        self.attrs = attrs
-        self.count = live.bit_count()
+            deleted = frozenset(reader.deleted_docs_set) if reader.has_deletions() else frozenset()
+            self.deleted.append(deleted)
+            dead.extend(offset + d for d in deleted)
+            dead.extend(offset + n for n in seg.missing)
+        self.live = bitsets.full(self.size) & ~bitsets.from_positions(dead, self.size) if dead else bitsets.full(self.size)
+        self.attrs = list(itertools.chain.from_iterable(seg.attrs for seg, _, _ in leaves))
+        self.prices = _joined(array("q"), (seg.prices for seg, _, _ in leaves))
+        self.ids = _joined(array("q"), (seg.ids for seg, _, _ in leaves))
+        self.first_lot = _joined(array("q"), (seg.first_lot for seg, _, _ in leaves))
+        self.quality = b"".join(seg.quality for seg, _, _ in leaves)
+        self.col_rating = b"".join(seg.col_rating for seg, _, _ in leaves)
+        self.count = self.live.bit_count()
         self.cache = _LRU(2048)
+        self._rankings: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
-        self._build_columns()
-        self._build_ranking()
+        self._deleted_totals: dict | None = None
 
-    # Columns and static order ------------------------------------------------------------
+    def ranking(self, lots: dict[int, tuple[str, int, int]]) -> _Ranking:
+        """Ranks and order for the lots' current settings (read from the database for
+        each search: a change of weights needs no rewriting of the index)."""
+        key = tuple(sorted(lots.items()))
+        with self._lock:
+            found = self._rankings.get(key)
+            if found is None:
+                found = self._rankings[key] = _Ranking(self, lots)
+                while len(self._rankings) > 4:
+                    self._rankings.popitem(last=False)
+            return found
 
-    def _build_columns(self) -> None:
-        attrs = self.attrs
-        self.categories = sorted({a[A_CATEGORY] for a in attrs if a[A_CATEGORY]})
-        self.category_code = {slug: i + 1 for i, slug in enumerate(self.categories[:250])}
-        code = self.category_code
-        self.col_category = bytes(code.get(a[A_CATEGORY], 0) for a in attrs)
-        self.col_funding = bytes(a[A_FUNDING] & 0xFF for a in attrs)
-        self.col_days = bytes(a[A_DAYS] & 0x7F for a in attrs)
-        self.col_rating = bytes(RATING_CODES.get(_rating(a[A_RATINGS][0]), 0) for a in attrs)
-        self.prices = [a[A_PRICE] for a in attrs]
-        self.providers: dict[int, list[int]] = {}  # provider id -> its live documents
-        for n in bitsets.positions(self.live):
-            self.providers.setdefault(attrs[n][A_PROVIDER_ID], []).append(n)
-        self.provider_geo = {}
-        self.base_index: dict[str | None, list[int]] = {}
-        self.area_index: dict[str, list[int]] = {}
-        self.radius_providers: list[tuple[str, int, int]] = []
-        for pid, docs in self.providers.items():
-            a = attrs[docs[0]]
-            base, radius, areas = a[A_BASE], a[A_RADIUS], a[A_AREAS]
-            self.provider_geo[pid] = (base, radius, areas)
-            self.base_index.setdefault(base, []).append(pid)
-            for code in areas:
-                self.area_index.setdefault(code, []).append(pid)
-            if radius and base:
-                self.radius_providers.append((base, radius, pid))
+    def deleted_totals(self) -> dict:
+        """What the deleted documents took with them: per lot (rated quality total, rated
+        count, members), and over everything (rated quality total, rated count)."""
+        if self._deleted_totals is None:
+            lots: dict[int, list[int]] = {}
+            rated = [0, 0]
+            for (seg, _, _), deleted in zip(self.leaves, self.deleted):
+                for n in deleted:
+                    q = seg.quality[n]
+                    lot = seg.first_lot[n]
+                    if lot:
+                        entry = lots.setdefault(lot, [0, 0, 0])
+                        entry[2] += 1
+                        if q != NO_QUALITY:
+                            entry[0] += q
+                            entry[1] += 1
+                    if q != NO_QUALITY and seg.ids[n]:
+                        rated[0] += q
+                        rated[1] += 1
+            self._deleted_totals = {"lots": {k: tuple(v) for k, v in lots.items()}, "rated": tuple(rated)}
+        return self._deleted_totals
 
-    def _build_ranking(self) -> None:
-        """Framework ranks from the documents' own facts (the same rule as the ranking
-        service), and the order that best match uses within a relevance band."""
-        attrs = self.attrs
-        live = bitsets.member_test(self.live)
-        lots: dict[int, _Lot] = {}
-        members: dict[int, list[ranking.Member]] = {}
-        qualities: list[int | None] = []
-        for n, a in enumerate(attrs):
-            ratings = tuple(_rating(r) for r in a[A_RATINGS])
-            m = ranking.Member(
-                service_id=a[A_ID], title=a[A_TITLE], price_pence=a[A_PRICE], price_unit=PriceUnit(a[A_UNIT]),
-                overall=ratings[0], key_questions=ratings[1:], cqc_regulated=a[A_REGULATED],
-            )
-            qualities.append(ranking.rated_quality(m))
-            if not live(n) or not a[A_LOTS]:
-                continue
-            lot_id, lot_name, qw, pw = a[A_LOTS][0]
-            lots.setdefault(lot_id, _Lot(lot_id, lot_name, qw, pw))
-            members.setdefault(lot_id, []).append(m)
-        self.ranks: dict[int, ranking.ServiceRank] = {}
-        for lot_id, lot in lots.items():
-            info = ranking.LotInfo(lot.id, lot.name, lot.quality_weight, lot.price_weight)
-            for r in ranking.rank_lot(info, members[lot_id]):
-                self.ranks[r.service_id] = r
-        rated = [q for q in qualities if q is not None]
-        neutral = round(sum(rated) / len(rated)) if rated else ranking.NO_RATED_MEMBERS_QUALITY
-        ranks = self.ranks
-        keys = []
-        for n, a in enumerate(attrs):
-            r = ranks.get(a[A_ID])
-            if r is not None:
-                keys.append((0, -round(r.score * 100), -r.quality_score, a[A_PRICE], a[A_ID]))
-            else:
-                q = qualities[n]
-                keys.append((1, 0, -(q if q is not None else neutral), a[A_PRICE], a[A_ID]))
-        self.order = sorted(range(len(attrs)), key=keys.__getitem__)
-        self.static_rank = [0] * len(attrs)
-        for position, n in enumerate(self.order):
-            self.static_rank[n] = position
-        self.col_framework = bytes(1 if a[A_ID] in ranks else 0 for a in attrs)
+    def locate(self, n: int) -> tuple[_Segment, int]:
+        """The segment holding document ``n``, and ``n``'s number in it."""
+        offsets = [offset for _, offset, _ in self.leaves]
+        i = bisect.bisect_right(offsets, n) - 1
+        seg, offset, _ = self.leaves[i]
+        return seg, n - offset
 
     def cached(self, key, make: Callable[[], int]) -> int:
         return self.cache.get(key, make)
 
-    def orders(self, name: str) -> list[int]:
-        def make():
-            rank = self.static_rank
-            size = len(self.attrs)
-            if name == "price":
-                return sorted(range(size), key=lambda n: self.prices[n] * size + rank[n])
-            if name == "rating":
-                col = self.col_rating
-                return sorted(range(size), key=lambda n: ((4 - col[n]) if col[n] else 5) * size + rank[n])
-            raise KeyError(name)
+    def combined(self, key, make: Callable[[_Segment], int]) -> int:
+        """A bitset of this generation from each segment's own (cached for its life)."""
 
-        return self.cache.get(("order", name), make)
+        def build() -> int:
+            bits = 0
+            for seg, offset, _ in self.leaves:
+                seg_bits = seg.bits(key, make)
+                if seg_bits:
+                    bits |= seg_bits << offset
+            return bits & self.live
+
+        return self.cache.get(key, build)
 
     # Bitsets ------------------------------------------------------------------------------
 
@@ -856,60 +1192,50 @@ class _Snapshot:
 
     def lexicon(self, fieldname: str) -> list[str]:
         def make():
-            words = set()
+            words: set[str] = set()
             for seg, _, reader in self.leaves:
-                for b in reader.lexicon(fieldname):
-                    word = b.decode("utf-8") if isinstance(b, bytes) else b
-                    if not word.startswith(CONCEPT_PREFIX):
-                        words.add(word)
+                words |= seg.words(reader, fieldname)
             return sorted(words)
 
         return self.cache.get(("lexicon", fieldname), make)
 
     def category(self, slug: str) -> int:
-        code = self.category_code.get(slug)
-        if code is None:
-            return 0
-        return self.cached(("category", slug), lambda: bitsets.from_byte_column(self.col_category, {code}) & self.live)
+        return self.combined(("category", slug), lambda seg: seg.category_bits(slug))
 
     def funding(self, route: FundingRoute) -> int:
         bit = FUNDING_BITS[route]
-        return self.cached(("funding", route.value), lambda: bitsets.from_byte_column(self.col_funding, {v for v in range(256) if v & bit}) & self.live)
+        return self.combined(("funding", bit), lambda seg: bitsets.from_byte_column(seg.col_funding, {v for v in range(256) if v & bit}))
 
     def day(self, day: int) -> int:
         bit = 1 << day
-        return self.cached(("day", day), lambda: bitsets.from_byte_column(self.col_days, {v for v in range(256) if v & bit}) & self.live)
+        return self.combined(("day", day), lambda seg: bitsets.from_byte_column(seg.col_days, {v for v in range(256) if v & bit}))
 
     def rating_at_least(self, rating: CQCRating) -> int:
         code = RATING_CODES[rating]
-        return self.cached(("rating", code), lambda: bitsets.from_byte_column(self.col_rating, set(range(code, 5))) & self.live)
+        return self.combined(("rating", code), lambda seg: bitsets.from_byte_column(seg.col_rating, set(range(code, 5))))
 
-    def framework(self) -> int:
-        return self.cached(("framework",), lambda: bitsets.from_byte_column(self.col_framework, {1}) & self.live)
+    def rating_exactly(self, code: int) -> int:
+        return self.combined(("rating=", code), lambda seg: bitsets.from_byte_column(seg.col_rating, {code}))
 
     def max_price(self, pence: int) -> int:
-        def make() -> int:
-            prices = self.prices
-            return bitsets.from_positions((n for n in range(len(prices)) if prices[n] <= pence), self.size) & self.live
+        return self.combined(("price", pence), lambda seg: seg.price_bits(pence))
 
-        return self.cached(("price", pence), make)
-
-    def near(self, district: str, radius: int, distances: dict[str, float]) -> int:
+    def near(self, district: str, radius: int, distances: dict[str, float], version: int = 0) -> int:
         """Services whose provider is based within ``radius`` miles of the district, or
         lists it among its areas, or covers it with its own service radius."""
+        return self.combined(("near", district, radius, version), lambda seg: seg.near_bits(district, radius, distances))
 
-        def make() -> int:
-            pids: set[int] = set(self.area_index.get(district, ()))
-            for base, providers in self.base_index.items():
-                if base is not None and distances.get(base, math.inf) <= radius:
-                    pids.update(providers)
-            for base, own_radius, pid in self.radius_providers:
-                if distances.get(base, math.inf) <= own_radius:
-                    pids.add(pid)
-            docs = (n for pid in pids for n in self.providers[pid])
-            return bitsets.from_positions(docs, self.size) & self.live
+    def by_price(self) -> Iterator[tuple[int, int]]:
+        """(price, document) for every document, cheapest first, merged from the segments."""
+        runs = [zip(seg.sorted_prices, _shifted(seg.by_price, offset)) for seg, offset, _ in self.leaves]
+        return heapq.merge(*runs)
 
-        return self.cached(("near", district, radius), make)
+
+def _joined(empty: array, parts: Iterable[array]) -> array:
+    out = empty
+    for part in parts:
+        out += part
+    return out
 
 
 def _or(values: Iterable[int]) -> int:
@@ -920,7 +1246,7 @@ def _or(values: Iterable[int]) -> int:
 
 
 def _rating(value) -> CQCRating | None:
-    return CQCRating(value) if value else None
+    return ranking.RATING_ORDER[value] if isinstance(value, int) else (CQCRating(value) if value else None)
 
 
 class Engine:
@@ -992,7 +1318,7 @@ class Engine:
             with sqlite_begin_mode("DEFERRED"), db.engine.connect() as conn:
                 pending = pending_changes(conn)[0]
             if pending:
-                drain(self.index_dir)
+                _drain_from_request(self.index_dir)
         except Exception:  # noqa: BLE001 - a search must not fail because a drain did
             log.exception("Search index catch-up failed; searching the index as it is")
 
@@ -1385,16 +1711,20 @@ class _Districts:
     def __init__(self):
         self.loaded_at = -math.inf
         self.rows: dict[str, tuple[float, float, str]] = {}
+        self.version = 0  # goes up when the rows read differ: cached place bitsets follow it
         self.lock = threading.Lock()
 
     def get(self) -> dict[str, tuple[float, float, str]]:
         with self.lock:
             if time.monotonic() - self.loaded_at > 60:
                 d = PostcodeDistrict.__table__
-                self.rows = {
+                rows = {
                     r.outward_code: (r.latitude, r.longitude, r.post_town)
                     for r in db.session.execute(select(d.c.outward_code, d.c.latitude, d.c.longitude, d.c.post_town))
                 }
+                if rows != self.rows:
+                    self.rows = rows
+                    self.version += 1
                 self.loaded_at = time.monotonic()
             return self.rows
 
@@ -1413,19 +1743,45 @@ def _category_names() -> list[tuple[str, str]]:
     return [(r.slug, r.name) for r in db.session.execute(select(c.c.slug, c.c.name).order_by(c.c.position, c.c.name))]
 
 
-def search(params: SearchParams, *, index_dir: str | None = None) -> SearchResults:
+def reference_errors(values: Mapping[str, object], errors: Mapping[str, str] | None = None, *, categories: list[tuple[str, str]] | None = None) -> dict[str, str]:
+    """The checks that need reference data: a category and a postcode district we know.
+    Fields already found bad (in ``errors``) are not looked at again."""
+    errors = errors or {}
+    found: dict[str, str] = {}
+    category = values.get("category")
+    if category and "category" not in errors and category not in {slug for slug, _ in (categories or _category_names())}:
+        found["category"] = CATEGORY_INVALID
+    postcode = values.get("postcode")
+    if postcode and "postcode" not in errors and str(postcode).split()[0] not in _districts().get():
+        found["postcode"] = UNKNOWN_POSTCODE
+    return found
+
+
+def params_from_args(args, *, prices_in_pounds: bool = False, categories: list[tuple[str, str]] | None = None) -> SearchParams:
+    """A search from a query string (the page's or the API's), every bad field named in one
+    ValidationError: malformed values, a distance sort without a postcode, and unknown
+    categories and postcode districts alike. ``categories``: category_choices(), if the
+    caller has them already."""
+
+    def check(values, errors):
+        return reference_errors(values, errors, categories=categories)
+
+    return search_params.params_from_args(args, prices_in_pounds=prices_in_pounds, check=check)
+
+
+def search(params: SearchParams, *, index_dir: str | None = None, categories: list[tuple[str, str]] | None = None) -> SearchResults:
     """Run one search. Raises ValidationError for an unknown postcode district or
-    category, SearchUnavailable when there is no index to search."""
-    categories = _category_names()
-    if params.category and params.category not in {slug for slug, _ in categories}:
-        raise ValidationError({"category": CATEGORY_INVALID})
+    category (both named at once), SearchUnavailable when there is no index to search.
+    ``categories``: category_choices(), if the caller has them already."""
+    categories = categories or _category_names()
+    errors = reference_errors({"category": params.category, "postcode": params.postcode}, categories=categories)
+    if errors:
+        raise ValidationError(errors)
     location = None
     distances: dict[str, float] | None = None
     if params.postcode:
         outward = params.postcode.split()[0]
         districts = _districts().get()
-        if outward not in districts:
-            raise ValidationError({"postcode": UNKNOWN_POSTCODE})
         lat, lon, town = districts[outward]
         location = Location(params.postcode, outward, town)
         distances = {code: miles_between(lat, lon, dlat, dlon) for code, (dlat, dlon, _) in districts.items()}
@@ -1433,6 +1789,7 @@ def search(params: SearchParams, *, index_dir: str | None = None) -> SearchResul
     eng = engine(index_dir)
     eng.catch_up()
     snap = eng.snapshot()
+    ranks = snap.ranking(_lot_settings())
     evaluator = _Evaluator(snap)
     node = _root(parse(params.q))
     text_match = evaluator.run(node).match & snap.live
@@ -1442,7 +1799,7 @@ def search(params: SearchParams, *, index_dir: str | None = None) -> SearchResul
     if params.category:
         filters["category"] = snap.category(params.category)
     if location is not None:
-        filters["near"] = snap.near(location.district, params.radius_miles, distances)
+        filters["near"] = snap.near(location.district, params.radius_miles, distances, _districts().version)
     if params.max_price_pence is not None:
         filters["price"] = snap.max_price(params.max_price_pence)
     if params.min_cqc_rating is not None:
@@ -1452,7 +1809,7 @@ def search(params: SearchParams, *, index_dir: str | None = None) -> SearchResul
     if params.days:
         filters["day"] = _and_all(snap.day(d) for d in params.days)
     if params.framework_only:
-        filters["framework"] = snap.framework()
+        filters["framework"] = ranks.framework()
 
     def without(name: str | None) -> int:
         bits = text_match
@@ -1466,13 +1823,13 @@ def search(params: SearchParams, *, index_dir: str | None = None) -> SearchResul
     matched = without(None)
     total = matched.bit_count()
 
-    facets = _facets(snap, params, categories, without, matched)
+    facets = _facets(snap, ranks, params, categories, without, matched)
     did_you_mean = _did_you_mean(snap, evaluator, params.q, total) if params.q else None
 
     per_page = PER_PAGE
     skip = (params.page - 1) * per_page
-    docnums = _page_of(snap, evaluator, node, matched, params, distances, skip, per_page)
-    items = [_item(snap, n, params, location, distances) for n in docnums]
+    docnums = _page_of(snap, ranks, evaluator, node, matched, params, distances, skip, per_page)
+    items = [_item(snap, ranks, n, params, location, distances) for n in docnums]
     return SearchResults(
         params=params,
         page=Page(items=items, total=total, page=params.page, per_page=per_page),
@@ -1482,7 +1839,27 @@ def search(params: SearchParams, *, index_dir: str | None = None) -> SearchResul
     )
 
 
-def _facets(snap: _Snapshot, params: SearchParams, categories, without, matched: int) -> Facets:
+def _lot_settings() -> dict[int, tuple[str, int, int]]:
+    """Each framework lot's name and weights, as they are now (a handful of rows)."""
+    lot = FrameworkLot.__table__
+    return {r.id: (r.name, r.quality_weight, r.price_weight) for r in db.session.execute(select(lot.c.id, lot.c.name, lot.c.quality_weight, lot.c.price_weight))}
+
+
+def listed_service_rank(service_id: int, *, index_dir: str | None = None) -> ranking.ServiceRank | None:
+    """A listed service's framework rank for its public page, from this process's
+    in-memory index (the lot's scores are kept there: nothing loads every member of the
+    lot). Without a readable index, the ranking service works it out from the database."""
+    try:
+        snap = engine(index_dir).snapshot()
+    except SearchUnavailable:
+        return ranking.service_rank(service_id)
+    n = snap.searcher.document_number(sid=str(service_id))
+    if n is None:
+        return None
+    return snap.ranking(_lot_settings()).rank(n)
+
+
+def _facets(snap: _Snapshot, ranks: _Ranking, params: SearchParams, categories, without, matched: int) -> Facets:
     base = without("category")
     category = [FacetValue(slug, name, (base & snap.category(slug)).bit_count() if base else 0, slug == params.category) for slug, name in categories]
     base = without("funding")
@@ -1494,43 +1871,97 @@ def _facets(snap: _Snapshot, params: SearchParams, categories, without, matched:
         for r in (CQCRating.OUTSTANDING, CQCRating.GOOD, CQCRating.REQUIRES_IMPROVEMENT, CQCRating.INADEQUATE)
     ]
     base = without("framework")
-    framework = FacetValue("true", "Council framework providers only", (base & snap.framework()).bit_count() if base else 0, params.framework_only)
+    framework = FacetValue("true", "Council framework providers only", (base & ranks.framework()).bit_count() if base else 0, params.framework_only)
     return Facets(category, funding, day, rating, framework)
 
 
-def _page_of(snap: _Snapshot, evaluator: _Evaluator, node: _Node, matched: int, params: SearchParams, distances, skip: int, limit: int) -> list[int]:
+# A set at least this fraction of all documents is taken by walking an order from the
+# start; a smaller one is sorted.
+DENSE = 16
+
+
+def _page_of(snap: _Snapshot, ranks: _Ranking, evaluator: _Evaluator, node: _Node, matched: int, params: SearchParams, distances, skip: int, limit: int) -> list[int]:
     if not matched or skip >= matched.bit_count():
         return []
-    rank = snap.static_rank
-    size = len(snap.attrs)
     if params.sort is Sort.PRICE:
-        return bitsets.take_sorted(matched, lambda n: snap.prices[n] * size + rank[n], skip, limit, walk=snap.orders("price"), size=size)
+        return _by_price(snap, ranks, matched, skip, limit)
     if params.sort is Sort.RATING:
-        col = snap.col_rating
-        return bitsets.take_sorted(matched, lambda n: ((4 - col[n]) if col[n] else 5) * size + rank[n], skip, limit, walk=snap.orders("rating"), size=size)
+        # Outstanding first, then Good, Requires improvement, Inadequate, then not rated;
+        # best-match order within each.
+        return _in_bands(snap, ranks, [matched & snap.rating_exactly(code) for code in (4, 3, 2, 1, 0)], skip, limit)
     if params.sort is Sort.DISTANCE and distances is not None:
         attrs = snap.attrs
 
-        def key(n: int):
-            return (round(distances.get(attrs[n][A_BASE], math.inf), 1), rank[n])
+        def distance(n: int) -> float:
+            return round(distances.get(attrs[n][A_BASE], math.inf), 1)
 
-        return bitsets.take_sorted(matched, key, skip, limit)
+        return _two_level(bitsets.positions(matched), distance, ranks.key, skip, limit)
     # Best match: bands of relevance, each in framework-then-quality order.
+    return _in_bands(snap, ranks, _relevance_bands(snap, evaluator, node, matched), skip, limit)
+
+
+def _in_bands(snap: _Snapshot, ranks: _Ranking, bands: Iterable[int], skip: int, limit: int) -> list[int]:
+    """From bands taken one after the other, each in best-match order."""
     out: list[int] = []
-    for band in _relevance_bands(snap, evaluator, node, matched):
+    for band in bands:
         count = band.bit_count()
         if skip >= count:
             skip -= count
             continue
-        taken = bitsets.take_sorted(band, rank.__getitem__, skip, limit - len(out), walk=snap.order, size=size)
-        out.extend(taken)
+        out.extend(_best_first(snap, ranks, band, skip, limit - len(out)))
         skip = 0
         if len(out) >= limit:
             break
     return out
 
 
-def _item(snap: _Snapshot, n: int, params: SearchParams, location: Location | None, distances) -> ResultItem:
+def _best_first(snap: _Snapshot, ranks: _Ranking, bits: int, skip: int, limit: int) -> list[int]:
+    count = bits.bit_count()
+    if skip >= count or limit <= 0:
+        return []
+    if count * DENSE >= snap.size:
+        return bitsets.take_in_order(ranks.walk(), bits, skip, limit)
+    members = bitsets.positions(bits)
+    if skip + limit < len(members) // 4:
+        return heapq.nsmallest(skip + limit, members, key=ranks.key)[skip:]
+    members.sort(key=ranks.key)
+    return members[skip : skip + limit]
+
+
+def _by_price(snap: _Snapshot, ranks: _Ranking, bits: int, skip: int, limit: int) -> list[int]:
+    """Cheapest first; the same price in best-match order."""
+    count = bits.bit_count()
+    if count * DENSE < snap.size:
+        prices = snap.prices
+        return _two_level(bitsets.positions(bits), prices.__getitem__, ranks.key, skip, limit)
+    contains = bitsets.member_test(bits)
+    out: list[int] = []
+    need = skip + limit
+    for _, group in itertools.groupby(snap.by_price(), key=lambda pn: pn[0]):
+        found = [n for _, n in group if contains(n)]
+        if found:
+            found.sort(key=ranks.key)
+            out.extend(found)
+            if len(out) >= need:
+                break
+    return out[skip:need]
+
+
+def _two_level(members: list[int], primary: Callable[[int], object], secondary: Callable[[int], object], skip: int, limit: int) -> list[int]:
+    """``members`` ordered by ``primary`` then ``secondary``, from ``skip`` for ``limit``;
+    ``secondary`` (the dearer key) is only worked out for those that can make the page."""
+    need = skip + limit
+    firsts = [primary(n) for n in members]
+    if len(members) > need:
+        cut = heapq.nsmallest(need, firsts)[-1]
+        candidates = [(f, n) for f, n in zip(firsts, members) if f <= cut]
+    else:
+        candidates = list(zip(firsts, members))
+    candidates.sort(key=lambda fn: (fn[0], secondary(fn[1])))
+    return [n for _, n in candidates[skip:need]]
+
+
+def _item(snap: _Snapshot, ranks: _Ranking, n: int, params: SearchParams, location: Location | None, distances) -> ResultItem:
     a = snap.attrs[n]
     distance = None
     covers = False
@@ -1554,7 +1985,7 @@ def _item(snap: _Snapshot, n: int, params: SearchParams, location: Location | No
         days=tuple(d for d in range(7) if a[A_DAYS] >> d & 1),
         distance_miles=round(distance, 1) if distance is not None else None,
         covers_your_area=covers,
-        rank=snap.ranks.get(a[A_ID]),
+        rank=ranks.rank(n),
     )
 
 

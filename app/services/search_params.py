@@ -12,7 +12,7 @@ import enum
 import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from app.models import MAX_PRICE_PENCE, WEEKDAYS, CQCRating, FundingRoute
 from app.services.errors import ValidationError
@@ -28,6 +28,7 @@ RADIUS_CHOICES = (1, 2, 3, 5, 10, 15, 20, 30, 50)
 DAY_VALUES = tuple(day.lower() for day in WEEKDAYS)
 
 QUERY_TOO_LONG = f"Search words must be {MAX_QUERY_LENGTH} characters or fewer"
+QUERY_BAD_CHARACTER = "Search words contain a hidden character we cannot search for: type them again"
 RADIUS_INVALID = f"Distance must be a whole number of miles between {MIN_RADIUS_MILES} and {MAX_RADIUS_MILES}"
 PRICE_POUNDS_INVALID = "Enter a maximum price in pounds, like 25 or 22.50"
 PRICE_RANGE = f"Maximum price must be between 1p and £{MAX_PRICE_PENCE // 100:,}"
@@ -80,6 +81,14 @@ class SearchParams:
     sort: Sort = Sort.BEST_MATCH
     page: int = 1
 
+    @property
+    def is_blank(self) -> bool:
+        """No words and no filters: someone arriving at the search page, not searching."""
+        return not (
+            self.q or self.category or self.postcode or self.max_price_pence is not None or self.min_cqc_rating
+            or self.funding or self.days or self.framework_only
+        )
+
     def with_page(self, page: int) -> "SearchParams":
         return replace(self, page=page)
 
@@ -115,6 +124,8 @@ class SearchParams:
 
 def parse_query(value: str | None) -> str:
     text = " ".join((value or "").split())
+    if "\x00" in text:
+        raise ValueError(QUERY_BAD_CHARACTER)
     if len(text) > MAX_QUERY_LENGTH:
         raise ValueError(QUERY_TOO_LONG)
     return text
@@ -240,8 +251,9 @@ def parse_page(value: str | None) -> int:
 
 # All of them -------------------------------------------------------------------------------
 
-# The parameters the API takes, with the parser of each (the page takes the same, except
-# that people type a maximum price in pounds as ``max_price``).
+# The parameters the API takes, with the parser of each. The page takes the same names,
+# and also ``max_price``: a maximum price typed in pounds, which wins over
+# ``max_price_pence`` when both are given.
 SINGLE_PARSERS = {
     "q": parse_query,
     "category": parse_category,
@@ -255,10 +267,16 @@ SINGLE_PARSERS = {
     "page": parse_page,
 }
 API_PARAMETERS = (*SINGLE_PARSERS, "day")
+PAGE_PRICE_PARAMETER = "max_price"
+
+# A check that needs reference data (known categories, known postcode districts): given
+# the values parsed so far and the errors found so far, the errors it finds.
+Check = Callable[[Mapping[str, object], Mapping[str, str]], Mapping[str, str]]
 
 
-def params_from_args(args: Mapping[str, str] | "MultiDict") -> SearchParams:  # noqa: F821
-    """Parse the API's query string. Raises ValidationError naming every bad field."""
+def parse_args(args: Mapping[str, str] | "MultiDict", *, prices_in_pounds: bool = False) -> tuple[dict[str, object], dict[str, str]]:  # noqa: F821
+    """Every parameter parsed in one pass: (values of the good ones, message of each bad
+    one). Unknown parameters are ignored."""
     getlist = getattr(args, "getlist", None)
     values: dict[str, object] = {}
     errors: dict[str, str] = {}
@@ -268,20 +286,30 @@ def params_from_args(args: Mapping[str, str] | "MultiDict") -> SearchParams:  # 
             values[name] = parser(raw)
         except ValueError as exc:
             errors[name] = str(exc)
+    if prices_in_pounds and (args.get(PAGE_PRICE_PARAMETER) or "").strip():
+        errors.pop("max_price_pence", None)
+        try:
+            values["max_price_pence"] = parse_price_pounds(args.get(PAGE_PRICE_PARAMETER))
+        except ValueError as exc:
+            errors[PAGE_PRICE_PARAMETER] = str(exc)
     raw_days = getlist("day") if getlist else ([args["day"]] if args.get("day") else [])
     try:
         values["days"] = parse_days(raw_days)
     except ValueError as exc:
         errors["day"] = str(exc)
-    if not errors:
-        cross = cross_field_errors(values)
-        errors.update(cross)
+    # Distance needs a postcode: one that was typed, even if it is wrong (that is the
+    # postcode's own error, and correcting it is enough).
+    if values.get("sort") is Sort.DISTANCE and not (args.get("postcode") or "").strip():
+        errors["sort"] = DISTANCE_SORT_NEEDS_POSTCODE
+    return values, errors
+
+
+def params_from_args(args: Mapping[str, str] | "MultiDict", *, prices_in_pounds: bool = False, check: Check | None = None) -> SearchParams:  # noqa: F821
+    """Parse a query string. Raises ValidationError naming every bad field at once: its
+    own checks, then ``check``'s (which only sees the fields that passed)."""
+    values, errors = parse_args(args, prices_in_pounds=prices_in_pounds)
+    if check is not None:
+        errors.update({name: message for name, message in check(values, errors).items() if name not in errors})
     if errors:
         raise ValidationError(errors)
     return SearchParams(**values)  # type: ignore[arg-type]
-
-
-def cross_field_errors(values: Mapping[str, object]) -> dict[str, str]:
-    if values.get("sort") is Sort.DISTANCE and not values.get("postcode"):
-        return {"sort": DISTANCE_SORT_NEEDS_POSTCODE}
-    return {}

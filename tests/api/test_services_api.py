@@ -54,20 +54,57 @@ def test_results_facets_and_totals_match_the_published_schema(client, market):
     [
         "q=home+care",
         "q=home&sort=price",
-        "sort=rating&page=2",
+        "sort=rating",
         "postcode=PE1+1XX&radius_miles=3&sort=distance",
         "min_cqc_rating=good&framework_only=true",
         "day=saturday&day=sunday&max_price_pence=2500",
         "q=demenita",
+        "",
     ],
 )
 def test_same_results_in_the_same_order_as_the_page(client, market, query):
-    api = client.get(f"/api/v1/services?{query}").json
-    page_query = re.sub(r"max_price_pence=(\d+)", lambda m: f"max_price={int(m.group(1)) / 100:.2f}", query)
-    html = page(client.get(f"/search?{page_query}"))
-    page_ids = [int(a["href"].rsplit("/", 1)[1]) for a in html.select(".app-result h3 a")]
-    assert [r["id"] for r in api["results"]] == page_ids
-    assert str(api["total"]) in html.select_one("[role=status]").get_text().replace(",", "") or api["total"] == 0
+    """Every page of results, with the same totals: the page takes the API's parameters."""
+    first = client.get(f"/api/v1/services?{query}").json
+    pages = first["pages"]
+    for number in range(1, pages + 1):
+        api = client.get(f"/api/v1/services?{query}&page={number}").json
+        response = client.get(f"/search?{query}&page={number}")
+        assert response.status_code == 200
+        html = page(response)
+        page_ids = [int(a["href"].rsplit("/", 1)[1]) for a in html.select(".app-result h3 a")]
+        assert [r["id"] for r in api["results"]] == page_ids, number
+        status = html.select_one("[role=status]").get_text(" ", strip=True)
+        found = re.match(r"(No|[\d,]+) services? found", status)
+        assert found, status
+        assert api["total"] == (0 if found.group(1) == "No" else int(found.group(1).replace(",", "")))
+        assert api["pages"] == pages and api["page"] == number
+    if query == "":
+        assert first["total"] == 31 and pages == 2
+
+
+def test_a_page_past_the_last_is_empty_with_the_total(client, market):
+    body = client.get("/api/v1/services?q=home+care&page=3").json
+    assert body["results"] == [] and body["total"] == 30 and body["pages"] == 2 and body["page"] == 3
+    operation = openapi(client)["paths"]["/api/v1/services"]["get"]
+    page_parameter = next(p for p in operation["parameters"] if p["name"] == "page")
+    assert "past the last" in page_parameter["description"] and "empty" in page_parameter["description"]
+
+
+def test_every_bad_field_is_named_in_one_answer(client, market):
+    response = client.get("/api/v1/services?postcode=ZZ9+9ZZ&category=no-such&sort=distance&radius_miles=0")
+    assert response.status_code == 400
+    assert response.json["error"]["fields"] == {
+        "postcode": "We could not find that postcode",
+        "category": "Choose a type of support from the list",
+        "radius_miles": "Distance must be a whole number of miles between 1 and 100",
+    }
+    # A distance sort with no postcode at all is named beside the other errors.
+    fields = client.get("/api/v1/services?sort=distance&category=no-such&page=0").json["error"]["fields"]
+    assert fields == {
+        "sort": "Enter a postcode to sort by distance",
+        "category": "Choose a type of support from the list",
+        "page": "Page must be a whole number between 1 and 10,000",
+    }
 
 
 def test_every_bad_parameter_is_named_with_its_message(client, market):

@@ -423,3 +423,193 @@ def test_an_empty_marketplace_searches_to_no_results_not_an_error(index):
     results = find(q="care")
     assert results.total == 0 and results.items == [] and results.did_you_mean is None
     assert find().total == 0
+
+
+# Refreshing after a change is cheap, and ranks stay right ----------------------------------
+
+
+def test_a_change_of_lot_weights_rewrites_nothing_in_the_index(index, make_provider, make_service, make_lot, make_membership):
+    """A lot's weights are read at search time: changing them queues no documents (at a
+    region's size, rewriting the lot's category took many seconds in the commissioner's
+    request) and shows on the next search."""
+    lot = make_lot("home-care", 60, 40)
+    good, outstanding = make_provider(rating=CQCRating.GOOD), make_provider(rating=CQCRating.OUTSTANDING)
+    make_membership(lot, good)
+    make_membership(lot, outstanding)
+    cheap = make_service(provider=good, price_pence=1500, title="Cheap")
+    dear = make_service(provider=outstanding, price_pence=3000, title="Dear")
+    assert titles() == ["Cheap", "Dear"]  # 60% quality: 80 + price 100 beats 100 + 50
+    lot.quality_weight, lot.price_weight, lot.name = 100, 0, "Home support"
+    db.session.flush()
+    assert db.session.execute(select(SearchOutboxEntry)).first() is None
+    db.session.commit()
+    assert titles() == ["Dear", "Cheap"]
+    cards = {i.service_id: i.rank for i in find().items}
+    assert cards[dear.id].sentence == "Ranked 1st of 2 on the Home support framework: quality 100/100, price 50/100"
+    assert cards[cheap.id] == ranking.service_rank(cheap.id)
+
+
+def test_moving_a_lot_to_another_category_reindexes_both(index, make_provider, make_service, make_lot, make_membership, category):
+    lot = make_lot("home-care")
+    provider = make_provider()
+    make_membership(lot, provider)
+    make_service(provider=provider, title="Visits")
+    make_service(provider=provider, title="Meals", category="meals", price_unit=PriceUnit.ITEM, price_pence=500)
+    assert titles(framework_only=True) == ["Visits"]
+    lot.category_id = category("meals").id
+    db.session.commit()
+    assert titles(framework_only=True) == ["Meals"]
+
+
+def test_renaming_a_district_post_town_reaches_its_services(index, places, make_provider, make_service):
+    from app.models import PostcodeDistrict
+
+    make_service(title="Visits", provider=make_provider(base_district="PE9", areas=["PE9"], town="Ketton"))
+    make_service(title="Serving the area", provider=make_provider(base_district="PE2", areas=["PE2", "PE9"], town="Peterborough"))
+    assert sorted(titles(q="stamford")) == ["Serving the area", "Visits"]
+    db.session.get(PostcodeDistrict, "PE9").post_town = "Uffington"
+    db.session.commit()
+    assert titles(q="stamford") == []
+    assert sorted(titles(q="uffington")) == ["Serving the area", "Visits"]
+    db.session.get(PostcodeDistrict, "PE9").latitude = 52.661  # coordinates are read when searching
+    db.session.flush()
+    assert db.session.execute(select(SearchOutboxEntry)).first() is None
+    db.session.rollback()
+
+
+def test_a_large_reindex_is_taken_in_by_a_background_thread_not_the_request(index, make_provider, make_service, category, monkeypatch):
+    monkeypatch.setattr(search, "REQUEST_DRAIN_DOCUMENTS", 2)
+    provider = make_provider()
+    for n in range(3):
+        make_service(provider=provider, title=f"Visit {n}")
+    started = []
+    real = search.drain_in_background
+    monkeypatch.setattr(search, "drain_in_background", lambda index_dir: started.append(index_dir) or real(index_dir))
+    assert find(q="zebra").total == 0
+    category("home-care").name = "Zebra support"
+    db.session.commit()  # three documents to rewrite: more than a request takes on itself
+    assert started == [index]
+    search.background_drain(index).join(30)
+    db.session.rollback()
+    assert find(q="zebra").total == 3
+    assert db.session.execute(select(SearchOutboxEntry)).first() is None
+
+
+def test_an_edit_reads_only_the_new_segment_and_reuses_the_rest(index, make_provider, make_service, make_lot, make_membership, monkeypatch):
+    lot = make_lot("home-care")
+    provider = make_provider()
+    make_membership(lot, provider)
+    services = [make_service(provider=provider, title=f"Visit {n}", price_pence=2000 + n) for n in range(40)]
+    search.rebuild()
+    find(q="visit")
+    before = {seg.id: seg for seg, _, _ in search.engine().snapshot().leaves}
+    loaded = []
+    real_init = search._Segment.__init__
+
+    def counting_init(self, reader):
+        loaded.append(reader.doc_count_all())
+        real_init(self, reader)
+
+    monkeypatch.setattr(search._Segment, "__init__", counting_init)
+    services[5].title = "Visit five"
+    db.session.commit()
+    results = find(q="visit")
+    assert results.total == 40 and loaded == [1]  # only the one new document was read
+    after = {seg.id: seg for seg, _, _ in search.engine().snapshot().leaves}
+    assert all(after[segid] is seg for segid, seg in before.items() if segid in after)
+    assert {i.service_id: i.rank for i in results.items} == {i.service_id: ranking.service_rank(i.service_id) for i in results.items}
+
+
+def test_ranks_from_the_index_stay_equal_to_the_ranking_service_through_edits(index, make_provider, make_service, make_lot, make_membership):
+    """Cheapest prices, average quality and counts are kept per segment less what edits
+    deleted: after edits of every kind, every rank agrees with the database's."""
+    lot = make_lot("home-care", 70, 30)
+    ratings = [CQCRating.OUTSTANDING, CQCRating.GOOD, CQCRating.GOOD, CQCRating.REQUIRES_IMPROVEMENT, None, None]
+    providers = [make_provider(rating=r, cqc_location_id=None) if r is None else make_provider(rating=r) for r in ratings]
+    for p in providers:
+        make_membership(lot, p)
+    services = [make_service(provider=p, title=f"Care {i}", price_pence=1800 + 150 * i) for i, p in enumerate(providers)]
+    make_service(provider=providers[1], title="Care by the day", price_unit=PriceUnit.DAY, price_pence=9000)
+    search.rebuild()
+
+    def check():
+        expected = {r.service_id: r for r in ranking.lot_ranking(lot.id)}
+        shown = {i.service_id: i.rank for i in find(category="home-care").items if i.rank}
+        assert shown == expected
+        assert [r.reasons for r in shown.values()] == [expected[sid].reasons for sid in shown]
+
+    check()
+    services[0].price_pence = 1500  # a new cheapest: every price score changes
+    db.session.commit()
+    check()
+    services[0].status = ServiceStatus.WITHDRAWN  # the cheapest leaves
+    db.session.commit()
+    check()
+    providers[3].cqc_overall = CQCRating.OUTSTANDING  # the average of the rated changes
+    db.session.commit()
+    check()
+    providers[4].cqc_overall = CQCRating.GOOD  # one fewer unrated
+    db.session.commit()
+    check()
+    make_service(provider=providers[2], title="Care 9", price_pence=1800)  # joint scores
+    check()
+    services[0].status = ServiceStatus.PUBLISHED
+    db.session.commit()
+    lot.quality_weight, lot.price_weight = 40, 60
+    db.session.commit()
+    check()
+
+
+# The command line ----------------------------------------------------------------------------
+
+
+def test_the_search_commands_through_the_cli(app, runner, make_service):
+    import json
+
+    for n in range(3):
+        make_service(title=f"Service {n}")
+    index_dir = app.config["SEARCH_INDEX_DIR"]
+    status = runner.invoke(args=["search", "status"])
+    assert status.exit_code == 0 and json.loads(status.output)["state"] == "missing"
+    drained = runner.invoke(args=["search", "drain"])
+    assert drained.exit_code != 0 and "There is no search index yet: run `flask search rebuild`." in drained.output
+
+    rebuilt = runner.invoke(args=["search", "rebuild"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "Indexing listed services" in rebuilt.output  # the progress bar's label
+    assert "Indexed 3 services" in rebuilt.output
+    assert find().total == 3
+
+    with search.index_lock(index_dir):
+        make_service(title="Queued while busy")  # its own drain finds the lock taken
+    db.session.rollback()
+    status = json.loads(runner.invoke(args=["search", "status"]).output)
+    assert status["state"] == "behind" and status["pending_changes"] >= 1
+    drained = runner.invoke(args=["search", "drain"])
+    assert drained.exit_code == 0 and f"Took in {status['pending_changes']} queued changes (1 services rewritten)." in drained.output
+    assert titles(q="queued") == ["Queued while busy"]
+    status = json.loads(runner.invoke(args=["search", "status"]).output)
+    assert status["state"] == "ready" and status["documents"] == 4 == status["listed_services"]
+
+
+def test_a_large_market_is_indexed_by_the_parallel_rebuild(app, monkeypatch):
+    """From PARALLEL_BUILD_FROM listed services, two processes each write a segment."""
+    from bench import market
+
+    monkeypatch.setattr(search, "BUILD_PROCESSES", 2)
+    market.generate(5_300, progress=lambda *args: None)
+    db.session.remove()
+    with db.engine.connect() as conn:
+        listed = search.listed_count_on(conn)
+    assert listed >= search.PARALLEL_BUILD_FROM
+    progress = []
+    report = search.rebuild(progress=lambda done, total: progress.append((done, total)))
+    assert report.documents == listed and progress[-1] == (listed, listed)
+    snap = search.engine().snapshot()
+    assert len(snap.leaves) >= 2 and snap.count == listed
+    assert find().total == listed
+    home = find(q="home care", sort=Sort.PRICE)
+    prices = [i.price_pence for i in home.items]
+    assert home.total > 100 and prices == sorted(prices)
+    for item in find(framework_only=True).items:
+        assert item.rank == ranking.service_rank(item.service_id)

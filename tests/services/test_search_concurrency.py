@@ -122,3 +122,45 @@ def test_a_worker_killed_while_holding_the_index_lock_blocks_nothing(app, make_s
     assert [i.title for i in results.items] == ["During"]
     db.session.rollback()  # a fresh look, as a new request would have
     assert db.session.execute(select(SearchOutboxEntry)).first() is None
+
+
+def _same_service_writer(db_url: str, index_dir: str, worker: int, service_id: int, start, results) -> None:
+    """One worker process editing the one service the other is editing too."""
+    try:
+        from app.database import write_transaction
+
+        app = _app(db_url, index_dir)
+        with app.app_context():
+            start.wait(30)
+            for round_no in range(ROUNDS * 2):
+                with write_transaction() as session:
+                    service = session.get(Service, service_id)
+                    service.title = f"Visit w{worker}r{round_no}"
+                    service.price_pence = 1000 + worker * 100 + round_no
+                time.sleep(0.01 * ((worker + round_no) % 3))
+            db.session.remove()
+        results.put((worker, "ok"))
+    except BaseException:  # noqa: BLE001 - report anything to the test
+        results.put((worker, traceback.format_exc()))
+
+
+def test_two_processes_editing_the_same_service_leave_the_last_committed_value(app, make_service):
+    service_id = make_service(title="Visit first").id
+    search.rebuild()
+    db.session.remove()
+    db_url, index_dir = app.config["SQLALCHEMY_DATABASE_URI"], app.config["SEARCH_INDEX_DIR"]
+    ctx = multiprocessing.get_context("spawn")
+    start, results = ctx.Event(), ctx.Queue()
+    processes = [ctx.Process(target=_same_service_writer, args=(db_url, index_dir, w, service_id, start, results)) for w in range(2)]
+    for p in processes:
+        p.start()
+    start.set()
+    for p in processes:
+        p.join(180)
+    assert dict(results.get(timeout=5) for _ in processes) == {0: "ok", 1: "ok"}
+    assert db.session.execute(select(SearchOutboxEntry)).first() is None
+    last = _database_titles()
+    assert last[service_id][0].startswith("Visit w") and last[service_id][0].endswith(f"r{ROUNDS * 2 - 1}")
+    assert _index_titles() == last  # whichever commit came last is what search shows
+    found = search.search(SearchParams(q=last[service_id][0].split()[1]))
+    assert [(i.title, i.price_pence) for i in found.items] == [last[service_id]]

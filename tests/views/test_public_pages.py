@@ -113,10 +113,17 @@ def test_category_page_paginates_twenty_a_page(client, make_service, make_provid
     assert len(page(second).select(".app-result")) == 3
     assert "Showing 21 to 23 of 23 services" in visible_text(second)
     assert "page 2 of 2" in title(second)
-    # Nonsense page numbers fall back to something sensible rather than failing.
-    assert client.get("/categories/transport?page=abc").status_code == 200
-    assert client.get("/categories/transport?page=-4").status_code == 200
-    assert client.get("/categories/transport?page=99999999999999999999").status_code == 200
+    # A page that does not exist is not found (GOV.UK pagination links only to real pages),
+    # never "Showing 1981 to 23 of 23".
+    for nonsense in ("3", "100", "abc", "-4", "0", "99999999999999999999"):
+        response = client.get(f"/categories/transport?page={nonsense}")
+        assert response.status_code == 404, nonsense
+        assert "Showing" not in visible_text(response)
+
+
+def test_an_empty_category_has_a_first_page_and_no_second(client):
+    assert client.get("/categories/transport?page=1").status_code == 200
+    assert client.get("/categories/transport?page=2").status_code == 404
 
 
 def test_category_with_nothing_listed_says_so(client):

@@ -141,8 +141,87 @@ def test_pages_of_twenty_keep_the_search(client, index, make_provider, make_serv
     next_link = page(response).select_one(".govuk-pagination__next a")["href"]
     assert "q=visit" in next_link and "sort=price" in next_link and "page=2" in next_link
     assert cards(client.get(next_link)) == [f"Visit {n:02d}" for n in range(20, 25)]
-    beyond = client.get("/search?q=visit&page=9")
-    assert "There are no results on this page" in visible_text(beyond)
+    beyond = client.get("/search?q=visit&sort=price&page=9")
+    assert beyond.status_code == 404  # past the last page: not found, as GOV.UK pagination implies
+    assert title(beyond) == "Page not found: search results for ‘visit’ – Care and Support Marketplace"
+    text = visible_text(beyond)
+    assert "There is no page 9 of these results: there are 2 pages." in text and "Showing" not in text
+    first = links(beyond)["Go to the first page of results"]
+    assert "page=" not in first and cards(client.get(first))[0] == "Visit 00"
+    assert client.get("/search?q=nothing-like-it&page=2").status_code == 404
+    assert client.get("/search?q=nothing-like-it").status_code == 200
+
+
+def test_page_links_keep_every_day_chosen(client, index, make_provider, make_service):
+    provider = make_provider()
+    weekend = [(5, "09:00", "17:00"), (6, "09:00", "17:00")]
+    for n in range(25):
+        make_service(provider=provider, title=f"Weekend {n:02d}", price_pence=1000 + n, hours=weekend)
+    make_service(provider=provider, title="Saturday only", price_pence=900, hours=[(5, "09:00", "17:00")])
+    response = client.get("/search?day=saturday&day=sunday&sort=price")
+    assert "25 services found" in visible_text(response)
+    links_ = [a["href"] for a in page(response).select(".govuk-pagination a")]
+    assert links_ and all("day=saturday" in href and "day=sunday" in href for href in links_), links_
+    next_link = page(response).select_one(".govuk-pagination__next a")["href"]
+    second = client.get(next_link)
+    assert cards(second) == [f"Weekend {n:02d}" for n in range(20, 25)]
+    assert "25 services found" in visible_text(second)
+
+
+def summary_items(response) -> list[tuple[str, str | None]]:
+    """(text, link) of each error in the summary, in order; None for an error with no field."""
+    summary = page(response).select_one(".govuk-error-summary")
+    items = []
+    for li in summary.select(".govuk-error-summary__list li") if summary else ():
+        a = li.find("a")
+        items.append((li.get_text(strip=True), a["href"] if a else None))
+    return items
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("page=0", [("Page must be a whole number between 1 and 10,000", None)]),
+        ("page=abc", [("Page must be a whole number between 1 and 10,000", None)]),
+        ("framework_only=maybe", [("framework_only must be true or false", "#framework_only")]),
+        ("max_price_pence=12.5", [("max_price_pence must be a whole number of pence between 1 and 500000", "#max_price")]),
+        ("q=care%00", [("Search words contain a hidden character we cannot search for: type them again", "#q")]),
+    ],
+)
+def test_the_page_refuses_what_the_api_refuses_with_gov_uk_errors(client, index, query, expected):
+    response = client.get(f"/search?{query}")
+    assert response.status_code == 200
+    assert title(response).startswith("Error: ")
+    assert summary_items(response) == expected
+    api = client.get(f"/api/v1/services?{query}")
+    assert api.status_code == 400
+    assert list(api.json["error"]["fields"].values()) == [message for message, _ in expected]
+
+
+def test_every_bad_field_is_named_at_once(client, index):
+    response = client.get("/search?postcode=ZZ9+9ZZ&category=no-such&sort=distance&radius_miles=0")
+    assert summary_items(response) == [
+        ("We could not find that postcode", "#postcode"),
+        ("Distance must be a whole number of miles between 1 and 100", "#radius_miles"),
+        ("Choose a type of support from the list", "#category"),
+    ]
+    both = client.get("/search?sort=distance&max_price=lots&min_cqc_rating=great")
+    assert [text for text, _ in summary_items(both)] == [
+        "Enter a maximum price in pounds, like 25 or 22.50",
+        "Choose a CQC rating from the list",
+        "Enter a postcode to sort by distance",
+    ]
+
+
+def test_the_page_takes_the_api_price_in_pence_too(client, index, make_service):
+    make_service(title="Cheap visits", price_pence=1500)
+    make_service(title="Dear visits", price_pence=2600)
+    response = client.get("/search?max_price_pence=1500")
+    assert cards(response) == ["Cheap visits"]
+    assert page(response).find("input", attrs={"name": "max_price"})["value"] == "15"
+    assert cards(client.get("/search?max_price_pence=2250")) == ["Cheap visits"]
+    # The box in pounds is what a person typed: it wins over the pence.
+    assert sorted(cards(client.get("/search?max_price=30&max_price_pence=1500"))) == ["Cheap visits", "Dear visits"]
 
 
 def test_without_an_index_the_page_says_so_and_offers_categories(client):
@@ -157,6 +236,8 @@ def test_each_search_is_logged_without_personal_data(client, index, make_service
     client.get("/search?q=home+care+for+PE1+1XX+call+07700+900123&postcode=PE2+6AB&radius_miles=5&day=saturday&funding=prepaid_card")
     client.get("/search?q=home+care&page=2")  # later pages are not new searches
     client.get("/search?postcode=nonsense")  # errors are not searches
+    client.get("/search")  # arriving at the search page asks for nothing
+    client.get("/search?sort=price")
     logs = db.session.execute(select(SearchLog)).scalars().all()
     assert len(logs) == 1
     log = logs[0]
@@ -180,3 +261,44 @@ def test_service_page_shows_rank_and_reasons(client, make_provider, make_service
     assert "How this ranking is worked out" in text
     assert "Price 100/100: £20 an hour is the lowest price an hour on this framework lot." in text
     assert "the council counts quality as 60% and price as 40% on the Home care lot" in text
+
+
+def test_the_service_page_ranks_from_the_index_without_loading_the_lot(client, index, make_provider, make_service, make_lot, make_membership, monkeypatch):
+    """At a region's size a lot has thousands of members: the public service page takes
+    the rank from the search index's scores, not from loading the lot on every view."""
+    from app.services import ranking
+
+    lot = make_lot("home-care", name="Home care")
+    p1, p2 = make_provider(rating=CQCRating.OUTSTANDING), make_provider(rating=CQCRating.GOOD)
+    make_membership(lot, p1)
+    make_membership(lot, p2)
+    make_service(provider=p1, price_pence=2500)
+    second = make_service(provider=p2, price_pence=2000)
+    expected = ranking.service_rank(second.id)
+
+    def loads_the_lot(*args, **kwargs):
+        raise AssertionError("the service page loaded every member of the lot")
+
+    monkeypatch.setattr(ranking, "_rank_lots", loads_the_lot)
+    text = visible_text(client.get(f"/services/{second.id}"))
+    assert "Ranked 2nd of 2 on the Home care framework: quality 80/100, price 100/100" in text
+    for reason in expected.reasons:
+        assert reason in text
+
+
+def test_a_listing_published_and_withdrawn_through_the_provider_pages_shows_in_search(client, index, make_provider, make_provider_staff, make_service):
+    from app.models import ServiceStatus
+    from tests.helpers import post_form, sign_in
+
+    provider = make_provider(base_district="PE2", areas=["PE2", "PE1"])
+    owner = make_provider_staff(provider)
+    draft = make_service(provider=provider, title="Riverside lunch club", status=ServiceStatus.DRAFT)
+    visitor = client.application.test_client()
+    assert cards(visitor.get("/search?q=riverside")) == []
+
+    sign_in(client, owner)
+    post_form(client, f"/provider/services/{draft.id}/publish", form_page=f"/provider/services/{draft.id}")
+    assert cards(visitor.get("/search?q=riverside&postcode=PE1+1XX")) == ["Riverside lunch club"]
+    post_form(client, f"/provider/services/{draft.id}/withdraw", form_page=f"/provider/services/{draft.id}")
+    assert cards(visitor.get("/search?q=riverside")) == []
+    assert "No services found for ‘riverside’" in visible_text(visitor.get("/search?q=riverside"))
