@@ -510,11 +510,21 @@ def test_an_edit_reads_only_the_new_segment_and_reuses_the_rest(index, make_prov
         loaded.append(reader.doc_count_all())
         real_init(self, reader)
 
+    members = []
+    real_member = ranking.Member
+
+    def counting_member(*args, **kwargs):
+        members.append(kwargs.get("service_id"))
+        return real_member(*args, **kwargs)
+
     monkeypatch.setattr(search._Segment, "__init__", counting_init)
+    monkeypatch.setattr(ranking, "Member", counting_member)
     services[5].title = "Visit five"
     db.session.commit()
     results = find(q="visit")
     assert results.total == 40 and loaded == [1]  # only the one new document was read
+    # Nothing re-ranked the whole lot: only the results shown were given a rank.
+    assert len(members) <= len(results.items) == 20
     after = {seg.id: seg for seg, _, _ in search.engine().snapshot().leaves}
     assert all(after[segid] is seg for segid, seg in before.items() if segid in after)
     assert {i.service_id: i.rank for i in results.items} == {i.service_id: ranking.service_rank(i.service_id) for i in results.items}
