@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Booking, BookingStatus, PersonalBudget, User
+from app.models import Booking, BookingStatus, BudgetPeriod, PersonalBudget, User
 from app.services.policy import UK
 from tests.e2e.conftest import assert_accessible, check_pages, sign_in_as
 
@@ -26,7 +26,14 @@ def demo(live_app):
         booking = db.session.execute(
             select(Booking).where(Booking.citizen_id == margaret.id, Booking.status == BookingStatus.REQUESTED)
         ).scalars().first()
-        return {"budget": budget.public_id, "booking": booking.public_id, "service": booking.service_id}
+        isf = db.session.execute(
+            select(PersonalBudget).join(User, PersonalBudget.citizen_id == User.id).where(User.email == "isf@demo.test")
+        ).scalar_one()
+        payment = db.session.execute(
+            select(BudgetPeriod.transaction_id).where(BudgetPeriod.budget_id == budget.id).order_by(BudgetPeriod.starts_on.desc())
+        ).scalars().first()
+        return {"budget": budget.public_id, "booking": booking.public_id, "service": booking.service_id, "isf": isf.public_id,
+                "payment": payment}
 
 
 def test_citizen_pages_pass_axe(page, demo):
@@ -47,7 +54,20 @@ def test_provider_and_commissioner_pages_pass_axe(page, demo):
     page.click("button:has-text('Sign out')")
     sign_in_as(page, "commissioner@demo.test")
     check_pages(page, ["/commissioner/budgets", "/commissioner/budgets/new", f"/commissioner/budgets/{demo['budget']}",
-                  f"/commissioner/budgets/{demo['budget']}?known-day=1&known-month=1&known-year=2020"])
+                  f"/commissioner/budgets/{demo['budget']}?known-day=1&known-month=1&known-year=2020",
+                  f"/commissioner/budgets/{demo['budget']}?known-day=31&known-month=12&known-year=9999",
+                  f"/commissioner/budgets/{demo['budget']}/payments/{demo['payment']}/reverse"])
+    page.click("button:has-text('Reverse this payment')")  # without a reason: the error state
+    page.wait_for_selector(".govuk-error-summary")
+    assert_accessible(page)
+
+
+def test_isf_move_page_passes_axe(page, demo):
+    sign_in_as(page, "isf@demo.test")
+    check_pages(page, [f"/budgets/{demo['isf']}", f"/budgets/{demo['isf']}/move"])
+    page.click("button:has-text('Move my Individual Service Fund')")  # no provider chosen: the error state
+    page.wait_for_selector(".govuk-error-summary")
+    assert_accessible(page)
 
 
 def test_booking_form_errors_pass_axe(page, demo):
