@@ -399,3 +399,19 @@ def test_today_is_the_uk_date_whatever_the_server_clock_says(monkeypatch):
     assert policy_module.uk_today(late_evening) == dt.date(2026, 7, 1)
     monkeypatch.setattr("app.database.utcnow", lambda: late_evening)
     assert policy_module.uk_today() == dt.date(2026, 7, 1)
+
+
+def test_a_budget_set_up_late_in_the_evening_counts_the_uk_day(app, make_user, monkeypatch):
+    """At 23:30 UTC on 30 June it is already 1 July in the UK: a budget starting on 1 July,
+    the first day of a period, is paid in at once (a server on UTC would wait a day). In a
+    future year, so the real calendar can never make it pass by itself."""
+    from app.services.policy import current_policy
+
+    app.config["BUDGET_PERIOD_ANCHOR"] = "2099-07-01"
+    policy = current_policy()
+    monkeypatch.setattr("app.database.utcnow", lambda: dt.datetime(2099, 6, 30, 23, 30, tzinfo=dt.timezone.utc))
+    budget = budgets.create_budget(citizen=make_user(Role.CITIZEN), budget_type=BudgetType.MANAGED_ACCOUNT,
+                                   amount_per_period_pence=28_000, starts_on=dt.date(2099, 7, 1), outcomes=["Stay well"],
+                                   created_by=None, policy=policy)
+    assert budgets.summary(budget).funded_pence == 28_000
+    assert budgets.statement_periods(budget, policy) == [(dt.date(2099, 7, 1), dt.date(2099, 7, 29))]
