@@ -53,11 +53,18 @@ def password_field(label: str, required: str | None = "Enter your password", des
     return PasswordField(label, validators=validators, widget=GovPasswordInput(), description=description)
 
 
+def _one_character_line_breaks(value):
+    """Browsers send a textarea's line breaks as CRLF: count (and keep) each as one
+    character, so a length limit means what the person sees."""
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
 def textarea_field(label: str, required: str | None = None, max_length: int | None = None, description: str = "") -> TextAreaField:
     validators = [InputRequired(message=required)] if required else [Optional()]
     if max_length:
         validators.append(Length(max=max_length, message=f"{label} must be {max_length:,} characters or fewer"))
-    return TextAreaField(label, validators=validators, widget=GovTextArea(), description=description)
+    return TextAreaField(label, validators=validators, widget=GovTextArea(), description=description,
+                         filters=[_one_character_line_breaks])
 
 
 def radio_field(label: str, choices, required: str | None = None, description: str = "", **kwargs) -> RadioField:

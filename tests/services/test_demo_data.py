@@ -45,7 +45,7 @@ def test_demo_load_is_idempotent_through_the_cli(runner):
     written = {name for name, rows in before.items() if rows}
     assert {"postcode_districts", "providers", "provider_areas", "services", "service_hours", "frameworks",
             "framework_lots", "framework_memberships", "categories", "users", "personal_budgets", "bookings",
-            "booking_visits", "ledger_transactions", "ledger_entries"} <= written
+            "booking_visits", "ledger_transactions", "ledger_entries", "council_settings", "council_districts"} <= written
 
     second = runner.invoke(args=["demo", "load"])
     assert second.exit_code == 0, second.output
@@ -121,6 +121,25 @@ def test_demo_districts_are_peterborough_and_neighbours(app):
     # Peterborough city centre to Stamford is about 12 miles; to Huntingdon about 18.
     assert 10 < miles_between(pe1.latitude, pe1.longitude, districts["PE9"].latitude, districts["PE9"].longitude) < 15
     assert 15 < miles_between(pe1.latitude, pe1.longitude, districts["PE29"].latitude, districts["PE29"].longitude) < 21
+
+
+def test_demo_council_has_its_area_and_contact_details_and_keeps_a_commissioners_edits(app, client):
+    from app.services import council
+
+    demo.load(demo_mode=True)
+    loaded = council.current()
+    assert loaded.districts == tuple(f"PE{n}" for n in range(1, 9))
+    assert loaded.contact_phone == "01632 960 418"  # Ofcom's drama range: nobody real is called
+    page = client.get("/accessibility").get_data(as_text=True)
+    assert "01632 960 418" in page and "adult.social.care@council.demo.test" in page
+
+    from app.models import CouncilSettings
+
+    db.session.get(CouncilSettings, 1).contact_phone = "01632 960 999"
+    db.session.commit()
+    demo.load(demo_mode=True)
+    db.session.expire_all()
+    assert council.current().contact_phone == "01632 960 999"
 
 
 def test_demo_market_is_deterministic():

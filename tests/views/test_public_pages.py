@@ -484,3 +484,25 @@ def test_the_cookies_page_lists_every_cookie_the_app_sets(client, make_service, 
     assert listed == set_by_app | STRIPE_JS_COOKIES, f"the cookies page lists cookies nobody sets: {listed - set_by_app - STRIPE_JS_COOKIES}"
     text = visible_text(response)
     assert "Signing in also ends after 120 minutes without use, and after 24 hours in any case" in text
+
+
+def test_a_description_at_the_limit_with_browser_line_breaks_is_accepted(client, make_service, make_provider_staff, category):
+    """5,000 characters as the person sees them: each CRLF a browser sends counts as one."""
+    from app.extensions import db
+    from tests.helpers import post_form, sign_in
+
+    service = make_service(title="Morning calls", description="Old text.")
+    sign_in(client, make_provider_staff(service.provider))
+    paragraph = "x" * 98
+    typed = "\r\n\r\n".join([paragraph] * 50)  # 50 × 98 + 49 × 2 = 4,998 characters on screen
+    form = {"title": "Morning calls", "category_id": str(category("home-care").id), "price": "24.50",
+            "price_unit": "hour", "min_units": "1", "funding_routes": ["personal_budget"]}
+    response = post_form(client, f"/provider/services/{service.id}/edit", form | {"description": typed})
+    assert response.status_code == 302, visible_text(response)[:400]
+    db.session.refresh(service)
+    assert len(service.description) == 4998
+
+    too_long = typed + "\r\n" + "x" * 3  # 5,002 on screen
+    response = post_form(client, f"/provider/services/{service.id}/edit", form | {"description": too_long})
+    assert response.status_code == 200
+    assert "Description must be 5,000 characters or fewer" in visible_text(response)

@@ -18,6 +18,8 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import (
     Category,
+    CouncilDistrict,
+    CouncilSettings,
     CQCRating,
     Framework,
     FrameworkLot,
@@ -33,7 +35,7 @@ from app.models import (
     ServiceStatus,
 )
 from app.services.demo.catalogue import ANCHOR, build_market
-from app.services.demo.places import DISTRICTS
+from app.services.demo.places import COUNCIL_DISTRICTS, DISTRICTS
 from app.services.errors import DomainError
 from app.services.geo import miles_between
 
@@ -112,6 +114,35 @@ def load_places(report: LoadReport) -> None:
         if code not in existing:
             db.session.add(PostcodeDistrict(outward_code=code, latitude=lat, longitude=lon, post_town=town, local_authority=authority))
             report.add("postcode districts")
+
+
+# The demo council's contact details. The phone number is in Ofcom's range kept for drama
+# (01632 960xxx), so nobody real is called; the addresses are on the reserved .test domain.
+DEMO_COUNCIL_CONTACT = {
+    "contact_email": "adult.social.care@council.demo.test",
+    "contact_phone": "01632 960 418",
+    "address": "Adult Social Care, Town Hall, Bridge Street, Peterborough PE1 1HF",
+    "website": "https://council.demo.test/adult-social-care",
+}
+
+
+def load_council(report: LoadReport) -> None:
+    """The council's settings: its area and contact details"""
+    if db.session.get(CouncilSettings, 1) is not None:
+        return  # a commissioner's own settings are never overwritten
+    db.session.add(
+        CouncilSettings(
+            id=1,
+            name=current_app.config["COUNCIL_NAME"],
+            cancellation_notice_hours=int(current_app.config["CANCELLATION_NOTICE_HOURS"]),
+            **DEMO_COUNCIL_CONTACT,
+        )
+    )
+    existing = set(db.session.execute(select(CouncilDistrict.outward_code)).scalars())
+    for code in COUNCIL_DISTRICTS:
+        if code not in existing:
+            db.session.add(CouncilDistrict(outward_code=code))
+    report.add("council settings")
 
 
 def _distance_between(districts: dict[str, PostcodeDistrict]):
@@ -255,7 +286,7 @@ def _create_service(provider: Provider, category: Category, spec) -> Service:
 
 
 # The loader's steps, in order. Later parts of the product append their own.
-STEPS: list[Callable[[LoadReport], None]] = [load_places, load_framework, load_market]
+STEPS: list[Callable[[LoadReport], None]] = [load_places, load_council, load_framework, load_market]
 
 from app.services.demo.accounts import load_accounts  # noqa: E402  (issue 4)
 
