@@ -13,7 +13,8 @@ another process edits a listing every second.
 Settings (environment): BENCH_DATABASE_URL (default
 postgresql+psycopg://postgres@127.0.0.1:5432/bench_search; a SQLite URL works too),
 BENCH_REPEAT (timed requests per search, default 60), BENCH_WORKERS (gunicorn workers,
-default 2).
+default 2), BENCH_EDIT_SECONDS (how long searches are timed while another process edits a
+listing every second, default 20).
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ def http_timings(port: int, postcodes: list[str], repeat: int, offset: int) -> l
     return rows
 
 
-def run_size(size: int, url: str, repeat: int, workers: int) -> dict:
+def run_size(size: int, url: str, repeat: int, workers: int, edit_seconds: float = 20.0) -> dict:
     from app import create_app
     from app.database import write_transaction
     from app.extensions import db
@@ -291,7 +292,14 @@ def run_size(size: int, url: str, repeat: int, workers: int) -> dict:
             time.sleep(3)  # let it start editing
             edits_before = counter.value
             started = time.perf_counter()
-            busy_rows = http_timings(port, postcodes, repeat, 1)
+            busy_rows = [[] for _ in SEARCHES]
+            offset = 1
+            while True:  # rounds of the five searches, for at least BENCH_EDIT_SECONDS
+                for timings, more in zip(busy_rows, http_timings(port, postcodes, repeat, offset)):
+                    timings.extend(more)
+                offset += 2
+                if time.perf_counter() - started >= edit_seconds:
+                    break
             seconds = time.perf_counter() - started
             edits = counter.value - edits_before
         finally:
@@ -323,9 +331,10 @@ def main(argv: list[str]) -> None:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     repeat = int(os.environ.get("BENCH_REPEAT", "60"))
     workers = int(os.environ.get("BENCH_WORKERS", "2"))
+    edit_seconds = float(os.environ.get("BENCH_EDIT_SECONDS", "20"))
     print(f"Search benchmark on {os.cpu_count()} cores: {repeat} timed requests per search, gunicorn with {workers} sync workers")
     for size in sizes:
-        run_size(size, url, repeat, workers)
+        run_size(size, url, repeat, workers, edit_seconds)
 
 
 if __name__ == "__main__":

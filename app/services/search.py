@@ -832,6 +832,8 @@ class _Segment:
         self.sorted_prices = array("q", (prices[n] for n in self.by_price))
         self.terms = _LRU(4096)
         self.cache = _LRU(1024)
+        # Lot orders are large (a key per member): keep the few latest states of each lot.
+        self.runs = _LRU(24)
 
     def term_bits(self, reader, fieldname: str, term: str) -> int:
         def make() -> int:
@@ -893,7 +895,7 @@ class _Segment:
             scored.sort()
             return [s[0] for s in scored], array("q", (s[1] for s in scored)), sorted(s[2] for s in scored)
 
-        return self.cache.get(("lot", lot.key), make)
+        return self.runs.get(("lot", lot.key), make)
 
     def free_runs(self, unknown_lots: frozenset[int]) -> tuple[list[int], array, array]:
         """The documents of no (known) lot: the CQC-rated ones in best-match order with their
@@ -907,14 +909,14 @@ class _Segment:
             unrated = sorted((n for n in free if quality[n] == NO_QUALITY), key=lambda n: (prices[n], ids[n]))
             return [k for k, _ in rated], array("q", (n for _, n in rated)), array("q", unrated)
 
-        return self.cache.get(("free", unknown_lots), make)
+        return self.runs.get(("free", unknown_lots), make)
 
     def unrated_keys(self, unknown_lots: frozenset[int], neutral: int) -> list[int]:
         def make():
             prices, ids = self.prices, self.ids
             return [_order_key(1, 0, neutral, prices[n], ids[n]) for n in self.free_runs(unknown_lots)[2]]
 
-        return self.cache.get(("unrated", unknown_lots, neutral), make)
+        return self.runs.get(("unrated", unknown_lots, neutral), make)
 
 
 def _order_key(group: int, score: int, quality: int, price: int, service_id: int) -> int:

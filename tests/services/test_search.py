@@ -623,3 +623,68 @@ def test_a_large_market_is_indexed_by_the_parallel_rebuild(app, monkeypatch):
     assert home.total > 100 and prices == sorted(prices)
     for item in find(framework_only=True).items:
         assert item.rank == ranking.service_rank(item.service_id)
+    # Over two segments of thousands: walking the merged orders and sorting agree.
+    for kwargs in ({"q": "care"}, {"sort": Sort.PRICE, "page": 7}, {"sort": Sort.RATING, "page": 3}, {"framework_only": True, "page": 2}):
+        monkeypatch.setattr(search, "DENSE", 10**9)
+        walked = [i.service_id for i in find(**kwargs).items]
+        monkeypatch.setattr(search, "DENSE", 0)
+        assert [i.service_id for i in find(**kwargs).items] == walked and len(walked) == 20, kwargs
+
+
+def test_walking_the_merged_orders_and_sorting_give_the_same_pages(index, places, make_provider, make_service, make_lot, make_membership, monkeypatch):
+    """A dense set of results is taken by walking the segments' orders merged; a sparse
+    one by sorting it. Both must give the same order, page after page, across segments
+    with deleted documents in them."""
+    lot = make_lot("home-care", 60, 40)
+    providers = [make_provider(base_district=d, areas=[d], rating=r) for d, r in (
+        ("PE1", CQCRating.GOOD), ("PE2", CQCRating.OUTSTANDING), ("PE9", None), ("PE1", CQCRating.REQUIRES_IMPROVEMENT),
+    )]
+    for p in providers[:2]:
+        make_membership(lot, p)
+    services = [
+        make_service(provider=providers[n % 4], title=f"Home visit {n}", price_pence=1500 + 70 * (n % 9), category="home-care" if n % 3 else "meals",
+                     price_unit=PriceUnit.HOUR if n % 3 else PriceUnit.ITEM)
+        for n in range(48)
+    ]
+    search.rebuild()
+    for s in (services[4], services[9], services[6]):  # edits: new segments, deleted documents in the old one
+        s.price_pence += 35
+        db.session.commit()
+    services[7].status = ServiceStatus.WITHDRAWN
+    db.session.commit()
+    snap = search.engine().snapshot()
+    assert len(snap.leaves) == 4 and len(snap.deleted[0]) == 4
+
+    def pages(**kwargs):
+        out = []
+        for page in (1, 2, 3):
+            out.extend((i.service_id, i.rank) for i in find(page=page, **kwargs).items)
+        return out
+
+    for kwargs in ({}, {"q": "visit"}, {"sort": Sort.PRICE}, {"sort": Sort.RATING}, {"postcode": "PE1 1AA", "radius_miles": 20, "sort": Sort.DISTANCE}, {"category": "home-care"}):
+        monkeypatch.setattr(search, "DENSE", 10**9)  # always walk
+        walked = pages(**kwargs)
+        monkeypatch.setattr(search, "DENSE", 0)  # always sort
+        sorted_ = pages(**kwargs)
+        assert walked == sorted_, kwargs
+        assert len(walked) == len({sid for sid, _ in walked}) == find(**kwargs).total
+
+
+def test_a_deleted_lot_leaves_its_members_listed_but_unranked(index, make_provider, make_service, make_lot, make_membership):
+    """Documents still naming a lot that no longer exists (deleted under the ORM) are
+    treated as off the framework until they are rewritten: listed, in order, unranked."""
+    from app.models import FrameworkMembership
+
+    lot = make_lot("home-care")
+    on, off = make_provider(), make_provider(rating=CQCRating.OUTSTANDING)
+    make_membership(lot, on)
+    make_service(provider=on, title="On the lot")
+    make_service(provider=off, title="Not on it")
+    assert titles() == ["On the lot", "Not on it"]
+    conn = db.session.connection()
+    conn.execute(FrameworkMembership.__table__.delete())
+    conn.execute(FrameworkLot.__table__.delete())
+    db.session.commit()
+    results = find()
+    assert [i.title for i in results.items] == ["Not on it", "On the lot"]  # by CQC quality now
+    assert all(i.rank is None for i in results.items) and find(framework_only=True).total == 0
