@@ -80,19 +80,6 @@ def flag_params(field, label: str, **extra) -> dict:
     return _with(params, extra)
 
 
-def facet_items(choices, values: list[FacetValue] | None) -> list[dict]:
-    """Labels for a form field's options with the number of results each would give:
-    'Home care (12)'. The 'any' option keeps its own label."""
-    counts = {v.value: v.count for v in values or ()}
-    items = []
-    for value, label in choices:
-        if value and value in counts:
-            items.append({"text": f"{label} ({counts[value]:,})"})
-        else:
-            items.append({})
-    return items
-
-
 def search_error_list(form) -> list[dict]:
     """The GOV.UK error summary's list, in the form's order: each field's error links to
     the field; an error with no field to fix (the page number) is plain text."""

@@ -7,7 +7,6 @@ from app.public import bp
 from app.presenters.search import (
     choice_params,
     distance_text,
-    facet_items,
     flag_params,
     input_params,
     search_error_list,
@@ -44,7 +43,6 @@ def category(slug: str):
     return render_template("public/category.html", category=category, page=page)
 
 
-bp.add_app_template_global(facet_items)
 bp.add_app_template_global(search_url)
 bp.add_app_template_global(distance_text)
 bp.add_app_template_global(search_error_list)

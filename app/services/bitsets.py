@@ -76,22 +76,3 @@ def take_in_order(order: Sequence[int] | Iterator[int], bits: int, skip: int, li
             if len(out) >= limit:
                 break
     return out
-
-
-def take_sorted(bits: int, key: Callable[[int], object], skip: int, limit: int, *, walk: Sequence[int] | None = None, size: int = 0) -> list[int]:
-    """The members of ``bits`` ordered by ``key``, from ``skip`` for ``limit``.
-
-    When ``walk`` (every document, already in ``key`` order) is given and the set is dense,
-    walking it beats sorting the set; a sparse set is sorted."""
-    count = bits.bit_count()
-    if skip >= count or limit <= 0:
-        return []
-    if walk is not None and size and count * 16 >= size:
-        return take_in_order(walk, bits, skip, limit)
-    members = positions(bits)
-    if skip + limit < len(members) // 4:
-        import heapq
-
-        return heapq.nsmallest(skip + limit, members, key=key)[skip:]
-    members.sort(key=key)
-    return members[skip : skip + limit]

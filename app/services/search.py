@@ -1143,13 +1143,6 @@ class _Snapshot:
             self._deleted_totals = {"lots": {k: tuple(v) for k, v in lots.items()}, "rated": tuple(rated)}
         return self._deleted_totals
 
-    def locate(self, n: int) -> tuple[_Segment, int]:
-        """The segment holding document ``n``, and ``n``'s number in it."""
-        offsets = [offset for _, offset, _ in self.leaves]
-        i = bisect.bisect_right(offsets, n) - 1
-        seg, offset, _ = self.leaves[i]
-        return seg, n - offset
-
     def cached(self, key, make: Callable[[], int]) -> int:
         return self.cache.get(key, make)
 
