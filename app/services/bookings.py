@@ -12,7 +12,9 @@ exactly one wins and the other gets a Conflict that changes nothing. Each step f
 the booking's row and then its visits' rows (PostgreSQL; on SQLite the unit of work holds
 the write lock), then capacity, then money: one order everywhere, so concurrent steps
 queue instead of deadlocking, and each step decides on what is true now, not on what it
-read before another step committed.
+read before another step committed. Card payments keep the same order and the same visit
+moves (``lock_booking``, ``try_move_visit``): a webhook or a retry never overwrites a
+change a person made at the same moment.
 """
 
 from __future__ import annotations
@@ -681,9 +683,10 @@ def _lock_visits(query) -> list[BookingVisit]:
 def _lock_booking(booking_id: int) -> Booking:
     """Lock a booking and its visits for the rest of this unit of work; return it as it is now.
 
-    Every step that changes a booking or its visits starts here. PostgreSQL: row locks
-    (FOR NO KEY UPDATE, which still lets other work add rows that refer to the booking,
-    such as its timeline); SQLite: the unit of work already holds the write lock."""
+    Every step that changes a booking or its visits starts here (card payments too:
+    ``lock_booking``). PostgreSQL: row locks (FOR NO KEY UPDATE, which still lets other
+    work add rows that refer to the booking, such as its timeline); SQLite: the unit of
+    work already holds the write lock."""
     table = Booking.__table__
     found = db.session.execute(select(table.c.id).where(table.c.id == booking_id).with_for_update(key_share=True)).scalar()
     if found is None:
@@ -694,14 +697,23 @@ def _lock_booking(booking_id: int) -> Booking:
     return booking
 
 
+def lock_booking(booking_id: int) -> Booking:
+    """``_lock_booking`` for the card payments module: a card step (a webhook, a recorded
+    Stripe answer, ``flask payments retry``) locks the booking and its visits first, then
+    its own payment rows (money), in the same order as every booking step."""
+    return _lock_booking(booking_id)
+
+
 # Which status a visit may move to, and from where: the visit state machine.
 VISIT_MOVES: dict[VisitStatus, tuple[VisitStatus, ...]] = {
     VisitStatus.HELD: (VisitStatus.SCHEDULED, VisitStatus.SHORT),
     VisitStatus.SHORT: (VisitStatus.SCHEDULED, VisitStatus.SHORT),
-    VisitStatus.DELIVERED: (VisitStatus.SCHEDULED, VisitStatus.HELD),
-    VisitStatus.LATE_CANCELLED: (VisitStatus.SCHEDULED, VisitStatus.HELD),
+    # From UNPAID: a card visit whose failed charge is paid at last goes back to what it was.
+    VisitStatus.DELIVERED: (VisitStatus.SCHEDULED, VisitStatus.HELD, VisitStatus.UNPAID),
+    VisitStatus.LATE_CANCELLED: (VisitStatus.SCHEDULED, VisitStatus.HELD, VisitStatus.UNPAID),
     VisitStatus.CANCELLED: (VisitStatus.SCHEDULED, VisitStatus.HELD, VisitStatus.SHORT),
     VisitStatus.DECLINED: (VisitStatus.SCHEDULED, VisitStatus.HELD, VisitStatus.SHORT),
+    VisitStatus.UNPAID: (VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED),  # its card charge failed
 }
 _VISIT_VERBS = {
     VisitStatus.HELD: "paid for",
@@ -710,6 +722,7 @@ _VISIT_VERBS = {
     VisitStatus.LATE_CANCELLED: "cancelled",
     VisitStatus.CANCELLED: "cancelled",
     VisitStatus.DECLINED: "declined",
+    VisitStatus.UNPAID: "marked as unpaid",
 }
 
 
@@ -729,6 +742,18 @@ def _move_visit(visit: BookingVisit, allowed: tuple[VisitStatus, ...], to: Visit
             f"The visit on {_when(visit.starts_at)} is {visit.status.label.lower()} now, so it cannot be {_VISIT_VERBS[to]}"
         )
     db.session.expire(visit)
+
+
+def try_move_visit(visit: BookingVisit, allowed: tuple[VisitStatus, ...], to: VisitStatus, **values) -> bool:
+    """``_move_visit`` for a step that follows what happened elsewhere rather than carrying
+    out a person's request (card payments: a webhook, a recorded Stripe answer): the same
+    conditional move, but False instead of a Conflict when the visit has moved on (it is
+    refreshed, so the caller can act on what it is now, e.g. release the money)."""
+    try:
+        _move_visit(visit, allowed, to, **values)
+    except Conflict:
+        return False
+    return True
 
 
 # Holding visits when money comes in -------------------------------------------------------------

@@ -66,6 +66,19 @@ or CardDeclined for the person), recorded as such, never an error page.
 Webhooks (``handle_webhook``) record each event id once and only ever move a payment
 forward (started → requires action → failed → authorised → captured/cancelled), so a
 replayed or late event changes nothing.
+
+One lock order, one visit state machine
+---------------------------------------
+Whatever records what Stripe did (an attempt's answer, a webhook, a refresh) and every
+round of card work locks the booking, then its visits, then the payment
+(``_lock_payment``): the order every step in ``bookings`` keeps. A visit's status changes
+only through the visit state machine there (``bookings.try_move_visit``: a conditional
+update), so a webhook or ``flask payments retry`` never overwrites what a person changed at
+the same moment; the card side does what the money needs instead. An authorisation that
+arrives for a visit cancelled or declined meanwhile is recorded and its cancellation at
+Stripe recorded with it (made by the next round of card work); money taken for a visit no
+longer owed is refunded automatically (as when paid twice); a failed charge marks a visit
+unpaid only if it is still delivered (or cancelled late) and still owed.
 """
 
 from __future__ import annotations
@@ -596,6 +609,25 @@ def _new_payment(
     return payment
 
 
+def _locked(model, row_id: int):
+    """One row of ``model``, locked for the rest of the unit of work (PostgreSQL: FOR NO KEY
+    UPDATE of that table only; SQLite: the unit of work holds the write lock) and read as it
+    is now."""
+    query = select(model).where(model.id == row_id).with_for_update(of=model, key_share=True)
+    return db.session.execute(query.execution_options(populate_existing=True)).scalar_one()
+
+
+def _lock_payment(payment_id: int) -> CardPayment:
+    """Inside a unit of work, before anything that may change a card payment, its visit or
+    its booking: lock the booking and its visits (``bookings.lock_booking``), then the
+    payment (money comes last), the one order every booking step keeps. A webhook, a
+    recorded Stripe answer and a cancellation of the same visit then take turns, and each
+    decides on what is true now. Returns the payment as it is now."""
+    booking_id = db.session.execute(select(CardPayment.booking_id).where(CardPayment.id == payment_id)).scalar_one()
+    bookings.lock_booking(booking_id)
+    return _locked(CardPayment, payment_id)
+
+
 # Bringing a booking's card payments in line with its visits ------------------------------------
 
 
@@ -633,10 +665,11 @@ def settle_booking(booking: Booking) -> None:
 def _plan_work(booking_id: int) -> None:
     """Record (before any call) the captures, charges and cancellations the visits need."""
     with write_transaction():
-        booking = db.session.get(Booking, booking_id)
         link = db.session.get(BookingCard, booking_id)
         if link is None:
             return
+        # The booking, then its visits, then its payments: decided on what is true now.
+        booking = bookings.lock_booking(booking_id)
         for visit in booking.visits:
             payments = db.session.execute(
                 select(CardPayment).where(CardPayment.visit_id == visit.id).order_by(CardPayment.id)
@@ -688,7 +721,14 @@ def _ensure_attempt(payment: CardPayment, operation: AttemptOperation, key: str,
 
 
 def _mark_unpaid(visit: BookingVisit, booking: Booking, payment: CardPayment) -> None:
-    visit.status = VisitStatus.UNPAID
+    """A card charge for a delivered (or late-cancelled) visit failed: the visit is owed and
+    its payer asked to pay. The booking is locked (``_lock_payment``); nothing happens if the
+    visit was paid meanwhile (a late success, "Pay now") or is no longer delivered or
+    cancelled late: a conditional move, never an overwrite."""
+    if amount_owed(visit) <= 0:
+        return
+    if not bookings.try_move_visit(visit, (VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED), VisitStatus.UNPAID):
+        return
     payer = db.session.get(User, payment.card.owner_id)
     bookings._event(
         booking,
@@ -1059,10 +1099,13 @@ _RANK = {
 def _record(attempt_id: int, token: str, outcome: _Outcome) -> None:
     db.session.rollback()
     with write_transaction():
-        attempt = db.session.get(PaymentAttempt, attempt_id)
+        payment_id = db.session.execute(
+            select(PaymentAttempt.card_payment_id).where(PaymentAttempt.id == attempt_id)
+        ).scalar_one()
+        payment = _lock_payment(payment_id)
+        attempt = _locked(PaymentAttempt, attempt_id)
         if attempt.state is not AttemptState.STARTED or attempt.lease_token != token:
             return  # someone else finished it (our lease lapsed): theirs stands
-        payment = db.session.get(CardPayment, attempt.card_payment_id)
         attempt.state = outcome.state
         attempt.finished_at = utcnow()
         attempt.error_code = outcome.decline_code or outcome.code
@@ -1221,7 +1264,13 @@ def _apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
         payment.hold_id = held.id
         payment.status = target
         if visit.status is VisitStatus.SCHEDULED:
-            visit.status = VisitStatus.HELD
+            bookings.try_move_visit(visit, (VisitStatus.SCHEDULED,), VisitStatus.HELD)
+        if not _authorisation_needed(visit):
+            # The visit was cancelled or declined (or paid another way) before the
+            # authorisation reached us: it stands, and nothing may stay reserved on the card.
+            # The reservation is recorded as it is, and its cancellation too, for the next
+            # round of card work (the cancelling step's own, or `flask payments retry`).
+            _ensure_attempt(payment, AttemptOperation.CANCEL, f"card-payment:{payment.id}:cancel", None)
         return
     if target is CardPaymentStatus.CANCELLED:
         _release_payment_hold(payment, actor, f"Released from {card.description}: {booking.reference} visit on {bookings._when(visit.starts_at)} not going ahead")
@@ -1260,12 +1309,24 @@ def _apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
     payment.status = target
     payment.captured_pence = amount
     if to_provider < amount:
+        # More than is owed now (the visit was paid another way, or cancelled or declined
+        # meanwhile): the rest goes back to the card, automatically.
         _refund_duplicate(payment, booking, visit, amount - to_provider)
     if visit.status is VisitStatus.UNPAID and to_provider:
-        visit.status = VisitStatus.DELIVERED if visit.delivered_units is not None else VisitStatus.LATE_CANCELLED
-        bookings._event(booking, "paid", f"{_pounds(amount)} paid by card for the visit on {bookings._when(visit.starts_at)}", None)
+        paid = VisitStatus.DELIVERED if visit.delivered_units is not None else VisitStatus.LATE_CANCELLED
+        if bookings.try_move_visit(visit, (VisitStatus.UNPAID,), paid):
+            bookings._event(booking, "paid", f"{_pounds(amount)} paid by card for the visit on {bookings._when(visit.starts_at)}", None)
     elif visit.status is VisitStatus.SCHEDULED:
-        visit.status = VisitStatus.HELD  # paid before delivery: only by a webhook racing the booking
+        # Paid before delivery: only by a webhook racing the booking.
+        bookings.try_move_visit(visit, (VisitStatus.SCHEDULED,), VisitStatus.HELD)
+
+
+def _authorisation_needed(visit: BookingVisit) -> bool:
+    """Whether a reservation on the card still has a use: the visit is coming up, or it was
+    delivered (or cancelled late) and not paid yet, so the reservation is to be captured."""
+    if visit.status.is_upcoming:
+        return True
+    return visit.status in (VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED) and amount_owed(visit) > 0
 
 
 def _other_open_payment(payment: CardPayment) -> CardPayment | None:
@@ -1413,7 +1474,8 @@ def pay_unpaid_visit(visit: BookingVisit, *, payer: User, card: PaymentCard, req
         try:
             with write_transaction():
                 visit = db.session.get(BookingVisit, visit.id)
-                booking = db.session.get(Booking, visit.booking_id)
+                booking = bookings.lock_booking(visit.booking_id)  # the visit as it is now, and what it owes
+                visit = db.session.get(BookingVisit, visit.id)
                 if not may_pay(payer, booking):
                     raise NotFound("No such visit")
                 if visit.status is not VisitStatus.UNPAID:
@@ -1453,7 +1515,7 @@ def refresh_payment(payment: CardPayment) -> CardPayment:
         return payment
     intent = _call(lambda c: c.v1.payment_intents.retrieve(payment.stripe_payment_intent_id))
     with write_transaction():
-        payment = db.session.get(CardPayment, payment.id)
+        payment = _lock_payment(payment.id)
         _apply_intent(payment, intent, captured_pence=payment.amount_pence)
     _send_notifications()
     return db.session.get(CardPayment, payment.id)
@@ -1524,7 +1586,8 @@ def _may_refund(user: User, booking: Booking, for_provider) -> bool:
 def _record_refund(visit: BookingVisit, *, amount_pence: int, reason: str, by: User, request_key: str, for_provider) -> CardRefund:
     with write_transaction():
         visit = db.session.get(BookingVisit, visit.id)
-        booking = db.session.get(Booking, visit.booking_id)
+        # The booking and its visits first, then its payments, as every card step does.
+        booking = bookings.lock_booking(visit.booking_id)
         if not _may_refund(by, booking, for_provider):
             raise NotFound("No such visit")
         captured = db.session.execute(
@@ -1736,15 +1799,18 @@ def _apply_event(event_type: str, obj: dict) -> str:
     if not event_type.startswith("payment_intent."):
         return "ignored: not a payment intent or refund event"
     intent = stripe.PaymentIntent.construct_from(obj, None)
-    payment = db.session.execute(select(CardPayment).where(CardPayment.stripe_payment_intent_id == intent.id)).scalar_one_or_none()
-    if payment is None:
+    payment_id = db.session.execute(select(CardPayment.id).where(CardPayment.stripe_payment_intent_id == intent.id)).scalar_one_or_none()
+    if payment_id is None:
         key = (obj.get("metadata") or {}).get("marketplace_attempt")
         attempt = db.session.execute(select(PaymentAttempt).where(PaymentAttempt.key == key)).scalar_one_or_none() if key else None
         if attempt is None:
             return "ignored: not one of our payments"
-        payment = db.session.get(CardPayment, attempt.card_payment_id)
-        if payment.stripe_payment_intent_id not in (None, intent.id):
-            return "ignored: an earlier, superseded payment intent"
+        payment_id = attempt.card_payment_id
+    # The booking, its visits, then the payment: a cancellation of the same visit at the
+    # same moment goes wholly before or wholly after this event, never half-way.
+    payment = _lock_payment(payment_id)
+    if payment.stripe_payment_intent_id not in (None, intent.id):
+        return "ignored: an earlier, superseded payment intent"
     before = payment.status
     captured = payment.amount_pence
     capture = db.session.execute(
@@ -1766,18 +1832,35 @@ def _apply_refund_event(obj: dict) -> str:
     refund = _our_refund(obj)
     if refund is None:
         return "ignored: not one of our refunds"
+    refund = _lock_refund(refund.id)  # locks first, then writes
+    if refund.stripe_refund_id is None:
+        refund.stripe_refund_id = obj.get("id")
+    elif refund.stripe_refund_id != obj.get("id"):
+        return "ignored: not one of our refunds"
     return _apply_refund_status(refund, obj)
 
 
 def _our_refund(obj) -> CardRefund | None:
+    """Which of our refunds a Stripe refund is (by its id, or the public id we put in its
+    metadata before Stripe told us its id). Reads only."""
     refund = db.session.execute(select(CardRefund).where(CardRefund.stripe_refund_id == obj.get("id"))).scalar_one_or_none()
     if refund is None:
         public_id = (obj.get("metadata") or {}).get("marketplace_refund")
         refund = db.session.execute(select(CardRefund).where(CardRefund.public_id == public_id)).scalar_one_or_none() if public_id else None
         if refund is None or refund.stripe_refund_id not in (None, obj.get("id")):
             return None
-        refund.stripe_refund_id = obj.get("id")
     return refund
+
+
+def _lock_refund(refund_id: int) -> CardRefund:
+    """Lock a refund's payment (after its booking and visits, as ``_lock_payment`` does) and
+    read the refund as it is now: Stripe sends two events for one refund's change, and two
+    at once must not both move its money."""
+    payment_id = db.session.execute(select(CardRefund.card_payment_id).where(CardRefund.id == refund_id)).scalar_one()
+    _lock_payment(payment_id)
+    return db.session.execute(
+        select(CardRefund).where(CardRefund.id == refund_id).execution_options(populate_existing=True)
+    ).scalar_one()
 
 
 def _apply_refund_status(refund: CardRefund, obj) -> str:
@@ -2054,7 +2137,7 @@ def refresh_pending_refunds() -> int:
             log.warning("refund %s: could not ask Stripe about it (%s)", refund_id, exc)
             continue
         with write_transaction():
-            refund = db.session.get(CardRefund, refund_id)
+            refund = _lock_refund(refund_id)
             before = refund.status
             _apply_refund_status(refund, remote)
             changed += refund.status is not before
