@@ -77,6 +77,13 @@ def booking_changed(booking: Booking, what: str, detail: str = "") -> None:
         _tell(_provider_side(booking), f"Booking {ref}: a double card payment is being refunded",
               f"{citizen}'s card paid a visit twice. You are paid once; the second payment is refunded to the card automatically.",
               provider_link)
+    elif what == "not_owed_payment":
+        body = (f"A card paid for a visit of {service} with {provider} that is not owed (it was cancelled in time or declined, "
+                "or the card paid more than the visit's charge). That money is being refunded to the card automatically: nothing needs doing.")
+        _tell(_card_side(booking), f"Refund on its way: booking {ref}", body, citizen_link)
+        _tell(_provider_side(booking), f"Booking {ref}: a card payment that is not owed is being refunded",
+              f"{citizen}'s card paid for a visit that is not owed. The money is refunded to the card automatically; nothing comes to you for it.",
+              provider_link)
 
 
 def _card_side(booking: Booking) -> list[User]:

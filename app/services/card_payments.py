@@ -1373,10 +1373,16 @@ def _refund_duplicate(payment: CardPayment, booking: Booking, visit: BookingVisi
     card paid it, until Stripe confirms the refund; the refund itself is made by the next
     round of card work (``settle_booking``, ``flask payments retry``), never inside a webhook.
     Idempotent: one per payment."""
-    reason = (
-        f"Paid twice: {payment.card.description} paid {_pounds(amount_pence)} for the visit on "
-        f"{bookings._when(visit.starts_at)} after it had already been paid, so it is given back automatically."
-    )
+    when = bookings._when(visit.starts_at)
+    paid = f"{payment.card.description} paid {_pounds(amount_pence)} for the visit on {when}"
+    if visit.status in (VisitStatus.CANCELLED, VisitStatus.DECLINED):
+        why, notice = "declined by the provider" if visit.status is VisitStatus.DECLINED else "cancelled in time", "not_owed_payment"
+        reason = f"Not owed: {paid}, which was {why}, so it is given back automatically."
+    elif _paid_by_others(payment):
+        reason, notice = f"Paid twice: {paid} after it had already been paid, so it is given back automatically.", "duplicate_payment"
+    else:
+        reason = f"More than owed: {paid}, more than its charge of {_pounds(_amount_due(visit))}, so the difference is given back automatically."
+        notice = "not_owed_payment"
     refund = CardRefund(
         public_id=_new_public_id(),
         card_payment_id=payment.id,
@@ -1408,8 +1414,8 @@ def _refund_duplicate(payment: CardPayment, booking: Booking, visit: BookingVisi
                "payment": payment.public_id, "refund": refund.public_id},
         note=reason,
     )
-    bookings._event(booking, "duplicate_payment", reason, None)
-    _pending.notifications.append((booking.id, "duplicate_payment"))
+    bookings._event(booking, notice, reason, None)
+    _pending.notifications.append((booking.id, notice))
     return refund
 
 
@@ -1726,7 +1732,7 @@ def _refund_failed(refund: CardRefund, message: str) -> None:
     refund.failure_message = message
     refund.settled_at = utcnow()
     if refund.automatic:
-        note = (f"Automatic refund of {_pounds(refund.amount_pence)} (paid twice) not made: {message} "
+        note = (f"Automatic refund of {_pounds(refund.amount_pence)} (money not owed) not made: {message} "
                 "The council's payments team will repay it.")
     else:
         ledger.post(

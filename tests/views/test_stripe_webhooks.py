@@ -538,5 +538,12 @@ def test_a_reservation_given_up_that_is_taken_after_all_is_recorded_and_refunded
     db.session.expire_all()
     automatic = db.session.query(CardRefund).filter_by(automatic=True).one()
     assert automatic.amount_pence == 2_000
+    # Said as it is: the visit was declined, not paid twice.
+    assert automatic.reason.startswith("Not owed:") and "declined by the provider" in automatic.reason
+    from app.models import Notification
+
+    subjects = {n.subject for n in db.session.query(Notification).filter_by(user_id=citizen.id)}
+    assert f"Refund on its way: booking {booking.reference}" in subjects
+    assert not any(s.startswith("Paid twice") for s in subjects)
     assert ledger.balance(ledger.provider_payable_account(service.provider)) == 0  # never paid for a declined visit
     assert ledger.check() == []
