@@ -111,10 +111,15 @@ def _book_for(url: str, citizen_id: int, budget_id: int, service_id: int, second
         citizen = db.session.get(User, citizen_id)
         budget = db.session.get(PersonalBudget, budget_id)
         today = uk_today()
-        # Every quarter hour from tomorrow to the end of the last funded period.
+        # Every quarter hour from tomorrow to the end of the last funded period (the last
+        # start at 22:45, so an hour's visit ends before the service closes at 23:59).
         funded_until = budgets.latest_funded_period_end(budget)
         slots = [(today + dt.timedelta(days=d), dt.time(h, m)) for d in range(1, (funded_until - today).days)
-                 for h in range(24) for m in (0, 15, 30, 45)]
+                 for h in range(23) for m in (0, 15, 30, 45)]
+        # People book different times: each client starts at its own place in the diary, so
+        # the run measures booking, not 16 clients queueing for one quarter hour's places.
+        offset = (citizen_id * 7919) % max(1, len(slots))
+        slots = slots[offset:] + slots[:offset]
         if not slots:
             raise RuntimeError(f"no funded days to book after {today} (funded until {funded_until})")
         while time.time() < start_at:
