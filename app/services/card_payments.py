@@ -1367,6 +1367,18 @@ def _paid_by_others(payment: CardPayment) -> int:
     return sum(p.captured_pence for p in others) - int(duplicates)
 
 
+def _refund_attempt(payment: CardPayment, refund: CardRefund) -> PaymentAttempt:
+    """The attempt that makes a refund at Stripe, recorded before any request is sent."""
+    return PaymentAttempt(
+        key=f"card-refund:{refund.id}",
+        operation=AttemptOperation.REFUND,
+        state=AttemptState.STARTED,
+        card_payment_id=payment.id,
+        refund_id=refund.id,
+        amount_pence=refund.amount_pence,
+    )
+
+
 def _refund_duplicate(payment: CardPayment, booking: Booking, visit: BookingVisit, amount_pence: int) -> CardRefund:
     """Record (inside the caller's transaction) the automatic refund of money a card paid for
     a visit that was already paid. The money waits in the card clearing account, where the
@@ -1395,16 +1407,7 @@ def _refund_duplicate(payment: CardPayment, booking: Booking, visit: BookingVisi
     )
     db.session.add(refund)
     db.session.flush()
-    db.session.add(
-        PaymentAttempt(
-            key=f"card-refund:{refund.id}",
-            operation=AttemptOperation.REFUND,
-            state=AttemptState.STARTED,
-            card_payment_id=payment.id,
-            refund_id=refund.id,
-            amount_pence=amount_pence,
-        )
-    )
+    db.session.add(_refund_attempt(payment, refund))
     audit.record(
         None,
         "payments.duplicate_refund_started",
@@ -1637,16 +1640,7 @@ def _record_refund(visit: BookingVisit, *, amount_pence: int, reason: str, by: U
                 f"{booking.provider.name} has already been paid this money, so the refund must come from their next payment. "
                 "Contact the council's payments team."
             ) from None
-        db.session.add(
-            PaymentAttempt(
-                key=f"card-refund:{refund.id}",
-                operation=AttemptOperation.REFUND,
-                state=AttemptState.STARTED,
-                card_payment_id=payment.id,
-                refund_id=refund.id,
-                amount_pence=amount_pence,
-            )
-        )
+        db.session.add(_refund_attempt(payment, refund))
         audit.record(
             by,
             "payments.refund_requested",
