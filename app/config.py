@@ -61,6 +61,11 @@ def _int(name: str, default: int, *, minimum: int = 0, maximum: int | None = Non
 
 def _base_url_problem(url: str, *, https_only: bool) -> str | None:
     """Why ``url`` cannot be the service's public address, or None."""
+    if not url:
+        return (
+            "is not set: set it to the https:// address people use to reach the service, like "
+            "https://care.example.gov.uk (every link in an email is built from it)"
+        )
     parts = urlsplit(url)
     schemes = ("https",) if https_only else ("http", "https")
     if parts.scheme not in schemes or not parts.hostname:
@@ -104,6 +109,8 @@ class Config:
     DEFAULT_SECRET_KEY = "development-only-not-secret"
     DEFAULT_MAIL_BACKEND = "log"
     DEFAULT_MAIL_REDACT = False
+    # Emailed links may be plain http:// outside production (the local server).
+    PUBLIC_BASE_URL_HTTPS_ONLY = False
 
     def default_public_base_url(self) -> str:
         """Where emailed links point when PUBLIC_BASE_URL is not set (never the request's
@@ -174,23 +181,29 @@ class Config:
         return {k: getattr(self, k) for k in dir(self) if k.isupper()}
 
     def validate(self) -> None:
-        """Fail fast on configuration that would be unsafe to run with."""
+        """Fail fast on configuration that would be unsafe to run with. Every check is
+        here, once; an environment adds only its own refusals (``_validate_environment``)."""
+        _validate_stripe(self)
+        self._validate_environment()
         if self.MAIL_BACKEND not in MAIL_BACKENDS:
             raise ConfigError(f"MAIL_BACKEND={self.MAIL_BACKEND!r} is not known: use one of {', '.join(MAIL_BACKENDS)}.")
         if self.MAIL_BACKEND == "smtp" and not self.SMTP_HOST:
             raise ConfigError("MAIL_BACKEND=smtp needs SMTP_HOST (and usually SMTP_USERNAME and SMTP_PASSWORD).")
         if self.SMTP_SECURITY not in ("starttls", "ssl", "none"):
             raise ConfigError("SMTP_SECURITY must be starttls, ssl or none.")
-        problem = _base_url_problem(self.PUBLIC_BASE_URL, https_only=False)
+        problem = _base_url_problem(self.PUBLIC_BASE_URL, https_only=self.PUBLIC_BASE_URL_HTTPS_ONLY)
         if problem:
-            raise ConfigError(f"PUBLIC_BASE_URL={self.PUBLIC_BASE_URL!r} {problem}.")
+            name = f"PUBLIC_BASE_URL={self.PUBLIC_BASE_URL!r}" if self.PUBLIC_BASE_URL else "PUBLIC_BASE_URL"
+            raise ConfigError(f"{name} {problem}.")
         try:
             dt.date.fromisoformat(self.BUDGET_PERIOD_ANCHOR)
         except (TypeError, ValueError):
             raise ConfigError(
                 f"BUDGET_PERIOD_ANCHOR={self.BUDGET_PERIOD_ANCHOR!r} is not a date: write it as YYYY-MM-DD, like 2026-04-06."
             ) from None
-        _validate_stripe(self)
+
+    def _validate_environment(self) -> None:
+        """What only this environment refuses (production: see ProductionConfig)."""
 
 
 class DevelopmentConfig(Config):
@@ -215,12 +228,12 @@ class ProductionConfig(Config):
     HSTS_ENABLED = True
     DEFAULT_MAIL_BACKEND = "smtp"
     DEFAULT_MAIL_REDACT = True
+    PUBLIC_BASE_URL_HTTPS_ONLY = True
 
     def default_public_base_url(self) -> str:
         return ""  # required: validate() says so
 
-    def validate(self) -> None:
-        _validate_stripe(self)
+    def _validate_environment(self) -> None:
         key = self.SECRET_KEY or ""
         if key.strip().lower() in WEAK_SECRET_KEYS or len(key) < MIN_SECRET_KEY_LENGTH:
             raise ConfigError(
@@ -233,20 +246,11 @@ class ProductionConfig(Config):
                 "DEMO_MODE is on: production never runs in demo mode (the demo accounts share a published password "
                 "and council accounts would not need two-step verification). Unset DEMO_MODE."
             )
-        if not self.PUBLIC_BASE_URL:
-            raise ConfigError(
-                "PUBLIC_BASE_URL is not set: set it to the https:// address people use to reach the service, like "
-                "https://care.example.gov.uk (every link in an email is built from it)."
-            )
-        problem = _base_url_problem(self.PUBLIC_BASE_URL, https_only=True)
-        if problem:
-            raise ConfigError(f"PUBLIC_BASE_URL={self.PUBLIC_BASE_URL!r} {problem}.")
         if self.RATELIMIT_ENABLED and self.RATELIMIT_STORAGE_URI.startswith("memory://") and not self.RATELIMIT_ALLOW_MEMORY:
             raise ConfigError(
                 "RATELIMIT_STORAGE_URI is memory://, which counts separately in each worker process: set it to a "
                 "shared store such as redis://127.0.0.1:6379/0, or set RATELIMIT_ALLOW_MEMORY=1 if you run a single worker."
             )
-        super().validate()
 
 
 def _validate_stripe(config: Config) -> None:

@@ -258,6 +258,7 @@ def test_production_refuses_per_worker_rate_limit_counts_unless_allowed(producti
         ("SMTP_TIMEOUT_SECONDS", "ten", "SMTP_TIMEOUT_SECONDS"),
         ("DEMO_MODE", "maybe", "DEMO_MODE='maybe' is not on or off"),
         ("BUDGET_PERIOD_ANCHOR", "6 April 2026", "BUDGET_PERIOD_ANCHOR='6 April 2026' is not a date"),
+        ("PUBLIC_BASE_URL", "care.example.gov.uk", "PUBLIC_BASE_URL='care.example.gov.uk' must be an http:// or https:// address"),
     ],
 )
 def test_a_bad_number_or_switch_in_the_environment_is_a_clear_config_error(monkeypatch, name, value, message):
