@@ -268,6 +268,13 @@ def _validate_stripe(config: Config) -> None:
         raise ConfigError("STRIPE_API_BASE must be https://, or http:// on this machine's loopback address.")
 
 
+def is_production(config) -> bool:
+    """Whether a running app's ``config`` is production's. What must never happen there
+    (demo data, the two-step waiver) checks this besides DEMO_MODE, which production
+    refuses at start-up, in case the setting is changed afterwards."""
+    return config.get("ENV_NAME") == ProductionConfig.ENV_NAME
+
+
 CONFIGS = {
     "development": DevelopmentConfig,
     "testing": TestingConfig,

@@ -15,6 +15,7 @@ import segno
 from flask import current_app
 from sqlalchemy import select, update
 
+from app.config import is_production
 from app.database import utcnow
 from app.extensions import db
 from app.models import RecoveryCode, Role, User
@@ -33,7 +34,7 @@ _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 def is_required(user: User, demo_mode: bool) -> bool:
     """Council accounts must use two-step verification. Demo mode waives that, but never
     in production, whatever DEMO_MODE says (the production configuration refuses it too)."""
-    waived = bool(demo_mode) and current_app.config.get("ENV_NAME") != "production"
+    waived = bool(demo_mode) and not is_production(current_app.config)
     return user.role in REQUIRED_ROLES and not waived
 
 

@@ -14,6 +14,7 @@ from typing import Callable
 from flask import current_app
 from sqlalchemy import select
 
+from app.config import is_production
 from app.database import write_transaction
 from app.extensions import db
 from app.models import (
@@ -82,7 +83,7 @@ def refuse_unless_demo(demo_mode: bool) -> None:
     """Demo data (accounts with a published password) only in demo mode, and never in
     production whatever DEMO_MODE says: the production configuration refuses DEMO_MODE
     too, and this checks again in case a setting was changed after start-up."""
-    if current_app.config.get("ENV_NAME") == "production":
+    if is_production(current_app.config):
         raise DemoRefused("Demo data is never loaded in production (APP_ENV=production).")
     if not demo_mode:
         raise DemoRefused("Demo data can only be loaded in demo mode (DEMO_MODE=1), never in production.")
