@@ -46,6 +46,7 @@ FAILURE_RETENTION = dt.timedelta(days=1)
 EMAIL_INVALID = "Enter an email address in the correct format, like name@example.com"
 EMAIL_MISSING = "Enter your email address"
 EMAIL_TAKEN = "An account already exists with this email address. Sign in, or reset your password if you have forgotten it"
+EMAIL_IN_USE = "Another account already uses this email address"  # to someone signed in, changing theirs
 NAME_MISSING = "Enter your full name"
 NAME_TOO_LONG = "Your name must be 120 characters or fewer"
 WRONG_PASSWORD = "Enter the correct email address and password"
@@ -136,16 +137,16 @@ def new_user(*, email: str, name: str, password: str | None, role: Role, citizen
     return user
 
 
-def flush_unique_email(email: str, field: str = "email") -> None:
+def flush_unique_email(email: str, message: str = EMAIL_TAKEN) -> None:
     """Flush the unit of work. If the database refuses it because another request took
     the email address in the meantime (a double-submitted form), the unit of work is
-    rolled back and the person gets the usual form error instead of an error page."""
+    rolled back and the person gets ``message`` on the email field instead of an error page."""
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
         if user_by_email(email) is not None:
-            raise ValidationError({field: EMAIL_TAKEN}) from None
+            raise ValidationError({"email": message}) from None
         raise
 
 
@@ -186,7 +187,7 @@ def update_details(
         elif not verify_password(user.password_hash, current_password):
             errors["current_password"] = CURRENT_PASSWORD_WRONG
         if user_by_email(email) is not None:
-            errors["email"] = "Another account already uses this email address"
+            errors["email"] = EMAIL_IN_USE
     if errors:
         raise ValidationError(errors)
     old_email = user.email
@@ -197,10 +198,7 @@ def update_details(
         db.session.commit()
         return 0
     user.email = email
-    try:
-        flush_unique_email(email)
-    except ValidationError:
-        raise ValidationError({"email": "Another account already uses this email address"}) from None
+    flush_unique_email(email, EMAIL_IN_USE)
     # Links sent to the old address (a password reset) stop working.
     db.session.execute(
         update(AccountToken).where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None)).values(used_at=utcnow())
