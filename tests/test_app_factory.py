@@ -165,6 +165,21 @@ def test_production_config_class_validates_itself(production_env):
     ProductionConfig().validate()
 
 
+def test_nul_characters_in_input_are_a_clear_400(client):
+    response = client.get("/categories/home-care?page=1%00")
+    assert response.status_code == 400
+    assert b"There is a problem with your request" in response.data
+
+
+def test_nul_characters_in_a_form_are_a_clear_400(client):
+    from tests.helpers import csrf_token, h1
+
+    # With a valid CSRF token, so the NUL character is all that is wrong.
+    response = client.post("/sign-in", data={"csrf_token": csrf_token(client), "email": "a\x00@example.test", "password": "x"})
+    assert response.status_code == 400
+    assert h1(response) == "There is a problem with your request"
+
+
 # -- Production refuses what is unsafe (issue 4 hardening) -------------------------------------
 
 
