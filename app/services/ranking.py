@@ -28,9 +28,11 @@ Public API (stable: other parts of the product call it):
 * ``service_ranks(service_ids) -> dict[int, ServiceRank]``
 * ``rank_lot(lot, members) -> list[ServiceRank]``: the pure rule, for callers that
   already hold the data.
-* ``quality_from_ratings``, ``average_quality``, ``price_score``, ``score_x100`` and
-  ``make_rank``: the parts of the rule, which search uses to rank from its index one
-  member at a time (services/search.py keeps each lot's scores in memory and counts).
+* ``member_score`` (the rule for one member, given its lot's cheapest price and average
+  quality), ``quality_from_ratings``, ``average_quality`` and ``make_rank``: the parts of
+  the rule, which search uses to rank from its index one member at a time
+  (services/search.py keeps each lot's scores in memory and counts; it has no formula of
+  its own).
 
 Everything here is read from the database on each call, so a change of price, rating or
 membership shows on the very next request: provider and commissioner pages use it. The
@@ -200,9 +202,15 @@ def price_score(price_pence: int, cheapest_pence: int) -> int:
     return round(100 * cheapest_pence / price_pence) if price_pence > 0 else 0
 
 
-def score_x100(lot: LotInfo, quality: int, price: int) -> int:
-    """The score out of 100, times 100 (a whole number, so equal scores are exactly equal)."""
-    return lot.quality_weight * quality + lot.price_weight * price
+def member_score(lot: LotInfo, rated: int | None, price_pence: int, cheapest_pence: int, average: int) -> tuple[int, int, int]:
+    """One member's (score, quality score, price score): the rule itself, the one place it
+    is written. ``rated`` is its quality from CQC ratings, None when it has none (it is then
+    scored at the lot's ``average``); ``cheapest_pence`` is the lot's lowest price for the
+    same unit. The score is out of 100, times 100: a whole number, so equal scores are
+    exactly equal."""
+    quality = average if rated is None else rated
+    price = price_score(price_pence, cheapest_pence)
+    return lot.quality_weight * quality + lot.price_weight * price, quality, price
 
 
 def _rated_basis(overall: CQCRating, key_questions: Sequence[CQCRating | None]) -> str:
@@ -249,13 +257,7 @@ def rank_lot(lot: LotInfo, members: Iterable[Member]) -> list[ServiceRank]:
         if m.price_unit not in cheapest or m.price_pence < cheapest[m.price_unit]:
             cheapest[m.price_unit] = m.price_pence
 
-    scored = []
-    for m in members:
-        quality = rated[m.service_id]
-        if quality is None:
-            quality = average
-        price = price_score(m.price_pence, cheapest[m.price_unit])
-        scored.append((score_x100(lot, quality, price), quality, price, m))
+    scored = [(*member_score(lot, rated[m.service_id], m.price_pence, cheapest[m.price_unit], average), m) for m in members]
 
     scored.sort(key=lambda s: (-s[0], -s[1], s[3].price_pence, s[3].title.lower(), s[3].service_id))
     counts: dict[int, int] = {}

@@ -29,7 +29,9 @@ How it fits together
   words (with synonyms and stemming) and for each filter; their intersections give
   results, totals and facet counts; the few results of a page are then picked in order,
   merging the segments' orders, without scoring the rest.
-* **Framework ranks** (``_Ranking``) follow the ranking service's rule. A lot's name and
+* **Framework ranks** (``_Ranking``) are the ranking service's: every score comes from
+  ``ranking.member_score`` (the rule's one statement) and every rank from
+  ``ranking.make_rank``; the index only keeps the scores and counts. A lot's name and
   weights are read from the database for each search (they are not in the index, so a
   change of weights rewrites nothing); its cheapest price per unit and average quality
   are totals kept per segment less what was deleted; a result's rank is counted from the
@@ -935,23 +937,17 @@ class _LotState:
     what its live members make of it (the cheapest price for each unit, the average
     quality of the rated ones)."""
 
-    __slots__ = ("id", "name", "quality_weight", "price_weight", "cheapest", "average", "any_rated", "members", "key")
+    __slots__ = ("info", "id", "cheapest", "average", "any_rated", "members", "key")
 
-    def __init__(self, id: int, name: str, quality_weight: int, price_weight: int, cheapest: dict[str, int], average: int, any_rated: bool, members: int):
-        self.id, self.name, self.quality_weight, self.price_weight = id, name, quality_weight, price_weight
+    def __init__(self, info: ranking.LotInfo, cheapest: dict[str, int], average: int, any_rated: bool, members: int):
+        self.info, self.id = info, info.id
         self.cheapest, self.average, self.any_rated, self.members = cheapest, average, any_rated, members
         # What the members' scores and order depend on: segments cache their runs by it.
-        self.key = (id, quality_weight, price_weight, tuple(sorted(cheapest.items())), average)
-
-    @property
-    def info(self) -> ranking.LotInfo:
-        return ranking.LotInfo(self.id, self.name, self.quality_weight, self.price_weight)
+        self.key = (info.id, info.quality_weight, info.price_weight, tuple(sorted(cheapest.items())), average)
 
     def score(self, quality: int, price: int, unit: str) -> tuple[int, int, int]:
-        """(score x 100, quality used, price score): the ranking service's rule."""
-        q = self.average if quality == NO_QUALITY else quality
-        p = ranking.price_score(price, self.cheapest.get(unit, price))
-        return self.quality_weight * q + self.price_weight * p, q, p
+        """(score x 100, quality used, price score), by the ranking service's own rule."""
+        return ranking.member_score(self.info, None if quality == NO_QUALITY else quality, price, self.cheapest.get(unit, price), self.average)
 
 
 class _Ranking:
@@ -960,7 +956,7 @@ class _Ranking:
     segment less what was deleted since, and orders are kept per segment (for each state
     of a lot) and merged as a page is taken."""
 
-    def __init__(self, snap: "_Snapshot", lots: dict[int, tuple[str, int, int]]):
+    def __init__(self, snap: "_Snapshot", lots: Mapping[int, ranking.LotInfo]):
         self.snap = snap
         present: set[int] = set()
         for seg, _, _ in snap.leaves:
@@ -968,7 +964,6 @@ class _Ranking:
         removed = snap.deleted_totals()
         states: dict[int, _LotState] = {}
         for lot_id in sorted(present & set(lots)):
-            name, quality_weight, price_weight = lots[lot_id]
             cheapest: dict[str, int] = {}
             total = count = members = 0
             for (seg, _, _), deleted in zip(snap.leaves, snap.deleted):
@@ -985,7 +980,7 @@ class _Ranking:
             total, count, members = total - gone_total, count - gone_count, members - gone_members
             if members <= 0:
                 continue
-            states[lot_id] = _LotState(lot_id, name, quality_weight, price_weight, cheapest, ranking.average_quality(total, count), count > 0, members)
+            states[lot_id] = _LotState(lots[lot_id], cheapest, ranking.average_quality(total, count), count > 0, members)
         self.lots = states
         self.unknown = frozenset(present - set(states))
         total, count = (sum(seg.rated[i] for seg, _, _ in snap.leaves) for i in (0, 1))
@@ -1109,10 +1104,10 @@ class _Snapshot:
         self._lock = threading.Lock()
         self._deleted_totals: dict | None = None
 
-    def ranking(self, lots: dict[int, tuple[str, int, int]]) -> _Ranking:
+    def ranking(self, lots: Mapping[int, ranking.LotInfo]) -> _Ranking:
         """Ranks and order for the lots' current settings (read from the database for
         each search: a change of weights needs no rewriting of the index)."""
-        key = tuple(sorted(lots.items()))
+        key = tuple(lots[lot_id] for lot_id in sorted(lots))
         with self._lock:
             found = self._rankings.get(key)
             if found is None:
@@ -1834,10 +1829,11 @@ def search(params: SearchParams, *, index_dir: str | None = None, categories: li
     )
 
 
-def _lot_settings() -> dict[int, tuple[str, int, int]]:
+def _lot_settings() -> dict[int, ranking.LotInfo]:
     """Each framework lot's name and weights, as they are now (a handful of rows)."""
     lot = FrameworkLot.__table__
-    return {r.id: (r.name, r.quality_weight, r.price_weight) for r in db.session.execute(select(lot.c.id, lot.c.name, lot.c.quality_weight, lot.c.price_weight))}
+    rows = db.session.execute(select(lot.c.id, lot.c.name, lot.c.quality_weight, lot.c.price_weight))
+    return {r.id: ranking.LotInfo(r.id, r.name, r.quality_weight, r.price_weight) for r in rows}
 
 
 def listed_service_rank(service_id: int, *, index_dir: str | None = None) -> ranking.ServiceRank | None:

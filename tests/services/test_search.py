@@ -337,6 +337,28 @@ def test_card_rank_follows_price_changes_like_the_ranking_service(index, make_pr
     assert find().items[0].rank.quality_weight == 100
 
 
+def test_search_ranks_by_the_ranking_service_rule_itself(index, make_provider, make_service, make_lot, make_membership, monkeypatch):
+    """The rule is written once (ranking.member_score): search keeps and counts its scores
+    and has no formula of its own, so a change to the rule shows in search unchanged."""
+    real = ranking.member_score
+
+    def reversed_rule(lot, rated, price_pence, cheapest_pence, average):
+        score, quality, price = real(lot, rated, price_pence, cheapest_pence, average)
+        return 10_000 - score, quality, price  # the dearest first
+
+    monkeypatch.setattr(ranking, "member_score", reversed_rule)
+    lot = make_lot("home-care", 60, 40)
+    first, second = make_provider(), make_provider()
+    make_membership(lot, first)
+    make_membership(lot, second)
+    cheap = make_service(provider=first, price_pence=2000, title="One")
+    dear = make_service(provider=second, price_pence=2500, title="Two")
+    results = find()
+    assert [i.service_id for i in results.items] == [dear.id, cheap.id]
+    assert {i.service_id: i.rank for i in results.items} == {s.id: ranking.service_rank(s.id) for s in (cheap, dear)}
+    assert results.items[0].rank.rank == 1
+
+
 def test_bulk_updates_are_followed_too(index, make_service):
     a = make_service(title="Alpha visits")
     make_service(title="Beta visits")
