@@ -23,8 +23,6 @@ from app.presenters.pagination import pagination_params
 from app.presenters.text import paragraphs
 from app.security import csp_nonce
 
-UK_TZ_NAME = "Europe/London"
-
 
 def navigation_items() -> list[dict]:
     """The service navigation. Each audience blueprint adds its own links as it arrives."""

@@ -37,7 +37,6 @@ from app.services.text import clean_multiline
 MAX_TITLE = 160
 MAX_DESCRIPTION = 5000
 MAX_NOTE = 300
-MAX_SESSIONS_PER_DAY = 2
 PRICE_RE = re.compile(r"^£?\s*(\d{1,6})(?:\.(\d{1,2}))?$")
 
 
@@ -394,9 +393,3 @@ def add_bank_holidays(user: User, provider: Provider, year: int) -> int:
         added += 1
     db.session.commit()
     return added
-
-
-def require_listing_editor(user: User, provider: Provider) -> None:
-    _membership(user, provider, "edit_listings")
-
-
