@@ -4,6 +4,7 @@ browser and sign webhooks exactly as Stripe does."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -12,8 +13,9 @@ import time
 import urllib.request
 
 import pytest
+import stripe
 
-from app.models import FundingRoute
+from app.models import FundingRoute, PaymentMethod
 
 PUBLISHABLE_KEY = "pk_test_marketplace"
 SECRET_KEY = "sk_test_marketplace"
@@ -22,6 +24,7 @@ GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"  # declined when it is saved
 INSUFFICIENT_FUNDS_CARD = "4000000000009995"
 DECLINED_ON_CHARGE_CARD = "4000000000000341"  # saves, then every charge is declined
+THREE_D_SECURE_CARD = "4000002500003155"  # localstripe asks the card holder's bank every time
 
 
 def localstripe_required() -> bool:
@@ -108,3 +111,104 @@ def sign_webhook(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | 
     timestamp = int(time.time()) if timestamp is None else timestamp
     signed = f"{timestamp}.".encode() + payload
     return f"t={timestamp},v1={hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()}"
+
+
+# Booking by card, and Stripe answering as localstripe cannot -----------------------------------
+
+
+def book_by_card(service, card, *, citizen, booker=None, days=2, units=1, key=None, at="10:00", **extra):
+    """A card booking of ``service`` ``days`` from today, made as the checkout makes it."""
+    from app.services import bookings
+    from app.services.policy import current_policy
+    from tests.services.money_helpers import request_for
+
+    request = request_for(
+        service, None, day=dt.date.today() + dt.timedelta(days=days), at=at, units=units, key=key,
+        payment_method=PaymentMethod.CARD, card_public_id=card.public_id, **extra,
+    )
+    return bookings.create(request, citizen=citizen, booker=booker or citizen, policy=current_policy())
+
+
+def card_that_asks_the_bank(payer, localstripe):
+    """A card whose bank wants the holder for every payment (saved with them passing the
+    check): an off-session charge on it needs their confirmation, so it fails at first."""
+    from app.services import card_payments
+
+    setup = card_payments.start_card_setup(payer)
+    stripe_js_confirm_setup(localstripe.url, setup, THREE_D_SECURE_CARD)
+    urllib.request.urlopen(urllib.request.Request(
+        f"{localstripe.url}/v1/setup_intents/{setup.stripe_setup_intent_id}/confirm",
+        data=json.dumps({"key": PUBLISHABLE_KEY, "use_stripe_sdk": True, "client_secret": setup.client_secret}).encode(),
+        method="POST")).close()
+    return card_payments.finish_card_setup(setup.public_id, payer=payer, route=FundingRoute.SELF_FUNDER)
+
+
+def holder_confirms_with_their_bank(localstripe, intent_id: str) -> dict:
+    """The card holder passes their bank's check (3-D Secure): the payment succeeds."""
+    intent = stripe_get(localstripe.url, f"/v1/payment_intents/{intent_id}")
+    urllib.request.urlopen(urllib.request.Request(
+        f"{localstripe.url}/v1/payment_intents/{intent_id}/_authenticate?success=true",
+        data=json.dumps({"key": PUBLISHABLE_KEY, "client_secret": intent["client_secret"]}).encode(), method="POST")).close()
+    done = stripe_get(localstripe.url, f"/v1/payment_intents/{intent_id}")
+    assert done["status"] == "succeeded"
+    return done
+
+
+class CrashAfterStripeAnswers:
+    """Make the process 'die' after Stripe answered but before our commit, ``times`` times."""
+
+    def __init__(self, monkeypatch, times=1):
+        from app.services import card_payments
+
+        self.left = times
+        real = card_payments._record
+
+        def record(attempt_id, token, outcome):
+            if self.left:
+                self.left -= 1
+                raise RuntimeError("crash between the Stripe call and our commit")
+            return real(attempt_id, token, outcome)
+
+        monkeypatch.setattr(card_payments, "_record", record)
+
+
+def client_where(monkeypatch, **replacements):
+    """The real client against localstripe, with some of its calls answered as Stripe would
+    where localstripe cannot (``replacements``: "payment_intents.capture" -> function(real, *args, **kwargs))."""
+    from app.services import card_payments
+
+    real_client = card_payments._client
+
+    def client():
+        c = real_client()
+        for name, replacement in replacements.items():
+            service_name, method = name.split(".")
+            service = getattr(c.v1, service_name)
+            real = getattr(service, method)
+            setattr(service, method, lambda *args, _real=real, _r=replacement, **kwargs: _r(_real, *args, **kwargs))
+        return c
+
+    monkeypatch.setattr(card_payments, "_client", client)
+
+
+def invalid_request(message: str, code: str, param: str | None = None, status: int = 400):
+    body = {"error": {"type": "invalid_request_error", "code": code, "message": message, "param": param}}
+    return stripe.InvalidRequestError(message, param, code=code, http_status=status, json_body=body)
+
+
+def forbidden(real, *args, **kwargs):
+    """Stripe refusing our key access (a replacement for ``client_where``)."""
+    body = {"error": {"type": "invalid_request_error", "message": "The provided key does not have access to this resource."}}
+    raise stripe.PermissionError(body["error"]["message"], http_status=403, json_body=body)
+
+
+def pending_refunds_at_stripe(monkeypatch):
+    """Stripe answers a refund request with status "pending" (the bank has not confirmed it
+    yet); localstripe always answers "succeeded", so its real refund is shown as pending."""
+
+    def pending(real, *args, **kwargs):
+        made = real(*args, **kwargs).to_dict()
+        made["status"] = "pending"
+        return stripe.Refund.construct_from(made, None)
+
+    client_where(monkeypatch, **{"refunds.create": pending})

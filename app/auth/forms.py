@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from app.forms import ConfirmForm, FlaskForm, password_field, radio_field, text_field, textarea_field
+from app.forms import FlaskForm, password_field, radio_field, text_field, textarea_field
 from app.models import CitizenFunding
 
 PASSWORD_HINT = "At least 8 characters. A long password of three random words is strong and easy to remember."

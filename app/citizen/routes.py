@@ -10,7 +10,7 @@ from app.citizen import bp
 from app.citizen.forms import BookingForm, CancelForm, ConfirmBookingForm, MoveIsfForm, quarter_hours
 from app.forms import apply_errors
 from app.database import utcnow
-from app.models import WEEKDAYS, BookingSchedule, FundingRoute, PaymentMethod, Provider, ProviderStatus
+from app.models import WEEKDAYS, BookingSchedule, FundingRoute, PaymentMethod
 from app.presenters.budgets import statement_csv, statement_view
 from app.presenters.card_payments import ROUTE_LABELS, booking_money, card_label, card_timing
 from app.services import accounts, bookings, budgets, card_payments
@@ -407,13 +407,7 @@ def move_isf(public_id: str):
     budget = _my_budget(public_id)
     if not budget.is_isf:
         raise NotFound("Not an Individual Service Fund")
-    from sqlalchemy import select
-
-    from app.extensions import db
-
-    verified = db.session.execute(
-        select(Provider).where(Provider.status == ProviderStatus.VERIFIED).order_by(Provider.name)
-    ).scalars().all()
+    verified = budgets.isf_providers()
     form = MoveIsfForm()
     form.provider.choices = [("", "Choose a provider")] + [(str(p.id), p.name) for p in verified if p.id != budget.isf_provider_id]
     if request.method == "GET" or not form.request_key.data:

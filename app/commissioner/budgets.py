@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.commissioner import bp
-from app.extensions import db
 from app.forms import FlaskForm, GovDateField, apply_errors, radio_field, select_field, submit, text_field, textarea_field
-from app.models import BudgetType, Provider, ProviderStatus, Role
+from app.models import BudgetType, Role
 from app.presenters.budgets import parse_known_on, statement_csv, statement_view
-from app.presenters.formatting import parse_pounds
+from app.presenters.formatting import format_pence, parse_pounds
 from app.services import accounts, budgets
 from app.services.errors import Conflict, ValidationError
 from app.services.policy import current_policy
@@ -31,10 +29,6 @@ class BudgetForm(FlaskForm):
     submit = submit("Set up budget")
 
 
-def _providers():
-    return db.session.execute(select(Provider).where(Provider.status == ProviderStatus.VERIFIED).order_by(Provider.name)).scalars().all()
-
-
 @bp.get("/budgets")
 def budgets_list():
     text = (request.args.get("q") or "").strip().lower()
@@ -49,7 +43,7 @@ def budgets_list():
 @bp.route("/budgets/new", methods=["GET", "POST"])
 def new_budget():
     form = BudgetForm()
-    providers = _providers()
+    providers = budgets.isf_providers()
     form.isf_provider.choices = [("", "Not an Individual Service Fund")] + [(str(p.id), p.name) for p in providers]
     if form.validate_on_submit():
         errors: dict[str, str] = {}
@@ -105,7 +99,8 @@ def budget_statement_csv(public_id: str):
 
 class ReverseForm(FlaskForm):
     reason = textarea_field("Why are you reversing this payment?", required="Enter why the payment is being reversed: it goes in the audit trail",
-                            max_length=500, description="For example, paid for a period after the budget ended. It goes in the audit trail.")
+                            max_length=budgets.MAX_REASON,
+                            description="For example, paid for a period after the budget ended. It goes in the audit trail.")
     submit = submit("Reverse this payment")
 
 
@@ -113,23 +108,18 @@ class ReverseForm(FlaskForm):
 def reverse_money_in(public_id: str, transaction_id: int):
     """Reverse a payment into a budget made in error: a new, linked ledger transaction."""
     budget = budgets.get_budget(public_id)
-    transaction = budgets.money_in_transaction(budget, transaction_id)
-    from app.services import ledger
-
-    done = ledger.reversal_of(transaction)
-    amount = sum(e.amount_pence for e in transaction.entries if e.amount_pence > 0)
+    paid = budgets.payment_in(budget, transaction_id)
     form = ReverseForm()
-    if done is None and form.validate_on_submit():
+    if paid.reversal is None and form.validate_on_submit():
         try:
-            budgets.reverse_money_in(budget, transaction.id, by=current_user, reason=form.reason.data)
+            budgets.reverse_money_in(budget, paid.transaction.id, by=current_user, reason=form.reason.data)
         except ValidationError as exc:
             apply_errors(form, exc)
         except Conflict as exc:
             apply_errors(form, ValidationError({"reason": str(exc)}))
         else:
-            from app.presenters.formatting import format_pence
-
-            flash(f"Payment of {format_pence(amount)} reversed. The reversal is on the statement and in the audit trail.", "success")
+            flash(f"Payment of {format_pence(paid.amount_pence)} reversed. The reversal is on the statement and in the audit trail.",
+                  "success")
             return redirect(url_for("commissioner.budget", public_id=budget.public_id) + "#statement")
-    return render_template("commissioner/reverse_money_in.html", budget=budget, transaction=transaction, amount=amount,
-                           done=done, form=form)
+    return render_template("commissioner/reverse_money_in.html", budget=budget, transaction=paid.transaction,
+                           amount=paid.amount_pence, done=paid.reversal, form=form)

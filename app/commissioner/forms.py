@@ -18,10 +18,6 @@ class ReasonForm(FlaskForm):
                             description="The provider will see this.")
 
 
-class NoteForm(FlaskForm):
-    reason = textarea_field("Note (optional)", max_length=2000)
-
-
 class FrameworkForm(FlaskForm):
     name = text_field("Name", required="Enter the framework's name", max_length=160)
     description = textarea_field("Description (optional)", max_length=5000)

@@ -15,7 +15,6 @@ from app.commissioner.forms import (
     EditLotForm,
     FrameworkForm,
     LotForm,
-    NoteForm,
     ReasonForm,
     SettingsForm,
     VerifyForm,

@@ -18,6 +18,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField
 
 from app.models import CQCRating, FundingRoute
+from app.presenters.formatting import format_pence
 from app.services import search_params as sp
 from app.services.search_params import SearchParams, Sort
 
@@ -99,10 +100,5 @@ class SearchForm(FlaskForm):
         if self.q.data:
             self.q.data = self.q.data.replace("\x00", "")
         if params is not None and params.max_price_pence is not None and not (self.max_price.data or "").strip():
-            self.max_price.data = format_pounds(params.max_price_pence)
-
-
-def format_pounds(pence: int) -> str:
-    """1500 -> '15', 2250 -> '22.50' (as a person would type it)."""
-    pounds, rest = divmod(pence, 100)
-    return f"{pounds}" if not rest else f"{pounds}.{rest:02d}"
+            # In the box's own terms, beside its £ prefix: 1500 -> '15', 2250 -> '22.50'.
+            self.max_price.data = format_pence(params.max_price_pence).removeprefix("£")

@@ -54,7 +54,7 @@ from app.models import (
 from app.services import booking_notifications, ledger
 from app.services.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from app.services.ledger import Actor, HoldAlreadySettled, InsufficientFunds
-from app.services.policy import UK, Policy, local_date, local_midnight, uk_today
+from app.services.policy import UK, Policy, local_date, local_midnight
 
 MAX_DAYS_AHEAD = 366
 MAX_WEEKS = 52
@@ -501,7 +501,7 @@ def _announce_request(booking: Booking) -> None:
 
 def notify_booking_change(booking: Booking, what: str, detail: str = "") -> None:
     """Tell both sides about a change that happened outside a booking step's own unit of
-    work (a new booking once its payment is settled, a card payment's outcome)."""
+    work (a card payment's outcome). A new request is told once, by ``_tell_requested``."""
     with write_transaction():
         booking_notifications.booking_changed(db.session.get(Booking, booking.id), what, detail)
 
@@ -680,11 +680,12 @@ def _lock_visits(query) -> list[BookingVisit]:
     )
 
 
-def _lock_booking(booking_id: int) -> Booking:
+def lock_booking(booking_id: int) -> Booking:
     """Lock a booking and its visits for the rest of this unit of work; return it as it is now.
 
-    Every step that changes a booking or its visits starts here (card payments too:
-    ``lock_booking``). PostgreSQL: row locks (FOR NO KEY UPDATE, which still lets other
+    Every step that changes a booking or its visits starts here, card payments too (a
+    webhook, a recorded Stripe answer, ``flask payments retry``: they lock their own payment
+    rows after this). PostgreSQL: row locks (FOR NO KEY UPDATE, which still lets other
     work add rows that refer to the booking, such as its timeline); SQLite: the unit of
     work already holds the write lock."""
     table = Booking.__table__
@@ -695,13 +696,6 @@ def _lock_booking(booking_id: int) -> Booking:
     _lock_visits(select(BookingVisit).where(BookingVisit.booking_id == booking_id))
     db.session.expire(booking, ["visits"])
     return booking
-
-
-def lock_booking(booking_id: int) -> Booking:
-    """``_lock_booking`` for the card payments module: a card step (a webhook, a recorded
-    Stripe answer, ``flask payments retry``) locks the booking and its visits first, then
-    its own payment rows (money), in the same order as every booking step."""
-    return _lock_booking(booking_id)
 
 
 # Which status a visit may move to, and from where: the visit state machine.
@@ -840,11 +834,11 @@ def cover_short_visits(budget_id: int | None, *, actor: Actor) -> int:
     ).scalar_one()
     if not waiting:
         return 0
+    from app.services import budgets as budget_service
+
     with write_transaction():
         # The budget first, as a funding run does, then the visits, then money.
-        table = PersonalBudget.__table__
-        db.session.execute(select(table.c.id).where(table.c.id == budget_id).with_for_update(key_share=True))
-        budget = db.session.get(PersonalBudget, budget_id, populate_existing=True)
+        budget = budget_service.lock_budget(budget_id)
         visits = lock_visits_to_hold(budget, statuses=(VisitStatus.SHORT,))
         held, _ = hold_waiting_visits(budget, visits, actor)
     return held
@@ -919,7 +913,7 @@ def _verb(status: BookingStatus) -> str:
 def accept(booking: Booking, *, by: User, now: dt.datetime | None = None) -> Booking:
     now = now or utcnow()
     with write_transaction():
-        booking = _lock_booking(booking.id)
+        booking = lock_booking(booking.id)
         _transition(booking, (BookingStatus.REQUESTED,), BookingStatus.ACCEPTED, decided_at=now)
         _event(booking, "accepted", f"Accepted by {booking.provider.name}", by, at=now)
         booking_notifications.booking_changed(booking, "accepted")
@@ -935,7 +929,7 @@ def decline(booking: Booking, *, by: User, reason: str, now: dt.datetime | None 
     now = now or utcnow()
     actor = Actor.person(by)
     with write_transaction():
-        booking = _lock_booking(booking.id)
+        booking = lock_booking(booking.id)
         _transition(booking, (BookingStatus.REQUESTED,), BookingStatus.DECLINED, decided_at=now, decline_reason=reason)
         upcoming = [v for v in booking.visits if v.status.is_upcoming]
         _release_places_of(booking, upcoming)
@@ -969,7 +963,7 @@ def withdraw_unpaid(booking: Booking, *, message: str) -> Booking:
     """Undo a booking that could not be paid for when it was made (a declined card):
     every visit cancelled, places given back, nobody charged and the provider not asked."""
     with write_transaction():
-        booking = _lock_booking(booking.id)
+        booking = lock_booking(booking.id)
         upcoming = [v for v in booking.visits if v.status.is_upcoming]
         _release_places_of(booking, upcoming)
         for visit in upcoming:
@@ -1033,7 +1027,7 @@ def cancel(
     now = now or utcnow()
     actor = Actor.person(by)
     with write_transaction():
-        booking = _lock_booking(booking.id)
+        booking = lock_booking(booking.id)
         if not booking.status.is_open:
             raise InvalidTransition(f"This booking is {booking.status.label.lower()}, so it cannot be cancelled")
         chosen = cancellation_plan(booking, policy=policy, visit_ids=visit_ids, now=now)
@@ -1084,7 +1078,7 @@ def record_delivery(visit: BookingVisit, *, by: User, delivered_units: int | Non
         found = db.session.get(BookingVisit, visit_id)
         if found is None:
             raise NotFound("No such visit")
-        booking = _lock_booking(found.booking_id)
+        booking = lock_booking(found.booking_id)
         visit = db.session.get(BookingVisit, visit_id)
         units = visit.units if delivered_units is None else delivered_units
         if isinstance(units, bool) or not isinstance(units, int) or not (1 <= units <= visit.units):

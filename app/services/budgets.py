@@ -17,7 +17,6 @@ from app.extensions import db
 from app.models import (
     AccountKind,
     Booking,
-    BookingStatus,
     BookingVisit,
     BudgetOutcome,
     BudgetPeriod,
@@ -37,11 +36,11 @@ from app.models import (
     User,
     VisitStatus,
 )
+from app.models.budgets import IsfMove
 from app.services import audit, ledger
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.ledger import Actor
-from app.models.budgets import IsfMove
-from app.services.policy import PERIOD_DAYS, Policy, local_date, local_midnight, uk_today
+from app.services.policy import PERIOD_DAYS, Policy, local_midnight, uk_today
 
 MAX_AMOUNT_PENCE = 2_000_000  # £20,000 per 4 weeks: above this is a typing slip
 MAX_OUTCOMES = 12
@@ -161,7 +160,7 @@ def _amount_for(budget: PersonalBudget, start: dt.date, end: dt.date) -> int:
     return budget.amount_per_period_pence * days // PERIOD_DAYS
 
 
-def _lock_budget(budget_id: int) -> PersonalBudget:
+def lock_budget(budget_id: int) -> PersonalBudget:
     """Lock a budget's row for the rest of this unit of work and read it as it is now.
 
     Funding runs, ISF moves and covering short visits of one budget take turns on it;
@@ -192,7 +191,7 @@ def fund_budget(budget: PersonalBudget, period_start: dt.date, *, policy: Policy
         with write_transaction():
             # The budget first (a second run of the same period waits here, then finds the
             # period funded), then the visits waiting for money, then the ledger.
-            budget = _lock_budget(budget_id)
+            budget = lock_budget(budget_id)
             existing = _funded_period(budget.id, start)
             if existing is not None:
                 return FundingResult(budget, existing, newly_funded=False)
@@ -283,6 +282,14 @@ def latest_funded_period_end(budget: PersonalBudget) -> dt.date | None:
 
 
 # ISF moves -----------------------------------------------------------------------------------
+
+
+def isf_providers() -> list[Provider]:
+    """The providers that may hold an Individual Service Fund (those listed on the
+    marketplace: verified), by name."""
+    return list(
+        db.session.execute(select(Provider).where(Provider.status == ProviderStatus.VERIFIED).order_by(Provider.name)).scalars()
+    )
 
 
 def isf_move_by_key(request_key: str) -> IsfMove | None:
@@ -394,17 +401,31 @@ def move_isf(budget: PersonalBudget, new_provider: Provider, *, actor: Actor, re
 MAX_REASON = 500
 
 
-def money_in_transaction(budget: PersonalBudget, transaction_id: int) -> LedgerTransaction:
+# Payments into a budget: what a commissioner may reverse.
+MONEY_IN = (TransactionKind.FUNDING, TransactionKind.ADJUSTMENT)
+
+
+@dataclass(frozen=True)
+class PaymentIn:
+    """A payment into a budget: the transaction, what it paid in, and its reversal if any."""
+
+    transaction: LedgerTransaction
+    amount_pence: int
+    reversal: LedgerTransaction | None
+
+
+def payment_in(budget: PersonalBudget, transaction_id: int) -> PaymentIn:
     """A payment into this budget (funding or adjustment), or NotFound."""
     transaction = db.session.get(LedgerTransaction, transaction_id)
     ids = {a.id for a in budget_accounts(budget)}
     if (
         transaction is None
-        or transaction.kind not in (TransactionKind.FUNDING, TransactionKind.ADJUSTMENT)
+        or transaction.kind not in MONEY_IN
         or not any(e.account_id in ids and e.amount_pence > 0 for e in transaction.entries)
     ):
         raise NotFound("No such payment into this budget")
-    return transaction
+    amount = sum(e.amount_pence for e in transaction.entries if e.amount_pence > 0)
+    return PaymentIn(transaction, amount, ledger.reversal_of(transaction))
 
 
 def reverse_money_in(budget: PersonalBudget, transaction_id: int, *, by: User, reason: str) -> LedgerTransaction:
@@ -417,12 +438,11 @@ def reverse_money_in(budget: PersonalBudget, transaction_id: int, *, by: User, r
     if len(reason) > MAX_REASON:
         raise ValidationError({"reason": f"The reason must be {MAX_REASON} characters or fewer"})
     with write_transaction():
-        budget = _lock_budget(budget.id)
-        transaction = money_in_transaction(budget, transaction_id)
-        done = ledger.reversal_of(transaction)
-        if done is not None:
-            return done
-        amount = sum(e.amount_pence for e in transaction.entries if e.amount_pence > 0)
+        budget = lock_budget(budget.id)
+        paid = payment_in(budget, transaction_id)
+        if paid.reversal is not None:
+            return paid.reversal
+        transaction, amount = paid.transaction, paid.amount_pence
         try:
             reversal = ledger.reverse(transaction, actor=Actor.person(by), reason=reason)
         except ledger.InsufficientFunds:
@@ -558,7 +578,7 @@ class StatementLine:
 
     @property
     def reversible(self) -> bool:
-        return self.kind in (TransactionKind.FUNDING, TransactionKind.ADJUSTMENT) and not self.reversed
+        return self.kind in MONEY_IN and not self.reversed
 
 
 @dataclass(frozen=True)
@@ -688,16 +708,12 @@ def statement(budget: PersonalBudget, starts_on: dt.date, ends_on: dt.date, *, k
     ordered = sorted(per_transaction.values(), key=lambda pair: (pair[0].effective_at, pair[0].id))
 
     reversed_ids = set()
-    money_in_ids = [t.id for t, _ in ordered if t.kind in (TransactionKind.FUNDING, TransactionKind.ADJUSTMENT)]
+    money_in_ids = [t.id for t, _ in ordered if t.kind in MONEY_IN]
     if money_in_ids:
         reversed_ids = set(
             db.session.execute(
                 recorded(
-                    select(LedgerTransaction.corrects_id).where(
-                        LedgerTransaction.kind == TransactionKind.CORRECTION,
-                        LedgerTransaction.cause_type == ledger.REVERSAL_CAUSE,
-                        LedgerTransaction.corrects_id.in_(money_in_ids),
-                    )
+                    select(LedgerTransaction.corrects_id).where(ledger.IS_REVERSAL, LedgerTransaction.corrects_id.in_(money_in_ids))
                 )
             ).scalars()
         )

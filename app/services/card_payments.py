@@ -237,12 +237,6 @@ def stripe_js_url() -> str:
     return f"{base}/js.stripe.com/v3/" if base else "https://js.stripe.com/v3/"
 
 
-def stripe_js_origin() -> str | None:
-    """The origin the page's Content-Security-Policy must allow for Stripe.js and its calls."""
-    base = current_app.config.get("STRIPE_API_BASE")
-    return base or None
-
-
 def _client() -> stripe.StripeClient:
     require_configured()
     config = current_app.config
@@ -671,51 +665,55 @@ def _plan_work(booking_id: int) -> None:
         # The booking, then its visits, then its payments: decided on what is true now.
         booking = bookings.lock_booking(booking_id)
         for visit in booking.visits:
+            charged = visit.status in (VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED)
+            if not charged and visit.status not in (VisitStatus.CANCELLED, VisitStatus.DECLINED):
+                continue  # coming up, or unpaid (its payer has been asked to pay): nothing to do
             payments = db.session.execute(
                 select(CardPayment).where(CardPayment.visit_id == visit.id).order_by(CardPayment.id)
             ).scalars().all()
             open_payment = next((p for p in payments if p.status.is_open), None)
-            captured = sum(p.captured_pence for p in payments)
-            if visit.status in (VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED):
-                due = visit.charged_pence
-                if captured >= due:
-                    # Paid. A late authorisation must not stay reserved on the card.
-                    if open_payment is not None and open_payment.status in (CardPaymentStatus.AUTHORISED, CardPaymentStatus.REQUIRES_ACTION):
-                        _ensure_attempt(open_payment, AttemptOperation.CANCEL, f"card-payment:{open_payment.id}:cancel", None)
-                    continue
-                if open_payment is not None and open_payment.status is CardPaymentStatus.AUTHORISED:
-                    capture = _attempt(f"card-payment:{open_payment.id}:capture")
-                    if capture is None:
-                        _ensure_attempt(open_payment, AttemptOperation.CAPTURE, f"card-payment:{open_payment.id}:capture", due)
-                    elif capture.state is AttemptState.FAILED:
-                        # The processor refused the capture: release the reservation, then
-                        # charge the saved card (the next round, once it is released).
-                        _ensure_attempt(open_payment, AttemptOperation.CANCEL, f"card-payment:{open_payment.id}:cancel", None)
-                elif open_payment is not None and open_payment.status is CardPaymentStatus.REQUIRES_ACTION:
-                    _ensure_attempt(open_payment, AttemptOperation.CANCEL, f"card-payment:{open_payment.id}:cancel", None)
-                elif open_payment is None:
-                    charges = [p for p in payments if p.kind is CardPaymentKind.CHARGE]
-                    if not charges:
-                        _new_payment(visit, booking, link.card, CardPaymentKind.CHARGE, due, key=f"visit:{visit.id}:charge")
-                    elif visit.status is not VisitStatus.UNPAID:
-                        _mark_unpaid(visit, booking, charges[-1])
-            elif not visit.status.is_upcoming and visit.status is not VisitStatus.UNPAID:
-                # Declined or cancelled in time: nothing may stay reserved on the card.
-                if open_payment is not None and open_payment.status in (
-                    CardPaymentStatus.AUTHORISED,
-                    CardPaymentStatus.REQUIRES_ACTION,
-                ):
-                    _ensure_attempt(open_payment, AttemptOperation.CANCEL, f"card-payment:{open_payment.id}:cancel", None)
+            due = visit.charged_pence
+            if not charged or sum(p.captured_pence for p in payments) >= due:
+                # Declined, cancelled in time, or paid: nothing may stay reserved on the card
+                # (a late authorisation included).
+                if open_payment is not None and open_payment.status in (CardPaymentStatus.AUTHORISED, CardPaymentStatus.REQUIRES_ACTION):
+                    _ensure_attempt(open_payment, AttemptOperation.CANCEL)
+            elif open_payment is None:
+                charges = [p for p in payments if p.kind is CardPaymentKind.CHARGE]
+                if not charges:
+                    _new_payment(visit, booking, link.card, CardPaymentKind.CHARGE, due, key=f"visit:{visit.id}:charge")
+                else:
+                    _mark_unpaid(visit, booking, charges[-1])
+            elif open_payment.status is CardPaymentStatus.REQUIRES_ACTION:
+                _ensure_attempt(open_payment, AttemptOperation.CANCEL)
+            elif open_payment.status is CardPaymentStatus.AUTHORISED:
+                capture = _attempt(open_payment, AttemptOperation.CAPTURE)
+                if capture is None:
+                    _ensure_attempt(open_payment, AttemptOperation.CAPTURE, due)
+                elif capture.state is AttemptState.FAILED:
+                    # The processor refused the capture: release the reservation, then
+                    # charge the saved card (the next round, once it is released).
+                    _ensure_attempt(open_payment, AttemptOperation.CANCEL)
 
 
-def _attempt(key: str) -> PaymentAttempt | None:
-    return db.session.execute(select(PaymentAttempt).where(PaymentAttempt.key == key)).scalar_one_or_none()
+def _attempt_key(payment: CardPayment, operation: AttemptOperation) -> str:
+    """The one capture or cancellation a payment can have."""
+    return f"card-payment:{payment.id}:{operation.value}"
 
 
-def _ensure_attempt(payment: CardPayment, operation: AttemptOperation, key: str, amount: int | None) -> None:
-    if db.session.execute(select(PaymentAttempt.id).where(PaymentAttempt.key == key)).scalar_one_or_none() is None:
+def _attempt(payment: CardPayment, operation: AttemptOperation) -> PaymentAttempt | None:
+    return db.session.execute(
+        select(PaymentAttempt).where(PaymentAttempt.key == _attempt_key(payment, operation))
+    ).scalar_one_or_none()
+
+
+def _ensure_attempt(payment: CardPayment, operation: AttemptOperation, amount: int | None = None) -> None:
+    """Record the capture (of ``amount``) or cancellation of a payment, once, for the next
+    round of card work to carry out."""
+    if _attempt(payment, operation) is None:
         db.session.add(
-            PaymentAttempt(key=key, operation=operation, state=AttemptState.STARTED, card_payment_id=payment.id, amount_pence=amount)
+            PaymentAttempt(key=_attempt_key(payment, operation), operation=operation, state=AttemptState.STARTED,
+                           card_payment_id=payment.id, amount_pence=amount)
         )
         db.session.flush()
 
@@ -944,10 +942,7 @@ def _perform_pay(attempt: PaymentAttempt, payment: CardPayment, *, earlier_try: 
     }
     if payment.kind is CardPaymentKind.CHARGE:
         params["off_session"] = True  # the card holder is not here: a merchant-initiated charge
-    try:
-        intent = _call(lambda c: c.v1.payment_intents.create(params=params, options={"idempotency_key": _idempotency_key(attempt, payment)}))
-    except ProcessorRefused as exc:
-        return _failure(exc.error)
+    intent = _call(lambda c: c.v1.payment_intents.create(params=params, options={"idempotency_key": _idempotency_key(attempt, payment)}))
     return _Outcome(AttemptState.SUCCEEDED, intent=intent)
 
 
@@ -1250,7 +1245,7 @@ def _apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
         if payment.status is CardPaymentStatus.FAILED and _other_open_payment(payment) is not None:
             # A late authorisation of a payment we had given up, while another payment for
             # the visit is under way: it is not needed, so it is cancelled (never captured).
-            _ensure_attempt(payment, AttemptOperation.CANCEL, f"card-payment:{payment.id}:cancel", None)
+            _ensure_attempt(payment, AttemptOperation.CANCEL)
             return
         held = ledger.place_hold(
             visit_id=visit.id,
@@ -1270,7 +1265,7 @@ def _apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
             # authorisation reached us: it stands, and nothing may stay reserved on the card.
             # The reservation is recorded as it is, and its cancellation too, for the next
             # round of card work (the cancelling step's own, or `flask payments retry`).
-            _ensure_attempt(payment, AttemptOperation.CANCEL, f"card-payment:{payment.id}:cancel", None)
+            _ensure_attempt(payment, AttemptOperation.CANCEL)
         return
     if target is CardPaymentStatus.CANCELLED:
         _release_payment_hold(payment, actor, f"Released from {card.description}: {booking.reference} visit on {bookings._when(visit.starts_at)} not going ahead")

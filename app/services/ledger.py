@@ -339,17 +339,15 @@ REVERSIBLE = {TransactionKind.FUNDING, TransactionKind.ADJUSTMENT, TransactionKi
 # A reversal is a correction caused by the transaction it undoes. (Other corrections, such
 # as a card refund taking back part of a capture, adjust rather than reverse.)
 REVERSAL_CAUSE = "ledger_transaction"
-
-
-def _reversals():
-    return select(LedgerTransaction).where(
-        LedgerTransaction.kind == TransactionKind.CORRECTION, LedgerTransaction.cause_type == REVERSAL_CAUSE
-    )
+# The transactions that are reversals (of the one each ``corrects_id`` names).
+IS_REVERSAL = (LedgerTransaction.kind == TransactionKind.CORRECTION) & (LedgerTransaction.cause_type == REVERSAL_CAUSE)
 
 
 def reversal_of(transaction: LedgerTransaction) -> LedgerTransaction | None:
     """The transaction that reversed ``transaction``, if any."""
-    return db.session.execute(_reversals().where(LedgerTransaction.corrects_id == transaction.id)).scalars().first()
+    return db.session.execute(
+        select(LedgerTransaction).where(IS_REVERSAL, LedgerTransaction.corrects_id == transaction.id)
+    ).scalars().first()
 
 
 def reverse(
@@ -547,7 +545,7 @@ def check() -> list[Problem]:
 
     twice = s.execute(
         select(LedgerTransaction.corrects_id, func.count())
-        .where(LedgerTransaction.kind == TransactionKind.CORRECTION, LedgerTransaction.cause_type == REVERSAL_CAUSE)
+        .where(IS_REVERSAL)
         .group_by(LedgerTransaction.corrects_id)
         .having(func.count() > 1)
         .order_by(LedgerTransaction.corrects_id)
@@ -566,7 +564,7 @@ def check() -> list[Problem]:
 def _first_reversal_not_mirroring() -> int | None:
     reversals = db.session.execute(
         select(LedgerTransaction.id, LedgerTransaction.corrects_id)
-        .where(LedgerTransaction.kind == TransactionKind.CORRECTION, LedgerTransaction.cause_type == REVERSAL_CAUSE)
+        .where(IS_REVERSAL)
         .order_by(LedgerTransaction.id)
     ).all()
     if not reversals:

@@ -70,9 +70,6 @@ RATING_POINTS = {
     CQCRating.INADEQUATE: 0,
 }
 NO_RATED_MEMBERS_QUALITY = 50
-# Points by position in (None, Inadequate, Requires improvement, Good, Outstanding): the
-# search index keeps ratings as these small codes.
-RATING_ORDER = (None, CQCRating.INADEQUATE, CQCRating.REQUIRES_IMPROVEMENT, CQCRating.GOOD, CQCRating.OUTSTANDING)
 
 
 @dataclass(frozen=True)

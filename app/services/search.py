@@ -243,6 +243,7 @@ A_FUNDING, A_DAYS, A_RATINGS, A_REGULATED, A_BASE, A_RADIUS, A_AREAS, A_LOTS = r
 ATTR_COUNT = 16
 FUNDING_BITS = {FundingRoute.PERSONAL_BUDGET: 1, FundingRoute.PREPAID_CARD: 2, FundingRoute.SELF_FUNDER: 4}
 RATING_CODES = {None: 0, CQCRating.INADEQUATE: 1, CQCRating.REQUIRES_IMPROVEMENT: 2, CQCRating.GOOD: 3, CQCRating.OUTSTANDING: 4}
+RATING_OF_CODE = {code: rating for rating, code in RATING_CODES.items()}
 
 
 # The index on disk -------------------------------------------------------------------------
@@ -834,7 +835,8 @@ class _Segment:
         self.sorted_prices = array("q", (prices[n] for n in self.by_price))
         self.terms = _LRU(4096)
         self.cache = _LRU(1024)
-        # Lot orders are large (a key per member): keep the few latest states of each lot.
+        # Lot orders are large (a key per member): keep the 24 used last (a few states of
+        # each lot, and the runs of documents on no lot).
         self.runs = _LRU(24)
 
     def term_bits(self, reader, fieldname: str, term: str) -> int:
@@ -1097,7 +1099,6 @@ class _Snapshot:
         self.ids = _joined(array("q"), (seg.ids for seg, _, _ in leaves))
         self.first_lot = _joined(array("q"), (seg.first_lot for seg, _, _ in leaves))
         self.quality = b"".join(seg.quality for seg, _, _ in leaves)
-        self.col_rating = b"".join(seg.col_rating for seg, _, _ in leaves)
         self.count = self.live.bit_count()
         self.cache = _LRU(2048)
         self._rankings: OrderedDict = OrderedDict()
@@ -1235,8 +1236,9 @@ def _or(values: Iterable[int]) -> int:
     return result
 
 
-def _rating(value) -> CQCRating | None:
-    return ranking.RATING_ORDER[value] if isinstance(value, int) else (CQCRating(value) if value else None)
+def _rating(code: int) -> CQCRating | None:
+    """A rating from its code in the index."""
+    return RATING_OF_CODE[code]
 
 
 class Engine:
@@ -1733,16 +1735,14 @@ def _category_names() -> list[tuple[str, str]]:
     return [(r.slug, r.name) for r in db.session.execute(select(c.c.slug, c.c.name).order_by(c.c.position, c.c.name))]
 
 
-def reference_errors(values: Mapping[str, object], errors: Mapping[str, str] | None = None, *, categories: list[tuple[str, str]] | None = None) -> dict[str, str]:
-    """The checks that need reference data: a category and a postcode district we know.
-    Fields already found bad (in ``errors``) are not looked at again."""
-    errors = errors or {}
+def reference_errors(values: Mapping[str, object], *, categories: list[tuple[str, str]] | None = None) -> dict[str, str]:
+    """The checks that need reference data: a category and a postcode district we know."""
     found: dict[str, str] = {}
     category = values.get("category")
-    if category and "category" not in errors and category not in {slug for slug, _ in (categories or _category_names())}:
+    if category and category not in {slug for slug, _ in (categories or _category_names())}:
         found["category"] = CATEGORY_INVALID
     postcode = values.get("postcode")
-    if postcode and "postcode" not in errors and str(postcode).split()[0] not in _districts().get():
+    if postcode and str(postcode).split()[0] not in _districts().get():
         found["postcode"] = UNKNOWN_POSTCODE
     return found
 
@@ -1753,8 +1753,8 @@ def params_from_args(args, *, prices_in_pounds: bool = False, categories: list[t
     categories and postcode districts alike. ``categories``: category_choices(), if the
     caller has them already."""
 
-    def check(values, errors):
-        return reference_errors(values, errors, categories=categories)
+    def check(values):
+        return reference_errors(values, categories=categories)
 
     return search_params.params_from_args(args, prices_in_pounds=prices_in_pounds, check=check)
 
@@ -1819,7 +1819,8 @@ def search(params: SearchParams, *, index_dir: str | None = None, categories: li
     per_page = PER_PAGE
     skip = (params.page - 1) * per_page
     docnums = _page_of(snap, ranks, evaluator, node, matched, params, distances, skip, per_page)
-    items = [_item(snap, ranks, n, params, location, distances) for n in docnums]
+    names = dict(categories)
+    items = [_item(snap, ranks, n, params, location, distances, names) for n in docnums]
     return SearchResults(
         params=params,
         page=Page(items=items, total=total, page=params.page, per_page=per_page),
@@ -1952,7 +1953,7 @@ def _two_level(members: list[int], primary: Callable[[int], object], secondary: 
     return [n for _, n in candidates[skip:need]]
 
 
-def _item(snap: _Snapshot, ranks: _Ranking, n: int, params: SearchParams, location: Location | None, distances) -> ResultItem:
+def _item(snap: _Snapshot, ranks: _Ranking, n: int, params: SearchParams, location: Location | None, distances, category_names: Mapping[str, str]) -> ResultItem:
     a = snap.attrs[n]
     distance = None
     covers = False
@@ -1966,7 +1967,7 @@ def _item(snap: _Snapshot, ranks: _Ranking, n: int, params: SearchParams, locati
         provider_id=a[A_PROVIDER_ID],
         provider_name=a[A_PROVIDER],
         category_slug=slug,
-        category_name=_category_name(slug),
+        category_name=category_names.get(slug, slug),
         price_pence=a[A_PRICE],
         price_unit=PriceUnit(a[A_UNIT]),
         min_units=a[A_MIN_UNITS],
@@ -1978,13 +1979,6 @@ def _item(snap: _Snapshot, ranks: _Ranking, n: int, params: SearchParams, locati
         covers_your_area=covers,
         rank=ranks.rank(n),
     )
-
-
-def _category_name(slug: str) -> str:
-    names = current_app.extensions.setdefault("search_category_names", {})
-    if slug not in names:
-        names.update(dict(_category_names()))
-    return names.get(slug, slug)
 
 
 # "Did you mean" ----------------------------------------------------------------------------

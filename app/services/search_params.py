@@ -270,8 +270,8 @@ API_PARAMETERS = (*SINGLE_PARSERS, "day")
 PAGE_PRICE_PARAMETER = "max_price"
 
 # A check that needs reference data (known categories, known postcode districts): given
-# the values parsed so far and the errors found so far, the errors it finds.
-Check = Callable[[Mapping[str, object], Mapping[str, str]], Mapping[str, str]]
+# the values that parsed (a field with an error of its own has none), the errors it finds.
+Check = Callable[[Mapping[str, object]], Mapping[str, str]]
 
 
 def parse_args(args: Mapping[str, str] | "MultiDict", *, prices_in_pounds: bool = False) -> tuple[dict[str, object], dict[str, str]]:  # noqa: F821
@@ -309,7 +309,7 @@ def params_from_args(args: Mapping[str, str] | "MultiDict", *, prices_in_pounds:
     own checks, then ``check``'s (which only sees the fields that passed)."""
     values, errors = parse_args(args, prices_in_pounds=prices_in_pounds)
     if check is not None:
-        errors.update({name: message for name, message in check(values, errors).items() if name not in errors})
+        errors.update(check(values))
     if errors:
         raise ValidationError(errors)
     return SearchParams(**values)  # type: ignore[arg-type]

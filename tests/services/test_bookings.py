@@ -437,6 +437,40 @@ def test_a_short_visit_is_held_first_when_the_next_period_is_funded(make_budget,
     assert ledger.check() == []
 
 
+@pytest.mark.parametrize("how", ["declined", "delivered_in_part"])
+def test_a_short_visit_is_held_when_money_comes_back_from_another_booking(make_budget, make_service, make_user, policy, how):
+    """Money given back by a declined booking, or by a visit delivered in part, is set aside
+    for the earliest visit that was not covered (the same path as a funding run)."""
+    from app.models import Notification
+    from app.services.ledger import Actor
+
+    service = make_service(price_pence=1_000, capacity=3)
+    provider_staff = _provider_staff(service)
+    budget = make_budget(amount=2_500)
+    other = _book(request_for(service, budget, day=future_day(policy), units=2), budget, policy)  # £20 of £25 held now
+    _, next_start = funded_period(policy)
+    weekly = _book(request_for(service, budget, day=next_start, units=2, schedule=BookingSchedule.WEEKLY,
+                               weekdays=(next_start.weekday(),), weeks=3), budget, policy)
+    result = budgets.fund_budget(budget, next_start, policy=policy, actor=Actor.system("test"))
+    assert result.held_visits == 1 and len(result.short_visits) == 2  # £5 + £25: one £20 visit of three
+
+    staff = make_user(Role.PROVIDER)
+    if how == "declined":
+        bookings.decline(other, by=staff, reason="No carers that day")  # £20 back
+    else:
+        bookings.accept(other, by=staff)
+        visit = other.visits[0]
+        bookings.record_delivery(visit, by=staff, delivered_units=1, now=visit.starts_at + dt.timedelta(hours=2))  # £10 back
+    db.session.expire_all()
+    weekly = bookings.get_booking(weekly.public_id)
+    assert [v.status for v in weekly.visits] == [VisitStatus.HELD, VisitStatus.HELD, VisitStatus.SHORT]
+    assert weekly.events[-1].kind == "money_covered"
+    assert any(n.subject == f"Booking {weekly.reference}: visits now covered"
+               for n in db.session.query(Notification).filter_by(user_id=provider_staff.id))
+    assert budgets.summary(budget).short_pence == 2_000
+    assert ledger.check() == []
+
+
 def test_a_cancellation_charged_differently_from_what_was_shown_is_refused(setup, policy):
     """The person saw a free cancellation (the booking was only requested); the provider
     accepted before they confirmed, so it is now charged: nothing is cancelled, and the

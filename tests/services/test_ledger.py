@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.database import write_transaction
 from app.extensions import db
-from app.models import AccountKind, HoldStatus, LedgerAccount, TransactionKind
+from app.models import AccountKind, HoldStatus, TransactionKind
 from app.services import ledger
 from app.services.ledger import Actor
 

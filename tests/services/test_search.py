@@ -499,6 +499,15 @@ def test_renaming_a_district_post_town_reaches_its_services(index, places, make_
     db.session.rollback()
 
 
+def test_a_renamed_category_shows_its_new_name_on_the_cards(index, make_service, category):
+    make_service(title="Visits")
+    assert [i.category_name for i in find(q="visits").items] == ["Home care"]
+    category("home-care").name = "Support at home"
+    db.session.commit()
+    results = find(q="visits")
+    assert [(i.category_slug, i.category_name) for i in results.items] == [("home-care", "Support at home")]
+
+
 def test_a_large_reindex_is_taken_in_by_a_background_thread_not_the_request(index, make_provider, make_service, category, monkeypatch):
     monkeypatch.setattr(search, "REQUEST_DRAIN_DOCUMENTS", 2)
     provider = make_provider()

@@ -303,6 +303,46 @@ def test_cancelling_in_good_time_is_free(app, client, login, market, policy):
     assert "This booking is cancelled: there is nothing to cancel." in visible_text(nothing), visible_text(nothing)[:900]
 
 
+def test_a_booking_accepted_while_the_person_cancels_shows_the_new_charge_first(app, client, login, market, policy, monkeypatch):
+    """The page showed a free cancellation (the booking was only requested); the provider
+    accepts before the press reaches the booking service, so cancelling would now be
+    charged: nothing is cancelled, the page shows the charge, and the next press takes it."""
+    provider, staff, service, citizen, budget = market
+    app.config["CANCELLATION_NOTICE_HOURS"] = 24 * 60  # the visit is inside the notice
+    booking = bookings.create(
+        bookings.BookingRequest(service_id=service.id, request_key="journey-raced", schedule=bookings.BookingSchedule.ONE_OFF,
+                                first_date=future_day(policy), start_time=dt.time(10), units=1, budget_public_id=budget.public_id),
+        citizen=citizen, booker=citizen, policy=policy,
+    )
+    visit_id = booking.visits[0].id
+    login(client, citizen)
+    form = client.get(f"/bookings/{booking.public_id}/cancel")
+    assert "will be charged" not in visible_text(form)
+    cancel = bookings.cancel
+
+    def accepted_meanwhile(*args, **kwargs):
+        monkeypatch.setattr(bookings, "cancel", cancel)
+        bookings.accept(bookings.get_booking(booking.public_id), by=staff)
+        return cancel(*args, **kwargs)
+
+    monkeypatch.setattr(bookings, "cancel", accepted_meanwhile)
+    raced = client.post(f"/bookings/{booking.public_id}/cancel", data={"csrf_token": csrf_from(form), "visits": [str(visit_id)]})
+    assert raced.status_code == 200
+    text = visible_text(raced)
+    assert "The booking changed while you were cancelling: cancelling now is charged £22" in text
+    assert "will be charged: £22" in text
+    db.session.expire_all()
+    assert bookings.get_booking(booking.public_id).visits[0].status is VisitStatus.HELD  # nothing cancelled
+    seen = page(raced).find("input", attrs={"name": "charge_seen"})["value"]
+    assert seen == str(visit_id)
+    done = client.post(f"/bookings/{booking.public_id}/cancel",
+                       data={"csrf_token": csrf_from(raced), "visits": [str(visit_id)], "charge_seen": seen})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert bookings.get_booking(booking.public_id).visits[0].status is VisitStatus.LATE_CANCELLED
+    assert budgets.summary(budget).spent_pence == 2_200
+
+
 def test_budget_statement_page_and_csv(client, login, market, policy):
     provider, staff, service, citizen, budget = market
     booking = bookings.create(
@@ -520,6 +560,24 @@ def test_a_commissioner_reverses_a_payment_from_the_statement(client, login, mar
     assert "was reversed on" in visible_text(client.get(reverse["href"]))  # asking again changes nothing
     assert budgets.summary(budget).funded_pence == 0
     assert client.get(f"/commissioner/budgets/{budget.public_id}/payments/999999/reverse").status_code == 404
+
+
+def test_reversing_a_payment_the_budget_has_set_aside_is_refused_on_the_page(client, login, market, make_commissioner, policy):
+    from app.models import BudgetPeriod
+
+    provider, staff, service, citizen, budget = market
+    _accepted_booking(service, citizen, budget, staff, policy, "journey-set-aside")  # £22 of the £420 set aside
+    payment = db.session.query(BudgetPeriod).filter_by(budget_id=budget.id).one().transaction_id
+    href = f"/commissioner/budgets/{budget.public_id}/payments/{payment}/reverse"
+    login(client, make_commissioner())
+    form = client.get(href)
+    refused = client.post(href, data={"csrf_token": csrf_from(form), "reason": "Set up for the wrong person"})
+    assert refused.status_code == 200
+    assert "The budget does not have £420 available to give back: some of it is set aside or spent" in visible_text(refused)
+    assert refused.data.count(b"govuk-error-summary") >= 1
+    db.session.expire_all()
+    figures = budgets.summary(budget)
+    assert figures.funded_pence == 42_000 and figures.held_pence == 2_200  # nothing reversed
 
 
 def test_statement_csv_dates_are_uk_dates(client, login, make_citizen, make_commissioner, policy):

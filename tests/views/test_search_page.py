@@ -22,11 +22,19 @@ def cards(response) -> list[str]:
     return [a.get_text(strip=True) for a in page(response).select(".app-result h3 a")]
 
 
-def error_summary(response) -> dict[str, str]:
+def summary_items(response) -> list[tuple[str, str | None]]:
+    """(text, link) of each error in the summary, in order; None for an error with no field."""
     summary = page(response).select_one(".govuk-error-summary")
-    if summary is None:
-        return {}
-    return {a.get_text(strip=True): a["href"] for a in summary.select("a")}
+    items = []
+    for li in summary.select(".govuk-error-summary__list li") if summary else ():
+        a = li.find("a")
+        items.append((li.get_text(strip=True), a["href"] if a else None))
+    return items
+
+
+def error_summary(response) -> dict[str, str]:
+    """{text: link} of each error in the summary that links to a field."""
+    return {text: href for text, href in summary_items(response) if href}
 
 
 def test_the_home_page_search_box_leads_to_results(client, index, make_provider, make_service, make_lot, make_membership):
@@ -168,16 +176,6 @@ def test_page_links_keep_every_day_chosen(client, index, make_provider, make_ser
     assert "25 services found" in visible_text(second)
 
 
-def summary_items(response) -> list[tuple[str, str | None]]:
-    """(text, link) of each error in the summary, in order; None for an error with no field."""
-    summary = page(response).select_one(".govuk-error-summary")
-    items = []
-    for li in summary.select(".govuk-error-summary__list li") if summary else ():
-        a = li.find("a")
-        items.append((li.get_text(strip=True), a["href"] if a else None))
-    return items
-
-
 @pytest.mark.parametrize(
     "query, expected",
     [
@@ -219,7 +217,9 @@ def test_the_page_takes_the_api_price_in_pence_too(client, index, make_service):
     response = client.get("/search?max_price_pence=1500")
     assert cards(response) == ["Cheap visits"]
     assert page(response).find("input", attrs={"name": "max_price"})["value"] == "15"
-    assert cards(client.get("/search?max_price_pence=2250")) == ["Cheap visits"]
+    in_pence = client.get("/search?max_price_pence=2250")
+    assert cards(in_pence) == ["Cheap visits"]
+    assert page(in_pence).find("input", attrs={"name": "max_price"})["value"] == "22.50"
     # The box in pounds is what a person typed: it wins over the pence.
     assert sorted(cards(client.get("/search?max_price=30&max_price_pence=1500"))) == ["Cheap visits", "Dear visits"]
 
@@ -249,13 +249,18 @@ def test_each_search_is_logged_without_personal_data(client, index, make_service
     assert "6AB" not in row and "07700" not in row
 
 
-def test_service_page_shows_rank_and_reasons(client, make_provider, make_service, make_lot, make_membership):
+def second_of_two_on_home_care(make_provider, make_service, make_lot, make_membership):
+    """Two services on the Home care lot; the one ranked 2nd (Good, and the cheapest)."""
     lot = make_lot("home-care", name="Home care")
     p1, p2 = make_provider(rating=CQCRating.OUTSTANDING), make_provider(rating=CQCRating.GOOD)
     make_membership(lot, p1)
     make_membership(lot, p2)
     make_service(provider=p1, price_pence=2500)
-    second = make_service(provider=p2, price_pence=2000)
+    return make_service(provider=p2, price_pence=2000)
+
+
+def test_service_page_shows_rank_and_reasons(client, make_provider, make_service, make_lot, make_membership):
+    second = second_of_two_on_home_care(make_provider, make_service, make_lot, make_membership)
     text = visible_text(client.get(f"/services/{second.id}"))
     assert "Ranked 2nd of 2 on the Home care framework: quality 80/100, price 100/100" in text
     assert "How this ranking is worked out" in text
@@ -268,12 +273,7 @@ def test_the_service_page_ranks_from_the_index_without_loading_the_lot(client, i
     the rank from the search index's scores, not from loading the lot on every view."""
     from app.services import ranking
 
-    lot = make_lot("home-care", name="Home care")
-    p1, p2 = make_provider(rating=CQCRating.OUTSTANDING), make_provider(rating=CQCRating.GOOD)
-    make_membership(lot, p1)
-    make_membership(lot, p2)
-    make_service(provider=p1, price_pence=2500)
-    second = make_service(provider=p2, price_pence=2000)
+    second = second_of_two_on_home_care(make_provider, make_service, make_lot, make_membership)
     expected = ranking.service_rank(second.id)
 
     def loads_the_lot(*args, **kwargs):
