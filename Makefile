@@ -55,7 +55,10 @@ run: demo $(VENV)/.installed-dev
 	@echo "Serving the marketplace at http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
 	$(BIN)/python -m tools.serve_demo
 
+# Style first (seconds), then the suite: ruff's settings are in pyproject.toml.
 test: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Extras -------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ import logging
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.routing import BaseConverter, ValidationError as RoutingValidationError
+from werkzeug.routing import BaseConverter
+from werkzeug.routing import ValidationError as RoutingValidationError
 
 from app.config import PROJECT_ROOT, Config, config_from_env
 from app.extensions import csrf, db, limiter, migrate
@@ -71,9 +72,7 @@ def _load_config(app: Flask, config: Config | dict | None) -> None:
     app.config.update(overrides)
     app.instance_path = app.config["INSTANCE_PATH"]
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
-        Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(
-            parents=True, exist_ok=True
-        )
+        Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _init_proxy(app: Flask) -> None:
@@ -87,7 +86,7 @@ def _init_proxy(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from app import database as _database_events  # noqa: F401  (SQLite pragmas and BEGIN handling)
+    from app import database as _database_events
     from app import models  # noqa: F401  (every model registered before migrations run)
     from app.services import search_outbox  # noqa: F401  (queues search index changes on every commit)
 

@@ -36,17 +36,19 @@ ledger_cli = AppGroup("ledger", help="The double-entry ledger of money.")
 
 
 @ledger_cli.command("check")
-def ledger_check() -> None:
+def check_ledger() -> None:
     """Verify every ledger invariant; exit non-zero naming the first broken one."""
-    from app.services import budgets  # noqa: F401  (registers the budget invariants)
-    from app.services import card_payments  # noqa: F401  (registers the card invariants)
-    from app.services import ledger
+    from app.services import ledger_check
 
-    problems = ledger.check()
+    problems = ledger_check.check()
     if problems:
-        raise click.ClickException(f"Ledger check failed: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
-    click.echo("Ledger check passed: every transaction balances, cached balances equal their entries, "
-               "no budget is below zero, and holds match their accounts.")
+        raise click.ClickException(
+            f"Ledger check failed: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+        )
+    click.echo(
+        "Ledger check passed: every transaction balances, cached balances equal their entries, "
+        "no budget is below zero, and holds match their accounts."
+    )
 
 
 budgets_cli = AppGroup("budgets", help="Personal budgets.")
@@ -79,10 +81,12 @@ def budgets_fund(period_start: str) -> None:
     count = db.session.execute(select(func.count(PersonalBudget.id))).scalar_one()
     with click.progressbar(length=count, label=f"Funding budgets for {start} to {end}") as bar:
         run = budgets.fund_all(start, policy=policy, actor=Actor.system("budgets fund"), progress=bar.update)
-    from app.presenters.formatting import format_pence
+    from app.formatting import format_pence
 
-    click.echo(f"Funded {len(run.funded)} budgets, {format_pence(run.total_pence)} in all; "
-               f"{run.already_funded} already funded for this period; {run.not_active} not active in it.")
+    click.echo(
+        f"Funded {len(run.funded)} budgets, {format_pence(run.total_pence)} in all; "
+        f"{run.already_funded} already funded for this period; {run.not_active} not active in it."
+    )
     short = [r for r in run.funded if r.short_visits]
     for result in short:
         click.echo(f"  Budget {result.budget.public_id}: {len(result.short_visits)} booked visits not covered (both sides told)")
@@ -119,7 +123,10 @@ def create_admin(email: str, name: str) -> None:
 
     try:
         user = accounts.create_council_user(
-            None, name=name, email=email, role=Role.ADMIN,
+            None,
+            name=name,
+            email=email,
+            role=Role.ADMIN,
             set_password_link=lambda token: mail.link_for("auth.reset_password", token=token),
         )
     except ValidationError as exc:
@@ -149,6 +156,7 @@ def search_rebuild() -> None:
     from app.services import search
 
     with click.progressbar(length=1, label="Indexing listed services", show_pos=True) as bar:
+
         def progress(done: int, total: int) -> None:
             bar.length = max(total, done, 1)
             bar.update(done - bar.pos)

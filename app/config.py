@@ -69,7 +69,9 @@ def _base_url_problem(url: str, *, https_only: bool) -> str | None:
     parts = urlsplit(url)
     schemes = ("https",) if https_only else ("http", "https")
     if parts.scheme not in schemes or not parts.hostname:
-        return "must be " + ("an https:// address" if https_only else "an http:// or https:// address") + ", like https://care.example.gov.uk"
+        return (
+            "must be " + ("an https:// address" if https_only else "an http:// or https:// address") + ", like https://care.example.gov.uk"
+        )
     if parts.query or parts.fragment or parts.username or parts.password:
         return "must be just the address (scheme, host and optional path), like https://care.example.gov.uk"
     return None
@@ -78,9 +80,9 @@ def _base_url_problem(url: str, *, https_only: bool) -> str | None:
 def normalise_database_url(url: str) -> str:
     """Accept the URLs hosting platforms hand out and pick the psycopg 3 driver."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
@@ -123,9 +125,7 @@ class Config:
         self.INSTANCE_PATH = str(instance_dir)
         self.COUNCIL_NAME = env.get("COUNCIL_NAME", "Peterborough City Council")
         self.SECRET_KEY = env.get("SECRET_KEY", self.DEFAULT_SECRET_KEY)
-        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
-            env.get("DATABASE_URL", f"sqlite:///{instance_dir / 'marketplace.sqlite3'}")
-        )
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(env.get("DATABASE_URL", f"sqlite:///{instance_dir / 'marketplace.sqlite3'}"))
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.SEARCH_INDEX_DIR = env.get("SEARCH_INDEX_DIR", str(instance_dir / "search-index"))
         self.DEMO_MODE = _bool("DEMO_MODE", self.DEFAULT_DEMO_MODE)
@@ -287,6 +287,4 @@ def config_from_env() -> Config:
     try:
         return CONFIGS[name]()
     except KeyError:
-        raise ConfigError(
-            f"APP_ENV={name!r} is not known: use one of {', '.join(sorted(CONFIGS))}."
-        ) from None
+        raise ConfigError(f"APP_ENV={name!r} is not known: use one of {', '.join(sorted(CONFIGS))}.") from None

@@ -15,8 +15,8 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
@@ -25,13 +25,11 @@ from sqlalchemy.types import TypeDecorator
 
 from app.extensions import db
 
-_sqlite_begin_mode: contextvars.ContextVar[str] = contextvars.ContextVar(
-    "sqlite_begin_mode", default="DEFERRED"
-)
+_sqlite_begin_mode: contextvars.ContextVar[str] = contextvars.ContextVar("sqlite_begin_mode", default="DEFERRED")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -45,7 +43,7 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given where a timezone-aware one is required")
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
@@ -54,8 +52,8 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 @event.listens_for(Engine, "connect")

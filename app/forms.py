@@ -24,20 +24,20 @@ from wtforms.validators import InputRequired, Length, Optional, StopValidation
 from app.services.errors import ValidationError
 
 __all__ = [
-    "FlaskForm",
     "BooleanField",
+    "FlaskForm",
     "InputRequired",
     "Length",
     "Optional",
-    "text_field",
+    "apply_errors",
+    "checkbox_field",
+    "checkboxes_field",
     "password_field",
-    "textarea_field",
     "radio_field",
     "select_field",
-    "checkboxes_field",
-    "checkbox_field",
     "submit",
-    "apply_errors",
+    "text_field",
+    "textarea_field",
 ]
 
 
@@ -63,8 +63,7 @@ def textarea_field(label: str, required: str | None = None, max_length: int | No
     validators = [InputRequired(message=required)] if required else [Optional()]
     if max_length:
         validators.append(Length(max=max_length, message=f"{label} must be {max_length:,} characters or fewer"))
-    return TextAreaField(label, validators=validators, widget=GovTextArea(), description=description,
-                         filters=[_one_character_line_breaks])
+    return TextAreaField(label, validators=validators, widget=GovTextArea(), description=description, filters=[_one_character_line_breaks])
 
 
 def radio_field(label: str, choices, required: str | None = None, description: str = "", **kwargs) -> RadioField:
@@ -78,7 +77,9 @@ def select_field(label: str, choices=(), required: str | None = None, descriptio
 
 
 def checkboxes_field(label: str, choices=(), description: str = "", **kwargs) -> SelectMultipleField:
-    return SelectMultipleField(label, choices=choices, validators=[Optional()], widget=GovCheckboxesInput(), description=description, **kwargs)
+    return SelectMultipleField(
+        label, choices=choices, validators=[Optional()], widget=GovCheckboxesInput(), description=description, **kwargs
+    )
 
 
 def checkbox_field(label: str, description: str = "") -> BooleanField:
@@ -99,7 +100,7 @@ def apply_errors(form: FlaskForm, error: ValidationError, field_map: dict[str, s
         if field is None:
             continue
         if message not in (field.errors or []):
-            field.errors = list(field.errors or []) + [message]
+            field.errors = [*list(field.errors or []), message]
         if hasattr(form, "_errors"):
             form._errors = None  # recompute form.errors
 
@@ -125,8 +126,16 @@ class GovDateField(DateField):
     min_year = 1900
     max_year = 2100
 
-    def __init__(self, label: str, invalid_message: str, description: str = "", required: str | None = None,
-                 min_year: int | None = None, max_year: int | None = None, **kwargs):
+    def __init__(
+        self,
+        label: str,
+        invalid_message: str,
+        description: str = "",
+        required: str | None = None,
+        min_year: int | None = None,
+        max_year: int | None = None,
+        **kwargs,
+    ):
         # A required date checks itself (pre_validate): WTForms' Optional would wipe the
         # "real date" message when only the day box is empty.
         validators = [] if required else [Optional()]
@@ -138,7 +147,7 @@ class GovDateField(DateField):
 
     @property
     def year_message(self) -> str:
-        from app.services.policy import uk_today
+        from app.uk_time import uk_today
 
         example = min(max(uk_today().year + 1, self.min_year), self.max_year)
         return f"Year must be a real year, like {example}"
@@ -192,8 +201,12 @@ from wtforms import HiddenField  # noqa: E402
 
 class RefundForm(FlaskForm):
     amount = text_field("How much to refund?", required="Enter the amount to refund, like 12.50", max_length=20)
-    reason = textarea_field("Why are you refunding it?", required="Enter the reason for the refund: the person will see it",
-                            max_length=500, description="The person who paid will see this on their booking and card statement.")
+    reason = textarea_field(
+        "Why are you refunding it?",
+        required="Enter the reason for the refund: the person will see it",
+        max_length=500,
+        description="The person who paid will see this on their booking and card statement.",
+    )
     request_key = HiddenField()
     submit = submit("Refund to the card")
 
@@ -202,7 +215,7 @@ class RefundForm(FlaskForm):
         problem shown on the form."""
         import uuid
 
-        from app.presenters.formatting import format_pence, parse_pounds
+        from app.formatting import format_pence, parse_pounds
         from app.services import card_payments
         from app.services.errors import Conflict, DomainError
 
@@ -214,16 +227,31 @@ class RefundForm(FlaskForm):
         if not self.request_key.data:
             self.request_key.data = uuid.uuid4().hex
         try:
-            refund = card_payments.refund_visit(visit, amount_pence=pence, reason=self.reason.data or "", by=by,
-                                                request_key=self.request_key.data, for_provider=for_provider)
+            refund = card_payments.refund_visit(
+                visit,
+                amount_pence=pence,
+                reason=self.reason.data or "",
+                by=by,
+                request_key=self.request_key.data,
+                for_provider=for_provider,
+            )
         except card_payments.ProcessorUnavailable:
-            return True, (f"The refund of {format_pence(pence)} is recorded, but the card processor could not be reached. "
-                          "It will be made when it answers: this page shows it in progress until then.")
+            return True, (
+                f"The refund of {format_pence(pence)} is recorded, but the card processor could not be reached. "
+                "It will be made when it answers: this page shows it in progress until then."
+            )
         except card_payments.PaymentInProgress:
             # The same refund is being made right now: keep this request's key, so pressing
             # the button again shows that refund's outcome instead of making a second one.
-            apply_errors(self, ValidationError({"amount": "This refund is already being made. Wait a moment, then select "
-                                                          "‘Refund to the card’ again to see whether it went through"}))
+            apply_errors(
+                self,
+                ValidationError(
+                    {
+                        "amount": "This refund is already being made. Wait a moment, then select "
+                        "‘Refund to the card’ again to see whether it went through"
+                    }
+                ),
+            )
             return False, None
         except ValidationError as exc:
             apply_errors(self, exc)
@@ -235,9 +263,15 @@ class RefundForm(FlaskForm):
             from app.models import RefundStatus
 
             if refund.status is RefundStatus.PENDING:
-                return True, (f"Refund of {format_pence(refund.amount_pence)} to {refund.payment.card.description} asked for. "
-                              "The card processor is making it: the booking shows it in progress until the bank confirms it, "
-                              f"and {visit.booking.citizen.name} will be told when it is made.")
-            return True, f"{format_pence(refund.amount_pence)} refunded to {refund.payment.card.description}. {visit.booking.citizen.name} has been told."
+                return True, (
+                    f"Refund of {format_pence(refund.amount_pence)} to {refund.payment.card.description} asked for. "
+                    "The card processor is making it: the booking shows it in progress until the bank confirms it, "
+                    f"and {visit.booking.citizen.name} will be told when it is made."
+                )
+            return (
+                True,
+                f"{format_pence(refund.amount_pence)} refunded to {refund.payment.card.description}. "
+                f"{visit.booking.citizen.name} has been told.",
+            )
         self.request_key.data = uuid.uuid4().hex  # a refused request is spent: trying again is a new one
         return False, None

@@ -52,13 +52,7 @@ def is_safe_redirect_target(target: str | None) -> bool:
     if not target:
         return False
     parts = urlsplit(target)
-    return (
-        not parts.scheme
-        and not parts.netloc
-        and target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-    )
+    return not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") and "\\" not in target
 
 
 def _contains_nul(multidict) -> bool:

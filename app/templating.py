@@ -9,7 +9,7 @@ from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.presenters.formatting import (
+from app.formatting import (
     format_date,
     format_datetime,
     format_distance,
@@ -52,7 +52,10 @@ ROLE_NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
         ("citizen.payments", "Card payments", "/payments"),
         ("enquiries.inbox", "Enquiries", "/enquiries"),
     ],
-    "provider": [("provider.dashboard", "Your organisation", "/provider/services"), ("provider.bookings_inbox", "Bookings", "/provider/bookings")],
+    "provider": [
+        ("provider.dashboard", "Your organisation", "/provider/services"),
+        ("provider.bookings_inbox", "Bookings", "/provider/bookings"),
+    ],
     "commissioner": [
         ("commissioner.dashboard", "Commissioner tools", "/commissioner"),
         ("commissioner.budgets_list", "Budgets", "/commissioner/budgets"),
@@ -75,12 +78,20 @@ def _account_navigation(path: str) -> list[dict]:
         for endpoint, text, prefix in ROLE_NAVIGATION.get(current_user.role.value, [])
     ]
     unread = notifications.unread_count(current_user)
-    items.append({
-        "href": url_for("account.notification_list"),
-        "text": f"Notifications ({unread} unread)" if unread else "Notifications",
-        "active": path.startswith("/notifications"),
-    })
-    items.append({"href": url_for("account.home"), "text": "Your account", "active": path == "/account" or (path.startswith("/account/") and not path.startswith("/account/people"))})
+    items.append(
+        {
+            "href": url_for("account.notification_list"),
+            "text": f"Notifications ({unread} unread)" if unread else "Notifications",
+            "active": path.startswith("/notifications"),
+        }
+    )
+    items.append(
+        {
+            "href": url_for("account.home"),
+            "text": "Your account",
+            "active": path == "/account" or (path.startswith("/account/") and not path.startswith("/account/people")),
+        }
+    )
     return items
 
 

@@ -46,8 +46,16 @@ SEARCHES = [
     ("home care near a postcode, 10 miles", {"q": "home care", "radius_miles": "10"}, True),
     ("'care', everywhere (broadest)", {"q": "care"}, False),
     ("day centres within 15 miles, nearest first", {"category": "day-opportunities", "radius_miles": "15", "sort": "distance"}, True),
-    ("dementia, Good or better, under £25, prepaid card", {"q": "dementia", "min_cqc_rating": "good", "max_price_pence": "2500", "funding": "prepaid_card"}, False),
-    ("respite on Saturdays, framework only, by price", {"q": "respite", "day": "saturday", "framework_only": "true", "sort": "price"}, False),
+    (
+        "dementia, Good or better, under £25, prepaid card",
+        {"q": "dementia", "min_cqc_rating": "good", "max_price_pence": "2500", "funding": "prepaid_card"},
+        False,
+    ),
+    (
+        "respite on Saturdays, framework only, by price",
+        {"q": "respite", "day": "saturday", "framework_only": "true", "sort": "price"},
+        False,
+    ),
 ]
 
 
@@ -154,6 +162,10 @@ def http_timings(port: int, postcodes: list[str], repeat: int, offset: int) -> l
 
 
 def run_size(size: int, url: str, repeat: int, workers: int, edit_seconds: float = 20.0) -> dict:
+    from flask_migrate import upgrade
+    from sqlalchemy import select
+    from werkzeug.datastructures import MultiDict
+
     from app import create_app
     from app.database import write_transaction
     from app.extensions import db
@@ -161,9 +173,6 @@ def run_size(size: int, url: str, repeat: int, workers: int, edit_seconds: float
     from app.services import search
     from app.services.search_params import params_from_args
     from bench import market
-    from flask_migrate import upgrade
-    from sqlalchemy import select
-    from werkzeug.datastructures import MultiDict
 
     work = OUT / str(size)
     shutil.rmtree(work, ignore_errors=True)
@@ -206,14 +215,14 @@ def run_size(size: int, url: str, repeat: int, workers: int, edit_seconds: float
             service_rows.append((name, timings, max(totals)))
         # The same search, page 1, for comparing totals with the page over HTTP.
         check_totals = []
-        for name, params, with_postcode in SEARCHES:
+        for _name, params, with_postcode in SEARCHES:
             args = MultiDict(params)
             if with_postcode:
                 args["postcode"] = postcodes[0]
             check_totals.append(search.search(params_from_args(args)).total)
-        listed = list(db.session.execute(
-            select(Service.id).where(Service.status == ServiceStatus.PUBLISHED).order_by(Service.id)
-        ).scalars())
+        listed = list(
+            db.session.execute(select(Service.id).where(Service.status == ServiceStatus.PUBLISHED).order_by(Service.id)).scalars()
+        )
         db.session.remove()
 
     print(f"  service layer (this process){'':<24} {'results':>8} {'p50':>10} {'p95':>8}")
@@ -224,7 +233,18 @@ def run_size(size: int, url: str, repeat: int, workers: int, edit_seconds: float
     port = free_port()
     env = gunicorn_env(url, index_dir)
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "bench.wsgi:app"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "bench.wsgi:app",
+        ],
         cwd=ROOT,
         env=env,
     )
@@ -243,11 +263,11 @@ def run_size(size: int, url: str, repeat: int, workers: int, edit_seconds: float
                 raise RuntimeError("gunicorn did not start: see its errors above")
             time.sleep(0.2)
         # Warm every worker: each loads the index into memory on its first search.
-        for name, params, with_postcode in SEARCHES:
+        for _name, params, with_postcode in SEARCHES:
             for i in range(workers * 4):
                 http_get(port, "/search?" + query_string(params, postcodes[i] if with_postcode else None, 1))
         page_totals = []
-        for name, params, with_postcode in SEARCHES:
+        for _name, params, with_postcode in SEARCHES:
             status, _, html = http_get(port, "/search?" + query_string(params, postcodes[0] if with_postcode else None, 1), body=True)
             page_totals.append(page_total(html))
         base = [http_get(port, "/bench/base")[1] for _ in range(repeat)]

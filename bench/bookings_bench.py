@@ -51,7 +51,7 @@ def _prepare(url: str, clients: int) -> tuple[list[tuple[int, int]], int]:
 
     from app.database import write_transaction
     from app.extensions import db
-    from app.models import Category, PriceUnit, Provider, ProviderStatus, Role, Service, ServiceHours, ServiceStatus, User, BudgetType
+    from app.models import BudgetType, Category, PriceUnit, Provider, ProviderStatus, Role, Service, ServiceHours, ServiceStatus, User
     from app.services import budgets
     from app.services.policy import current_policy
 
@@ -63,8 +63,15 @@ def _prepare(url: str, clients: int) -> tuple[list[tuple[int, int]], int]:
             provider = Provider(slug="bench-provider", name="Bench Home Care", status=ProviderStatus.VERIFIED)
             db.session.add(provider)
             db.session.flush()
-            service = Service(provider_id=provider.id, category_id=category.id, title="Bench home care", price_pence=100,
-                              price_unit=PriceUnit.HOUR, status=ServiceStatus.PUBLISHED, capacity=500)
+            service = Service(
+                provider_id=provider.id,
+                category_id=category.id,
+                title="Bench home care",
+                price_pence=100,
+                price_unit=PriceUnit.HOUR,
+                status=ServiceStatus.PUBLISHED,
+                capacity=500,
+            )
             service.hours = [ServiceHours(weekday=d, opens_at=dt.time(0, 0), closes_at=dt.time(23, 59)) for d in range(7)]
             db.session.add(service)
             db.session.flush()
@@ -72,14 +79,21 @@ def _prepare(url: str, clients: int) -> tuple[list[tuple[int, int]], int]:
             citizens = [User(email=f"bench{i}@example.test", name=f"Bench citizen {i}", role=Role.CITIZEN) for i in range(clients)]
             db.session.add_all(citizens)
         from app.services.ledger import Actor
-        from app.services.policy import uk_today
+        from app.uk_time import uk_today
 
         policy = current_policy()
         start, end = policy.period_containing(uk_today())
         pairs = []
         for citizen in citizens:
-            budget = budgets.create_budget(citizen=citizen, budget_type=BudgetType.MANAGED_ACCOUNT, amount_per_period_pence=2_000_000,
-                                           starts_on=start, outcomes=["Benchmark"], created_by=None, policy=policy)
+            budget = budgets.create_budget(
+                citizen=citizen,
+                budget_type=BudgetType.MANAGED_ACCOUNT,
+                amount_per_period_pence=2_000_000,
+                starts_on=start,
+                outcomes=["Benchmark"],
+                created_by=None,
+                policy=policy,
+            )
             # The next period too, so there are funded days to book whatever today is (on a
             # period's last day, the current one has none left).
             budgets.fund_budget(budget, end, policy=policy, actor=Actor.system("bench"))
@@ -101,7 +115,8 @@ def _book_for(url: str, citizen_id: int, budget_id: int, service_id: int, second
     from app.extensions import db
     from app.models import PersonalBudget, User
     from app.services import bookings, budgets
-    from app.services.policy import current_policy, uk_today
+    from app.services.policy import current_policy
+    from app.uk_time import uk_today
 
     app = _app(url)
     latencies: list[float] = []
@@ -114,8 +129,12 @@ def _book_for(url: str, citizen_id: int, budget_id: int, service_id: int, second
         # Every quarter hour from tomorrow to the end of the last funded period (the last
         # start at 22:45, so an hour's visit ends before the service closes at 23:59).
         funded_until = budgets.latest_funded_period_end(budget)
-        slots = [(today + dt.timedelta(days=d), dt.time(h, m)) for d in range(1, (funded_until - today).days)
-                 for h in range(23) for m in (0, 15, 30, 45)]
+        slots = [
+            (today + dt.timedelta(days=d), dt.time(h, m))
+            for d in range(1, (funded_until - today).days)
+            for h in range(23)
+            for m in (0, 15, 30, 45)
+        ]
         # People book different times: each client starts at its own place in the diary, so
         # the run measures booking, not 16 clients queueing for one quarter hour's places.
         offset = (citizen_id * 7919) % max(1, len(slots))
@@ -130,8 +149,13 @@ def _book_for(url: str, citizen_id: int, budget_id: int, service_id: int, second
             day, at = slots[n % len(slots)]
             n += 1
             request = bookings.BookingRequest(
-                service_id=service_id, request_key=uuid.uuid4().hex, schedule=bookings.BookingSchedule.ONE_OFF, first_date=day,
-                start_time=at, units=1, budget_public_id=budget.public_id,
+                service_id=service_id,
+                request_key=uuid.uuid4().hex,
+                schedule=bookings.BookingSchedule.ONE_OFF,
+                first_date=day,
+                start_time=at,
+                units=1,
+                budget_public_id=budget.public_id,
             )
             began = time.perf_counter()
             try:
@@ -189,11 +213,11 @@ def run_bookings(url: str, clients: int, seconds: float) -> dict:
 def _ledger_check(url: str) -> list[str]:
     """Every ledger invariant after the run (`flask ledger check`)."""
     from app.extensions import db
-    from app.services import budgets, card_payments, ledger  # noqa: F401  (their invariants)
+    from app.services import ledger_check
 
     app = _app(url)
     with app.app_context():
-        problems = [str(p) for p in ledger.check()]
+        problems = [str(p) for p in ledger_check.check()]
         db.engine.dispose()
     return problems
 
@@ -206,8 +230,13 @@ def run_pgbench(url, clients: int, seconds: int) -> dict:
     env = dict(os.environ, PGPASSWORD=url.password or "")
     common = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
     subprocess.run(["pgbench", "-i", "-q", "-s", "10", *common, db_name], check=True, env=env, capture_output=True)
-    out = subprocess.run(["pgbench", "-c", str(clients), "-j", "2", "-T", str(seconds), *common, db_name],
-                         check=True, env=env, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["pgbench", "-c", str(clients), "-j", "2", "-T", str(seconds), *common, db_name],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout
     tps = re.search(r"tps = ([\d.]+)", out)
     latency = re.search(r"latency average = ([\d.]+) ms", out)
     return {"tps": float(tps.group(1)) if tps else None, "latency_avg_ms": float(latency.group(1)) if latency else None}
@@ -228,8 +257,10 @@ def main(argv=None) -> None:
     for failure in result["failed_clients"]:
         print(f"  A client failed: {failure.strip().splitlines()[-1] if failure.strip() else failure}")
     if result["ledger_problems"]:
-        print(f"  ledger check after the run FAILED: {result['ledger_problems'][0]}"
-              + (f" (and {len(result['ledger_problems']) - 1} more)" if len(result["ledger_problems"]) > 1 else ""))
+        print(
+            f"  ledger check after the run FAILED: {result['ledger_problems'][0]}"
+            + (f" (and {len(result['ledger_problems']) - 1} more)" if len(result["ledger_problems"]) > 1 else "")
+        )
     else:
         print("  ledger check after the run: passed (every invariant holds)")
     print(f"pgbench TPC-B-like, {args.clients} clients, {args.seconds} s, same server")

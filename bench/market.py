@@ -30,7 +30,7 @@ from app.services.geo import miles_between
 AREA_LETTERS = ("BA", "BB", "BC", "BD", "BE")
 DISTRICTS = 400
 LOTS = {"home-care": 60, "supported-living": 60, "short-breaks": 70, "day-opportunities": 60, "dementia-support": 70}
-NOW = dt.datetime(2026, 11, 1, 12, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
 
 
 def district_codes() -> list[str]:
@@ -48,20 +48,36 @@ def generate(services: int, *, seed: int = 7, progress=print) -> dict:
         lat = 52.0 + (i // side) / side * 1.0 + rng.uniform(-0.01, 0.01)
         lon = -1.0 + (i % side) / side * 1.5 + rng.uniform(-0.01, 0.01)
         places[code] = (lat, lon)
-    conn.execute(insert(PostcodeDistrict), [
-        {"outward_code": c, "latitude": la, "longitude": lo, "post_town": f"Town {i % 120 + 1}", "local_authority": "Bench"}
-        for i, (c, (la, lo)) in enumerate(places.items())
-    ])
+    conn.execute(
+        insert(PostcodeDistrict),
+        [
+            {"outward_code": c, "latitude": la, "longitude": lo, "post_town": f"Town {i % 120 + 1}", "local_authority": "Bench"}
+            for i, (c, (la, lo)) in enumerate(places.items())
+        ],
+    )
     near = {c: [d for d in codes if miles_between(*places[c], *places[d]) <= 6] for c in codes}
 
     categories = {c.slug: c.id for c in db.session.execute(select(Category)).scalars()}
-    framework_id = conn.execute(insert(Framework).returning(Framework.id), [{"name": "Bench framework", "description": "", "starts_on": dt.date(2025, 4, 1), "created_at": NOW, "updated_at": NOW}]).scalar_one()
+    framework_id = conn.execute(
+        insert(Framework).returning(Framework.id),
+        [{"name": "Bench framework", "description": "", "starts_on": dt.date(2025, 4, 1), "created_at": NOW, "updated_at": NOW}],
+    ).scalar_one()
     lots = {}
     for slug, quality in LOTS.items():
-        lots[slug] = conn.execute(insert(FrameworkLot).returning(FrameworkLot.id), [{
-            "framework_id": framework_id, "category_id": categories[slug], "name": slug.replace("-", " ").capitalize(),
-            "quality_weight": quality, "price_weight": 100 - quality, "created_at": NOW, "updated_at": NOW,
-        }]).scalar_one()
+        lots[slug] = conn.execute(
+            insert(FrameworkLot).returning(FrameworkLot.id),
+            [
+                {
+                    "framework_id": framework_id,
+                    "category_id": categories[slug],
+                    "name": slug.replace("-", " ").capitalize(),
+                    "quality_weight": quality,
+                    "price_weight": 100 - quality,
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+            ],
+        ).scalar_one()
 
     n_providers = max(1, services // 10)
     kinds = list(PROVIDER_KINDS)
@@ -72,14 +88,28 @@ def generate(services: int, *, seed: int = 7, progress=print) -> dict:
         rating = RATING_SEQUENCE[n % len(RATING_SEQUENCE)] if kind not in ("equipment supplier", "domestic help business") else None
         regulated = rating is not None or n % 11 == 0
         by_radius = rng.random() < 0.4
-        provider_rows.append({
-            "id": n, "slug": f"bench-{n}", "name": f"{rng.choice(PLACE_NAMES)} {KIND_SUFFIXES[kind][n % len(KIND_SUFFIXES[kind])]} {n}",
-            "description": "", "base_postcode": f"{base} 1AA", "base_district": base, "town": f"Town {n % 120 + 1}",
-            "service_radius_miles": rng.choice((5, 8, 10, 15, 20)) if by_radius else None,
-            "cqc_location_id": f"1-{n:09d}" if regulated else None,
-            "cqc_overall": rating, "cqc_safe": rating, "cqc_effective": rating, "cqc_caring": rating,
-            "cqc_responsive": rating, "cqc_well_led": rating, "status": "verified", "created_at": NOW, "updated_at": NOW,
-        })
+        provider_rows.append(
+            {
+                "id": n,
+                "slug": f"bench-{n}",
+                "name": f"{rng.choice(PLACE_NAMES)} {KIND_SUFFIXES[kind][n % len(KIND_SUFFIXES[kind])]} {n}",
+                "description": "",
+                "base_postcode": f"{base} 1AA",
+                "base_district": base,
+                "town": f"Town {n % 120 + 1}",
+                "service_radius_miles": rng.choice((5, 8, 10, 15, 20)) if by_radius else None,
+                "cqc_location_id": f"1-{n:09d}" if regulated else None,
+                "cqc_overall": rating,
+                "cqc_safe": rating,
+                "cqc_effective": rating,
+                "cqc_caring": rating,
+                "cqc_responsive": rating,
+                "cqc_well_led": rating,
+                "status": "verified",
+                "created_at": NOW,
+                "updated_at": NOW,
+            }
+        )
         if not by_radius:
             area_rows.extend({"provider_id": n, "outward_code": c} for c in near[base])
         main = PROVIDER_KINDS[kind][0]
@@ -99,16 +129,31 @@ def generate(services: int, *, seed: int = 7, progress=print) -> dict:
         template = rng.choice(CATEGORY_SERVICES[slug])
         low, high = template.price_range
         roll = rng.random()
-        service_rows.append({
-            "id": sid, "provider_id": pid, "category_id": categories[slug], "title": template.title,
-            "description": template.description, "price_pence": rng.randint(low // 10, high // 10) * 10,
-            "price_unit": template.unit, "min_units": template.min_units,
-            "accepts_personal_budget": roll >= 0.1, "accepts_prepaid_card": roll >= 0.05, "accepts_self_funder": roll < 0.9,
-            "availability_note": "", "status": "published" if rng.random() > 0.03 else "withdrawn",
-            "published_at": NOW, "created_at": NOW, "updated_at": NOW,
-        })
+        service_rows.append(
+            {
+                "id": sid,
+                "provider_id": pid,
+                "category_id": categories[slug],
+                "title": template.title,
+                "description": template.description,
+                "price_pence": rng.randint(low // 10, high // 10) * 10,
+                "price_unit": template.unit,
+                "min_units": template.min_units,
+                "accepts_personal_budget": roll >= 0.1,
+                "accepts_prepaid_card": roll >= 0.05,
+                "accepts_self_funder": roll < 0.9,
+                "availability_note": "",
+                "status": "published" if rng.random() > 0.03 else "withdrawn",
+                "published_at": NOW,
+                "created_at": NOW,
+                "updated_at": NOW,
+            }
+        )
         days, opens, closes = HOURS[template.hours]
-        hour_rows.extend({"service_id": sid, "weekday": d, "opens_at": dt.time.fromisoformat(opens), "closes_at": dt.time.fromisoformat(closes)} for d in days)
+        hour_rows.extend(
+            {"service_id": sid, "weekday": d, "opens_at": dt.time.fromisoformat(opens), "closes_at": dt.time.fromisoformat(closes)}
+            for d in days
+        )
     _bulk(conn, Service, service_rows)
     _bulk(conn, ServiceHours, hour_rows)
     progress(f"  {services:,} services, {len(hour_rows):,} opening-hours rows")

@@ -10,4 +10,7 @@ app = create_app()
 
 @app.get("/bench/base")
 def bench_base():
-    return render_template_string('{% extends "base.html" %}{% block title %}Base{% endblock %}{% block main_content %}<h1 class="govuk-heading-xl">Base</h1>{% endblock %}')
+    return render_template_string(
+        '{% extends "base.html" %}{% block title %}Base{% endblock %}'
+        '{% block main_content %}<h1 class="govuk-heading-xl">Base</h1>{% endblock %}'
+    )

@@ -31,8 +31,8 @@ from sqlalchemy.exc import OperationalError
 
 os.environ.setdefault("APP_ENV", "testing")
 
-from app import create_app  # noqa: E402
-from app.extensions import db as _db  # noqa: E402
+from app import create_app
+from app.extensions import db as _db
 
 PG_SKIP_MESSAGE = (
     "PostgreSQL run skipped: set TEST_DATABASE_URL, e.g. "
@@ -157,9 +157,7 @@ def _reset_postgres(database: TestDatabase) -> None:
                 conn.execute(metadata_tables[table].insert(), rows)
                 # Keep sequences ahead of seeded ids.
                 if "id" in rows[0]:
-                    conn.execute(
-                        text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM \"{table}\"))")
-                    )
+                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM \"{table}\"))"))
     finally:
         engine.dispose()
 

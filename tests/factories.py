@@ -84,27 +84,27 @@ def make_provider(app, make_district):
         for code in areas:
             make_district(code)
         rating = overrides.pop("rating", CQCRating.GOOD)
-        fields = dict(
-            slug=f"provider-{n}",
-            name=f"Test Provider {n}",
-            legal_name=f"Test Provider {n} Ltd",
-            description="A test provider.",
-            email=f"hello{n}@provider.example",
-            phone="01733 000000",
-            town="Peterborough",
-            base_postcode=f"{base} 1AA",
-            base_district=base,
-            cqc_location_id=f"1-{n:09d}",
-            cqc_provider_id=f"1-{n + 500000:09d}",
-            cqc_overall=rating,
-            cqc_safe=rating,
-            cqc_effective=rating,
-            cqc_caring=rating,
-            cqc_responsive=rating,
-            cqc_well_led=rating,
-            cqc_inspection_date=dt.date(2026, 5, 4) if rating else None,
-            status=ProviderStatus.VERIFIED,
-        )
+        fields = {
+            "slug": f"provider-{n}",
+            "name": f"Test Provider {n}",
+            "legal_name": f"Test Provider {n} Ltd",
+            "description": "A test provider.",
+            "email": f"hello{n}@provider.example",
+            "phone": "01733 000000",
+            "town": "Peterborough",
+            "base_postcode": f"{base} 1AA",
+            "base_district": base,
+            "cqc_location_id": f"1-{n:09d}",
+            "cqc_provider_id": f"1-{n + 500000:09d}",
+            "cqc_overall": rating,
+            "cqc_safe": rating,
+            "cqc_effective": rating,
+            "cqc_caring": rating,
+            "cqc_responsive": rating,
+            "cqc_well_led": rating,
+            "cqc_inspection_date": dt.date(2026, 5, 4) if rating else None,
+            "status": ProviderStatus.VERIFIED,
+        }
         fields.update(overrides)
         provider = Provider(**fields)
         provider.areas = [ProviderArea(outward_code=code) for code in areas]
@@ -124,17 +124,17 @@ def make_service(app, make_provider, category):
             cat = category(cat)
         hours = overrides.pop("hours", [(d, "08:00", "20:00") for d in range(7)])
         status = overrides.pop("status", ServiceStatus.PUBLISHED)
-        fields = dict(
-            provider_id=provider.id,
-            category_id=cat.id,
-            title=f"Test service {next(_counter)}",
-            description="Help at home.",
-            price_pence=2400,
-            price_unit=PriceUnit.HOUR,
-            min_units=1,
-            status=status,
-            published_at=dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc) if status is not ServiceStatus.DRAFT else None,
-        )
+        fields = {
+            "provider_id": provider.id,
+            "category_id": cat.id,
+            "title": f"Test service {next(_counter)}",
+            "description": "Help at home.",
+            "price_pence": 2400,
+            "price_unit": PriceUnit.HOUR,
+            "min_units": 1,
+            "status": status,
+            "published_at": dt.datetime(2026, 6, 1, tzinfo=dt.UTC) if status is not ServiceStatus.DRAFT else None,
+        }
         fields.update(overrides)
         service = Service(**fields)
         service.hours = [
@@ -172,7 +172,9 @@ def make_lot(app, category):
 
 @pytest.fixture
 def make_membership(app):
-    def make(lot: FrameworkLot, provider: Provider, status: MembershipStatus = MembershipStatus.APPROVED, reason: str | None = None) -> FrameworkMembership:
+    def make(
+        lot: FrameworkLot, provider: Provider, status: MembershipStatus = MembershipStatus.APPROVED, reason: str | None = None
+    ) -> FrameworkMembership:
         membership = FrameworkMembership(lot_id=lot.id, provider_id=provider.id, status=status, reason=reason)
         db.session.add(membership)
         db.session.commit()
@@ -200,12 +202,12 @@ def make_user(app):
 
     def make(role: Role = Role.CITIZEN, password: str | None = DEFAULT_PASSWORD, **overrides) -> User:
         n = next(_counter)
-        fields = dict(
-            email=f"{role.value}{n}@example.test",
-            name=f"Test {role.label} {n}",
-            role=role,
-            password_hash=_password_hash(password) if password is not None else None,
-        )
+        fields = {
+            "email": f"{role.value}{n}@example.test",
+            "name": f"Test {role.label} {n}",
+            "role": role,
+            "password_hash": _password_hash(password) if password is not None else None,
+        }
         fields.update(overrides)
         user = User(**fields)
         db.session.add(user)
@@ -231,9 +233,15 @@ def make_budget(app, make_user, policy):
     from app.services import budgets
     from app.services.ledger import Actor
 
-    def make(citizen: User | None = None, amount: int = 50_000, budget_type=BudgetType.MANAGED_ACCOUNT, isf_provider=None,
-             outcomes=("Get out to the shops each week", "Stay safe and well at home"), periods: int = 1,
-             starts_on: dt.date | None = None):
+    def make(
+        citizen: User | None = None,
+        amount: int = 50_000,
+        budget_type=BudgetType.MANAGED_ACCOUNT,
+        isf_provider=None,
+        outcomes=("Get out to the shops each week", "Stay safe and well at home"),
+        periods: int = 1,
+        starts_on: dt.date | None = None,
+    ):
         from tests.services.money_helpers import funded_period, today
 
         citizen = citizen or make_user(Role.CITIZEN)

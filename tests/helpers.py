@@ -91,9 +91,7 @@ def sign_in(client, user, password: str | None = None, *, expect_success: bool =
     )
     if response.status_code == 302 and response.headers["Location"].endswith("/sign-in/two-step"):
         page_response = client.get("/sign-in/two-step")
-        response = client.post(
-            "/sign-in/two-step", data={"csrf_token": csrf_from(page_response), "code": next_code(user)}
-        )
+        response = client.post("/sign-in/two-step", data={"csrf_token": csrf_from(page_response), "code": next_code(user)})
     if expect_success:
         assert response.status_code == 302, f"sign-in failed: {visible_text(response)[:300]}"
     return response
@@ -109,7 +107,7 @@ def next_code(user) -> str:
     totp = pyotp.TOTP(user.totp_secret)
     import datetime as _dt
 
-    now = _dt.datetime.now(_dt.timezone.utc)
+    now = _dt.datetime.now(_dt.UTC)
     step = totp.timecode(now)
     if user.totp_last_step is not None and user.totp_last_step >= step:
         step = user.totp_last_step + 1  # the next step is accepted (one step either side)

@@ -123,8 +123,15 @@ def book_by_card(service, card, *, citizen, booker=None, days=2, units=1, key=No
     from tests.services.money_helpers import request_for
 
     request = request_for(
-        service, None, day=dt.date.today() + dt.timedelta(days=days), at=at, units=units, key=key,
-        payment_method=PaymentMethod.CARD, card_public_id=card.public_id, **extra,
+        service,
+        None,
+        day=dt.date.today() + dt.timedelta(days=days),
+        at=at,
+        units=units,
+        key=key,
+        payment_method=PaymentMethod.CARD,
+        card_public_id=card.public_id,
+        **extra,
     )
     return bookings.create(request, citizen=citizen, booker=booker or citizen, policy=current_policy())
 
@@ -136,19 +143,26 @@ def card_that_asks_the_bank(payer, localstripe):
 
     setup = card_payments.start_card_setup(payer)
     stripe_js_confirm_setup(localstripe.url, setup, THREE_D_SECURE_CARD)
-    urllib.request.urlopen(urllib.request.Request(
-        f"{localstripe.url}/v1/setup_intents/{setup.stripe_setup_intent_id}/confirm",
-        data=json.dumps({"key": PUBLISHABLE_KEY, "use_stripe_sdk": True, "client_secret": setup.client_secret}).encode(),
-        method="POST")).close()
+    urllib.request.urlopen(
+        urllib.request.Request(
+            f"{localstripe.url}/v1/setup_intents/{setup.stripe_setup_intent_id}/confirm",
+            data=json.dumps({"key": PUBLISHABLE_KEY, "use_stripe_sdk": True, "client_secret": setup.client_secret}).encode(),
+            method="POST",
+        )
+    ).close()
     return card_payments.finish_card_setup(setup.public_id, payer=payer, route=FundingRoute.SELF_FUNDER)
 
 
 def holder_confirms_with_their_bank(localstripe, intent_id: str) -> dict:
     """The card holder passes their bank's check (3-D Secure): the payment succeeds."""
     intent = stripe_get(localstripe.url, f"/v1/payment_intents/{intent_id}")
-    urllib.request.urlopen(urllib.request.Request(
-        f"{localstripe.url}/v1/payment_intents/{intent_id}/_authenticate?success=true",
-        data=json.dumps({"key": PUBLISHABLE_KEY, "client_secret": intent["client_secret"]}).encode(), method="POST")).close()
+    urllib.request.urlopen(
+        urllib.request.Request(
+            f"{localstripe.url}/v1/payment_intents/{intent_id}/_authenticate?success=true",
+            data=json.dumps({"key": PUBLISHABLE_KEY, "client_secret": intent["client_secret"]}).encode(),
+            method="POST",
+        )
+    ).close()
     done = stripe_get(localstripe.url, f"/v1/payment_intents/{intent_id}")
     assert done["status"] == "succeeded"
     return done

@@ -313,8 +313,12 @@ def test_production_counts_rate_limits_in_redis(production_env, app):
         statuses = []
         for _ in range(11):
             page = client.get("/sign-in", base_url="https://localhost")  # Secure cookies: https only
-            response = client.post("/sign-in", base_url="https://localhost", headers={"Referer": "https://localhost/sign-in"},
-                                   data={"csrf_token": csrf_from(page), "email": "nobody@example.test", "password": "wrong password"})
+            response = client.post(
+                "/sign-in",
+                base_url="https://localhost",
+                headers={"Referer": "https://localhost/sign-in"},
+                data={"csrf_token": csrf_from(page), "email": "nobody@example.test", "password": "wrong password"},
+            )
             statuses.append(response.status_code)
         assert statuses == [200] * 10 + [429]
         assert any(b"email:nobody@example.test" in key for key in store.keys("LIMITS:*")), "the counts are in Redis"

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from app.presenters.formatting import format_date, format_distance, format_pence, format_time, ordinal, pluralise
+from app.formatting import format_date, format_distance, format_pence, format_time, ordinal, pluralise
 
 
 @pytest.mark.parametrize(
@@ -24,7 +24,7 @@ def test_money_must_be_integer_pence():
 def test_dates_and_times_in_govuk_style():
     assert format_date(dt.date(2026, 6, 4)) == "4 June 2026"
     # 23:30 UTC on 31 May is 00:30 on 1 June in British Summer Time.
-    assert format_date(dt.datetime(2026, 5, 31, 23, 30, tzinfo=dt.timezone.utc)) == "1 June 2026"
+    assert format_date(dt.datetime(2026, 5, 31, 23, 30, tzinfo=dt.UTC)) == "1 June 2026"
     assert format_time(dt.time(9, 0)) == "9am"
     assert format_time(dt.time(17, 30)) == "5:30pm"
     assert format_time(dt.time(0, 0)) == "midnight"
@@ -33,7 +33,17 @@ def test_dates_and_times_in_govuk_style():
 
 def test_small_words():
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
-        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "22nd",
+        "101st",
+        "111th",
     ]
     assert pluralise(1, "service") == "1 service"
     assert pluralise(2, "service") == "2 services"

@@ -74,7 +74,7 @@ class LoopbackStripe:
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def start(self) -> "LoopbackStripe":
+    def start(self) -> LoopbackStripe:
         _configure_store(self.state_file)
         self._thread = threading.Thread(target=self._serve, name="localstripe", daemon=True)
         self._thread.start()
@@ -116,7 +116,7 @@ class LoopbackStripe:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def __enter__(self) -> "LoopbackStripe":
+    def __enter__(self) -> LoopbackStripe:
         return self.start()
 
     def __exit__(self, *exc) -> None:

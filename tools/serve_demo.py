@@ -37,7 +37,7 @@ def _wait_for(url: str, seconds: float = 15) -> None:
             return
         except OSError:
             if time.monotonic() > deadline:
-                raise SystemExit(f"localstripe did not answer at {url}")
+                raise SystemExit(f"localstripe did not answer at {url}") from None
             time.sleep(0.1)
 
 
@@ -51,7 +51,15 @@ def main() -> int:
         instance = env.get("INSTANCE_PATH", "instance")
         os.makedirs(instance, exist_ok=True)
         stripe = subprocess.Popen(
-            [sys.executable, "-m", "tools.localstripe_loopback", "--port", stripe_port, "--state", os.path.join(instance, "localstripe.pickle")]
+            [
+                sys.executable,
+                "-m",
+                "tools.localstripe_loopback",
+                "--port",
+                stripe_port,
+                "--state",
+                os.path.join(instance, "localstripe.pickle"),
+            ]
         )
         _wait_for(f"{base}/js.stripe.com/v3/")
         env.update(DEMO_KEYS, STRIPE_API_BASE=base)
@@ -62,7 +70,9 @@ def main() -> int:
         urllib.request.urlopen(urllib.request.Request(f"{base}/_config/webhooks/marketplace", data=body, method="POST")).close()
         print(f"Card payments: offline demo against localstripe at {base} (Stripe test cards, e.g. 4242 4242 4242 4242)")
     try:
-        return subprocess.call([os.path.join(os.path.dirname(sys.executable), "flask"), "run", "--host", "127.0.0.1", "--port", port], env=env)
+        return subprocess.call(
+            [os.path.join(os.path.dirname(sys.executable), "flask"), "run", "--host", "127.0.0.1", "--port", port], env=env
+        )
     except KeyboardInterrupt:
         return 0
     finally:

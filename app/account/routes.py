@@ -79,8 +79,12 @@ def details():
         old_email = user.email
         try:
             ended = accounts.update_details(
-                user, name=form.name.data, email=form.email.data, citizen_funding=funding,
-                current_password=form.current_password.data, current_token=user.get_id(),
+                user,
+                name=form.name.data,
+                email=form.email.data,
+                citizen_funding=funding,
+                current_password=form.current_password.data,
+                current_token=user.get_id(),
             )
         except ValidationError as exc:
             if exc.errors.get("current_password") == accounts.CURRENT_PASSWORD_WRONG:
@@ -104,7 +108,10 @@ def change_password():
     if form.validate_on_submit():
         try:
             ended = accounts.change_password(
-                current_user, current_password=form.current_password.data, new_password=form.new_password.data, current_token=current_user.get_id()
+                current_user,
+                current_password=form.current_password.data,
+                new_password=form.new_password.data,
+                current_token=current_user.get_id(),
             )
         except ValidationError as exc:
             _note_wrong_secret(exc, "current_password")
@@ -226,7 +233,12 @@ def sessions():
 @bp.post("/account/sessions/sign-out-others")
 def sign_out_others():
     count = accounts.sign_out_other_sessions(current_user, current_user.get_id())
-    flash(f"You have been signed out on {count} other device{'s' if count != 1 else ''}." if count else "You were not signed in anywhere else.", "success")
+    flash(
+        f"You have been signed out on {count} other device{'s' if count != 1 else ''}."
+        if count
+        else "You were not signed in anywhere else.",
+        "success",
+    )
     return redirect(url_for("account.sessions"))
 
 
@@ -292,7 +304,11 @@ def invite_representative():
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            flash(f"We have emailed an invitation to {form.email.data.strip()}. They can accept it within {current_app.config['INVITATION_DAYS']} days.", "success")
+            flash(
+                f"We have emailed an invitation to {form.email.data.strip()}. "
+                f"They can accept it within {current_app.config['INVITATION_DAYS']} days.",
+                "success",
+            )
             return redirect(url_for("account.representatives"))
     return render_template("account/invite_representative.html", form=form)
 

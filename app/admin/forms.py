@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from app.forms import FlaskForm, radio_field, text_field, textarea_field
 
-COUNCIL_ROLE_CHOICES = [("commissioner", "Commissioner: verifies providers, runs the framework, reads the audit trail"), ("admin", "Admin: everything a commissioner does, plus accounts and email")]
+COUNCIL_ROLE_CHOICES = [
+    ("commissioner", "Commissioner: verifies providers, runs the framework, reads the audit trail"),
+    ("admin", "Admin: everything a commissioner does, plus accounts and email"),
+]
 
 
 class CouncilUserForm(FlaskForm):
@@ -16,4 +19,6 @@ class RoleForm(FlaskForm):
 
 
 class DeactivateForm(FlaskForm):
-    reason = textarea_field("Why are you deactivating this account?", required="Enter why you are deactivating this account", max_length=1000)
+    reason = textarea_field(
+        "Why are you deactivating this account?", required="Enter why you are deactivating this account", max_length=1000
+    )

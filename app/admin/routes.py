@@ -5,12 +5,12 @@ from flask_login import current_user
 
 from app.admin import bp
 from app.admin.forms import CouncilUserForm, DeactivateForm, RoleForm
+from app.extensions import db
 from app.forms import ConfirmForm, apply_errors
 from app.models import EmailStatus, OutboundEmail, Role
 from app.services import accounts, mail, two_step, user_sessions
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.pagination import clamp_page
-from app.extensions import db
 
 
 def _page() -> int:
@@ -51,7 +51,10 @@ def new_council_user():
     if form.validate_on_submit():
         try:
             person = accounts.create_council_user(
-                current_user, name=form.name.data, email=form.email.data, role=Role(form.role.data),
+                current_user,
+                name=form.name.data,
+                email=form.email.data,
+                role=Role(form.role.data),
                 set_password_link=lambda token: mail.link_for("auth.reset_password", token=token),
             )
         except ValidationError as exc:
@@ -135,5 +138,9 @@ def email(email_id: int):
 def send_emails():
     mail.recover_stuck()
     report = mail.deliver_pending(limit=200)
-    flash(f"Sent {len(report.sent)} email{'s' if len(report.sent) != 1 else ''}; {len(report.failed)} will be retried; {len(report.gave_up)} failed for good.", "success")
+    flash(
+        f"Sent {len(report.sent)} email{'s' if len(report.sent) != 1 else ''}; "
+        f"{len(report.failed)} will be retried; {len(report.gave_up)} failed for good.",
+        "success",
+    )
     return redirect(url_for("admin.emails"))

@@ -17,16 +17,37 @@ def _parameter(name: str, description: str, schema: dict, **extra) -> dict:
 
 def _parameters() -> list[dict]:
     return [
-        _parameter("q", "Words to search for. Whoosh syntax works: AND, OR, NOT, brackets, \"phrases\", wild* and fuzzy~ words.", {"type": "string", "maxLength": sp.MAX_QUERY_LENGTH}),
-        _parameter("category", "A category slug, as in /categories/{slug}.", {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 60}),
-        _parameter("postcode", "A full UK postcode. Only its district (outward code) is used or recorded.", {"type": "string", "examples": ["PE1 1XX"]}),
+        _parameter(
+            "q",
+            'Words to search for. Whoosh syntax works: AND, OR, NOT, brackets, "phrases", wild* and fuzzy~ words.',
+            {"type": "string", "maxLength": sp.MAX_QUERY_LENGTH},
+        ),
+        _parameter(
+            "category",
+            "A category slug, as in /categories/{slug}.",
+            {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 60},
+        ),
+        _parameter(
+            "postcode",
+            "A full UK postcode. Only its district (outward code) is used or recorded.",
+            {"type": "string", "examples": ["PE1 1XX"]},
+        ),
         _parameter(
             "radius_miles",
-            "With a postcode: services whose provider is based within this distance of the postcode's district, or that list the district among their areas.",
+            "With a postcode: services whose provider is based within this distance of the postcode's district, "
+            "or that list the district among their areas.",
             {"type": "integer", "minimum": sp.MIN_RADIUS_MILES, "maximum": sp.MAX_RADIUS_MILES, "default": sp.DEFAULT_RADIUS_MILES},
         ),
-        _parameter("max_price_pence", "Highest price per unit, in pence. (The search page takes this too, and `max_price` in pounds as people type it.)", {"type": "integer", "minimum": 1, "maximum": MAX_PRICE_PENCE}),
-        _parameter("min_cqc_rating", "Lowest CQC overall rating. Providers without a rating are left out when this is given.", {"type": "string", "enum": [r.value for r in CQCRating]}),
+        _parameter(
+            "max_price_pence",
+            "Highest price per unit, in pence. (The search page takes this too, and `max_price` in pounds as people type it.)",
+            {"type": "integer", "minimum": 1, "maximum": MAX_PRICE_PENCE},
+        ),
+        _parameter(
+            "min_cqc_rating",
+            "Lowest CQC overall rating. Providers without a rating are left out when this is given.",
+            {"type": "string", "enum": [r.value for r in CQCRating]},
+        ),
         _parameter("funding", "A way of paying the service must accept.", {"type": "string", "enum": [r.value for r in FundingRoute]}),
         _parameter(
             "day",
@@ -35,11 +56,20 @@ def _parameters() -> list[dict]:
             style="form",
             explode=True,
         ),
-        _parameter("framework_only", "Only services of providers approved on the council framework for their category.", {"type": "boolean", "default": False}),
-        _parameter("sort", "Order of results. `distance` needs a postcode.", {"type": "string", "enum": [s.value for s in sp.Sort], "default": sp.Sort.BEST_MATCH.value}),
+        _parameter(
+            "framework_only",
+            "Only services of providers approved on the council framework for their category.",
+            {"type": "boolean", "default": False},
+        ),
+        _parameter(
+            "sort",
+            "Order of results. `distance` needs a postcode.",
+            {"type": "string", "enum": [s.value for s in sp.Sort], "default": sp.Sort.BEST_MATCH.value},
+        ),
         _parameter(
             "page",
-            f"Page of {sp.PER_PAGE} results. A page past the last is not an error: it answers 200 with an empty `results` list, and `total` and `pages` say how many there are.",
+            f"Page of {sp.PER_PAGE} results. A page past the last is not an error: "
+            "it answers 200 with an empty `results` list, and `total` and `pages` say how many there are.",
             {"type": "integer", "minimum": 1, "maximum": sp.MAX_PAGE, "default": 1},
         ),
     ]
@@ -49,7 +79,12 @@ def _facet_value(value_schema: dict) -> dict:
     return {
         "type": "object",
         "required": ["value", "label", "count", "selected"],
-        "properties": {"value": value_schema, "label": {"type": "string"}, "count": {"type": "integer", "minimum": 0}, "selected": {"type": "boolean"}},
+        "properties": {
+            "value": value_schema,
+            "label": {"type": "string"},
+            "count": {"type": "integer", "minimum": 0},
+            "selected": {"type": "boolean"},
+        },
     }
 
 
@@ -57,14 +92,32 @@ def _schemas() -> dict:
     rank = {
         "type": "object",
         "description": "The service's place on its council framework lot, ranked on quality and price.",
-        "required": ["lot_id", "lot_name", "rank", "of", "joint", "score", "quality_score", "price_score", "quality_weight", "price_weight", "sentence", "reasons"],
+        "required": [
+            "lot_id",
+            "lot_name",
+            "rank",
+            "of",
+            "joint",
+            "score",
+            "quality_score",
+            "price_score",
+            "quality_weight",
+            "price_weight",
+            "sentence",
+            "reasons",
+        ],
         "properties": {
             "lot_id": {"type": "integer"},
             "lot_name": {"type": "string"},
             "rank": {"type": "integer", "minimum": 1},
             "of": {"type": "integer", "minimum": 1},
             "joint": {"type": "boolean", "description": "Another service on the lot has the same score."},
-            "score": {"type": "number", "minimum": 0, "maximum": 100, "description": "quality_weight% of quality_score plus price_weight% of price_score."},
+            "score": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 100,
+                "description": "quality_weight% of quality_score plus price_weight% of price_score.",
+            },
             "quality_score": {"type": "integer", "minimum": 0, "maximum": 100},
             "price_score": {"type": "integer", "minimum": 0, "maximum": 100},
             "quality_weight": {"type": "integer", "minimum": 0, "maximum": 100},
@@ -75,18 +128,47 @@ def _schemas() -> dict:
     }
     result = {
         "type": "object",
-        "required": ["id", "url", "title", "provider", "category", "price_pence", "unit", "min_units", "distance_miles", "covers_your_area", "cqc_rating", "funding", "days", "framework"],
+        "required": [
+            "id",
+            "url",
+            "title",
+            "provider",
+            "category",
+            "price_pence",
+            "unit",
+            "min_units",
+            "distance_miles",
+            "covers_your_area",
+            "cqc_rating",
+            "funding",
+            "days",
+            "framework",
+        ],
         "properties": {
             "id": {"type": "integer"},
             "url": {"type": "string", "description": "The service's page."},
             "title": {"type": "string"},
-            "provider": {"type": "object", "required": ["id", "name"], "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
-            "category": {"type": "object", "required": ["slug", "name"], "properties": {"slug": {"type": "string"}, "name": {"type": "string"}}},
+            "provider": {
+                "type": "object",
+                "required": ["id", "name"],
+                "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+            },
+            "category": {
+                "type": "object",
+                "required": ["slug", "name"],
+                "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},
+            },
             "price_pence": {"type": "integer", "minimum": 1},
             "unit": {"type": "string", "enum": [u.value for u in PriceUnit]},
             "min_units": {"type": "integer", "minimum": 1},
-            "distance_miles": {"type": ["number", "null"], "description": "From the postcode's district to the provider's base district; null without a postcode."},
-            "covers_your_area": {"type": "boolean", "description": "Based further away than radius_miles, but serves the postcode's district."},
+            "distance_miles": {
+                "type": ["number", "null"],
+                "description": "From the postcode's district to the provider's base district; null without a postcode.",
+            },
+            "covers_your_area": {
+                "type": "boolean",
+                "description": "Based further away than radius_miles, but serves the postcode's district.",
+            },
             "cqc_rating": {"type": ["string", "null"], "enum": [r.value for r in CQCRating] + [None]},
             "funding": {"type": "array", "items": {"type": "string", "enum": [r.value for r in FundingRoute]}},
             "days": {"type": "array", "items": {"type": "string", "enum": list(sp.DAY_VALUES)}},
@@ -106,7 +188,11 @@ def _schemas() -> dict:
             "did_you_mean": {**_NULLABLE_STRING, "description": "The words with misspellings corrected, when that finds something."},
             "location": {
                 "oneOf": [
-                    {"type": "object", "required": ["postcode_district", "town"], "properties": {"postcode_district": {"type": "string"}, "town": {"type": "string"}}},
+                    {
+                        "type": "object",
+                        "required": ["postcode_district", "town"],
+                        "properties": {"postcode_district": {"type": "string"}, "town": {"type": "string"}},
+                    },
                     {"type": "null"},
                 ]
             },
@@ -170,7 +256,9 @@ def openapi_document() -> dict:
                     "summary": "Search listed services",
                     "parameters": _parameters(),
                     "responses": {
-                        "200": response("A page of results, with the total and facet counts (no results on a page past the last).", "SearchResults"),
+                        "200": response(
+                            "A page of results, with the total and facet counts (no results on a page past the last).", "SearchResults"
+                        ),
                         "400": response(
                             "Some parameters are not valid; `fields` names every bad one at once (malformed values, "
                             "`sort=distance` without a postcode, an unknown category or postcode district).",
@@ -181,7 +269,11 @@ def openapi_document() -> dict:
                 }
             },
             "/api/v1/openapi.json": {
-                "get": {"operationId": "openapi", "summary": "This document", "responses": {"200": {"description": "The OpenAPI document."}}}
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document",
+                    "responses": {"200": {"description": "The OpenAPI document."}},
+                }
             },
         },
         "components": {"schemas": _schemas()},

@@ -166,7 +166,11 @@ def register_provider():
         )
         try:
             user, provider = provider_accounts.sign_up(
-                your_name=form.your_name.data, your_email=form.your_email.data, password=form.password.data, profile=profile, ip_address=_client()[0]
+                your_name=form.your_name.data,
+                your_email=form.your_email.data,
+                password=form.password.data,
+                profile=profile,
+                ip_address=_client()[0],
             )
         except ValidationError as exc:
             apply_errors(form, exc)

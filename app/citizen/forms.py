@@ -20,17 +20,25 @@ class BookingForm(FlaskForm):
         required="Select how often you want the service",
         validate_choice=False,
     )
-    first_date = GovDateField("Date", invalid_message="Date must be a real date, for example 27 3 2027", required="Enter the date",
-                              description="For a weekly booking, the date of the first week. For example, 27 3 2027")
-    start_time = select_field("Start time", required="Select a start time", validate_choice=False,
-                              description="The times the service usually runs")
+    first_date = GovDateField(
+        "Date",
+        invalid_message="Date must be a real date, for example 27 3 2027",
+        required="Enter the date",
+        description="For a weekly booking, the date of the first week. For example, 27 3 2027",
+    )
+    start_time = select_field(
+        "Start time", required="Select a start time", validate_choice=False, description="The times the service usually runs"
+    )
     units = GovIntegerField("How many", invalid_message="Enter a whole number", required="Enter how many you want to book")
     weekdays = checkboxes_field("Which days each week?", choices=[(str(i), day) for i, day in enumerate(WEEKDAYS)])
     weeks = GovIntegerField("For how many weeks?", invalid_message="Enter a number of weeks from 1 to 52", description="Up to 52 weeks")
     payment = radio_field("How will you pay?", choices=[], required="Select how you will pay", validate_choice=False)
     outcome = radio_field("Which outcome in your support plan is this for? (optional)", choices=[], validate_choice=False)
-    message = textarea_field("Message to the provider (optional)", max_length=1000,
-                             description="For example, door codes, how you like to be greeted, or anything they should know")
+    message = textarea_field(
+        "Message to the provider (optional)",
+        max_length=1000,
+        description="For example, door codes, how you like to be greeted, or anything they should know",
+    )
     submit = submit("Continue")
 
     @staticmethod
@@ -66,10 +74,10 @@ class BookingForm(FlaskForm):
         if self.schedule.data == "weekly":
             # These fields are optional for a one-off booking, so they are checked here.
             if not self.weekdays.data:
-                self.weekdays.errors = list(self.weekdays.errors) + ["Select the days of the week you want"]
+                self.weekdays.errors = [*list(self.weekdays.errors), "Select the days of the week you want"]
                 valid = False
             if not self.weeks.errors and (self.weeks.data is None or not (1 <= self.weeks.data <= 52)):
-                self.weeks.errors = list(self.weeks.errors) + ["Enter a number of weeks from 1 to 52"]
+                self.weeks.errors = [*list(self.weeks.errors), "Enter a number of weeks from 1 to 52"]
                 valid = False
         return valid
 
@@ -102,7 +110,7 @@ class MoveIsfForm(FlaskForm):
 
 def quarter_hours(windows: list[tuple[dt.time, dt.time]]) -> list[tuple[str, str]]:
     """Start times on the quarter hour inside the service's usual opening windows."""
-    from app.presenters.formatting import format_time
+    from app.formatting import format_time
 
     times: set[dt.time] = set()
     for opens, closes in windows:
@@ -129,8 +137,7 @@ NEW_CARD = "new"  # the "Add a new card" choice
 class _CardChoiceForm(FlaskForm):
     """Choose one of the payer's saved cards, or to add a new one."""
 
-    card = radio_field("Which card will you pay with?", choices=[], required="Select a card, or add a new card",
-                       validate_choice=False)
+    card = radio_field("Which card will you pay with?", choices=[], required="Select a card, or add a new card", validate_choice=False)
 
     def validate_card(self, field):
         BookingForm._one_of(field, "Select a card, or add a new card")

@@ -11,10 +11,10 @@ from flask_login import current_user
 from app.citizen import bp
 from app.citizen.forms import NEW_CARD, AddCardForm, ChooseCardForm, PayNowForm
 from app.citizen.routes import CARD_ROUTES, _draft_citizen, _load_draft, _people, _save_draft, card_route
+from app.formatting import format_pence
 from app.forms import ConfirmForm, apply_errors
 from app.models import CardPaymentKind, CardPaymentStatus, FundingRoute, PaymentMethod, VisitStatus
 from app.presenters import card_payments as presenter
-from app.presenters.formatting import format_pence
 from app.security import is_safe_redirect_target
 from app.services import accounts, bookings, card_payments
 from app.services.errors import Conflict, DomainError, NotFound, ValidationError
@@ -62,8 +62,9 @@ def choose_card(service_id: int):
             return redirect(url_for("citizen.add_card", route=route.value, next=here))
         _save_draft(service.id, dict(draft, card=form.card.data))
         return redirect(check)
-    return render_template("citizen/choose_card.html", service=service, form=form, route=route, route_label=presenter.ROUTE_LABELS[route],
-                           back=book)
+    return render_template(
+        "citizen/choose_card.html", service=service, form=form, route=route, route_label=presenter.ROUTE_LABELS[route], back=book
+    )
 
 
 # Adding a card (Stripe.js) --------------------------------------------------------------------
@@ -103,8 +104,15 @@ def add_card():
     except (card_payments.ProcessorUnavailable, card_payments.ProcessorRefused) as exc:
         return render_template("citizen/add_card.html", form=None, back=back, not_configured=str(exc))
     form.setup.data = setup.public_id
-    return render_template("citizen/add_card.html", form=form, back=back, setup=setup, card_error=card_error,
-                           stripe_js_url=card_payments.stripe_js_url(), publishable_key=card_payments.publishable_key())
+    return render_template(
+        "citizen/add_card.html",
+        form=form,
+        back=back,
+        setup=setup,
+        card_error=card_error,
+        stripe_js_url=card_payments.stripe_js_url(),
+        publishable_key=card_payments.publishable_key(),
+    )
 
 
 # Confirming a payment with the bank (3-D Secure) -------------------------------------------------
@@ -126,9 +134,15 @@ def confirm_payment(public_id: str):
                 problem = "Your bank has not confirmed the payment yet. Select ‘Confirm with your bank’ and follow your bank’s steps."
     if payment.status is not CardPaymentStatus.REQUIRES_ACTION:
         return _after_confirmation(payment)
-    return render_template("citizen/confirm_payment.html", payment=payment, booking=booking, form=form, problem=problem,
-                           stripe_js_url=card_payments.stripe_js_url() if card_payments.is_configured() else None,
-                           publishable_key=card_payments.publishable_key() if card_payments.is_configured() else None)
+    return render_template(
+        "citizen/confirm_payment.html",
+        payment=payment,
+        booking=booking,
+        form=form,
+        problem=problem,
+        stripe_js_url=card_payments.stripe_js_url() if card_payments.is_configured() else None,
+        publishable_key=card_payments.publishable_key() if card_payments.is_configured() else None,
+    )
 
 
 def _after_confirmation(payment):
@@ -142,16 +156,24 @@ def _after_confirmation(payment):
             return redirect(url_for("citizen.confirm_payment", public_id=waiting[0].public_id))
         flash(f"Your bank confirmed the payment: {amount} is reserved on your card and taken when the visit is delivered.", "success")
     elif payment.status is CardPaymentStatus.FAILED and payment.kind is CardPaymentKind.PAY_NOW:
-        flash(f"Your bank did not confirm the payment, so nothing was taken. {payment.failure_message or ''} "
-              "You can try again or use another card.")
+        flash(
+            f"Your bank did not confirm the payment, so nothing was taken. {payment.failure_message or ''} "
+            "You can try again or use another card."
+        )
         visit = payment.visit
         if visit.status is VisitStatus.UNPAID:
             return redirect(url_for("citizen.pay_visit", public_id=booking.public_id, visit_id=visit.id))
     elif payment.status is CardPaymentStatus.FAILED:
-        flash("Your bank did not confirm the payment, so nothing is reserved on your card for this visit. "
-              "Your booking stands: the visit will be charged to your card when it is delivered, and we will tell you if your bank needs you again.")
-    return redirect(url_for("citizen.booking", public_id=booking.public_id) if accounts.can_act_for(current_user, booking.citizen)
-                    else url_for("citizen.payments"))
+        flash(
+            "Your bank did not confirm the payment, so nothing is reserved on your card for this visit. "
+            "Your booking stands: the visit will be charged "
+            "to your card when it is delivered, and we will tell you if your bank needs you again."
+        )
+    return redirect(
+        url_for("citizen.booking", public_id=booking.public_id)
+        if accounts.can_act_for(current_user, booking.citizen)
+        else url_for("citizen.payments")
+    )
 
 
 # Paying what is owed ------------------------------------------------------------------------------
@@ -167,14 +189,16 @@ def _owed_visits():
     for visit in sorted(found.values(), key=lambda v: v.starts_at):
         booking = visit.booking
         money = presenter.booking_money(booking)
-        rows.append({
-            "visit": visit,
-            "booking": booking,
-            "money": money.for_visit(visit),
-            "may_pay": card_payments.may_pay(current_user, booking),
-            "may_view": accounts.can_act_for(current_user, booking.citizen),
-            "payer": money.card.owner,
-        })
+        rows.append(
+            {
+                "visit": visit,
+                "booking": booking,
+                "money": money.for_visit(visit),
+                "may_pay": card_payments.may_pay(current_user, booking),
+                "may_view": accounts.can_act_for(current_user, booking.citizen),
+                "payer": money.card.owner,
+            }
+        )
     return rows
 
 
@@ -194,7 +218,11 @@ def _payable_visit(public_id: str, visit_id: int):
 @bp.route("/bookings/<public_id>/visits/<id:visit_id>/pay", methods=["GET", "POST"])
 def pay_visit(public_id: str, visit_id: int):
     booking, visit = _payable_visit(public_id, visit_id)
-    back = url_for("citizen.booking", public_id=booking.public_id) if accounts.can_act_for(current_user, booking.citizen) else url_for("citizen.owed")
+    back = (
+        url_for("citizen.booking", public_id=booking.public_id)
+        if accounts.can_act_for(current_user, booking.citizen)
+        else url_for("citizen.owed")
+    )
     if visit.status is not VisitStatus.UNPAID:
         flash("This visit has nothing left to pay.")
         return redirect(back)
@@ -203,8 +231,15 @@ def pay_visit(public_id: str, visit_id: int):
         return redirect(url_for("citizen.confirm_payment", public_id=money.awaiting_bank.public_id))
     here = url_for("citizen.pay_visit", public_id=booking.public_id, visit_id=visit.id)
     if not card_payments.is_configured():
-        return render_template("citizen/pay_visit.html", booking=booking, visit=visit, money=money, form=None, back=back,
-                               not_configured=str(card_payments.CardPaymentsNotConfigured()))
+        return render_template(
+            "citizen/pay_visit.html",
+            booking=booking,
+            visit=visit,
+            money=money,
+            form=None,
+            back=back,
+            not_configured=str(card_payments.CardPaymentsNotConfigured()),
+        )
     cards = card_payments.saved_cards(current_user)
     if not cards:
         return redirect(url_for("citizen.add_card", next=here))
@@ -260,4 +295,3 @@ def payments():
 @bp.get("/payments/statement.csv")
 def payments_csv():
     return presenter.statement_csv(current_user, card_payments.card_statement(current_user))
-

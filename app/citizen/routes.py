@@ -8,8 +8,8 @@ from flask_login import current_user
 
 from app.citizen import bp
 from app.citizen.forms import BookingForm, CancelForm, ConfirmBookingForm, MoveIsfForm, quarter_hours
-from app.forms import apply_errors
 from app.database import utcnow
+from app.forms import apply_errors
 from app.models import WEEKDAYS, BookingSchedule, FundingRoute, PaymentMethod
 from app.presenters.budgets import statement_csv, statement_view
 from app.presenters.card_payments import ROUTE_LABELS, booking_money, card_label, card_timing
@@ -42,10 +42,12 @@ def _payment_choices(people, service) -> list[tuple[str, str]]:
     for person in people:
         for budget in bookings.usable_budgets(person, service):
             figures = budgets.summary(budget)
-            from app.presenters.formatting import format_pence
+            from app.formatting import format_pence
 
             owner = "" if person.id == current_user.id else f"{person.name}’s "
-            choices.append((f"budget:{budget.public_id}", f"{owner}{budget.budget_type.label} ({format_pence(figures.available_pence)} available now)"))
+            choices.append(
+                (f"budget:{budget.public_id}", f"{owner}{budget.budget_type.label} ({format_pence(figures.available_pence)} available now)")
+            )
     choices.extend((f"card:{route.value}", ROUTE_LABELS[route]) for route in CARD_ROUTES if service.accepts(route))
     return choices
 
@@ -65,7 +67,7 @@ def _build_form(service, people, formdata=None, data=None) -> BookingForm:
     if formdata is not None:
         form.process(formdata)  # after configuring, so messages name the unit and range
     form.citizen.choices = [(str(p.id), _person_label(p)) for p in people]
-    form.start_time.choices = [("", "Choose a time")] + quarter_hours([(h.opens_at, h.closes_at) for h in service.hours])
+    form.start_time.choices = [("", "Choose a time"), *quarter_hours([(h.opens_at, h.closes_at) for h in service.hours])]
     form.payment.choices = _payment_choices(people, service)
     form.outcome.choices = _outcome_choices(people, service)
     if not form.request_key.data:
@@ -164,8 +166,14 @@ def book(service_id: int):
             if card_route(draft) is not None and not draft.get("card"):
                 return redirect(url_for("citizen.choose_card", service_id=service.id, key=draft["request_key"]))
             return redirect(url_for("citizen.check_booking", service_id=service.id, key=draft["request_key"]))
-    return render_template("citizen/book.html", service=service, form=form, several=len(people) > 1, weekdays=WEEKDAYS,
-                           cards_configured=card_payments.is_configured())
+    return render_template(
+        "citizen/book.html",
+        service=service,
+        form=form,
+        several=len(people) > 1,
+        weekdays=WEEKDAYS,
+        cards_configured=card_payments.is_configured(),
+    )
 
 
 @bp.route("/services/<id:service_id>/book/check", methods=["GET", "POST"])
@@ -228,9 +236,18 @@ def check_booking(service_id: int):
             now = utcnow()
             timings = [card_timing(v.starts_at, now) for v in quote.visits]
     return render_template(
-        "citizen/check_booking.html", service=service, quote=quote, problem=problem, form=form, draft=draft, citizen=citizen,
-        card=card, card_label=card_label(card) if card else None, timings=timings,
-        route_label=ROUTE_LABELS[card_route(draft)] if card else None, authorise_days=card_payments.AUTHORISE_WITHIN.days,
+        "citizen/check_booking.html",
+        service=service,
+        quote=quote,
+        problem=problem,
+        form=form,
+        draft=draft,
+        citizen=citizen,
+        card=card,
+        card_label=card_label(card) if card else None,
+        timings=timings,
+        route_label=ROUTE_LABELS[card_route(draft)] if card else None,
+        authorise_days=card_payments.AUTHORISE_WITHIN.days,
         notice_hours=current_policy().cancellation_notice_hours,
     )
 
@@ -284,8 +301,13 @@ def overview():
         waiting = [b for b in person_bookings if b.status.value == "requested"]
         people.append({"person": person, "budgets": person_budgets, "upcoming": upcoming, "waiting": waiting})
     owed = {v.id: v for person in [current_user, *_people()] for v in card_payments.unpaid_visits(person)}
-    return render_template("citizen/overview.html", people=people, several=len(people) > 1,
-                           owed_visits=len(owed), owed_pence=sum(card_payments.amount_owed(v) for v in owed.values()))
+    return render_template(
+        "citizen/overview.html",
+        people=people,
+        several=len(people) > 1,
+        owed_visits=len(owed),
+        owed_pence=sum(card_payments.amount_owed(v) for v in owed.values()),
+    )
 
 
 # Bookings -----------------------------------------------------------------------------------
@@ -310,9 +332,13 @@ def my_bookings():
 def booking(public_id: str):
     booking = _my_booking(public_id)
     money = booking_money(booking)
-    return render_template("citizen/booking.html", booking=booking, money=money,
-                           may_pay=money is not None and card_payments.may_pay(current_user, booking),
-                           awaiting=card_payments.awaiting_bank(booking, current_user) if money else [])
+    return render_template(
+        "citizen/booking.html",
+        booking=booking,
+        money=money,
+        may_pay=money is not None and card_payments.may_pay(current_user, booking),
+        awaiting=card_payments.awaiting_bank(booking, current_user) if money else [],
+    )
 
 
 @bp.route("/bookings/<public_id>/cancel", methods=["GET", "POST"])
@@ -340,8 +366,9 @@ def cancel_booking(public_id: str):
             try:
                 # Only the charges the person was shown: if the provider accepted meanwhile,
                 # cancelling would cost more, and the service refuses (ChargeChanged).
-                result = bookings.cancel(booking, by=current_user, policy=policy, visit_ids=chosen_ids,
-                                         charges_seen=[v.id for v in preview.charged])
+                result = bookings.cancel(
+                    booking, by=current_user, policy=policy, visit_ids=chosen_ids, charges_seen=[v.id for v in preview.charged]
+                )
             except bookings.ChargeChanged as exc:
                 booking = _my_booking(public_id)
                 upcoming = [v for v in booking.visits if v.status.is_upcoming]
@@ -353,16 +380,19 @@ def cancel_booking(public_id: str):
             else:
                 message = f"{len(result.free) + len(result.charged)} visit(s) cancelled."
                 if result.charged:
-                    from app.presenters.formatting import format_pence
+                    from app.formatting import format_pence
 
-                    message += f" {format_pence(result.charged_pence)} was charged for visits inside the {policy.cancellation_notice_hours}-hour notice."
+                    message += (
+                        f" {format_pence(result.charged_pence)} "
+                        f"was charged for visits inside the {policy.cancellation_notice_hours}-hour notice."
+                    )
                 flash(message, "success")
                 return redirect(url_for("citizen.booking", public_id=booking.public_id))
     return render_template("citizen/cancel.html", booking=booking, form=form, preview=preview, policy=policy, upcoming=upcoming)
 
 
 def _visit_label(visit) -> str:
-    from app.presenters.formatting import format_datetime, format_pence
+    from app.formatting import format_datetime, format_pence
 
     return f"{format_datetime(visit.starts_at)}, {format_pence(visit.amount_pence)}"
 
@@ -391,8 +421,9 @@ def my_budgets():
 def budget(public_id: str):
     budget = _my_budget(public_id)
     view = statement_view(budget, current_policy(), request.args.get("period"))
-    return render_template("citizen/budget.html", view=view, budget=budget, statement_endpoint="citizen.budget_statement_csv",
-                           budget_endpoint="citizen.budget")
+    return render_template(
+        "citizen/budget.html", view=view, budget=budget, statement_endpoint="citizen.budget_statement_csv", budget_endpoint="citizen.budget"
+    )
 
 
 @bp.get("/budgets/<public_id>/statement.csv")
@@ -422,8 +453,13 @@ def move_isf(public_id: str):
             form.provider.errors = ["Select the provider to move to"]
         else:
             try:
-                budgets.move_isf(budget, provider, actor=Actor.person(current_user), request_key=form.request_key.data,
-                                 from_provider_id=int(form.held_with.data))
+                budgets.move_isf(
+                    budget,
+                    provider,
+                    actor=Actor.person(current_user),
+                    request_key=form.request_key.data,
+                    from_provider_id=int(form.held_with.data),
+                )
             except (ValidationError, Conflict) as exc:
                 apply_errors(form, exc if isinstance(exc, ValidationError) else ValidationError({"provider": str(exc)}))
                 # A refused move is spent: trying again is a new one, from where the fund is now.

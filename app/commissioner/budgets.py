@@ -6,26 +6,39 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.commissioner import bp
+from app.formatting import format_pence, parse_pounds
 from app.forms import FlaskForm, GovDateField, apply_errors, radio_field, select_field, submit, text_field, textarea_field
 from app.models import BudgetType, Role
 from app.presenters.budgets import parse_known_on, statement_csv, statement_view
-from app.presenters.formatting import format_pence, parse_pounds
 from app.services import accounts, budgets
 from app.services.errors import Conflict, ValidationError
 from app.services.policy import current_policy
 
 
 class BudgetForm(FlaskForm):
-    citizen_email = text_field("Citizen’s email address", required="Enter the email address of the citizen’s account", max_length=254,
-                               description="The person must have registered on the marketplace")
+    citizen_email = text_field(
+        "Citizen’s email address",
+        required="Enter the email address of the citizen’s account",
+        max_length=254,
+        description="The person must have registered on the marketplace",
+    )
     budget_type = radio_field("Type of budget", choices=[(t.value, t.label) for t in BudgetType], required="Select the type of budget")
     isf_provider = select_field("Provider holding the Individual Service Fund", description="Only for an Individual Service Fund")
-    amount = text_field("Amount every 4 weeks", required="Enter the amount every 4 weeks", max_length=20,
-                        description="In pounds, for example 420 or 420.50")
-    starts_on = GovDateField("Start date", invalid_message="Start date must be a real date, for example 16 11 2026",
-                             required="Enter the start date", description="For example, 16 11 2026")
-    outcomes = textarea_field("Support plan outcomes", required="Enter at least one outcome from the support plan", max_length=3000,
-                              description="One outcome on each line, in the person’s words. For example: Get out to the shops each week")
+    amount = text_field(
+        "Amount every 4 weeks", required="Enter the amount every 4 weeks", max_length=20, description="In pounds, for example 420 or 420.50"
+    )
+    starts_on = GovDateField(
+        "Start date",
+        invalid_message="Start date must be a real date, for example 16 11 2026",
+        required="Enter the start date",
+        description="For example, 16 11 2026",
+    )
+    outcomes = textarea_field(
+        "Support plan outcomes",
+        required="Enter at least one outcome from the support plan",
+        max_length=3000,
+        description="One outcome on each line, in the person’s words. For example: Get out to the shops each week",
+    )
     submit = submit("Set up budget")
 
 
@@ -98,9 +111,12 @@ def budget_statement_csv(public_id: str):
 
 
 class ReverseForm(FlaskForm):
-    reason = textarea_field("Why are you reversing this payment?", required="Enter why the payment is being reversed: it goes in the audit trail",
-                            max_length=budgets.MAX_REASON,
-                            description="For example, paid for a period after the budget ended. It goes in the audit trail.")
+    reason = textarea_field(
+        "Why are you reversing this payment?",
+        required="Enter why the payment is being reversed: it goes in the audit trail",
+        max_length=budgets.MAX_REASON,
+        description="For example, paid for a period after the budget ended. It goes in the audit trail.",
+    )
     submit = submit("Reverse this payment")
 
 
@@ -118,8 +134,16 @@ def reverse_money_in(public_id: str, transaction_id: int):
         except Conflict as exc:
             apply_errors(form, ValidationError({"reason": str(exc)}))
         else:
-            flash(f"Payment of {format_pence(paid.amount_pence)} reversed. The reversal is on the statement and in the audit trail.",
-                  "success")
+            flash(
+                f"Payment of {format_pence(paid.amount_pence)} reversed. The reversal is on the statement and in the audit trail.",
+                "success",
+            )
             return redirect(url_for("commissioner.budget", public_id=budget.public_id) + "#statement")
-    return render_template("commissioner/reverse_money_in.html", budget=budget, transaction=paid.transaction,
-                           amount=paid.amount_pence, done=paid.reversal, form=form)
+    return render_template(
+        "commissioner/reverse_money_in.html",
+        budget=budget,
+        transaction=paid.transaction,
+        amount=paid.amount_pence,
+        done=paid.reversal,
+        form=form,
+    )

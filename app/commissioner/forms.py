@@ -6,7 +6,10 @@ from app.forms import FlaskForm, GovDateField, GovIntegerField, radio_field, sel
 class VerifyForm(FlaskForm):
     regulated = radio_field(
         "Does CQC regulate this provider?",
-        choices=[("yes", "Yes, I have checked its registration on the CQC website"), ("no", "No, it provides services CQC does not regulate")],
+        choices=[
+            ("yes", "Yes, I have checked its registration on the CQC website"),
+            ("no", "No, it provides services CQC does not regulate"),
+        ],
         required="Select whether CQC regulates this provider",
     )
     cqc_provider_id = text_field("CQC provider ID", description="Like 1-101634368")
@@ -14,8 +17,9 @@ class VerifyForm(FlaskForm):
 
 
 class ReasonForm(FlaskForm):
-    reason = textarea_field("Reason", required="Enter the reason, so the provider knows what to do", max_length=2000,
-                            description="The provider will see this.")
+    reason = textarea_field(
+        "Reason", required="Enter the reason, so the provider knows what to do", max_length=2000, description="The provider will see this."
+    )
 
 
 class FrameworkForm(FlaskForm):
@@ -28,14 +32,22 @@ class FrameworkForm(FlaskForm):
 class LotForm(FlaskForm):
     category_id = select_field("Kind of care or support", coerce=int)
     name = text_field("Lot name", max_length=160, description="Leave empty to use the kind of care's name.")
-    quality_weight = GovIntegerField("Quality weight (%)", invalid_message="Enter the quality weight as a whole number, like 60", required="Enter the quality weight")
-    price_weight = GovIntegerField("Price weight (%)", invalid_message="Enter the price weight as a whole number, like 40", required="Enter the price weight")
+    quality_weight = GovIntegerField(
+        "Quality weight (%)", invalid_message="Enter the quality weight as a whole number, like 60", required="Enter the quality weight"
+    )
+    price_weight = GovIntegerField(
+        "Price weight (%)", invalid_message="Enter the price weight as a whole number, like 40", required="Enter the price weight"
+    )
 
 
 class EditLotForm(FlaskForm):
     name = text_field("Lot name", required="Enter the lot's name", max_length=160)
-    quality_weight = GovIntegerField("Quality weight (%)", invalid_message="Enter the quality weight as a whole number, like 60", required="Enter the quality weight")
-    price_weight = GovIntegerField("Price weight (%)", invalid_message="Enter the price weight as a whole number, like 40", required="Enter the price weight")
+    quality_weight = GovIntegerField(
+        "Quality weight (%)", invalid_message="Enter the quality weight as a whole number, like 60", required="Enter the quality weight"
+    )
+    price_weight = GovIntegerField(
+        "Price weight (%)", invalid_message="Enter the price weight as a whole number, like 40", required="Enter the price weight"
+    )
 
 
 class ApproveForm(FlaskForm):
@@ -46,8 +58,11 @@ class ApproveForm(FlaskForm):
 
 class SettingsForm(FlaskForm):
     name = text_field("Council name", required="Enter the council's name", max_length=160)
-    districts = textarea_field("Area: postcode districts", required="Enter at least one postcode district, like PE1",
-                               description="The districts the council covers, separated by commas, like PE1, PE2, PE3.")
+    districts = textarea_field(
+        "Area: postcode districts",
+        required="Enter at least one postcode district, like PE1",
+        description="The districts the council covers, separated by commas, like PE1, PE2, PE3.",
+    )
     contact_email = text_field("Contact email address")
     contact_phone = text_field("Contact telephone number")
     address = textarea_field("Address", max_length=1000)

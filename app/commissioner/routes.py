@@ -56,7 +56,12 @@ def provider(provider_id: int):
     services = list(db.session.execute(select(Service).where(Service.provider_id == item.id).order_by(Service.title)).scalars())
     history = audit.search(audit.AuditFilter(target_type="provider", target_id=str(item.id)), 1, 20)
     return render_template(
-        "commissioner/provider.html", provider=item, services=services, members=team.members(item), history=history.items, confirm=ConfirmForm()
+        "commissioner/provider.html",
+        provider=item,
+        services=services,
+        members=team.members(item),
+        history=history.items,
+        confirm=ConfirmForm(),
     )
 
 
@@ -71,8 +76,11 @@ def verify(provider_id: int):
     if form.validate_on_submit():
         try:
             verification.verify(
-                current_user, item, regulated=form.regulated.data == "yes",
-                cqc_provider_id=form.cqc_provider_id.data, cqc_location_id=form.cqc_location_id.data,
+                current_user,
+                item,
+                regulated=form.regulated.data == "yes",
+                cqc_provider_id=form.cqc_provider_id.data,
+                cqc_location_id=form.cqc_location_id.data,
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -138,7 +146,11 @@ def new_framework():
     if form.validate_on_submit():
         try:
             item = frameworks.create_framework(
-                current_user, name=form.name.data, description=form.description.data, starts_on=form.starts_on.data, ends_on=form.ends_on.data
+                current_user,
+                name=form.name.data,
+                description=form.description.data,
+                starts_on=form.starts_on.data,
+                ends_on=form.ends_on.data,
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -158,8 +170,12 @@ def new_lot(framework_id: int):
     if form.validate_on_submit():
         try:
             lot = frameworks.create_lot(
-                current_user, item, category_id=form.category_id.data or None, name=form.name.data,
-                quality_weight=form.quality_weight.data, price_weight=form.price_weight.data,
+                current_user,
+                item,
+                category_id=form.category_id.data or None,
+                name=form.name.data,
+                quality_weight=form.quality_weight.data,
+                price_weight=form.price_weight.data,
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -187,7 +203,9 @@ def edit_lot(lot_id: int):
     form = EditLotForm(obj=item if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
-            frameworks.update_lot(current_user, item, name=form.name.data, quality_weight=form.quality_weight.data, price_weight=form.price_weight.data)
+            frameworks.update_lot(
+                current_user, item, name=form.name.data, quality_weight=form.quality_weight.data, price_weight=form.price_weight.data
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -203,7 +221,11 @@ def approve(lot_id: int):
     chosen = request.args.get("provider", type=int)
     candidates = frameworks.candidates(item)
     suspended = [m.provider for m in frameworks.memberships(item) if not m.is_approved]
-    form.provider_id.choices = [(0, "Select a provider")] + [(p.id, p.name) for p in candidates] + [(p.id, f"{p.name} (suspended: lift the suspension)") for p in suspended]
+    form.provider_id.choices = (
+        [(0, "Select a provider")]
+        + [(p.id, p.name) for p in candidates]
+        + [(p.id, f"{p.name} (suspended: lift the suspension)") for p in suspended]
+    )
     if request.method == "GET" and chosen:
         form.provider_id.data = chosen
     if form.validate_on_submit():
@@ -252,8 +274,13 @@ def settings():
     if form.validate_on_submit():
         try:
             council.update(
-                current_user, name=form.name.data, contact_email=form.contact_email.data, contact_phone=form.contact_phone.data,
-                address=form.address.data, website=form.website.data, districts_text=form.districts.data,
+                current_user,
+                name=form.name.data,
+                contact_email=form.contact_email.data,
+                contact_phone=form.contact_phone.data,
+                address=form.address.data,
+                website=form.website.data,
+                districts_text=form.districts.data,
                 cancellation_notice_hours=form.cancellation_notice_hours.data,
             )
         except ValidationError as exc:
@@ -302,12 +329,22 @@ def audit_csv():
         for e in page.items:
             # Every text column is guarded: the record and the address can hold what
             # someone typed (a burst of failed sign-ins records the email they tried).
-            writer.writerow(safe_row([
-                e.id, e.occurred_at.isoformat(), e.actor_label, e.action, e.target_type, e.target_id or "",
-                json.dumps(e.before, sort_keys=True) if e.before is not None else "",
-                json.dumps(e.after, sort_keys=True) if e.after is not None else "",
-                e.note or "", e.ip_address or "",
-            ]))
+            writer.writerow(
+                safe_row(
+                    [
+                        e.id,
+                        e.occurred_at.isoformat(),
+                        e.actor_label,
+                        e.action,
+                        e.target_type,
+                        e.target_id or "",
+                        json.dumps(e.before, sort_keys=True) if e.before is not None else "",
+                        json.dumps(e.after, sort_keys=True) if e.after is not None else "",
+                        e.note or "",
+                        e.ip_address or "",
+                    ]
+                )
+            )
         if not page.has_next or page_number >= 200:
             break
         page_number += 1

@@ -1,50 +1,6 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 
-from app.models.frameworks import (  # noqa: F401
-    DEFAULT_PRICE_WEIGHT,
-    DEFAULT_QUALITY_WEIGHT,
-    Framework,
-    FrameworkLot,
-    FrameworkMembership,
-    MembershipStatus,
-)
-from app.models.geo import PostcodeDistrict  # noqa: F401
-from app.models.providers import CQCRating, Provider, ProviderArea, ProviderStatus  # noqa: F401
-from app.models.services import (  # noqa: F401
-    MAX_PRICE_PENCE,
-    WEEKDAYS,
-    Category,
-    FundingRoute,
-    PriceUnit,
-    Service,
-    ServiceHours,
-    ServiceStatus,
-)
-from app.models.search import OutboxEntity, SearchChannel, SearchLog, SearchOutboxEntry  # noqa: F401
-from app.models.users import Role, User  # noqa: F401
-from app.models.budgets import PERIOD_DAYS, BudgetOutcome, BudgetPeriod, BudgetStatus, BudgetType, PersonalBudget  # noqa: F401
-from app.models.bookings import (  # noqa: F401
-    Booking,
-    BookingEvent,
-    BookingSchedule,
-    BookingStatus,
-    BookingVisit,
-    CapacityCell,
-    PaymentMethod,
-    VisitStatus,
-)
-from app.models.ledger import (  # noqa: F401
-    MAY_GO_NEGATIVE,
-    AccountKind,
-    HoldStatus,
-    LedgerAccount,
-    LedgerEntry,
-    LedgerHold,
-    LedgerTransaction,
-    TransactionKind,
-)
-from app.models.users import CitizenFunding  # noqa: F401,E402
-from app.models.accounts import (  # noqa: F401,E402
+from app.models.accounts import (  # noqa: F401
     AccountToken,
     Invitation,
     InvitationKind,
@@ -57,14 +13,42 @@ from app.models.accounts import (  # noqa: F401,E402
     TokenPurpose,
     UserSession,
 )
-from app.models.audit import AuditEvent, AuditEventImmutable  # noqa: F401,E402
-from app.models.availability import ServiceClosure  # noqa: F401,E402
-from app.models.council import CouncilDistrict, CouncilSettings  # noqa: F401,E402
-from app.models.enquiries import Enquiry, EnquiryMessage, EnquiryStatus  # noqa: F401,E402
-from app.models.mail import EmailStatus, OutboundEmail  # noqa: F401,E402
-from app.models.notifications import Notification  # noqa: F401,E402
-
-
+from app.models.audit import AuditEvent, AuditEventImmutable  # noqa: F401
+from app.models.availability import ServiceClosure  # noqa: F401
+from app.models.bookings import (  # noqa: F401
+    Booking,
+    BookingEvent,
+    BookingSchedule,
+    BookingStatus,
+    BookingVisit,
+    CapacityCell,
+    PaymentMethod,
+    VisitStatus,
+)
+from app.models.budgets import PERIOD_DAYS, BudgetOutcome, BudgetPeriod, BudgetStatus, BudgetType, PersonalBudget  # noqa: F401
+from app.models.council import CouncilDistrict, CouncilSettings  # noqa: F401
+from app.models.enquiries import Enquiry, EnquiryMessage, EnquiryStatus  # noqa: F401
+from app.models.frameworks import (  # noqa: F401
+    DEFAULT_PRICE_WEIGHT,
+    DEFAULT_QUALITY_WEIGHT,
+    Framework,
+    FrameworkLot,
+    FrameworkMembership,
+    MembershipStatus,
+)
+from app.models.geo import PostcodeDistrict  # noqa: F401
+from app.models.ledger import (  # noqa: F401
+    MAY_GO_NEGATIVE,
+    AccountKind,
+    HoldStatus,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerHold,
+    LedgerTransaction,
+    TransactionKind,
+)
+from app.models.mail import EmailStatus, OutboundEmail  # noqa: F401
+from app.models.notifications import Notification  # noqa: F401
 from app.models.payments import (  # noqa: F401
     AttemptOperation,
     AttemptState,
@@ -81,4 +65,21 @@ from app.models.payments import (  # noqa: F401
     PaymentCard,
     RefundStatus,
     StripeEvent,
+)
+from app.models.providers import CQCRating, Provider, ProviderArea, ProviderStatus  # noqa: F401
+from app.models.search import OutboxEntity, SearchChannel, SearchLog, SearchOutboxEntry  # noqa: F401
+from app.models.services import (  # noqa: F401
+    MAX_PRICE_PENCE,
+    WEEKDAYS,
+    Category,
+    FundingRoute,
+    PriceUnit,
+    Service,
+    ServiceHours,
+    ServiceStatus,
+)
+from app.models.users import (  # noqa: F401
+    CitizenFunding,
+    Role,
+    User,
 )

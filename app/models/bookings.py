@@ -139,8 +139,8 @@ class Booking(TimestampMixin, db.Model):
     booked_by = relationship("User", foreign_keys=[booked_by_id])
     budget = relationship("PersonalBudget")
     outcome = relationship("BudgetOutcome")
-    visits: Mapped[list["BookingVisit"]] = relationship(back_populates="booking", order_by="BookingVisit.starts_at")
-    events: Mapped[list["BookingEvent"]] = relationship(back_populates="booking", order_by="BookingEvent.id")
+    visits: Mapped[list[BookingVisit]] = relationship(back_populates="booking", order_by="BookingVisit.starts_at")
+    events: Mapped[list[BookingEvent]] = relationship(back_populates="booking", order_by="BookingEvent.id")
 
     def __repr__(self) -> str:
         return f"<Booking {self.reference} {self.status.value}>"
@@ -152,9 +152,7 @@ class BookingVisit(db.Model):
         CheckConstraint("units > 0", name="units_positive"),
         CheckConstraint("amount_pence > 0", name="amount_positive"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
-        CheckConstraint(
-            "delivered_units IS NULL OR (delivered_units >= 0 AND delivered_units <= units)", name="delivered_within_booked"
-        ),
+        CheckConstraint("delivered_units IS NULL OR (delivered_units >= 0 AND delivered_units <= units)", name="delivered_within_booked"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -58,10 +58,10 @@ class PersonalBudget(TimestampMixin, db.Model):
 
     citizen = relationship("User", foreign_keys=[citizen_id], lazy="joined")
     isf_provider = relationship("Provider", lazy="joined")
-    outcomes: Mapped[list["BudgetOutcome"]] = relationship(
+    outcomes: Mapped[list[BudgetOutcome]] = relationship(
         back_populates="budget", order_by="BudgetOutcome.position", cascade="all, delete-orphan"
     )
-    periods: Mapped[list["BudgetPeriod"]] = relationship(back_populates="budget", order_by="BudgetPeriod.starts_on")
+    periods: Mapped[list[BudgetPeriod]] = relationship(back_populates="budget", order_by="BudgetPeriod.starts_on")
 
     @property
     def is_isf(self) -> bool:

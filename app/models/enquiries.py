@@ -34,9 +34,7 @@ class Enquiry(db.Model):
     citizen_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
     started_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     subject: Mapped[str] = mapped_column(String(160), nullable=False)
-    status: Mapped[EnquiryStatus] = mapped_column(
-        enum_column(EnquiryStatus, "enquiry_status"), nullable=False, default=EnquiryStatus.OPEN
-    )
+    status: Mapped[EnquiryStatus] = mapped_column(enum_column(EnquiryStatus, "enquiry_status"), nullable=False, default=EnquiryStatus.OPEN)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
     last_message_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     # The provider's first reply: how quickly providers answer is measured from these.
@@ -50,7 +48,7 @@ class Enquiry(db.Model):
     provider = relationship("Provider", lazy="joined")
     citizen = relationship("User", foreign_keys=[citizen_id], lazy="joined")
     started_by = relationship("User", foreign_keys=[started_by_id], lazy="joined")
-    messages: Mapped[list["EnquiryMessage"]] = relationship(
+    messages: Mapped[list[EnquiryMessage]] = relationship(
         back_populates="enquiry", order_by="EnquiryMessage.id", cascade="all, delete-orphan"
     )
 

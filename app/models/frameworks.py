@@ -29,9 +29,7 @@ class Framework(TimestampMixin, db.Model):
     starts_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
     ends_on: Mapped[dt.date | None] = mapped_column(Date)
 
-    lots: Mapped[list["FrameworkLot"]] = relationship(
-        back_populates="framework", order_by="FrameworkLot.id", cascade="all, delete-orphan"
-    )
+    lots: Mapped[list[FrameworkLot]] = relationship(back_populates="framework", order_by="FrameworkLot.id", cascade="all, delete-orphan")
 
     __table_args__ = (CheckConstraint("ends_on IS NULL OR ends_on > starts_on", name="ends_after_start"),)
 
@@ -56,7 +54,7 @@ class FrameworkLot(TimestampMixin, db.Model):
 
     framework: Mapped[Framework] = relationship(back_populates="lots")
     category = relationship("Category", lazy="joined")
-    memberships: Mapped[list["FrameworkMembership"]] = relationship(back_populates="lot")
+    memberships: Mapped[list[FrameworkMembership]] = relationship(back_populates="lot")
 
 
 class MembershipStatus(str, enum.Enum):

@@ -98,7 +98,7 @@ class LedgerTransaction(db.Model):
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
 
-    entries: Mapped[list["LedgerEntry"]] = relationship(back_populates="transaction", order_by="LedgerEntry.id")
+    entries: Mapped[list[LedgerEntry]] = relationship(back_populates="transaction", order_by="LedgerEntry.id")
 
     def __repr__(self) -> str:
         return f"<LedgerTransaction {self.id} {self.kind.value} {self.idempotency_key}>"

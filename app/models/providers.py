@@ -30,7 +30,7 @@ class CQCRating(str, enum.Enum):
         return _CQC_RANKS[self]
 
     @classmethod
-    def at_least(cls, minimum: "CQCRating") -> list["CQCRating"]:
+    def at_least(cls, minimum: CQCRating) -> list[CQCRating]:
         return [r for r in cls if r.rank >= minimum.rank]
 
 
@@ -106,9 +106,7 @@ class Provider(TimestampMixin, db.Model):
     address_line2: Mapped[str | None] = mapped_column(String(200))
     town: Mapped[str | None] = mapped_column(String(80))
     base_postcode: Mapped[str | None] = mapped_column(String(8))  # normalised, e.g. "PE1 1XX"
-    base_district: Mapped[str | None] = mapped_column(
-        ForeignKey("postcode_districts.outward_code"), index=True
-    )
+    base_district: Mapped[str | None] = mapped_column(ForeignKey("postcode_districts.outward_code"), index=True)
     # Areas served: the districts listed in ``areas``, and/or everywhere within this radius
     # of the base postcode's district.
     service_radius_miles: Mapped[int | None] = mapped_column(Integer)
@@ -134,7 +132,7 @@ class Provider(TimestampMixin, db.Model):
     status_reason: Mapped[str | None] = mapped_column(Text)
 
     district = relationship("PostcodeDistrict", lazy="joined")
-    areas: Mapped[list["ProviderArea"]] = relationship(
+    areas: Mapped[list[ProviderArea]] = relationship(
         back_populates="provider", cascade="all, delete-orphan", order_by="ProviderArea.outward_code"
     )
     services = relationship("Service", back_populates="provider", lazy="dynamic")
@@ -165,11 +163,7 @@ class ProviderArea(db.Model):
 
     __tablename__ = "provider_areas"
 
-    provider_id: Mapped[int] = mapped_column(
-        ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True
-    )
-    outward_code: Mapped[str] = mapped_column(
-        ForeignKey("postcode_districts.outward_code"), primary_key=True, index=True
-    )
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True)
+    outward_code: Mapped[str] = mapped_column(ForeignKey("postcode_districts.outward_code"), primary_key=True, index=True)
 
     provider: Mapped[Provider] = relationship(back_populates="areas")

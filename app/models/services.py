@@ -139,7 +139,7 @@ class Service(TimestampMixin, db.Model):
 
     provider = relationship("Provider", back_populates="services", lazy="joined")
     category = relationship("Category", back_populates="services", lazy="joined")
-    hours: Mapped[list["ServiceHours"]] = relationship(
+    hours: Mapped[list[ServiceHours]] = relationship(
         back_populates="service",
         cascade="all, delete-orphan",
         order_by="(ServiceHours.weekday, ServiceHours.opens_at)",
@@ -173,9 +173,7 @@ class ServiceHours(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    service_id: Mapped[int] = mapped_column(
-        ForeignKey("services.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), nullable=False, index=True)
     weekday: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     opens_at: Mapped[dt.time] = mapped_column(Time, nullable=False)
     closes_at: Mapped[dt.time] = mapped_column(Time, nullable=False)

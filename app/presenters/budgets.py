@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 from flask import Response
 
+from app.formatting import format_date, format_pence
 from app.models import PersonalBudget
 from app.presenters.csv_export import safe_cell
-from app.presenters.formatting import format_date, format_pence
 from app.services import budgets
-from app.services.policy import Policy, local_date, local_midnight, uk_today
+from app.services.policy import Policy
+from app.uk_time import local_date, local_midnight, uk_today
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ def parse_known_on(args) -> tuple[dt.date | None, str | None]:
         return None, "Enter a real date, for example 1 11 2026"
 
 
-def statement_view(budget: PersonalBudget, policy: Policy, period_param: str | None, known_on: dt.date | None = None,
-                   known_error: str | None = None) -> StatementView:
+def statement_view(
+    budget: PersonalBudget, policy: Policy, period_param: str | None, known_on: dt.date | None = None, known_error: str | None = None
+) -> StatementView:
     periods = budgets.statement_periods(budget, policy)
     chosen = None
     if period_param:
@@ -92,8 +94,18 @@ def statement_csv(view: StatementView) -> Response:
         writer.writerow([])
         # Dates are UK dates, as on the page. "Moved with the fund": what an ISF move took to
         # the new provider (the money available does not change).
-        writer.writerow(["Date", "Description", "Money in", "Held for bookings", "Released", "Paid to providers",
-                         "Moved with the fund", "Available after"])
+        writer.writerow(
+            [
+                "Date",
+                "Description",
+                "Money in",
+                "Held for bookings",
+                "Released",
+                "Paid to providers",
+                "Moved with the fund",
+                "Available after",
+            ]
+        )
         writer.writerow([statement.starts_on.isoformat(), "Opening balance", "", "", "", "", "", _money(statement.opening_available_pence)])
         for line in statement.lines:
             writer.writerow(
@@ -109,9 +121,16 @@ def statement_csv(view: StatementView) -> Response:
                 ]
             )
         writer.writerow(
-            [statement.last_day.isoformat(), "Closing balance", _money(statement.money_in_pence), _money(statement.held_pence),
-             _money(statement.released_pence), _money(statement.paid_pence), _money(statement.moved_pence),
-             _money(statement.closing_available_pence)]
+            [
+                statement.last_day.isoformat(),
+                "Closing balance",
+                _money(statement.money_in_pence),
+                _money(statement.held_pence),
+                _money(statement.released_pence),
+                _money(statement.paid_pence),
+                _money(statement.moved_pence),
+                _money(statement.closing_available_pence),
+            ]
         )
     name = f"budget-{view.budget.public_id}-{statement.starts_on.isoformat() if statement else 'none'}.csv"
     return Response(
@@ -124,4 +143,4 @@ def statement_csv(view: StatementView) -> Response:
 _safe_cell = safe_cell  # the one guard every CSV export uses (app/presenters/csv_export.py)
 
 
-__all__ = ["StatementView", "statement_view", "statement_csv", "format_pence"]
+__all__ = ["StatementView", "format_pence", "statement_csv", "statement_view"]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from flask import Response
 
+from app.formatting import format_pence
 from app.models import (
     Booking,
     BookingVisit,
@@ -69,17 +70,17 @@ class VisitMoney:
         """One line for a visits table: what the card has done for this visit."""
         parts = []
         if self.owed_pence:
-            parts.append(f"{_pounds(self.owed_pence)} to pay")
+            parts.append(f"{format_pence(self.owed_pence)} to pay")
         if self.awaiting_bank is not None:
-            parts.append(f"{_pounds(self.awaiting_bank.amount_pence)} waiting for the card holder’s bank to confirm")
+            parts.append(f"{format_pence(self.awaiting_bank.amount_pence)} waiting for the card holder’s bank to confirm")
         if self.reserved_pence:
-            parts.append(f"{_pounds(self.reserved_pence)} reserved on card")
+            parts.append(f"{format_pence(self.reserved_pence)} reserved on card")
         if self.paid_pence:
-            parts.append(f"{_pounds(self.paid_pence)} paid by card")
+            parts.append(f"{format_pence(self.paid_pence)} paid by card")
         if self.refunded_pence:
-            parts.append(f"{_pounds(self.refunded_pence)} refunded")
+            parts.append(f"{format_pence(self.refunded_pence)} refunded")
         if self.refund_pending_pence:
-            parts.append(f"{_pounds(self.refund_pending_pence)} refund in progress")
+            parts.append(f"{format_pence(self.refund_pending_pence)} refund in progress")
         if not parts:
             if self.visit.status is VisitStatus.SCHEDULED:
                 return "Charged when delivered"
@@ -157,12 +158,6 @@ def booking_money(booking: Booking) -> BookingMoney | None:
     return BookingMoney(card, visits, refunds)
 
 
-def _pounds(pence: int) -> str:
-    from app.presenters.formatting import format_pence
-
-    return format_pence(pence)
-
-
 # The card statement ---------------------------------------------------------------------------
 
 
@@ -230,17 +225,31 @@ def spend_csv(report: SpendReport) -> Response:
     writer.writerow(["Paid with", "Card type", "Payments", "Paid", "Refunded", "Net"])
     for row in report.rows:
         writer.writerow(
-            [REPORT_ROUTE_LABELS.get(row.route, row.route.label), row.funding.label, row.payments,
-             _money(row.paid_pence), _money(row.refunded_pence), _money(row.net_pence)]
+            [
+                REPORT_ROUTE_LABELS.get(row.route, row.route.label),
+                row.funding.label,
+                row.payments,
+                _money(row.paid_pence),
+                _money(row.refunded_pence),
+                _money(row.net_pence),
+            ]
         )
     writer.writerow([])
     writer.writerow(["Direct payment recipient", "Recipient email", "Prepaid card holder", "Card holder email", "Net spend"])
     for row in report.holders:
-        writer.writerow([_safe_cell(row.citizen.name), _safe_cell(row.citizen.email), _safe_cell(row.holder.name),
-                         _safe_cell(row.holder.email), _money(row.net_pence)])
+        writer.writerow(
+            [
+                _safe_cell(row.citizen.name),
+                _safe_cell(row.citizen.email),
+                _safe_cell(row.holder.name),
+                _safe_cell(row.holder.email),
+                _money(row.net_pence),
+            ]
+        )
     return _csv_response(out.getvalue(), f"card-spend-{dt.date.today().isoformat()}.csv")
 
 
 def _csv_response(text: str, name: str) -> Response:
-    return Response(text, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    return Response(
+        text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    )

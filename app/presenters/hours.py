@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.formatting import format_time
 from app.models import WEEKDAYS
-from app.presenters.formatting import format_time
 
 
 def _span(days: list[int]) -> str:

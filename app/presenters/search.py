@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from flask import request, url_for
 
-from app.presenters.formatting import format_distance
+from app.formatting import format_distance
 from app.presenters.pagination import passable
 from app.services.search import FacetValue, ResultItem, SearchResults
 from app.services.search_params import DAY_VALUES
-
 
 # GOV.UK component parameters for the search form's fields. The page calls the GOV.UK
 # macros once each with these, rather than rendering a template per field through
@@ -44,7 +43,9 @@ def input_params(field, **extra) -> dict:
 def select_params(field, **extra) -> dict:
     params = _common(field)
     value = field.data if field.data is not None else field.default
-    params.update(label={"text": field.label.text}, items=[{"text": label, "value": v, "selected": v == str(value)} for v, label in field.choices])
+    params.update(
+        label={"text": field.label.text}, items=[{"text": label, "value": v, "selected": v == str(value)} for v, label in field.choices]
+    )
     if field.description:
         params["hint"] = {"text": field.description}
     return _with(params, extra)
@@ -138,11 +139,7 @@ def results_json(results: SearchResults) -> dict:
         "per_page": page.per_page,
         "query": results.params.as_args(),
         "did_you_mean": results.did_you_mean,
-        "location": (
-            {"postcode_district": results.location.district, "town": results.location.town}
-            if results.location
-            else None
-        ),
+        "location": ({"postcode_district": results.location.district, "town": results.location.town} if results.location else None),
         "results": [result_json(item) for item in page.items],
         "facets": results.facets.as_dict(),
     }

@@ -23,8 +23,12 @@ INBOX_TABS = {
 
 
 class DeclineForm(FlaskForm):
-    reason = textarea_field("Why are you declining?", required="Enter a reason for declining, so the person can look elsewhere",
-                            max_length=1000, description="The person booking will see this")
+    reason = textarea_field(
+        "Why are you declining?",
+        required="Enter a reason for declining, so the person can look elsewhere",
+        max_length=1000,
+        description="The person booking will see this",
+    )
     submit = submit("Decline booking")
 
 
@@ -54,9 +58,16 @@ def bookings_inbox():
 @bp.get("/bookings/<public_id>")
 def booking(public_id: str):
     booking = _our_booking(public_id)
-    return render_template("provider/booking.html", booking=booking, confirm=ConfirmForm(), decline=DeclineForm(),
-                           delivery=DeliveryForm(), now=utcnow(), money=booking_money(booking),
-                           may_refund=team.may(g.staff, "refund_payments"))
+    return render_template(
+        "provider/booking.html",
+        booking=booking,
+        confirm=ConfirmForm(),
+        decline=DeclineForm(),
+        delivery=DeliveryForm(),
+        now=utcnow(),
+        money=booking_money(booking),
+        may_refund=team.may(g.staff, "refund_payments"),
+    )
 
 
 @bp.post("/bookings/<public_id>/accept")
@@ -86,7 +97,10 @@ def decline_booking(public_id: str):
             flash(str(exc))
             return redirect(url_for("provider.booking", public_id=booking.public_id))
         else:
-            flash(f"Booking {booking.reference} declined. The money set aside has been released and {booking.citizen.name} has been told.", "success")
+            flash(
+                f"Booking {booking.reference} declined. The money set aside has been released and {booking.citizen.name} has been told.",
+                "success",
+            )
             return redirect(url_for("provider.bookings_inbox"))
     return render_template("provider/decline.html", booking=booking, form=form)
 

@@ -46,14 +46,29 @@ class RoleForm(FlaskForm):
 
 
 class ListingForm(FlaskForm):
-    title = text_field("Name of the service", required="Enter a name for the service", max_length=160, description="For example, Home care visits")
+    title = text_field(
+        "Name of the service", required="Enter a name for the service", max_length=160, description="For example, Home care visits"
+    )
     category_id = select_field("Kind of care or support", required="Select the kind of care or support", coerce=int)
-    description = textarea_field("Description", required="Describe the service", max_length=5000, description="What you do, who it is for and what is included.")
+    description = textarea_field(
+        "Description", required="Describe the service", max_length=5000, description="What you do, who it is for and what is included."
+    )
     price = text_field("Price in pounds", required="Enter a price", description="For example, 24.50")
-    price_unit = radio_field("What is the price for?", choices=UNIT_CHOICES, required="Select what the price is for, like an hour or a visit")
-    min_units = GovIntegerField("Minimum booking", invalid_message="Enter the minimum as a whole number, like 1", required="Enter the minimum booking", description="The fewest units someone can book at a time, like 1 hour.")
-    funding_routes = checkboxes_field("Ways people can pay", choices=[(r.value, r.label) for r in FundingRoute], description="Select all that apply.")
-    availability_note = text_field("Notes on availability (optional)", max_length=300, description="For example, Arrive from 5pm, leave by 11am.")
+    price_unit = radio_field(
+        "What is the price for?", choices=UNIT_CHOICES, required="Select what the price is for, like an hour or a visit"
+    )
+    min_units = GovIntegerField(
+        "Minimum booking",
+        invalid_message="Enter the minimum as a whole number, like 1",
+        required="Enter the minimum booking",
+        description="The fewest units someone can book at a time, like 1 hour.",
+    )
+    funding_routes = checkboxes_field(
+        "Ways people can pay", choices=[(r.value, r.label) for r in FundingRoute], description="Select all that apply."
+    )
+    availability_note = text_field(
+        "Notes on availability (optional)", max_length=300, description="For example, Arrive from 5pm, leave by 11am."
+    )
 
 
 def hours_form_class():
@@ -72,8 +87,14 @@ HoursForm = hours_form_class()
 
 class ClosureForm(FlaskForm):
     service_id = select_field("Which service is closed?", coerce=str)
-    starts_on = GovDateField("First day closed", invalid_message="Enter the first day as a real date, like 25 12 2026", description="For example, 25 12 2026")
-    ends_on = GovDateField("Last day closed (optional)", invalid_message="Enter the last day as a real date, like 26 12 2026", description="Leave empty if it is one day.")
+    starts_on = GovDateField(
+        "First day closed", invalid_message="Enter the first day as a real date, like 25 12 2026", description="For example, 25 12 2026"
+    )
+    ends_on = GovDateField(
+        "Last day closed (optional)",
+        invalid_message="Enter the last day as a real date, like 26 12 2026",
+        description="Leave empty if it is one day.",
+    )
     reason = text_field("Reason (optional)", max_length=120, description="For example, Staff training day")
 
 

@@ -4,7 +4,9 @@ import datetime as dt
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
+from app.extensions import db
 from app.forms import ConfirmForm, apply_errors
 from app.models import WEEKDAYS, Category, OrgRole
 from app.presenters import ranking as ranking_presenter
@@ -13,8 +15,6 @@ from app.provider.forms import BankHolidayForm, ClosureForm, HoursForm, InviteFo
 from app.services import catalogue, enquiries, invitations, listings, mail, provider_accounts, team
 from app.services.errors import Conflict, DomainError, ValidationError
 from app.services.pagination import clamp_page
-from app.extensions import db
-from sqlalchemy import select
 
 
 def _provider():
@@ -225,8 +225,14 @@ def services():
     provider = _provider()
     rows = listings.services_of(provider)
     ranks = ranking_presenter.ranks_for(rows)
-    return render_template("provider/services.html", provider=provider, services=rows, ranks=ranks,
-                           not_ranked=ranking_presenter.reasons_not_ranked(rows, ranks), may_edit=_may("edit_listings"))
+    return render_template(
+        "provider/services.html",
+        provider=provider,
+        services=rows,
+        ranks=ranks,
+        not_ranked=ranking_presenter.reasons_not_ranked(rows, ranks),
+        may_edit=_may("edit_listings"),
+    )
 
 
 @bp.route("/services/new", methods=["GET", "POST"])
@@ -368,7 +374,12 @@ def closures():
         service_id = None if form.service_id.data in (None, "", "all") else int(form.service_id.data)
         try:
             listings.add_closure(
-                current_user, provider, service_id=service_id, starts_on=form.starts_on.data, ends_on=form.ends_on.data, reason=form.reason.data
+                current_user,
+                provider,
+                service_id=service_id,
+                starts_on=form.starts_on.data,
+                ends_on=form.ends_on.data,
+                reason=form.reason.data,
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -402,7 +413,12 @@ def add_bank_holidays():
         except ValidationError as exc:
             flash(exc.errors.get("year", str(exc)))
         else:
-            flash(f"Added {added} bank holiday{'s' if added != 1 else ''} in {form.year.data}." if added else f"Every bank holiday in {form.year.data} was already a closure.", "success")
+            flash(
+                f"Added {added} bank holiday{'s' if added != 1 else ''} in {form.year.data}."
+                if added
+                else f"Every bank holiday in {form.year.data} was already a closure.",
+                "success",
+            )
     else:
         flash(next(iter(form.errors.values()))[0] if form.errors else "Enter a year")
     return redirect(url_for("provider.closures"))
@@ -417,7 +433,11 @@ def enquiry_list():
     waiting_only = request.args.get("show") == "waiting"
     page = enquiries.for_provider(provider, clamp_page(request.args.get("page", type=int)), waiting_only=waiting_only)
     return render_template(
-        "provider/enquiries.html", page=page, waiting_only=waiting_only, times=enquiries.response_times(provider), waiting=enquiries.waiting_count(provider)
+        "provider/enquiries.html",
+        page=page,
+        waiting_only=waiting_only,
+        times=enquiries.response_times(provider),
+        waiting=enquiries.waiting_count(provider),
     )
 
 

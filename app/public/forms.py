@@ -17,8 +17,8 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField
 
+from app.formatting import format_pence
 from app.models import CQCRating, FundingRoute
-from app.presenters.formatting import format_pence
 from app.services import search_params as sp
 from app.services.search_params import SearchParams, Sort
 
@@ -55,7 +55,9 @@ class SearchForm(FlaskForm):
         validate_choice=False,
         widget=GovSelect(),
     )
-    category = RadioField("Type of support", choices=[("", "Any type of support")], default="", validate_choice=False, widget=GovRadioInput())
+    category = RadioField(
+        "Type of support", choices=[("", "Any type of support")], default="", validate_choice=False, widget=GovRadioInput()
+    )
     max_price = StringField(
         "Maximum price",
         description="In pounds, for each hour, visit, day, night, week or item as the provider charges",
@@ -63,7 +65,8 @@ class SearchForm(FlaskForm):
     )
     min_cqc_rating = RadioField(
         "CQC rating",
-        description="Services CQC does not inspect, such as meals or transport, and providers not yet rated, are only shown under ‘Any, including not rated’",
+        description="Services CQC does not inspect, such as meals or transport, "
+        "and providers not yet rated, are only shown under ‘Any, including not rated’",
         choices=RATING_CHOICES,
         default="",
         validate_choice=False,
@@ -81,7 +84,7 @@ class SearchForm(FlaskForm):
     sort = SelectField("Sort by", choices=SORT_CHOICES, default=Sort.BEST_MATCH.value, validate_choice=False, widget=GovSelect())
 
     def set_categories(self, categories: list[tuple[str, str]]) -> None:
-        self.category.choices = [("", "Any type of support")] + list(categories)
+        self.category.choices = [("", "Any type of support"), *list(categories)]
 
     def add_errors(self, errors: dict[str, str]) -> None:
         """The errors of the search's one-pass check (search_params and search), each on
@@ -89,7 +92,7 @@ class SearchForm(FlaskForm):
         for name, message in errors.items():
             field = self._fields.get("max_price" if name == "max_price_pence" else name)
             if field is not None:
-                field.errors = list(field.errors or []) + [message]
+                field.errors = [*list(field.errors or []), message]
             else:
                 self.form_errors.append(message)
         self._errors = None  # WTForms caches form.errors

@@ -3,7 +3,6 @@ from __future__ import annotations
 from flask import current_app, jsonify, render_template, request
 
 from app.models import SearchChannel
-from app.public import bp
 from app.presenters.search import (
     choice_params,
     distance_text,
@@ -13,6 +12,7 @@ from app.presenters.search import (
     search_url,
     select_params,
 )
+from app.public import bp
 from app.public.forms import SearchForm
 from app.security import checks_its_own_input
 from app.services import catalogue, search, search_log

@@ -12,7 +12,7 @@ The questions other parts of the product ask about people live here:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -200,12 +200,17 @@ def update_details(
     user.email = email
     flush_unique_email(email, EMAIL_IN_USE)
     # Links sent to the old address (a password reset) stop working.
-    db.session.execute(
-        update(AccountToken).where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None)).values(used_at=utcnow())
-    )
+    db.session.execute(update(AccountToken).where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None)).values(used_at=utcnow()))
     ended = user_sessions.end_all(user, user_sessions.EndReason.EMAIL_CHANGED, except_token=current_token)
-    audit.record(user, "account.email_changed", "user", user.id, before={"email": old_email}, after={"email": email},
-                 note=f"{ended} other sign-in(s) ended")
+    audit.record(
+        user,
+        "account.email_changed",
+        "user",
+        user.id,
+        before={"email": old_email},
+        after={"email": email},
+        note=f"{ended} other sign-in(s) ended",
+    )
     # Tell the old address, in case someone else made the change.
     mail.queue(
         old_email,
@@ -325,11 +330,7 @@ def _set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     # Any reset link still out there stops working.
-    db.session.execute(
-        update(AccountToken)
-        .where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None))
-        .values(used_at=utcnow())
-    )
+    db.session.execute(update(AccountToken).where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None)).values(used_at=utcnow()))
 
 
 def issue_password_token(user: User, hours: int) -> str:
@@ -406,7 +407,9 @@ def reset_password(token: str, new_password: str) -> User:
 # -- Council accounts (admins) ----------------------------------------------------------
 
 
-def create_council_user(actor: User | None, *, name: str, email: str, role: Role, set_password_link: Callable[[str], str], hours: int = 72) -> User:
+def create_council_user(
+    actor: User | None, *, name: str, email: str, role: Role, set_password_link: Callable[[str], str], hours: int = 72
+) -> User:
     """An admin adds a commissioner or admin; they get an email to choose a password."""
     if role not in (Role.COMMISSIONER, Role.ADMIN):
         raise ValidationError({"role": "Choose commissioner or admin"})
@@ -416,7 +419,8 @@ def create_council_user(actor: User | None, *, name: str, email: str, role: Role
     mail.queue(
         user.email,
         f"You have been given a {role.value} account",
-        f"Hello {user.name},\n\n{actor.name if actor else 'The council'} has given you a {role.value} account. To choose your password, open this "
+        f"Hello {user.name},\n\n{actor.name if actor else 'The council'} has given you a {role.value} account. "
+        "To choose your password, open this "
         f"link within {hours} hours:\n\n{set_password_link(token)}\n\nYou will then be asked to set up two-step verification.",
     )
     db.session.commit()

@@ -18,6 +18,7 @@ from sqlalchemy import distinct, select
 from app.extensions import db
 from app.models import AuditEvent, User
 from app.services.pagination import Page, paginate
+from app.uk_time import UK
 
 PER_PAGE = 50
 
@@ -168,9 +169,7 @@ def recorded_actions() -> list[str]:
 
 
 def _start_of(day: dt.date) -> dt.datetime:
-    from app.presenters.formatting import UK
-
-    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=UK).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=UK).astimezone(dt.UTC)
 
 
 def _escape_like(text: str) -> str:

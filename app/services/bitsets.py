@@ -7,7 +7,7 @@ Intersections, unions and counts then run in C over machine words (``a & b``, ``
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 # For each byte value, the positions of its set bits.
 _BYTE_BITS: tuple[tuple[int, ...], ...] = tuple(tuple(b for b in range(8) if value >> b & 1) for value in range(256))

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.database import utcnow, write_transaction
 from app.extensions import db
+from app.formatting import format_datetime, format_pence
 from app.models import (
     Booking,
     BookingEvent,
@@ -54,7 +55,8 @@ from app.models import (
 from app.services import booking_notifications, ledger
 from app.services.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from app.services.ledger import Actor, HoldAlreadySettled, InsufficientFunds
-from app.services.policy import UK, Policy, local_date, local_midnight
+from app.services.policy import Policy
+from app.uk_time import UK, local_date, local_midnight
 
 MAX_DAYS_AHEAD = 366
 MAX_WEEKS = 52
@@ -202,28 +204,26 @@ def _because(reason: str) -> str:
 
 def listed_service(service_id: int) -> Service:
     service = db.session.get(Service, service_id)
-    if (
-        service is None
-        or service.status is not ServiceStatus.PUBLISHED
-        or service.provider.status is not ProviderStatus.VERIFIED
-    ):
+    if service is None or service.status is not ServiceStatus.PUBLISHED or service.provider.status is not ProviderStatus.VERIFIED:
         raise NotFound("No such service")
     return service
 
 
 def usable_budgets(citizen: User, service: Service | None = None) -> list[PersonalBudget]:
     """The citizen's active budgets (an ISF only with its own provider)."""
-    budgets = db.session.execute(
-        select(PersonalBudget).where(PersonalBudget.citizen_id == citizen.id, PersonalBudget.status == BudgetStatus.ACTIVE)
-    ).scalars().all()
+    budgets = (
+        db.session.execute(
+            select(PersonalBudget).where(PersonalBudget.citizen_id == citizen.id, PersonalBudget.status == BudgetStatus.ACTIVE)
+        )
+        .scalars()
+        .all()
+    )
     if service is not None:
         budgets = [b for b in budgets if not b.is_isf or b.isf_provider_id == service.provider_id]
     return list(budgets)
 
 
-def plan(
-    request: BookingRequest, *, citizen: User, policy: Policy, now: dt.datetime | None = None, booker: User | None = None
-) -> Quote:
+def plan(request: BookingRequest, *, citizen: User, policy: Policy, now: dt.datetime | None = None, booker: User | None = None) -> Quote:
     """Check a booking request and work out its visits and cost. Writes nothing.
 
     ``booker`` is who is booking (the citizen, or their representative); it defaults to the citizen.
@@ -304,13 +304,16 @@ def plan(
                 )
             skipped.append((shut, closed[shut]))  # a weekly series skips the provider's closed days
             continue
-        starts_at = dt.datetime.combine(day, request.start_time, tzinfo=UK).astimezone(dt.timezone.utc)
+        starts_at = dt.datetime.combine(day, request.start_time, tzinfo=UK).astimezone(dt.UTC)
         ends_at = starts_at + _unit_span(unit, units)
         if starts_at <= now:
             raise ValidationError({"start_time": "The start time must be in the future"})
         if not _within_hours(service, starts_at, ends_at, unit, units):
             raise ValidationError(
-                {"start_time": f"{service.provider.name} does not run this service at that time on {day:%A %-d %B}. Check the usual days and times"}
+                {
+                    "start_time": f"{service.provider.name} does not run this service at that time on {day:%A %-d %B}. "
+                    "Check the usual days and times"
+                }
             )
         hold_now = budget is not None and funded_until is not None and day < funded_until
         visits.append(PlannedVisit(starts_at, ends_at, units, units * service.price_pence, hold_now))
@@ -324,20 +327,14 @@ def plan(
         raise ValidationError(
             {
                 "payment": (
-                    f"This booking needs {_pounds(quote.hold_now_pence)} from your budget now, "
-                    f"but only {_pounds(available or 0)} is available"
+                    f"This booking needs {format_pence(quote.hold_now_pence)} from your budget now, "
+                    f"but only {format_pence(available or 0)} is available"
                 )
             }
         )
     if budget is not None and not any(v.hold_now for v in visits) and funded_until is None:
         raise ValidationError({"payment": "Your budget has not been funded yet. Try again once the council has paid it in"})
     return quote
-
-
-def _pounds(pence: int) -> str:
-    from app.presenters.formatting import format_pence
-
-    return format_pence(pence)
 
 
 # Paying ---------------------------------------------------------------------------------
@@ -354,7 +351,7 @@ class PaymentStrategy:
     def check_request(self, request: BookingRequest, *, service: Service, citizen: User, booker: User, errors: dict) -> None:
         """Add to ``errors`` anything about paying this way that stops the booking."""
 
-    def on_create(self, booking: Booking, *, request: BookingRequest, quote: "Quote", visits, actor: Actor, now: dt.datetime) -> None:
+    def on_create(self, booking: Booking, *, request: BookingRequest, quote: Quote, visits, actor: Actor, now: dt.datetime) -> None:
         """Inside the booking's transaction: set money aside for the visits (``visits`` is
         a list of (BookingVisit, PlannedVisit))."""
 
@@ -411,7 +408,7 @@ class BudgetPayment(PaymentStrategy):
                     key=f"hold:visit:{visit.id}:1",
                     actor=actor,
                     effective_at=now,
-                    memo=f"Set aside for {quote.service.title} on {_when(visit.starts_at)} ({booking.reference})",
+                    memo=f"Set aside for {quote.service.title} on {format_datetime(visit.starts_at)} ({booking.reference})",
                 )
             except InsufficientFunds:
                 raise ValidationError(
@@ -479,9 +476,7 @@ def _tell_requested(booking: Booking) -> None:
     notifications and the mark that they were sent commit together)."""
     table = Booking.__table__
     claimed = db.session.execute(
-        update(table)
-        .where(table.c.id == booking.id, table.c.requested_notified_at.is_(None))
-        .values(requested_notified_at=utcnow())
+        update(table).where(table.c.id == booking.id, table.c.requested_notified_at.is_(None)).values(requested_notified_at=utcnow())
     ).rowcount
     if claimed == 1:
         booking_notifications.booking_changed(booking, "requested")
@@ -520,14 +515,12 @@ def _create(request: BookingRequest, *, citizen: User, booker: User, policy: Pol
             # or a funding run of this budget waits for them (and they for it), so the plan
             # below sees which provider holds the fund and what is funded now.
             table = PersonalBudget.__table__
-            db.session.execute(
-                select(table.c.id).where(table.c.public_id == request.budget_public_id).with_for_update(read=True)
-            )
+            db.session.execute(select(table.c.id).where(table.c.public_id == request.budget_public_id).with_for_update(read=True))
         # Plan again inside the write transaction: prices and funding as they are now.
         quote = plan(request, citizen=citizen, policy=policy, now=now, booker=booker)
         if request.expected_total_pence is not None and request.expected_total_pence != quote.total_pence:
             raise ValidationError(
-                {"total": f"The price has changed: the total is now {_pounds(quote.total_pence)}. Check the details and confirm again"}
+                {"total": f"The price has changed: the total is now {format_pence(quote.total_pence)}. Check the details and confirm again"}
             )
         service = quote.service
         booking = Booking(
@@ -571,7 +564,7 @@ def _create(request: BookingRequest, *, citizen: User, booker: User, policy: Pol
         payment_strategy(request.payment_method).on_create(
             booking, request=request, quote=quote, visits=visits, actor=Actor.person(booker), now=now
         )
-        _event(booking, "requested", f"Booking requested by {booker.name}: {_describe(booking, len(visits))}", booker, at=now)
+        record_event(booking, "requested", f"Booking requested by {booker.name}: {_describe(booking, len(visits))}", booker, at=now)
         if request.payment_method is PaymentMethod.BUDGET:
             # Nothing can undo a budget booking after this commits: both sides are told in
             # the same unit of work, so the notice is never lost nor sent twice.
@@ -585,21 +578,15 @@ def _source_account(budget: PersonalBudget):
     return budget_service.spending_account(budget)
 
 
-def _when(moment: dt.datetime) -> str:
-    local = moment.astimezone(UK)
-    from app.presenters.formatting import format_time
-
-    return f"{local:%-d %B %Y} at {format_time(local.time())}"
-
-
 def _describe(booking: Booking, visits: int) -> str:
-    total = _pounds(booking.total_pence)
+    total = format_pence(booking.total_pence)
     if booking.schedule is BookingSchedule.ONE_OFF:
         return f"1 visit, {total}"
     return f"{visits} visits, {total} in all"
 
 
-def _event(booking: Booking, kind: str, message: str, actor: User | None, at: dt.datetime | None = None) -> None:
+def record_event(booking: Booking, kind: str, message: str, actor: User | None, at: dt.datetime | None = None) -> None:
+    """Add a line to the booking's timeline (both sides see it), in the caller's unit of work."""
     db.session.add(
         BookingEvent(booking_id=booking.id, kind=kind, message=message, actor_user_id=actor.id if actor else None, at=at or utcnow())
     )
@@ -620,11 +607,11 @@ def capacity_cells(service_unit: PriceUnit, starts_at: dt.datetime, ends_at: dt.
         return [starts_at]
     day = local_date(starts_at)
     if service_unit in (PriceUnit.DAY, PriceUnit.NIGHT):
-        return [local_midnight(day + dt.timedelta(days=i)).astimezone(dt.timezone.utc) for i in range(units)]
+        return [local_midnight(day + dt.timedelta(days=i)).astimezone(dt.UTC) for i in range(units)]
     if service_unit is PriceUnit.WEEK:
         monday = day - dt.timedelta(days=day.weekday())
-        return [local_midnight(monday + dt.timedelta(weeks=i)).astimezone(dt.timezone.utc) for i in range(units)]
-    return [local_midnight(day).astimezone(dt.timezone.utc)]  # items: one delivery a day
+        return [local_midnight(monday + dt.timedelta(weeks=i)).astimezone(dt.UTC) for i in range(units)]
+    return [local_midnight(day).astimezone(dt.UTC)]  # items: one delivery a day
 
 
 def take_places(service: Service, visit: BookingVisit) -> None:
@@ -646,14 +633,18 @@ def take_places(service: Service, visit: BookingVisit) -> None:
         .values(used=table.c.used + 1, capacity=service.capacity)
     ).rowcount
     if taken != len(cells):
-        full = db.session.execute(
-            select(table.c.starts_at)
-            .where(table.c.service_id == service.id, table.c.starts_at.in_(cells), table.c.used >= service.capacity)
-            .order_by(table.c.starts_at)
-        ).scalars().first()
+        full = (
+            db.session.execute(
+                select(table.c.starts_at)
+                .where(table.c.service_id == service.id, table.c.starts_at.in_(cells), table.c.used >= service.capacity)
+                .order_by(table.c.starts_at)
+            )
+            .scalars()
+            .first()
+        )
         # Raising rolls the whole unit of work back, including the places just taken.
         raise ValidationError(
-            {"start_time": f"{service.provider.name} is fully booked at {_when(full or cells[0])}. Choose another time or day"}
+            {"start_time": f"{service.provider.name} is fully booked at {format_datetime(full or cells[0])}. Choose another time or day"}
         )
 
 
@@ -725,15 +716,17 @@ def _move_visit(visit: BookingVisit, allowed: tuple[VisitStatus, ...], to: Visit
     allows it): one conditional UPDATE, its row count checked. Raises Conflict otherwise."""
     allowed = tuple(s for s in allowed if s in VISIT_MOVES[to])
     table = BookingVisit.__table__
-    changed = db.session.execute(
-        update(table)
-        .where(table.c.id == visit.id, table.c.status.in_([s.value for s in allowed]))
-        .values(status=to.value, **values)
-    ).rowcount if allowed else 0
+    changed = (
+        db.session.execute(
+            update(table).where(table.c.id == visit.id, table.c.status.in_([s.value for s in allowed])).values(status=to.value, **values)
+        ).rowcount
+        if allowed
+        else 0
+    )
     if changed != 1:
         db.session.refresh(visit)
         raise Conflict(
-            f"The visit on {_when(visit.starts_at)} is {visit.status.label.lower()} now, so it cannot be {_VISIT_VERBS[to]}"
+            f"The visit on {format_datetime(visit.starts_at)} is {visit.status.label.lower()} now, so it cannot be {_VISIT_VERBS[to]}"
         )
     db.session.expire(visit)
 
@@ -757,9 +750,10 @@ def try_hold_visit(visit: BookingVisit, budget: PersonalBudget, actor: Actor) ->
     """Hold money for a committed visit; mark it short if the budget cannot cover it.
     The caller has locked the visit (``lock_visits_to_hold``)."""
     booking = visit.booking
-    attempt = 1 + db.session.execute(
-        select(func.count()).select_from(ledger.LedgerHold).where(ledger.LedgerHold.visit_id == visit.id)
-    ).scalar_one()
+    attempt = (
+        1
+        + db.session.execute(select(func.count()).select_from(ledger.LedgerHold).where(ledger.LedgerHold.visit_id == visit.id)).scalar_one()
+    )
     seen = visit.status
     try:
         ledger.place_hold(
@@ -770,7 +764,7 @@ def try_hold_visit(visit: BookingVisit, budget: PersonalBudget, actor: Actor) ->
             key=f"hold:visit:{visit.id}:{attempt}",
             actor=actor,
             effective_at=utcnow(),
-            memo=f"Set aside for {booking.service.title} on {_when(visit.starts_at)} ({booking.reference})",
+            memo=f"Set aside for {booking.service.title} on {format_datetime(visit.starts_at)} ({booking.reference})",
         )
     except InsufficientFunds:
         _move_visit(visit, (seen,), VisitStatus.SHORT)
@@ -779,8 +773,12 @@ def try_hold_visit(visit: BookingVisit, budget: PersonalBudget, actor: Actor) ->
     return True
 
 
-def lock_visits_to_hold(budget: PersonalBudget, *, before: dt.datetime | None = None,
-                        statuses: tuple[VisitStatus, ...] = (VisitStatus.SCHEDULED, VisitStatus.SHORT)) -> list[BookingVisit]:
+def lock_visits_to_hold(
+    budget: PersonalBudget,
+    *,
+    before: dt.datetime | None = None,
+    statuses: tuple[VisitStatus, ...] = (VisitStatus.SCHEDULED, VisitStatus.SHORT),
+) -> list[BookingVisit]:
     """Lock the budget's committed visits that wait for money (booked for a period not yet
     funded, or not covered when it was), starting before ``before``; earliest first."""
     query = (
@@ -849,7 +847,7 @@ def tell_both_sides_money_is_short(visits: list[BookingVisit]) -> None:
     Runs inside the funding's unit of work."""
     for booking, short in _by_booking(visits):
         when = _listed(short)
-        _event(
+        record_event(
             booking,
             "money_short",
             f"Not enough money in the budget for {len(short)} visit{'s' if len(short) != 1 else ''} ({when}). "
@@ -864,7 +862,7 @@ def tell_both_sides_visits_are_covered(visits: list[BookingVisit]) -> None:
     and tell both sides (the provider may deliver them now)."""
     for booking, covered in _by_booking(visits):
         when = _listed(covered)
-        _event(
+        record_event(
             booking,
             "money_covered",
             f"Money is now set aside for {len(covered)} visit{'s' if len(covered) != 1 else ''} that "
@@ -882,7 +880,7 @@ def _by_booking(visits: list[BookingVisit]) -> list[tuple[Booking, list[BookingV
 
 
 def _listed(visits: list[BookingVisit]) -> str:
-    return ", ".join(_when(v.starts_at) for v in visits[:3]) + (" and more" if len(visits) > 3 else "")
+    return ", ".join(format_datetime(v.starts_at) for v in visits[:3]) + (" and more" if len(visits) > 3 else "")
 
 
 # Provider decisions ---------------------------------------------------------------------------
@@ -915,7 +913,7 @@ def accept(booking: Booking, *, by: User, now: dt.datetime | None = None) -> Boo
     with write_transaction():
         booking = lock_booking(booking.id)
         _transition(booking, (BookingStatus.REQUESTED,), BookingStatus.ACCEPTED, decided_at=now)
-        _event(booking, "accepted", f"Accepted by {booking.provider.name}", by, at=now)
+        record_event(booking, "accepted", f"Accepted by {booking.provider.name}", by, at=now)
         booking_notifications.booking_changed(booking, "accepted")
     return booking
 
@@ -935,7 +933,7 @@ def decline(booking: Booking, *, by: User, reason: str, now: dt.datetime | None 
         _release_places_of(booking, upcoming)
         for visit in upcoming:
             _release_visit(booking, visit, actor, VisitStatus.DECLINED, memo=f"Released: {booking.reference} declined", now=now)
-        _event(booking, "declined", f"Declined by {booking.provider.name}: {reason}", by, at=now)
+        record_event(booking, "declined", f"Declined by {booking.provider.name}: {reason}", by, at=now)
         booking_notifications.booking_changed(booking, "declined")
     payment_strategy(booking.payment_method).after_commit(booking)
     cover_short_visits(booking.budget_id, actor=actor)
@@ -949,8 +947,9 @@ def _release_places_of(booking: Booking, visits: list[BookingVisit]) -> None:
         release_places(booking, visit)
 
 
-def _release_visit(booking: Booking, visit: BookingVisit, actor: Actor, new_status: VisitStatus, memo: str,
-                   now: dt.datetime | None = None) -> None:
+def _release_visit(
+    booking: Booking, visit: BookingVisit, actor: Actor, new_status: VisitStatus, memo: str, now: dt.datetime | None = None
+) -> None:
     """Give back what was set aside for a visit that will not happen (its places are
     already given back), and move it to ``new_status``."""
     now = now or utcnow()
@@ -969,7 +968,7 @@ def withdraw_unpaid(booking: Booking, *, message: str) -> Booking:
         for visit in upcoming:
             _move_visit(visit, (visit.status,), VisitStatus.CANCELLED, settled_at=utcnow())
         _transition(booking, (BookingStatus.REQUESTED,), BookingStatus.CANCELLED)
-        _event(booking, "payment_failed", message, None)
+        record_event(booking, "payment_failed", message, None)
     return booking
 
 
@@ -986,7 +985,9 @@ class CancellationPlan:
         return sum(v.amount_pence for v in self.charged)
 
 
-def cancellation_plan(booking: Booking, *, policy: Policy, visit_ids: list[int] | None = None, now: dt.datetime | None = None) -> CancellationPlan:
+def cancellation_plan(
+    booking: Booking, *, policy: Policy, visit_ids: list[int] | None = None, now: dt.datetime | None = None
+) -> CancellationPlan:
     """Which upcoming visits would be cancelled free, and which charged (too late to cancel)."""
     now = now or utcnow()
     notice = dt.timedelta(hours=policy.cancellation_notice_hours)
@@ -1009,13 +1010,18 @@ class ChargeChanged(Conflict):
     def __init__(self, plan: CancellationPlan):
         self.plan = plan
         super().__init__(
-            f"The booking changed while you were cancelling: cancelling now is charged {_pounds(plan.charged_pence)} "
+            f"The booking changed while you were cancelling: cancelling now is charged {format_pence(plan.charged_pence)} "
             "for visits inside the notice. Check what will be charged and confirm again"
         )
 
 
 def cancel(
-    booking: Booking, *, by: User, policy: Policy, visit_ids: list[int] | None = None, now: dt.datetime | None = None,
+    booking: Booking,
+    *,
+    by: User,
+    policy: Policy,
+    visit_ids: list[int] | None = None,
+    now: dt.datetime | None = None,
     charges_seen: list[int] | None = None,
 ) -> CancellationPlan:
     """Cancel upcoming visits (all of them by default). Free until the notice window;
@@ -1037,7 +1043,14 @@ def cancel(
             raise ChargeChanged(chosen)
         _release_places_of(booking, chosen.free + chosen.charged)
         for visit in chosen.free:
-            _release_visit(booking, visit, actor, VisitStatus.CANCELLED, memo=f"Released: visit on {_when(visit.starts_at)} cancelled ({booking.reference})", now=now)
+            _release_visit(
+                booking,
+                visit,
+                actor,
+                VisitStatus.CANCELLED,
+                memo=f"Released: visit on {format_datetime(visit.starts_at)} cancelled ({booking.reference})",
+                now=now,
+            )
         strategy = payment_strategy(booking.payment_method)
         for visit in chosen.charged:
             seen = visit.status
@@ -1047,7 +1060,7 @@ def cancel(
                 amount_pence=visit.amount_pence,
                 actor=actor,
                 now=now,
-                memo=f"Late cancellation charge, {booking.service.title} on {_when(visit.starts_at)} ({booking.reference})",
+                memo=f"Late cancellation charge, {booking.service.title} on {format_datetime(visit.starts_at)} ({booking.reference})",
             )
             _move_visit(visit, (seen,), VisitStatus.LATE_CANCELLED, charged_pence=visit.amount_pence, settled_at=now, settled_by_id=by.id)
         db.session.expire(booking, ["visits"])
@@ -1055,10 +1068,11 @@ def cancel(
         count = len(chosen.free) + len(chosen.charged)
         message = f"{count} visit{'s' if count != 1 else ''} cancelled by {by.name}"
         if chosen.charged:
-            message += f"; {len(chosen.charged)} inside the {policy.cancellation_notice_hours}-hour notice, charged {_pounds(chosen.charged_pence)}"
+            hours = policy.cancellation_notice_hours
+            message += f"; {len(chosen.charged)} inside the {hours}-hour notice, charged {format_pence(chosen.charged_pence)}"
         if not remaining:
             _transition(booking, (BookingStatus.REQUESTED, BookingStatus.ACCEPTED), BookingStatus.CANCELLED)
-        _event(booking, "cancelled", message, by, at=now)
+        record_event(booking, "cancelled", message, by, at=now)
         booking_notifications.booking_changed(booking, "cancelled", message + ".")
     payment_strategy(booking.payment_method).after_commit(booking)
     if chosen.free:
@@ -1101,14 +1115,16 @@ def record_delivery(visit: BookingVisit, *, by: User, delivered_units: int | Non
                 amount_pence=amount,
                 actor=Actor.person(by),
                 now=now,
-                memo=f"{booking.service.title} on {_when(visit.starts_at)}: {units} {booking.price_unit.value}{'s' if units != 1 else ''} delivered ({booking.reference})",
+                memo=(
+                    f"{booking.service.title} on {format_datetime(visit.starts_at)}: "
+                    f"{units} {booking.price_unit.value}{'s' if units != 1 else ''} delivered ({booking.reference})"
+                ),
             )
         except HoldAlreadySettled:
             raise Conflict("This visit is already recorded") from None
-        _move_visit(visit, (seen,), VisitStatus.DELIVERED, delivered_units=units, charged_pence=amount, settled_at=now,
-                    settled_by_id=by.id)
-        detail = f"Visit on {_when(visit.starts_at)} delivered ({units} of {visit.units}), {_pounds(amount)} paid"
-        _event(booking, "delivered", detail, by, at=now)
+        _move_visit(visit, (seen,), VisitStatus.DELIVERED, delivered_units=units, charged_pence=amount, settled_at=now, settled_by_id=by.id)
+        detail = f"Visit on {format_datetime(visit.starts_at)} delivered ({units} of {visit.units}), {format_pence(amount)} paid"
+        record_event(booking, "delivered", detail, by, at=now)
         booking_notifications.booking_changed(booking, "delivered", detail + ".")
         db.session.expire(booking, ["visits"])
         if not any(v.status.is_upcoming for v in booking.visits):
@@ -1123,7 +1139,7 @@ def record_delivery(visit: BookingVisit, *, by: User, delivered_units: int | Non
 # Invariants for `flask ledger check` ---------------------------------------------------------------
 
 
-def _check_visits_agree_with_holds() -> list[ledger.Problem]:
+def check_visits_agree_with_holds() -> list[ledger.Problem]:
     """A visit paid from a budget and its holds tell the same story: money is set aside
     (one live hold) exactly when the visit says so, and what was captured from its holds is
     what the visit says was charged."""
@@ -1142,8 +1158,13 @@ def _check_visits_agree_with_holds() -> list[ledger.Problem]:
     )
     held = VisitStatus.HELD.value
     row = db.session.execute(
-        select(BookingVisit.id, BookingVisit.status, func.coalesce(live.c.live, 0), func.coalesce(captured.c.captured, 0),
-               BookingVisit.charged_pence)
+        select(
+            BookingVisit.id,
+            BookingVisit.status,
+            func.coalesce(live.c.live, 0),
+            func.coalesce(captured.c.captured, 0),
+            BookingVisit.charged_pence,
+        )
         .join(Booking, BookingVisit.booking_id == Booking.id)
         .outerjoin(live, live.c.visit_id == BookingVisit.id)
         .outerjoin(captured, captured.c.visit_id == BookingVisit.id)
@@ -1159,22 +1180,19 @@ def _check_visits_agree_with_holds() -> list[ledger.Problem]:
     if row is None:
         return []
     visit_id, status, live_holds, captured_pence, charged = row
-    return [ledger.Problem(
-        "visit status agrees with its hold",
-        f"visit {visit_id} is {status.value} with {live_holds} live hold(s), {captured_pence} pence captured and {charged} charged",
-    )]
-
-
-ledger.EXTRA_CHECKS.append(_check_visits_agree_with_holds)
+    return [
+        ledger.Problem(
+            "visit status agrees with its hold",
+            f"visit {visit_id} is {status.value} with {live_holds} live hold(s), {captured_pence} pence captured and {charged} charged",
+        )
+    ]
 
 
 # Reading --------------------------------------------------------------------------------------
 
 
 def bookings_for_citizen(citizen: User) -> list[Booking]:
-    return list(
-        db.session.execute(select(Booking).where(Booking.citizen_id == citizen.id).order_by(Booking.created_at.desc())).scalars()
-    )
+    return list(db.session.execute(select(Booking).where(Booking.citizen_id == citizen.id).order_by(Booking.created_at.desc())).scalars())
 
 
 def bookings_for_provider(provider: Provider, statuses: list[BookingStatus] | None = None) -> list[Booking]:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.database import utcnow, write_transaction
 from app.extensions import db
+from app.formatting import format_pence
 from app.models import (
     AccountKind,
     Booking,
@@ -40,7 +41,8 @@ from app.models.budgets import IsfMove
 from app.services import audit, ledger
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.ledger import Actor
-from app.services.policy import PERIOD_DAYS, Policy, local_midnight, uk_today
+from app.services.policy import PERIOD_DAYS, Policy
+from app.uk_time import local_midnight, uk_today
 
 MAX_AMOUNT_PENCE = 2_000_000  # £20,000 per 4 weeks: above this is a typing slip
 MAX_OUTCOMES = 12
@@ -69,8 +71,10 @@ def create_budget(
     errors: dict[str, str] = {}
     if citizen.role is not Role.CITIZEN:
         errors["citizen"] = "Choose a citizen account: budgets are for the person who receives care"
-    if isinstance(amount_per_period_pence, bool) or not isinstance(amount_per_period_pence, int) or not (
-        0 < amount_per_period_pence <= MAX_AMOUNT_PENCE
+    if (
+        isinstance(amount_per_period_pence, bool)
+        or not isinstance(amount_per_period_pence, int)
+        or not (0 < amount_per_period_pence <= MAX_AMOUNT_PENCE)
     ):
         errors["amount"] = "Enter an amount per 4 weeks between £0.01 and £20,000"
     texts = [o.strip() for o in outcomes if o and o.strip()]
@@ -246,15 +250,19 @@ class FundingRun:
 def fund_all(period_start: dt.date, *, policy: Policy, actor: Actor, progress=None) -> FundingRun:
     """Credit every active budget for one period. Safe to re-run, even after a crash."""
     start, end = policy.require_period_start(period_start)
-    ids = db.session.execute(
-        select(PersonalBudget.id)
-        .where(
-            PersonalBudget.status == BudgetStatus.ACTIVE,
-            PersonalBudget.starts_on < end,
-            or_(PersonalBudget.ends_on.is_(None), PersonalBudget.ends_on >= start),
+    ids = (
+        db.session.execute(
+            select(PersonalBudget.id)
+            .where(
+                PersonalBudget.status == BudgetStatus.ACTIVE,
+                PersonalBudget.starts_on < end,
+                or_(PersonalBudget.ends_on.is_(None), PersonalBudget.ends_on >= start),
+            )
+            .order_by(PersonalBudget.id)
         )
-        .order_by(PersonalBudget.id)
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     run = FundingRun(start, end)
     for budget_id in ids:
         result = fund_budget(db.session.get(PersonalBudget, budget_id), start, policy=policy, actor=actor)
@@ -268,17 +276,24 @@ def fund_all(period_start: dt.date, *, policy: Policy, actor: Actor, progress=No
             progress(1)
     if run.funded:
         with write_transaction():
-            audit.record(None, "budgets.funded", "budget_period", None, after={
-                "period_start": start.isoformat(), "budgets_funded": len(run.funded), "total_pence": run.total_pence,
-                "already_funded": run.already_funded, "by": actor.label,
-            })
+            audit.record(
+                None,
+                "budgets.funded",
+                "budget_period",
+                None,
+                after={
+                    "period_start": start.isoformat(),
+                    "budgets_funded": len(run.funded),
+                    "total_pence": run.total_pence,
+                    "already_funded": run.already_funded,
+                    "by": actor.label,
+                },
+            )
     return run
 
 
 def latest_funded_period_end(budget: PersonalBudget) -> dt.date | None:
-    return db.session.execute(
-        select(func.max(BudgetPeriod.ends_on)).where(BudgetPeriod.budget_id == budget.id)
-    ).scalar_one_or_none()
+    return db.session.execute(select(func.max(BudgetPeriod.ends_on)).where(BudgetPeriod.budget_id == budget.id)).scalar_one_or_none()
 
 
 # ISF moves -----------------------------------------------------------------------------------
@@ -287,9 +302,7 @@ def latest_funded_period_end(budget: PersonalBudget) -> dt.date | None:
 def isf_providers() -> list[Provider]:
     """The providers that may hold an Individual Service Fund (those listed on the
     marketplace: verified), by name."""
-    return list(
-        db.session.execute(select(Provider).where(Provider.status == ProviderStatus.VERIFIED).order_by(Provider.name)).scalars()
-    )
+    return list(db.session.execute(select(Provider).where(Provider.status == ProviderStatus.VERIFIED).order_by(Provider.name)).scalars())
 
 
 def isf_move_by_key(request_key: str) -> IsfMove | None:
@@ -302,8 +315,9 @@ def _same_move(move: IsfMove, budget: PersonalBudget, new_provider: Provider) ->
     return move
 
 
-def move_isf(budget: PersonalBudget, new_provider: Provider, *, actor: Actor, request_key: str | None = None,
-             from_provider_id: int | None = None) -> IsfMove:
+def move_isf(
+    budget: PersonalBudget, new_provider: Provider, *, actor: Actor, request_key: str | None = None, from_provider_id: int | None = None
+) -> IsfMove:
     """Move an Individual Service Fund to another provider; every balance left with earlier
     providers moves with it.
 
@@ -358,33 +372,51 @@ def move_isf(budget: PersonalBudget, new_provider: Provider, *, actor: Actor, re
             new_account = ledger.budget_account(budget, new_provider)
             # Every account the fund has had with other providers, locked (in id order) so
             # nothing is paid into or out of them while their balances move.
-            old_accounts = db.session.execute(
-                select(LedgerAccount)
-                .where(LedgerAccount.budget_id == budget.id, LedgerAccount.kind == AccountKind.BUDGET, LedgerAccount.id != new_account.id)
-                .order_by(LedgerAccount.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            ).scalars().all()
+            old_accounts = (
+                db.session.execute(
+                    select(LedgerAccount)
+                    .where(
+                        LedgerAccount.budget_id == budget.id, LedgerAccount.kind == AccountKind.BUDGET, LedgerAccount.id != new_account.id
+                    )
+                    .order_by(LedgerAccount.id)
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                )
+                .scalars()
+                .all()
+            )
             legs = [(acc, -acc.balance_pence) for acc in old_accounts if acc.balance_pence > 0]
             moved = -sum(amount for _, amount in legs)
             transaction = None
             if legs:
                 transaction = ledger.post(
                     TransactionKind.ISF_TRANSFER,
-                    legs + [(new_account, moved)],
+                    [*legs, (new_account, moved)],
                     key=f"isf-move:budget:{budget.id}:request:{request_key}",
                     cause=("personal_budget", budget.id),
                     actor=actor,
                     memo=f"Individual Service Fund moved from {old_provider.name} to {new_provider.name}",
                 )
-            move = IsfMove(budget_id=budget.id, request_key=request_key, from_provider_id=old_provider.id,
-                           to_provider_id=new_provider.id, moved_pence=moved, transaction_id=transaction.id if transaction else None,
-                           moved_by_id=actor.user_id)
+            move = IsfMove(
+                budget_id=budget.id,
+                request_key=request_key,
+                from_provider_id=old_provider.id,
+                to_provider_id=new_provider.id,
+                moved_pence=moved,
+                transaction_id=transaction.id if transaction else None,
+                moved_by_id=actor.user_id,
+            )
             db.session.add(move)
             db.session.flush()
             mover = db.session.get(User, actor.user_id) if actor.user_id else None
-            audit.record(mover, "budget.isf_moved", "personal_budget", budget.id,
-                         before={"isf_provider_id": old_provider.id}, after={"isf_provider_id": new_provider.id, "moved_pence": moved})
+            audit.record(
+                mover,
+                "budget.isf_moved",
+                "personal_budget",
+                budget.id,
+                before={"isf_provider_id": old_provider.id},
+                after={"isf_provider_id": new_provider.id, "moved_pence": moved},
+            )
     except IntegrityError:
         # The same request, sent twice at once, committed first: its move is the answer.
         db.session.rollback()
@@ -446,15 +478,19 @@ def reverse_money_in(budget: PersonalBudget, transaction_id: int, *, by: User, r
         try:
             reversal = ledger.reverse(transaction, actor=Actor.person(by), reason=reason)
         except ledger.InsufficientFunds:
-            from app.presenters.formatting import format_pence
-
             raise Conflict(
                 f"The budget does not have {format_pence(amount)} available to give back: some of it is set aside or spent. "
                 "Cancel bookings first, or record an adjustment instead"
             ) from None
-        audit.record(by, "budget.money_in_reversed", "personal_budget", budget.id,
-                     before={"transaction_id": transaction.id, "amount_pence": amount, "memo": transaction.memo},
-                     after={"reversal_id": reversal.id}, note=reason)
+        audit.record(
+            by,
+            "budget.money_in_reversed",
+            "personal_budget",
+            budget.id,
+            before={"transaction_id": transaction.id, "amount_pence": amount, "memo": transaction.memo},
+            after={"reversal_id": reversal.id},
+            note=reason,
+        )
     return reversal
 
 
@@ -712,9 +748,7 @@ def statement(budget: PersonalBudget, starts_on: dt.date, ends_on: dt.date, *, k
     if money_in_ids:
         reversed_ids = set(
             db.session.execute(
-                recorded(
-                    select(LedgerTransaction.corrects_id).where(ledger.IS_REVERSAL, LedgerTransaction.corrects_id.in_(money_in_ids))
-                )
+                recorded(select(LedgerTransaction.corrects_id).where(ledger.IS_REVERSAL, LedgerTransaction.corrects_id.in_(money_in_ids)))
             ).scalars()
         )
     lines: list[StatementLine] = []
@@ -734,8 +768,19 @@ def statement(budget: PersonalBudget, starts_on: dt.date, ends_on: dt.date, *, k
             money_in = net
         available += net
         lines.append(
-            StatementLine(transaction.effective_at, transaction.memo or transaction.kind.value, money_in, held, released, paid, moved,
-                          available, transaction.id, transaction.kind, transaction.id in reversed_ids)
+            StatementLine(
+                transaction.effective_at,
+                transaction.memo or transaction.kind.value,
+                money_in,
+                held,
+                released,
+                paid,
+                moved,
+                available,
+                transaction.id,
+                transaction.kind,
+                transaction.id in reversed_ids,
+            )
         )
     return Statement(budget, starts_on, ends_on, opening_available, opening_held, lines)
 
@@ -758,7 +803,7 @@ def statement_periods(budget: PersonalBudget, policy: Policy, today: dt.date | N
 # Invariants for `flask ledger check` --------------------------------------------------------
 
 
-def _check_budgets() -> list[ledger.Problem]:
+def check_budgets() -> list[ledger.Problem]:
     problems = []
     for budget in all_budgets():
         figures = summary(budget)
@@ -795,8 +840,7 @@ def _check_budgets() -> list[ledger.Problem]:
         .limit(1)
     ).scalar()
     if unfunded:
-        problems.append(ledger.Problem("every budget period has its funding", f"budget period {unfunded} has no funding transaction of its own"))
+        problems.append(
+            ledger.Problem("every budget period has its funding", f"budget period {unfunded} has no funding transaction of its own")
+        )
     return problems
-
-
-ledger.EXTRA_CHECKS.append(_check_budgets)

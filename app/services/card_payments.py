@@ -99,6 +99,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.database import utcnow, write_transaction
 from app.extensions import db
+from app.formatting import format_datetime, format_pence
 from app.models import (
     AccountKind,
     AttemptOperation,
@@ -244,9 +245,7 @@ def _client() -> stripe.StripeClient:
     if config.get("STRIPE_API_BASE"):
         options["base_addresses"] = {"api": config["STRIPE_API_BASE"]}
     http_client = stripe.RequestsClient(timeout=(STRIPE_CONNECT_TIMEOUT, STRIPE_READ_TIMEOUT))
-    return stripe.StripeClient(
-        config["STRIPE_SECRET_KEY"], max_network_retries=STRIPE_NETWORK_RETRIES, http_client=http_client, **options
-    )
+    return stripe.StripeClient(config["STRIPE_SECRET_KEY"], max_network_retries=STRIPE_NETWORK_RETRIES, http_client=http_client, **options)
 
 
 def _field(obj, name: str, default=None):
@@ -254,19 +253,14 @@ def _field(obj, name: str, default=None):
     if obj is None:
         return default
     try:
-        return obj[name] if name in obj else default
+        # A StripeObject answers `in` and `[]` but refuses `.get`.
+        return obj[name] if name in obj else default  # noqa: SIM401
     except (KeyError, TypeError):
         return default
 
 
 def _new_public_id() -> str:
     return secrets.token_urlsafe(12)
-
-
-def _pounds(pence: int) -> str:
-    from app.presenters.formatting import format_pence
-
-    return format_pence(pence)
 
 
 # Cards ----------------------------------------------------------------------------------------
@@ -335,7 +329,9 @@ def _replace_customer(payer: User, missing_id: str) -> str:
     with write_transaction():
         table = CardCustomer.__table__
         db.session.execute(
-            update(table).where(table.c.user_id == payer.id, table.c.stripe_customer_id == missing_id).values(stripe_customer_id=customer.id)
+            update(table)
+            .where(table.c.user_id == payer.id, table.c.stripe_customer_id == missing_id)
+            .values(stripe_customer_id=customer.id)
         )
         now = utcnow()
         for card in db.session.execute(
@@ -418,7 +414,8 @@ def finish_card_setup(setup_public_id: str, *, payer: User, route: FundingRoute)
         def attach(customer: str):
             return _call(
                 lambda c: c.v1.payment_methods.attach(
-                    method.id, params={"customer": customer},
+                    method.id,
+                    params={"customer": customer},
                     options={"idempotency_key": f"marketplace:card-setup:{setup.public_id}:attach:{customer}"},
                 )
             )
@@ -431,9 +428,7 @@ def finish_card_setup(setup_public_id: str, *, payer: User, route: FundingRoute)
             attach(_replace_customer(payer, customer_id))  # the customer is gone at Stripe
     with write_transaction():
         setup = db.session.get(CardSetup, setup.id)
-        card = db.session.execute(
-            select(PaymentCard).where(PaymentCard.stripe_payment_method_id == method.id)
-        ).scalar_one_or_none()
+        card = db.session.execute(select(PaymentCard).where(PaymentCard.stripe_payment_method_id == method.id)).scalar_one_or_none()
         if card is None:
             card = PaymentCard(
                 public_id=_new_public_id(),
@@ -509,8 +504,7 @@ class CardBookingPayment(bookings.PaymentStrategy):
                 errors["card"] = f"{service.provider.name} does not take council prepaid cards for this service. Choose another card"
             else:
                 errors["card"] = (
-                    f"{service.provider.name} only takes council prepaid cards (direct payments) for this service. "
-                    "Choose your prepaid card"
+                    f"{service.provider.name} only takes council prepaid cards (direct payments) for this service. Choose your prepaid card"
                 )
 
     def on_create(self, booking, *, request, quote, visits, actor, now):
@@ -525,15 +519,19 @@ class CardBookingPayment(bookings.PaymentStrategy):
     def after_create(self, booking, *, now=None):
         settle_booking(booking)
         booking = db.session.get(Booking, booking.id)
-        failed = db.session.execute(
-            select(CardPayment)
-            .where(
-                CardPayment.booking_id == booking.id,
-                CardPayment.kind == CardPaymentKind.AUTHORISE,
-                CardPayment.status == CardPaymentStatus.FAILED,
+        failed = (
+            db.session.execute(
+                select(CardPayment)
+                .where(
+                    CardPayment.booking_id == booking.id,
+                    CardPayment.kind == CardPaymentKind.AUTHORISE,
+                    CardPayment.status == CardPaymentStatus.FAILED,
+                )
+                .order_by(CardPayment.id)
             )
-            .order_by(CardPayment.id)
-        ).scalars().first()
+            .scalars()
+            .first()
+        )
         if failed is None:
             return
         if booking.status is BookingStatus.REQUESTED:
@@ -579,9 +577,7 @@ class CardBookingPayment(bookings.PaymentStrategy):
 CARD_PAYMENT = CardBookingPayment()
 
 
-def _new_payment(
-    visit: BookingVisit, booking: Booking, card: PaymentCard, kind: CardPaymentKind, amount: int, *, key: str
-) -> CardPayment:
+def _new_payment(visit: BookingVisit, booking: Booking, card: PaymentCard, kind: CardPaymentKind, amount: int, *, key: str) -> CardPayment:
     """Record a payment and its first attempt (inside the caller's transaction)."""
     payment = CardPayment(
         public_id=_new_public_id(),
@@ -668,9 +664,9 @@ def _plan_work(booking_id: int) -> None:
             charged = visit.status in (VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED)
             if not charged and visit.status not in (VisitStatus.CANCELLED, VisitStatus.DECLINED):
                 continue  # coming up, or unpaid (its payer has been asked to pay): nothing to do
-            payments = db.session.execute(
-                select(CardPayment).where(CardPayment.visit_id == visit.id).order_by(CardPayment.id)
-            ).scalars().all()
+            payments = (
+                db.session.execute(select(CardPayment).where(CardPayment.visit_id == visit.id).order_by(CardPayment.id)).scalars().all()
+            )
             open_payment = next((p for p in payments if p.status.is_open), None)
             due = visit.charged_pence
             if not charged or sum(p.captured_pence for p in payments) >= due:
@@ -702,9 +698,7 @@ def _attempt_key(payment: CardPayment, operation: AttemptOperation) -> str:
 
 
 def _attempt(payment: CardPayment, operation: AttemptOperation) -> PaymentAttempt | None:
-    return db.session.execute(
-        select(PaymentAttempt).where(PaymentAttempt.key == _attempt_key(payment, operation))
-    ).scalar_one_or_none()
+    return db.session.execute(select(PaymentAttempt).where(PaymentAttempt.key == _attempt_key(payment, operation))).scalar_one_or_none()
 
 
 def _ensure_attempt(payment: CardPayment, operation: AttemptOperation, amount: int | None = None) -> None:
@@ -712,8 +706,13 @@ def _ensure_attempt(payment: CardPayment, operation: AttemptOperation, amount: i
     round of card work to carry out."""
     if _attempt(payment, operation) is None:
         db.session.add(
-            PaymentAttempt(key=_attempt_key(payment, operation), operation=operation, state=AttemptState.STARTED,
-                           card_payment_id=payment.id, amount_pence=amount)
+            PaymentAttempt(
+                key=_attempt_key(payment, operation),
+                operation=operation,
+                state=AttemptState.STARTED,
+                card_payment_id=payment.id,
+                amount_pence=amount,
+            )
         )
         db.session.flush()
 
@@ -728,10 +727,10 @@ def _mark_unpaid(visit: BookingVisit, booking: Booking, payment: CardPayment) ->
     if not bookings.try_move_visit(visit, (VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED), VisitStatus.UNPAID):
         return
     payer = db.session.get(User, payment.card.owner_id)
-    bookings._event(
+    bookings.record_event(
         booking,
         "payment_failed",
-        f"Card payment of {_pounds(visit.charged_pence)} for the visit on {bookings._when(visit.starts_at)} failed: "
+        f"Card payment of {format_pence(visit.charged_pence)} for the visit on {format_datetime(visit.starts_at)} failed: "
         f"{payment.failure_message or 'the card was declined'} {payer.name} has been asked to pay.",
         None,
     )
@@ -963,12 +962,16 @@ def _find_earlier_intent(attempt: PaymentAttempt, payment: CardPayment, customer
     while True:
         page = _call(lambda c: c.v1.charges.list(params=dict(params)))
         for charge in page.data:
-            intent_id = charge.payment_intent if isinstance(charge.payment_intent, str) or charge.payment_intent is None else charge.payment_intent.id
+            intent_id = (
+                charge.payment_intent
+                if isinstance(charge.payment_intent, str) or charge.payment_intent is None
+                else charge.payment_intent.id
+            )
             # Only a charge of our amount can be ours: look no further at the others.
             if not intent_id or intent_id in seen or _field(charge, "amount") != payment.amount_pence:
                 continue
             seen.add(intent_id)
-            intent = _call(lambda c: c.v1.payment_intents.retrieve(intent_id))
+            intent = _call(lambda c, intent_id=intent_id: c.v1.payment_intents.retrieve(intent_id))
             metadata = _field(intent, "metadata")
             if _field(metadata, "marketplace_attempt") == attempt.key and _field(metadata, "marketplace_payment") == payment.public_id:
                 return intent
@@ -987,7 +990,9 @@ def _perform_capture(attempt: PaymentAttempt, payment: CardPayment, *, earlier_t
     try:
         intent = _call(
             lambda c: c.v1.payment_intents.capture(
-                intent_id, params={"amount_to_capture": attempt.amount_pence}, options={"idempotency_key": _idempotency_key(attempt, payment)}
+                intent_id,
+                params={"amount_to_capture": attempt.amount_pence},
+                options={"idempotency_key": _idempotency_key(attempt, payment)},
             )
         )
     except ProcessorRefused as exc:
@@ -1042,7 +1047,10 @@ def _perform_refund(attempt: PaymentAttempt, payment: CardPayment, *, earlier_tr
             existing = _call(lambda c: c.v1.refunds.list(params=dict(params)))
             for refund in existing.data:
                 metadata = _field(refund, "metadata")
-                if _field(metadata, "marketplace_attempt") == attempt.key and _field(metadata, "marketplace_refund") == refund_row.public_id:
+                if (
+                    _field(metadata, "marketplace_attempt") == attempt.key
+                    and _field(metadata, "marketplace_refund") == refund_row.public_id
+                ):
                     return _refund_outcome(refund)
             if not _field(existing, "has_more") or not existing.data:
                 break
@@ -1094,9 +1102,7 @@ _RANK = {
 def _record(attempt_id: int, token: str, outcome: _Outcome) -> None:
     db.session.rollback()
     with write_transaction():
-        payment_id = db.session.execute(
-            select(PaymentAttempt.card_payment_id).where(PaymentAttempt.id == attempt_id)
-        ).scalar_one()
+        payment_id = db.session.execute(select(PaymentAttempt.card_payment_id).where(PaymentAttempt.id == attempt_id)).scalar_one()
         payment = _lock_payment(payment_id)
         attempt = _locked(PaymentAttempt, attempt_id)
         if attempt.state is not AttemptState.STARTED or attempt.lease_token != token:
@@ -1112,9 +1118,7 @@ def _record(attempt_id: int, token: str, outcome: _Outcome) -> None:
             else:
                 _fail_payment(payment, outcome)
         elif attempt.operation is AttemptOperation.CAPTURE:
-            if outcome.state is AttemptState.SUCCEEDED:
-                _apply_intent(payment, outcome.intent, captured_pence=attempt.amount_pence)
-            elif outcome.intent is not None and outcome.intent.status != "requires_capture":
+            if outcome.state is AttemptState.SUCCEEDED or (outcome.intent is not None and outcome.intent.status != "requires_capture"):
                 _apply_intent(payment, outcome.intent, captured_pence=attempt.amount_pence)
             else:
                 # Refused while the money is still reserved: _plan_work cancels the
@@ -1122,11 +1126,11 @@ def _record(attempt_id: int, token: str, outcome: _Outcome) -> None:
                 payment.failure_code = "capture_refused"
                 booking = db.session.get(Booking, payment.booking_id)
                 visit = db.session.get(BookingVisit, payment.visit_id)
-                bookings._event(
+                bookings.record_event(
                     booking,
                     "capture_refused",
-                    f"The card processor would not take the {_pounds(attempt.amount_pence)} reserved for the visit on "
-                    f"{bookings._when(visit.starts_at)}: the reservation is being released and the card charged instead.",
+                    f"The card processor would not take the {format_pence(attempt.amount_pence)} reserved for the visit on "
+                    f"{format_datetime(visit.starts_at)}: the reservation is being released and the card charged instead.",
                     None,
                 )
         elif attempt.operation is AttemptOperation.CANCEL:
@@ -1146,8 +1150,9 @@ def _abandon_authorisation(payment: CardPayment, outcome: _Outcome) -> None:
     booking = db.session.get(Booking, payment.booking_id)
     visit = db.session.get(BookingVisit, payment.visit_id)
     _release_payment_hold(
-        payment, Actor.system("card payments"),
-        f"Reservation on {payment.card.description} given up ({booking.reference}, visit on {bookings._when(visit.starts_at)})",
+        payment,
+        Actor.system("card payments"),
+        f"Reservation on {payment.card.description} given up ({booking.reference}, visit on {format_datetime(visit.starts_at)})",
     )
     payment.status = CardPaymentStatus.CANCELLED
     if outcome.state is AttemptState.FAILED:
@@ -1164,9 +1169,7 @@ def _fail_payment(payment: CardPayment, outcome: _Outcome) -> None:
     if outcome.declined:
         payment.failure_message = _decline_message(outcome.code, outcome.decline_code, payment.amount_pence, card=payment.card)
     else:
-        payment.failure_message = (
-            "The card processor could not take this payment from your card. Add your card again, or use another card."
-        )
+        payment.failure_message = "The card processor could not take this payment from your card. Add your card again, or use another card."
     _after_payment_failed(payment)
 
 
@@ -1180,7 +1183,8 @@ def _decline_message(code: str | None, decline_code: str | None, amount_pence: i
             else "Check the balance with your bank. "
         )
         return (
-            f"Your card does not have enough money for this payment{'' if amount_pence is None else ' of ' + _pounds(amount_pence)}. {advice}"
+            "Your card does not have enough money for this payment"
+            f"{'' if amount_pence is None else ' of ' + format_pence(amount_pence)}. {advice}"
             "You can book fewer visits, or use another card."
         )
     if code == "expired_card" or decline_code == "expired_card":
@@ -1254,7 +1258,9 @@ def _apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
             amount_pence=payment.amount_pence,
             key=f"card-payment:{payment.id}:hold",
             actor=actor,
-            memo=f"Authorised on {card.description} for {booking.service.title} on {bookings._when(visit.starts_at)} ({booking.reference})",
+            memo=(
+                f"Authorised on {card.description} for {booking.service.title} on {format_datetime(visit.starts_at)} ({booking.reference})"
+            ),
         )
         payment.hold_id = held.id
         payment.status = target
@@ -1268,7 +1274,11 @@ def _apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
             _ensure_attempt(payment, AttemptOperation.CANCEL)
         return
     if target is CardPaymentStatus.CANCELLED:
-        _release_payment_hold(payment, actor, f"Released from {card.description}: {booking.reference} visit on {bookings._when(visit.starts_at)} not going ahead")
+        _release_payment_hold(
+            payment,
+            actor,
+            f"Released from {card.description}: {booking.reference} visit on {format_datetime(visit.starts_at)} not going ahead",
+        )
         payment.status = target
         return
     # Captured: the card paid ``amount``.
@@ -1276,7 +1286,7 @@ def _apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
     received = _field(intent, "amount_received")
     if isinstance(received, int) and 0 < received <= payment.amount_pence:
         amount = received
-    memo = f"{booking.service.title} on {bookings._when(visit.starts_at)} ({booking.reference})"
+    memo = f"{booking.service.title} on {format_datetime(visit.starts_at)} ({booking.reference})"
     # A payment we had recorded as failed can still succeed later (the card holder passed
     # their bank's check after all). If the visit was paid meanwhile ("Pay now"), only what
     # is still due goes to the provider; the rest is refunded to the card automatically.
@@ -1310,7 +1320,9 @@ def _apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
     if visit.status is VisitStatus.UNPAID and to_provider:
         paid = VisitStatus.DELIVERED if visit.delivered_units is not None else VisitStatus.LATE_CANCELLED
         if bookings.try_move_visit(visit, (VisitStatus.UNPAID,), paid):
-            bookings._event(booking, "paid", f"{_pounds(amount)} paid by card for the visit on {bookings._when(visit.starts_at)}", None)
+            bookings.record_event(
+                booking, "paid", f"{format_pence(amount)} paid by card for the visit on {format_datetime(visit.starts_at)}", None
+            )
     elif visit.status is VisitStatus.SCHEDULED:
         # Paid before delivery: only by a webhook racing the booking.
         bookings.try_move_visit(visit, (VisitStatus.SCHEDULED,), VisitStatus.HELD)
@@ -1325,13 +1337,17 @@ def _authorisation_needed(visit: BookingVisit) -> bool:
 
 
 def _other_open_payment(payment: CardPayment) -> CardPayment | None:
-    return db.session.execute(
-        select(CardPayment).where(
-            CardPayment.visit_id == payment.visit_id,
-            CardPayment.id != payment.id,
-            CardPayment.status.in_([CardPaymentStatus.STARTED, CardPaymentStatus.REQUIRES_ACTION, CardPaymentStatus.AUTHORISED]),
+    return (
+        db.session.execute(
+            select(CardPayment).where(
+                CardPayment.visit_id == payment.visit_id,
+                CardPayment.id != payment.id,
+                CardPayment.status.in_([CardPaymentStatus.STARTED, CardPaymentStatus.REQUIRES_ACTION, CardPaymentStatus.AUTHORISED]),
+            )
         )
-    ).scalars().first()
+        .scalars()
+        .first()
+    )
 
 
 def _amount_due(visit: BookingVisit) -> int:
@@ -1347,11 +1363,15 @@ def _amount_due(visit: BookingVisit) -> int:
 def _paid_by_others(payment: CardPayment) -> int:
     """What the visit's other card payments passed on to the provider (their captures less
     what was refunded automatically because a card paid twice)."""
-    others = db.session.execute(
-        select(CardPayment).where(
-            CardPayment.visit_id == payment.visit_id, CardPayment.id != payment.id, CardPayment.status == CardPaymentStatus.CAPTURED
+    others = (
+        db.session.execute(
+            select(CardPayment).where(
+                CardPayment.visit_id == payment.visit_id, CardPayment.id != payment.id, CardPayment.status == CardPaymentStatus.CAPTURED
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if not others:
         return 0
     duplicates = db.session.execute(
@@ -1380,15 +1400,18 @@ def _refund_duplicate(payment: CardPayment, booking: Booking, visit: BookingVisi
     card paid it, until Stripe confirms the refund; the refund itself is made by the next
     round of card work (``settle_booking``, ``flask payments retry``), never inside a webhook.
     Idempotent: one per payment."""
-    when = bookings._when(visit.starts_at)
-    paid = f"{payment.card.description} paid {_pounds(amount_pence)} for the visit on {when}"
+    when = format_datetime(visit.starts_at)
+    paid = f"{payment.card.description} paid {format_pence(amount_pence)} for the visit on {when}"
     if visit.status in (VisitStatus.CANCELLED, VisitStatus.DECLINED):
         why, notice = "declined by the provider" if visit.status is VisitStatus.DECLINED else "cancelled in time", "not_owed_payment"
         reason = f"Not owed: {paid}, which was {why}, so it is given back automatically."
     elif _paid_by_others(payment):
         reason, notice = f"Paid twice: {paid} after it had already been paid, so it is given back automatically.", "duplicate_payment"
     else:
-        reason = f"More than owed: {paid}, more than its charge of {_pounds(_amount_due(visit))}, so the difference is given back automatically."
+        reason = (
+            f"More than owed: {paid}, more than its charge of {format_pence(_amount_due(visit))}, "
+            "so the difference is given back automatically."
+        )
         notice = "not_owed_payment"
     refund = CardRefund(
         public_id=_new_public_id(),
@@ -1408,11 +1431,16 @@ def _refund_duplicate(payment: CardPayment, booking: Booking, visit: BookingVisi
         "payments.duplicate_refund_started",
         "booking",
         booking.reference,
-        after={"visit_starts_at": visit.starts_at, "amount_pence": amount_pence, "card": payment.card.description,
-               "payment": payment.public_id, "refund": refund.public_id},
+        after={
+            "visit_starts_at": visit.starts_at,
+            "amount_pence": amount_pence,
+            "card": payment.card.description,
+            "payment": payment.public_id,
+            "refund": refund.public_id,
+        },
         note=reason,
     )
-    bookings._event(booking, notice, reason, None)
+    bookings.record_event(booking, notice, reason, None)
     _pending.notifications.append((booking.id, notice))
     return refund
 
@@ -1540,9 +1568,7 @@ def refundable_pence(payment: CardPayment) -> int:
     return payment.captured_pence - payment.refunded_pence - int(held_back)
 
 
-def refund_visit(
-    visit: BookingVisit, *, amount_pence: int, reason: str, by: User, request_key: str, for_provider=None
-) -> CardRefund:
+def refund_visit(visit: BookingVisit, *, amount_pence: int, reason: str, by: User, request_key: str, for_provider=None) -> CardRefund:
     """A provider (for their own bookings) or a commissioner gives back some or all of what
     a card paid for a visit, with a reason. Idempotent on ``request_key``.
 
@@ -1594,11 +1620,15 @@ def _record_refund(visit: BookingVisit, *, amount_pence: int, reason: str, by: U
         booking = bookings.lock_booking(visit.booking_id)
         if not _may_refund(by, booking, for_provider):
             raise NotFound("No such visit")
-        captured = db.session.execute(
-            select(CardPayment)
-            .where(CardPayment.visit_id == visit.id, CardPayment.status == CardPaymentStatus.CAPTURED)
-            .order_by(CardPayment.id.desc())
-        ).scalars().all()
+        captured = (
+            db.session.execute(
+                select(CardPayment)
+                .where(CardPayment.visit_id == visit.id, CardPayment.status == CardPaymentStatus.CAPTURED)
+                .order_by(CardPayment.id.desc())
+            )
+            .scalars()
+            .all()
+        )
         if not captured:
             raise ValidationError({"amount": "Nothing has been paid by card for this visit, so there is nothing to refund"})
         # The latest payment with something left to refund (a visit paid twice has two).
@@ -1607,7 +1637,7 @@ def _record_refund(visit: BookingVisit, *, amount_pence: int, reason: str, by: U
         db.session.execute(select(CardPayment.id).where(CardPayment.id == payment.id).with_for_update())
         left = refundable_pence(payment)
         if amount_pence > left:
-            raise ValidationError({"amount": f"You can refund at most {_pounds(left)} for this visit"})
+            raise ValidationError({"amount": f"You can refund at most {format_pence(left)} for this visit"})
         refund = CardRefund(
             public_id=_new_public_id(),
             card_payment_id=payment.id,
@@ -1641,13 +1671,18 @@ def _record_refund(visit: BookingVisit, *, amount_pence: int, reason: str, by: U
             "payments.refund_requested",
             "booking",
             booking.reference,
-            after={"visit_starts_at": visit.starts_at, "amount_pence": amount_pence, "card": payment.card.description, "refund": refund.public_id},
+            after={
+                "visit_starts_at": visit.starts_at,
+                "amount_pence": amount_pence,
+                "card": payment.card.description,
+                "refund": refund.public_id,
+            },
             note=reason,
         )
-        bookings._event(
+        bookings.record_event(
             booking,
             "refund_requested",
-            f"Refund of {_pounds(amount_pence)} for the visit on {bookings._when(visit.starts_at)} asked for by {by.name}: {reason}",
+            f"Refund of {format_pence(amount_pence)} for the visit on {format_datetime(visit.starts_at)} asked for by {by.name}: {reason}",
             by,
         )
     return refund
@@ -1672,10 +1707,10 @@ def _finish_refund(attempt: PaymentAttempt, payment: CardPayment, outcome: _Outc
             _refund_succeeded(refund)
         elif refund.status is RefundStatus.PENDING:
             booking = db.session.get(Booking, payment.booking_id)
-            bookings._event(
+            bookings.record_event(
                 booking,
                 "refund_pending",
-                f"Refund of {_pounds(refund.amount_pence)} to {payment.card.description} sent to the card processor: "
+                f"Refund of {format_pence(refund.amount_pence)} to {payment.card.description} sent to the card processor: "
                 "it shows on the card once the bank confirms it.",
                 None,
             )
@@ -1700,10 +1735,21 @@ def _refund_succeeded(refund: CardRefund) -> None:
         actor=Actor.system("card payments"),
         memo=f"Refunded to {payment.card.description} ({booking.reference}): {refund.reason}",
     )
-    bookings._event(booking, "refunded", f"{_pounds(refund.amount_pence)} refunded to {payment.card.description}: {refund.reason}", None)
-    audit.record(None, "payments.refunded", "booking", booking.reference,
-                 after={"amount_pence": refund.amount_pence, "refund": refund.public_id, "stripe_refund": refund.stripe_refund_id,
-                        "automatic": refund.automatic})
+    bookings.record_event(
+        booking, "refunded", f"{format_pence(refund.amount_pence)} refunded to {payment.card.description}: {refund.reason}", None
+    )
+    audit.record(
+        None,
+        "payments.refunded",
+        "booking",
+        booking.reference,
+        after={
+            "amount_pence": refund.amount_pence,
+            "refund": refund.public_id,
+            "stripe_refund": refund.stripe_refund_id,
+            "automatic": refund.automatic,
+        },
+    )
     _pending.notifications.append((booking.id, "refunded"))
 
 
@@ -1721,8 +1767,10 @@ def _refund_failed(refund: CardRefund, message: str) -> None:
     refund.failure_message = message
     refund.settled_at = utcnow()
     if refund.automatic:
-        note = (f"Automatic refund of {_pounds(refund.amount_pence)} (money not owed) not made: {message} "
-                "The council's payments team will repay it.")
+        note = (
+            f"Automatic refund of {format_pence(refund.amount_pence)} (money not owed) not made: {message} "
+            "The council's payments team will repay it."
+        )
     else:
         ledger.post(
             TransactionKind.CORRECTION,
@@ -1733,10 +1781,16 @@ def _refund_failed(refund: CardRefund, message: str) -> None:
             memo=f"Refund not made, money back to {booking.provider.name}: {message}",
             corrects=ledger.find_transaction(f"card-refund:{refund.id}:from-provider"),
         )
-        note = f"Refund of {_pounds(refund.amount_pence)} not made: {message}"
-    bookings._event(booking, "refund_failed", note, None)
-    audit.record(None, "payments.refund_failed", "booking", booking.reference,
-                 after={"amount_pence": refund.amount_pence, "refund": refund.public_id, "automatic": refund.automatic}, note=message)
+        note = f"Refund of {format_pence(refund.amount_pence)} not made: {message}"
+    bookings.record_event(booking, "refund_failed", note, None)
+    audit.record(
+        None,
+        "payments.refund_failed",
+        "booking",
+        booking.reference,
+        after={"amount_pence": refund.amount_pence, "refund": refund.public_id, "automatic": refund.automatic},
+        note=message,
+    )
     _pending.notifications.append((booking.id, "refund_failed"))
 
 
@@ -1853,9 +1907,7 @@ def _lock_refund(refund_id: int) -> CardRefund:
     at once must not both move its money."""
     payment_id = db.session.execute(select(CardRefund.card_payment_id).where(CardRefund.id == refund_id)).scalar_one()
     _lock_payment(payment_id)
-    return db.session.execute(
-        select(CardRefund).where(CardRefund.id == refund_id).execution_options(populate_existing=True)
-    ).scalar_one()
+    return db.session.execute(select(CardRefund).where(CardRefund.id == refund_id).execution_options(populate_existing=True)).scalar_one()
 
 
 def _apply_refund_status(refund: CardRefund, obj) -> str:
@@ -1899,9 +1951,7 @@ def _refund_reversed(refund: CardRefund, message: str) -> None:
 
 
 def payments_for_booking(booking: Booking) -> list[CardPayment]:
-    return list(
-        db.session.execute(select(CardPayment).where(CardPayment.booking_id == booking.id).order_by(CardPayment.id)).scalars()
-    )
+    return list(db.session.execute(select(CardPayment).where(CardPayment.booking_id == booking.id).order_by(CardPayment.id)).scalars())
 
 
 def booking_card(booking: Booking) -> PaymentCard | None:
@@ -1912,7 +1962,8 @@ def booking_card(booking: Booking) -> PaymentCard | None:
 def refunds_for_booking(booking: Booking) -> list[CardRefund]:
     return list(
         db.session.execute(
-            select(CardRefund).join(CardPayment, CardRefund.card_payment_id == CardPayment.id)
+            select(CardRefund)
+            .join(CardPayment, CardRefund.card_payment_id == CardPayment.id)
             .where(CardPayment.booking_id == booking.id)
             .order_by(CardRefund.id)
         ).scalars()
@@ -1922,7 +1973,8 @@ def refunds_for_booking(booking: Booking) -> list[CardRefund]:
 def payment_for_card_holder(public_id: str, holder: User) -> CardPayment:
     """One payment, for the person whose card it is on (for confirming it with their bank)."""
     payment = db.session.execute(
-        select(CardPayment).join(PaymentCard, CardPayment.card_id == PaymentCard.id)
+        select(CardPayment)
+        .join(PaymentCard, CardPayment.card_id == PaymentCard.id)
         .where(CardPayment.public_id == public_id, PaymentCard.owner_id == holder.id)
     ).scalar_one_or_none()
     if payment is None:
@@ -1950,6 +2002,7 @@ def card_statement(payer: User, *, starts_at: dt.datetime | None = None, ends_at
     """The card lines of a person's statement, from the ledger: every movement on their own
     cards, and the card movements for their own bookings that someone else's card paid
     (a representative paying with the citizen's council prepaid card, for example)."""
+
     def account_of(card: PaymentCard) -> int | None:
         return db.session.execute(
             select(LedgerAccount.id).where(LedgerAccount.kind == AccountKind.SELF_FUNDED, LedgerAccount.owner_key == f"card:{card.id}")
@@ -1961,12 +2014,16 @@ def card_statement(payer: User, *, starts_at: dt.datetime | None = None, ends_at
         if account_id is not None:
             own[account_id] = card.description
     others: dict[int, str] = {}
-    booking_ids = db.session.execute(
-        select(Booking.id)
-        .join(BookingCard, BookingCard.booking_id == Booking.id)
-        .join(PaymentCard, BookingCard.card_id == PaymentCard.id)
-        .where(Booking.citizen_id == payer.id, PaymentCard.owner_id != payer.id)
-    ).scalars().all()
+    booking_ids = (
+        db.session.execute(
+            select(Booking.id)
+            .join(BookingCard, BookingCard.booking_id == Booking.id)
+            .join(PaymentCard, BookingCard.card_id == PaymentCard.id)
+            .where(Booking.citizen_id == payer.id, PaymentCard.owner_id != payer.id)
+        )
+        .scalars()
+        .all()
+    )
     for link in db.session.execute(select(BookingCard).where(BookingCard.booking_id.in_(booking_ids))).scalars() if booking_ids else []:
         account_id = account_of(link.card)
         if account_id is not None and account_id not in own:
@@ -1979,7 +2036,9 @@ def card_statement(payer: User, *, starts_at: dt.datetime | None = None, ends_at
     if others:
         visit_ids = select(BookingVisit.id).where(BookingVisit.booking_id.in_(booking_ids))
         refund_ids = (
-            select(CardRefund.id).join(CardPayment, CardRefund.card_payment_id == CardPayment.id).where(CardPayment.booking_id.in_(booking_ids))
+            select(CardRefund.id)
+            .join(CardPayment, CardRefund.card_payment_id == CardPayment.id)
+            .where(CardPayment.booking_id.in_(booking_ids))
         )
         conditions.append(
             LedgerEntry.account_id.in_(list(others))
@@ -2074,7 +2133,9 @@ def prepaid_card_holders_spend() -> list[PrepaidSpend]:
     """Council prepaid card spend, net of refunds, by the citizen it was for (the direct
     payment's recipient) and the card holder who paid."""
     rows = db.session.execute(
-        select(Booking.citizen_id, PaymentCard.owner_id, func.coalesce(func.sum(CardPayment.captured_pence - CardPayment.refunded_pence), 0))
+        select(
+            Booking.citizen_id, PaymentCard.owner_id, func.coalesce(func.sum(CardPayment.captured_pence - CardPayment.refunded_pence), 0)
+        )
         .join(CardPayment, CardPayment.card_id == PaymentCard.id)
         .join(Booking, CardPayment.booking_id == Booking.id)
         .where(
@@ -2083,7 +2144,9 @@ def prepaid_card_holders_spend() -> list[PrepaidSpend]:
         )
         .group_by(Booking.citizen_id, PaymentCard.owner_id)
     ).all()
-    return [PrepaidSpend(db.session.get(User, citizen_id), db.session.get(User, owner_id), int(total)) for citizen_id, owner_id, total in rows]
+    return [
+        PrepaidSpend(db.session.get(User, citizen_id), db.session.get(User, owner_id), int(total)) for citizen_id, owner_id, total in rows
+    ]
 
 
 # Retrying everything left unfinished ------------------------------------------------------------
@@ -2104,7 +2167,9 @@ def retry_unfinished(progress=None) -> int:
             select(Booking.id)
             .join(BookingVisit, BookingVisit.booking_id == Booking.id)
             .join(BookingCard, BookingCard.booking_id == Booking.id)
-            .where(BookingVisit.status.in_([VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED, VisitStatus.CANCELLED, VisitStatus.DECLINED]))
+            .where(
+                BookingVisit.status.in_([VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED, VisitStatus.CANCELLED, VisitStatus.DECLINED])
+            )
         ).scalars()
     )
     for booking_id in sorted(booking_ids):
@@ -2120,14 +2185,16 @@ def refresh_pending_refunds() -> int:
     webhook never came; settle the ones that finished. Returns how many changed."""
     if not is_configured():
         return 0
-    waiting = db.session.execute(
-        select(CardRefund.id).where(CardRefund.status == RefundStatus.PENDING, CardRefund.stripe_refund_id.is_not(None))
-    ).scalars().all()
+    waiting = (
+        db.session.execute(select(CardRefund.id).where(CardRefund.status == RefundStatus.PENDING, CardRefund.stripe_refund_id.is_not(None)))
+        .scalars()
+        .all()
+    )
     changed = 0
     for refund_id in waiting:
         stripe_refund_id = db.session.get(CardRefund, refund_id).stripe_refund_id
         try:
-            remote = _call(lambda c: c.v1.refunds.retrieve(stripe_refund_id))
+            remote = _call(lambda c, refund_id=stripe_refund_id: c.v1.refunds.retrieve(refund_id))
         except (ProcessorUnavailable, ProcessorRefused) as exc:
             log.warning("refund %s: could not ask Stripe about it (%s)", refund_id, exc)
             continue
@@ -2143,7 +2210,8 @@ def refresh_pending_refunds() -> int:
 # Invariants for `flask ledger check` ------------------------------------------------------------
 
 
-def _check_cards() -> list[ledger.Problem]:
+def check_cards() -> list[ledger.Problem]:
+    """The card side of `flask ledger check`: clearing, each card's account, delivered visits collected."""
     problems = []
     clearing = db.session.execute(
         select(LedgerAccount).where(LedgerAccount.kind == AccountKind.CARD_CLEARING, LedgerAccount.owner_key == "stripe")
@@ -2159,7 +2227,11 @@ def _check_cards() -> list[ledger.Problem]:
     )
     in_clearing = ledger.balance(clearing) if clearing is not None else 0
     if in_clearing != pending:
-        problems.append(ledger.Problem("card clearing holds only refunds in flight", f"clearing holds {in_clearing} but pending refunds total {pending}"))
+        problems.append(
+            ledger.Problem(
+                "card clearing holds only refunds in flight", f"clearing holds {in_clearing} but pending refunds total {pending}"
+            )
+        )
     problems.extend(_check_delivered_card_visits())
     cards = db.session.execute(select(PaymentCard)).scalars().all()
     for card in cards:
@@ -2168,7 +2240,9 @@ def _check_cards() -> list[ledger.Problem]:
         ).scalar_one_or_none()
         in_ledger = -ledger.balance(account) if account is not None else 0
         payments = db.session.execute(select(CardPayment).where(CardPayment.card_id == card.id)).scalars().all()
-        expected = sum(p.captured_pence - p.refunded_pence + (p.amount_pence if p.status is CardPaymentStatus.AUTHORISED else 0) for p in payments)
+        expected = sum(
+            p.captured_pence - p.refunded_pence + (p.amount_pence if p.status is CardPaymentStatus.AUTHORISED else 0) for p in payments
+        )
         if in_ledger != expected:
             problems.append(
                 ledger.Problem(
@@ -2214,6 +2288,3 @@ def _check_delivered_card_visits() -> list[ledger.Problem]:
                 )
             ]
     return []
-
-
-ledger.EXTRA_CHECKS.append(_check_cards)

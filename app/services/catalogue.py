@@ -72,12 +72,16 @@ def listed_services_in_category(category: Category, page: int = 1, per_page: int
 
 
 def get_listed_service(service_id: int) -> Service:
-    service = db.session.execute(
-        select(Service)
-        .join(Provider, Service.provider_id == Provider.id)
-        .where(Service.id == service_id, listed_services_filter())
-        .options(selectinload(Service.hours))
-    ).unique().scalar_one_or_none()
+    service = (
+        db.session.execute(
+            select(Service)
+            .join(Provider, Service.provider_id == Provider.id)
+            .where(Service.id == service_id, listed_services_filter())
+            .options(selectinload(Service.hours))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if service is None:
         raise NotFound(f"No listed service {service_id}")
     return service
@@ -117,15 +121,13 @@ class FrameworkStatus:
 
 
 def framework_status(provider: Provider, category: Category) -> FrameworkStatus:
-    lot = db.session.execute(
-        select(FrameworkLot).where(FrameworkLot.category_id == category.id).order_by(FrameworkLot.id)
-    ).scalars().first()
+    lot = (
+        db.session.execute(select(FrameworkLot).where(FrameworkLot.category_id == category.id).order_by(FrameworkLot.id)).scalars().first()
+    )
     if lot is None:
         return FrameworkStatus(None, None)
     membership = db.session.execute(
-        select(FrameworkMembership).where(
-            FrameworkMembership.lot_id == lot.id, FrameworkMembership.provider_id == provider.id
-        )
+        select(FrameworkMembership).where(FrameworkMembership.lot_id == lot.id, FrameworkMembership.provider_id == provider.id)
     ).scalar_one_or_none()
     return FrameworkStatus(lot, membership)
 

@@ -26,7 +26,7 @@ class Council:
     cancellation_notice_hours: int
 
     @classmethod
-    def from_config(cls, config, districts: tuple[str, ...] = ()) -> "Council":
+    def from_config(cls, config, districts: tuple[str, ...] = ()) -> Council:
         """The council as configuration describes it: before a commissioner saves the
         settings, and when the database cannot be read (an error page still needs it)."""
         return cls(
@@ -50,7 +50,7 @@ def current() -> Council:
 
 def _sort_key(code: str):
     letters = "".join(ch for ch in code if ch.isalpha() and code.index(ch) < 2)
-    digits = "".join(ch for ch in code[len(letters):] if ch.isdigit())
+    digits = "".join(ch for ch in code[len(letters) :] if ch.isdigit())
     return (letters, int(digits or 0), code)
 
 

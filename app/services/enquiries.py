@@ -74,7 +74,9 @@ def start(author: User, citizen: User, service: Service, *, subject: str, body: 
     on_behalf = f" for {citizen.name}" if author.id != citizen.id else ""
     _notify_provider(enquiry, f"New enquiry about {service.title}", f"{author.name}{on_behalf} asked: {subject}")
     _notify_citizen_side(
-        enquiry, author, f"Your enquiry to {service.provider.name} has been sent",
+        enquiry,
+        author,
+        f"Your enquiry to {service.provider.name} has been sent",
         f"{author.name} asked {service.provider.name} about {service.title}. You will get a notification when they reply.",
     )
     db.session.commit()
@@ -88,7 +90,7 @@ def _notify_provider(enquiry: Enquiry, subject: str, body: str) -> None:
 
 
 def _citizen_side(enquiry: Enquiry) -> list[User]:
-    return [enquiry.citizen] + accounts.representatives_of(enquiry.citizen)
+    return [enquiry.citizen, *accounts.representatives_of(enquiry.citizen)]
 
 
 def _notify_citizen_side(enquiry: Enquiry, author: User | None, subject: str, body: str) -> None:
@@ -199,7 +201,10 @@ def reply_as_provider(user: User, enquiry: Enquiry, body: str) -> EnquiryMessage
         enquiry.first_response_at = message.created_at
     enquiry.provider_read_at = message.created_at
     _notify_citizen_side(
-        enquiry, None, f"{enquiry.provider.name} has replied", f"{enquiry.provider.name} replied to your enquiry \u201c{enquiry.subject}\u201d."
+        enquiry,
+        None,
+        f"{enquiry.provider.name} has replied",
+        f"{enquiry.provider.name} replied to your enquiry \u201c{enquiry.subject}\u201d.",
     )
     db.session.commit()
     return message

@@ -49,7 +49,7 @@ def _name(text: str | None, field: str, what: str) -> str:
     if not name:
         raise ValidationError({field: f"Enter the {what}'s name"})
     if len(name) > 160:
-        raise ValidationError({field: f"Name must be 160 characters or fewer"})
+        raise ValidationError({field: "Name must be 160 characters or fewer"})
     return name
 
 
@@ -90,7 +90,9 @@ def categories_without_lot(framework: Framework) -> list[Category]:
     return [c for c in db.session.execute(select(Category).order_by(Category.position, Category.name)).scalars() if c.id not in used]
 
 
-def create_lot(actor: User, framework: Framework, *, category_id: int | None, name: str, quality_weight: int | None, price_weight: int | None) -> FrameworkLot:
+def create_lot(
+    actor: User, framework: Framework, *, category_id: int | None, name: str, quality_weight: int | None, price_weight: int | None
+) -> FrameworkLot:
     errors = {}
     category = db.session.get(Category, category_id) if category_id else None
     if category is None:
@@ -107,10 +109,18 @@ def create_lot(actor: User, framework: Framework, *, category_id: int | None, na
         errors.update(exc.errors)
     if errors:
         raise ValidationError(errors)
-    lot = FrameworkLot(framework_id=framework.id, category_id=category.id, name=name, quality_weight=quality_weight, price_weight=price_weight)
+    lot = FrameworkLot(
+        framework_id=framework.id, category_id=category.id, name=name, quality_weight=quality_weight, price_weight=price_weight
+    )
     db.session.add(lot)
     db.session.flush()
-    audit.record(actor, "framework.lot_created", "framework_lot", lot.id, after={"name": name, "category": category.slug, "quality_weight": quality_weight, "price_weight": price_weight})
+    audit.record(
+        actor,
+        "framework.lot_created",
+        "framework_lot",
+        lot.id,
+        after={"name": name, "category": category.slug, "quality_weight": quality_weight, "price_weight": price_weight},
+    )
     db.session.commit()
     return lot
 
@@ -128,9 +138,15 @@ def update_lot(actor: User, lot: FrameworkLot, *, name: str, quality_weight: int
     if errors:
         raise ValidationError(errors)
     if (lot.quality_weight, lot.price_weight) != (quality_weight, price_weight):
-        audit.record(actor, "framework.lot_weights_changed", "framework_lot", lot.id,
-                     before={"quality_weight": lot.quality_weight, "price_weight": lot.price_weight},
-                     after={"quality_weight": quality_weight, "price_weight": price_weight}, note=lot.name)
+        audit.record(
+            actor,
+            "framework.lot_weights_changed",
+            "framework_lot",
+            lot.id,
+            before={"quality_weight": lot.quality_weight, "price_weight": lot.price_weight},
+            after={"quality_weight": quality_weight, "price_weight": price_weight},
+            note=lot.name,
+        )
         lot.quality_weight, lot.price_weight = quality_weight, price_weight
     if lot.name != name:
         audit.record(actor, "framework.lot_renamed", "framework_lot", lot.id, before={"name": lot.name}, after={"name": name})
@@ -142,7 +158,10 @@ def update_lot(actor: User, lot: FrameworkLot, *, name: str, quality_weight: int
 def memberships(lot: FrameworkLot) -> list[FrameworkMembership]:
     return list(
         db.session.execute(
-            select(FrameworkMembership).join(Provider).where(FrameworkMembership.lot_id == lot.id).order_by(FrameworkMembership.status, Provider.name)
+            select(FrameworkMembership)
+            .join(Provider)
+            .where(FrameworkMembership.lot_id == lot.id)
+            .order_by(FrameworkMembership.status, Provider.name)
         ).scalars()
     )
 
@@ -156,7 +175,9 @@ def candidates(lot: FrameworkLot) -> list[Provider]:
             .where(
                 Provider.status == ProviderStatus.VERIFIED,
                 Provider.id.not_in(on_lot),
-                Provider.id.in_(select(Service.provider_id).where(Service.category_id == lot.category_id, Service.status != ServiceStatus.WITHDRAWN)),
+                Provider.id.in_(
+                    select(Service.provider_id).where(Service.category_id == lot.category_id, Service.status != ServiceStatus.WITHDRAWN)
+                ),
             )
             .order_by(Provider.name)
         ).scalars()
@@ -186,16 +207,23 @@ def why_not_ranked(service: Service) -> str | None:
     if service.status is ServiceStatus.WITHDRAWN:
         return "Not ranked: this listing is withdrawn."
     category = service.category
-    lots = list(db.session.execute(select(FrameworkLot).where(FrameworkLot.category_id == service.category_id).order_by(FrameworkLot.id)).scalars())
+    lots = list(
+        db.session.execute(select(FrameworkLot).where(FrameworkLot.category_id == service.category_id).order_by(FrameworkLot.id)).scalars()
+    )
     if not lots:
         return f"Not ranked: the council's framework has no lot for {category.name.lower()}."
     memberships = list(
         db.session.execute(
-            select(FrameworkMembership).where(FrameworkMembership.provider_id == provider.id, FrameworkMembership.lot_id.in_([lot.id for lot in lots]))
+            select(FrameworkMembership).where(
+                FrameworkMembership.provider_id == provider.id, FrameworkMembership.lot_id.in_([lot.id for lot in lots])
+            )
         ).scalars()
     )
     if not memberships:
-        return f"Not ranked: your organisation is not on the council's {lots[0].name} framework lot, so this listing is not compared with the providers on it."
+        return (
+            f"Not ranked: your organisation is not on the council's {lots[0].name} framework lot, "
+            "so this listing is not compared with the providers on it."
+        )
     if not any(m.is_approved for m in memberships):
         return f"Not ranked: the council has suspended your organisation on the {memberships[0].lot.name} framework lot."
     return None
@@ -240,9 +268,19 @@ def approve(actor: User, lot: FrameworkLot, provider_id: int | None, reason: str
     membership.reason = reason
     membership.decided_at = utcnow()
     db.session.flush()
-    audit.record(actor, "framework.membership_approved", "framework_lot", lot.id, before=before,
-                 after={"provider": provider.name, "provider_id": provider.id, "status": MembershipStatus.APPROVED, "reason": reason})
-    _tell(provider, f"Approved on the {lot.name} framework lot", f"The council has approved {provider.name} on its {lot.name} framework lot. The reason given: {reason}")
+    audit.record(
+        actor,
+        "framework.membership_approved",
+        "framework_lot",
+        lot.id,
+        before=before,
+        after={"provider": provider.name, "provider_id": provider.id, "status": MembershipStatus.APPROVED, "reason": reason},
+    )
+    _tell(
+        provider,
+        f"Approved on the {lot.name} framework lot",
+        f"The council has approved {provider.name} on its {lot.name} framework lot. The reason given: {reason}",
+    )
     db.session.commit()
     return membership
 
@@ -260,8 +298,18 @@ def suspend(actor: User, membership: FrameworkMembership, reason: str) -> Framew
     membership.reason = reason
     membership.decided_at = utcnow()
     provider = membership.provider
-    audit.record(actor, "framework.membership_suspended", "framework_lot", membership.lot_id, before=before,
-                 after={"provider": provider.name, "provider_id": provider.id, "status": MembershipStatus.SUSPENDED, "reason": reason})
-    _tell(provider, f"Suspended from the {membership.lot.name} framework lot", f"The council has suspended {provider.name} from its {membership.lot.name} framework lot. The reason given: {reason}")
+    audit.record(
+        actor,
+        "framework.membership_suspended",
+        "framework_lot",
+        membership.lot_id,
+        before=before,
+        after={"provider": provider.name, "provider_id": provider.id, "status": MembershipStatus.SUSPENDED, "reason": reason},
+    )
+    _tell(
+        provider,
+        f"Suspended from the {membership.lot.name} framework lot",
+        f"The council has suspended {provider.name} from its {membership.lot.name} framework lot. The reason given: {reason}",
+    )
     db.session.commit()
     return membership

@@ -75,9 +75,5 @@ def miles_between(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def district_distances(origin: PostcodeDistrict) -> dict[str, float]:
     """Miles from ``origin`` to the centroid of every district we know."""
-    rows = db.session.execute(
-        select(PostcodeDistrict.outward_code, PostcodeDistrict.latitude, PostcodeDistrict.longitude)
-    ).all()
-    return {
-        code: miles_between(origin.latitude, origin.longitude, lat, lon) for code, lat, lon in rows
-    }
+    rows = db.session.execute(select(PostcodeDistrict.outward_code, PostcodeDistrict.latitude, PostcodeDistrict.longitude)).all()
+    return {code: miles_between(origin.latitude, origin.longitude, lat, lon) for code, lat, lon in rows}

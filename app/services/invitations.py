@@ -8,7 +8,7 @@ kind (signed in), or a new one created from the invitation page.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import select, update
 
@@ -57,17 +57,13 @@ def _create(kind: InvitationKind, *, email: str, invited_by: User, days: int, **
 
 
 def _cancel_earlier(kind: InvitationKind, email: str, **target) -> None:
-    query = update(Invitation).where(
-        Invitation.kind == kind, Invitation.email == email, Invitation.status == InvitationStatus.PENDING
-    )
+    query = update(Invitation).where(Invitation.kind == kind, Invitation.email == email, Invitation.status == InvitationStatus.PENDING)
     for column, value in target.items():
         query = query.where(getattr(Invitation, column) == value)
     db.session.execute(query.values(status=InvitationStatus.CANCELLED))
 
 
-def invite_representative(
-    citizen: User, *, email: str, relationship: str, accept_link: Callable[[str], str], days: int = 14
-) -> Invitation:
+def invite_representative(citizen: User, *, email: str, relationship: str, accept_link: Callable[[str], str], days: int = 14) -> Invitation:
     """A citizen asks someone to act for them."""
     if citizen.role is not Role.CITIZEN:
         raise Conflict("Only citizens can invite a representative.")
@@ -92,7 +88,12 @@ def invite_representative(
         raise ValidationError(errors)
     _cancel_earlier(InvitationKind.REPRESENTATIVE, email, citizen_id=citizen.id)
     invitation, token = _create(
-        InvitationKind.REPRESENTATIVE, email=email, invited_by=citizen, days=days, citizen_id=citizen.id, relationship_to_citizen=relationship
+        InvitationKind.REPRESENTATIVE,
+        email=email,
+        invited_by=citizen,
+        days=days,
+        citizen_id=citizen.id,
+        relationship_to_citizen=relationship,
     )
     audit.record(citizen, "representation.invited", "invitation", invitation.id, after={"email": email, "relationship": relationship})
     mail.queue(
@@ -117,7 +118,9 @@ def invite_staff(
     existing = accounts.user_by_email(email)
     if existing is not None:
         if existing.role is not Role.PROVIDER:
-            raise ValidationError({"email": "This email address belongs to an account that is not a provider account. Ask them for their work email address"})
+            raise ValidationError(
+                {"email": "This email address belongs to an account that is not a provider account. Ask them for their work email address"}
+            )
         if accounts.staff_membership(existing) is not None:
             raise ValidationError({"email": "This person is already in a provider team"})
     _cancel_earlier(InvitationKind.PROVIDER_STAFF, email, provider_id=provider.id)
@@ -176,7 +179,13 @@ def _fulfil(invitation: Invitation, user: User) -> None:
             db.session.add(
                 Representation(citizen_id=citizen.id, representative_id=user.id, relationship_to_citizen=invitation.relationship_to_citizen)
             )
-        audit.record(user, "representation.started", "user", citizen.id, after={"representative": user.email, "relationship": invitation.relationship_to_citizen})
+        audit.record(
+            user,
+            "representation.started",
+            "user",
+            citizen.id,
+            after={"representative": user.email, "relationship": invitation.relationship_to_citizen},
+        )
         notifications.notify(
             citizen,
             f"{user.name} can now act for you",
@@ -189,7 +198,12 @@ def _fulfil(invitation: Invitation, user: User) -> None:
         audit.record(user, "team.joined", "provider", invitation.provider_id, after={"user": user.email, "org_role": invitation.org_role})
         inviter = invitation.invited_by
         if inviter.active:
-            notifications.notify(inviter, f"{user.name} joined your team", f"{user.name} accepted your invitation to join {invitation.provider.name}.", link="/provider/team")
+            notifications.notify(
+                inviter,
+                f"{user.name} joined your team",
+                f"{user.name} accepted your invitation to join {invitation.provider.name}.",
+                link="/provider/team",
+            )
 
 
 def accept(token: str, user: User) -> Invitation:
@@ -294,10 +308,15 @@ def end_representation(actor: User, representation_id: int) -> Representation:
     )
     other = row.representative if actor.id == row.citizen_id else row.citizen
     if actor.id == row.citizen_id:
-        notifications.notify(other, f"You no longer act for {row.citizen.name}", f"{row.citizen.name} has removed you as their representative.")
+        notifications.notify(
+            other, f"You no longer act for {row.citizen.name}", f"{row.citizen.name} has removed you as their representative."
+        )
     else:
         notifications.notify(
-            other, f"{actor.name} no longer acts for you", f"{actor.name} has stopped acting as your representative.", link="/account/representatives"
+            other,
+            f"{actor.name} no longer acts for you",
+            f"{actor.name} has stopped acting as your representative.",
+            link="/account/representatives",
         )
     db.session.commit()
     return row

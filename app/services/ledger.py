@@ -12,10 +12,10 @@ constraint refuses it even if this code were wrong.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.database import utcnow
@@ -60,11 +60,11 @@ class Actor:
     label: str
 
     @classmethod
-    def system(cls, job: str) -> "Actor":
+    def system(cls, job: str) -> Actor:
         return cls(None, f"system:{job}")
 
     @classmethod
-    def person(cls, user) -> "Actor":
+    def person(cls, user) -> Actor:
         return cls(user.id, f"user:{user.id}")
 
 
@@ -111,15 +111,11 @@ def budget_account(budget, provider=None) -> LedgerAccount:
 
 
 def hold_account(booking) -> LedgerAccount:
-    return account(
-        AccountKind.BOOKING_HOLD, f"booking:{booking.id}", f"Held for booking {booking.reference}", booking_id=booking.id
-    )
+    return account(AccountKind.BOOKING_HOLD, f"booking:{booking.id}", f"Held for booking {booking.reference}", booking_id=booking.id)
 
 
 def provider_payable_account(provider) -> LedgerAccount:
-    return account(
-        AccountKind.PROVIDER_PAYABLE, f"provider:{provider.id}", f"Owed to {provider.name}", provider_id=provider.id
-    )
+    return account(AccountKind.PROVIDER_PAYABLE, f"provider:{provider.id}", f"Owed to {provider.name}", provider_id=provider.id)
 
 
 # Posting -------------------------------------------------------------------------------
@@ -251,9 +247,7 @@ def place_hold(
         effective_at=effective_at,
         memo=memo,
     )
-    existing = db.session.execute(
-        select(LedgerHold).where(LedgerHold.placed_transaction_id == transaction.id)
-    ).scalar_one_or_none()
+    existing = db.session.execute(select(LedgerHold).where(LedgerHold.placed_transaction_id == transaction.id)).scalar_one_or_none()
     if existing is not None:
         return existing
     created = LedgerHold(
@@ -322,9 +316,7 @@ def settle_hold(
             memo=memo,
         )
         db.session.execute(
-            update(LedgerHold.__table__)
-            .where(LedgerHold.__table__.c.id == held.id)
-            .values(settled_transaction_id=transaction.id)
+            update(LedgerHold.__table__).where(LedgerHold.__table__.c.id == held.id).values(settled_transaction_id=transaction.id)
         )
     db.session.expire(held)
     return transaction
@@ -345,9 +337,9 @@ IS_REVERSAL = (LedgerTransaction.kind == TransactionKind.CORRECTION) & (LedgerTr
 
 def reversal_of(transaction: LedgerTransaction) -> LedgerTransaction | None:
     """The transaction that reversed ``transaction``, if any."""
-    return db.session.execute(
-        select(LedgerTransaction).where(IS_REVERSAL, LedgerTransaction.corrects_id == transaction.id)
-    ).scalars().first()
+    return (
+        db.session.execute(select(LedgerTransaction).where(IS_REVERSAL, LedgerTransaction.corrects_id == transaction.id)).scalars().first()
+    )
 
 
 def reverse(
@@ -413,9 +405,7 @@ def balances(accounts: Iterable[LedgerAccount]) -> int:
     if not ids:
         return 0
     return int(
-        db.session.execute(
-            select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0)).where(LedgerEntry.account_id.in_(ids))
-        ).scalar_one()
+        db.session.execute(select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0)).where(LedgerEntry.account_id.in_(ids))).scalar_one()
     )
 
 
@@ -429,164 +419,3 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.invariant}: {self.detail}"
-
-
-def check() -> list[Problem]:
-    """Verify every invariant over the whole ledger. Returns the problems, worst first."""
-    problems: list[Problem] = []
-    s = db.session
-
-    unbalanced = s.execute(
-        select(LedgerEntry.transaction_id, func.sum(LedgerEntry.amount_pence), func.count())
-        .group_by(LedgerEntry.transaction_id)
-        .having((func.sum(LedgerEntry.amount_pence) != 0) | (func.count() < 2))
-        .order_by(LedgerEntry.transaction_id)
-        .limit(1)
-    ).first()
-    if unbalanced:
-        problems.append(Problem("balanced transactions", f"transaction {unbalanced[0]} sums to {unbalanced[1]} over {unbalanced[2]} entries"))
-
-    empty = s.execute(
-        select(LedgerTransaction.id)
-        .outerjoin(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
-        .where(LedgerEntry.id.is_(None))
-        .limit(1)
-    ).scalar()
-    if empty:
-        problems.append(Problem("balanced transactions", f"transaction {empty} has no entries"))
-
-    sums = (
-        select(LedgerEntry.account_id.label("account_id"), func.sum(LedgerEntry.amount_pence).label("total"))
-        .group_by(LedgerEntry.account_id)
-        .subquery()
-    )
-    drift = s.execute(
-        select(LedgerAccount.id, LedgerAccount.balance_pence, func.coalesce(sums.c.total, 0))
-        .outerjoin(sums, sums.c.account_id == LedgerAccount.id)
-        .where(LedgerAccount.balance_pence != func.coalesce(sums.c.total, 0))
-        .order_by(LedgerAccount.id)
-        .limit(1)
-    ).first()
-    if drift:
-        problems.append(Problem("cached balance equals entries", f"account {drift[0]} caches {drift[1]} but its entries sum to {drift[2]}"))
-
-    negative = s.execute(
-        select(LedgerAccount.id, LedgerAccount.kind, func.coalesce(sums.c.total, 0))
-        .outerjoin(sums, sums.c.account_id == LedgerAccount.id)
-        .where(LedgerAccount.kind.notin_(list(MAY_GO_NEGATIVE)), func.coalesce(sums.c.total, 0) < 0)
-        .limit(1)
-    ).first()
-    if negative:
-        problems.append(Problem("no account below zero", f"account {negative[0]} ({negative[1].value}) is at {negative[2]}"))
-
-    total = s.execute(select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0))).scalar_one()
-    if total != 0:
-        problems.append(Problem("ledger sums to zero", f"all entries sum to {total}"))
-
-    held = (
-        select(
-            LedgerHold.hold_account_id.label("account_id"),
-            func.sum(case((LedgerHold.status == HoldStatus.HELD, LedgerHold.amount_pence), else_=0)).label("live"),
-        )
-        .group_by(LedgerHold.hold_account_id)
-        .subquery()
-    )
-    mismatch = s.execute(
-        select(LedgerAccount.id, func.coalesce(sums.c.total, 0), func.coalesce(held.c.live, 0))
-        .outerjoin(sums, sums.c.account_id == LedgerAccount.id)
-        .outerjoin(held, held.c.account_id == LedgerAccount.id)
-        .where(LedgerAccount.kind == AccountKind.BOOKING_HOLD, func.coalesce(sums.c.total, 0) != func.coalesce(held.c.live, 0))
-        .limit(1)
-    ).first()
-    if mismatch:
-        problems.append(Problem("holds match hold accounts", f"hold account {mismatch[0]} holds {mismatch[1]} but its live holds total {mismatch[2]}"))
-
-    orphan = s.execute(
-        select(LedgerTransaction.id)
-        .outerjoin(LedgerHold, LedgerHold.placed_transaction_id == LedgerTransaction.id)
-        .where(LedgerTransaction.kind == TransactionKind.HOLD, LedgerHold.id.is_(None))
-        .limit(1)
-    ).scalar()
-    if orphan:
-        problems.append(Problem("every hold transaction has its hold", f"transaction {orphan} holds money for no visit"))
-
-    placed_entry = (
-        select(LedgerHold.id)
-        .outerjoin(
-            LedgerEntry,
-            (LedgerEntry.transaction_id == LedgerHold.placed_transaction_id) & (LedgerEntry.account_id == LedgerHold.hold_account_id),
-        )
-        .where((LedgerEntry.id.is_(None)) | (LedgerEntry.amount_pence != LedgerHold.amount_pence))
-        .order_by(LedgerHold.id)
-        .limit(1)
-    )
-    settled_entry = (
-        select(LedgerHold.id)
-        .outerjoin(
-            LedgerEntry,
-            (LedgerEntry.transaction_id == LedgerHold.settled_transaction_id) & (LedgerEntry.account_id == LedgerHold.hold_account_id),
-        )
-        .where(
-            LedgerHold.settled_transaction_id.is_not(None),
-            (LedgerEntry.id.is_(None)) | (LedgerEntry.amount_pence != -LedgerHold.amount_pence),
-        )
-        .order_by(LedgerHold.id)
-        .limit(1)
-    )
-    wrong_amount = s.execute(placed_entry).scalar() or s.execute(settled_entry).scalar()
-    if wrong_amount:
-        problems.append(Problem("hold amount equals its transaction", f"hold {wrong_amount} is not for the amount its transactions moved"))
-
-    settled_without = s.execute(
-        select(LedgerHold.id).where(LedgerHold.status != HoldStatus.HELD, LedgerHold.settled_transaction_id.is_(None)).limit(1)
-    ).scalar()
-    if settled_without:
-        problems.append(Problem("every settled hold has its settlement", f"hold {settled_without} is settled with no transaction"))
-
-    twice = s.execute(
-        select(LedgerTransaction.corrects_id, func.count())
-        .where(IS_REVERSAL)
-        .group_by(LedgerTransaction.corrects_id)
-        .having(func.count() > 1)
-        .order_by(LedgerTransaction.corrects_id)
-        .limit(1)
-    ).first()
-    if twice:
-        problems.append(Problem("reversed at most once", f"transaction {twice[0]} is reversed {twice[1]} times"))
-    mirror = _first_reversal_not_mirroring()
-    if mirror:
-        problems.append(Problem("a reversal mirrors what it reverses", f"transaction {mirror} does not undo exactly the transaction it corrects"))
-
-    problems.extend(_extra_checks())
-    return problems
-
-
-def _first_reversal_not_mirroring() -> int | None:
-    reversals = db.session.execute(
-        select(LedgerTransaction.id, LedgerTransaction.corrects_id)
-        .where(IS_REVERSAL)
-        .order_by(LedgerTransaction.id)
-    ).all()
-    if not reversals:
-        return None
-    ids = {tid for pair in reversals for tid in pair if tid is not None}
-    legs: dict[int, list[tuple[int, int]]] = {}
-    for transaction_id, account_id, amount in db.session.execute(
-        select(LedgerEntry.transaction_id, LedgerEntry.account_id, LedgerEntry.amount_pence).where(LedgerEntry.transaction_id.in_(ids))
-    ):
-        legs.setdefault(transaction_id, []).append((account_id, amount))
-    for reversal_id, original_id in reversals:
-        if original_id is None or sorted(legs.get(reversal_id, [])) != sorted((a, -amount) for a, amount in legs.get(original_id, [])):
-            return reversal_id
-    return None
-
-
-# Other parts of the product (budgets, card payments) register their own invariants here.
-EXTRA_CHECKS: list = []
-
-
-def _extra_checks() -> list[Problem]:
-    found: list[Problem] = []
-    for check_fn in EXTRA_CHECKS:
-        found.extend(check_fn())
-    return found

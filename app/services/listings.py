@@ -8,6 +8,7 @@ change models and commit.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -107,10 +108,8 @@ def _validated(data: ListingInput) -> dict:
         values["min_units"] = data.min_units
     routes = set()
     for value in data.funding_routes:
-        try:
+        with contextlib.suppress(ValueError):
             routes.add(FundingRoute(value))
-        except ValueError:
-            pass
     if not routes:
         errors["funding_routes"] = "Select at least one way people can pay"
     for route in FundingRoute:
@@ -144,9 +143,7 @@ def _membership(user: User, provider: Provider, action: str) -> ProviderStaff:
 
 
 def services_of(provider: Provider) -> list[Service]:
-    return list(
-        db.session.execute(select(Service).where(Service.provider_id == provider.id).order_by(Service.title, Service.id)).scalars()
-    )
+    return list(db.session.execute(select(Service).where(Service.provider_id == provider.id).order_by(Service.title, Service.id)).scalars())
 
 
 def get_own_service(user: User, service_id: int) -> Service:
@@ -169,8 +166,18 @@ def create(user: User, provider: Provider, data: ListingInput) -> Service:
     return service
 
 
-AUDITED_FIELDS = ("title", "category_id", "description", "price_pence", "price_unit", "min_units",
-                  "accepts_personal_budget", "accepts_prepaid_card", "accepts_self_funder", "availability_note")
+AUDITED_FIELDS = (
+    "title",
+    "category_id",
+    "description",
+    "price_pence",
+    "price_unit",
+    "min_units",
+    "accepts_personal_budget",
+    "accepts_prepaid_card",
+    "accepts_self_funder",
+    "availability_note",
+)
 
 
 def _snapshot(service: Service) -> dict:
@@ -187,7 +194,10 @@ def update(user: User, service: Service, data: ListingInput) -> Service:
     old, new = audit.changes(before, _snapshot(service))
     if "price_pence" in new or "price_unit" in new:
         audit.record(
-            user, "service.price_changed", "service", service.id,
+            user,
+            "service.price_changed",
+            "service",
+            service.id,
             before={"price_pence": before["price_pence"], "price_unit": before["price_unit"]},
             after={"price_pence": service.price_pence, "price_unit": service.price_unit},
             note=service.title,
@@ -227,7 +237,9 @@ def publish(user: User, service: Service) -> Service:
     before = service.status
     service.status = ServiceStatus.PUBLISHED
     service.published_at = utcnow()
-    audit.record(user, "service.published", "service", service.id, before={"status": before}, after={"status": service.status}, note=service.title)
+    audit.record(
+        user, "service.published", "service", service.id, before={"status": before}, after={"status": service.status}, note=service.title
+    )
     db.session.commit()
     return service
 
@@ -237,7 +249,15 @@ def withdraw(user: User, service: Service) -> Service:
     if service.status is not ServiceStatus.PUBLISHED:
         raise InvalidTransition("Only a published listing can be withdrawn.")
     service.status = ServiceStatus.WITHDRAWN
-    audit.record(user, "service.withdrawn", "service", service.id, before={"status": ServiceStatus.PUBLISHED}, after={"status": service.status}, note=service.title)
+    audit.record(
+        user,
+        "service.withdrawn",
+        "service",
+        service.id,
+        before={"status": ServiceStatus.PUBLISHED},
+        after={"status": service.status},
+        note=service.title,
+    )
     db.session.commit()
     return service
 
@@ -341,7 +361,9 @@ def is_closed_on(service: Service, day: dt.date) -> bool:
     return bool(closures_for_service(service, day, day))
 
 
-def add_closure(user: User, provider: Provider, *, service_id: int | None, starts_on: dt.date | None, ends_on: dt.date | None, reason: str) -> ServiceClosure:
+def add_closure(
+    user: User, provider: Provider, *, service_id: int | None, starts_on: dt.date | None, ends_on: dt.date | None, reason: str
+) -> ServiceClosure:
     _membership(user, provider, "edit_listings")
     errors = {}
     if starts_on is None:
@@ -382,9 +404,7 @@ def add_bank_holidays(user: User, provider: Provider, year: int) -> int:
     _membership(user, provider, "edit_listings")
     if not 2000 <= year <= 2100:
         raise ValidationError({"year": "Enter a year between 2000 and 2100"})
-    existing = {
-        (c.starts_on, c.ends_on) for c in closures_of(provider) if c.service_id is None
-    }
+    existing = {(c.starts_on, c.ends_on) for c in closures_of(provider) if c.service_id is None}
     added = 0
     for day, name in bank_holidays.england_and_wales(year):
         if (day, day) in existing:

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Protocol
-
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -137,7 +136,7 @@ class DeliveryReport:
 
 
 def _retry_delay(attempts: int) -> dt.timedelta:
-    return dt.timedelta(minutes=2 ** attempts)  # 2, 4, 8, 16 minutes
+    return dt.timedelta(minutes=2**attempts)  # 2, 4, 8, 16 minutes
 
 
 def deliver_pending(sender: Sender | None = None, limit: int = 50, now: dt.datetime | None = None) -> DeliveryReport:

@@ -44,9 +44,7 @@ def for_user(user: User, page: int = 1, per_page: int = 30) -> Page[Notification
 
 def mark_all_read(user: User) -> int:
     count = db.session.execute(
-        update(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())
+        update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None)).values(read_at=utcnow())
     ).rowcount
     db.session.commit()
     return count

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 
 from app.models import PERIOD_DAYS
 from app.services.errors import ValidationError
-
-UK = ZoneInfo("Europe/London")
 
 
 @dataclass(frozen=True)
@@ -53,20 +50,3 @@ def current_policy() -> Policy:
         period_anchor=dt.date.fromisoformat(current_app.config["BUDGET_PERIOD_ANCHOR"]),
         cancellation_notice_hours=council.current().cancellation_notice_hours,
     )
-
-
-def local_midnight(day: dt.date) -> dt.datetime:
-    """The moment a UK calendar day starts, as an aware datetime."""
-    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=UK)
-
-
-def local_date(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(UK).date()
-
-
-def uk_today(now: dt.datetime | None = None) -> dt.date:
-    """Today's date in the UK (Europe/London), whatever the server's own time zone: the
-    calendar day budgets, statements and bookings are counted in."""
-    from app.database import utcnow
-
-    return local_date(now or utcnow())

@@ -142,7 +142,9 @@ def _validated(data: ProfileInput, *, provider: Provider | None, check_cqc: bool
     if check_cqc:
         values["cqc_provider_id"] = normalise_cqc_id(data.cqc_provider_id)
         values["cqc_location_id"] = normalise_cqc_id(data.cqc_location_id)
-        errors.update(cqc_id_problems(values["cqc_provider_id"], values["cqc_location_id"], exclude_provider=provider.id if provider else None))
+        errors.update(
+            cqc_id_problems(values["cqc_provider_id"], values["cqc_location_id"], exclude_provider=provider.id if provider else None)
+        )
     if errors:
         raise ValidationError(errors)
     return values
@@ -231,8 +233,20 @@ def _explain_clash(email: str | None, location_id: str | None) -> None:
 
 
 PROFILE_FIELDS = (
-    "name", "legal_name", "description", "email", "phone", "website", "address_line1", "address_line2", "town",
-    "base_postcode", "base_district", "service_radius_miles", "cqc_provider_id", "cqc_location_id",
+    "name",
+    "legal_name",
+    "description",
+    "email",
+    "phone",
+    "website",
+    "address_line1",
+    "address_line2",
+    "town",
+    "base_postcode",
+    "base_district",
+    "service_radius_miles",
+    "cqc_provider_id",
+    "cqc_location_id",
 )
 
 
@@ -249,9 +263,21 @@ def cqc_ids_editable(provider: Provider) -> bool:
 
 def profile_input(provider: Provider) -> ProfileInput:
     """The provider's current profile, as the edit form starts it."""
-    text = {name: getattr(provider, name) or "" for name in (
-        "name", "legal_name", "description", "email", "phone", "website", "address_line1", "address_line2", "town", "base_postcode",
-    )}
+    text = {
+        name: getattr(provider, name) or ""
+        for name in (
+            "name",
+            "legal_name",
+            "description",
+            "email",
+            "phone",
+            "website",
+            "address_line1",
+            "address_line2",
+            "town",
+            "base_postcode",
+        )
+    }
     return ProfileInput(
         **text,
         areas=provider.area_codes,

@@ -43,12 +43,13 @@ in-memory index without loading every member of the lot.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from sqlalchemy import select
 
 from app.extensions import db
+from app.formatting import format_pence, ordinal
 from app.models import (
     CQCRating,
     FrameworkLot,
@@ -61,7 +62,6 @@ from app.models import (
     ServiceStatus,
 )
 from app.models.providers import KEY_QUESTIONS
-from app.presenters.formatting import format_pence, ordinal
 
 RATING_POINTS = {
     CQCRating.OUTSTANDING: 100,
@@ -139,8 +139,7 @@ class ServiceRank:
         unit = self.price_unit.per_label
         if self.price_pence <= self.cheapest_pence:
             price = (
-                f"Price {self.price_score}/100: {format_pence(self.price_pence)} {unit} is the lowest "
-                f"price {unit} on this framework lot."
+                f"Price {self.price_score}/100: {format_pence(self.price_pence)} {unit} is the lowest price {unit} on this framework lot."
             )
         else:
             price = (
@@ -215,12 +214,9 @@ def _rated_basis(overall: CQCRating, key_questions: Sequence[CQCRating | None]) 
     for (_, label), rating in zip(KEY_QUESTIONS, key_questions):
         groups.setdefault(rating or overall, []).append(label.lower())
     if len(groups) == 1:
-        (rating, _), = groups.items()
+        ((rating, _),) = groups.items()
         return f"rated {overall.label} overall by CQC, and {rating.label} for all five key questions."
-    parts = [
-        f"{rating.label} for {_join(names)}"
-        for rating, names in sorted(groups.items(), key=lambda item: -item[0].rank)
-    ]
+    parts = [f"{rating.label} for {_join(names)}" for rating, names in sorted(groups.items(), key=lambda item: -item[0].rank)]
     return f"rated {overall.label} overall by CQC, with {'; '.join(parts)}."
 
 
@@ -268,15 +264,36 @@ def rank_lot(lot: LotInfo, members: Iterable[Member]) -> list[ServiceRank]:
             rank, previous = position, score
         ranks.append(
             make_rank(
-                lot, m, rank=rank, of=len(scored), score=score, quality=quality, price=price, joint=counts[score] > 1,
-                cheapest_pence=cheapest[m.price_unit], average=average, any_rated=bool(rated_scores),
+                lot,
+                m,
+                rank=rank,
+                of=len(scored),
+                score=score,
+                quality=quality,
+                price=price,
+                joint=counts[score] > 1,
+                cheapest_pence=cheapest[m.price_unit],
+                average=average,
+                any_rated=bool(rated_scores),
             )
         )
     return ranks
 
 
-def make_rank(lot: LotInfo, m: Member, *, rank: int, of: int, score: int, quality: int, price: int, joint: bool,
-              cheapest_pence: int, average: int, any_rated: bool) -> ServiceRank:
+def make_rank(
+    lot: LotInfo,
+    m: Member,
+    *,
+    rank: int,
+    of: int,
+    score: int,
+    quality: int,
+    price: int,
+    joint: bool,
+    cheapest_pence: int,
+    average: int,
+    any_rated: bool,
+) -> ServiceRank:
     return ServiceRank(
         service_id=m.service_id,
         lot_id=lot.id,

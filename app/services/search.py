@@ -49,6 +49,7 @@ others by CQC quality. That is "framework providers first where relevance is com
 from __future__ import annotations
 
 import bisect
+import contextlib
 import errno
 import fcntl
 import heapq
@@ -61,9 +62,9 @@ import threading
 import time
 from array import array
 from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from flask import current_app, has_app_context
 from sqlalchemy import Integer, cast, distinct, func, literal_column, select
@@ -311,7 +312,7 @@ def pending_changes(conn: Connection | None = None) -> tuple[int, float | None]:
     if oldest.tzinfo is None:  # SQLite hands back naive UTC through Core
         import datetime as dt
 
-        oldest = oldest.replace(tzinfo=dt.timezone.utc)
+        oldest = oldest.replace(tzinfo=dt.UTC)
     return int(count), max(0.0, (utcnow() - oldest).total_seconds())
 
 
@@ -351,7 +352,7 @@ def index_status(index_dir: str) -> dict:
 def _iso(timestamp: float) -> str:
     import datetime as dt
 
-    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds")
 
 
 # Documents from the database ---------------------------------------------------------------
@@ -367,15 +368,21 @@ class _Reference:
     approved: set[tuple[int, int]]  # (provider id, lot id)
 
     @classmethod
-    def load(cls, conn: Connection) -> "_Reference":
-        categories = {r.id: (r.slug, r.name) for r in conn.execute(select(Category.__table__.c.id, Category.__table__.c.slug, Category.__table__.c.name))}
+    def load(cls, conn: Connection) -> _Reference:
+        categories = {
+            r.id: (r.slug, r.name)
+            for r in conn.execute(select(Category.__table__.c.id, Category.__table__.c.slug, Category.__table__.c.name))
+        }
         towns = dict(conn.execute(select(PostcodeDistrict.__table__.c.outward_code, PostcodeDistrict.__table__.c.post_town)).all())
         lot_t = FrameworkLot.__table__
         lots: dict[int, list] = {}
         for r in conn.execute(select(lot_t.c.id, lot_t.c.category_id).order_by(lot_t.c.id)):
             lots.setdefault(r.category_id, []).append(r.id)
         m = FrameworkMembership.__table__
-        approved = {(r.provider_id, r.lot_id) for r in conn.execute(select(m.c.provider_id, m.c.lot_id).where(m.c.status == MembershipStatus.APPROVED))}
+        approved = {
+            (r.provider_id, r.lot_id)
+            for r in conn.execute(select(m.c.provider_id, m.c.lot_id).where(m.c.status == MembershipStatus.APPROVED))
+        }
         return cls(categories, towns, lots, approved)
 
 
@@ -387,8 +394,18 @@ def _chunks(items: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
 def _providers(conn: Connection, provider_ids: Iterable[int] | None) -> tuple[dict[int, object], dict[int, list[str]]]:
     p, a = Provider.__table__, ProviderArea.__table__
     columns = (
-        p.c.id, p.c.name, p.c.town, p.c.base_district, p.c.service_radius_miles, p.c.cqc_location_id,
-        p.c.cqc_overall, p.c.cqc_safe, p.c.cqc_effective, p.c.cqc_caring, p.c.cqc_responsive, p.c.cqc_well_led,
+        p.c.id,
+        p.c.name,
+        p.c.town,
+        p.c.base_district,
+        p.c.service_radius_miles,
+        p.c.cqc_location_id,
+        p.c.cqc_overall,
+        p.c.cqc_safe,
+        p.c.cqc_effective,
+        p.c.cqc_caring,
+        p.c.cqc_responsive,
+        p.c.cqc_well_led,
     )
     providers: dict[int, object] = {}
     areas: dict[int, list[str]] = {}
@@ -423,9 +440,18 @@ def _service_query():
     s, p = Service.__table__, Provider.__table__
     return (
         select(
-            s.c.id, s.c.provider_id, s.c.category_id, s.c.title, s.c.description, s.c.availability_note,
-            s.c.price_pence, s.c.price_unit, s.c.min_units,
-            s.c.accepts_personal_budget, s.c.accepts_prepaid_card, s.c.accepts_self_funder,
+            s.c.id,
+            s.c.provider_id,
+            s.c.category_id,
+            s.c.title,
+            s.c.description,
+            s.c.availability_note,
+            s.c.price_pence,
+            s.c.price_unit,
+            s.c.min_units,
+            s.c.accepts_personal_budget,
+            s.c.accepts_prepaid_card,
+            s.c.accepts_self_funder,
         )
         .join(p, p.c.id == s.c.provider_id)
         .where(s.c.status == ServiceStatus.PUBLISHED, p.c.status == ProviderStatus.VERIFIED)
@@ -440,10 +466,17 @@ def _document(row, provider, areas: list[str], days: int, ref: _Reference) -> di
         | (FUNDING_BITS[FundingRoute.PREPAID_CARD] if row.accepts_prepaid_card else 0)
         | (FUNDING_BITS[FundingRoute.SELF_FUNDER] if row.accepts_self_funder else 0)
     )
-    ratings = tuple(RATING_CODES[r] for r in (
-        provider.cqc_overall, provider.cqc_safe, provider.cqc_effective, provider.cqc_caring,
-        provider.cqc_responsive, provider.cqc_well_led,
-    ))
+    ratings = tuple(
+        RATING_CODES[r]
+        for r in (
+            provider.cqc_overall,
+            provider.cqc_safe,
+            provider.cqc_effective,
+            provider.cqc_caring,
+            provider.cqc_responsive,
+            provider.cqc_well_led,
+        )
+    )
     # Place words: the base district and the towns served (a postcode search covers the
     # listed districts themselves, so their codes need no postings).
     places: list[str] = [provider.base_district] if provider.base_district else []
@@ -451,9 +484,22 @@ def _document(row, provider, areas: list[str], days: int, ref: _Reference) -> di
         if word and word not in places:
             places.append(word)
     attrs = (
-        row.id, row.provider_id, provider.name, row.title, slug, row.price_pence, row.price_unit.value, row.min_units,
-        funding, days, ratings, bool(provider.cqc_location_id), provider.base_district,
-        provider.service_radius_miles, tuple(areas), lots,
+        row.id,
+        row.provider_id,
+        provider.name,
+        row.title,
+        slug,
+        row.price_pence,
+        row.price_unit.value,
+        row.min_units,
+        funding,
+        days,
+        ratings,
+        bool(provider.cqc_location_id),
+        provider.base_district,
+        provider.service_radius_miles,
+        tuple(areas),
+        lots,
     )
     description = row.description + ("\n" + row.availability_note if row.availability_note else "")
     return {
@@ -610,7 +656,7 @@ def drain_soon() -> None:
     _drain_guard.active = True
     try:
         _drain_from_request(index_dir)
-    except (LockError, OSError, SQLAlchemyError, Exception):  # noqa: BLE001 - never break the writer
+    except (LockError, OSError, SQLAlchemyError, Exception):
         log.exception("Search index drain failed; the changes stay queued")
     finally:
         _drain_guard.active = False
@@ -640,7 +686,7 @@ def _background_drain(app, index_dir: str) -> None:
     with app.app_context():
         try:
             drain(index_dir, wait=120.0)
-        except Exception:  # noqa: BLE001 - the changes stay queued for the next drain
+        except Exception:
             log.exception("Background search index drain failed; the changes stay queued")
         finally:
             db.session.remove()
@@ -673,10 +719,7 @@ def rebuild(index_dir: str | None = None, *, progress: Callable[[int, int], None
             covered = list(conn.execute(select(table.c.id)).scalars())
             total = listed_count_on(conn)
             ref = _Reference.load(conn)
-            if index_exists(index_dir):
-                ix = _open(index_dir)
-            else:
-                ix = windex.create_in(index_dir, SCHEMA, indexname=INDEX_NAME)
+            ix = _open(index_dir) if index_exists(index_dir) else windex.create_in(index_dir, SCHEMA, indexname=INDEX_NAME)
             procs = BUILD_PROCESSES if total >= PARALLEL_BUILD_FROM else 1
             writer = ix.writer(limitmb=BUILD_MEMORY_MB, timeout=30.0, procs=procs, multisegment=procs > 1, compound=COMPOUND_SEGMENTS)
             count = 0
@@ -704,9 +747,9 @@ def rebuild(index_dir: str | None = None, *, progress: Callable[[int, int], None
 def listed_count_on(conn: Connection) -> int:
     s, p = Service.__table__, Provider.__table__
     return conn.execute(
-        select(func.count()).select_from(s.join(p, p.c.id == s.c.provider_id)).where(
-            s.c.status == ServiceStatus.PUBLISHED, p.c.status == ProviderStatus.VERIFIED
-        )
+        select(func.count())
+        .select_from(s.join(p, p.c.id == s.c.provider_id))
+        .where(s.c.status == ServiceStatus.PUBLISHED, p.c.status == ProviderStatus.VERIFIED)
     ).scalar_one()
 
 
@@ -716,10 +759,8 @@ def _remove_other_indexes(index_dir: str) -> None:
     for name in os.listdir(index_dir):
         match = pattern.match(name)
         if match and match.group(1) != INDEX_NAME:
-            try:
+            with contextlib.suppress(OSError):  # another process got there first
                 os.remove(os.path.join(index_dir, name))
-            except OSError:  # pragma: no cover - another process got there first
-                pass
 
 
 # The in-memory snapshot of one index generation -------------------------------------------
@@ -851,7 +892,7 @@ class _Segment:
 
         return self.terms.get((fieldname, term), make)
 
-    def bits(self, key, make: Callable[["_Segment"], int]) -> int:
+    def bits(self, key, make: Callable[[_Segment], int]) -> int:
         return self.cache.get(key, lambda: make(self))
 
     # Bitsets of this segment's documents, each worked out once for the segment's life.
@@ -886,7 +927,7 @@ class _Segment:
 
     # Framework orders, for one state of a lot (weights, cheapest prices, average quality).
 
-    def lot_run(self, lot: "_LotState") -> tuple[list[int], array, list[int]]:
+    def lot_run(self, lot: _LotState) -> tuple[list[int], array, list[int]]:
         """The lot's members in this segment in best-match order: (their order keys,
         their document numbers, their scores in ascending order, for counting ranks)."""
 
@@ -939,7 +980,7 @@ class _LotState:
     what its live members make of it (the cheapest price for each unit, the average
     quality of the rated ones)."""
 
-    __slots__ = ("info", "id", "cheapest", "average", "any_rated", "members", "key")
+    __slots__ = ("any_rated", "average", "cheapest", "id", "info", "key", "members")
 
     def __init__(self, info: ranking.LotInfo, cheapest: dict[str, int], average: int, any_rated: bool, members: int):
         self.info, self.id = info, info.id
@@ -949,7 +990,9 @@ class _LotState:
 
     def score(self, quality: int, price: int, unit: str) -> tuple[int, int, int]:
         """(score x 100, quality used, price score), by the ranking service's own rule."""
-        return ranking.member_score(self.info, None if quality == NO_QUALITY else quality, price, self.cheapest.get(unit, price), self.average)
+        return ranking.member_score(
+            self.info, None if quality == NO_QUALITY else quality, price, self.cheapest.get(unit, price), self.average
+        )
 
 
 class _Ranking:
@@ -958,7 +1001,7 @@ class _Ranking:
     segment less what was deleted since, and orders are kept per segment (for each state
     of a lot) and merged as a page is taken."""
 
-    def __init__(self, snap: "_Snapshot", lots: Mapping[int, ranking.LotInfo]):
+    def __init__(self, snap: _Snapshot, lots: Mapping[int, ranking.LotInfo]):
         self.snap = snap
         present: set[int] = set()
         for seg, _, _ in snap.leaves:
@@ -1052,12 +1095,26 @@ class _Ranking:
         same -= above - bisect.bisect_left(gone, score)
         ratings = a[A_RATINGS]
         member = ranking.Member(
-            service_id=a[A_ID], title=a[A_TITLE], price_pence=a[A_PRICE], price_unit=PriceUnit(a[A_UNIT]),
-            overall=_rating(ratings[0]), key_questions=tuple(_rating(r) for r in ratings[1:]), cqc_regulated=a[A_REGULATED],
+            service_id=a[A_ID],
+            title=a[A_TITLE],
+            price_pence=a[A_PRICE],
+            price_unit=PriceUnit(a[A_UNIT]),
+            overall=_rating(ratings[0]),
+            key_questions=tuple(_rating(r) for r in ratings[1:]),
+            cqc_regulated=a[A_REGULATED],
         )
         return ranking.make_rank(
-            lot.info, member, rank=higher + 1, of=lot.members, score=score, quality=quality, price=price, joint=same > 1,
-            cheapest_pence=lot.cheapest.get(a[A_UNIT], a[A_PRICE]), average=lot.average, any_rated=lot.any_rated,
+            lot.info,
+            member,
+            rank=higher + 1,
+            of=lot.members,
+            score=score,
+            quality=quality,
+            price=price,
+            joint=same > 1,
+            cheapest_pence=lot.cheapest.get(a[A_UNIT], a[A_PRICE]),
+            average=lot.average,
+            any_rated=lot.any_rated,
         )
 
     def _gone_scores(self, lot: _LotState) -> list[int]:
@@ -1292,10 +1349,8 @@ class Engine:
 
     def _close(self) -> None:
         if self._searcher is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken reader
                 self._searcher.close()
-            except Exception:  # pragma: no cover - closing a broken reader
-                pass
         self._ix = self._searcher = self._snapshot = None
         self._segments = {}
 
@@ -1311,7 +1366,7 @@ class Engine:
                 pending = pending_changes(conn)[0]
             if pending:
                 _drain_from_request(self.index_dir)
-        except Exception:  # noqa: BLE001 - a search must not fail because a drain did
+        except Exception:
             log.exception("Search index catch-up failed; searching the index as it is")
 
 
@@ -1336,10 +1391,10 @@ def engine(index_dir: str | None = None) -> Engine:
 class _Node:
     kind: str  # "term", "phrase", "wildcard", "fuzzy", "and", "or", "not", "all"
     words: tuple[str, ...] = ()
-    children: list["_Node"] = field(default_factory=list)
+    children: list[_Node] = field(default_factory=list)
     # Scored but not required: the exact form of a word also found under a broader one
     # ("carers" finds care, and listings that say carers come first).
-    prefer: "_Node | None" = None
+    prefer: _Node | None = None
     synonyms: bool = False  # an "any of these" group made from a synonym phrase
 
 
@@ -1853,17 +1908,25 @@ def listed_service_rank(service_id: int, *, index_dir: str | None = None) -> ran
 
 def _facets(snap: _Snapshot, ranks: _Ranking, params: SearchParams, categories, without, matched: int) -> Facets:
     base = without("category")
-    category = [FacetValue(slug, name, (base & snap.category(slug)).bit_count() if base else 0, slug == params.category) for slug, name in categories]
+    category = [
+        FacetValue(slug, name, (base & snap.category(slug)).bit_count() if base else 0, slug == params.category)
+        for slug, name in categories
+    ]
     base = without("funding")
     funding = [FacetValue(r.value, r.label, (base & snap.funding(r)).bit_count() if base else 0, r is params.funding) for r in FundingRoute]
-    day = [FacetValue(DAY_LABELS[d].lower(), DAY_LABELS[d], (matched & snap.day(d)).bit_count() if matched else 0, d in params.days) for d in range(7)]
+    day = [
+        FacetValue(DAY_LABELS[d].lower(), DAY_LABELS[d], (matched & snap.day(d)).bit_count() if matched else 0, d in params.days)
+        for d in range(7)
+    ]
     base = without("rating")
     rating = [
         FacetValue(r.value, RATING_FACET_LABELS[r], (base & snap.rating_at_least(r)).bit_count() if base else 0, r is params.min_cqc_rating)
         for r in (CQCRating.OUTSTANDING, CQCRating.GOOD, CQCRating.REQUIRES_IMPROVEMENT, CQCRating.INADEQUATE)
     ]
     base = without("framework")
-    framework = FacetValue("true", "Council framework providers only", (base & ranks.framework()).bit_count() if base else 0, params.framework_only)
+    framework = FacetValue(
+        "true", "Council framework providers only", (base & ranks.framework()).bit_count() if base else 0, params.framework_only
+    )
     return Facets(category, funding, day, rating, framework)
 
 
@@ -1872,7 +1935,17 @@ def _facets(snap: _Snapshot, ranks: _Ranking, params: SearchParams, categories, 
 DENSE = 16
 
 
-def _page_of(snap: _Snapshot, ranks: _Ranking, evaluator: _Evaluator, node: _Node, matched: int, params: SearchParams, distances, skip: int, limit: int) -> list[int]:
+def _page_of(
+    snap: _Snapshot,
+    ranks: _Ranking,
+    evaluator: _Evaluator,
+    node: _Node,
+    matched: int,
+    params: SearchParams,
+    distances,
+    skip: int,
+    limit: int,
+) -> list[int]:
     if not matched or skip >= matched.bit_count():
         return []
     if params.sort is Sort.PRICE:
@@ -1939,7 +2012,9 @@ def _by_price(snap: _Snapshot, ranks: _Ranking, bits: int, skip: int, limit: int
     return out[skip:need]
 
 
-def _two_level(members: list[int], primary: Callable[[int], object], secondary: Callable[[int], object], skip: int, limit: int) -> list[int]:
+def _two_level(
+    members: list[int], primary: Callable[[int], object], secondary: Callable[[int], object], skip: int, limit: int
+) -> list[int]:
     """``members`` ordered by ``primary`` then ``secondary``, from ``skip`` for ``limit``;
     ``secondary`` (the dearer key) is only worked out for those that can make the page."""
     need = skip + limit
@@ -1953,7 +2028,9 @@ def _two_level(members: list[int], primary: Callable[[int], object], secondary: 
     return [n for _, n in candidates[skip:need]]
 
 
-def _item(snap: _Snapshot, ranks: _Ranking, n: int, params: SearchParams, location: Location | None, distances, category_names: Mapping[str, str]) -> ResultItem:
+def _item(
+    snap: _Snapshot, ranks: _Ranking, n: int, params: SearchParams, location: Location | None, distances, category_names: Mapping[str, str]
+) -> ResultItem:
     a = snap.attrs[n]
     distance = None
     covers = False
@@ -2028,7 +2105,7 @@ def _suggest(snap: _Snapshot, word: str) -> str | None:
                         candidates[suggestion] = (distance, -df)
                 if candidates:
                     break
-        except Exception:  # noqa: BLE001 - a field without spelling data: no suggestion from it
+        except Exception:
             continue
     if not candidates:
         return None

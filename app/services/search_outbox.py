@@ -22,8 +22,8 @@ with no call to remember:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.engine import Connection

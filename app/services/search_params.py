@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
-from typing import Callable, Mapping, Sequence
 
 from app.models import MAX_PRICE_PENCE, WEEKDAYS, CQCRating, FundingRoute
 from app.services.errors import ValidationError
@@ -85,11 +85,17 @@ class SearchParams:
     def is_blank(self) -> bool:
         """No words and no filters: someone arriving at the search page, not searching."""
         return not (
-            self.q or self.category or self.postcode or self.max_price_pence is not None or self.min_cqc_rating
-            or self.funding or self.days or self.framework_only
+            self.q
+            or self.category
+            or self.postcode
+            or self.max_price_pence is not None
+            or self.min_cqc_rating
+            or self.funding
+            or self.days
+            or self.framework_only
         )
 
-    def with_page(self, page: int) -> "SearchParams":
+    def with_page(self, page: int) -> SearchParams:
         return replace(self, page=page)
 
     def as_args(self) -> dict[str, str | list[str]]:
@@ -274,7 +280,7 @@ PAGE_PRICE_PARAMETER = "max_price"
 Check = Callable[[Mapping[str, object]], Mapping[str, str]]
 
 
-def parse_args(args: Mapping[str, str] | "MultiDict", *, prices_in_pounds: bool = False) -> tuple[dict[str, object], dict[str, str]]:  # noqa: F821
+def parse_args(args: Mapping[str, str] | MultiDict, *, prices_in_pounds: bool = False) -> tuple[dict[str, object], dict[str, str]]:  # noqa: F821
     """Every parameter parsed in one pass: (values of the good ones, message of each bad
     one). Unknown parameters are ignored."""
     getlist = getattr(args, "getlist", None)
@@ -304,7 +310,7 @@ def parse_args(args: Mapping[str, str] | "MultiDict", *, prices_in_pounds: bool 
     return values, errors
 
 
-def params_from_args(args: Mapping[str, str] | "MultiDict", *, prices_in_pounds: bool = False, check: Check | None = None) -> SearchParams:  # noqa: F821
+def params_from_args(args: Mapping[str, str] | MultiDict, *, prices_in_pounds: bool = False, check: Check | None = None) -> SearchParams:  # noqa: F821
     """Parse a query string. Raises ValidationError naming every bad field at once: its
     own checks, then ``check``'s (which only sees the fields that passed)."""
     values, errors = parse_args(args, prices_in_pounds=prices_in_pounds)

@@ -58,7 +58,10 @@ def check_may_manage(membership: ProviderStaff, org_role: OrgRole | None) -> Non
 def members(provider: Provider) -> list[ProviderStaff]:
     return list(
         db.session.execute(
-            select(ProviderStaff).join(User, ProviderStaff.user_id == User.id).where(ProviderStaff.provider_id == provider.id).order_by(User.name)
+            select(ProviderStaff)
+            .join(User, ProviderStaff.user_id == User.id)
+            .where(ProviderStaff.provider_id == provider.id)
+            .order_by(User.name)
         ).scalars()
     )
 
@@ -100,9 +103,16 @@ def change_role(actor: User, provider: Provider, member_id: int, org_role: OrgRo
             raise Conflict(LAST_OWNER)
         before = {"user": member.user.email, "org_role": member.org_role}
         member.org_role = org_role
-        audit.record(actor, "team.role_changed", "provider", provider.id, before=before, after={"user": member.user.email, "org_role": org_role})
+        audit.record(
+            actor, "team.role_changed", "provider", provider.id, before=before, after={"user": member.user.email, "org_role": org_role}
+        )
         if member.user_id != actor.id:
-            notifications.notify(member.user, f"Your role at {provider.name} has changed", f"{actor.name} changed your role to {org_role.label.lower()}.", link="/provider")
+            notifications.notify(
+                member.user,
+                f"Your role at {provider.name} has changed",
+                f"{actor.name} changed your role to {org_role.label.lower()}.",
+                link="/provider",
+            )
     return member
 
 
@@ -121,4 +131,8 @@ def remove(actor: User, provider: Provider, member_id: int) -> None:
         audit.record(actor, "team.removed", "provider", provider.id, before={"user": user.email, "org_role": member.org_role})
         db.session.delete(member)
         user_sessions.end_all(user, user_sessions.EndReason.REMOVED_FROM_TEAM)
-        notifications.notify(user, f"You have been removed from {provider.name}", f"{actor.name} removed you from {provider.name}'s team on the care marketplace.")
+        notifications.notify(
+            user,
+            f"You have been removed from {provider.name}",
+            f"{actor.name} removed you from {provider.name}'s team on the care marketplace.",
+        )

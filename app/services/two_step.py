@@ -155,11 +155,7 @@ def verify(user: User, code: str) -> str | None:
 
 
 def recovery_codes_left(user: User) -> int:
-    return len(
-        db.session.execute(
-            select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-        ).all()
-    )
+    return len(db.session.execute(select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))).all())
 
 
 def regenerate_recovery_codes(user: User, code: str) -> list[str]:
@@ -197,5 +193,3 @@ def disable(user: User, *, password: str, code: str, demo_mode: bool) -> None:
 def current_code(secret: str) -> str:
     """The code an authenticator app shows now (for tests and the demo)."""
     return pyotp.TOTP(secret).now()
-
-

@@ -74,10 +74,20 @@ def verify(actor: User, provider: Provider, *, regulated: bool, cqc_provider_id:
     provider.cqc_location_id = location_id
     provider.status = ProviderStatus.VERIFIED
     provider.status_reason = None
-    audit.record(actor, "provider.verified", "provider", provider.id, before=before,
-                 after={"status": provider.status, "cqc_provider_id": provider_id, "cqc_location_id": location_id},
-                 note=None if regulated else "Not regulated by CQC")
-    _tell_team(provider, f"{provider.name} has been verified", "The council has verified your organisation. Your published listings now appear on the marketplace.")
+    audit.record(
+        actor,
+        "provider.verified",
+        "provider",
+        provider.id,
+        before=before,
+        after={"status": provider.status, "cqc_provider_id": provider_id, "cqc_location_id": location_id},
+        note=None if regulated else "Not regulated by CQC",
+    )
+    _tell_team(
+        provider,
+        f"{provider.name} has been verified",
+        "The council has verified your organisation. Your published listings now appear on the marketplace.",
+    )
     try:
         db.session.commit()
     except IntegrityError:  # another provider took the location id meanwhile
@@ -118,8 +128,15 @@ def reject(actor: User, provider: Provider, reason: str) -> Provider:
     before = {"status": provider.status}
     provider.status = ProviderStatus.REJECTED
     provider.status_reason = reason
-    audit.record(actor, "provider.rejected", "provider", provider.id, before=before, after={"status": provider.status, "status_reason": reason})
-    _tell_team(provider, f"{provider.name} was not verified", f"The council did not verify your organisation. The reason given: {reason}\n\nYou can correct your details and ask the council to check again.")
+    audit.record(
+        actor, "provider.rejected", "provider", provider.id, before=before, after={"status": provider.status, "status_reason": reason}
+    )
+    _tell_team(
+        provider,
+        f"{provider.name} was not verified",
+        f"The council did not verify your organisation. The reason given: {reason}\n\n"
+        "You can correct your details and ask the council to check again.",
+    )
     db.session.commit()
     return provider
 
@@ -130,8 +147,19 @@ def suspend(actor: User, provider: Provider, reason: str) -> Provider:
     reason = _reason(reason)
     provider.status = ProviderStatus.SUSPENDED
     provider.status_reason = reason
-    audit.record(actor, "provider.suspended", "provider", provider.id, before={"status": ProviderStatus.VERIFIED}, after={"status": provider.status, "status_reason": reason})
-    _tell_team(provider, f"{provider.name} has been suspended", f"The council has suspended your organisation, so your listings are not shown. The reason given: {reason}")
+    audit.record(
+        actor,
+        "provider.suspended",
+        "provider",
+        provider.id,
+        before={"status": ProviderStatus.VERIFIED},
+        after={"status": provider.status, "status_reason": reason},
+    )
+    _tell_team(
+        provider,
+        f"{provider.name} has been suspended",
+        f"The council has suspended your organisation, so your listings are not shown. The reason given: {reason}",
+    )
     db.session.commit()
     return provider
 
@@ -142,7 +170,19 @@ def reinstate(actor: User, provider: Provider, note: str | None = None) -> Provi
     before = {"status": provider.status, "status_reason": provider.status_reason}
     provider.status = ProviderStatus.VERIFIED
     provider.status_reason = None
-    audit.record(actor, "provider.reinstated", "provider", provider.id, before=before, after={"status": provider.status}, note=(note or "").strip() or None)
-    _tell_team(provider, f"{provider.name} has been reinstated", "The council has lifted your suspension. Your published listings appear on the marketplace again.")
+    audit.record(
+        actor,
+        "provider.reinstated",
+        "provider",
+        provider.id,
+        before=before,
+        after={"status": provider.status},
+        note=(note or "").strip() or None,
+    )
+    _tell_team(
+        provider,
+        f"{provider.name} has been reinstated",
+        "The council has lifted your suspension. Your published listings appear on the marketplace again.",
+    )
     db.session.commit()
     return provider

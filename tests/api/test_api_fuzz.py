@@ -31,14 +31,16 @@ values = {
     "postcode": st.one_of(st.sampled_from(["PE1 1XX", "pe11xx", "PE1", "ZZ9 9ZZ", "SW1A 1AA", "", "PE1  1XX "]), st.text(max_size=12)),
     "radius_miles": numbers,
     "max_price_pence": numbers,
-    "min_cqc_rating": st.one_of(st.sampled_from(["outstanding", "good", "requires_improvement", "inadequate", "GOOD", ""]), st.text(max_size=10)),
+    "min_cqc_rating": st.one_of(
+        st.sampled_from(["outstanding", "good", "requires_improvement", "inadequate", "GOOD", ""]), st.text(max_size=10)
+    ),
     "funding": st.one_of(st.sampled_from(["personal_budget", "prepaid_card", "self_funder", ""]), st.text(max_size=10)),
     "day": st.one_of(st.sampled_from(["monday", "sat", "sunday,monday", "", "Funday"]), st.text(max_size=10)),
     "framework_only": st.one_of(st.sampled_from(["true", "false", "1", "0", "yes", "", "maybe"]), st.text(max_size=5)),
     "sort": st.one_of(st.sampled_from(["best_match", "price", "distance", "rating", ""]), st.text(max_size=10)),
     "page": numbers,
 }
-param_sets = st.fixed_dictionaries({}, optional={name: strategy for name, strategy in values.items()})
+param_sets = st.fixed_dictionaries({}, optional=dict(values.items()))
 
 
 @pytest.fixture
@@ -74,8 +76,10 @@ def test_api_parameters_never_cause_a_server_error(client, fuzz_market, params):
 def test_the_search_page_never_errors_on_the_same_input(client, fuzz_market, params):
     response = client.get("/search", query_string=params)  # NUL characters included
     # A page past the last is not found (with the search page still there to change it).
-    assert response.status_code == 200 or (response.status_code == 404 and "There is no page" in response.get_data(as_text=True)) or (
-        response.status_code == 404 and "No services found" in response.get_data(as_text=True)
+    assert (
+        response.status_code == 200
+        or (response.status_code == 404 and "There is no page" in response.get_data(as_text=True))
+        or (response.status_code == 404 and "No services found" in response.get_data(as_text=True))
     ), (params, response.status_code)
 
 

@@ -21,11 +21,19 @@ def market(app, make_district, make_provider, make_service, make_lot, make_membe
     make_district("PE2", 52.5560, -0.2590, "Peterborough")
     search.rebuild()
     lot = make_lot("home-care", name="Home care")
-    providers = [make_provider(base_district=d, areas=[d], rating=r) for d, r in (("PE1", CQCRating.GOOD), ("PE2", CQCRating.OUTSTANDING), ("PE1", None))]
+    providers = [
+        make_provider(base_district=d, areas=[d], rating=r)
+        for d, r in (("PE1", CQCRating.GOOD), ("PE2", CQCRating.OUTSTANDING), ("PE1", None))
+    ]
     for p in providers[:2]:
         make_membership(lot, p)
     for n in range(30):
-        make_service(provider=providers[n % 3], title=f"Home care {n:02d}", price_pence=1800 + 37 * n, hours=[(d, "08:00", "18:00") for d in range(n % 7 + 1)])
+        make_service(
+            provider=providers[n % 3],
+            title=f"Home care {n:02d}",
+            price_pence=1800 + 37 * n,
+            hours=[(d, "08:00", "18:00") for d in range(n % 7 + 1)],
+        )
     make_service(title="Hot meals delivered", category="meals", price_unit="item", price_pence=500)
 
 
@@ -122,7 +130,9 @@ def test_every_bad_parameter_is_named_with_its_message(client, market):
     unknown = client.get("/api/v1/services?postcode=ZZ9+9ZZ").json
     assert unknown["error"]["fields"] == {"postcode": "We could not find that postcode"}
     assert client.get("/api/v1/services?sort=distance").json["error"]["fields"] == {"sort": "Enter a postcode to sort by distance"}
-    assert client.get("/api/v1/services?category=no-such-thing").json["error"]["fields"] == {"category": "Choose a type of support from the list"}
+    assert client.get("/api/v1/services?category=no-such-thing").json["error"]["fields"] == {
+        "category": "Choose a type of support from the list"
+    }
 
 
 def test_the_openapi_document_describes_every_parameter_the_endpoint_takes(client):

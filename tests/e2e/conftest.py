@@ -38,8 +38,10 @@ def _chromium() -> str | None:
 def chromium_path() -> str:
     path = _chromium()
     if path is None:
-        pytest.skip("Browser tests skipped: no Chromium found. Install it with `make chromium` "
-                    "(apt-get install chromium chromium-driver) or set CHROMIUM_PATH.")
+        pytest.skip(
+            "Browser tests skipped: no Chromium found. Install it with `make chromium` "
+            "(apt-get install chromium chromium-driver) or set CHROMIUM_PATH."
+        )
     return path
 
 

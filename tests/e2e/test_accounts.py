@@ -19,14 +19,24 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def ids(live_app):
     with live_app.app_context():
-        owner_service = db.session.execute(
-            select(Service).join(Provider).join(Provider.memberships).where(Service.status == ServiceStatus.PUBLISHED).order_by(Provider.slug, Service.id)
-        ).scalars().first()
+        owner_service = (
+            db.session.execute(
+                select(Service)
+                .join(Provider)
+                .join(Provider.memberships)
+                .where(Service.status == ServiceStatus.PUBLISHED)
+                .order_by(Provider.slug, Service.id)
+            )
+            .scalars()
+            .first()
+        )
         from app.services.demo.accounts import demo_provider
 
         provider = demo_provider()
         service = db.session.execute(select(Service).where(Service.provider_id == provider.id).order_by(Service.id)).scalars().first()
-        pending = db.session.execute(select(Provider).where(Provider.status == ProviderStatus.PENDING).order_by(Provider.id)).scalars().first()
+        pending = (
+            db.session.execute(select(Provider).where(Provider.status == ProviderStatus.PENDING).order_by(Provider.id)).scalars().first()
+        )
         return {
             "service": service.id,
             "enquiry": db.session.execute(select(Enquiry.id)).scalars().first(),
@@ -48,9 +58,23 @@ def test_anonymous_account_pages_pass_axe(page):
 
 def test_citizen_pages_pass_axe(page, ids):
     sign_in_as(page, "citizen@demo.test")
-    check_pages(page, ["/my-care", "/account", "/account/details", "/account/password", "/account/two-step", "/account/sessions", "/notifications",
-                  "/account/representatives", "/account/representatives/invite", "/enquiries", f"/enquiries/{ids['enquiry']}",
-                  f"/services/{ids['service']}/ask"])
+    check_pages(
+        page,
+        [
+            "/my-care",
+            "/account",
+            "/account/details",
+            "/account/password",
+            "/account/two-step",
+            "/account/sessions",
+            "/notifications",
+            "/account/representatives",
+            "/account/representatives/invite",
+            "/enquiries",
+            f"/enquiries/{ids['enquiry']}",
+            f"/services/{ids['service']}/ask",
+        ],
+    )
 
 
 def test_representative_pages_pass_axe(page, ids):
@@ -61,9 +85,24 @@ def test_representative_pages_pass_axe(page, ids):
 def test_provider_pages_pass_axe(page, ids):
     sign_in_as(page, "provider@demo.test")
     s = ids["service"]
-    check_pages(page, ["/provider", "/provider/profile", "/provider/team", "/provider/team/invite", "/provider/services", "/provider/services/new",
-                  f"/provider/services/{s}", f"/provider/services/{s}/edit", f"/provider/services/{s}/preview", f"/provider/services/{s}/hours",
-                  "/provider/closures", "/provider/enquiries", f"/provider/enquiries/{ids['enquiry']}"])
+    check_pages(
+        page,
+        [
+            "/provider",
+            "/provider/profile",
+            "/provider/team",
+            "/provider/team/invite",
+            "/provider/services",
+            "/provider/services/new",
+            f"/provider/services/{s}",
+            f"/provider/services/{s}/edit",
+            f"/provider/services/{s}/preview",
+            f"/provider/services/{s}/hours",
+            "/provider/closures",
+            "/provider/enquiries",
+            f"/provider/enquiries/{ids['enquiry']}",
+        ],
+    )
     page.goto("/provider/services/new")
     page.click("button:has-text('Save listing')")
     page.locator(".govuk-error-summary").wait_for()
@@ -74,10 +113,27 @@ def test_provider_pages_pass_axe(page, ids):
 def test_commissioner_and_admin_pages_pass_axe(page, ids):
     sign_in_as(page, "admin@demo.test")
     p, lot = ids["pending"], ids["lot"]
-    check_pages(page, ["/commissioner", "/commissioner/providers", f"/commissioner/providers/{p}", f"/commissioner/providers/{p}/verify",
-                  f"/commissioner/providers/{p}/reject", "/commissioner/framework", "/commissioner/framework/new",
-                  f"/commissioner/framework/lots/{lot}", f"/commissioner/framework/lots/{lot}/edit", f"/commissioner/framework/lots/{lot}/approve",
-                  "/commissioner/settings", "/commissioner/audit", "/admin", "/admin/users", "/admin/users/new", "/admin/emails"])
+    check_pages(
+        page,
+        [
+            "/commissioner",
+            "/commissioner/providers",
+            f"/commissioner/providers/{p}",
+            f"/commissioner/providers/{p}/verify",
+            f"/commissioner/providers/{p}/reject",
+            "/commissioner/framework",
+            "/commissioner/framework/new",
+            f"/commissioner/framework/lots/{lot}",
+            f"/commissioner/framework/lots/{lot}/edit",
+            f"/commissioner/framework/lots/{lot}/approve",
+            "/commissioner/settings",
+            "/commissioner/audit",
+            "/admin",
+            "/admin/users",
+            "/admin/users/new",
+            "/admin/emails",
+        ],
+    )
 
 
 def test_keyboard_only_sign_in_and_out(page):
@@ -135,14 +191,30 @@ def links(live_app):
         citizen = accounts.user_by_email("selffunder@demo.test")
         reset = accounts.issue_password_token(citizen, 1)
         rep_token, staff_token = new_token(), new_token()
-        later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=5)
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(days=5)
         owner = accounts.user_by_email("provider@demo.test")
-        db.session.add_all([
-            Invitation(kind=InvitationKind.REPRESENTATIVE, email="new-friend@example.test", token_hash=token_hash(rep_token),
-                       invited_by_id=citizen.id, citizen_id=citizen.id, relationship_to_citizen="friend", expires_at=later),
-            Invitation(kind=InvitationKind.PROVIDER_STAFF, email="new-carer@example.test", token_hash=token_hash(staff_token),
-                       invited_by_id=owner.id, provider_id=demo_provider().id, org_role=OrgRole.STAFF, expires_at=later),
-        ])
+        db.session.add_all(
+            [
+                Invitation(
+                    kind=InvitationKind.REPRESENTATIVE,
+                    email="new-friend@example.test",
+                    token_hash=token_hash(rep_token),
+                    invited_by_id=citizen.id,
+                    citizen_id=citizen.id,
+                    relationship_to_citizen="friend",
+                    expires_at=later,
+                ),
+                Invitation(
+                    kind=InvitationKind.PROVIDER_STAFF,
+                    email="new-carer@example.test",
+                    token_hash=token_hash(staff_token),
+                    invited_by_id=owner.id,
+                    provider_id=demo_provider().id,
+                    org_role=OrgRole.STAFF,
+                    expires_at=later,
+                ),
+            ]
+        )
         user = accounts.user_by_email(TWO_STEP_EMAIL)
         if user is None:
             user = User(email=TWO_STEP_EMAIL, name="Tess Step", role=Role.CITIZEN, password_hash=hash_password(DEMO_PASSWORD))
@@ -153,8 +225,12 @@ def links(live_app):
         db.session.commit()
         email_id = db.session.execute(select(OutboundEmail.id).order_by(OutboundEmail.id.desc())).scalars().first()
         db.session.remove()
-    return {"reset": f"/password/reset/{reset}", "representative": f"/invitations/{rep_token}", "staff": f"/invitations/{staff_token}",
-            "email": f"/admin/emails/{email_id}"}
+    return {
+        "reset": f"/password/reset/{reset}",
+        "representative": f"/invitations/{rep_token}",
+        "staff": f"/invitations/{staff_token}",
+        "email": f"/admin/emails/{email_id}",
+    }
 
 
 def _submit_and_check_errors(page, button: str) -> None:

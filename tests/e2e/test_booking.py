@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Booking, BookingStatus, BudgetPeriod, PersonalBudget, User
-from app.services.policy import UK
+from app.uk_time import UK
 from tests.e2e.conftest import assert_accessible, check_pages, sign_in_as
 
 pytestmark = pytest.mark.e2e
@@ -23,23 +23,44 @@ def demo(live_app):
     with live_app.app_context():
         margaret = db.session.execute(select(User).where(User.email == "citizen@demo.test")).scalar_one()
         budget = db.session.execute(select(PersonalBudget).where(PersonalBudget.citizen_id == margaret.id)).scalar_one()
-        booking = db.session.execute(
-            select(Booking).where(Booking.citizen_id == margaret.id, Booking.status == BookingStatus.REQUESTED)
-        ).scalars().first()
+        booking = (
+            db.session.execute(select(Booking).where(Booking.citizen_id == margaret.id, Booking.status == BookingStatus.REQUESTED))
+            .scalars()
+            .first()
+        )
         isf = db.session.execute(
             select(PersonalBudget).join(User, PersonalBudget.citizen_id == User.id).where(User.email == "isf@demo.test")
         ).scalar_one()
-        payment = db.session.execute(
-            select(BudgetPeriod.transaction_id).where(BudgetPeriod.budget_id == budget.id).order_by(BudgetPeriod.starts_on.desc())
-        ).scalars().first()
-        return {"budget": budget.public_id, "booking": booking.public_id, "service": booking.service_id, "isf": isf.public_id,
-                "payment": payment}
+        payment = (
+            db.session.execute(
+                select(BudgetPeriod.transaction_id).where(BudgetPeriod.budget_id == budget.id).order_by(BudgetPeriod.starts_on.desc())
+            )
+            .scalars()
+            .first()
+        )
+        return {
+            "budget": budget.public_id,
+            "booking": booking.public_id,
+            "service": booking.service_id,
+            "isf": isf.public_id,
+            "payment": payment,
+        }
 
 
 def test_citizen_pages_pass_axe(page, demo):
     sign_in_as(page, "citizen@demo.test")
-    check_pages(page, ["/my-care", "/bookings", f"/bookings/{demo['booking']}", f"/bookings/{demo['booking']}/cancel",
-                  "/budgets", f"/budgets/{demo['budget']}", f"/services/{demo['service']}/book"])
+    check_pages(
+        page,
+        [
+            "/my-care",
+            "/bookings",
+            f"/bookings/{demo['booking']}",
+            f"/bookings/{demo['booking']}/cancel",
+            "/budgets",
+            f"/budgets/{demo['budget']}",
+            f"/services/{demo['service']}/book",
+        ],
+    )
 
 
 def test_representative_pages_pass_axe(page, demo):
@@ -49,14 +70,29 @@ def test_representative_pages_pass_axe(page, demo):
 
 def test_provider_and_commissioner_pages_pass_axe(page, demo):
     sign_in_as(page, "provider@demo.test")
-    check_pages(page, ["/provider/bookings", "/provider/bookings?show=accepted", "/provider/bookings?show=closed",
-                  f"/provider/bookings/{demo['booking']}", f"/provider/bookings/{demo['booking']}/decline"])
+    check_pages(
+        page,
+        [
+            "/provider/bookings",
+            "/provider/bookings?show=accepted",
+            "/provider/bookings?show=closed",
+            f"/provider/bookings/{demo['booking']}",
+            f"/provider/bookings/{demo['booking']}/decline",
+        ],
+    )
     page.click("button:has-text('Sign out')")
     sign_in_as(page, "commissioner@demo.test")
-    check_pages(page, ["/commissioner/budgets", "/commissioner/budgets/new", f"/commissioner/budgets/{demo['budget']}",
-                  f"/commissioner/budgets/{demo['budget']}?known-day=1&known-month=1&known-year=2020",
-                  f"/commissioner/budgets/{demo['budget']}?known-day=31&known-month=12&known-year=9999",
-                  f"/commissioner/budgets/{demo['budget']}/payments/{demo['payment']}/reverse"])
+    check_pages(
+        page,
+        [
+            "/commissioner/budgets",
+            "/commissioner/budgets/new",
+            f"/commissioner/budgets/{demo['budget']}",
+            f"/commissioner/budgets/{demo['budget']}?known-day=1&known-month=1&known-year=2020",
+            f"/commissioner/budgets/{demo['budget']}?known-day=31&known-month=12&known-year=9999",
+            f"/commissioner/budgets/{demo['budget']}/payments/{demo['payment']}/reverse",
+        ],
+    )
     page.click("button:has-text('Reverse this payment')")  # without a reason: the error state
     page.wait_for_selector(".govuk-error-summary")
     assert_accessible(page)

@@ -40,8 +40,14 @@ def page(browser, live_server):
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     # Refused by the CSP, or a rejected promise (a declined card's 402 from the card processor is not a problem).
-    page.on("console", lambda m: problems.append(m.text)
-            if m.type == "error" and ("Content Security Policy" in m.text or "Unhandled rejection" in m.text) else None)
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(m.text)
+            if m.type == "error" and ("Content Security Policy" in m.text or "Unhandled rejection" in m.text)
+            else None
+        ),
+    )
     page.problems = problems
     yield page
     context.close()
@@ -74,19 +80,35 @@ def slot(live_app):
     day in the next few (at 10am) that it can be booked: in Stripe's authorisation window."""
     with live_app.app_context():
         provider = demo_provider()
-        services = db.session.execute(
-            select(Service).where(Service.provider_id == provider.id, Service.status == ServiceStatus.PUBLISHED,
-                                  Service.accepts_prepaid_card.is_(True), Service.accepts_self_funder.is_(True))
-            .order_by(Service.id)
-        ).scalars().all()
+        services = (
+            db.session.execute(
+                select(Service)
+                .where(
+                    Service.provider_id == provider.id,
+                    Service.status == ServiceStatus.PUBLISHED,
+                    Service.accepts_prepaid_card.is_(True),
+                    Service.accepts_self_funder.is_(True),
+                )
+                .order_by(Service.id)
+            )
+            .scalars()
+            .all()
+        )
         citizen = db.session.execute(select(User).where(User.email == "selffunder@demo.test")).scalar_one()
         for service in services:
             if service.price_unit.value != "hour":
                 continue
             for days in (1, 2, 3, 4):
                 day = dt.date.today() + dt.timedelta(days=days)
-                request = bookings.BookingRequest(service_id=service.id, request_key="probe", schedule=bookings.BookingSchedule.ONE_OFF,
-                                                  first_date=day, start_time=dt.time(10), units=1, payment_method=PaymentMethod.CARD)
+                request = bookings.BookingRequest(
+                    service_id=service.id,
+                    request_key="probe",
+                    schedule=bookings.BookingSchedule.ONE_OFF,
+                    first_date=day,
+                    start_time=dt.time(10),
+                    units=1,
+                    payment_method=PaymentMethod.CARD,
+                )
                 try:
                     bookings.plan(request, citizen=citizen, policy=current_policy())
                 except ValidationError:
@@ -187,9 +209,16 @@ def test_the_self_funder_books_and_pays_by_card_end_to_end(page, slot, live_app)
     assert page.problems == []
 
     with live_app.app_context():
-        booking = db.session.execute(select(Booking).join(User, Booking.citizen_id == User.id)
-                                     .where(User.email == "selffunder@demo.test", Booking.status == BookingStatus.REQUESTED)
-                                     .order_by(Booking.id.desc())).scalars().first()
+        booking = (
+            db.session.execute(
+                select(Booking)
+                .join(User, Booking.citizen_id == User.id)
+                .where(User.email == "selffunder@demo.test", Booking.status == BookingStatus.REQUESTED)
+                .order_by(Booking.id.desc())
+            )
+            .scalars()
+            .first()
+        )
         payments = card_payments.payments_for_booking(booking)
         assert [p.status.value for p in payments] == ["authorised"]
 
@@ -295,9 +324,16 @@ def owed(live_app, localstripe, slot):
         stripe_js_confirm_setup(localstripe.url, setup, DECLINED_ON_CHARGE_CARD)
         card = card_payments.finish_card_setup(setup.public_id, payer=david, route=FundingRoute.SELF_FUNDER)
         day = slot["day"] + dt.timedelta(days=8)
-        request = bookings.BookingRequest(service_id=slot["service"], request_key=uuid.uuid4().hex, schedule=bookings.BookingSchedule.ONE_OFF,
-                                          first_date=day, start_time=dt.time(15), units=1, payment_method=PaymentMethod.CARD,
-                                          card_public_id=card.public_id)
+        request = bookings.BookingRequest(
+            service_id=slot["service"],
+            request_key=uuid.uuid4().hex,
+            schedule=bookings.BookingSchedule.ONE_OFF,
+            first_date=day,
+            start_time=dt.time(15),
+            units=1,
+            payment_method=PaymentMethod.CARD,
+            card_public_id=card.public_id,
+        )
         booking = bookings.create(request, citizen=david, booker=david, policy=current_policy())
         staff = db.session.execute(select(User).where(User.email == "provider@demo.test")).scalar_one()
         bookings.accept(booking, by=staff)

@@ -19,11 +19,23 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def sample_ids(storefront_app):
     with storefront_app.app_context():
-        service = db.session.execute(
-            select(Service).join(Provider).where(Service.status == ServiceStatus.PUBLISHED, Provider.status == ProviderStatus.VERIFIED).order_by(Service.id)
-        ).scalars().first()
-        return {"service": service.id, "provider": service.provider_id, "category": service.category.slug,
-                "service_title": service.title, "provider_name": service.provider.name}
+        service = (
+            db.session.execute(
+                select(Service)
+                .join(Provider)
+                .where(Service.status == ServiceStatus.PUBLISHED, Provider.status == ProviderStatus.VERIFIED)
+                .order_by(Service.id)
+            )
+            .scalars()
+            .first()
+        )
+        return {
+            "service": service.id,
+            "provider": service.provider_id,
+            "category": service.category.slug,
+            "service_title": service.title,
+            "provider_name": service.provider.name,
+        }
 
 
 def _pages(ids):

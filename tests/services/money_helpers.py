@@ -9,6 +9,7 @@ import uuid
 from app.database import write_transaction
 from app.extensions import db
 from app.models import (
+    PERIOD_DAYS,
     Booking,
     BookingSchedule,
     BookingStatus,
@@ -24,9 +25,8 @@ from app.models import (
     User,
     VisitStatus,
 )
-from app.models import PERIOD_DAYS
 from app.services.bookings import BookingRequest
-from app.services.policy import uk_today
+from app.uk_time import uk_today
 
 _n = itertools.count(1)
 
@@ -61,7 +61,9 @@ def future_day(policy, days_ahead: int = 3) -> dt.date:
     return day
 
 
-def request_for(service, budget=None, *, day: dt.date, at: str = "10:00", units: int = 1, key: str | None = None, **extra) -> BookingRequest:
+def request_for(
+    service, budget=None, *, day: dt.date, at: str = "10:00", units: int = 1, key: str | None = None, **extra
+) -> BookingRequest:
     return BookingRequest(
         service_id=service.id,
         request_key=key or uuid.uuid4().hex,
@@ -88,20 +90,46 @@ def bare_visits(count: int) -> list[int]:
         provider = Provider(slug=f"ledger-test-{n}-{uuid.uuid4().hex[:6]}", name="Ledger test provider", status=ProviderStatus.VERIFIED)
         db.session.add(provider)
         db.session.flush()
-        service = Service(provider_id=provider.id, category_id=category.id, title="Ledger test", price_pence=1000,
-                          price_unit=PriceUnit.HOUR, status=ServiceStatus.PUBLISHED)
+        service = Service(
+            provider_id=provider.id,
+            category_id=category.id,
+            title="Ledger test",
+            price_pence=1000,
+            price_unit=PriceUnit.HOUR,
+            status=ServiceStatus.PUBLISHED,
+        )
         citizen = User(email=f"ledger{n}-{uuid.uuid4().hex[:6]}@example.test", name="Ledger Citizen", role=Role.CITIZEN)
         db.session.add_all([service, citizen])
         db.session.flush()
-        booking = Booking(public_id=uuid.uuid4().hex[:16], reference=f"T{uuid.uuid4().hex[:8]}", request_key=uuid.uuid4().hex,
-                          service_id=service.id, provider_id=provider.id, citizen_id=citizen.id, booked_by_id=citizen.id,
-                          payment_method=PaymentMethod.CARD, schedule=BookingSchedule.ONE_OFF, unit_price_pence=1000,
-                          price_unit=PriceUnit.HOUR, total_pence=1000, status=BookingStatus.REQUESTED)
+        booking = Booking(
+            public_id=uuid.uuid4().hex[:16],
+            reference=f"T{uuid.uuid4().hex[:8]}",
+            request_key=uuid.uuid4().hex,
+            service_id=service.id,
+            provider_id=provider.id,
+            citizen_id=citizen.id,
+            booked_by_id=citizen.id,
+            payment_method=PaymentMethod.CARD,
+            schedule=BookingSchedule.ONE_OFF,
+            unit_price_pence=1000,
+            price_unit=PriceUnit.HOUR,
+            total_pence=1000,
+            status=BookingStatus.REQUESTED,
+        )
         db.session.add(booking)
         db.session.flush()
-        start = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)
-        visits = [BookingVisit(booking_id=booking.id, starts_at=start + dt.timedelta(hours=i), ends_at=start + dt.timedelta(hours=i + 1),
-                               units=1, amount_pence=1000, status=VisitStatus.SCHEDULED) for i in range(count)]
+        start = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
+        visits = [
+            BookingVisit(
+                booking_id=booking.id,
+                starts_at=start + dt.timedelta(hours=i),
+                ends_at=start + dt.timedelta(hours=i + 1),
+                units=1,
+                amount_pence=1000,
+                status=VisitStatus.SCHEDULED,
+            )
+            for i in range(count)
+        ]
         db.session.add_all(visits)
         db.session.flush()
         return [v.id for v in visits]

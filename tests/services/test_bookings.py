@@ -17,7 +17,7 @@ from app.models import (
     Role,
     VisitStatus,
 )
-from app.services import bookings, budgets, ledger
+from app.services import bookings, budgets, ledger, ledger_check
 from app.services.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from tests.services.money_helpers import funded_period, future_day, request_for, today
 
@@ -44,7 +44,7 @@ def test_a_one_off_booking_holds_the_money_at_once(setup, policy):
     figures = budgets.summary(budget)
     assert (figures.available_pence, figures.held_pence, figures.spent_pence) == (46_000, 4_000, 0)
     assert [e.kind for e in booking.events] == ["requested"]
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_the_price_is_fixed_when_booking(setup, policy):
@@ -101,7 +101,7 @@ def test_provider_accepts_then_records_a_partial_delivery(setup, policy):
     assert ledger.balance(ledger.provider_payable_account(service.provider)) == 4_000
     with pytest.raises(Conflict):
         bookings.record_delivery(booking.visits[0], by=staff, now=visit.starts_at + dt.timedelta(hours=3))
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_declining_releases_the_hold_and_needs_a_reason(setup, policy):
@@ -124,7 +124,7 @@ def test_declining_releases_the_hold_and_needs_a_reason(setup, policy):
 
 def test_cancelling_in_time_is_free_and_late_is_charged(setup, policy):
     budget, service, staff = setup
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     booking = _book(request_for(service, budget, day=future_day(policy, 5)), budget, policy)
     bookings.accept(booking, by=staff)
     visit = booking.visits[0]
@@ -147,7 +147,7 @@ def test_cancelling_in_time_is_free_and_late_is_charged(setup, policy):
     assert budgets.summary(budget).available_pence == 48_000
     with pytest.raises(InvalidTransition):
         bookings.cancel(free, by=budget.citizen, policy=policy)
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_cancelled_bookings_cannot_be_completed(setup, policy):
@@ -235,8 +235,13 @@ def test_a_changed_price_between_check_and_confirm_is_caught(setup, policy):
 
 
 def test_day_services_take_one_place_per_day(make_budget, make_service, policy):
-    service = make_service(category="day-opportunities", price_unit=PriceUnit.DAY, price_pence=6_000, capacity=1,
-                           hours=[(d, "09:30", "15:30") for d in range(7)])
+    service = make_service(
+        category="day-opportunities",
+        price_unit=PriceUnit.DAY,
+        price_pence=6_000,
+        capacity=1,
+        hours=[(d, "09:30", "15:30") for d in range(7)],
+    )
     a, b = make_budget(amount=100_000), make_budget(amount=100_000)
     day = future_day(policy)
     booking = _book(request_for(service, a, day=day, at="09:30"), a, policy)
@@ -277,10 +282,18 @@ def test_closed_days_are_refused_for_one_off_and_skipped_in_a_weekly_series(setu
     db.session.commit()
     with pytest.raises(ValidationError) as raised:
         bookings.plan(request_for(service, budget, day=day), citizen=budget.citizen, policy=policy)
-    assert raised.value.errors["first_date"] == f"{service.provider.name} is closed on {day:%A %-d %B} (Staff training). Choose another date"
+    assert (
+        raised.value.errors["first_date"] == f"{service.provider.name} is closed on {day:%A %-d %B} (Staff training). Choose another date"
+    )
 
-    weekly = request_for(service, budget, day=day - dt.timedelta(days=7) if day - dt.timedelta(days=7) > today() else day,
-                         schedule=BookingSchedule.WEEKLY, weekdays=(day.weekday(),), weeks=3)
+    weekly = request_for(
+        service,
+        budget,
+        day=day - dt.timedelta(days=7) if day - dt.timedelta(days=7) > today() else day,
+        schedule=BookingSchedule.WEEKLY,
+        weekdays=(day.weekday(),),
+        weeks=3,
+    )
     quote = bookings.plan(weekly, citizen=budget.citizen, policy=policy)
     assert (day, "Staff training") in quote.skipped
     assert all(v.local_date != day for v in quote.visits)
@@ -329,7 +342,7 @@ def test_the_money_journey_works_on_any_day_of_a_period(period_ending_in, make_b
     statement = budgets.statement(budget, start, end)
     assert (statement.money_in_pence, statement.paid_pence) == (50_000, 4_000)
     assert statement.closing_available_pence == 46_000 and statement.closing_held_pence == 0
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 # Telling both sides ------------------------------------------------------------------------
@@ -409,13 +422,15 @@ def test_a_short_visit_is_held_when_a_cancellation_gives_money_back(make_budget,
     figures = budgets.summary(budget)
     assert figures.short_pence == 0 and figures.held_pence == 4_000 and figures.available_pence == 1_000
     assert booking.events[-1].kind == "money_covered"
-    assert any(n.subject == f"Booking {booking.reference}: visits now covered"
-               for n in db.session.query(Notification).filter_by(user_id=provider_staff.id))
+    assert any(
+        n.subject == f"Booking {booking.reference}: visits now covered"
+        for n in db.session.query(Notification).filter_by(user_id=provider_staff.id)
+    )
     # Now it can be delivered.
     staff = make_user(Role.PROVIDER)
     bookings.accept(booking, by=staff)
     bookings.record_delivery(booking.visits[2], by=staff, now=booking.visits[2].starts_at + dt.timedelta(hours=1))
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_short_visit_is_held_first_when_the_next_period_is_funded(make_budget, make_service, policy):
@@ -434,7 +449,7 @@ def test_a_short_visit_is_held_first_when_the_next_period_is_funded(make_budget,
     db.session.expire_all()
     assert db.session.get(type(short), short.id).status is VisitStatus.HELD
     assert bookings.get_booking(after.public_id).visits[0].status is VisitStatus.SHORT
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 @pytest.mark.parametrize("how", ["declined", "delivered_in_part"])
@@ -449,8 +464,11 @@ def test_a_short_visit_is_held_when_money_comes_back_from_another_booking(make_b
     budget = make_budget(amount=2_500)
     other = _book(request_for(service, budget, day=future_day(policy), units=2), budget, policy)  # £20 of £25 held now
     _, next_start = funded_period(policy)
-    weekly = _book(request_for(service, budget, day=next_start, units=2, schedule=BookingSchedule.WEEKLY,
-                               weekdays=(next_start.weekday(),), weeks=3), budget, policy)
+    weekly = _book(
+        request_for(service, budget, day=next_start, units=2, schedule=BookingSchedule.WEEKLY, weekdays=(next_start.weekday(),), weeks=3),
+        budget,
+        policy,
+    )
     result = budgets.fund_budget(budget, next_start, policy=policy, actor=Actor.system("test"))
     assert result.held_visits == 1 and len(result.short_visits) == 2  # £5 + £25: one £20 visit of three
 
@@ -465,10 +483,12 @@ def test_a_short_visit_is_held_when_money_comes_back_from_another_booking(make_b
     weekly = bookings.get_booking(weekly.public_id)
     assert [v.status for v in weekly.visits] == [VisitStatus.HELD, VisitStatus.HELD, VisitStatus.SHORT]
     assert weekly.events[-1].kind == "money_covered"
-    assert any(n.subject == f"Booking {weekly.reference}: visits now covered"
-               for n in db.session.query(Notification).filter_by(user_id=provider_staff.id))
+    assert any(
+        n.subject == f"Booking {weekly.reference}: visits now covered"
+        for n in db.session.query(Notification).filter_by(user_id=provider_staff.id)
+    )
     assert budgets.summary(budget).short_pence == 2_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_cancellation_charged_differently_from_what_was_shown_is_refused(setup, policy):
@@ -496,10 +516,8 @@ def test_visit_statuses_only_move_as_the_state_machine_allows(setup, policy):
     visit = booking.visits[0]
     from app.database import write_transaction
 
-    with pytest.raises(Conflict, match="is booked, money set aside now, so it cannot be recorded as delivered"):
-        with write_transaction():
-            bookings._move_visit(db.session.get(type(visit), visit.id), (VisitStatus.SCHEDULED,), VisitStatus.DELIVERED)
-    with pytest.raises(Conflict, match="cannot be paid for"):
-        with write_transaction():
-            bookings._move_visit(db.session.get(type(visit), visit.id), (VisitStatus.DELIVERED,), VisitStatus.HELD)
-    assert ledger.check() == []
+    with pytest.raises(Conflict, match="is booked, money set aside now, so it cannot be recorded as delivered"), write_transaction():
+        bookings._move_visit(db.session.get(type(visit), visit.id), (VisitStatus.SCHEDULED,), VisitStatus.DELIVERED)
+    with pytest.raises(Conflict, match="cannot be paid for"), write_transaction():
+        bookings._move_visit(db.session.get(type(visit), visit.id), (VisitStatus.DELIVERED,), VisitStatus.HELD)
+    assert ledger_check.check() == []

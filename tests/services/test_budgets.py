@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import BudgetPeriod, BudgetType, LedgerTransaction, Role, TransactionKind, VisitStatus
-from app.services import bookings, budgets, ledger
+from app.services import bookings, budgets, ledger, ledger_check
 from app.services.errors import Conflict, ValidationError
 from app.services.ledger import Actor
 from tests.services.money_helpers import funded_period, future_day, request_for, today
@@ -31,8 +31,13 @@ def test_a_commissioner_sets_up_a_budget_and_it_is_funded_at_once(make_user, pol
     citizen = make_user(Role.CITIZEN)
     commissioner = make_user(Role.COMMISSIONER)
     budget = budgets.create_budget(
-        citizen=citizen, budget_type=BudgetType.MANAGED_ACCOUNT, amount_per_period_pence=84_000,
-        starts_on=_current(policy), outcomes=["Get out to the shops", "  ", "See friends"], created_by=commissioner, policy=policy,
+        citizen=citizen,
+        budget_type=BudgetType.MANAGED_ACCOUNT,
+        amount_per_period_pence=84_000,
+        starts_on=_current(policy),
+        outcomes=["Get out to the shops", "  ", "See friends"],
+        created_by=commissioner,
+        policy=policy,
     )
     assert [o.text for o in budget.outcomes] == ["Get out to the shops", "See friends"]
     figures = budgets.summary(budget)
@@ -47,9 +52,16 @@ def test_a_commissioner_sets_up_a_budget_and_it_is_funded_at_once(make_user, pol
 def test_a_budget_starting_mid_period_gets_a_pro_rata_share(make_user, policy):
     start = _period(policy) + dt.timedelta(days=7)
     citizen = make_user(Role.CITIZEN)
-    budget = budgets.create_budget(citizen=citizen, budget_type=BudgetType.MANAGED_ACCOUNT, amount_per_period_pence=28_000,
-                                   starts_on=start, outcomes=["x"], created_by=None, policy=policy,
-                                   today=start)
+    budget = budgets.create_budget(
+        citizen=citizen,
+        budget_type=BudgetType.MANAGED_ACCOUNT,
+        amount_per_period_pence=28_000,
+        starts_on=start,
+        outcomes=["x"],
+        created_by=None,
+        policy=policy,
+        today=start,
+    )
     # 21 of the period's 28 days remain: three quarters of the amount.
     assert budgets.summary(budget).funded_pence == 21_000
 
@@ -68,8 +80,15 @@ def test_a_budget_starting_mid_period_gets_a_pro_rata_share(make_user, policy):
 )
 def test_budget_set_up_rejects_bad_input_and_creates_nothing(make_user, policy, kwargs, field):
     citizen = make_user(Role.CITIZEN)
-    args = dict(citizen=citizen, budget_type=BudgetType.MANAGED_ACCOUNT, amount_per_period_pence=10_000,
-                starts_on=_period(policy), outcomes=["Stay well"], created_by=None, policy=policy)
+    args = {
+        "citizen": citizen,
+        "budget_type": BudgetType.MANAGED_ACCOUNT,
+        "amount_per_period_pence": 10_000,
+        "starts_on": _period(policy),
+        "outcomes": ["Stay well"],
+        "created_by": None,
+        "policy": policy,
+    }
     args.update(kwargs)
     with pytest.raises(ValidationError) as raised:
         budgets.create_budget(**args)
@@ -79,8 +98,15 @@ def test_budget_set_up_rejects_bad_input_and_creates_nothing(make_user, policy, 
 
 def test_budgets_are_for_citizens_only(make_user, policy):
     with pytest.raises(ValidationError) as raised:
-        budgets.create_budget(citizen=make_user(Role.PROVIDER), budget_type=BudgetType.MANAGED_ACCOUNT,
-                              amount_per_period_pence=100, starts_on=_period(policy), outcomes=["x"], created_by=None, policy=policy)
+        budgets.create_budget(
+            citizen=make_user(Role.PROVIDER),
+            budget_type=BudgetType.MANAGED_ACCOUNT,
+            amount_per_period_pence=100,
+            starts_on=_period(policy),
+            outcomes=["x"],
+            created_by=None,
+            policy=policy,
+        )
     assert "citizen" in raised.value.errors
 
 
@@ -126,7 +152,9 @@ def test_an_isf_pays_only_its_own_provider_and_moves_with_its_balance(make_budge
     assert "held with Holder" in raised.value.errors["payment"]
 
     ours = make_service(provider=holder, price_pence=2_000)
-    booking = bookings.create(request_for(ours, budget, day=future_day(policy)), citizen=budget.citizen, booker=budget.citizen, policy=policy)
+    booking = bookings.create(
+        request_for(ours, budget, day=future_day(policy)), citizen=budget.citizen, booker=budget.citizen, policy=policy
+    )
     with pytest.raises(Conflict, match="upcoming visit"):
         budgets.move_isf(budget, other, actor=SYSTEM)
     bookings.cancel(booking, by=budget.citizen, policy=policy)
@@ -146,7 +174,7 @@ def test_an_isf_pays_only_its_own_provider_and_moves_with_its_balance(make_budge
     bookings.plan(request_for(theirs, budget, day=future_day(policy)), citizen=budget.citizen, policy=policy)
     with pytest.raises(ValidationError):
         bookings.plan(request_for(ours, budget, day=future_day(policy)), citizen=budget.citizen, policy=policy)
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_next_period_holds_committed_visits_first_and_reports_a_shortfall(make_budget, make_service, policy):
@@ -154,8 +182,9 @@ def test_next_period_holds_committed_visits_first_and_reports_a_shortfall(make_b
     service = make_service(price_pence=2_000, capacity=10)
     first_day_next = _period(policy, 1)
     # Three weekly visits in the next (unfunded) period: committed, not yet held.
-    request = request_for(service, budget, day=first_day_next, schedule=bookings.BookingSchedule.WEEKLY,
-                          weekdays=(first_day_next.weekday(),), weeks=3)
+    request = request_for(
+        service, budget, day=first_day_next, schedule=bookings.BookingSchedule.WEEKLY, weekdays=(first_day_next.weekday(),), weeks=3
+    )
     booking = bookings.create(request, citizen=budget.citizen, booker=budget.citizen, policy=policy)
     assert [v.status for v in booking.visits] == [VisitStatus.SCHEDULED] * 3
     assert budgets.summary(budget).booked_later_pence == 6_000
@@ -168,16 +197,18 @@ def test_next_period_holds_committed_visits_first_and_reports_a_shortfall(make_b
     assert budgets.summary(budget).available_pence == 4_000
 
     small = make_budget(amount=3_000)
-    request = request_for(service, small, day=first_day_next, schedule=bookings.BookingSchedule.WEEKLY,
-                          weekdays=(first_day_next.weekday(),), weeks=3)
+    request = request_for(
+        service, small, day=first_day_next, schedule=bookings.BookingSchedule.WEEKLY, weekdays=(first_day_next.weekday(),), weeks=3
+    )
     short_booking = bookings.create(request, citizen=small.citizen, booker=small.citizen, policy=policy)
     result = budgets.fund_budget(small, first_day_next, policy=policy, actor=SYSTEM)
     # £30 carried over + £30 new = £60: exactly the three £20 visits.
     assert result.held_visits == 3 and result.short_visits == []
 
     tiny = make_budget(amount=2_500)
-    request = request_for(service, tiny, day=first_day_next, schedule=bookings.BookingSchedule.WEEKLY,
-                          weekdays=(first_day_next.weekday(),), weeks=3)
+    request = request_for(
+        service, tiny, day=first_day_next, schedule=bookings.BookingSchedule.WEEKLY, weekdays=(first_day_next.weekday(),), weeks=3
+    )
     tiny_booking = bookings.create(request, citizen=tiny.citizen, booker=tiny.citizen, policy=policy)
     result = budgets.fund_budget(tiny, first_day_next, policy=policy, actor=SYSTEM)
     # £25 + £25 = £50: the two earliest visits are held, the last one is short.
@@ -188,15 +219,16 @@ def test_next_period_holds_committed_visits_first_and_reports_a_shortfall(make_b
     assert [v.status for v in tiny_booking.visits] == [VisitStatus.HELD, VisitStatus.HELD, VisitStatus.SHORT]
     assert any(e.kind == "money_short" and "Not enough money" in e.message for e in tiny_booking.events)
     assert budgets.summary(tiny).short_pence == 2_000
-    assert short_booking.id and ledger.check() == []
+    assert short_booking.id and ledger_check.check() == []
 
 
 def test_statement_for_a_period_adds_up(make_budget, make_service, make_user, policy):
     budget = make_budget(amount=50_000)
     service = make_service(price_pence=2_500)
     provider_user = make_user(Role.PROVIDER)
-    booking = bookings.create(request_for(service, budget, day=future_day(policy), units=2), citizen=budget.citizen,
-                              booker=budget.citizen, policy=policy)
+    booking = bookings.create(
+        request_for(service, budget, day=future_day(policy), units=2), citizen=budget.citizen, booker=budget.citizen, policy=policy
+    )
     bookings.accept(booking, by=provider_user)
     visit = booking.visits[0]
     bookings.record_delivery(visit, by=provider_user, delivered_units=1, now=visit.starts_at + dt.timedelta(hours=2))
@@ -217,15 +249,16 @@ def test_statement_for_a_period_adds_up(make_budget, make_service, make_user, po
     following = budgets.statement(budget, end, end + dt.timedelta(days=28))
     assert following.opening_available_pence == 47_500 and following.lines == []
     # As known before anything was written, the statement was empty.
-    assert budgets.statement(budget, start, end, known_at=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)).lines == []
+    assert budgets.statement(budget, start, end, known_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).lines == []
 
 
 def test_statement_shows_visits_paid_in_full(make_budget, make_service, make_user, policy):
     budget = make_budget(amount=50_000)
     service = make_service(price_pence=2_000)
     staff = make_user(Role.PROVIDER)
-    booking = bookings.create(request_for(service, budget, day=future_day(policy)), citizen=budget.citizen,
-                              booker=budget.citizen, policy=policy)
+    booking = bookings.create(
+        request_for(service, budget, day=future_day(policy)), citizen=budget.citizen, booker=budget.citizen, policy=policy
+    )
     bookings.accept(booking, by=staff)
     visit = booking.visits[0]
     bookings.record_delivery(visit, by=staff, now=visit.starts_at + dt.timedelta(hours=1))
@@ -253,9 +286,16 @@ def test_a_statement_as_known_before_a_backdated_payment_was_recorded(make_user,
     real_now = ledger_service.utcnow()
     # Set up three days ago: this period is paid in then.
     monkeypatch.setattr(ledger_service, "utcnow", lambda: real_now - dt.timedelta(days=3))
-    budget = budgets.create_budget(citizen=make_user(Role.CITIZEN), budget_type=BudgetType.MANAGED_ACCOUNT,
-                                   amount_per_period_pence=28_000, starts_on=previous, outcomes=["Stay well"], created_by=None,
-                                   policy=policy, today=today())
+    budget = budgets.create_budget(
+        citizen=make_user(Role.CITIZEN),
+        budget_type=BudgetType.MANAGED_ACCOUNT,
+        amount_per_period_pence=28_000,
+        starts_on=previous,
+        outcomes=["Stay well"],
+        created_by=None,
+        policy=policy,
+        today=today(),
+    )
     monkeypatch.setattr(ledger_service, "utcnow", lambda: real_now)
     # Today: the missed run for last period, back-dated to its first day.
     budgets.fund_budget(budget, previous, policy=policy, actor=SYSTEM)
@@ -270,11 +310,11 @@ def test_a_statement_as_known_before_a_backdated_payment_was_recorded(make_user,
     assert budgets.statement(budget, current, current + dt.timedelta(days=28), known_at=yesterday).opening_available_pence == 0
     this_period = budgets.statement(budget, current, current + dt.timedelta(days=28))
     assert this_period.opening_available_pence == 28_000 and this_period.closing_available_pence == 56_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def policy_midnight(day):
-    from app.services.policy import local_midnight
+    from app.uk_time import local_midnight
 
     return local_midnight(day)
 
@@ -292,8 +332,13 @@ def test_moving_an_isf_again_moves_every_balance_left_with_earlier_providers(mak
     # adjustment): it must not be stranded there.
     with write_transaction():
         old = ledger.budget_account(budget, first)
-        ledger.post(TransactionKind.ADJUSTMENT, [(ledger.council_funding_account(), -1_500), (old, 1_500)], key="late-money",
-                    cause=("test", None), actor=SYSTEM)
+        ledger.post(
+            TransactionKind.ADJUSTMENT,
+            [(ledger.council_funding_account(), -1_500), (old, 1_500)],
+            key="late-money",
+            cause=("test", None),
+            actor=SYSTEM,
+        )
     db.session.refresh(budget)
     move = budgets.move_isf(budget, third, actor=SYSTEM)
     assert move.moved_pence == 31_500
@@ -301,7 +346,7 @@ def test_moving_an_isf_again_moves_every_balance_left_with_earlier_providers(mak
     accounts = {a.provider_id: ledger.balance(a) for a in budgets.budget_accounts(budget)}
     assert accounts == {first.id: 0, second.id: 0, third.id: 31_500}
     assert budgets.summary(budget).available_pence == 31_500
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_an_isf_move_sent_twice_moves_once_and_a_stale_one_is_refused(make_budget, make_provider, policy):
@@ -323,7 +368,7 @@ def test_an_isf_move_sent_twice_moves_once_and_a_stale_one_is_refused(make_budge
     budget = db.session.get(type(budget), budget.id)
     assert budget.isf_provider_id == new.id
     assert ledger.balance(budgets.spending_account(budget)) == 20_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_the_statement_says_what_an_isf_move_took_with_it(make_budget, make_provider, policy):
@@ -374,18 +419,22 @@ def test_a_commissioner_reverses_a_payment_into_a_budget(make_budget, make_user,
 
     with pytest.raises(NotFound):
         budgets.reverse_money_in(budget, other_payment, by=commissioner, reason="Not theirs")
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_payment_already_spent_cannot_be_reversed(make_budget, make_service, make_user, policy):
     commissioner = make_user(Role.COMMISSIONER)
     budget = make_budget(amount=3_000)
-    bookings.create(request_for(make_service(price_pence=2_000), budget, day=future_day(policy)), citizen=budget.citizen,
-                    booker=budget.citizen, policy=policy)
+    bookings.create(
+        request_for(make_service(price_pence=2_000), budget, day=future_day(policy)),
+        citizen=budget.citizen,
+        booker=budget.citizen,
+        policy=policy,
+    )
     payment = db.session.query(BudgetPeriod).filter_by(budget_id=budget.id).one().transaction_id
     with pytest.raises(Conflict, match="does not have £30 available to give back"):
         budgets.reverse_money_in(budget, payment, by=commissioner, reason="Wrong amount")
-    assert budgets.summary(budget).available_pence == 1_000 and ledger.check() == []
+    assert budgets.summary(budget).available_pence == 1_000 and ledger_check.check() == []
 
 
 # UK dates -------------------------------------------------------------------------------------------
@@ -393,12 +442,12 @@ def test_a_payment_already_spent_cannot_be_reversed(make_budget, make_service, m
 
 def test_today_is_the_uk_date_whatever_the_server_clock_says(monkeypatch):
     """23:30 UTC on 30 June is already 1 July in the UK (summer time)."""
-    from app.services import policy as policy_module
+    from app import uk_time
 
-    late_evening = dt.datetime(2026, 6, 30, 23, 30, tzinfo=dt.timezone.utc)
-    assert policy_module.uk_today(late_evening) == dt.date(2026, 7, 1)
-    monkeypatch.setattr("app.database.utcnow", lambda: late_evening)
-    assert policy_module.uk_today() == dt.date(2026, 7, 1)
+    late_evening = dt.datetime(2026, 6, 30, 23, 30, tzinfo=dt.UTC)
+    assert uk_time.uk_today(late_evening) == dt.date(2026, 7, 1)
+    monkeypatch.setattr(uk_time, "utcnow", lambda: late_evening)  # where uk_today looks it up
+    assert uk_time.uk_today() == dt.date(2026, 7, 1)
 
 
 def test_a_budget_set_up_late_in_the_evening_counts_the_uk_day(app, make_user, monkeypatch):
@@ -409,9 +458,15 @@ def test_a_budget_set_up_late_in_the_evening_counts_the_uk_day(app, make_user, m
 
     app.config["BUDGET_PERIOD_ANCHOR"] = "2099-07-01"
     policy = current_policy()
-    monkeypatch.setattr("app.database.utcnow", lambda: dt.datetime(2099, 6, 30, 23, 30, tzinfo=dt.timezone.utc))
-    budget = budgets.create_budget(citizen=make_user(Role.CITIZEN), budget_type=BudgetType.MANAGED_ACCOUNT,
-                                   amount_per_period_pence=28_000, starts_on=dt.date(2099, 7, 1), outcomes=["Stay well"],
-                                   created_by=None, policy=policy)
+    monkeypatch.setattr("app.uk_time.utcnow", lambda: dt.datetime(2099, 6, 30, 23, 30, tzinfo=dt.UTC))  # the UK day
+    budget = budgets.create_budget(
+        citizen=make_user(Role.CITIZEN),
+        budget_type=BudgetType.MANAGED_ACCOUNT,
+        amount_per_period_pence=28_000,
+        starts_on=dt.date(2099, 7, 1),
+        outcomes=["Stay well"],
+        created_by=None,
+        policy=policy,
+    )
     assert budgets.summary(budget).funded_pence == 28_000
     assert budgets.statement_periods(budget, policy) == [(dt.date(2099, 7, 1), dt.date(2099, 7, 29))]

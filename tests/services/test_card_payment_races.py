@@ -6,7 +6,7 @@ slowed at its decision point in turn (as tests/services/test_money_concurrency.p
 delivering and cancelling), so the other runs in between every time. Whatever the order,
 nobody's change is overwritten, the money does what the visit now needs (a reservation on
 a cancelled visit is released, money for a visit already paid is refunded automatically),
-nothing is paid twice and `ledger.check()` (with the card invariants) stays clean.
+nothing is paid twice and `ledger_check.check()` (with the card invariants) stays clean.
 
 On SQLite every writer takes turns (BEGIN IMMEDIATE), so these show the same logic there;
 the interleavings themselves only happen on PostgreSQL."""
@@ -43,7 +43,7 @@ from app.models import (
     User,
     VisitStatus,
 )
-from app.services import bookings, card_payments, ledger
+from app.services import bookings, card_payments, ledger, ledger_check
 from app.services.errors import Conflict
 from tests.payments_fixtures import PUBLISHABLE_KEY, sign_webhook, stripe_get, stripe_js_confirm_setup
 from tests.services.money_helpers import request_for
@@ -68,8 +68,14 @@ def people(make_user, make_service):
 def _book(people, card, *, days: int, key: str | None = None) -> Booking:
     from app.services.policy import current_policy
 
-    request = request_for(people["service"], None, day=dt.date.today() + dt.timedelta(days=days), key=key,
-                          payment_method=PaymentMethod.CARD, card_public_id=card.public_id)
+    request = request_for(
+        people["service"],
+        None,
+        day=dt.date.today() + dt.timedelta(days=days),
+        key=key,
+        payment_method=PaymentMethod.CARD,
+        card_public_id=card.public_id,
+    )
     return bookings.create(request, citizen=people["citizen"], booker=people["citizen"], policy=current_policy())
 
 
@@ -90,8 +96,9 @@ def _crash_once_after_stripe_answers(monkeypatch):
 def _post_webhook(app, payload: bytes):
     """POST a signed event to /webhooks/stripe from this thread, as Stripe would."""
     with app.test_client() as client:
-        response = client.post("/webhooks/stripe", data=payload,
-                               headers={"Content-Type": "application/json", "Stripe-Signature": sign_webhook(payload)})
+        response = client.post(
+            "/webhooks/stripe", data=payload, headers={"Content-Type": "application/json", "Stripe-Signature": sign_webhook(payload)}
+        )
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.json["outcome"]
 
@@ -101,19 +108,26 @@ def _card_that_asks_the_bank(payer, localstripe) -> PaymentCard:
     check): an off-session charge on it needs their confirmation, so it fails at first."""
     setup = card_payments.start_card_setup(payer)
     stripe_js_confirm_setup(localstripe.url, setup, "4000002500003155")
-    urllib.request.urlopen(urllib.request.Request(
-        f"{localstripe.url}/v1/setup_intents/{setup.stripe_setup_intent_id}/confirm",
-        data=json.dumps({"key": PUBLISHABLE_KEY, "use_stripe_sdk": True, "client_secret": setup.client_secret}).encode(),
-        method="POST")).close()
+    urllib.request.urlopen(
+        urllib.request.Request(
+            f"{localstripe.url}/v1/setup_intents/{setup.stripe_setup_intent_id}/confirm",
+            data=json.dumps({"key": PUBLISHABLE_KEY, "use_stripe_sdk": True, "client_secret": setup.client_secret}).encode(),
+            method="POST",
+        )
+    ).close()
     return card_payments.finish_card_setup(setup.public_id, payer=payer, route=FundingRoute.SELF_FUNDER)
 
 
 def _holder_confirms_with_their_bank(localstripe, intent_id: str) -> dict:
     """The card holder passes their bank's check (3-D Secure): the payment succeeds."""
     intent = stripe_get(localstripe.url, f"/v1/payment_intents/{intent_id}")
-    urllib.request.urlopen(urllib.request.Request(
-        f"{localstripe.url}/v1/payment_intents/{intent_id}/_authenticate?success=true",
-        data=json.dumps({"key": PUBLISHABLE_KEY, "client_secret": intent["client_secret"]}).encode(), method="POST")).close()
+    urllib.request.urlopen(
+        urllib.request.Request(
+            f"{localstripe.url}/v1/payment_intents/{intent_id}/_authenticate?success=true",
+            data=json.dumps({"key": PUBLISHABLE_KEY, "client_secret": intent["client_secret"]}).encode(),
+            method="POST",
+        )
+    ).close()
     done = stripe_get(localstripe.url, f"/v1/payment_intents/{intent_id}")
     assert done["status"] == "succeeded"
     return done
@@ -123,6 +137,7 @@ def _both_at_once(app, first, second, *, lag: float = LAG):
     """Run ``first`` (slowed at its decision point: ``_slow.on`` in its thread) and, a moment
     later, ``second``, in threads of their own. Returns ({"first": result, "second": result}
     for those that returned, [the exceptions raised])."""
+
     def work(i):
         if i == 0:
             _slow.on = True
@@ -139,7 +154,7 @@ def _both_at_once(app, first, second, *, lag: float = LAG):
 
 
 def _money_is_clean():
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 # A webhook (or a retry) recording an authorisation while the citizen cancels the visit ------------
@@ -156,8 +171,11 @@ def unrecorded_authorisation(people, save_card, monkeypatch, localstripe):
     booking = db.session.query(Booking).one()
     payment = db.session.query(CardPayment).one()
     assert payment.status is CardPaymentStatus.STARTED and booking.visits[0].status is VisitStatus.SCHEDULED
-    intent = next(pi for pi in stripe_get(localstripe.url, "/v1/payment_intents?limit=1000")["data"]
-                  if pi["metadata"].get("marketplace_payment") == payment.public_id)
+    intent = next(
+        pi
+        for pi in stripe_get(localstripe.url, "/v1/payment_intents?limit=1000")["data"]
+        if pi["metadata"].get("marketplace_payment") == payment.public_id
+    )
     assert intent["status"] == "requires_capture"
     return {"booking": booking, "visit": booking.visits[0], "payment": payment, "intent": intent, "card": card}
 
@@ -172,9 +190,10 @@ def _assert_cancelled_and_released(people, localstripe, setup):
     assert db.session.get(Booking, setup["booking"].id).status is BookingStatus.CANCELLED
     # Before any retry: the reservation is released already, or its release is recorded.
     cancel = db.session.query(PaymentAttempt).filter_by(key=f"card-payment:{payment.id}:cancel").one_or_none()
-    assert payment.status is CardPaymentStatus.CANCELLED or (
-        cancel is not None and cancel.state is AttemptState.STARTED
-    ), (payment.status, cancel)
+    assert payment.status is CardPaymentStatus.CANCELLED or (cancel is not None and cancel.state is AttemptState.STARTED), (
+        payment.status,
+        cancel,
+    )
     card_payments.retry_unfinished()  # the next `flask payments retry`
     db.session.expire_all()
     payment = db.session.get(CardPayment, setup["payment"].id)
@@ -202,8 +221,9 @@ def test_an_authorisation_recorded_while_the_citizen_cancels_never_brings_the_vi
     payload = event("evt_authorised_during_cancel", "payment_intent.amount_capturable_updated", setup["intent"])
 
     def cancel():
-        return bookings.cancel(db.session.get(Booking, booking_id), by=db.session.get(User, citizen_id), policy=policy,
-                               visit_ids=[visit_id])
+        return bookings.cancel(
+            db.session.get(Booking, booking_id), by=db.session.get(User, citizen_id), policy=policy, visit_ids=[visit_id]
+        )
 
     def card_work():
         if card_side == "webhook":
@@ -236,8 +256,9 @@ def test_an_authorisation_webhook_for_a_visit_already_cancelled_records_its_rele
     bookings.cancel(setup["booking"], by=people["citizen"], policy=policy)
     monkeypatch.undo()
     payload = event("evt_authorised_after_cancel", "payment_intent.amount_capturable_updated", setup["intent"])
-    response = client.post("/webhooks/stripe", data=payload,
-                           headers={"Content-Type": "application/json", "Stripe-Signature": sign_webhook(payload)})
+    response = client.post(
+        "/webhooks/stripe", data=payload, headers={"Content-Type": "application/json", "Stripe-Signature": sign_webhook(payload)}
+    )
     assert response.status_code == 200 and "started -> authorised" in response.json["outcome"]
     db.session.expire_all()
     payment = db.session.get(CardPayment, setup["payment"].id)
@@ -266,8 +287,11 @@ def delivered_with_unrecorded_charge(people, monkeypatch, localstripe):
     charge = db.session.query(CardPayment).one()
     assert charge.kind is CardPaymentKind.CHARGE and charge.status is CardPaymentStatus.STARTED
     assert db.session.get(BookingVisit, visit.id).status is VisitStatus.DELIVERED
-    intent = next(pi for pi in stripe_get(localstripe.url, "/v1/payment_intents?limit=1000")["data"]
-                  if pi["metadata"].get("marketplace_payment") == charge.public_id)
+    intent = next(
+        pi
+        for pi in stripe_get(localstripe.url, "/v1/payment_intents?limit=1000")["data"]
+        if pi["metadata"].get("marketplace_payment") == charge.public_id
+    )
     assert intent["status"] == "requires_action"
     return {"booking": booking, "visit": visit, "charge": charge, "intent_id": intent["id"], "card": card}
 
@@ -283,10 +307,12 @@ def test_marking_a_visit_unpaid_while_its_charge_succeeds_leaves_it_paid(
     delivered and paid, once, and nobody is asked to pay it again."""
     setup = delivered_with_unrecorded_charge
     asked = stripe_get(localstripe.url, f"/v1/payment_intents/{setup['intent_id']}")
-    failed = event("evt_charge_failed", "payment_intent.payment_failed",
-                   dict(asked, status="requires_payment_method", last_payment_error={"code": "authentication_required"}))
-    succeeded = event("evt_charge_succeeded", "payment_intent.succeeded",
-                      _holder_confirms_with_their_bank(localstripe, setup["intent_id"]))
+    failed = event(
+        "evt_charge_failed",
+        "payment_intent.payment_failed",
+        dict(asked, status="requires_payment_method", last_payment_error={"code": "authentication_required"}),
+    )
+    succeeded = event("evt_charge_succeeded", "payment_intent.succeeded", _holder_confirms_with_their_bank(localstripe, setup["intent_id"]))
 
     def post_failed():
         return _post_webhook(app, failed)
@@ -353,8 +379,12 @@ def test_paying_now_while_the_failed_charge_succeeds_pays_the_provider_once(
     visit_id, citizen_id, good_id = setup["visit"].id, people["citizen"].id, good.id
 
     def pay_now():
-        return card_payments.pay_unpaid_visit(db.session.get(BookingVisit, visit_id), payer=db.session.get(User, citizen_id),
-                                              card=db.session.get(PaymentCard, good_id), request_key="pay-now").paid
+        return card_payments.pay_unpaid_visit(
+            db.session.get(BookingVisit, visit_id),
+            payer=db.session.get(User, citizen_id),
+            card=db.session.get(PaymentCard, good_id),
+            request_key="pay-now",
+        ).paid
 
     def webhook():
         return _post_webhook(app, payload)
@@ -380,6 +410,9 @@ def test_paying_now_while_the_failed_charge_succeeds_pays_the_provider_once(
     db.session.expire_all()
     assert all(r.status is RefundStatus.SUCCEEDED for r in db.session.query(CardRefund).all())
     assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
-    assert ledger.balance(card_payments.card_account(db.session.get(PaymentCard, good_id))) + ledger.balance(
-        card_payments.card_account(db.session.get(PaymentCard, setup["charge"].card_id))) == -2_000
+    assert (
+        ledger.balance(card_payments.card_account(db.session.get(PaymentCard, good_id)))
+        + ledger.balance(card_payments.card_account(db.session.get(PaymentCard, setup["charge"].card_id)))
+        == -2_000
+    )
     _money_is_clean()

@@ -28,7 +28,7 @@ from app.models import (
     User,
     VisitStatus,
 )
-from app.services import bookings, card_payments, ledger
+from app.services import bookings, card_payments, ledger, ledger_check
 from tests.payments_fixtures import SECRET_KEY, stripe_get
 from tests.services.money_helpers import request_for
 from tests.services.test_money_concurrency import run_at_once
@@ -48,8 +48,15 @@ def people(make_user, make_service):
 def book(people, card, *, days=2, key="the-request", units=1):
     from app.services.policy import current_policy
 
-    request = request_for(people["service"], None, day=dt.date.today() + dt.timedelta(days=days), key=key, units=units,
-                          payment_method=PaymentMethod.CARD, card_public_id=card.public_id)
+    request = request_for(
+        people["service"],
+        None,
+        day=dt.date.today() + dt.timedelta(days=days),
+        key=key,
+        units=units,
+        payment_method=PaymentMethod.CARD,
+        card_public_id=card.public_id,
+    )
     return bookings.create(request, citizen=people["citizen"], booker=people["citizen"], policy=current_policy())
 
 
@@ -59,7 +66,8 @@ def intents_for_attempt(localstripe, key: str) -> list[dict]:
     payment = db.session.get(CardPayment, attempt.card_payment_id)
     listed = stripe_get(localstripe.url, "/v1/payment_intents?limit=1000")["data"]
     return [
-        pi for pi in listed
+        pi
+        for pi in listed
         if pi["metadata"].get("marketplace_attempt") == key and pi["metadata"].get("marketplace_payment") == payment.public_id
     ]
 
@@ -85,8 +93,12 @@ def test_localstripe_really_ignores_idempotency_keys(stripe_app, localstripe):
     created = []
     for _ in range(2):
         body = b"amount=500&currency=gbp&payment_method_types[]=card"
-        request = urllib.request.Request(f"{localstripe.url}/v1/payment_intents", data=body, method="POST",
-                                         headers={"Authorization": f"Bearer {SECRET_KEY}", "Idempotency-Key": "same-key"})
+        request = urllib.request.Request(
+            f"{localstripe.url}/v1/payment_intents",
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Bearer {SECRET_KEY}", "Idempotency-Key": "same-key"},
+        )
         with urllib.request.urlopen(request) as response:
             created.append(json.loads(response.read())["id"])
     assert created[0] != created[1]
@@ -112,7 +124,7 @@ def test_a_crash_after_authorising_then_a_retry_authorises_once(people, save_car
     assert payment.status is CardPaymentStatus.AUTHORISED
     assert payment.stripe_payment_intent_id == intents_for_attempt(localstripe, attempt.key)[0]["id"]
     assert db.session.query(LedgerHold).count() == 1
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_crash_after_capturing_then_a_retry_captures_once(people, save_card, localstripe, monkeypatch):
@@ -134,7 +146,7 @@ def test_a_crash_after_capturing_then_a_retry_captures_once(people, save_card, l
     assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
     card_payments.retry_unfinished()
     assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_crash_after_an_off_session_charge_then_a_retry_charges_once(people, save_card, localstripe, monkeypatch):
@@ -155,7 +167,7 @@ def test_a_crash_after_an_off_session_charge_then_a_retry_charges_once(people, s
     assert db.session.query(CardPayment).one().status is CardPaymentStatus.CAPTURED
     assert db.session.get(BookingVisit, visit.id).status is VisitStatus.DELIVERED
     assert ledger.balance(card_payments.card_account(card)) == -2_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_crash_after_refunding_then_a_retry_refunds_once(people, save_card, make_user, localstripe, monkeypatch):
@@ -170,7 +182,7 @@ def test_a_crash_after_refunding_then_a_retry_refunds_once(people, save_card, ma
         card_payments.refund_visit(visit, amount_pence=700, reason="Short visit", by=commissioner, request_key="refund-1")
     refund = db.session.query(CardRefund).one()
     assert refund.status.value == "pending"
-    assert ledger.check() == []  # the money is in the clearing account while the refund is in flight
+    assert ledger_check.check() == []  # the money is in the clearing account while the refund is in flight
 
     card_payments.refund_visit(visit, amount_pence=700, reason="Short visit", by=commissioner, request_key="refund-1")
     payment = db.session.query(CardPayment).one()
@@ -180,7 +192,7 @@ def test_a_crash_after_refunding_then_a_retry_refunds_once(people, save_card, ma
     assert db.session.query(CardRefund).one().status.value == "succeeded"
     assert db.session.query(CardPayment).one().refunded_pence == 700
     assert ledger.balance(card_payments.clearing_account()) == 0
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_an_attempt_held_by_another_worker_waits_until_its_lease_lapses(people, save_card, localstripe, monkeypatch):
@@ -200,7 +212,7 @@ def test_an_attempt_held_by_another_worker_waits_until_its_lease_lapses(people, 
         db.session.get(PaymentAttempt, attempt.id).lease_until = utcnow() - dt.timedelta(seconds=1)
     assert card_payments.run_attempt(attempt.id).state is AttemptState.SUCCEEDED
     assert len(intents_for_attempt(localstripe, attempt.key)) == 1
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_double_submitted_card_booking_charges_once(app, people, save_card, localstripe, backend):
@@ -215,8 +227,7 @@ def test_a_double_submitted_card_booking_charges_once(app, people, save_card, lo
 
         citizen = db.session.get(User, citizen_id)
         service = bookings.listed_service(service_id)
-        request = request_for(service, None, day=day, key="double-click", payment_method=PaymentMethod.CARD,
-                              card_public_id=card_public_id)
+        request = request_for(service, None, day=day, key="double-click", payment_method=PaymentMethod.CARD, card_public_id=card_public_id)
         return bookings.create(request, citizen=citizen, booker=citizen, policy=current_policy()).id
 
     ok, errors = run_at_once(app, 8, submit)
@@ -226,7 +237,7 @@ def test_a_double_submitted_card_booking_charges_once(app, people, save_card, lo
     assert attempt.state is AttemptState.SUCCEEDED
     assert len(intents_for_attempt(localstripe, attempt.key)) == 1
     assert db.session.query(LedgerHold).count() == 1
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_concurrent_deliveries_of_a_card_visit_capture_once(app, people, save_card, localstripe, backend):
@@ -246,7 +257,7 @@ def test_concurrent_deliveries_of_a_card_visit_capture_once(app, people, save_ca
     payment = db.session.query(CardPayment).one()
     assert payment.status is CardPaymentStatus.CAPTURED and payment.captured_pence == 2_000
     assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_the_lookup_after_a_crash_reads_every_page_of_a_busy_payers_charges(people, save_card, localstripe, monkeypatch):
@@ -255,10 +266,13 @@ def test_the_lookup_after_a_crash_reads_every_page_of_a_busy_payers_charges(peop
     card = save_card(people["citizen"])
     customer = db.session.query(CardCustomer).filter_by(user_id=people["citizen"].id).one().stripe_customer_id
     for _ in range(card_payments.PAGE_SIZE + 20):  # the payer's other charges (localstripe lists oldest first)
-        body = (f"amount=2000&currency=gbp&customer={customer}&payment_method={card.stripe_payment_method_id}"
-                "&payment_method_types[]=card&confirm=true").encode()
-        request = urllib.request.Request(f"{localstripe.url}/v1/payment_intents", data=body, method="POST",
-                                         headers={"Authorization": f"Bearer {SECRET_KEY}"})
+        body = (
+            f"amount=2000&currency=gbp&customer={customer}&payment_method={card.stripe_payment_method_id}"
+            "&payment_method_types[]=card&confirm=true"
+        ).encode()
+        request = urllib.request.Request(
+            f"{localstripe.url}/v1/payment_intents", data=body, method="POST", headers={"Authorization": f"Bearer {SECRET_KEY}"}
+        )
         urllib.request.urlopen(request).close()
     CrashAfterStripeAnswers(monkeypatch)
     with pytest.raises(RuntimeError):
@@ -272,7 +286,7 @@ def test_the_lookup_after_a_crash_reads_every_page_of_a_busy_payers_charges(peop
     assert len(intents_for_attempt(localstripe, attempt.key)) == 1  # found, not charged again
     db.session.expire_all()
     assert db.session.query(CardPayment).one().status is CardPaymentStatus.AUTHORISED
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_lease_is_renewed_before_a_request_that_could_outlive_it(people, save_card, localstripe, monkeypatch):

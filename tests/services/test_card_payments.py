@@ -5,7 +5,6 @@ Every test ends with the whole-ledger check."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
 import stripe
@@ -25,7 +24,7 @@ from app.models import (
     Role,
     VisitStatus,
 )
-from app.services import bookings, card_payments, ledger
+from app.services import bookings, card_payments, ledger, ledger_check
 from app.services.errors import NotFound, ValidationError
 from tests.payments_fixtures import (
     DECLINED_CARD,
@@ -57,8 +56,15 @@ def book_by_card(people, card, *, days=2, units=1, key=None, at="10:00", booker=
     citizen = citizen or people["citizen"]
     booker = booker or citizen
     request = request_for(
-        people["service"], None, day=day_ahead(days), at=at, units=units, key=key,
-        payment_method=PaymentMethod.CARD, card_public_id=card.public_id, **extra,
+        people["service"],
+        None,
+        day=day_ahead(days),
+        at=at,
+        units=units,
+        key=key,
+        payment_method=PaymentMethod.CARD,
+        card_public_id=card.public_id,
+        **extra,
     )
     from app.services.policy import current_policy
 
@@ -99,7 +105,7 @@ def test_a_visit_within_days_is_authorised_at_booking_and_captured_on_delivery(p
     assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
     assert ledger.balance(card_payments.card_account(card)) == -2_000
     assert ledger.balance(card_payments.clearing_account()) == 0
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_partial_delivery_captures_only_what_was_delivered(people, save_card, localstripe):
@@ -117,7 +123,7 @@ def test_partial_delivery_captures_only_what_was_delivered(people, save_card, lo
     assert [line.authorised_pence for line in lines] == [6_000, 0, 0]
     assert [line.released_pence for line in lines] == [0, 6_000, 0]
     assert [line.paid_pence for line in lines] == [0, 0, 2_000]
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_visit_further_ahead_is_saved_and_charged_when_delivered(people, save_card, localstripe):
@@ -134,7 +140,7 @@ def test_a_visit_further_ahead_is_saved_and_charged_when_delivered(people, save_
     assert remote["status"] == "succeeded" and remote["capture_method"] == "automatic"
     assert remote["payment_method"] == card.stripe_payment_method_id
     assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_card_declined_when_saved_is_not_saved(people, stripe_app, localstripe):
@@ -165,7 +171,7 @@ def test_a_declined_authorisation_withdraws_the_booking_and_says_why(people, sav
     # The place was given back.
     other = save_card(people["citizen"])
     assert book_by_card(people, other, days=2).status is BookingStatus.REQUESTED
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_not_enough_money_on_the_card_is_a_clear_message(people, save_card, monkeypatch):
@@ -178,8 +184,14 @@ def test_not_enough_money_on_the_card_is_a_clear_message(people, save_card, monk
         client = real_client()
 
         def create(params, options=None):
-            body = {"error": {"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds",
-                              "message": "Your card has insufficient funds."}}
+            body = {
+                "error": {
+                    "type": "card_error",
+                    "code": "card_declined",
+                    "decline_code": "insufficient_funds",
+                    "message": "Your card has insufficient funds.",
+                }
+            }
             raise stripe.CardError(body["error"]["message"], None, "card_declined", http_status=402, json_body=body)
 
         client.v1.payment_intents.create = create
@@ -192,7 +204,7 @@ def test_not_enough_money_on_the_card_is_a_clear_message(people, save_card, monk
     assert "does not have enough money for this payment of £40." in message
     assert "prepaid card" in message and "every 4 weeks" in message
     assert db.session.query(Booking).one().status is BookingStatus.CANCELLED
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_prepaid_card_is_recorded_as_prepaid_and_never_refused(people, save_card, make_user, monkeypatch, localstripe):
@@ -233,7 +245,7 @@ def test_a_prepaid_card_is_recorded_as_prepaid_and_never_refused(people, save_ca
     assert [(row.citizen.id, row.holder.id, row.net_pence) for row in card_payments.prepaid_card_holders_spend()] == [
         (people["citizen"].id, representative.id, 2_000)
     ]
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_declining_a_booking_cancels_the_authorisation(people, save_card, localstripe):
@@ -245,7 +257,7 @@ def test_declining_a_booking_cancels_the_authorisation(people, save_card, locals
     assert payment.status is CardPaymentStatus.CANCELLED
     assert intent(localstripe, payment)["status"] == "canceled"
     assert ledger.balance(card_payments.card_account(card)) == 0
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_cancelling_in_time_releases_and_cancelling_late_charges(people, save_card, localstripe, policy):
@@ -264,7 +276,7 @@ def test_cancelling_in_time_releases_and_cancelling_late_charges(people, save_ca
     assert payment.status is CardPaymentStatus.CAPTURED and payment.captured_pence == 2_000
     assert db.session.get(BookingVisit, visit.id).status is VisitStatus.LATE_CANCELLED
     assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_failed_charge_marks_the_visit_unpaid_and_the_person_can_pay(people, save_card, localstripe):
@@ -292,7 +304,7 @@ def test_a_failed_charge_marks_the_visit_unpaid_and_the_person_can_pay(people, s
     assert visit.status is VisitStatus.DELIVERED
     assert card_payments.unpaid_visits(people["citizen"]) == []
     assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_refunds_in_part_and_in_whole_with_a_reason(people, save_card, localstripe):
@@ -303,13 +315,28 @@ def test_refunds_in_part_and_in_whole_with_a_reason(people, save_card, localstri
     bookings.record_delivery(visit, by=people["staff"], now=delivered_at(visit))
     payment = payment_of(visit)
 
-    first = card_payments.refund_visit(visit, amount_pence=1_500, reason="Carer arrived 40 minutes late",
-                                       by=people["staff"], request_key="r1", for_provider=people["service"].provider)
+    first = card_payments.refund_visit(
+        visit,
+        amount_pence=1_500,
+        reason="Carer arrived 40 minutes late",
+        by=people["staff"],
+        request_key="r1",
+        for_provider=people["service"].provider,
+    )
     assert first.status.value == "succeeded" and first.stripe_refund_id.startswith("re_")
     remote = stripe_get(localstripe.url, f"/v1/refunds/{first.stripe_refund_id}")
     assert remote["amount"] == 1_500 and remote["payment_intent"] == payment.stripe_payment_intent_id
-    assert card_payments.refund_visit(visit, amount_pence=1_500, reason="Carer arrived 40 minutes late",
-                                      by=people["staff"], request_key="r1", for_provider=people["service"].provider).id == first.id
+    assert (
+        card_payments.refund_visit(
+            visit,
+            amount_pence=1_500,
+            reason="Carer arrived 40 minutes late",
+            by=people["staff"],
+            request_key="r1",
+            for_provider=people["service"].provider,
+        ).id
+        == first.id
+    )
     with pytest.raises(ValidationError, match="at most £25 for this visit"):
         card_payments.refund_visit(visit, amount_pence=3_000, reason="Too much", by=people["commissioner"], request_key="r2")
     with pytest.raises(ValidationError, match="reason"):
@@ -326,7 +353,7 @@ def test_refunds_in_part_and_in_whole_with_a_reason(people, save_card, localstri
     assert [line.refunded_pence for line in lines if line.refunded_pence] == [1_500, 2_500]
     assert "Complaint upheld" in lines[-1].description
     assert [e.kind for e in db.session.get(Booking, booking.id).events].count("refunded") == 2
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_without_keys_the_card_option_explains_it_is_not_configured(app, make_service, make_user, policy):
@@ -409,7 +436,7 @@ def test_a_lapsed_authorisation_is_released_and_the_visit_charged_to_the_card(pe
     assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
     assert ledger.balance(card_payments.card_account(card)) == -2_000
     assert card_payments.unpaid_visits(people["citizen"]) == []
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_refused_capture_releases_the_reservation_and_charges_the_saved_card(people, save_card, localstripe, monkeypatch):
@@ -439,7 +466,7 @@ def test_a_refused_capture_releases_the_reservation_and_charges_the_saved_card(p
     card_payments.retry_unfinished()  # nothing more to do, nothing taken twice
     assert db.session.query(CardPayment).filter_by(visit_id=visit.id).count() == 2
     assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_refused_capture_and_a_declined_charge_mark_the_visit_unpaid(people, save_card, localstripe, monkeypatch):
@@ -472,7 +499,7 @@ def test_a_refused_capture_and_a_declined_charge_mark_the_visit_unpaid(people, s
     assert {people["citizen"].id} <= told  # the person is told how to pay (the provider side too, through its staff)
     assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 0
     assert ledger.balance(card_payments.card_account(card)) == 0  # the reservation went back to the card
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_the_ledger_check_reports_a_delivered_card_visit_nobody_is_collecting(people, save_card, localstripe, monkeypatch):
@@ -490,19 +517,19 @@ def test_the_ledger_check_reports_a_delivered_card_visit_nobody_is_collecting(pe
     client_where(monkeypatch, **{"payment_intents.retrieve": unreachable})
     bookings.record_delivery(visit, by=people["staff"], now=delivered_at(visit))
     monkeypatch.undo()
-    assert ledger.check() == []  # the capture is recorded and under way: `flask payments retry` finishes it
+    assert ledger_check.check() == []  # the capture is recorded and under way: `flask payments retry` finishes it
     # The state the audit found: the capture finished as failed, the payment still authorised,
     # nothing charged and the visit not marked unpaid.
     with write_transaction():
         capture = db.session.query(PaymentAttempt).filter(PaymentAttempt.key.like("%:capture")).one()
         capture.state = AttemptState.FAILED
-    problems = ledger.check()
+    problems = ledger_check.check()
     assert [p.invariant for p in problems] == ["a delivered card visit is paid, marked unpaid or being paid"]
     assert booking.reference in problems[0].detail
     # And the card work moves it on from there (release, then charge) until the check passes.
     card_payments.retry_unfinished()
     assert db.session.get(BookingVisit, visit.id).status is VisitStatus.DELIVERED
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 # Stripe's other refusals are definite answers, never error pages ------------------------------
@@ -535,14 +562,16 @@ def test_declining_and_cancelling_stand_when_stripe_refuses_the_card_work(people
     assert ledger.balance(card_payments.card_account(card)) == 0
     assert card_payments.retry_unfinished() == 2  # looked at again: nothing is sent
     assert db.session.query(PaymentAttempt).filter(PaymentAttempt.key.like("%:cancel")).count() == 2
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_payment_refused_by_stripe_for_another_reason_is_a_clear_failure(people, save_card, monkeypatch):
     card = save_card(people["citizen"])
 
     def idempotency_error(real, *args, **kwargs):
-        body = {"error": {"type": "idempotency_error", "message": "Keys for idempotent requests can only be used with the same parameters."}}
+        body = {
+            "error": {"type": "idempotency_error", "message": "Keys for idempotent requests can only be used with the same parameters."}
+        }
         raise stripe.IdempotencyError(body["error"]["message"], http_status=400, json_body=body)
 
     client_where(monkeypatch, **{"payment_intents.create": idempotency_error})
@@ -550,7 +579,7 @@ def test_a_payment_refused_by_stripe_for_another_reason_is_a_clear_failure(peopl
         book_by_card(people, card, days=1)
     assert "The card processor could not take this payment from your card" in refused.value.message
     assert db.session.query(Booking).one().status is BookingStatus.CANCELLED
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_saving_a_card_sends_idempotency_keys_derived_from_our_own_set_up(people, stripe_app, localstripe, monkeypatch):

@@ -43,9 +43,25 @@ def test_demo_load_is_idempotent_through_the_cli(runner):
 
     # The snapshot really covers what the loader writes, not only the first tables it had.
     written = {name for name, rows in before.items() if rows}
-    assert {"postcode_districts", "providers", "provider_areas", "services", "service_hours", "frameworks",
-            "framework_lots", "framework_memberships", "categories", "users", "personal_budgets", "bookings",
-            "booking_visits", "ledger_transactions", "ledger_entries", "council_settings", "council_districts"} <= written
+    assert {
+        "postcode_districts",
+        "providers",
+        "provider_areas",
+        "services",
+        "service_hours",
+        "frameworks",
+        "framework_lots",
+        "framework_memberships",
+        "categories",
+        "users",
+        "personal_budgets",
+        "bookings",
+        "booking_visits",
+        "ledger_transactions",
+        "ledger_entries",
+        "council_settings",
+        "council_districts",
+    } <= written
 
     second = runner.invoke(args=["demo", "load"])
     assert second.exit_code == 0, second.output
@@ -60,9 +76,7 @@ def test_demo_market_is_realistic(app):
     demo.load(demo_mode=True)
     providers = db.session.execute(select(Provider)).scalars().all()
     assert len(providers) >= 40
-    listed = db.session.execute(
-        select(func.count(Service.id)).join(Provider).where(listed_services_filter())
-    ).scalar_one()
+    listed = db.session.execute(select(func.count(Service.id)).join(Provider).where(listed_services_filter())).scalar_one()
     assert listed >= 200
 
     categories_in_use = db.session.execute(
@@ -167,7 +181,7 @@ def test_demo_loading_is_refused_outside_demo_mode(app, runner):
 
 def test_demo_budgets_have_history_that_adds_up(app):
     from app.models import BookingStatus, User, VisitStatus
-    from app.services import bookings, budgets, ledger
+    from app.services import bookings, budgets, ledger_check
     from app.services.policy import current_policy
 
     demo.load(demo_mode=True)
@@ -186,4 +200,4 @@ def test_demo_budgets_have_history_that_adds_up(app):
     joan = db.session.execute(select(User).where(User.email == "isf@demo.test")).scalar_one()
     [isf] = budgets.budgets_for_citizen(joan)
     assert isf.is_isf and budgets.summary(isf).spent_pence > 0
-    assert ledger.check() == []
+    assert ledger_check.check() == []

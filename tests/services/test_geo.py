@@ -8,13 +8,22 @@ from app.services.geo import MALFORMED_POSTCODE, UNKNOWN_POSTCODE, locate, miles
 
 @pytest.mark.parametrize(
     "typed, expected",
-    [("PE1 1XX", "PE1 1XX"), ("pe11xx", "PE1 1XX"), ("  pe1   1xx ", "PE1 1XX"), ("SW1A 1AA", "SW1A 1AA"), ("PE29 6BX", "PE29 6BX"), ("M1 1AE", "M1 1AE")],
+    [
+        ("PE1 1XX", "PE1 1XX"),
+        ("pe11xx", "PE1 1XX"),
+        ("  pe1   1xx ", "PE1 1XX"),
+        ("SW1A 1AA", "SW1A 1AA"),
+        ("PE29 6BX", "PE29 6BX"),
+        ("M1 1AE", "M1 1AE"),
+    ],
 )
 def test_postcodes_are_normalised(typed, expected):
     assert str(parse_postcode(typed)) == expected
 
 
-@pytest.mark.parametrize("typed", ["", "PE1", "PE1 1", "12345", "PE1 1XXX", "PE1 1CX", "not a postcode", "PE1 1X!", "💥", "A" * 10000, None])
+@pytest.mark.parametrize(
+    "typed", ["", "PE1", "PE1 1", "12345", "PE1 1XXX", "PE1 1CX", "not a postcode", "PE1 1X!", "💥", "A" * 10000, None]
+)
 def test_malformed_postcodes_get_the_govuk_message(typed):
     with pytest.raises(ValidationError) as raised:
         parse_postcode(typed)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from app.database import write_transaction
 from app.extensions import db
 from app.models import AccountKind, HoldStatus, TransactionKind
-from app.services import ledger
+from app.services import ledger, ledger_check
 from app.services.ledger import Actor
 
 SYSTEM = Actor.system("test")
@@ -40,7 +40,7 @@ def test_a_balanced_posting_moves_money_both_ways(accounts):
     assert ledger.balance(council) == -50_000
     db.session.refresh(budget)
     assert budget.balance_pence == 50_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 @pytest.mark.parametrize(
@@ -54,9 +54,8 @@ def test_a_balanced_posting_moves_money_both_ways(accounts):
 )
 def test_unbalanced_zero_or_fractional_postings_are_refused(accounts, amounts, message):
     council, budget, _, _ = accounts
-    with pytest.raises(ledger.LedgerError, match=message):
-        with write_transaction():
-            ledger.post(TransactionKind.FUNDING, [(council, amounts[0]), (budget, amounts[1])], key="bad", cause=("test", None), actor=SYSTEM)
+    with pytest.raises(ledger.LedgerError, match=message), write_transaction():
+        ledger.post(TransactionKind.FUNDING, [(council, amounts[0]), (budget, amounts[1])], key="bad", cause=("test", None), actor=SYSTEM)
     assert ledger.balance(budget) == 0
 
 
@@ -74,30 +73,34 @@ def test_retrying_with_the_same_key_moves_money_once(accounts):
 def test_a_budget_cannot_go_below_zero_and_a_failed_debit_moves_nothing(accounts):
     council, budget, hold, _ = accounts
     _fund(council, budget, 1_000)
-    with pytest.raises(ledger.InsufficientFunds):
-        with write_transaction():
-            ledger.post(TransactionKind.HOLD, [(budget, -1_001), (hold, 1_001)], key="too-much", cause=("test", None), actor=SYSTEM)
+    with pytest.raises(ledger.InsufficientFunds), write_transaction():
+        ledger.post(TransactionKind.HOLD, [(budget, -1_001), (hold, 1_001)], key="too-much", cause=("test", None), actor=SYSTEM)
     assert ledger.balance(budget) == 1_000
     assert ledger.balance(hold) == 0
     assert ledger.find_transaction("too-much") is None
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_the_database_itself_refuses_a_negative_budget(accounts):
     _, budget, _, _ = accounts
-    with pytest.raises(IntegrityError):
-        with write_transaction():
-            db.session.execute(text("UPDATE ledger_accounts SET balance_pence = -1 WHERE id = :id"), {"id": budget.id})
+    with pytest.raises(IntegrityError), write_transaction():
+        db.session.execute(text("UPDATE ledger_accounts SET balance_pence = -1 WHERE id = :id"), {"id": budget.id})
 
 
-@pytest.mark.parametrize("statement", ["UPDATE ledger_entries SET amount_pence = 1", "DELETE FROM ledger_entries",
-                                       "UPDATE ledger_transactions SET memo = 'changed'", "DELETE FROM ledger_transactions"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE ledger_entries SET amount_pence = 1",
+        "DELETE FROM ledger_entries",
+        "UPDATE ledger_transactions SET memo = 'changed'",
+        "DELETE FROM ledger_transactions",
+    ],
+)
 def test_entries_and_transactions_cannot_be_edited_or_deleted(accounts, statement):
     council, budget, _, _ = accounts
     _fund(council, budget, 500)
-    with pytest.raises(DBAPIError, match="append-only"):
-        with write_transaction():
-            db.session.execute(text(statement))
+    with pytest.raises(DBAPIError, match="append-only"), write_transaction():
+        db.session.execute(text(statement))
     assert ledger.balance(budget) == 500
 
 
@@ -113,11 +116,10 @@ def test_a_hold_is_captured_in_part_once_and_the_rest_released(accounts):
     assert held.status is HoldStatus.CAPTURED
     assert (held.captured_pence, held.released_pence) == (3_000, 1_000)
     assert (ledger.balance(budget), ledger.balance(hold_acc), ledger.balance(payable)) == (7_000, 0, 3_000)
-    with pytest.raises(ledger.HoldAlreadySettled):
-        with write_transaction():
-            ledger.settle_hold(held, capture_pence=0, payee=None, actor=SYSTEM)
+    with pytest.raises(ledger.HoldAlreadySettled), write_transaction():
+        ledger.settle_hold(held, capture_pence=0, payee=None, actor=SYSTEM)
     assert (ledger.balance(budget), ledger.balance(payable)) == (7_000, 3_000)
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_hold_cannot_be_captured_for_more_than_was_held(accounts):
@@ -125,20 +127,25 @@ def test_a_hold_cannot_be_captured_for_more_than_was_held(accounts):
     _fund(council, budget, 10_000)
     with write_transaction():
         held = ledger.place_hold(visit_id=_visit_id(), source=budget, hold=hold_acc, amount_pence=4_000, key="h2", actor=SYSTEM)
-    with pytest.raises(ledger.LedgerError):
-        with write_transaction():
-            ledger.settle_hold(held, capture_pence=4_001, payee=payable, actor=SYSTEM)
+    with pytest.raises(ledger.LedgerError), write_transaction():
+        ledger.settle_hold(held, capture_pence=4_001, payee=payable, actor=SYSTEM)
 
 
 def test_balances_as_at_a_business_date_and_as_known_at(accounts):
     council, budget, _, _ = accounts
     with write_transaction():
-        ledger.post(TransactionKind.FUNDING, [(council, -100), (budget, 100)], key="old", cause=("t", None), actor=SYSTEM,
-                    effective_at=dt.datetime(2026, 5, 4, tzinfo=dt.timezone.utc))
+        ledger.post(
+            TransactionKind.FUNDING,
+            [(council, -100), (budget, 100)],
+            key="old",
+            cause=("t", None),
+            actor=SYSTEM,
+            effective_at=dt.datetime(2026, 5, 4, tzinfo=dt.UTC),
+        )
     _fund(council, budget, 250, key="new")
-    assert ledger.balance(budget, as_at=dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)) == 100
+    assert ledger.balance(budget, as_at=dt.datetime(2026, 6, 1, tzinfo=dt.UTC)) == 100
     assert ledger.balance(budget) == 350
-    assert ledger.balance(budget, known_at=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)) == 0
+    assert ledger.balance(budget, known_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) == 0
 
 
 def test_check_names_a_tampered_cached_balance(accounts, runner):
@@ -147,7 +154,7 @@ def test_check_names_a_tampered_cached_balance(accounts, runner):
     assert runner.invoke(args=["ledger", "check"]).exit_code == 0
     with write_transaction():
         db.session.execute(text("UPDATE ledger_accounts SET balance_pence = 900 WHERE id = :id"), {"id": budget.id})
-    problems = ledger.check()
+    problems = ledger_check.check()
     assert problems and problems[0].invariant == "cached balance equals entries"
     result = runner.invoke(args=["ledger", "check"])
     assert result.exit_code != 0
@@ -161,7 +168,7 @@ def test_check_names_holds_that_do_not_match_their_account(accounts):
     # Money moved into a hold account with no hold behind it: an auditor must see it.
     with write_transaction():
         ledger.post(TransactionKind.ADJUSTMENT, [(budget, -300), (hold_acc, 300)], key="sneaky", cause=("t", None), actor=SYSTEM)
-    assert [p.invariant for p in ledger.check()] == ["holds match hold accounts"]
+    assert [p.invariant for p in ledger_check.check()] == ["holds match hold accounts"]
 
 
 def _visit_id() -> int:
@@ -198,16 +205,13 @@ def test_a_reversal_needs_a_reason_money_to_give_back_and_a_reversible_kind(acco
     funding = _fund(council, budget, 1_000, key="fund-spent")
     with write_transaction():
         ledger.post(TransactionKind.HOLD, [(budget, -600), (hold_acc, 600)], key="spend", cause=("t", None), actor=SYSTEM)
-    with pytest.raises(ledger.LedgerError, match="reason"):
-        with write_transaction():
-            ledger.reverse(db.session.get(type(funding), funding.id), actor=SYSTEM, reason="  ")
-    with pytest.raises(ledger.InsufficientFunds):
-        with write_transaction():
-            ledger.reverse(db.session.get(type(funding), funding.id), actor=SYSTEM, reason="Too late, it is spent")
-    with pytest.raises(ledger.LedgerError, match="cannot be reversed"):
-        with write_transaction():
-            ledger.reverse(ledger.find_transaction("spend"), actor=SYSTEM, reason="A hold is released, never reversed")
-    assert ledger.balance(budget) == 400 and ledger.find_transaction("reverse:transaction:%d" % funding.id) is None
+    with pytest.raises(ledger.LedgerError, match="reason"), write_transaction():
+        ledger.reverse(db.session.get(type(funding), funding.id), actor=SYSTEM, reason="  ")
+    with pytest.raises(ledger.InsufficientFunds), write_transaction():
+        ledger.reverse(db.session.get(type(funding), funding.id), actor=SYSTEM, reason="Too late, it is spent")
+    with pytest.raises(ledger.LedgerError, match="cannot be reversed"), write_transaction():
+        ledger.reverse(ledger.find_transaction("spend"), actor=SYSTEM, reason="A hold is released, never reversed")
+    assert ledger.balance(budget) == 400 and ledger.find_transaction(f"reverse:transaction:{funding.id}") is None
 
 
 # `flask ledger check` names each broken invariant -----------------------------------------------
@@ -237,8 +241,14 @@ def test_check_names_a_transaction_reversed_twice(accounts, runner):
     # A second reversal under another key (a bug that forgot the reversal's own key).
     with write_transaction():
         ledger.post(TransactionKind.CORRECTION, [(council, -900), (budget, 900)], key="refund-again", cause=("t", None), actor=SYSTEM)
-        ledger.post(TransactionKind.CORRECTION, [(budget, -900), (council, 900)], key="reverse-again",
-                    cause=(ledger.REVERSAL_CAUSE, funding.id), actor=SYSTEM, corrects=db.session.get(type(funding), funding.id))
+        ledger.post(
+            TransactionKind.CORRECTION,
+            [(budget, -900), (council, 900)],
+            key="reverse-again",
+            cause=(ledger.REVERSAL_CAUSE, funding.id),
+            actor=SYSTEM,
+            corrects=db.session.get(type(funding), funding.id),
+        )
     output = _check_fails_naming(runner, "reversed at most once")
     assert f"transaction {funding.id} is reversed 2 times" in output
 
@@ -264,8 +274,9 @@ def test_check_names_a_visit_whose_status_disagrees_with_its_hold(app, runner, m
 
     budget = make_budget()
     service = make_service(price_pence=2_000)
-    booking = bookings.create(request_for(service, budget, day=future_day(policy)), citizen=budget.citizen, booker=budget.citizen,
-                              policy=policy)
+    booking = bookings.create(
+        request_for(service, budget, day=future_day(policy)), citizen=budget.citizen, booker=budget.citizen, policy=policy
+    )
     visit = booking.visits[0]
     assert runner.invoke(args=["ledger", "check"]).exit_code == 0
     # The lost update of a race: the visit says cancelled while its money is still held.

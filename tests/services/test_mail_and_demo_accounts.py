@@ -59,11 +59,11 @@ def test_failed_sends_are_retried_then_given_up(app, make_citizen):
     user = make_citizen()
     mail.queue(user.email, "Hello", "Body")
     db.session.commit()
-    later = dt.datetime.now(dt.timezone.utc)
+    later = dt.datetime.now(dt.UTC)
     for attempt in range(1, mail.MAX_ATTEMPTS + 1):
         report = mail.deliver_pending(_FailingSender(), now=later)
         later += dt.timedelta(hours=1)
-        assert (report.failed if attempt < mail.MAX_ATTEMPTS else report.gave_up)
+        assert report.failed if attempt < mail.MAX_ATTEMPTS else report.gave_up
     email = outbox(user.email)[0]
     assert email.status is EmailStatus.FAILED and email.attempts == mail.MAX_ATTEMPTS
     assert "mail server down" in email.last_error
@@ -164,8 +164,6 @@ def test_demo_accounts_are_refused_outside_demo_mode(app):
     with pytest.raises(DomainError):
         demo.load(demo_mode=False)
     assert db.session.execute(select(User).where(User.role == Role.ADMIN)).first() is None
-
-
 
 
 def test_the_first_admin_is_created_from_the_command_line(runner):

@@ -13,7 +13,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Booking, LedgerAccount, LedgerHold, PersonalBudget, User
-from app.services import bookings, budgets, ledger
+from app.services import bookings, budgets, ledger, ledger_check
 from app.services.errors import Conflict, DomainError, InvalidTransition, ValidationError
 from tests.services.money_helpers import bare_visits, future_day, request_for
 
@@ -96,7 +96,7 @@ def test_fifty_simultaneous_bookings_against_a_budget_for_ten(app, make_budget, 
     figures = budgets.summary(db.session.get(PersonalBudget, budget_id))
     assert (figures.available_pence, figures.held_pence) == (0, 20_000)
     assert db.session.query(Booking).count() == 10
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_hundreds_of_one_pound_holds_at_once_against_fifty_pounds(app):
@@ -110,8 +110,13 @@ def test_hundreds_of_one_pound_holds_at_once_against_fifty_pounds(app):
         council = ledger.council_funding_account()
         budget = ledger.account(AccountKind.BUDGET, "budget:many", "Budget of £50")
         holding = ledger.account(AccountKind.BOOKING_HOLD, "booking:many", "Holds")
-        ledger.post(TransactionKind.FUNDING, [(council, -5_000), (budget, 5_000)], key="fund-many", cause=("test", None),
-                    actor=ledger.Actor.system("test"))
+        ledger.post(
+            TransactionKind.FUNDING,
+            [(council, -5_000), (budget, 5_000)],
+            key="fund-many",
+            cause=("test", None),
+            actor=ledger.Actor.system("test"),
+        )
     budget_id, hold_id = budget.id, holding.id
     visit_ids = bare_visits(240)
     threads, per_thread = 40, 6
@@ -122,9 +127,14 @@ def test_hundreds_of_one_pound_holds_at_once_against_fifty_pounds(app):
             visit_id = visit_ids[i * per_thread + n]
             try:
                 with write_transaction():
-                    ledger.place_hold(visit_id=visit_id, source=db.session.get(LedgerAccount, budget_id),
-                                      hold=db.session.get(LedgerAccount, hold_id), amount_pence=100, key=f"pound-{visit_id}",
-                                      actor=ledger.Actor.system("test"))
+                    ledger.place_hold(
+                        visit_id=visit_id,
+                        source=db.session.get(LedgerAccount, budget_id),
+                        hold=db.session.get(LedgerAccount, hold_id),
+                        amount_pence=100,
+                        key=f"pound-{visit_id}",
+                        actor=ledger.Actor.system("test"),
+                    )
                 won += 1
             except ledger.InsufficientFunds:
                 pass
@@ -138,7 +148,7 @@ def test_hundreds_of_one_pound_holds_at_once_against_fifty_pounds(app):
     db.session.expire_all()
     assert ledger.balance(db.session.get(LedgerAccount, budget_id)) == 0
     assert db.session.query(LedgerHold).count() == 50
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_two_people_taking_the_last_place_at_once(app, make_budget, make_service, policy):
@@ -153,7 +163,9 @@ def test_two_people_taking_the_last_place_at_once(app, make_budget, make_service
         citizen = db.session.get(User, citizen_id)
         return bookings.create(
             request_for(bookings.listed_service(service_id), db.session.get(PersonalBudget, budget_id), day=day, at="14:00"),
-            citizen=citizen, booker=citizen, policy=policy,
+            citizen=citizen,
+            booker=citizen,
+            policy=policy,
         ).id
 
     ok, errors = run_at_once(app, 2, book)
@@ -161,7 +173,7 @@ def test_two_people_taking_the_last_place_at_once(app, make_budget, make_service
     assert len(errors) == 1 and "fully booked" in str(errors[0])
     assert db.session.query(Booking).count() == 1
     assert db.session.query(LedgerHold).count() == 1
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_the_same_request_retried_at_once_books_and_holds_once(app, make_budget, make_service, policy):
@@ -182,7 +194,7 @@ def test_the_same_request_retried_at_once_books_and_holds_once(app, make_budget,
     assert db.session.query(LedgerHold).count() == 1
     db.session.expire_all()
     assert budgets.summary(db.session.get(PersonalBudget, budget_id)).held_pence == 2_500
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_concurrent_deliveries_of_one_visit_pay_once(app, make_budget, make_service, make_user, policy):
@@ -191,8 +203,9 @@ def test_concurrent_deliveries_of_one_visit_pay_once(app, make_budget, make_serv
     budget = make_budget()
     service = make_service(price_pence=2_000, capacity=5)
     staff = make_user(Role.PROVIDER)
-    booking = bookings.create(request_for(service, budget, day=future_day(policy)), citizen=budget.citizen,
-                              booker=budget.citizen, policy=policy)
+    booking = bookings.create(
+        request_for(service, budget, day=future_day(policy)), citizen=budget.citizen, booker=budget.citizen, policy=policy
+    )
     bookings.accept(booking, by=staff)
     visit_id, staff_id, when = booking.visits[0].id, staff.id, booking.visits[0].starts_at
     import datetime as dt
@@ -200,15 +213,16 @@ def test_concurrent_deliveries_of_one_visit_pay_once(app, make_budget, make_serv
     from app.models import BookingVisit
 
     def deliver(i):
-        return bookings.record_delivery(db.session.get(BookingVisit, visit_id), by=db.session.get(User, staff_id),
-                                        now=when + dt.timedelta(hours=1)).id
+        return bookings.record_delivery(
+            db.session.get(BookingVisit, visit_id), by=db.session.get(User, staff_id), now=when + dt.timedelta(hours=1)
+        ).id
 
     ok, errors = run_at_once(app, 8, deliver)
     assert len(ok) == 1 and len(errors) == 7
     db.session.expire_all()
     assert budgets.summary(db.session.get(PersonalBudget, budget.id)).spent_pence == 2_000
     assert ledger.balance(ledger.provider_payable_account(service.provider)) == 2_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 # Two people changing the same booking at once ------------------------------------------------
@@ -216,7 +230,7 @@ def test_concurrent_deliveries_of_one_visit_pay_once(app, make_budget, make_serv
 # Each race slows one side down at the point where it has decided what to do, so the other
 # side runs in between every time (not only when the scheduler happens to interleave them).
 # Whatever the order, exactly one wins, the other gets a clear domain error and changes
-# nothing, and the visit agrees with its hold (`ledger.check()`).
+# nothing, and the visit agrees with its hold (`ledger_check.check()`).
 
 _slow = threading.local()
 
@@ -261,8 +275,12 @@ def accepted_visit(make_budget, make_service, make_user, policy):
     service = make_service(price_pence=2_000, capacity=3)
     staff = make_user(Role.PROVIDER)
     day = future_day(policy, 3)
-    booking = bookings.create(request_for(service, budget, day=day, schedule=BookingSchedule.WEEKLY, weekdays=(day.weekday(),), weeks=2),
-                              citizen=budget.citizen, booker=budget.citizen, policy=policy)
+    booking = bookings.create(
+        request_for(service, budget, day=day, schedule=BookingSchedule.WEEKLY, weekdays=(day.weekday(),), weeks=2),
+        citizen=budget.citizen,
+        booker=budget.citizen,
+        policy=policy,
+    )
     bookings.accept(booking, by=staff)
     visit = booking.visits[0]
     return budget, booking, visit, staff
@@ -285,12 +303,18 @@ def test_delivering_and_cancelling_a_visit_at_once(app, monkeypatch, accepted_vi
     booking_id, visit_id, starts, citizen_id, staff_id = booking.id, visit.id, visit.starts_at, budget.citizen_id, staff.id
 
     def cancel():
-        return bookings.cancel(db.session.get(Booking, booking_id), by=db.session.get(User, citizen_id), policy=policy,
-                               visit_ids=[visit_id], now=starts - dt.timedelta(days=2))  # in good time: free
+        return bookings.cancel(
+            db.session.get(Booking, booking_id),
+            by=db.session.get(User, citizen_id),
+            policy=policy,
+            visit_ids=[visit_id],
+            now=starts - dt.timedelta(days=2),
+        )  # in good time: free
 
     def deliver():
-        return bookings.record_delivery(db.session.get(BookingVisit, visit_id), by=db.session.get(User, staff_id),
-                                        now=starts + dt.timedelta(hours=1))
+        return bookings.record_delivery(
+            db.session.get(BookingVisit, visit_id), by=db.session.get(User, staff_id), now=starts + dt.timedelta(hours=1)
+        )
 
     if slow_side == "cancel":
         slow_down(monkeypatch, bookings, "cancellation_plan")  # decided what to cancel, then waits
@@ -309,7 +333,7 @@ def test_delivering_and_cancelling_a_visit_at_once(app, monkeypatch, accepted_vi
     else:
         assert status is VisitStatus.DELIVERED and holds == [HoldStatus.CAPTURED]
         assert budgets.summary(db.session.get(PersonalBudget, budget.id)).spent_pence == 2_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 @pytest.mark.parametrize("slow_side", ["cancel", "accept"])
@@ -322,14 +346,26 @@ def test_accepting_and_cancelling_inside_the_notice_at_once(app, monkeypatch, ma
     budget = make_budget(amount=20_000)
     service = make_service(price_pence=2_000, capacity=3)
     staff = make_user(Role.PROVIDER)
-    booking = bookings.create(request_for(service, budget, day=future_day(policy, 3)), citizen=budget.citizen,
-                              booker=budget.citizen, policy=policy)
-    booking_id, visit_id, starts, citizen_id, staff_id = booking.id, booking.visits[0].id, booking.visits[0].starts_at, budget.citizen_id, staff.id
+    booking = bookings.create(
+        request_for(service, budget, day=future_day(policy, 3)), citizen=budget.citizen, booker=budget.citizen, policy=policy
+    )
+    booking_id, visit_id, starts, citizen_id, staff_id = (
+        booking.id,
+        booking.visits[0].id,
+        booking.visits[0].starts_at,
+        budget.citizen_id,
+        staff.id,
+    )
 
     def cancel():
         # Two hours before: inside the 24-hour notice. The person saw no charge (requested).
-        return bookings.cancel(db.session.get(Booking, booking_id), by=db.session.get(User, citizen_id), policy=policy,
-                               now=starts - dt.timedelta(hours=2), charges_seen=[])
+        return bookings.cancel(
+            db.session.get(Booking, booking_id),
+            by=db.session.get(User, citizen_id),
+            policy=policy,
+            now=starts - dt.timedelta(hours=2),
+            charges_seen=[],
+        )
 
     def accept():
         return bookings.accept(db.session.get(Booking, booking_id), by=db.session.get(User, staff_id))
@@ -351,7 +387,7 @@ def test_accepting_and_cancelling_inside_the_notice_at_once(app, monkeypatch, ma
     else:
         assert isinstance(errors[0], bookings.ChargeChanged) and "charged £20" in str(errors[0])
         assert final.status is BookingStatus.ACCEPTED and status is VisitStatus.HELD and holds == [HoldStatus.HELD]
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_declining_while_the_provider_accepts_and_delivers(app, monkeypatch, make_budget, make_service, make_user, policy):
@@ -360,8 +396,9 @@ def test_declining_while_the_provider_accepts_and_delivers(app, monkeypatch, mak
     budget = make_budget(amount=20_000)
     service = make_service(price_pence=2_000, capacity=3)
     staff = make_user(Role.PROVIDER)
-    booking = bookings.create(request_for(service, budget, day=future_day(policy, 3)), citizen=budget.citizen,
-                              booker=budget.citizen, policy=policy)
+    booking = bookings.create(
+        request_for(service, budget, day=future_day(policy, 3)), citizen=budget.citizen, booker=budget.citizen, policy=policy
+    )
     booking_id, visit_id, starts, staff_id = booking.id, booking.visits[0].id, booking.visits[0].starts_at, staff.id
 
     def decline():
@@ -379,7 +416,7 @@ def test_declining_while_the_provider_accepts_and_delivers(app, monkeypatch, mak
     assert db.session.get(Booking, booking_id).status is BookingStatus.DECLINED
     status, holds, HoldStatus = _visit_ends(visit_id)
     assert status is VisitStatus.DECLINED and holds == [HoldStatus.RELEASED]
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 # Budgets under concurrency -----------------------------------------------------------------------
@@ -396,6 +433,7 @@ def test_two_moves_of_one_isf_at_once_strand_nothing(app, monkeypatch, make_budg
     def move_to(i):
         def move():
             return budgets.move_isf(seen[i], db.session.get(Provider, targets[i]), actor=ledger.Actor.system("test")).id
+
         return move
 
     for i in (0, 1):  # each person loaded the page while the fund was with Holder
@@ -410,12 +448,11 @@ def test_two_moves_of_one_isf_at_once_strand_nothing(app, monkeypatch, make_budg
     assert budget.isf_provider_id == left.id  # the first one won
     assert ledger.balance(budgets.spending_account(budget)) == 40_000
     assert budgets.summary(budget).available_pence == 40_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_two_funding_runs_at_once_fund_each_budget_once(app, monkeypatch, make_budget, policy):
     from app.models import BudgetPeriod, LedgerTransaction, TransactionKind
-
     from tests.services.money_helpers import funded_period
 
     made = [make_budget(amount=10_000) for _ in range(3)]
@@ -433,4 +470,4 @@ def test_two_funding_runs_at_once_fund_each_budget_once(app, monkeypatch, make_b
     assert db.session.query(LedgerTransaction).filter_by(kind=TransactionKind.FUNDING).count() == 6
     for budget in made:
         assert budgets.summary(db.session.get(PersonalBudget, budget.id)).funded_pence == 20_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []

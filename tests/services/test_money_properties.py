@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from app.extensions import db
 from app.models import BookingSchedule, PersonalBudget, Role
-from app.services import bookings, budgets, ledger
+from app.services import bookings, budgets, ledger_check
 from app.services.errors import DomainError
 from app.services.ledger import Actor
 from tests.services.money_helpers import funded_period, request_for, today
@@ -52,9 +52,15 @@ def test_any_sequence_keeps_the_books_straight(app, make_budget, make_service, m
                 day = today() + dt.timedelta(days=days)
                 weekly = schedule == "weekly"
                 request = request_for(
-                    service, db.session.get(PersonalBudget, budget.id), day=day, at=at, units=units, key=uuid.uuid4().hex,
+                    service,
+                    db.session.get(PersonalBudget, budget.id),
+                    day=day,
+                    at=at,
+                    units=units,
+                    key=uuid.uuid4().hex,
                     schedule=BookingSchedule.WEEKLY if weekly else BookingSchedule.ONE_OFF,
-                    weekdays=(day.weekday(),) if weekly else (), weeks=3 if weekly else 1,
+                    weekdays=(day.weekday(),) if weekly else (),
+                    weeks=3 if weekly else 1,
                 )
                 made.append(bookings.create(request, citizen=citizen, booker=citizen, policy=policy))
             elif op[0] == "fund":
@@ -72,14 +78,15 @@ def test_any_sequence_keeps_the_books_straight(app, make_budget, make_service, m
                 elif op[0] == "deliver":
                     for visit in booking.visits:
                         if visit.status.is_upcoming:
-                            bookings.record_delivery(visit, by=staff, delivered_units=op[2] or None,
-                                                     now=visit.starts_at + dt.timedelta(hours=1))
+                            bookings.record_delivery(
+                                visit, by=staff, delivered_units=op[2] or None, now=visit.starts_at + dt.timedelta(hours=1)
+                            )
                             break
         except DomainError:
             db.session.rollback()  # a refused step must leave everything as it was
 
         db.session.rollback()
-        assert ledger.check() == []
+        assert ledger_check.check() == []
         figures = budgets.summary(db.session.get(PersonalBudget, budget.id))
         assert figures.balances, figures
         assert figures.available_pence >= 0 and figures.held_pence >= 0

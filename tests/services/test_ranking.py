@@ -9,7 +9,8 @@ from app.models import CQCRating, MembershipStatus, PriceUnit, ProviderStatus, S
 from app.services import ranking
 from app.services.ranking import LotInfo, Member, rank_lot
 
-O, G, RI, I = CQCRating.OUTSTANDING, CQCRating.GOOD, CQCRating.REQUIRES_IMPROVEMENT, CQCRating.INADEQUATE
+# The ratings' initials, as the tables below use them.
+O, G, RI, I = CQCRating.OUTSTANDING, CQCRating.GOOD, CQCRating.REQUIRES_IMPROVEMENT, CQCRating.INADEQUATE  # noqa: E741
 
 
 def member(service_id, price, overall=G, keys=None, unit=PriceUnit.HOUR, regulated=True, title=None):
@@ -45,8 +46,7 @@ def test_quality_is_half_overall_half_key_questions():
     # overall 80 / 2 + mean(80, 100, 100, 80, 80) = 88 / 2 -> 40 + 44 = 84
     assert ranks[0].quality_score == 84
     assert ranks[0].reasons[0] == (
-        "Quality 84/100: rated Good overall by CQC, with Outstanding for effective and caring; "
-        "Good for safe, responsive and well-led."
+        "Quality 84/100: rated Good overall by CQC, with Outstanding for effective and caring; Good for safe, responsive and well-led."
     )
 
 
@@ -69,12 +69,18 @@ def test_prices_compare_only_with_the_same_unit():
 
 
 def test_unrated_providers_get_the_average_of_rated_members_and_are_told_why():
-    ranks = {r.service_id: r for r in rank_lot(LOT, [
-        member(1, 2000, O),  # 100
-        member(2, 2000, RI),  # 40
-        member(3, 2000, None),  # registered, not yet inspected
-        member(4, 2000, None, regulated=False),
-    ])}
+    ranks = {
+        r.service_id: r
+        for r in rank_lot(
+            LOT,
+            [
+                member(1, 2000, O),  # 100
+                member(2, 2000, RI),  # 40
+                member(3, 2000, None),  # registered, not yet inspected
+                member(4, 2000, None, regulated=False),
+            ],
+        )
+    }
     assert ranks[3].quality_score == 70 == ranks[4].quality_score  # (100 + 40) / 2
     assert "not yet rated by CQC, so it is scored at the average for the rated providers on this lot (70/100)" in ranks[3].reasons[0]
     assert "not inspected by CQC" in ranks[4].reasons[0]

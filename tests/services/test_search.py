@@ -96,10 +96,38 @@ def test_did_you_mean_for_a_misspelling(index, make_service):
 @pytest.mark.parametrize(
     "typed",
     [
-        "home AND care", "home OR meals", "care NOT meals", "(home OR day) AND care", '"day club"',
-        "car*", "*", "?", "demntia~", "demntia~2", "care^3", "title:care", ":", "::::", "~^*", "((((((((((care",
-        "NOT NOT NOT NOT NOT NOT NOT NOT care", "AND OR NOT", '"unbalanced', "care)", "é café naïve", "日本語 テスト",
-        "😀 care", "\u202e\u200b", "a" * 200, "care " * 40, "[a TO z]", "{}", "\\", "'", "%", "care -meals",
+        "home AND care",
+        "home OR meals",
+        "care NOT meals",
+        "(home OR day) AND care",
+        '"day club"',
+        "car*",
+        "*",
+        "?",
+        "demntia~",
+        "demntia~2",
+        "care^3",
+        "title:care",
+        ":",
+        "::::",
+        "~^*",
+        "((((((((((care",
+        "NOT NOT NOT NOT NOT NOT NOT NOT care",
+        "AND OR NOT",
+        '"unbalanced',
+        "care)",
+        "é café naïve",
+        "日本語 テスト",
+        "😀 care",
+        "\u202e\u200b",
+        "a" * 200,
+        "care " * 40,
+        "[a TO z]",
+        "{}",
+        "\\",
+        "'",
+        "%",
+        "care -meals",
     ],
 )
 def test_any_query_text_gives_results_or_none_never_an_error(index, make_service, typed):
@@ -143,7 +171,7 @@ def test_near_a_postcode_matches_base_within_distance_listed_areas_and_own_radiu
     assert found.location.district == "PE1" and found.location.town == "Peterborough"
     assert too_far.id in ids(postcode="PE1 1XX", radius_miles=50)
     assert too_far.id not in ids(postcode="PE1 1XX", radius_miles=30)
-    assert [i.title for i in find(postcode="PE1 1XX", radius_miles=50, sort=Sort.DISTANCE).items][0] == "Local"
+    assert next(i.title for i in find(postcode="PE1 1XX", radius_miles=50, sort=Sort.DISTANCE).items) == "Local"
 
 
 def test_unknown_postcode_district_and_unknown_category_are_refused(index, places):
@@ -561,7 +589,9 @@ def test_an_edit_reads_only_the_new_segment_and_reuses_the_rest(index, make_prov
     assert {i.service_id: i.rank for i in results.items} == {i.service_id: ranking.service_rank(i.service_id) for i in results.items}
 
 
-def test_ranks_from_the_index_stay_equal_to_the_ranking_service_through_edits(index, make_provider, make_service, make_lot, make_membership):
+def test_ranks_from_the_index_stay_equal_to_the_ranking_service_through_edits(
+    index, make_provider, make_service, make_lot, make_membership
+):
     """Cheapest prices, average quality and counts are kept per segment less what edits
     deleted: after edits of every kind, every rank agrees with the database's."""
     lot = make_lot("home-care", 70, 30)
@@ -662,19 +692,32 @@ def test_a_large_market_is_indexed_by_the_parallel_rebuild(app, monkeypatch):
         assert [i.service_id for i in find(**kwargs).items] == walked and len(walked) == 20, kwargs
 
 
-def test_walking_the_merged_orders_and_sorting_give_the_same_pages(index, places, make_provider, make_service, make_lot, make_membership, monkeypatch):
+def test_walking_the_merged_orders_and_sorting_give_the_same_pages(
+    index, places, make_provider, make_service, make_lot, make_membership, monkeypatch
+):
     """A dense set of results is taken by walking the segments' orders merged; a sparse
     one by sorting it. Both must give the same order, page after page, across segments
     with deleted documents in them."""
     lot = make_lot("home-care", 60, 40)
-    providers = [make_provider(base_district=d, areas=[d], rating=r) for d, r in (
-        ("PE1", CQCRating.GOOD), ("PE2", CQCRating.OUTSTANDING), ("PE9", None), ("PE1", CQCRating.REQUIRES_IMPROVEMENT),
-    )]
+    providers = [
+        make_provider(base_district=d, areas=[d], rating=r)
+        for d, r in (
+            ("PE1", CQCRating.GOOD),
+            ("PE2", CQCRating.OUTSTANDING),
+            ("PE9", None),
+            ("PE1", CQCRating.REQUIRES_IMPROVEMENT),
+        )
+    ]
     for p in providers[:2]:
         make_membership(lot, p)
     services = [
-        make_service(provider=providers[n % 4], title=f"Home visit {n}", price_pence=1500 + 70 * (n % 9), category="home-care" if n % 3 else "meals",
-                     price_unit=PriceUnit.HOUR if n % 3 else PriceUnit.ITEM)
+        make_service(
+            provider=providers[n % 4],
+            title=f"Home visit {n}",
+            price_pence=1500 + 70 * (n % 9),
+            category="home-care" if n % 3 else "meals",
+            price_unit=PriceUnit.HOUR if n % 3 else PriceUnit.ITEM,
+        )
         for n in range(48)
     ]
     search.rebuild()
@@ -692,7 +735,14 @@ def test_walking_the_merged_orders_and_sorting_give_the_same_pages(index, places
             out.extend((i.service_id, i.rank) for i in find(page=page, **kwargs).items)
         return out
 
-    for kwargs in ({}, {"q": "visit"}, {"sort": Sort.PRICE}, {"sort": Sort.RATING}, {"postcode": "PE1 1AA", "radius_miles": 20, "sort": Sort.DISTANCE}, {"category": "home-care"}):
+    for kwargs in (
+        {},
+        {"q": "visit"},
+        {"sort": Sort.PRICE},
+        {"sort": Sort.RATING},
+        {"postcode": "PE1 1AA", "radius_miles": 20, "sort": Sort.DISTANCE},
+        {"category": "home-care"},
+    ):
         monkeypatch.setattr(search, "DENSE", 10**9)  # always walk
         walked = pages(**kwargs)
         monkeypatch.setattr(search, "DENSE", 0)  # always sort

@@ -9,7 +9,6 @@ import signal
 import time
 import traceback
 
-import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -47,7 +46,7 @@ def _writer(db_url: str, index_dir: str, worker: int, service_ids: list[int], st
                         service.status = ServiceStatus.WITHDRAWN if (last and service_id % 3 == 0) else ServiceStatus.PUBLISHED
             db.session.remove()
         results.put((worker, "ok"))
-    except BaseException:  # noqa: BLE001 - report anything to the test
+    except BaseException:
         results.put((worker, traceback.format_exc()))
 
 
@@ -79,17 +78,14 @@ def test_concurrent_writers_in_separate_processes_lose_nothing(app, make_provide
 
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Event(), ctx.Queue()
-    processes = [
-        ctx.Process(target=_writer, args=(db_url, index_dir, w, services[w::WRITERS], start, results))
-        for w in range(WRITERS)
-    ]
+    processes = [ctx.Process(target=_writer, args=(db_url, index_dir, w, services[w::WRITERS], start, results)) for w in range(WRITERS)]
     for p in processes:
         p.start()
     start.set()
     for p in processes:
         p.join(180)
     outcomes = dict(results.get(timeout=5) for _ in processes)
-    assert outcomes == {w: "ok" for w in range(WRITERS)}, outcomes  # no LockError, no failure anywhere
+    assert outcomes == dict.fromkeys(range(WRITERS), "ok"), outcomes  # no LockError, no failure anywhere
 
     # Nobody drained after the writers stopped: the writers' own drains took everything in.
     assert db.session.execute(select(SearchOutboxEntry)).first() is None
@@ -140,7 +136,7 @@ def _same_service_writer(db_url: str, index_dir: str, worker: int, service_id: i
                 time.sleep(0.01 * ((worker + round_no) % 3))
             db.session.remove()
         results.put((worker, "ok"))
-    except BaseException:  # noqa: BLE001 - report anything to the test
+    except BaseException:
         results.put((worker, traceback.format_exc()))
 
 

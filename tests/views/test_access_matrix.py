@@ -34,16 +34,14 @@ import pytest
 
 from app.extensions import db
 from app.models import (
-    EnquiryMessage,
     Enquiry,
-
+    EnquiryMessage,
     Invitation,
     InvitationKind,
     Notification,
     OrgRole,
     ProviderStaff,
     ProviderStatus,
-
     ServiceClosure,
 )
 from app.services import accounts, mail
@@ -52,7 +50,14 @@ from tests.helpers import csrf_token
 
 # Visitors
 ANON, CIT_A, CIT_B, REP_A, STAFF_X, STAFF_Y, COMM, ADMIN = (
-    "anonymous", "citizen A", "citizen B", "representative of A", "staff of provider X", "staff of provider Y", "commissioner", "admin",
+    "anonymous",
+    "citizen A",
+    "citizen B",
+    "representative of A",
+    "staff of provider X",
+    "staff of provider Y",
+    "commissioner",
+    "admin",
 )
 VISITORS = (ANON, CIT_A, CIT_B, REP_A, STAFF_X, STAFF_Y, COMM, ADMIN)
 SIGNED_IN = VISITORS[1:]
@@ -69,7 +74,7 @@ NOT_FOUND = "404"
 
 
 def everyone(outcome: str = OK) -> dict[str, str]:
-    return {v: outcome for v in VISITORS}
+    return dict.fromkeys(VISITORS, outcome)
 
 
 def only(*allowed: str, ok: str = OK, others: str = NOT_FOUND, anonymous: str = SIGN_IN) -> dict[str, str]:
@@ -88,11 +93,11 @@ class Case:
     expect: dict[str, str]
 
 
-def GET(path: str, expect: dict[str, str]) -> Case:  # noqa: N802
+def GET(path: str, expect: dict[str, str]) -> Case:
     return Case("GET", path, expect)
 
 
-def POST(path: str, expect: dict[str, str]) -> Case:  # noqa: N802
+def POST(path: str, expect: dict[str, str]) -> Case:
     return Case("POST", path, expect)
 
 
@@ -151,12 +156,18 @@ MATRIX: dict[str, list[Case]] = {
     "account.stop_representing": [POST("/account/people/{representation_a}/stop", only(REP_A, ok=ALLOWED))],
     # -- enquiries, the citizen's side ------------------------------------------------------------
     "enquiries.inbox": [GET("/enquiries", only(*CITIZEN_SIDE))],
-    "enquiries.new": [GET("/services/{service_x}/ask", only(*CITIZEN_SIDE)), POST("/services/{service_x}/ask", only(*CITIZEN_SIDE, ok=ALLOWED))],
+    "enquiries.new": [
+        GET("/services/{service_x}/ask", only(*CITIZEN_SIDE)),
+        POST("/services/{service_x}/ask", only(*CITIZEN_SIDE, ok=ALLOWED)),
+    ],
     "enquiries.thread": [GET("/enquiries/{enquiry_a}", only(CIT_A, REP_A))],
     "enquiries.reply": [POST("/enquiries/{enquiry_a}/reply", only(CIT_A, REP_A, ok=ALLOWED))],
     "enquiries.close": [POST("/enquiries/{enquiry_a}/close", only(CIT_A, REP_A, ok=ALLOWED))],
     # -- booking and budgets, the citizen's side (issue 5) -----------------------------------------
-    "citizen.book": [GET("/services/{service_x}/book", only(*CITIZEN_SIDE)), POST("/services/{service_x}/book", only(*CITIZEN_SIDE, ok=ALLOWED))],
+    "citizen.book": [
+        GET("/services/{service_x}/book", only(*CITIZEN_SIDE)),
+        POST("/services/{service_x}/book", only(*CITIZEN_SIDE, ok=ALLOWED)),
+    ],
     # Without a booking in progress in the visitor's own session there is nothing to check.
     "citizen.check_booking": [
         GET("/services/{service_x}/book/check?key=not-started", only()),
@@ -165,7 +176,10 @@ MATRIX: dict[str, list[Case]] = {
     "citizen.overview": [GET("/my-care", only(*CITIZEN_SIDE))],
     "citizen.my_bookings": [GET("/bookings", only(*CITIZEN_SIDE))],
     "citizen.booking": [GET("/bookings/{booking_a}", only(CIT_A, REP_A))],
-    "citizen.cancel_booking": [GET("/bookings/{booking_a}/cancel", only(CIT_A, REP_A)), POST("/bookings/{booking_a}/cancel", only(CIT_A, REP_A, ok=ALLOWED))],
+    "citizen.cancel_booking": [
+        GET("/bookings/{booking_a}/cancel", only(CIT_A, REP_A)),
+        POST("/bookings/{booking_a}/cancel", only(CIT_A, REP_A, ok=ALLOWED)),
+    ],
     "citizen.my_budgets": [GET("/budgets", only(*CITIZEN_SIDE, ok=ALLOWED))],
     "citizen.budget": [GET("/budgets/{budget_a}", only(CIT_A, REP_A))],
     "citizen.budget_statement_csv": [GET("/budgets/{budget_a}/statement.csv", only(CIT_A, REP_A))],
@@ -254,7 +268,10 @@ MATRIX: dict[str, list[Case]] = {
     ],
     "commissioner.reinstate": [POST("/commissioner/providers/{provider_suspended}/reinstate", only(*COUNCIL, ok=ALLOWED))],
     "commissioner.framework": [GET("/commissioner/framework", only(*COUNCIL))],
-    "commissioner.new_framework": [GET("/commissioner/framework/new", only(*COUNCIL)), POST("/commissioner/framework/new", only(*COUNCIL, ok=ALLOWED))],
+    "commissioner.new_framework": [
+        GET("/commissioner/framework/new", only(*COUNCIL)),
+        POST("/commissioner/framework/new", only(*COUNCIL, ok=ALLOWED)),
+    ],
     "commissioner.new_lot": [
         GET("/commissioner/framework/{framework}/lots/new", only(*COUNCIL)),
         POST("/commissioner/framework/{framework}/lots/new", only(*COUNCIL, ok=ALLOWED)),
@@ -276,11 +293,16 @@ MATRIX: dict[str, list[Case]] = {
     "commissioner.audit_trail": [GET("/commissioner/audit", only(*COUNCIL))],
     "commissioner.audit_csv": [GET("/commissioner/audit.csv", only(*COUNCIL))],
     "commissioner.budgets_list": [GET("/commissioner/budgets", only(*COUNCIL))],
-    "commissioner.new_budget": [GET("/commissioner/budgets/new", only(*COUNCIL)), POST("/commissioner/budgets/new", only(*COUNCIL, ok=ALLOWED))],
+    "commissioner.new_budget": [
+        GET("/commissioner/budgets/new", only(*COUNCIL)),
+        POST("/commissioner/budgets/new", only(*COUNCIL, ok=ALLOWED)),
+    ],
     "commissioner.budget": [GET("/commissioner/budgets/{budget_a}", only(*COUNCIL))],
     "commissioner.budget_statement_csv": [GET("/commissioner/budgets/{budget_a}/statement.csv", only(*COUNCIL))],
-    "commissioner.reverse_money_in": [GET("/commissioner/budgets/{budget_a}/payments/{funding_a}/reverse", only(*COUNCIL)),
-                                      POST("/commissioner/budgets/{budget_a}/payments/{funding_a}/reverse", only(*COUNCIL, ok=ALLOWED))],
+    "commissioner.reverse_money_in": [
+        GET("/commissioner/budgets/{budget_a}/payments/{funding_a}/reverse", only(*COUNCIL)),
+        POST("/commissioner/budgets/{budget_a}/payments/{funding_a}/reverse", only(*COUNCIL, ok=ALLOWED)),
+    ],
     "commissioner.bookings_list": [GET("/commissioner/bookings", only(*COUNCIL))],
     "commissioner.booking": [GET("/commissioner/bookings/{card_booking_a}", only(*COUNCIL))],
     # Refunds move money: commissioners, not admins.
@@ -295,8 +317,14 @@ MATRIX: dict[str, list[Case]] = {
     "admin.users": [GET("/admin/users", only(ADMIN))],
     "admin.user": [GET("/admin/users/{citizen_a}", only(ADMIN))],
     "admin.new_council_user": [GET("/admin/users/new", only(ADMIN)), POST("/admin/users/new", only(ADMIN, ok=ALLOWED))],
-    "admin.change_role": [GET("/admin/users/{commissioner_2}/role", only(ADMIN)), POST("/admin/users/{commissioner_2}/role", only(ADMIN, ok=ALLOWED))],
-    "admin.deactivate": [GET("/admin/users/{citizen_b}/deactivate", only(ADMIN)), POST("/admin/users/{citizen_b}/deactivate", only(ADMIN, ok=ALLOWED))],
+    "admin.change_role": [
+        GET("/admin/users/{commissioner_2}/role", only(ADMIN)),
+        POST("/admin/users/{commissioner_2}/role", only(ADMIN, ok=ALLOWED)),
+    ],
+    "admin.deactivate": [
+        GET("/admin/users/{citizen_b}/deactivate", only(ADMIN)),
+        POST("/admin/users/{citizen_b}/deactivate", only(ADMIN, ok=ALLOWED)),
+    ],
     "admin.reactivate": [POST("/admin/users/{citizen_b}/reactivate", only(ADMIN, ok=ALLOWED))],
     "admin.emails": [GET("/admin/emails", only(ADMIN))],
     "admin.email": [GET("/admin/emails/{email}", only(ADMIN))],
@@ -319,8 +347,20 @@ class World:
 
 
 @pytest.fixture
-def world(make_citizen, make_representative, make_provider, make_provider_staff, make_service, make_user, make_commissioner, make_admin, make_lot, make_membership,
-          make_budget, policy):
+def world(
+    make_citizen,
+    make_representative,
+    make_provider,
+    make_provider_staff,
+    make_service,
+    make_user,
+    make_commissioner,
+    make_admin,
+    make_lot,
+    make_membership,
+    make_budget,
+    policy,
+):
     w = World()
     citizen_a, citizen_b = make_citizen(name="Citizen A"), make_citizen(name="Citizen B")
     rep_a = make_representative(citizen_a, name="Representative of A")
@@ -338,34 +378,53 @@ def world(make_citizen, make_representative, make_provider, make_provider_staff,
     commissioner, admin = make_commissioner(), make_admin()
     commissioner_2 = make_commissioner(name="Second commissioner")
 
-    now = dt.datetime.now(dt.timezone.utc)
-    enquiry_a = Enquiry(service_id=service_x.id, provider_id=provider_x.id, citizen_id=citizen_a.id, started_by_id=citizen_a.id, subject="A's question")
+    now = dt.datetime.now(dt.UTC)
+    enquiry_a = Enquiry(
+        service_id=service_x.id, provider_id=provider_x.id, citizen_id=citizen_a.id, started_by_id=citizen_a.id, subject="A's question"
+    )
     enquiry_a.messages.append(EnquiryMessage(author_id=citizen_a.id, from_provider=False, body="Hello"))
-    enquiry_b = Enquiry(service_id=service_y.id, provider_id=provider_y.id, citizen_id=citizen_b.id, started_by_id=citizen_b.id, subject="B's question")
+    enquiry_b = Enquiry(
+        service_id=service_y.id, provider_id=provider_y.id, citizen_id=citizen_b.id, started_by_id=citizen_b.id, subject="B's question"
+    )
     enquiry_b.messages.append(EnquiryMessage(author_id=citizen_b.id, from_provider=False, body="Hello"))
     notification_a = Notification(user_id=citizen_a.id, subject="For A", body="", link="/enquiries")
     closure_x = ServiceClosure(provider_id=provider_x.id, starts_on=dt.date(2030, 1, 1), ends_on=dt.date(2030, 1, 1))
     invitation_token = new_token()
-    rep_invitation = Invitation(kind=InvitationKind.REPRESENTATIVE, email="friend@example.test", token_hash=token_hash(invitation_token),
-                                invited_by_id=citizen_a.id, citizen_id=citizen_a.id, relationship_to_citizen="friend", expires_at=now + dt.timedelta(days=5))
-    staff_invitation = Invitation(kind=InvitationKind.PROVIDER_STAFF, email="new@provider-x.test", token_hash=token_hash(new_token()),
-                                  invited_by_id=staff_x.id, provider_id=provider_x.id, org_role=OrgRole.STAFF, expires_at=now + dt.timedelta(days=5))
+    rep_invitation = Invitation(
+        kind=InvitationKind.REPRESENTATIVE,
+        email="friend@example.test",
+        token_hash=token_hash(invitation_token),
+        invited_by_id=citizen_a.id,
+        citizen_id=citizen_a.id,
+        relationship_to_citizen="friend",
+        expires_at=now + dt.timedelta(days=5),
+    )
+    staff_invitation = Invitation(
+        kind=InvitationKind.PROVIDER_STAFF,
+        email="new@provider-x.test",
+        token_hash=token_hash(new_token()),
+        invited_by_id=staff_x.id,
+        provider_id=provider_x.id,
+        org_role=OrgRole.STAFF,
+        expires_at=now + dt.timedelta(days=5),
+    )
     db.session.add_all([enquiry_a, enquiry_b, notification_a, closure_x, rep_invitation, staff_invitation])
     email = mail.queue("someone@example.test", "Test email", "Body")
     db.session.commit()
     reset_token = accounts.issue_password_token(citizen_b, 1)
     db.session.commit()
-    from app.models import Representation
     from sqlalchemy import select
 
     # Money (issue 5): A's and B's budgets, A's ISF with provider X, A's booking with X.
-    from app.models import BudgetPeriod, BudgetType
+    from app.models import BudgetPeriod, BudgetType, Representation
     from app.services import bookings as booking_service
     from tests.services.money_helpers import future_day, request_for
 
     budget_a, budget_b = make_budget(citizen=citizen_a), make_budget(citizen=citizen_b)
     isf_a = make_budget(citizen=citizen_a, budget_type=BudgetType.ISF, isf_provider=provider_x)
-    booking_a = booking_service.create(request_for(service_x, budget_a, day=future_day(policy)), citizen=citizen_a, booker=citizen_a, policy=policy)
+    booking_a = booking_service.create(
+        request_for(service_x, budget_a, day=future_day(policy)), citizen=citizen_a, booker=citizen_a, policy=policy
+    )
 
     # Card payments (issue 6): A's booking with X paid by A's card, with a visit paid (to
     # refund), one whose charge failed (to pay) and one whose bank wants A to confirm.
@@ -378,17 +437,35 @@ def world(make_citizen, make_representative, make_provider, make_provider_staff,
 
     w.users = {CIT_A: citizen_a, CIT_B: citizen_b, REP_A: rep_a, STAFF_X: staff_x, STAFF_Y: staff_y, COMM: commissioner, ADMIN: admin}
     w.ids = {
-        "service_x": service_x.id, "service_y": service_y.id, "draft_x": draft_x.id,
-        "provider_x": provider_x.id, "provider_y": provider_y.id, "provider_pending": pending.id, "provider_suspended": suspended.id,
-        "enquiry_a": enquiry_a.id, "enquiry_b": enquiry_b.id, "notification_a": notification_a.id, "closure_x": closure_x.id,
+        "service_x": service_x.id,
+        "service_y": service_y.id,
+        "draft_x": draft_x.id,
+        "provider_x": provider_x.id,
+        "provider_y": provider_y.id,
+        "provider_pending": pending.id,
+        "provider_suspended": suspended.id,
+        "enquiry_a": enquiry_a.id,
+        "enquiry_b": enquiry_b.id,
+        "notification_a": notification_a.id,
+        "closure_x": closure_x.id,
         "representation_a": db.session.execute(select(Representation.id).where(Representation.citizen_id == citizen_a.id)).scalar_one(),
-        "representative_invitation_a": rep_invitation.id, "staff_invitation_x": staff_invitation.id,
+        "representative_invitation_a": rep_invitation.id,
+        "staff_invitation_x": staff_invitation.id,
         "member_x": db.session.execute(select(ProviderStaff.id).where(ProviderStaff.user_id == other_x.id)).scalar_one(),
-        "lot": lot.id, "framework": lot.framework_id, "membership_x": membership_x.id,
-        "citizen_a": citizen_a.id, "citizen_b": citizen_b.id, "commissioner_2": commissioner_2.id,
-        "email": email.id, "reset_token": reset_token, "invitation_token": invitation_token,
-        "budget_a": budget_a.public_id, "budget_b": budget_b.public_id, "isf_a": isf_a.public_id,
-        "booking_a": booking_a.public_id, "visit_a": booking_a.visits[0].id,
+        "lot": lot.id,
+        "framework": lot.framework_id,
+        "membership_x": membership_x.id,
+        "citizen_a": citizen_a.id,
+        "citizen_b": citizen_b.id,
+        "commissioner_2": commissioner_2.id,
+        "email": email.id,
+        "reset_token": reset_token,
+        "invitation_token": invitation_token,
+        "budget_a": budget_a.public_id,
+        "budget_b": budget_b.public_id,
+        "isf_a": isf_a.public_id,
+        "booking_a": booking_a.public_id,
+        "visit_a": booking_a.visits[0].id,
         "funding_a": db.session.execute(select(BudgetPeriod.transaction_id).where(BudgetPeriod.budget_id == budget_a.id)).scalars().first(),
         **card,
     }
@@ -399,44 +476,114 @@ def world(make_citizen, make_representative, make_provider, make_provider_staff,
 def _card_booking(citizen, service) -> dict[str, object]:
     """A card booking's rows as card payments leave them (no Stripe needed to read them)."""
     from app.models import (
-        Booking, BookingCard, BookingSchedule, BookingStatus, BookingVisit, CardFunding, CardPayment, CardPaymentKind,
-        CardPaymentStatus, FundingRoute, PaymentCard, PaymentMethod, VisitStatus,
+        Booking,
+        BookingCard,
+        BookingSchedule,
+        BookingStatus,
+        BookingVisit,
+        CardFunding,
+        CardPayment,
+        CardPaymentKind,
+        CardPaymentStatus,
+        FundingRoute,
+        PaymentCard,
+        PaymentMethod,
+        VisitStatus,
     )
 
-    card = PaymentCard(public_id="card-of-a", owner_id=citizen.id, stripe_payment_method_id="pm_matrix_a", brand="visa", last4="4242",
-                       exp_month=12, exp_year=2034, funding=CardFunding.DEBIT, route=FundingRoute.SELF_FUNDER)
-    booking = Booking(public_id="card-booking-of-a", reference="BK-CARDA1", request_key="matrix-card-a", service_id=service.id,
-                      provider_id=service.provider_id, citizen_id=citizen.id, booked_by_id=citizen.id, payment_method=PaymentMethod.CARD,
-                      schedule=BookingSchedule.WEEKLY, unit_price_pence=service.price_pence, price_unit=service.price_unit,
-                      total_pence=3 * service.price_pence, status=BookingStatus.ACCEPTED)
+    card = PaymentCard(
+        public_id="card-of-a",
+        owner_id=citizen.id,
+        stripe_payment_method_id="pm_matrix_a",
+        brand="visa",
+        last4="4242",
+        exp_month=12,
+        exp_year=2034,
+        funding=CardFunding.DEBIT,
+        route=FundingRoute.SELF_FUNDER,
+    )
+    booking = Booking(
+        public_id="card-booking-of-a",
+        reference="BK-CARDA1",
+        request_key="matrix-card-a",
+        service_id=service.id,
+        provider_id=service.provider_id,
+        citizen_id=citizen.id,
+        booked_by_id=citizen.id,
+        payment_method=PaymentMethod.CARD,
+        schedule=BookingSchedule.WEEKLY,
+        unit_price_pence=service.price_pence,
+        price_unit=service.price_unit,
+        total_pence=3 * service.price_pence,
+        status=BookingStatus.ACCEPTED,
+    )
     db.session.add_all([card, booking])
     db.session.flush()
-    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0)
     visits = {}
-    for name, weeks, status in (("paid", -2, VisitStatus.DELIVERED), ("unpaid", -1, VisitStatus.UNPAID), ("upcoming", 1, VisitStatus.SCHEDULED)):
+    for name, weeks, status in (
+        ("paid", -2, VisitStatus.DELIVERED),
+        ("unpaid", -1, VisitStatus.UNPAID),
+        ("upcoming", 1, VisitStatus.SCHEDULED),
+    ):
         starts = start + dt.timedelta(weeks=weeks)
         delivered = status is not VisitStatus.SCHEDULED
-        visits[name] = BookingVisit(booking_id=booking.id, starts_at=starts, ends_at=starts + dt.timedelta(hours=1), units=1,
-                                    amount_pence=service.price_pence, status=status, delivered_units=1 if delivered else None,
-                                    charged_pence=service.price_pence if delivered else 0)
+        visits[name] = BookingVisit(
+            booking_id=booking.id,
+            starts_at=starts,
+            ends_at=starts + dt.timedelta(hours=1),
+            units=1,
+            amount_pence=service.price_pence,
+            status=status,
+            delivered_units=1 if delivered else None,
+            charged_pence=service.price_pence if delivered else 0,
+        )
     db.session.add_all([BookingCard(booking_id=booking.id, card_id=card.id), *visits.values()])
     db.session.flush()
 
     def payment(visit, kind, status, public_id, **extra):
-        return CardPayment(public_id=public_id, visit_id=visit.id, booking_id=booking.id, card_id=card.id, kind=kind, status=status,
-                           funding=card.funding, route=card.route, amount_pence=service.price_pence, **extra)
+        return CardPayment(
+            public_id=public_id,
+            visit_id=visit.id,
+            booking_id=booking.id,
+            card_id=card.id,
+            kind=kind,
+            status=status,
+            funding=card.funding,
+            route=card.route,
+            amount_pence=service.price_pence,
+            **extra,
+        )
 
-    needs_bank = payment(visits["upcoming"], CardPaymentKind.AUTHORISE, CardPaymentStatus.REQUIRES_ACTION, "payment-needing-bank-a",
-                         stripe_payment_intent_id="pi_matrix_action", client_secret="pi_matrix_action_secret_x")
-    db.session.add_all([
-        payment(visits["paid"], CardPaymentKind.CHARGE, CardPaymentStatus.CAPTURED, "payment-paid-a", captured_pence=service.price_pence,
-                stripe_payment_intent_id="pi_matrix_paid"),
-        payment(visits["unpaid"], CardPaymentKind.CHARGE, CardPaymentStatus.FAILED, "payment-failed-a", failure_message="Declined."),
-        needs_bank,
-    ])
+    needs_bank = payment(
+        visits["upcoming"],
+        CardPaymentKind.AUTHORISE,
+        CardPaymentStatus.REQUIRES_ACTION,
+        "payment-needing-bank-a",
+        stripe_payment_intent_id="pi_matrix_action",
+        client_secret="pi_matrix_action_secret_x",
+    )
+    db.session.add_all(
+        [
+            payment(
+                visits["paid"],
+                CardPaymentKind.CHARGE,
+                CardPaymentStatus.CAPTURED,
+                "payment-paid-a",
+                captured_pence=service.price_pence,
+                stripe_payment_intent_id="pi_matrix_paid",
+            ),
+            payment(visits["unpaid"], CardPaymentKind.CHARGE, CardPaymentStatus.FAILED, "payment-failed-a", failure_message="Declined."),
+            needs_bank,
+        ]
+    )
     db.session.commit()
-    return {"card_booking_a": booking.public_id, "paid_visit_a": visits["paid"].id, "unpaid_visit_a": visits["unpaid"].id,
-            "payment_needing_bank_a": needs_bank.public_id}
+    return {
+        "card_booking_a": booking.public_id,
+        "paid_visit_a": visits["paid"].id,
+        "unpaid_visit_a": visits["unpaid"].id,
+        "payment_needing_bank_a": needs_bank.public_id,
+    }
 
 
 def _signed_in_client(app, user):
@@ -483,10 +630,7 @@ def test_route_answers_each_visitor_as_the_matrix_says(app, world, endpoint, cas
     wrong = []
     for visitor in order:
         client = app.test_client() if visitor == ANON else _signed_in_client(app, world.users[visitor])
-        if case.method == "GET":
-            response = client.get(path)
-        else:
-            response = client.post(path, data={"csrf_token": csrf_token(client)})
+        response = client.get(path) if case.method == "GET" else client.post(path, data={"csrf_token": csrf_token(client)})
         got = _outcome(response)
         if not _matches(case.expect[visitor], got):
             wrong.append(f"{visitor}: expected {case.expect[visitor]}, got {got}")
@@ -566,5 +710,3 @@ def test_the_matrix_can_fail(app, world):
     anonymous = app.test_client()
     assert _outcome(anonymous.get("/account")) == SIGN_IN
     assert _outcome(_signed_in_client(app, world.users[CIT_A]).get(f"/enquiries/{world.ids['enquiry_a']}")) == OK
-
-

@@ -100,12 +100,16 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_elsewhere(client, make_
     response = client.get("/account/sessions")
     assert response.headers["Location"] == "/sign-in?next=/account/sessions"
     page = client.get("/sign-in?next=/account/sessions")
-    response = client.post("/sign-in?next=/account/sessions", data={"csrf_token": csrf_from(page), "email": user.email, "password": DEFAULT_PASSWORD})
+    response = client.post(
+        "/sign-in?next=/account/sessions", data={"csrf_token": csrf_from(page), "email": user.email, "password": DEFAULT_PASSWORD}
+    )
     assert response.headers["Location"] == "/account/sessions"
 
     other = client.application.test_client()
     page = other.get("/sign-in?next=https://evil.example/")
-    response = other.post("/sign-in?next=https://evil.example/", data={"csrf_token": csrf_from(page), "email": user.email, "password": DEFAULT_PASSWORD})
+    response = other.post(
+        "/sign-in?next=https://evil.example/", data={"csrf_token": csrf_from(page), "email": user.email, "password": DEFAULT_PASSWORD}
+    )
     assert response.headers["Location"] == "/my-care"
 
 
@@ -160,7 +164,7 @@ def test_an_idle_session_times_out(app, client, make_citizen):
     user = make_citizen()
     sign_in(client, user)
     row = db.session.execute(select(UserSession).where(UserSession.user_id == user.id)).scalar_one()
-    row.last_seen_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
+    row.last_seen_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
     db.session.commit()
     assert client.get("/account").status_code == 302
     db.session.refresh(row)
@@ -206,7 +210,7 @@ def test_reset_links_expire_and_a_newer_link_replaces_an_older_one(client, make_
     assert client.get(first).status_code == 404
     assert client.get(second).status_code == 200
     token = db.session.execute(select(AccountToken).where(AccountToken.used_at.is_(None))).scalar_one()
-    token.expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    token.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     db.session.commit()
     assert client.get(second).status_code == 404
 
@@ -263,7 +267,9 @@ def test_a_password_reset_asked_for_with_a_forged_host_header_links_to_the_confi
     _only_public_links(email)
 
 
-def test_every_emailed_invitation_and_set_up_link_ignores_the_host_header(app, make_citizen, make_provider, make_provider_staff, make_admin):
+def test_every_emailed_invitation_and_set_up_link_ignores_the_host_header(
+    app, make_citizen, make_provider, make_provider_staff, make_admin
+):
     app.config["PUBLIC_BASE_URL"] = PUBLIC
     citizen = _forged_host_client(app, make_citizen())
     post_form(citizen, "/account/representatives/invite", {"email": "friend@example.test", "relationship": "friend"})
@@ -271,7 +277,11 @@ def test_every_emailed_invitation_and_set_up_link_ignores_the_host_header(app, m
     post_form(owner, "/provider/team/invite", {"email": "carer@example.test", "org_role": "staff"})
     admin = _forged_host_client(app, make_admin())
     post_form(admin, "/admin/users/new", {"name": "Cat Council", "email": "cat@council.test", "role": "commissioner"})
-    for address, path in (("friend@example.test", "/invitations/"), ("carer@example.test", "/invitations/"), ("cat@council.test", "/password/reset/")):
+    for address, path in (
+        ("friend@example.test", "/invitations/"),
+        ("carer@example.test", "/invitations/"),
+        ("cat@council.test", "/password/reset/"),
+    ):
         [email] = outbox(address)
         assert f"{PUBLIC}{path}" in email.body_text
         _only_public_links(email)
@@ -287,7 +297,10 @@ def _details(client, **data):
 def test_changing_the_email_needs_the_current_password(client, make_citizen):
     user = make_citizen()
     sign_in(client, user)
-    for password, message in (("", "Enter your current password to change your email address"), ("a guess", "Your current password is not right")):
+    for password, message in (
+        ("", "Enter your current password to change your email address"),
+        ("a guess", "Your current password is not right"),
+    ):
         response = _details(client, email="new@example.test", current_password=password)
         assert response.status_code == 200 and title(response).startswith("Error: ")
         assert message in visible_text(response)
@@ -319,7 +332,12 @@ def test_a_new_email_is_audited_told_to_the_old_address_and_ends_other_sign_ins(
     db.session.refresh(user)
     assert user.email == "new@example.test"
     event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "account.email_changed")).scalar_one()
-    assert (event.before, event.after, event.actor_id, event.target_id) == ({"email": old}, {"email": "new@example.test"}, user.id, str(user.id))
+    assert (event.before, event.after, event.actor_id, event.target_id) == (
+        {"email": old},
+        {"email": "new@example.test"},
+        user.id,
+        str(user.id),
+    )
     told = outbox(old)[-1]
     assert told.subject == "The email address for your account has changed" and "new@example.test" in told.body_text
     assert app.test_client().get(reset_path).status_code == 404  # the link sent to the old address is dead

@@ -20,8 +20,9 @@ from tests.services.money_helpers import future_day, today
 def market(make_citizen, make_provider, make_provider_staff, make_service, make_budget):
     provider = make_provider(name="Nene Valley Home Care")
     staff = make_provider_staff(provider)
-    service = make_service(provider=provider, title="Home care visits", price_pence=2_200, capacity=4,
-                           hours=[(d, "08:00", "20:00") for d in range(7)])
+    service = make_service(
+        provider=provider, title="Home care visits", price_pence=2_200, capacity=4, hours=[(d, "08:00", "20:00") for d in range(7)]
+    )
     citizen = make_citizen(name="Alice Citizen")
     budget = make_budget(citizen=citizen, amount=42_000)
     return provider, staff, service, citizen, budget
@@ -38,7 +39,9 @@ def _book_form(client, service, **overrides):
     data = {
         "csrf_token": csrf_from(form_page),
         "request_key": soup.find("input", attrs={"name": "request_key"})["value"],
-        "citizen": soup.find("input", attrs={"name": "citizen"})["value"] if soup.find("input", attrs={"name": "citizen", "type": "hidden"}) else None,
+        "citizen": soup.find("input", attrs={"name": "citizen"})["value"]
+        if soup.find("input", attrs={"name": "citizen", "type": "hidden"})
+        else None,
         "schedule": "one_off",
         "start_time": "10:00",
         "units": "2",
@@ -68,9 +71,14 @@ def test_a_citizen_books_and_pays_from_their_budget(client, login, market, polic
     assert rows["Paid from"].startswith("Council-managed account")
     assert rows["Each visit"].startswith("2 hours, £44")
 
-    confirmed = client.post(check.request.url if hasattr(check, "request") else response.headers["Location"],
-                            data={"csrf_token": csrf_from(check), "request_key": page(check).find("input", attrs={"name": "request_key"})["value"],
-                                  "expected_total": "4400"})
+    confirmed = client.post(
+        check.request.url if hasattr(check, "request") else response.headers["Location"],
+        data={
+            "csrf_token": csrf_from(check),
+            "request_key": page(check).find("input", attrs={"name": "request_key"})["value"],
+            "expected_total": "4400",
+        },
+    )
     assert confirmed.status_code == 302
     booking_page = client.get(confirmed.headers["Location"])
     booking_text = visible_text(booking_page)
@@ -97,9 +105,18 @@ def test_a_citizen_books_and_pays_from_their_budget(client, login, market, polic
 def test_the_provider_accepts_and_records_delivery(client, login, market, policy):
     provider, staff, service, citizen, budget = market
     booking = bookings.create(
-        bookings.BookingRequest(service_id=service.id, request_key="journey-1", schedule=bookings.BookingSchedule.ONE_OFF,
-                                first_date=future_day(policy), start_time=dt.time(9), units=2, budget_public_id=budget.public_id),
-        citizen=citizen, booker=citizen, policy=policy,
+        bookings.BookingRequest(
+            service_id=service.id,
+            request_key="journey-1",
+            schedule=bookings.BookingSchedule.ONE_OFF,
+            first_date=future_day(policy),
+            start_time=dt.time(9),
+            units=2,
+            budget_public_id=budget.public_id,
+        ),
+        citizen=citizen,
+        booker=citizen,
+        policy=policy,
     )
     login(client, staff)
     detail = client.get(f"/provider/bookings/{booking.public_id}")
@@ -107,13 +124,16 @@ def test_the_provider_accepts_and_records_delivery(client, login, market, policy
     accepted = client.post(f"/provider/bookings/{booking.public_id}/accept", data={"csrf_token": csrf_from(detail)})
     assert accepted.status_code == 302
     detail = client.get(f"/provider/bookings/{booking.public_id}")
-    assert "Booking {} accepted".format(booking.reference) in visible_text(detail)
+    assert f"Booking {booking.reference} accepted" in visible_text(detail)
     assert "After the visit starts" in visible_text(detail)  # cannot record a visit before it happens
 
     # Too early: the service refuses, and says why.
     visit = booking.visits[0]
-    early = client.post(f"/provider/bookings/{booking.public_id}/visits/{visit.id}/delivered",
-                        data={"csrf_token": csrf_from(detail), "delivered_units": "2"}, follow_redirects=True)
+    early = client.post(
+        f"/provider/bookings/{booking.public_id}/visits/{visit.id}/delivered",
+        data={"csrf_token": csrf_from(detail), "delivered_units": "2"},
+        follow_redirects=True,
+    )
     assert "You can only record a visit once it has started" in visible_text(early)
 
     # The visit happens (recorded by the service as of after its start), then it shows as paid.
@@ -129,9 +149,18 @@ def test_the_provider_accepts_and_records_delivery(client, login, market, policy
 def test_the_provider_declines_with_a_reason(client, login, market, policy):
     provider, staff, service, citizen, budget = market
     booking = bookings.create(
-        bookings.BookingRequest(service_id=service.id, request_key="journey-2", schedule=bookings.BookingSchedule.ONE_OFF,
-                                first_date=future_day(policy), start_time=dt.time(9), units=1, budget_public_id=budget.public_id),
-        citizen=citizen, booker=citizen, policy=policy,
+        bookings.BookingRequest(
+            service_id=service.id,
+            request_key="journey-2",
+            schedule=bookings.BookingSchedule.ONE_OFF,
+            first_date=future_day(policy),
+            start_time=dt.time(9),
+            units=1,
+            budget_public_id=budget.public_id,
+        ),
+        citizen=citizen,
+        booker=citizen,
+        policy=policy,
     )
     login(client, staff)
     form = client.get(f"/provider/bookings/{booking.public_id}/decline")
@@ -190,7 +219,10 @@ def test_more_than_the_budget_can_pay_is_refused_on_the_form(client, login, mark
     login(client, citizen)
     data = _book_form(client, service, **_date_fields(future_day(policy)))
     response = client.post(f"/services/{service.id}/book", data=data)
-    assert "This booking needs £44 from your budget now, but only £30 is available" in page(response).select_one(".govuk-error-summary").get_text()
+    assert (
+        "This booking needs £44 from your budget now, but only £30 is available"
+        in page(response).select_one(".govuk-error-summary").get_text()
+    )
     assert budgets.summary(budget).held_pence == 0
 
 
@@ -202,9 +234,11 @@ def test_a_representative_books_for_the_person_they_act_for(client, login, marke
     assert data["citizen"] == str(citizen.id)
     check = client.post(f"/services/{service.id}/book", data=data, follow_redirects=True)
     assert "Alice Citizen" in summary_rows(check)["For"]
-    done = client.post(f"/services/{service.id}/book/check?key={data['request_key']}",
-                       data={"csrf_token": csrf_from(check), "request_key": data["request_key"], "expected_total": "4400"},
-                       follow_redirects=True)
+    done = client.post(
+        f"/services/{service.id}/book/check?key={data['request_key']}",
+        data={"csrf_token": csrf_from(check), "request_key": data["request_key"], "expected_total": "4400"},
+        follow_redirects=True,
+    )
     assert summary_rows(done)["Booked by"].startswith("Dan Daughter")
     [booking] = bookings.bookings_for_citizen(citizen)
     assert booking.booked_by_id == rep.id and booking.citizen_id == citizen.id
@@ -225,8 +259,7 @@ def test_double_submitting_the_confirmation_books_once(client, login, market, po
     assert budgets.summary(budget).held_pence == 4_400
 
 
-def test_the_same_confirmation_sent_twice_reaches_the_booking_service_twice_and_books_once(client, login, market, policy,
-                                                                                           monkeypatch):
+def test_the_same_confirmation_sent_twice_reaches_the_booking_service_twice_and_books_once(client, login, market, policy, monkeypatch):
     """A second press that gets as far as booking (its draft still there: another tab, a
     browser that replays the post, a press before the first answer came back) is the same
     request key, so `bookings.create` finds the first booking: one booking, one hold."""
@@ -258,9 +291,18 @@ def test_the_same_confirmation_sent_twice_reaches_the_booking_service_twice_and_
 
 def _accepted_booking(service, citizen, budget, staff, policy, key):
     booking = bookings.create(
-        bookings.BookingRequest(service_id=service.id, request_key=key, schedule=bookings.BookingSchedule.ONE_OFF,
-                                first_date=future_day(policy), start_time=dt.time(10), units=1, budget_public_id=budget.public_id),
-        citizen=citizen, booker=citizen, policy=policy,
+        bookings.BookingRequest(
+            service_id=service.id,
+            request_key=key,
+            schedule=bookings.BookingSchedule.ONE_OFF,
+            first_date=future_day(policy),
+            start_time=dt.time(10),
+            units=1,
+            budget_public_id=budget.public_id,
+        ),
+        citizen=citizen,
+        booker=citizen,
+        policy=policy,
     )
     bookings.accept(booking, by=staff)
     return booking
@@ -280,8 +322,9 @@ def test_cancelling_inside_the_notice_shows_the_charge_before_taking_it(app, cli
     db.session.expire_all()
     assert bookings.get_booking(booking.public_id).status is BookingStatus.ACCEPTED  # nothing taken yet
     seen = page(first).find("input", attrs={"name": "charge_seen"})["value"]
-    done = client.post(f"/bookings/{booking.public_id}/cancel",
-                       data={"csrf_token": csrf_from(first), "visits": [str(visit.id)], "charge_seen": seen})
+    done = client.post(
+        f"/bookings/{booking.public_id}/cancel", data={"csrf_token": csrf_from(first), "visits": [str(visit.id)], "charge_seen": seen}
+    )
     assert done.status_code == 302
     db.session.expire_all()
     assert bookings.get_booking(booking.public_id).visits[0].status is VisitStatus.LATE_CANCELLED
@@ -295,8 +338,11 @@ def test_cancelling_in_good_time_is_free(app, client, login, market, policy):
     login(client, citizen)
     form = client.get(f"/bookings/{booking.public_id}/cancel")
     assert "Cancelling is free until 1 hour before a visit" in visible_text(form)
-    done = client.post(f"/bookings/{booking.public_id}/cancel",
-                       data={"csrf_token": csrf_from(form), "visits": [str(booking.visits[0].id)]}, follow_redirects=True)
+    done = client.post(
+        f"/bookings/{booking.public_id}/cancel",
+        data={"csrf_token": csrf_from(form), "visits": [str(booking.visits[0].id)]},
+        follow_redirects=True,
+    )
     assert "1 visit(s) cancelled." in visible_text(done)
     assert budgets.summary(budget).available_pence == 42_000
     nothing = client.post(f"/bookings/{booking.public_id}/cancel", data={"csrf_token": csrf_from(done)}, follow_redirects=True)
@@ -310,9 +356,18 @@ def test_a_booking_accepted_while_the_person_cancels_shows_the_new_charge_first(
     provider, staff, service, citizen, budget = market
     app.config["CANCELLATION_NOTICE_HOURS"] = 24 * 60  # the visit is inside the notice
     booking = bookings.create(
-        bookings.BookingRequest(service_id=service.id, request_key="journey-raced", schedule=bookings.BookingSchedule.ONE_OFF,
-                                first_date=future_day(policy), start_time=dt.time(10), units=1, budget_public_id=budget.public_id),
-        citizen=citizen, booker=citizen, policy=policy,
+        bookings.BookingRequest(
+            service_id=service.id,
+            request_key="journey-raced",
+            schedule=bookings.BookingSchedule.ONE_OFF,
+            first_date=future_day(policy),
+            start_time=dt.time(10),
+            units=1,
+            budget_public_id=budget.public_id,
+        ),
+        citizen=citizen,
+        booker=citizen,
+        policy=policy,
     )
     visit_id = booking.visits[0].id
     login(client, citizen)
@@ -335,8 +390,9 @@ def test_a_booking_accepted_while_the_person_cancels_shows_the_new_charge_first(
     assert bookings.get_booking(booking.public_id).visits[0].status is VisitStatus.HELD  # nothing cancelled
     seen = page(raced).find("input", attrs={"name": "charge_seen"})["value"]
     assert seen == str(visit_id)
-    done = client.post(f"/bookings/{booking.public_id}/cancel",
-                       data={"csrf_token": csrf_from(raced), "visits": [str(visit_id)], "charge_seen": seen})
+    done = client.post(
+        f"/bookings/{booking.public_id}/cancel", data={"csrf_token": csrf_from(raced), "visits": [str(visit_id)], "charge_seen": seen}
+    )
     assert done.status_code == 302
     db.session.expire_all()
     assert bookings.get_booking(booking.public_id).visits[0].status is VisitStatus.LATE_CANCELLED
@@ -346,9 +402,18 @@ def test_a_booking_accepted_while_the_person_cancels_shows_the_new_charge_first(
 def test_budget_statement_page_and_csv(client, login, market, policy):
     provider, staff, service, citizen, budget = market
     booking = bookings.create(
-        bookings.BookingRequest(service_id=service.id, request_key="journey-4", schedule=bookings.BookingSchedule.ONE_OFF,
-                                first_date=future_day(policy), start_time=dt.time(9), units=1, budget_public_id=budget.public_id),
-        citizen=citizen, booker=citizen, policy=policy,
+        bookings.BookingRequest(
+            service_id=service.id,
+            request_key="journey-4",
+            schedule=bookings.BookingSchedule.ONE_OFF,
+            first_date=future_day(policy),
+            start_time=dt.time(9),
+            units=1,
+            budget_public_id=budget.public_id,
+        ),
+        citizen=citizen,
+        booker=citizen,
+        policy=policy,
     )
     login(client, citizen)
     response = client.get(f"/budgets/{budget.public_id}")
@@ -378,9 +443,14 @@ def test_commissioner_sets_up_a_budget(client, login, make_commissioner, make_ci
     login(client, commissioner)
     form = client.get("/commissioner/budgets/new")
     start, _ = policy.period_containing(today())
-    base = {"csrf_token": csrf_from(form), "citizen_email": "bea@example.test", "budget_type": "managed_account",
-            "amount": "£1,050.50", "starts_on": [str(start.day), str(start.month), str(start.year)],
-            "outcomes": "Get out to the shops each week\r\nSee my friends at the day centre"}
+    base = {
+        "csrf_token": csrf_from(form),
+        "citizen_email": "bea@example.test",
+        "budget_type": "managed_account",
+        "amount": "£1,050.50",
+        "starts_on": [str(start.day), str(start.month), str(start.year)],
+        "outcomes": "Get out to the shops each week\r\nSee my friends at the day centre",
+    }
     bad = client.post("/commissioner/budgets/new", data=dict(base, amount="ten pounds", citizen_email="nobody@example.test"))
     text = visible_text(bad)
     assert "Enter an amount in pounds, like 420 or 420.50" in text
@@ -406,9 +476,18 @@ def test_commissioner_sets_up_a_budget(client, login, make_commissioner, make_ci
 def test_commissioner_reads_a_statement_as_the_ledger_stood_on_a_date(client, login, market, make_commissioner, policy):
     provider, staff, service, citizen, budget = market
     bookings.create(
-        bookings.BookingRequest(service_id=service.id, request_key="journey-known", schedule=bookings.BookingSchedule.ONE_OFF,
-                                first_date=future_day(policy), start_time=dt.time(9), units=1, budget_public_id=budget.public_id),
-        citizen=citizen, booker=citizen, policy=policy,
+        bookings.BookingRequest(
+            service_id=service.id,
+            request_key="journey-known",
+            schedule=bookings.BookingSchedule.ONE_OFF,
+            first_date=future_day(policy),
+            start_time=dt.time(9),
+            units=1,
+            budget_public_id=budget.public_id,
+        ),
+        citizen=citizen,
+        booker=citizen,
+        policy=policy,
     )
     login(client, make_commissioner())
     now = visible_text(client.get(f"/commissioner/budgets/{budget.public_id}"))
@@ -419,7 +498,9 @@ def test_commissioner_reads_a_statement_as_the_ledger_stood_on_a_date(client, lo
     assert "Money in £0" in text and "Nothing happened in this period." in text
     bad = client.get(f"/commissioner/budgets/{budget.public_id}?known-day=31&known-month=2&known-year=2026")
     assert bad.status_code == 200 and "Enter a real date, for example 1 11 2026" in visible_text(bad)
-    csv_text = client.get(f"/commissioner/budgets/{budget.public_id}/statement.csv?known-day=1&known-month=1&known-year=2020").get_data(as_text=True)
+    csv_text = client.get(f"/commissioner/budgets/{budget.public_id}/statement.csv?known-day=1&known-month=1&known-year=2020").get_data(
+        as_text=True
+    )
     assert "As the ledger stood at the end of,2020-01-01" in csv_text
 
 
@@ -430,25 +511,44 @@ def test_provider_records_a_visit_that_has_happened_through_the_page(client, log
     yesterday = today() - dt.timedelta(days=1)
     start, _ = policy.period_containing(yesterday)
     budgets.fund_budget(budget, start, policy=policy, actor=Actor.system("test"))  # (already funded if this period)
-    booked_at = dt.datetime.combine(yesterday - dt.timedelta(days=2), dt.time(9), tzinfo=dt.timezone.utc)
+    booked_at = dt.datetime.combine(yesterday - dt.timedelta(days=2), dt.time(9), tzinfo=dt.UTC)
     booking = bookings.create(
-        bookings.BookingRequest(service_id=service.id, request_key="journey-past", schedule=bookings.BookingSchedule.ONE_OFF,
-                                first_date=yesterday, start_time=dt.time(10), units=3, budget_public_id=budget.public_id),
-        citizen=citizen, booker=citizen, policy=policy, now=booked_at,
+        bookings.BookingRequest(
+            service_id=service.id,
+            request_key="journey-past",
+            schedule=bookings.BookingSchedule.ONE_OFF,
+            first_date=yesterday,
+            start_time=dt.time(10),
+            units=3,
+            budget_public_id=budget.public_id,
+        ),
+        citizen=citizen,
+        booker=citizen,
+        policy=policy,
+        now=booked_at,
     )
     bookings.accept(booking, by=staff, now=booked_at + dt.timedelta(hours=1))
     visit = booking.visits[0]
     login(client, staff)
     detail = client.get(f"/provider/bookings/{booking.public_id}")
     assert "Record as delivered" in visible_text(detail)
-    bad = client.post(f"/provider/bookings/{booking.public_id}/visits/{visit.id}/delivered",
-                      data={"csrf_token": csrf_from(detail), "delivered_units": "lots"}, follow_redirects=True)
+    bad = client.post(
+        f"/provider/bookings/{booking.public_id}/visits/{visit.id}/delivered",
+        data={"csrf_token": csrf_from(detail), "delivered_units": "lots"},
+        follow_redirects=True,
+    )
     assert "Enter the number delivered as a whole number" in visible_text(bad)
-    too_many = client.post(f"/provider/bookings/{booking.public_id}/visits/{visit.id}/delivered",
-                           data={"csrf_token": csrf_from(detail), "delivered_units": "4"}, follow_redirects=True)
+    too_many = client.post(
+        f"/provider/bookings/{booking.public_id}/visits/{visit.id}/delivered",
+        data={"csrf_token": csrf_from(detail), "delivered_units": "4"},
+        follow_redirects=True,
+    )
     assert "Enter the hours delivered, from 1 to 3" in visible_text(too_many)
-    done = client.post(f"/provider/bookings/{booking.public_id}/visits/{visit.id}/delivered",
-                       data={"csrf_token": csrf_from(detail), "delivered_units": "2"}, follow_redirects=True)
+    done = client.post(
+        f"/provider/bookings/{booking.public_id}/visits/{visit.id}/delivered",
+        data={"csrf_token": csrf_from(detail), "delivered_units": "2"},
+        follow_redirects=True,
+    )
     assert "Visit recorded as delivered" in visible_text(done)
     assert "2 delivered, £44" in visible_text(done)
     db.session.expire_all()
@@ -458,8 +558,14 @@ def test_provider_records_a_visit_that_has_happened_through_the_page(client, log
 # Dates nobody could mean: a message, never an error page --------------------------------------
 
 
-@pytest.mark.parametrize("year, message", [("99999999999", "Year must be a real year, like"), ("1", "Year must be a real year, like"),
-                                           ("10000", "Year must be a real year, like")])
+@pytest.mark.parametrize(
+    "year, message",
+    [
+        ("99999999999", "Year must be a real year, like"),
+        ("1", "Year must be a real year, like"),
+        ("10000", "Year must be a real year, like"),
+    ],
+)
 def test_impossible_years_on_the_booking_form(client, login, market, policy, year, message):
     provider, staff, service, citizen, budget = market
     login(client, citizen)
@@ -476,21 +582,30 @@ def test_impossible_dates_on_the_commissioners_budget_pages(client, login, marke
     login(client, make_commissioner())
     form = client.get("/commissioner/budgets/new")
     make_citizen(email="dee@example.test")
-    base = {"csrf_token": csrf_from(form), "citizen_email": "dee@example.test", "budget_type": "managed_account", "amount": "100",
-            "outcomes": "Stay well"}
+    base = {
+        "csrf_token": csrf_from(form),
+        "citizen_email": "dee@example.test",
+        "budget_type": "managed_account",
+        "amount": "100",
+        "outcomes": "Stay well",
+    }
     for parts in (["1", "1", "99999999999"], ["99999999999", "1", "2027"], ["1", "99999999999", "2027"]):
         response = client.post("/commissioner/budgets/new", data=dict(base, starts_on=parts))
         assert response.status_code == 200, parts
         assert "Year must be a real year" in visible_text(response) or "Start date must be a real date" in visible_text(response)
     assert budgets.budgets_for_citizen(accounts_user("dee@example.test")) == []
-    for query in ("known-day=1&known-month=1&known-year=99999999999", "known-day=31&known-month=12&known-year=9999",
-                  "known-day=99999999999&known-month=1&known-year=2026"):
+    for query in (
+        "known-day=1&known-month=1&known-year=99999999999",
+        "known-day=31&known-month=12&known-year=9999",
+        "known-day=99999999999&known-month=1&known-year=2026",
+    ):
         statement = client.get(f"/commissioner/budgets/{budget.public_id}?{query}")
         assert statement.status_code == 200, query
         assert "Year must be a real year" in visible_text(statement) or "Enter a real date" in visible_text(statement)
         assert client.get(f"/commissioner/budgets/{budget.public_id}/statement.csv?{query}").status_code == 200
     assert "Year must be a real year, like" in visible_text(
-        client.get(f"/commissioner/budgets/{budget.public_id}?known-day=31&known-month=12&known-year=9999"))
+        client.get(f"/commissioner/budgets/{budget.public_id}?known-day=31&known-month=12&known-year=9999")
+    )
 
 
 def accounts_user(email):
@@ -512,8 +627,12 @@ def test_moving_an_isf_twice_with_the_same_form_moves_it_once(client, login, mak
     login(client, citizen)
     form = client.get(f"/budgets/{budget.public_id}/move")
     key = page(form).find("input", attrs={"name": "request_key"})["value"]
-    data = {"csrf_token": csrf_from(form), "request_key": key, "provider": str(new.id),
-            "held_with": page(form).find("input", attrs={"name": "held_with"})["value"]}
+    data = {
+        "csrf_token": csrf_from(form),
+        "request_key": key,
+        "provider": str(new.id),
+        "held_with": page(form).find("input", attrs={"name": "held_with"})["value"],
+    }
     first = client.post(f"/budgets/{budget.public_id}/move", data=data)
     second = client.post(f"/budgets/{budget.public_id}/move", data=data)  # pressed again, or replayed
     assert first.status_code == second.status_code == 302
@@ -552,8 +671,9 @@ def test_a_commissioner_reverses_a_payment_from_the_statement(client, login, mar
     assert "Reverse a payment into the budget" in visible_text(form) and "£420" in visible_text(form)
     empty = client.post(reverse["href"], data={"csrf_token": csrf_from(form), "reason": " "})
     assert empty.status_code == 200 and "Enter why the payment is being reversed" in visible_text(empty)
-    done = client.post(reverse["href"], data={"csrf_token": csrf_from(form), "reason": "Set up for the wrong person"},
-                       follow_redirects=True)
+    done = client.post(
+        reverse["href"], data={"csrf_token": csrf_from(form), "reason": "Set up for the wrong person"}, follow_redirects=True
+    )
     text = visible_text(done)
     assert "Payment of £420 reversed" in text and "Available to spend £0" in text
     assert "Reversed: Personal budget for" in text and "Reason: Set up for the wrong person" in text
@@ -588,11 +708,24 @@ def test_statement_csv_dates_are_uk_dates(client, login, make_citizen, make_comm
 
     citizen = make_citizen(name="Summer Start")
     june = policy.period_containing(dt.date(2026, 6, 15))[0]
-    budget = budgets.create_budget(citizen=citizen, budget_type=BudgetType.MANAGED_ACCOUNT, amount_per_period_pence=28_000,
-                                   starts_on=june, outcomes=["Stay well"], created_by=None, policy=policy, today=june)
+    budget = budgets.create_budget(
+        citizen=citizen,
+        budget_type=BudgetType.MANAGED_ACCOUNT,
+        amount_per_period_pence=28_000,
+        starts_on=june,
+        outcomes=["Stay well"],
+        created_by=None,
+        policy=policy,
+        today=june,
+    )
     budgets.fund_budget(budget, june, policy=policy, actor=Actor.system("test"))
     login(client, make_commissioner())
-    lines = list(csv.reader(io.StringIO(
-        client.get(f"/commissioner/budgets/{budget.public_id}/statement.csv?period={june.isoformat()}").get_data(as_text=True))))
+    lines = list(
+        csv.reader(
+            io.StringIO(
+                client.get(f"/commissioner/budgets/{budget.public_id}/statement.csv?period={june.isoformat()}").get_data(as_text=True)
+            )
+        )
+    )
     [paid_in] = [line for line in lines if len(line) > 1 and line[1].startswith("Personal budget for")]
     assert paid_in[0] == june.isoformat()

@@ -34,7 +34,7 @@ from app.models import (
     PaymentMethod,
     VisitStatus,
 )
-from app.services import bookings, card_payments, ledger
+from app.services import bookings, card_payments, ledger, ledger_check
 from tests.helpers import csrf_from, h1, page, summary_rows, visible_text
 from tests.payments_fixtures import (
     DECLINED_CARD,
@@ -55,8 +55,9 @@ def day_ahead(days: int) -> dt.date:
 @pytest.fixture
 def market(stripe_app, make_provider, make_provider_staff, make_service, make_citizen, make_representative, make_commissioner):
     provider = make_provider(name="Nene Valley Home Care")
-    service = make_service(provider=provider, title="Home care visits", price_pence=2_000, capacity=4,
-                           accepts_prepaid_card=True, accepts_self_funder=True)
+    service = make_service(
+        provider=provider, title="Home care visits", price_pence=2_000, capacity=4, accepts_prepaid_card=True, accepts_self_funder=True
+    )
     citizen = make_citizen(name="Margaret Citizen")
     return SimpleNamespace(
         provider=provider,
@@ -103,8 +104,10 @@ def stripe_js_enters_card(localstripe, card_page, number: str) -> None:
     setup = SimpleNamespace(stripe_setup_intent_id=secret.split("_secret_")[0], client_secret=secret)
     status, body = stripe_js_confirm_setup(localstripe.url, setup, number)
     if status == 200 and body.get("status") == "requires_action":
-        _post_json(f"{localstripe.url}/v1/setup_intents/{setup.stripe_setup_intent_id}/confirm",
-                   {"key": PUBLISHABLE_KEY, "use_stripe_sdk": True, "client_secret": secret})
+        _post_json(
+            f"{localstripe.url}/v1/setup_intents/{setup.stripe_setup_intent_id}/confirm",
+            {"key": PUBLISHABLE_KEY, "use_stripe_sdk": True, "client_secret": secret},
+        )
 
 
 def stripe_js_authenticates(localstripe, confirm_page, success: bool = True) -> None:
@@ -112,8 +115,10 @@ def stripe_js_authenticates(localstripe, confirm_page, success: bool = True) -> 
     form = page(confirm_page).find("form", attrs={"data-card-payment": True})
     secret = form["data-client-secret"]
     intent_id = secret.split("_secret_")[0]
-    _post_json(f"{localstripe.url}/v1/payment_intents/{intent_id}/_authenticate?success={'true' if success else 'false'}",
-               {"key": form["data-publishable-key"], "client_secret": secret})
+    _post_json(
+        f"{localstripe.url}/v1/payment_intents/{intent_id}/_authenticate?success={'true' if success else 'false'}",
+        {"key": form["data-publishable-key"], "client_secret": secret},
+    )
 
 
 def _post_json(url: str, body: dict) -> dict:
@@ -127,22 +132,28 @@ def add_card(client, localstripe, card_page, number: str = GOOD_CARD, route: str
     stripe_js_enters_card(localstripe, card_page, number)
     soup = page(card_page)
     chosen = soup.find("input", attrs={"name": "route", "checked": True})
-    return client.post("/cards/new", data={
-        "csrf_token": csrf_from(card_page),
-        "setup": soup.find("input", attrs={"name": "setup"})["value"],
-        "next": soup.find("input", attrs={"name": "next"})["value"],
-        "route": route or (chosen["value"] if chosen else ""),
-    })
+    return client.post(
+        "/cards/new",
+        data={
+            "csrf_token": csrf_from(card_page),
+            "setup": soup.find("input", attrs={"name": "setup"})["value"],
+            "next": soup.find("input", attrs={"name": "next"})["value"],
+            "route": route or (chosen["value"] if chosen else ""),
+        },
+    )
 
 
 def confirm_booking(client, check_page):
     soup = page(check_page)
     form = soup.select_one("form[action*='/book/check']")
-    return client.post(form["action"], data={
-        "csrf_token": csrf_from(check_page),
-        "request_key": soup.find("input", attrs={"name": "request_key"})["value"],
-        "expected_total": soup.find("input", attrs={"name": "expected_total"})["value"],
-    })
+    return client.post(
+        form["action"],
+        data={
+            "csrf_token": csrf_from(check_page),
+            "request_key": soup.find("input", attrs={"name": "request_key"})["value"],
+            "expected_total": soup.find("input", attrs={"name": "expected_total"})["value"],
+        },
+    )
 
 
 def book_by_card_through_pages(client, localstripe, service, *, route="self_funder", number=GOOD_CARD, days=2, units=1):
@@ -227,7 +238,7 @@ def test_a_self_funder_books_and_pays_by_card_end_to_end(client, login, market, 
     rows = list(csv.reader(io.StringIO(client.get("/payments/statement.csv").get_data(as_text=True))))
     assert rows[-1] == ["Total", "", "", "", "", "20.00", "0.00"]
     assert any(row[5:6] == ["20.00"] and "Charged to Visa credit card ending 4242" in row[1] for row in rows)
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_saved_card_is_offered_next_time(client, login, market, localstripe, save_card):
@@ -272,9 +283,15 @@ def test_saving_a_card_needs_its_kind_and_its_details(client, login, market, loc
     card_page = client.get("/cards/new")
     no_kind = client.post("/cards/new", data={"csrf_token": csrf_from(card_page), "setup": "x", "next": "/payments"})
     assert "Select what kind of card it is" in page(no_kind).select_one(".govuk-error-summary").get_text()
-    not_entered = client.post("/cards/new", data={
-        "csrf_token": csrf_from(card_page), "route": "self_funder", "next": "/payments",
-        "setup": page(card_page).find("input", attrs={"name": "setup"})["value"]})
+    not_entered = client.post(
+        "/cards/new",
+        data={
+            "csrf_token": csrf_from(card_page),
+            "route": "self_funder",
+            "next": "/payments",
+            "setup": page(card_page).find("input", attrs={"name": "setup"})["value"],
+        },
+    )
     assert "Enter your card details and try again" in visible_text(not_entered)
     stolen = client.post("/cards/new", data={"csrf_token": csrf_from(card_page), "route": "self_funder", "setup": "someone-elses"})
     assert "Enter your card details" in visible_text(stolen)
@@ -289,7 +306,9 @@ def test_a_declined_card_at_booking_books_nothing_and_another_card_can_be_used(c
     login(client, market.self_funder)
     to_card = start_booking(client, market.service, "card:self_funder", day_ahead(1))
     choose = client.get(to_card.headers["Location"])
-    check = client.get(client.post(to_card.headers["Location"], data={"csrf_token": csrf_from(choose), "card": bad.public_id}).headers["Location"])
+    check = client.get(
+        client.post(to_card.headers["Location"], data={"csrf_token": csrf_from(choose), "card": bad.public_id}).headers["Location"]
+    )
     refused = confirm_booking(client, check)
     assert refused.status_code == 200
     soup = page(refused)
@@ -304,12 +323,14 @@ def test_a_declined_card_at_booking_books_nothing_and_another_card_can_be_used(c
     new_key = soup.find("input", attrs={"name": "request_key"})["value"]
     assert new_key != booking.request_key and new_key in soup.select_one("form[action*='/book/check']")["action"]
     choose = client.get(summary.find("a")["href"])
-    check = client.get(client.post(summary.find("a")["href"], data={"csrf_token": csrf_from(choose), "card": good.public_id}).headers["Location"])
+    check = client.get(
+        client.post(summary.find("a")["href"], data={"csrf_token": csrf_from(choose), "card": good.public_id}).headers["Location"]
+    )
     assert confirm_booking(client, check).status_code == 302
     db.session.expire_all()
     statuses = sorted(b.status.value for b in db.session.query(Booking).filter_by(citizen_id=market.self_funder.id))
     assert statuses == ["cancelled", "requested"]
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_without_stripe_keys_the_card_option_says_it_is_not_set_up(client, login, market, app):
@@ -356,7 +377,7 @@ def test_a_representative_pays_for_the_citizen_with_a_prepaid_card(client, login
     assert ["Council prepaid card (direct payment)", "Credit card", "1", "20.00", "0.00", "20.00"] in rows
     # The spend is the citizen's direct payment, whoever held the card.
     assert ["Margaret Citizen", market.citizen.email, "Susan Representative", market.representative.email, "20.00"] in rows
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_bank_that_asks_the_card_holder_to_confirm_at_booking(client, login, market, localstripe, save_card):
@@ -378,7 +399,7 @@ def test_a_bank_that_asks_the_card_holder_to_confirm_at_booking(client, login, m
     assert "£20 is reserved on your card" in visible_text(done)
     booking = only_booking(market.self_funder)
     assert booking.visits[0].status is VisitStatus.HELD
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 # Paying what is owed --------------------------------------------------------------------------
@@ -396,7 +417,11 @@ def unpaid(market, save_card, policy):
 
 
 def test_a_failed_charge_tells_the_person_how_to_pay_and_they_pay(client, login, market, unpaid, save_card):
-    told = db.session.query(Notification).filter_by(user_id=market.citizen.id, subject=f"Card payment failed: booking {unpaid.booking.reference}").one()
+    told = (
+        db.session.query(Notification)
+        .filter_by(user_id=market.citizen.id, subject=f"Card payment failed: booking {unpaid.booking.reference}")
+        .one()
+    )
     assert told.link == "/payments/owed"
     login(client, market.citizen)
     assert "1 visit still to pay for" in visible_text(client.get("/bookings"))
@@ -421,16 +446,22 @@ def test_a_failed_charge_tells_the_person_how_to_pay_and_they_pay(client, login,
     good = save_card(market.citizen)
     chosen = client.get(pay_url + f"?card={good.public_id}")
     assert page(chosen).find("input", attrs={"name": "card", "value": good.public_id}).has_attr("checked")
-    paid = client.post(pay_url, data={"csrf_token": csrf_from(chosen), "card": good.public_id,
-                                      "request_key": page(chosen).find("input", attrs={"name": "request_key"})["value"]},
-                       follow_redirects=True)
+    paid = client.post(
+        pay_url,
+        data={
+            "csrf_token": csrf_from(chosen),
+            "card": good.public_id,
+            "request_key": page(chosen).find("input", attrs={"name": "request_key"})["value"],
+        },
+        follow_redirects=True,
+    )
     assert "£40 paid with your Visa credit card ending 4242. Thank you." in visible_text(paid)
     assert db.session.get(BookingVisit, unpaid.visit.id).status is VisitStatus.DELIVERED
     assert "You do not owe anything" in visible_text(client.get("/payments/owed"))
     gone = client.get(pay_url, follow_redirects=True)
     assert "This visit has nothing left to pay" in visible_text(gone)
     assert ledger.balance(ledger.provider_payable_account(market.provider)) == 4_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_someone_who_did_not_pay_sees_what_is_owed_but_the_card_holder_pays(client, login, market, unpaid):
@@ -454,8 +485,14 @@ def test_paying_what_is_owed_with_a_bank_check(client, login, market, unpaid, sa
 
     def pay():
         form = client.get(back.headers["Location"])
-        return client.post(pay_url, data={"csrf_token": csrf_from(form), "card": card_id,
-                                          "request_key": page(form).find("input", attrs={"name": "request_key"})["value"]})
+        return client.post(
+            pay_url,
+            data={
+                "csrf_token": csrf_from(form),
+                "card": card_id,
+                "request_key": page(form).find("input", attrs={"name": "request_key"})["value"],
+            },
+        )
 
     to_bank = pay()
     assert to_bank.headers["Location"].endswith("/confirm")
@@ -476,7 +513,7 @@ def test_paying_what_is_owed_with_a_bank_check(client, login, market, unpaid, sa
     assert "£40 paid with your Visa credit card ending 3155" in visible_text(done)
     db.session.expire_all()
     assert db.session.get(BookingVisit, unpaid.visit.id).status is VisitStatus.DELIVERED
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 # Refunds --------------------------------------------------------------------------------------
@@ -495,8 +532,15 @@ def paid(market, save_card, policy):
 
 def refund(client, url, amount: str, reason: str):
     form = client.get(url)
-    return client.post(url, data={"csrf_token": csrf_from(form), "amount": amount, "reason": reason,
-                                  "request_key": page(form).find("input", attrs={"name": "request_key"})["value"]})
+    return client.post(
+        url,
+        data={
+            "csrf_token": csrf_from(form),
+            "amount": amount,
+            "reason": reason,
+            "request_key": page(form).find("input", attrs={"name": "request_key"})["value"],
+        },
+    )
 
 
 def test_the_provider_refunds_part_of_a_visit_with_a_reason(client, login, market, paid):
@@ -532,7 +576,12 @@ def test_the_provider_refunds_part_of_a_visit_with_a_reason(client, login, marke
     assert "Refunds" in text and "Carer arrived 40 minutes late" in text and "Refunded £12.50" in text
     statement = visible_text(citizen.get("/payments"))
     assert "Refunded to Visa credit card ending 4242" in statement and "Carer arrived 40 minutes late" in statement
-    assert db.session.query(Notification).filter_by(user_id=market.citizen.id, subject=f"Refund made: booking {paid.booking.reference}").count() == 1
+    assert (
+        db.session.query(Notification)
+        .filter_by(user_id=market.citizen.id, subject=f"Refund made: booking {paid.booking.reference}")
+        .count()
+        == 1
+    )
 
     audit = {e.action: e for e in db.session.query(AuditEvent).filter(AuditEvent.action.like("payments.%"))}
     assert set(audit) == {"payments.refund_requested", "payments.refunded"}
@@ -541,7 +590,7 @@ def test_the_provider_refunds_part_of_a_visit_with_a_reason(client, login, marke
     assert audit["payments.refund_requested"].after["amount_pence"] == 1_250
     assert audit["payments.refund_requested"].note == "Carer arrived 40 minutes late"
     assert ledger.balance(ledger.provider_payable_account(market.provider)) == 2_750
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_only_owners_and_managers_refund(client, login, market, paid, make_provider_staff):
@@ -554,8 +603,9 @@ def test_only_owners_and_managers_refund(client, login, market, paid, make_provi
 
 
 def test_the_commissioner_finds_a_booking_and_refunds_the_rest(client, login, market, paid, make_admin):
-    card_payments.refund_visit(paid.visit, amount_pence=1_000, reason="Short visit", by=market.staff, request_key="first",
-                               for_provider=market.provider)
+    card_payments.refund_visit(
+        paid.visit, amount_pence=1_000, reason="Short visit", by=market.staff, request_key="first", for_provider=market.provider
+    )
     login(client, market.commissioner)
     found = client.get(f"/commissioner/bookings?q={paid.booking.reference.lower()}")
     assert paid.booking.reference in visible_text(found) and "1 booking" in visible_text(found)
@@ -578,12 +628,14 @@ def test_the_commissioner_finds_a_booking_and_refunds_the_rest(client, login, ma
     login(admin, make_admin())
     assert admin.get(f"/commissioner/bookings/{paid.booking.public_id}").status_code == 200
     assert admin.get(url).status_code == 404
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_budget_booking_has_no_card_pages(client, login, market, make_budget, policy):
     budget = make_budget(citizen=market.citizen)
-    booking = bookings.create(request_for(market.service, budget, day=day_ahead(2)), citizen=market.citizen, booker=market.citizen, policy=policy)
+    booking = bookings.create(
+        request_for(market.service, budget, day=day_ahead(2)), citizen=market.citizen, booker=market.citizen, policy=policy
+    )
     login(client, market.staff)
     assert client.get(f"/provider/bookings/{booking.public_id}/visits/{booking.visits[0].id}/refund").status_code == 404
     assert "Card payment" not in visible_text(client.get(f"/provider/bookings/{booking.public_id}"))
@@ -620,9 +672,12 @@ def test_the_provider_records_a_card_visit_charged_on_delivery_through_the_page(
     login(client, market.staff)
     assert "After the visit starts" in visible_text(client.get(f"/provider/bookings/{booking.public_id}"))
     # Time passes: the visit has happened.
-    started = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3)
-    db.session.execute(BookingVisit.__table__.update().where(BookingVisit.__table__.c.id == visit.id)
-                       .values(starts_at=started, ends_at=started + dt.timedelta(hours=2)))
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+    db.session.execute(
+        BookingVisit.__table__.update()
+        .where(BookingVisit.__table__.c.id == visit.id)
+        .values(starts_at=started, ends_at=started + dt.timedelta(hours=2))
+    )
     db.session.commit()
     detail = client.get(f"/provider/bookings/{booking.public_id}")
     form = page(detail).select_one(f"form[action$='/visits/{visit.id}/delivered']")
@@ -632,7 +687,7 @@ def test_the_provider_records_a_card_visit_charged_on_delivery_through_the_page(
     assert "£40 paid by card" in visible_text(done)
     db.session.expire_all()
     assert db.session.get(BookingVisit, visit.id).status is VisitStatus.DELIVERED
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 # Issue 6 hardening through the pages ---------------------------------------------------------
@@ -658,7 +713,7 @@ def test_a_refund_already_in_progress_keeps_its_request_so_pressing_again_refund
     payment = db.session.query(CardPayment).filter_by(visit_id=paid.visit.id).one()
     db.session.refresh(payment)
     assert payment.refunded_pence == 1_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_pending_refund_is_shown_as_in_progress_to_everyone(client, login, market, paid, monkeypatch):
@@ -706,8 +761,9 @@ def test_adding_a_card_when_the_stripe_customer_was_deleted_makes_a_new_one(clie
 
     old_card = save_card(market.self_funder)
     old_customer = db.session.query(CardCustomer).filter_by(user_id=market.self_funder.id).one().stripe_customer_id
-    request = urllib.request.Request(f"{localstripe.url}/v1/customers/{old_customer}", method="DELETE",
-                                     headers={"Authorization": f"Bearer {SECRET_KEY}"})
+    request = urllib.request.Request(
+        f"{localstripe.url}/v1/customers/{old_customer}", method="DELETE", headers={"Authorization": f"Bearer {SECRET_KEY}"}
+    )
     urllib.request.urlopen(request).close()  # deleted in the Stripe dashboard
     login(client, market.self_funder)
     card_page = client.get("/cards/new?route=self_funder")
@@ -719,7 +775,9 @@ def test_adding_a_card_when_the_stripe_customer_was_deleted_makes_a_new_one(clie
     assert customer != old_customer
     cards = card_payments.saved_cards(market.self_funder)
     assert len(cards) == 1 and cards[0].id != old_card.id  # the old card went with the old customer
-    assert cards[0].stripe_payment_method_id in [pm["id"] for pm in _stripe_list(localstripe, f"/v1/payment_methods?customer={customer}&type=card")]
+    assert cards[0].stripe_payment_method_id in [
+        pm["id"] for pm in _stripe_list(localstripe, f"/v1/payment_methods?customer={customer}&type=card")
+    ]
 
 
 def test_adding_a_card_when_stripe_refuses_the_set_up_says_so(client, login, market, localstripe, save_card, monkeypatch):
@@ -759,7 +817,9 @@ def test_adding_a_card_when_stripe_refuses_the_set_up_says_so(client, login, mar
     assert refused.status_code == 200 and "The card processor refused this request" in visible_text(refused)
 
 
-def test_a_provider_declines_through_the_page_even_when_stripe_refuses_to_release_the_card(client, login, market, save_card, monkeypatch, policy):
+def test_a_provider_declines_through_the_page_even_when_stripe_refuses_to_release_the_card(
+    client, login, market, save_card, monkeypatch, policy
+):
     import stripe
 
     card = save_card(market.citizen)
@@ -785,7 +845,7 @@ def test_a_provider_declines_through_the_page_even_when_stripe_refuses_to_releas
     assert f"Booking {booking.reference} declined" in visible_text(client.get(done.headers["Location"]))
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status is BookingStatus.DECLINED
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def _stripe_list(localstripe, path):

@@ -13,10 +13,7 @@ from tests.helpers import visible_text
 from tests.views.test_access_matrix import ALLOWED, ANON, MATRIX, OK, REDIRECT, _signed_in_client, world  # noqa: F401
 
 POST_CASES = [
-    pytest.param(endpoint, case, id=endpoint)
-    for endpoint, cases in sorted(MATRIX.items())
-    for case in cases
-    if case.method == "POST"
+    pytest.param(endpoint, case, id=endpoint) for endpoint, cases in sorted(MATRIX.items()) for case in cases if case.method == "POST"
 ]
 
 

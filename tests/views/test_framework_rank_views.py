@@ -12,11 +12,20 @@ from tests.helpers import post_form, sign_in, visible_text
 
 
 def _listing(service, price):
-    return {"title": service.title, "category_id": service.category_id, "description": service.description, "price": price,
-            "price_unit": "hour", "min_units": "1", "funding_routes": ["personal_budget"]}
+    return {
+        "title": service.title,
+        "category_id": service.category_id,
+        "description": service.description,
+        "price": price,
+        "price_unit": "hour",
+        "min_units": "1",
+        "funding_routes": ["personal_budget"],
+    }
 
 
-def test_a_provider_sees_its_rank_and_why_and_it_follows_its_price(app, make_provider, make_provider_staff, make_service, make_lot, make_membership, make_commissioner):
+def test_a_provider_sees_its_rank_and_why_and_it_follows_its_price(
+    app, make_provider, make_provider_staff, make_service, make_lot, make_membership, make_commissioner
+):
     lot = make_lot("home-care", quality_weight=50, price_weight=50)
     ours, theirs = make_provider(name="Ours"), make_provider(name="Theirs")
     make_membership(lot, ours)
@@ -41,13 +50,17 @@ def test_a_provider_sees_its_rank_and_why_and_it_follows_its_price(app, make_pro
     membership = next(m for m in ours.memberships)
     post_form(council, f"/commissioner/framework/lots/{lot.id}/memberships/{membership.id}/suspend", {"reason": "Late returns"})
     db.session.expire_all()
-    assert "Not ranked: the council has suspended your organisation on the Home care framework lot" in visible_text(client.get(f"/provider/services/{service.id}"))
+    assert "Not ranked: the council has suspended your organisation on the Home care framework lot" in visible_text(
+        client.get(f"/provider/services/{service.id}")
+    )
     assert "Ranked 1st of 1" in visible_text(council.get(f"/commissioner/framework/lots/{lot.id}"))
 
 
 def _unranked_case(case, make_provider, make_service, make_lot, make_membership):
     lot = make_lot("home-care")
-    provider_status = {"pending": ProviderStatus.PENDING, "rejected": ProviderStatus.REJECTED, "suspended": ProviderStatus.SUSPENDED}.get(case, ProviderStatus.VERIFIED)
+    provider_status = {"pending": ProviderStatus.PENDING, "rejected": ProviderStatus.REJECTED, "suspended": ProviderStatus.SUSPENDED}.get(
+        case, ProviderStatus.VERIFIED
+    )
     provider = make_provider(name="Ours", status=provider_status, status_reason="Test" if case in ("rejected", "suspended") else None)
     if case != "not a member":
         membership = make_membership(lot, provider)
@@ -71,7 +84,9 @@ def _unranked_case(case, make_provider, make_service, make_lot, make_membership)
         ("suspended on the lot", "Not ranked: the council has suspended your organisation on the Home care framework lot."),
     ],
 )
-def test_an_unranked_listing_says_why_on_the_providers_own_pages(app, make_provider, make_provider_staff, make_service, make_lot, make_membership, case, says):
+def test_an_unranked_listing_says_why_on_the_providers_own_pages(
+    app, make_provider, make_provider_staff, make_service, make_lot, make_membership, case, says
+):
     provider, service = _unranked_case(case, make_provider, make_service, make_lot, make_membership)
     client = app.test_client()
     sign_in(client, make_provider_staff(provider))

@@ -154,7 +154,7 @@ def test_service_page_shows_what_a_person_needs_to_choose(client, make_provider,
         min_units=2,
         accepts_self_funder=False,
         hours=[(0, "07:00", "22:00"), (5, "09:00", "17:30")],
-        updated_at=dt.datetime(2026, 10, 2, 9, 30, tzinfo=dt.timezone.utc),
+        updated_at=dt.datetime(2026, 10, 2, 9, 30, tzinfo=dt.UTC),
     )
 
     response = client.get(f"/services/{service.id}")
@@ -235,8 +235,12 @@ def test_provider_page(client, make_provider, make_service, make_lot, make_membe
     # Its CQC ratings, with the inspection date.
     rows = summary_rows(response)
     assert {key: rows[key] for key in ("Overall", "Safe", "Effective", "Caring", "Responsive", "Well-led")} == {
-        "Overall": "Good", "Safe": "Good", "Effective": "Good", "Caring": "Good",
-        "Responsive": "Requires improvement", "Well-led": "Outstanding",
+        "Overall": "Good",
+        "Safe": "Good",
+        "Effective": "Good",
+        "Caring": "Good",
+        "Responsive": "Requires improvement",
+        "Well-led": "Outstanding",
     }
     assert "Inspected on 9 February 2026. CQC location ID 1-2233445566." in text
     # How to contact it.
@@ -315,11 +319,13 @@ def _unreachable_database(backend: str, tmp_path) -> str:
 def test_with_the_database_down_pages_are_the_styled_500_and_health_is_503(backend, tmp_path):
     from app import create_app
 
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": _unreachable_database(backend, tmp_path),
-        "SEARCH_INDEX_DIR": str(tmp_path / "search-index"),
-        "COUNCIL_NAME": "Fenland District Council",
-    })
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": _unreachable_database(backend, tmp_path),
+            "SEARCH_INDEX_DIR": str(tmp_path / "search-index"),
+            "COUNCIL_NAME": "Fenland District Council",
+        }
+    )
     client = app.test_client()
     for url in ("/", "/services/1", "/providers/1", "/categories/home-care"):
         response = client.get(url)
@@ -359,8 +365,15 @@ def test_the_500_page_gives_the_councils_own_contact_details(app, db_session):
     assert "contact the adult social care team at Peterborough City Council." in text
     assert "01733 747474" not in text  # no number the council has not given
 
-    db_session.add(CouncilSettings(id=1, name="Fenland District Council", contact_phone="01354 654321",
-                                   contact_email="care@fenland.example", website="https://www.fenland.example"))
+    db_session.add(
+        CouncilSettings(
+            id=1,
+            name="Fenland District Council",
+            contact_phone="01354 654321",
+            contact_email="care@fenland.example",
+            website="https://www.fenland.example",
+        )
+    )
     db_session.commit()
     response = client.get("/explode-for-test")
     assert response.status_code == 500
@@ -378,7 +391,9 @@ def test_information_pages_give_the_councils_own_contact_details(client, db_sess
 
     text = visible_text(client.get(url))
     assert "01733 747474" not in text and "peterborough.gov.uk" not in text
-    db_session.add(CouncilSettings(id=1, name="Fenland District Council", contact_phone="01354 654321", contact_email="care@fenland.example"))
+    db_session.add(
+        CouncilSettings(id=1, name="Fenland District Council", contact_phone="01354 654321", contact_email="care@fenland.example")
+    )
     db_session.commit()
     response = client.get(url)
     assert "telephone: 01354 654321" in visible_text(response)
@@ -408,10 +423,19 @@ def test_paragraphs_typed_in_a_browser_show_as_paragraphs(client, make_service, 
     provider = service.provider
     sign_in(client, make_provider_staff(provider))
     typed = "Help getting up.  \r\n\r\nWashing & dressing <at home>.\r\n\r\n\r\n  \r\nA regular team.\r\n"
-    response = post_form(client, f"/provider/services/{service.id}/edit", {
-        "title": "Morning calls", "category_id": str(category("home-care").id), "description": typed, "price": "24.50",
-        "price_unit": "hour", "min_units": "1", "funding_routes": ["personal_budget", "self_funder"],
-    })
+    response = post_form(
+        client,
+        f"/provider/services/{service.id}/edit",
+        {
+            "title": "Morning calls",
+            "category_id": str(category("home-care").id),
+            "description": typed,
+            "price": "24.50",
+            "price_unit": "hour",
+            "min_units": "1",
+            "funding_routes": ["personal_budget", "self_funder"],
+        },
+    )
     assert response.status_code == 302, visible_text(response)[:400]
     db.session.refresh(service)
     assert service.description == "Help getting up.\n\nWashing & dressing <at home>.\n\nA regular team."
@@ -421,9 +445,16 @@ def test_paragraphs_typed_in_a_browser_show_as_paragraphs(client, make_service, 
     assert "<at home>" not in public.get(f"/services/{service.id}").get_data(as_text=True)  # escaped, not markup
 
     profile = provider_accounts.profile_input(provider)
-    form = {name: getattr(profile, name) or "" for name in ("name", "legal_name", "email", "phone", "website", "address_line1", "town", "base_postcode")}
-    form |= {"areas": profile.areas, "cqc_provider_id": provider.cqc_provider_id, "cqc_location_id": provider.cqc_location_id,
-             "description": "We are local.\r\n\r\nFounded in 1999.\r\nFamily run."}
+    form = {
+        name: getattr(profile, name) or ""
+        for name in ("name", "legal_name", "email", "phone", "website", "address_line1", "town", "base_postcode")
+    }
+    form |= {
+        "areas": profile.areas,
+        "cqc_provider_id": provider.cqc_provider_id,
+        "cqc_location_id": provider.cqc_location_id,
+        "description": "We are local.\r\n\r\nFounded in 1999.\r\nFamily run.",
+    }
     response = post_form(client, "/provider/profile", form)
     assert response.status_code == 302, visible_text(response)[:400]
     db.session.refresh(provider)
@@ -440,10 +471,10 @@ def test_text_saved_with_windows_line_breaks_still_shows_as_paragraphs(client, m
 
 def test_changing_the_hours_moves_last_updated(client, make_service, make_provider_staff):
     from app.database import utcnow
-    from app.presenters.formatting import format_date
+    from app.formatting import format_date
     from tests.helpers import post_form, sign_in
 
-    service = make_service(updated_at=dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc))
+    service = make_service(updated_at=dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC))
     assert summary_rows(client.get(f"/services/{service.id}"))["Last updated"] == "5 January 2026"
     sign_in(client, make_provider_staff(service.provider))
     response = post_form(client, f"/provider/services/{service.id}/hours", {"day2_0_opens": "10:00", "day2_0_closes": "14:00"})
@@ -481,7 +512,9 @@ def test_the_cookies_page_lists_every_cookie_the_app_sets(client, make_service, 
     response = client.get("/cookies")
     listed = {cell.get_text(strip=True) for cell in page(response).select("tbody th.govuk-table__header")}
     assert set_by_app <= listed, f"cookies the app sets but the cookies page does not list: {set_by_app - listed}"
-    assert listed == set_by_app | STRIPE_JS_COOKIES, f"the cookies page lists cookies nobody sets: {listed - set_by_app - STRIPE_JS_COOKIES}"
+    assert listed == set_by_app | STRIPE_JS_COOKIES, (
+        f"the cookies page lists cookies nobody sets: {listed - set_by_app - STRIPE_JS_COOKIES}"
+    )
     text = visible_text(response)
     assert "Signing in also ends after 120 minutes without use, and after 24 hours in any case" in text
 
@@ -495,8 +528,14 @@ def test_a_description_at_the_limit_with_browser_line_breaks_is_accepted(client,
     sign_in(client, make_provider_staff(service.provider))
     paragraph = "x" * 98
     typed = "\r\n\r\n".join([paragraph] * 50)  # 50 × 98 + 49 × 2 = 4,998 characters on screen
-    form = {"title": "Morning calls", "category_id": str(category("home-care").id), "price": "24.50",
-            "price_unit": "hour", "min_units": "1", "funding_routes": ["personal_budget"]}
+    form = {
+        "title": "Morning calls",
+        "category_id": str(category("home-care").id),
+        "price": "24.50",
+        "price_unit": "hour",
+        "min_units": "1",
+        "funding_routes": ["personal_budget"],
+    }
     response = post_form(client, f"/provider/services/{service.id}/edit", form | {"description": typed})
     assert response.status_code == 302, visible_text(response)[:400]
     db.session.refresh(service)

@@ -10,6 +10,7 @@ from app import create_app
 from app.extensions import db
 from app.models import AuditEvent, Role
 from app.services import two_step
+from app.services.errors import Conflict
 from tests.factories import DEFAULT_PASSWORD
 from tests.helpers import csrf_from, h1, next_code, page, post_form, sign_in, visible_text
 
@@ -17,7 +18,13 @@ from tests.helpers import csrf_from, h1, next_code, page, post_form, sign_in, vi
 @pytest.fixture
 def limited_client(app):
     """A client of the same database with rate limits switched on (they are off in tests)."""
-    limited = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SEARCH_INDEX_DIR", "INSTANCE_PATH")}, "RATELIMIT_ENABLED": True, "TESTING": True})
+    limited = create_app(
+        {
+            **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SEARCH_INDEX_DIR", "INSTANCE_PATH")},
+            "RATELIMIT_ENABLED": True,
+            "TESTING": True,
+        }
+    )
     yield limited.test_client()
     # The limiter is shared: the next app created switches it back off.
 
@@ -145,7 +152,7 @@ def test_commissioners_must_set_up_two_step_outside_demo_mode(production_like, m
         for path in ("/commissioner", "/account", "/"):
             assert client.get(path).headers.get("Location") == "/account/two-step", path
         assert "Council accounts must use two-step verification" in visible_text(client.get("/account/two-step"))
-        with pytest.raises(Exception):
+        with pytest.raises(Conflict, match="must keep two-step verification on"):
             two_step.disable(user, password=DEFAULT_PASSWORD, code="000000", demo_mode=False)
 
 
@@ -241,7 +248,9 @@ def test_wrong_codes_on_turning_two_step_off_and_new_recovery_codes_are_limited_
         response = post_form(client, "/account/two-step/recovery-codes", {"code": "000000"}, form_page="/account/two-step")
         assert response.status_code == 200 and "The code is not right" in visible_text(response)
     assert post_form(client, "/account/two-step/turn-off", {"password": DEFAULT_PASSWORD, "code": next_code(user)}).status_code == 429
-    assert post_form(client, "/account/two-step/recovery-codes", {"code": next_code(user)}, form_page="/account/two-step").status_code == 429
+    assert (
+        post_form(client, "/account/two-step/recovery-codes", {"code": next_code(user)}, form_page="/account/two-step").status_code == 429
+    )
     db.session.rollback()  # the other app's commits are seen in a new transaction
     db.session.refresh(user)
     assert user.two_step_enabled

@@ -107,7 +107,16 @@ def test_bad_input_gets_a_gov_uk_error_summary_and_field_error(client, index, qu
 
 @pytest.mark.parametrize(
     "q",
-    ['home AND (care OR "day centre") NOT meals', "car* demntia~ care^2 a:b", "(((((((((((", "NOT NOT NOT NOT NOT NOT NOT NOT x", '"', "é café 日本語 😀", "%00".replace("%00", "") + "\\'\"<script>", "~ ^ : * ( ) \""],
+    [
+        'home AND (care OR "day centre") NOT meals',
+        "car* demntia~ care^2 a:b",
+        "(((((((((((",
+        "NOT NOT NOT NOT NOT NOT NOT NOT x",
+        '"',
+        "é café 日本語 😀",
+        "%00".replace("%00", "") + "\\'\"<script>",
+        '~ ^ : * ( ) "',
+    ],
 )
 def test_whoosh_syntax_and_unicode_never_break_the_page(client, index, make_service, q):
     make_service(title="Home care visits")
@@ -268,7 +277,9 @@ def test_service_page_shows_rank_and_reasons(client, make_provider, make_service
     assert "the council counts quality as 60% and price as 40% on the Home care lot" in text
 
 
-def test_the_service_page_ranks_from_the_index_without_loading_the_lot(client, index, make_provider, make_service, make_lot, make_membership, monkeypatch):
+def test_the_service_page_ranks_from_the_index_without_loading_the_lot(
+    client, index, make_provider, make_service, make_lot, make_membership, monkeypatch
+):
     """At a region's size a lot has thousands of members: the public service page takes
     the rank from the search index's scores, not from loading the lot on every view."""
     from app.services import ranking
@@ -286,7 +297,9 @@ def test_the_service_page_ranks_from_the_index_without_loading_the_lot(client, i
         assert reason in text
 
 
-def test_a_listing_published_and_withdrawn_through_the_provider_pages_shows_in_search(client, index, make_provider, make_provider_staff, make_service):
+def test_a_listing_published_and_withdrawn_through_the_provider_pages_shows_in_search(
+    client, index, make_provider, make_provider_staff, make_service
+):
     from app.models import ServiceStatus
     from tests.helpers import post_form, sign_in
 

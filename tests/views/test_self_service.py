@@ -27,7 +27,7 @@ from app.models import (
     User,
 )
 from app.services import accounts, enquiries
-from tests.helpers import h1, link_in, outbox, post_form, sign_in, summary_rows, visible_text
+from tests.helpers import h1, link_in, outbox, post_form, sign_in, visible_text
 
 
 def _audit(action):
@@ -40,10 +40,17 @@ def _audit(action):
 def _sign_up(client, make_district, **overrides):
     make_district("PE1")
     data = {
-        "your_name": "Priya Shah", "your_email": "priya@sunrise.test", "password": "kettle on the hob",
-        "name": "Sunrise Home Care", "legal_name": "Sunrise Home Care Ltd", "base_postcode": "pe1 1aa",
-        "phone": "01733 123456", "email": "hello@sunrise.test", "description": "Home care in Peterborough.",
-        "cqc_provider_id": "1-101634368", "cqc_location_id": "1-1000012345",
+        "your_name": "Priya Shah",
+        "your_email": "priya@sunrise.test",
+        "password": "kettle on the hob",
+        "name": "Sunrise Home Care",
+        "legal_name": "Sunrise Home Care Ltd",
+        "base_postcode": "pe1 1aa",
+        "phone": "01733 123456",
+        "email": "hello@sunrise.test",
+        "description": "Home care in Peterborough.",
+        "cqc_provider_id": "1-101634368",
+        "cqc_location_id": "1-1000012345",
     }
     data.update(overrides)
     return post_form(client, "/register/provider", data)
@@ -62,9 +69,17 @@ def test_a_provider_signs_up_pending_and_a_commissioner_verifies_it(app, client,
     sign_in(council, make_commissioner())
     queue = council.get("/commissioner/providers")
     assert "Sunrise Home Care" in visible_text(queue)
-    bad = post_form(council, f"/commissioner/providers/{provider.id}/verify", {"regulated": "yes", "cqc_provider_id": "1-101634368", "cqc_location_id": "12345"})
+    bad = post_form(
+        council,
+        f"/commissioner/providers/{provider.id}/verify",
+        {"regulated": "yes", "cqc_provider_id": "1-101634368", "cqc_location_id": "12345"},
+    )
     assert "Enter a CQC location ID in the correct format" in visible_text(bad)
-    response = post_form(council, f"/commissioner/providers/{provider.id}/verify", {"regulated": "yes", "cqc_provider_id": "1-101634368", "cqc_location_id": "1-1000012345"})
+    response = post_form(
+        council,
+        f"/commissioner/providers/{provider.id}/verify",
+        {"regulated": "yes", "cqc_provider_id": "1-101634368", "cqc_location_id": "1-1000012345"},
+    )
     assert response.status_code == 302
     db.session.refresh(provider)
     assert provider.status is ProviderStatus.VERIFIED
@@ -80,17 +95,27 @@ def test_verification_refuses_a_cqc_location_id_another_provider_has(app, client
     provider = db.session.execute(select(Provider).where(Provider.name == "Sunrise Home Care")).scalar_one()
     council = app.test_client()
     sign_in(council, make_commissioner())
-    response = post_form(council, f"/commissioner/providers/{provider.id}/verify", {"regulated": "yes", "cqc_provider_id": "1-101634368", "cqc_location_id": "1-1000099999"})
-    assert "(verified) already has this CQC location ID. If it is not theirs, reject that provider or correct its ID first" in visible_text(response)
+    response = post_form(
+        council,
+        f"/commissioner/providers/{provider.id}/verify",
+        {"regulated": "yes", "cqc_provider_id": "1-101634368", "cqc_location_id": "1-1000099999"},
+    )
+    assert "(verified) already has this CQC location ID. If it is not theirs, reject that provider or correct its ID first" in visible_text(
+        response
+    )
     db.session.refresh(provider)
     assert provider.status is ProviderStatus.PENDING
 
 
-def test_a_rejected_sign_up_no_longer_holds_its_cqc_location_id(app, client, make_district, make_provider, make_provider_staff, make_commissioner):
+def test_a_rejected_sign_up_no_longer_holds_its_cqc_location_id(
+    app, client, make_district, make_provider, make_provider_staff, make_commissioner
+):
     """A bogus sign-up blocks a CQC location id only while the council has not decided:
     once rejected, the real provider can use it, and the commissioner verifying it is told
     another provider gave the same id."""
-    squatter = make_provider(name="Squatter Care", status=ProviderStatus.PENDING, cqc_location_id="1-1000012345", cqc_provider_id="1-101634368")
+    squatter = make_provider(
+        name="Squatter Care", status=ProviderStatus.PENDING, cqc_location_id="1-1000012345", cqc_provider_id="1-101634368"
+    )
     blocked = _sign_up(client, make_district)
     assert "Another provider on the marketplace already has this CQC location ID" in visible_text(blocked)
 
@@ -106,7 +131,11 @@ def test_a_rejected_sign_up_no_longer_holds_its_cqc_location_id(app, client, mak
     text_on_page = visible_text(page)
     assert "Another provider gave the same CQC location ID (1-1000012345), and the council did not verify it" in text_on_page
     assert "Squatter Care (rejected: CQC lists another provider at this location.)" in text_on_page
-    post_form(council, f"/commissioner/providers/{real.id}/verify", {"regulated": "yes", "cqc_provider_id": "1-101634368", "cqc_location_id": "1-1000012345"})
+    post_form(
+        council,
+        f"/commissioner/providers/{real.id}/verify",
+        {"regulated": "yes", "cqc_provider_id": "1-101634368", "cqc_location_id": "1-1000012345"},
+    )
     db.session.refresh(real)
     assert real.status is ProviderStatus.VERIFIED
 
@@ -120,7 +149,9 @@ def test_a_rejected_sign_up_no_longer_holds_its_cqc_location_id(app, client, mak
     assert squatter.status is ProviderStatus.REJECTED
 
 
-def test_a_provider_sign_up_that_loses_a_race_for_its_cqc_location_id_or_email_is_a_form_error(app, client, make_district, make_provider, make_user, monkeypatch):
+def test_a_provider_sign_up_that_loses_a_race_for_its_cqc_location_id_or_email_is_a_form_error(
+    app, client, make_district, make_provider, make_user, monkeypatch
+):
     from app.services import provider_accounts
 
     winner = make_provider(name="Got There First", cqc_location_id="1-1000012345", cqc_provider_id="1-101634368")
@@ -180,14 +211,25 @@ def test_a_rejected_provider_sees_why_fixes_it_and_asks_again(app, client, make_
     post_form(client, "/provider/resubmit", form_page="/provider")
     db.session.refresh(provider)
     assert provider.status is ProviderStatus.PENDING
-    assert [e.action for e in db.session.execute(select(AuditEvent).where(AuditEvent.target_type == "provider").order_by(AuditEvent.id)).scalars()][-2:] == ["provider.rejected", "provider.resubmitted"]
+    assert [
+        e.action
+        for e in db.session.execute(select(AuditEvent).where(AuditEvent.target_type == "provider").order_by(AuditEvent.id)).scalars()
+    ][-2:] == ["provider.rejected", "provider.resubmitted"]
 
 
 # -- Listings -------------------------------------------------------------------------------
 
 
 def _listing(**overrides):
-    data = {"title": "Morning calls", "category_id": "", "description": "Help getting up.", "price": "24.50", "price_unit": "hour", "min_units": "1", "funding_routes": ["personal_budget", "self_funder"]}
+    data = {
+        "title": "Morning calls",
+        "category_id": "",
+        "description": "Help getting up.",
+        "price": "24.50",
+        "price_unit": "hour",
+        "min_units": "1",
+        "funding_routes": ["personal_budget", "self_funder"],
+    }
     data.update(overrides)
     return data
 
@@ -199,9 +241,17 @@ def test_listing_validation_preview_publish_withdraw_and_price_audit(app, client
     home = category("home-care")
     bad = post_form(client, "/provider/services/new", _listing(title="", price="0", price_unit="", funding_routes=[], category_id="0"))
     text = visible_text(bad)
-    for message in ("Enter a name for the service", "Enter a price above £0", "Select what the price is for", "Select at least one way people can pay", "Select the kind of care or support"):
+    for message in (
+        "Enter a name for the service",
+        "Enter a price above £0",
+        "Select what the price is for",
+        "Select at least one way people can pay",
+        "Select the kind of care or support",
+    ):
         assert message in text
-    assert "Enter a price of £5,000 or less" in visible_text(post_form(client, "/provider/services/new", _listing(category_id=home.id, price="5000.01")))
+    assert "Enter a price of £5,000 or less" in visible_text(
+        post_form(client, "/provider/services/new", _listing(category_id=home.id, price="5000.01"))
+    )
     response = post_form(client, "/provider/services/new", _listing(category_id=home.id))
     service = db.session.execute(select(Service).where(Service.title == "Morning calls")).scalar_one()
     assert response.headers["Location"] == f"/provider/services/{service.id}"
@@ -239,11 +289,19 @@ def test_weekly_hours_and_closures(client, make_service, make_provider_staff):
     sign_in(client, make_provider_staff(service.provider))
     bad = post_form(client, f"/provider/services/{service.id}/hours", {"day0_0_opens": "9am", "day0_0_closes": "25:00"})
     assert "Enter a real time" in visible_text(bad) or "Enter a time" in visible_text(bad)
-    post_form(client, f"/provider/services/{service.id}/hours", {"day0_0_opens": "9am", "day0_0_closes": "5:30pm", "day5_0_opens": "22:00", "day5_0_closes": "07:00"})
+    post_form(
+        client,
+        f"/provider/services/{service.id}/hours",
+        {"day0_0_opens": "9am", "day0_0_closes": "5:30pm", "day5_0_opens": "22:00", "day5_0_closes": "07:00"},
+    )
     db.session.refresh(service)
     assert [(h.weekday, h.opens_at, h.closes_at) for h in service.hours] == [(0, dt.time(9), dt.time(17, 30)), (5, dt.time(22), dt.time(7))]
 
-    post_form(client, "/provider/closures", {"service_id": "all", "starts_on": ["24", "12", "2030"], "ends_on": ["26", "12", "2030"], "reason": "Christmas"})
+    post_form(
+        client,
+        "/provider/closures",
+        {"service_id": "all", "starts_on": ["24", "12", "2030"], "ends_on": ["26", "12", "2030"], "reason": "Christmas"},
+    )
     closure = db.session.execute(select(ServiceClosure)).scalar_one()
     assert (closure.starts_on, closure.ends_on, closure.service_id) == (dt.date(2030, 12, 24), dt.date(2030, 12, 26), None)
     bad = post_form(client, "/provider/closures", {"service_id": "all", "starts_on": ["31", "2", "2030"], "ends_on": ["", "", ""]})
@@ -277,7 +335,9 @@ def test_team_invite_accept_and_removal_ends_their_sign_in(app, client, make_pro
     sign_in(newcomer, sam, "violet harbour lamps")
     assert newcomer.get("/provider/services").status_code == 404
     assert "You are not part of a provider organisation" in visible_text(newcomer.get("/provider"))
-    assert [e.action for e in db.session.execute(select(AuditEvent).where(AuditEvent.action.like("team.%")).order_by(AuditEvent.id)).scalars()] == ["team.invited", "team.joined", "team.removed"]
+    assert [
+        e.action for e in db.session.execute(select(AuditEvent).where(AuditEvent.action.like("team.%")).order_by(AuditEvent.id)).scalars()
+    ] == ["team.invited", "team.joined", "team.removed"]
 
 
 def test_staff_cannot_edit_listings(app, client, make_provider, make_provider_staff, make_service):
@@ -378,7 +438,9 @@ def test_two_owners_acting_at_the_same_moment_leave_one_owner(app, make_provider
     db.session.expire_all()
     assert sorted(r == "ok" for r in results) == [False, True], results
     owners_left = db.session.execute(
-        select(func.count()).select_from(ProviderStaff).where(ProviderStaff.provider_id == provider_id, ProviderStaff.org_role == OrgRole.OWNER)
+        select(func.count())
+        .select_from(ProviderStaff)
+        .where(ProviderStaff.provider_id == provider_id, ProviderStaff.org_role == OrgRole.OWNER)
     ).scalar_one()
     assert owners_left == 1
 
@@ -386,7 +448,9 @@ def test_two_owners_acting_at_the_same_moment_leave_one_owner(app, make_provider
 # -- Enquiries and representatives -----------------------------------------------------------
 
 
-def test_enquiry_thread_in_both_inboxes_with_notifications_and_response_times(app, make_service, make_citizen, make_provider_staff, make_representative):
+def test_enquiry_thread_in_both_inboxes_with_notifications_and_response_times(
+    app, make_service, make_citizen, make_provider_staff, make_representative
+):
     service = make_service()
     citizen = make_citizen()
     rep = make_representative(citizen)
@@ -395,7 +459,11 @@ def test_enquiry_thread_in_both_inboxes_with_notifications_and_response_times(ap
     sign_in(asker, rep)
     form = asker.get(f"/services/{service.id}/ask")
     assert "Who is this enquiry for?" not in visible_text(form)  # only one person to ask for
-    post_form(asker, f"/services/{service.id}/ask", {"citizen": str(citizen.id), "subject": "Weekend visits?", "body": "Do you visit on Saturdays?"})
+    post_form(
+        asker,
+        f"/services/{service.id}/ask",
+        {"citizen": str(citizen.id), "subject": "Weekend visits?", "body": "Do you visit on Saturdays?"},
+    )
     enquiry = db.session.execute(select(Enquiry)).scalar_one()
     assert enquiry.citizen_id == citizen.id and enquiry.started_by_id == rep.id
 
@@ -403,7 +471,9 @@ def test_enquiry_thread_in_both_inboxes_with_notifications_and_response_times(ap
     sign_in(provider_side, staff)
     assert "Weekend visits?" in visible_text(provider_side.get("/provider/enquiries"))
     assert "New enquiry about" in visible_text(provider_side.get("/notifications"))
-    post_form(provider_side, f"/provider/enquiries/{enquiry.id}/reply", {"body": "Yes, from 8am."}, form_page=f"/provider/enquiries/{enquiry.id}")
+    post_form(
+        provider_side, f"/provider/enquiries/{enquiry.id}/reply", {"body": "Yes, from 8am."}, form_page=f"/provider/enquiries/{enquiry.id}"
+    )
 
     citizen_side = app.test_client()
     sign_in(citizen_side, citizen)
@@ -411,7 +481,10 @@ def test_enquiry_thread_in_both_inboxes_with_notifications_and_response_times(ap
     assert "Weekend visits?" in inbox and "New reply" in inbox
     thread = visible_text(citizen_side.get(f"/enquiries/{enquiry.id}"))
     assert "Do you visit on Saturdays?" in thread and "Yes, from 8am." in thread
-    assert any(n.subject.endswith("has replied") for n in db.session.execute(select(Notification).where(Notification.user_id == citizen.id)).scalars())
+    assert any(
+        n.subject.endswith("has replied")
+        for n in db.session.execute(select(Notification).where(Notification.user_id == citizen.id)).scalars()
+    )
     times = enquiries.response_times(service.provider)
     assert times.answered == 1 and times.median is not None and times.within_one_working_day_percent == 100
     assert "You usually reply within" in visible_text(provider_side.get("/provider/enquiries"))
@@ -501,7 +574,10 @@ def test_framework_weights_must_add_up_and_decisions_are_audited(app, client, ma
     post_form(client, f"/commissioner/framework/lots/{lot.id}/memberships/{membership.id}/suspend", {"reason": "Inadequate rating"})
     db.session.refresh(membership)
     assert membership.status is MembershipStatus.SUSPENDED and membership.reason == "Inadequate rating"
-    assert [e.action for e in _audit("framework.membership_approved") + _audit("framework.membership_suspended")] == ["framework.membership_approved", "framework.membership_suspended"]
+    assert [e.action for e in _audit("framework.membership_approved") + _audit("framework.membership_suspended")] == [
+        "framework.membership_approved",
+        "framework.membership_suspended",
+    ]
 
     trail = client.get("/commissioner/audit?action=framework.membership_suspended")
     assert "Inadequate rating" in visible_text(trail)
@@ -514,10 +590,15 @@ def test_council_settings_change_the_name_people_see(client, make_commissioner, 
     make_district("PE1")
     make_district("PE2")
     sign_in(client, make_commissioner())
-    bad = post_form(client, "/commissioner/settings", {"name": "Fenland Council", "districts": "PE1, ZZ99, nonsense", "cancellation_notice_hours": "24"})
+    bad = post_form(
+        client, "/commissioner/settings", {"name": "Fenland Council", "districts": "PE1, ZZ99, nonsense", "cancellation_notice_hours": "24"}
+    )
     assert "These are not: NONSENSE" in visible_text(bad)
-    post_form(client, "/commissioner/settings", {"name": "Fenland Council", "districts": "pe2 PE1", "contact_email": "care@fenland.test",
-                                                 "cancellation_notice_hours": "48"})
+    post_form(
+        client,
+        "/commissioner/settings",
+        {"name": "Fenland Council", "districts": "pe2 PE1", "contact_email": "care@fenland.test", "cancellation_notice_hours": "48"},
+    )
     page = client.get("/")
     assert "Fenland Council" in visible_text(page)
     assert "care@fenland.test" in visible_text(client.get("/accessibility"))
@@ -604,7 +685,7 @@ def test_the_audit_csv_guards_every_text_column_against_formulas(app, client, ma
     import csv
     import io
 
-    typed = "=hyperlink(\"https://evil.example\",\"click\")"  # emails are kept in lower case
+    typed = '=hyperlink("https://evil.example","click")'  # emails are kept in lower case
     for _ in range(5):  # a burst against an email nobody has: the typed text becomes the record
         post_form(app.test_client(), "/sign-in", {"email": typed, "password": "wrong"})
     [burst] = _audit("sign_in.failure_burst")
@@ -631,7 +712,9 @@ def test_safe_cell_leaves_numbers_and_plain_text_alone():
         assert safe_cell(formula) == "'" + formula
 
 
-def test_approving_a_provider_on_a_lot_needs_a_reason_which_is_audited(app, client, make_commissioner, make_lot, make_provider, make_provider_staff, make_service):
+def test_approving_a_provider_on_a_lot_needs_a_reason_which_is_audited(
+    app, client, make_commissioner, make_lot, make_provider, make_provider_staff, make_service
+):
     lot = make_lot("home-care")
     provider = make_provider()
     staff = make_provider_staff(provider)
@@ -646,7 +729,9 @@ def test_approving_a_provider_on_a_lot_needs_a_reason_which_is_audited(app, clie
     assert db.session.execute(select(FrameworkMembership)).first() is None
     assert _audit("framework.membership_approved") == []
 
-    post_form(client, f"/commissioner/framework/lots/{lot.id}/approve", {"provider_id": str(provider.id), "reason": "Tender 2025/14, lot 1"})
+    post_form(
+        client, f"/commissioner/framework/lots/{lot.id}/approve", {"provider_id": str(provider.id), "reason": "Tender 2025/14, lot 1"}
+    )
     [event] = _audit("framework.membership_approved")
     assert event.before is None and event.after["reason"] == "Tender 2025/14, lot 1" and event.after["status"] == "approved"
     notes = db.session.execute(select(Notification).where(Notification.user_id == staff.id)).scalars().all()

@@ -27,7 +27,7 @@ from app.models import (
     StripeEvent,
     VisitStatus,
 )
-from app.services import bookings, card_payments, ledger
+from app.services import bookings, card_payments, ledger, ledger_check
 from tests.payments_fixtures import sign_webhook, stripe_get
 from tests.services.money_helpers import request_for
 
@@ -36,8 +36,14 @@ pytestmark = pytest.mark.usefixtures("stripe_app")
 
 def event(event_id: str, event_type: str, obj: dict, created: int | None = None) -> bytes:
     return json.dumps(
-        {"id": event_id, "object": "event", "type": event_type, "created": created or int(time.time()),
-         "livemode": False, "data": {"object": obj}}
+        {
+            "id": event_id,
+            "object": "event",
+            "type": event_type,
+            "created": created or int(time.time()),
+            "livemode": False,
+            "data": {"object": obj},
+        }
     ).encode()
 
 
@@ -63,13 +69,17 @@ def lost_authorisation(make_user, make_service, save_card, monkeypatch, localstr
         return real(*args)
 
     monkeypatch.setattr(card_payments, "_record", crash_once)
-    request = request_for(service, None, day=dt.date.today() + dt.timedelta(days=2), payment_method=PaymentMethod.CARD,
-                          card_public_id=card.public_id)
+    request = request_for(
+        service, None, day=dt.date.today() + dt.timedelta(days=2), payment_method=PaymentMethod.CARD, card_public_id=card.public_id
+    )
     with pytest.raises(RuntimeError):
         bookings.create(request, citizen=citizen, booker=citizen, policy=policy)
     monkeypatch.undo()
-    intents = [pi for pi in stripe_get(localstripe.url, "/v1/payment_intents?limit=1000")["data"]
-               if pi["metadata"].get("marketplace_attempt", "").startswith("visit:")]
+    intents = [
+        pi
+        for pi in stripe_get(localstripe.url, "/v1/payment_intents?limit=1000")["data"]
+        if pi["metadata"].get("marketplace_attempt", "").startswith("visit:")
+    ]
     payment = db.session.query(CardPayment).one()
     mine = [pi for pi in intents if pi["metadata"]["marketplace_payment"] == payment.public_id]
     assert payment.status is CardPaymentStatus.STARTED and len(mine) == 1
@@ -95,7 +105,7 @@ def test_a_signed_event_brings_a_payment_forward_and_a_replay_changes_nothing(cl
     # Our own retry later finds the payment already recorded and asks Stripe nothing new.
     card_payments.retry_unfinished()
     assert db.session.query(LedgerHold).count() == 1
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_events_arriving_out_of_order_never_move_a_payment_back(client, lost_authorisation, localstripe):
@@ -120,7 +130,7 @@ def test_events_arriving_out_of_order_never_move_a_payment_back(client, lost_aut
     payment = db.session.get(CardPayment, payment.id)
     assert payment.status is CardPaymentStatus.CAPTURED and payment.captured_pence == 2_000
     assert ledger.balance(ledger.provider_payable_account(lost_authorisation["service"].provider)) == 2_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_late_success_event_for_a_payment_we_lost_is_applied_once(client, lost_authorisation):
@@ -129,7 +139,7 @@ def test_a_late_success_event_for_a_payment_we_lost_is_applied_once(client, lost
     for event_id in ("evt_a", "evt_b"):  # two different events with the same state
         assert post(client, event(event_id, "payment_intent.amount_capturable_updated", intent)).status_code == 200
     assert db.session.query(LedgerHold).count() == 1
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 @pytest.mark.parametrize(
@@ -158,7 +168,9 @@ def test_a_signature_with_another_secret_or_a_stale_time_is_refused(client):
 
 
 def test_events_that_are_not_ours_are_acknowledged_and_ignored(client):
-    payload = event("evt_z", "payment_intent.succeeded", {"id": "pi_not_ours", "object": "payment_intent", "status": "succeeded", "metadata": {}})
+    payload = event(
+        "evt_z", "payment_intent.succeeded", {"id": "pi_not_ours", "object": "payment_intent", "status": "succeeded", "metadata": {}}
+    )
     response = post(client, payload)
     assert response.status_code == 200 and "not one of our payments" in response.json["outcome"]
     other = post(client, event("evt_c", "customer.created", {"id": "cus_1", "object": "customer"}))
@@ -199,8 +211,9 @@ def lost_capture(make_user, make_service, save_card, monkeypatch, localstripe, p
     citizen, staff = make_user(Role.CITIZEN), make_user(Role.PROVIDER)
     service = make_service(price_pence=2_000, accepts_self_funder=True)
     card = save_card(citizen)
-    request = request_for(service, None, day=dt.date.today() + dt.timedelta(days=2), units=2, payment_method=PaymentMethod.CARD,
-                          card_public_id=card.public_id)
+    request = request_for(
+        service, None, day=dt.date.today() + dt.timedelta(days=2), units=2, payment_method=PaymentMethod.CARD, card_public_id=card.public_id
+    )
     booking = bookings.create(request, citizen=citizen, booker=citizen, policy=policy)
     bookings.accept(booking, by=staff)
     payment = db.session.query(CardPayment).one()
@@ -247,15 +260,18 @@ def test_succeeded_before_amount_capturable_updated_and_failed_after_succeeded(c
     # Our own retry then finds the capture done and moves nothing more.
     card_payments.retry_unfinished()
     assert ledger.balance(ledger.provider_payable_account(provider)) == 2_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
-def test_a_failure_event_after_a_lost_charge_succeeded_changes_nothing(client, make_user, make_service, save_card, monkeypatch, localstripe, policy):
+def test_a_failure_event_after_a_lost_charge_succeeded_changes_nothing(
+    client, make_user, make_service, save_card, monkeypatch, localstripe, policy
+):
     citizen, staff = make_user(Role.CITIZEN), make_user(Role.PROVIDER)
     service = make_service(price_pence=2_000, accepts_self_funder=True)
     card = save_card(citizen)
-    request = request_for(service, None, day=dt.date.today() + dt.timedelta(days=12), payment_method=PaymentMethod.CARD,
-                          card_public_id=card.public_id)
+    request = request_for(
+        service, None, day=dt.date.today() + dt.timedelta(days=12), payment_method=PaymentMethod.CARD, card_public_id=card.public_id
+    )
     booking = bookings.create(request, citizen=citizen, booker=citizen, policy=policy)
     bookings.accept(booking, by=staff)
     real = card_payments._record
@@ -266,23 +282,41 @@ def test_a_failure_event_after_a_lost_charge_succeeded_changes_nothing(client, m
     monkeypatch.setattr(card_payments, "_record", real)
     payment = db.session.query(CardPayment).one()
     assert payment.status is CardPaymentStatus.STARTED  # we never learnt the charge's outcome
-    charged = [pi for pi in stripe_get(localstripe.url, "/v1/payment_intents?limit=1000")["data"]
-               if pi["metadata"].get("marketplace_payment") == payment.public_id][0]
+    charged = next(
+        pi
+        for pi in stripe_get(localstripe.url, "/v1/payment_intents?limit=1000")["data"]
+        if pi["metadata"].get("marketplace_payment") == payment.public_id
+    )
     assert charged["status"] == "succeeded"
     now = int(time.time())
     ok = post(client, event("evt_charge_ok", "payment_intent.succeeded", charged, created=now))
-    late = post(client, event("evt_charge_failed", "payment_intent.payment_failed",
-                              dict(charged, status="requires_payment_method", last_payment_error={"code": "card_declined"}), created=now + 1))
+    late = post(
+        client,
+        event(
+            "evt_charge_failed",
+            "payment_intent.payment_failed",
+            dict(charged, status="requires_payment_method", last_payment_error={"code": "card_declined"}),
+            created=now + 1,
+        ),
+    )
     assert "started -> captured" in ok.json["outcome"] and "no change" in late.json["outcome"]
     db.session.expire_all()
     assert db.session.get(CardPayment, payment.id).status is CardPaymentStatus.CAPTURED
     assert db.session.get(BookingVisit, visit.id).status is VisitStatus.DELIVERED
     assert ledger.balance(ledger.provider_payable_account(service.provider)) == 2_000
     card_payments.retry_unfinished()  # our retry finds the same intent: nothing charged again
-    assert len([pi for pi in stripe_get(localstripe.url, "/v1/payment_intents?limit=1000")["data"]
-                if pi["metadata"].get("marketplace_payment") == payment.public_id]) == 1
+    assert (
+        len(
+            [
+                pi
+                for pi in stripe_get(localstripe.url, "/v1/payment_intents?limit=1000")["data"]
+                if pi["metadata"].get("marketplace_payment") == payment.public_id
+            ]
+        )
+        == 1
+    )
     assert ledger.balance(ledger.provider_payable_account(service.provider)) == 2_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 # Refunds: pending until Stripe says they succeeded ---------------------------------------------
@@ -293,8 +327,9 @@ def paid_visit(make_user, make_service, save_card, localstripe, policy):
     citizen, staff, commissioner = make_user(Role.CITIZEN), make_user(Role.PROVIDER), make_user(Role.COMMISSIONER)
     service = make_service(price_pence=2_000, accepts_self_funder=True)
     card = save_card(citizen)
-    request = request_for(service, None, day=dt.date.today() + dt.timedelta(days=2), payment_method=PaymentMethod.CARD,
-                          card_public_id=card.public_id)
+    request = request_for(
+        service, None, day=dt.date.today() + dt.timedelta(days=2), payment_method=PaymentMethod.CARD, card_public_id=card.public_id
+    )
     booking = bookings.create(request, citizen=citizen, booker=citizen, policy=policy)
     bookings.accept(booking, by=staff)
     visit = booking.visits[0]
@@ -324,8 +359,9 @@ def pending_refunds_at_stripe(monkeypatch):
 
 def test_a_pending_refund_moves_money_to_the_card_only_when_stripe_says_it_succeeded(client, paid_visit, monkeypatch, localstripe):
     pending_refunds_at_stripe(monkeypatch)
-    refund = card_payments.refund_visit(paid_visit["visit"], amount_pence=500, reason="Late arrival", by=paid_visit["commissioner"],
-                                        request_key="r-pending")
+    refund = card_payments.refund_visit(
+        paid_visit["visit"], amount_pence=500, reason="Late arrival", by=paid_visit["commissioner"], request_key="r-pending"
+    )
     monkeypatch.undo()
     assert refund.status is RefundStatus.PENDING and refund.stripe_refund_id.startswith("re_")
     card = paid_visit["card"]
@@ -335,7 +371,7 @@ def test_a_pending_refund_moves_money_to_the_card_only_when_stripe_says_it_succe
     assert ledger.balance(ledger.provider_payable_account(provider)) == 1_500  # cannot be paid out to the provider meanwhile
     assert card_payments.card_statement(paid_visit["citizen"])[-1].refunded_pence == 0
     assert [r.id for r in card_payments.pending_refunds_for(paid_visit["citizen"])] == [refund.id]
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
     remote = stripe_get(localstripe.url, f"/v1/refunds/{refund.stripe_refund_id}")
     payload = event("evt_refund_ok", "charge.refund.updated", dict(remote, status="succeeded"))
@@ -350,18 +386,21 @@ def test_a_pending_refund_moves_money_to_the_card_only_when_stripe_says_it_succe
     assert ledger.balance(card_payments.card_account(card)) == -1_500
     assert ledger.balance(card_payments.clearing_account()) == 0
     assert card_payments.card_statement(paid_visit["citizen"])[-1].refunded_pence == 500
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_refund_that_fails_gives_the_money_back_to_the_provider(client, paid_visit, monkeypatch, localstripe):
     from app.models import AuditEvent
 
     pending_refunds_at_stripe(monkeypatch)
-    refund = card_payments.refund_visit(paid_visit["visit"], amount_pence=700, reason="Complaint", by=paid_visit["commissioner"],
-                                        request_key="r-fails")
+    refund = card_payments.refund_visit(
+        paid_visit["visit"], amount_pence=700, reason="Complaint", by=paid_visit["commissioner"], request_key="r-fails"
+    )
     monkeypatch.undo()
     remote = stripe_get(localstripe.url, f"/v1/refunds/{refund.stripe_refund_id}")
-    response = post(client, event("evt_refund_failed", "refund.failed", dict(remote, status="failed", failure_reason="expired_or_canceled_card")))
+    response = post(
+        client, event("evt_refund_failed", "refund.failed", dict(remote, status="failed", failure_reason="expired_or_canceled_card"))
+    )
     assert "pending -> failed" in response.json["outcome"]
     db.session.expire_all()
     refund = db.session.get(CardRefund, refund.id)
@@ -372,12 +411,13 @@ def test_a_refund_that_fails_gives_the_money_back_to_the_provider(client, paid_v
     back = ledger.find_transaction(f"card-refund:{refund.id}:back-to-provider")
     assert back.corrects_id == ledger.find_transaction(f"card-refund:{refund.id}:from-provider").id  # a linked correction
     assert db.session.query(AuditEvent).filter_by(action="payments.refund_failed").count() == 1
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_a_refund_the_bank_sends_back_after_it_succeeded_is_reversed(client, paid_visit, localstripe):
-    refund = card_payments.refund_visit(paid_visit["visit"], amount_pence=400, reason="Short visit", by=paid_visit["commissioner"],
-                                        request_key="r-back")
+    refund = card_payments.refund_visit(
+        paid_visit["visit"], amount_pence=400, reason="Short visit", by=paid_visit["commissioner"], request_key="r-back"
+    )
     assert refund.status is RefundStatus.SUCCEEDED  # localstripe: at once
     remote = stripe_get(localstripe.url, f"/v1/refunds/{refund.stripe_refund_id}")
     assert "succeeded -> failed" in post(client, event("evt_back", "charge.refund.updated", dict(remote, status="failed"))).json["outcome"]
@@ -388,25 +428,28 @@ def test_a_refund_the_bank_sends_back_after_it_succeeded_is_reversed(client, pai
     assert ledger.balance(ledger.provider_payable_account(paid_visit["service"].provider)) == 2_000
     lines = card_payments.card_statement(paid_visit["citizen"])
     assert [line.refunded_pence for line in lines if line.refunded_pence] == [400, -400]
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 def test_refund_events_that_are_not_ours_are_ignored(client):
-    response = post(client, event("evt_r_x", "charge.refund.updated", {"id": "re_unknown", "object": "refund", "status": "succeeded", "metadata": {}}))
+    response = post(
+        client, event("evt_r_x", "charge.refund.updated", {"id": "re_unknown", "object": "refund", "status": "succeeded", "metadata": {}})
+    )
     assert response.status_code == 200 and "not one of our refunds" in response.json["outcome"]
 
 
 def test_flask_payments_retry_settles_a_pending_refund_whose_webhook_never_came(paid_visit, monkeypatch, localstripe):
     pending_refunds_at_stripe(monkeypatch)
-    refund = card_payments.refund_visit(paid_visit["visit"], amount_pence=300, reason="Late", by=paid_visit["commissioner"],
-                                        request_key="r-no-hook")
+    refund = card_payments.refund_visit(
+        paid_visit["visit"], amount_pence=300, reason="Late", by=paid_visit["commissioner"], request_key="r-no-hook"
+    )
     monkeypatch.undo()
     assert refund.status is RefundStatus.PENDING
     card_payments.retry_unfinished()  # localstripe's refund is succeeded
     db.session.expire_all()
     assert db.session.get(CardRefund, refund.id).status is RefundStatus.SUCCEEDED
     assert ledger.balance(card_payments.clearing_account()) == 0
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 # A late success after the visit was paid another way: refunded automatically, once ------------
@@ -414,22 +457,28 @@ def test_flask_payments_retry_settles_a_pending_refund_whose_webhook_never_came(
 
 def test_a_late_success_for_a_visit_already_paid_is_refunded_automatically(client, make_user, make_service, save_card, localstripe, policy):
     from app.models import AuditEvent, Notification
-    from tests.payments_fixtures import PUBLISHABLE_KEY
-
-    from tests.payments_fixtures import stripe_js_confirm_setup
+    from tests.payments_fixtures import PUBLISHABLE_KEY, stripe_js_confirm_setup
 
     citizen, staff = make_user(Role.CITIZEN), make_user(Role.PROVIDER)
     service = make_service(price_pence=2_000, accepts_self_funder=True)
     # A card whose bank asks the holder every time (saved with the holder passing the check).
     setup = card_payments.start_card_setup(citizen)
     stripe_js_confirm_setup(localstripe.url, setup, "4000002500003155")
-    urllib.request.urlopen(urllib.request.Request(
-        f"{localstripe.url}/v1/setup_intents/{setup.stripe_setup_intent_id}/confirm",
-        data=json.dumps({"key": PUBLISHABLE_KEY, "use_stripe_sdk": True, "client_secret": setup.client_secret}).encode(),
-        method="POST")).close()
+    urllib.request.urlopen(
+        urllib.request.Request(
+            f"{localstripe.url}/v1/setup_intents/{setup.stripe_setup_intent_id}/confirm",
+            data=json.dumps({"key": PUBLISHABLE_KEY, "use_stripe_sdk": True, "client_secret": setup.client_secret}).encode(),
+            method="POST",
+        )
+    ).close()
     asks_the_bank = card_payments.finish_card_setup(setup.public_id, payer=citizen, route=FundingRoute.SELF_FUNDER)
-    request = request_for(service, None, day=dt.date.today() + dt.timedelta(days=12), payment_method=PaymentMethod.CARD,
-                          card_public_id=asks_the_bank.public_id)
+    request = request_for(
+        service,
+        None,
+        day=dt.date.today() + dt.timedelta(days=12),
+        payment_method=PaymentMethod.CARD,
+        card_public_id=asks_the_bank.public_id,
+    )
     booking = bookings.create(request, citizen=citizen, booker=citizen, policy=policy)
     bookings.accept(booking, by=staff)
     visit = booking.visits[0]
@@ -444,9 +493,13 @@ def test_a_late_success_for_a_visit_already_paid_is_refunded_automatically(clien
     provider_account = ledger.provider_payable_account(service.provider)
     assert ledger.balance(provider_account) == 2_000
     # ...and later passes the bank's check on the first charge after all, so it succeeds too.
-    urllib.request.urlopen(urllib.request.Request(
-        f"{localstripe.url}/v1/payment_intents/{charge.stripe_payment_intent_id}/_authenticate?success=true",
-        data=json.dumps({"key": PUBLISHABLE_KEY, "client_secret": charge.client_secret}).encode(), method="POST")).close()
+    urllib.request.urlopen(
+        urllib.request.Request(
+            f"{localstripe.url}/v1/payment_intents/{charge.stripe_payment_intent_id}/_authenticate?success=true",
+            data=json.dumps({"key": PUBLISHABLE_KEY, "client_secret": charge.client_secret}).encode(),
+            method="POST",
+        )
+    ).close()
     late = stripe_get(localstripe.url, f"/v1/payment_intents/{charge.stripe_payment_intent_id}")
     assert late["status"] == "succeeded"
     payload = event("evt_late_success", "payment_intent.succeeded", late)
@@ -459,7 +512,7 @@ def test_a_late_success_for_a_visit_already_paid_is_refunded_automatically(clien
     assert automatic.amount_pence == 2_000 and automatic.status is RefundStatus.PENDING and automatic.requested_by_id is None
     assert "Paid twice" in automatic.reason
     assert ledger.balance(card_payments.clearing_account()) == 2_000
-    assert ledger.check() == []
+    assert ledger_check.check() == []
     # The next round of card work (`flask payments retry`) makes the refund, once.
     card_payments.retry_unfinished()
     card_payments.retry_unfinished()
@@ -477,7 +530,7 @@ def test_a_late_success_for_a_visit_already_paid_is_refunded_automatically(clien
     subjects = {n.subject for n in db.session.query(Notification).filter_by(user_id=citizen.id)}
     assert f"Paid twice, refund on its way: booking {booking.reference}" in subjects
     assert f"Refund made: booking {booking.reference}" in subjects
-    assert ledger.check() == []
+    assert ledger_check.check() == []
 
 
 # The body is bounded however it is sent -----------------------------------------------------------
@@ -500,21 +553,27 @@ def test_a_body_too_large_is_refused_even_when_sent_chunked(client):
     assert db.session.query(StripeEvent).count() == 0
     # A normal chunked event still works.
     small = event("evt_chunked", "customer.created", {"id": "cus_1", "object": "customer"})
-    ok = client.post("/webhooks/stripe", input_stream=io.BytesIO(small),
-                     headers={"Transfer-Encoding": "chunked", "Stripe-Signature": sign_webhook(small)},
-                     environ_overrides={"wsgi.input_terminated": True})
+    ok = client.post(
+        "/webhooks/stripe",
+        input_stream=io.BytesIO(small),
+        headers={"Transfer-Encoding": "chunked", "Stripe-Signature": sign_webhook(small)},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     assert ok.status_code == 200 and ok.json["event"] == "evt_chunked"
 
 
-def test_a_reservation_given_up_that_is_taken_after_all_is_recorded_and_refunded(client, make_user, make_service, save_card, monkeypatch, localstripe, policy):
+def test_a_reservation_given_up_that_is_taken_after_all_is_recorded_and_refunded(
+    client, make_user, make_service, save_card, monkeypatch, localstripe, policy
+):
     """Declining stands even when Stripe will not release the reservation (we give it up);
     if Stripe then takes that money after all, it is recorded and all of it refunded: the
     visit was declined, nothing is owed for it."""
     citizen, staff = make_user(Role.CITIZEN), make_user(Role.PROVIDER)
     service = make_service(price_pence=2_000, accepts_self_funder=True)
     card = save_card(citizen)
-    request = request_for(service, None, day=dt.date.today() + dt.timedelta(days=2), payment_method=PaymentMethod.CARD,
-                          card_public_id=card.public_id)
+    request = request_for(
+        service, None, day=dt.date.today() + dt.timedelta(days=2), payment_method=PaymentMethod.CARD, card_public_id=card.public_id
+    )
     booking = bookings.create(request, citizen=citizen, booker=citizen, policy=policy)
     real_client = card_payments._client
 
@@ -532,8 +591,9 @@ def test_a_reservation_given_up_that_is_taken_after_all_is_recorded_and_refunded
     monkeypatch.undo()
     payment = db.session.query(CardPayment).one()
     assert payment.status is CardPaymentStatus.CANCELLED and payment.failure_code == "cancel_refused"
-    taken = dict(stripe_get(localstripe.url, f"/v1/payment_intents/{payment.stripe_payment_intent_id}"), status="succeeded",
-                 amount_received=2_000)
+    taken = dict(
+        stripe_get(localstripe.url, f"/v1/payment_intents/{payment.stripe_payment_intent_id}"), status="succeeded", amount_received=2_000
+    )
     assert "cancelled -> captured" in post(client, event("evt_taken", "payment_intent.succeeded", taken)).json["outcome"]
     db.session.expire_all()
     automatic = db.session.query(CardRefund).filter_by(automatic=True).one()
@@ -546,4 +606,4 @@ def test_a_reservation_given_up_that_is_taken_after_all_is_recorded_and_refunded
     assert f"Refund on its way: booking {booking.reference}" in subjects
     assert not any(s.startswith("Paid twice") for s in subjects)
     assert ledger.balance(ledger.provider_payable_account(service.provider)) == 0  # never paid for a declined visit
-    assert ledger.check() == []
+    assert ledger_check.check() == []

@@ -8,8 +8,8 @@ and never overwrites what someone has edited since.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from flask import current_app
 from sqlalchemy import select
@@ -105,7 +105,7 @@ def load(*, demo_mode: bool, progress: Progress | None = None) -> LoadReport:
 
 
 def _noon(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(12, 0), tzinfo=dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(12, 0), tzinfo=dt.UTC)
 
 
 def load_places(report: LoadReport) -> None:
@@ -160,7 +160,8 @@ def load_framework(report: LoadReport) -> None:
     if framework is None:
         framework = Framework(
             name=FRAMEWORK_NAME,
-            description="The council's framework for regulated care and support. Providers on it passed the council's quality checks and agreed its prices and terms.",
+            description="The council's framework for regulated care and support. "
+            "Providers on it passed the council's quality checks and agreed its prices and terms.",
             starts_on=dt.date(2025, 4, 1),
             ends_on=dt.date(2029, 3, 31),
         )
@@ -189,9 +190,7 @@ def load_market(report: LoadReport) -> None:
         if provider is None:
             provider = _create_provider(spec)
             report.add("providers")
-        existing_titles = set(
-            db.session.execute(select(Service.title).where(Service.provider_id == provider.id)).scalars()
-        )
+        existing_titles = set(db.session.execute(select(Service.title).where(Service.provider_id == provider.id)).scalars())
         for service_spec in spec.services:
             if service_spec.title not in existing_titles:
                 _create_service(provider, categories[service_spec.category], service_spec)
@@ -203,9 +202,7 @@ def load_market(report: LoadReport) -> None:
             if lot is None:
                 continue
             found = db.session.execute(
-                select(FrameworkMembership).where(
-                    FrameworkMembership.lot_id == lot.id, FrameworkMembership.provider_id == provider.id
-                )
+                select(FrameworkMembership).where(FrameworkMembership.lot_id == lot.id, FrameworkMembership.provider_id == provider.id)
             ).scalar_one_or_none()
             if found is None:
                 db.session.add(
@@ -213,7 +210,9 @@ def load_market(report: LoadReport) -> None:
                         lot_id=lot.id,
                         provider_id=provider.id,
                         status=status,
-                        reason=None if status is MembershipStatus.APPROVED else "Suspended after an Inadequate CQC rating, pending an improvement plan.",
+                        reason=None
+                        if status is MembershipStatus.APPROVED
+                        else "Suspended after an Inadequate CQC rating, pending an improvement plan.",
                         decided_at=_noon(dt.date(2025, 4, 1) if status is MembershipStatus.APPROVED else ANCHOR - dt.timedelta(days=30)),
                     )
                 )

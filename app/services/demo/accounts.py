@@ -44,16 +44,20 @@ DEMO_PEOPLE = (
 def demo_provider() -> Provider | None:
     """The provider provider@demo.test owns: the first verified provider (by slug) that is
     approved on a framework lot and has published listings."""
-    return db.session.execute(
-        select(Provider)
-        .join(FrameworkMembership, FrameworkMembership.provider_id == Provider.id)
-        .where(
-            Provider.status == ProviderStatus.VERIFIED,
-            FrameworkMembership.status == MembershipStatus.APPROVED,
-            Provider.id.in_(select(Service.provider_id).where(Service.status == ServiceStatus.PUBLISHED)),
+    return (
+        db.session.execute(
+            select(Provider)
+            .join(FrameworkMembership, FrameworkMembership.provider_id == Provider.id)
+            .where(
+                Provider.status == ProviderStatus.VERIFIED,
+                FrameworkMembership.status == MembershipStatus.APPROVED,
+                Provider.id.in_(select(Service.provider_id).where(Service.status == ServiceStatus.PUBLISHED)),
+            )
+            .order_by(Provider.slug)
         )
-        .order_by(Provider.slug)
-    ).scalars().first()
+        .scalars()
+        .first()
+    )
 
 
 def load_accounts(report) -> None:
@@ -67,17 +71,27 @@ def load_accounts(report) -> None:
         user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
         if user is None:
             password_hash = password_hash or hash_password(DEMO_PASSWORD)
-            user = User(email=email, name=name, role=role, citizen_funding=funding, password_hash=password_hash,
-                        password_changed_at=dt.datetime(2026, 11, 1, 12, tzinfo=dt.timezone.utc))
+            user = User(
+                email=email,
+                name=name,
+                role=role,
+                citizen_funding=funding,
+                password_hash=password_hash,
+                password_changed_at=dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC),
+            )
             db.session.add(user)
             db.session.flush()
             report.add("demo accounts")
         people[email] = user
 
     citizen, representative = people["citizen@demo.test"], people["representative@demo.test"]
-    linked = db.session.execute(
-        select(Representation).where(Representation.citizen_id == citizen.id, Representation.representative_id == representative.id)
-    ).scalars().first()
+    linked = (
+        db.session.execute(
+            select(Representation).where(Representation.citizen_id == citizen.id, Representation.representative_id == representative.id)
+        )
+        .scalars()
+        .first()
+    )
     if linked is None:
         db.session.add(Representation(citizen_id=citizen.id, representative_id=representative.id, relationship_to_citizen="daughter"))
         report.add("representatives")
@@ -89,21 +103,43 @@ def load_accounts(report) -> None:
         report.add("provider team members")
 
     if provider is not None and db.session.execute(select(Enquiry.id).where(Enquiry.citizen_id == citizen.id)).first() is None:
-        service = db.session.execute(
-            select(Service).where(Service.provider_id == provider.id, Service.status == ServiceStatus.PUBLISHED).order_by(Service.id)
-        ).scalars().first()
-        asked = dt.datetime(2026, 10, 28, 10, 15, tzinfo=dt.timezone.utc)
+        service = (
+            db.session.execute(
+                select(Service).where(Service.provider_id == provider.id, Service.status == ServiceStatus.PUBLISHED).order_by(Service.id)
+            )
+            .scalars()
+            .first()
+        )
+        asked = dt.datetime(2026, 10, 28, 10, 15, tzinfo=dt.UTC)
         answered = asked + dt.timedelta(hours=3, minutes=20)
         enquiry = Enquiry(
-            service_id=service.id, provider_id=provider.id, citizen_id=citizen.id, started_by_id=representative.id,
-            subject="Can you visit my mother on weekday mornings?", created_at=asked, last_message_at=answered,
-            first_response_at=answered, awaiting_citizen=True, citizen_read_at=asked, provider_read_at=answered,
+            service_id=service.id,
+            provider_id=provider.id,
+            citizen_id=citizen.id,
+            started_by_id=representative.id,
+            subject="Can you visit my mother on weekday mornings?",
+            created_at=asked,
+            last_message_at=answered,
+            first_response_at=answered,
+            awaiting_citizen=True,
+            citizen_read_at=asked,
+            provider_read_at=answered,
         )
         enquiry.messages = [
-            EnquiryMessage(author_id=representative.id, from_provider=False, created_at=asked,
-                           body="My mother needs help getting up and dressed. Could a carer visit at about 8am on weekdays, and is it the same carer each time?"),
-            EnquiryMessage(author_id=owner.id, from_provider=True, created_at=answered,
-                           body="Yes, we have a regular carer free at 8am on weekdays in your area. We keep the same small team for each person so they get to know her."),
+            EnquiryMessage(
+                author_id=representative.id,
+                from_provider=False,
+                created_at=asked,
+                body="My mother needs help getting up and dressed. "
+                "Could a carer visit at about 8am on weekdays, and is it the same carer each time?",
+            ),
+            EnquiryMessage(
+                author_id=owner.id,
+                from_provider=True,
+                created_at=answered,
+                body="Yes, we have a regular carer free at 8am on weekdays in your area. "
+                "We keep the same small team for each person so they get to know her.",
+            ),
         ]
         db.session.add(enquiry)
         report.add("enquiries")

@@ -45,74 +45,302 @@ HOURS = {
 
 CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
     "home-care": [
-        ServiceTemplate("Home care visits", "Help at home with washing, dressing, meals and medication, from a regular team of carers who get to know you.", "hour", (2050, 2950), "daily_long"),
-        ServiceTemplate("Personal care at home", "Domiciliary care for getting up, going to bed, bathing and continence care, at times that suit you.", "hour", (2100, 2990), "daily_long"),
-        ServiceTemplate("Short welfare calls", "A quick check-in visit to make sure you are safe, have eaten and taken your medicines.", "visit", (950, 1500), "daily_long"),
-        ServiceTemplate("Reablement support after hospital", "Short-term care at home after a stay in hospital, helping you regain confidence and independence.", "hour", (2200, 2990), "daily_day"),
-        ServiceTemplate("Live-in care", "A carer who lives in your home and supports you around the clock.", "week", (95000, 135000), "daily_long"),
+        ServiceTemplate(
+            "Home care visits",
+            "Help at home with washing, dressing, meals and medication, from a regular team of carers who get to know you.",
+            "hour",
+            (2050, 2950),
+            "daily_long",
+        ),
+        ServiceTemplate(
+            "Personal care at home",
+            "Domiciliary care for getting up, going to bed, bathing and continence care, at times that suit you.",
+            "hour",
+            (2100, 2990),
+            "daily_long",
+        ),
+        ServiceTemplate(
+            "Short welfare calls",
+            "A quick check-in visit to make sure you are safe, have eaten and taken your medicines.",
+            "visit",
+            (950, 1500),
+            "daily_long",
+        ),
+        ServiceTemplate(
+            "Reablement support after hospital",
+            "Short-term care at home after a stay in hospital, helping you regain confidence and independence.",
+            "hour",
+            (2200, 2990),
+            "daily_day",
+        ),
+        ServiceTemplate(
+            "Live-in care", "A carer who lives in your home and supports you around the clock.", "week", (95000, 135000), "daily_long"
+        ),
     ],
     "personal-assistants": [
-        ServiceTemplate("Personal assistant support", "A personal assistant you choose, to help with everyday tasks, getting out and about and doing the things you enjoy.", "hour", (1300, 1800), "daily_day"),
-        ServiceTemplate("PA matching and payroll service", "We help you find, employ and pay your own personal assistant, including payroll and insurance.", "week", (1500, 3000), "weekdays_office"),
-        ServiceTemplate("Personal assistant for social outings", "A PA to go with you to clubs, shops, appointments and events.", "hour", (1350, 1750), "weekends_day"),
+        ServiceTemplate(
+            "Personal assistant support",
+            "A personal assistant you choose, to help with everyday tasks, getting out and about and doing the things you enjoy.",
+            "hour",
+            (1300, 1800),
+            "daily_day",
+        ),
+        ServiceTemplate(
+            "PA matching and payroll service",
+            "We help you find, employ and pay your own personal assistant, including payroll and insurance.",
+            "week",
+            (1500, 3000),
+            "weekdays_office",
+        ),
+        ServiceTemplate(
+            "Personal assistant for social outings",
+            "A PA to go with you to clubs, shops, appointments and events.",
+            "hour",
+            (1350, 1750),
+            "weekends_day",
+        ),
     ],
     "day-opportunities": [
-        ServiceTemplate("Day centre", "A friendly day centre with activities, a hot lunch and company. Transport can be arranged.", "day", (4500, 7500), "weekdays_day"),
-        ServiceTemplate("Community day opportunities", "Group activities out in the community: gardening, arts, cooking and trips.", "day", (5000, 7800), "weekdays_day"),
-        ServiceTemplate("Half-day activity sessions", "Morning or afternoon sessions of crafts, music, exercise and games.", "visit", (2200, 3800), "weekdays_day"),
-        ServiceTemplate("Work skills and volunteering programme", "Supported volunteering and work experience to build skills and confidence.", "day", (5500, 8500), "weekdays_day"),
+        ServiceTemplate(
+            "Day centre",
+            "A friendly day centre with activities, a hot lunch and company. Transport can be arranged.",
+            "day",
+            (4500, 7500),
+            "weekdays_day",
+        ),
+        ServiceTemplate(
+            "Community day opportunities",
+            "Group activities out in the community: gardening, arts, cooking and trips.",
+            "day",
+            (5000, 7800),
+            "weekdays_day",
+        ),
+        ServiceTemplate(
+            "Half-day activity sessions",
+            "Morning or afternoon sessions of crafts, music, exercise and games.",
+            "visit",
+            (2200, 3800),
+            "weekdays_day",
+        ),
+        ServiceTemplate(
+            "Work skills and volunteering programme",
+            "Supported volunteering and work experience to build skills and confidence.",
+            "day",
+            (5500, 8500),
+            "weekdays_day",
+        ),
     ],
     "short-breaks": [
-        ServiceTemplate("Overnight respite stays", "Short breaks with overnight care in a homely setting, giving carers a rest.", "night", (11000, 18500), "overnight"),
-        ServiceTemplate("Sitting service for carers", "A trained sitter stays with the person you care for so you can take a break.", "hour", (1800, 2600), "daily_day"),
-        ServiceTemplate("Weekend short breaks", "Weekend stays with activities and personal care, booked by the night.", "night", (12000, 19500), "overnight"),
+        ServiceTemplate(
+            "Overnight respite stays",
+            "Short breaks with overnight care in a homely setting, giving carers a rest.",
+            "night",
+            (11000, 18500),
+            "overnight",
+        ),
+        ServiceTemplate(
+            "Sitting service for carers",
+            "A trained sitter stays with the person you care for so you can take a break.",
+            "hour",
+            (1800, 2600),
+            "daily_day",
+        ),
+        ServiceTemplate(
+            "Weekend short breaks",
+            "Weekend stays with activities and personal care, booked by the night.",
+            "night",
+            (12000, 19500),
+            "overnight",
+        ),
     ],
     "supported-living": [
-        ServiceTemplate("Supported living support hours", "Support in your own tenancy to manage your home, money, health and social life.", "hour", (1850, 2450), "daily_long"),
-        ServiceTemplate("Shared supported living", "A shared house with staff on site day and night, for people who want their own tenancy with support close by.", "week", (65000, 120000), "daily_long"),
-        ServiceTemplate("Floating support", "Visits to help you keep your tenancy, pay bills and stay well.", "hour", (1900, 2500), "weekdays_office"),
+        ServiceTemplate(
+            "Supported living support hours",
+            "Support in your own tenancy to manage your home, money, health and social life.",
+            "hour",
+            (1850, 2450),
+            "daily_long",
+        ),
+        ServiceTemplate(
+            "Shared supported living",
+            "A shared house with staff on site day and night, for people who want their own tenancy with support close by.",
+            "week",
+            (65000, 120000),
+            "daily_long",
+        ),
+        ServiceTemplate(
+            "Floating support", "Visits to help you keep your tenancy, pay bills and stay well.", "hour", (1900, 2500), "weekdays_office"
+        ),
     ],
     "meals": [
-        ServiceTemplate("Hot meals delivered", "A hot two-course lunch delivered to your door, with a friendly check on how you are.", "item", (450, 750), "daily_lunch"),
-        ServiceTemplate("Frozen meals delivery", "A weekly delivery of frozen ready meals, including soft and special diets.", "item", (390, 620), "weekdays_office"),
+        ServiceTemplate(
+            "Hot meals delivered",
+            "A hot two-course lunch delivered to your door, with a friendly check on how you are.",
+            "item",
+            (450, 750),
+            "daily_lunch",
+        ),
+        ServiceTemplate(
+            "Frozen meals delivery",
+            "A weekly delivery of frozen ready meals, including soft and special diets.",
+            "item",
+            (390, 620),
+            "weekdays_office",
+        ),
         ServiceTemplate("Luncheon club", "A sit-down lunch with company in a community hall.", "item", (500, 850), "weekdays_lunch"),
     ],
     "transport": [
-        ServiceTemplate("Door-to-door community transport", "Accessible minibus trips to shops, day centres and appointments.", "visit", (800, 2000), "weekdays_office"),
-        ServiceTemplate("Accompanied hospital transport", "A driver who takes you to hospital appointments and waits with you.", "visit", (1800, 4500), "weekdays_office"),
+        ServiceTemplate(
+            "Door-to-door community transport",
+            "Accessible minibus trips to shops, day centres and appointments.",
+            "visit",
+            (800, 2000),
+            "weekdays_office",
+        ),
+        ServiceTemplate(
+            "Accompanied hospital transport",
+            "A driver who takes you to hospital appointments and waits with you.",
+            "visit",
+            (1800, 4500),
+            "weekdays_office",
+        ),
         ServiceTemplate("Dial-a-ride", "Book a wheelchair-accessible ride for local journeys.", "visit", (600, 1400), "daily_day"),
     ],
     "equipment": [
-        ServiceTemplate("Grab rails and minor adaptations", "Fitting of grab rails, bannisters and key safes by trusted tradespeople.", "item", (2500, 9500), "weekdays_office"),
-        ServiceTemplate("Mobility equipment hire", "Hire of wheelchairs, walking frames and riser-recliner chairs.", "week", (1200, 3500), "weekdays_office"),
-        ServiceTemplate("Telecare alarm and monitoring", "A pendant alarm connected to a 24-hour response centre.", "week", (450, 900), "weekdays_office"),
-        ServiceTemplate("Bathing aids assessment and supply", "An assessment at home and supply of bath lifts, shower seats and toilet frames.", "item", (3500, 35000), "weekdays_office"),
+        ServiceTemplate(
+            "Grab rails and minor adaptations",
+            "Fitting of grab rails, bannisters and key safes by trusted tradespeople.",
+            "item",
+            (2500, 9500),
+            "weekdays_office",
+        ),
+        ServiceTemplate(
+            "Mobility equipment hire",
+            "Hire of wheelchairs, walking frames and riser-recliner chairs.",
+            "week",
+            (1200, 3500),
+            "weekdays_office",
+        ),
+        ServiceTemplate(
+            "Telecare alarm and monitoring",
+            "A pendant alarm connected to a 24-hour response centre.",
+            "week",
+            (450, 900),
+            "weekdays_office",
+        ),
+        ServiceTemplate(
+            "Bathing aids assessment and supply",
+            "An assessment at home and supply of bath lifts, shower seats and toilet frames.",
+            "item",
+            (3500, 35000),
+            "weekdays_office",
+        ),
     ],
     "advocacy": [
-        ServiceTemplate("Independent advocacy", "An independent advocate to help you have your say in decisions about your care.", "hour", (2500, 4000), "weekdays_office"),
-        ServiceTemplate("Support planning", "Help to write your support plan and decide how to use your personal budget.", "hour", (2800, 4200), "weekdays_office"),
-        ServiceTemplate("Direct payments support service", "Help to manage a direct payment or prepaid card, employ staff and keep records.", "hour", (2600, 3800), "weekdays_office"),
+        ServiceTemplate(
+            "Independent advocacy",
+            "An independent advocate to help you have your say in decisions about your care.",
+            "hour",
+            (2500, 4000),
+            "weekdays_office",
+        ),
+        ServiceTemplate(
+            "Support planning",
+            "Help to write your support plan and decide how to use your personal budget.",
+            "hour",
+            (2800, 4200),
+            "weekdays_office",
+        ),
+        ServiceTemplate(
+            "Direct payments support service",
+            "Help to manage a direct payment or prepaid card, employ staff and keep records.",
+            "hour",
+            (2600, 3800),
+            "weekdays_office",
+        ),
     ],
     "befriending": [
-        ServiceTemplate("Befriending visits", "A volunteer befriender visits you at home for a chat, a cuppa and company.", "visit", (500, 1500), "daily_day"),
-        ServiceTemplate("Telephone befriending", "A regular friendly phone call with a trained volunteer.", "visit", (300, 800), "daily_day"),
-        ServiceTemplate("Community activity groups", "Walking groups, coffee mornings, craft clubs and singing groups across the city.", "visit", (400, 1200), "weekends_day"),
+        ServiceTemplate(
+            "Befriending visits",
+            "A volunteer befriender visits you at home for a chat, a cuppa and company.",
+            "visit",
+            (500, 1500),
+            "daily_day",
+        ),
+        ServiceTemplate(
+            "Telephone befriending", "A regular friendly phone call with a trained volunteer.", "visit", (300, 800), "daily_day"
+        ),
+        ServiceTemplate(
+            "Community activity groups",
+            "Walking groups, coffee mornings, craft clubs and singing groups across the city.",
+            "visit",
+            (400, 1200),
+            "weekends_day",
+        ),
     ],
     "cleaning": [
-        ServiceTemplate("Cleaning and domestic help", "Regular cleaning, laundry and ironing by vetted staff.", "hour", (1500, 2200), "daily_day"),
-        ServiceTemplate("Shopping and errands", "We do your shopping or go with you, and help with errands and prescriptions.", "hour", (1550, 2100), "weekdays_office"),
-        ServiceTemplate("Gardening and handy help", "Lawn mowing, hedge trimming and small jobs around the home.", "hour", (1800, 2500), "weekdays_office"),
+        ServiceTemplate(
+            "Cleaning and domestic help", "Regular cleaning, laundry and ironing by vetted staff.", "hour", (1500, 2200), "daily_day"
+        ),
+        ServiceTemplate(
+            "Shopping and errands",
+            "We do your shopping or go with you, and help with errands and prescriptions.",
+            "hour",
+            (1550, 2100),
+            "weekdays_office",
+        ),
+        ServiceTemplate(
+            "Gardening and handy help",
+            "Lawn mowing, hedge trimming and small jobs around the home.",
+            "hour",
+            (1800, 2500),
+            "weekdays_office",
+        ),
     ],
     "dementia-support": [
-        ServiceTemplate("Dementia day club", "A specialist day club for people living with dementia, with meaningful activities and lunch.", "day", (5500, 8500), "weekdays_day"),
-        ServiceTemplate("Dementia sitting service", "A trained dementia carer stays with your relative at home while you go out.", "hour", (1900, 2700), "daily_day"),
-        ServiceTemplate("Memory café", "A relaxed café for people with memory problems and their carers.", "visit", (300, 900), "weekends_day"),
-        ServiceTemplate("Dementia home support", "Home care from carers trained in dementia, with consistent faces and routines.", "hour", (2200, 3000), "daily_long"),
+        ServiceTemplate(
+            "Dementia day club",
+            "A specialist day club for people living with dementia, with meaningful activities and lunch.",
+            "day",
+            (5500, 8500),
+            "weekdays_day",
+        ),
+        ServiceTemplate(
+            "Dementia sitting service",
+            "A trained dementia carer stays with your relative at home while you go out.",
+            "hour",
+            (1900, 2700),
+            "daily_day",
+        ),
+        ServiceTemplate(
+            "Memory café", "A relaxed café for people with memory problems and their carers.", "visit", (300, 900), "weekends_day"
+        ),
+        ServiceTemplate(
+            "Dementia home support",
+            "Home care from carers trained in dementia, with consistent faces and routines.",
+            "hour",
+            (2200, 3000),
+            "daily_long",
+        ),
     ],
     "carers-support": [
-        ServiceTemplate("Carers' support group", "Meet other carers for support, information and a break.", "visit", (300, 900), "evenings"),
-        ServiceTemplate("Carers' wellbeing sessions", "Massage, mindfulness and relaxation sessions for unpaid carers.", "visit", (1500, 3500), "weekends_day"),
-        ServiceTemplate("Carers' emergency back-up", "A plan and a carer ready to step in if you are suddenly unable to care.", "hour", (2000, 2800), "daily_long"),
+        ServiceTemplate(
+            "Carers' support group", "Meet other carers for support, information and a break.", "visit", (300, 900), "evenings"
+        ),
+        ServiceTemplate(
+            "Carers' wellbeing sessions",
+            "Massage, mindfulness and relaxation sessions for unpaid carers.",
+            "visit",
+            (1500, 3500),
+            "weekends_day",
+        ),
+        ServiceTemplate(
+            "Carers' emergency back-up",
+            "A plan and a carer ready to step in if you are suddenly unable to care.",
+            "hour",
+            (2000, 2800),
+            "daily_long",
+        ),
     ],
 }
 
@@ -133,13 +361,54 @@ PROVIDER_KINDS = {
 REGULATED_KINDS = {"home care agency", "respite service", "supported living provider", "dementia charity", "day service"}
 
 PLACE_NAMES = (
-    "Nene Valley", "Cathedral City", "Fenland", "Ferry Meadows", "Westwood", "Orton", "Werrington",
-    "Stamford", "Deepings", "Whittlesey", "Yaxley", "Oundle", "Thorney", "Bretton", "Hampton",
-    "Paston", "Eye Green", "Castor", "Glinton", "Crowland", "Wansford", "Stanground", "Millfield",
-    "Dogsthorpe", "Longthorpe", "Peterborough", "Spalding", "Wisbech", "March", "Huntingdon",
-    "St Neots", "Ramsey", "Bourne", "Chatteris", "St Ives", "Holbeach", "Fletton", "Gunthorpe",
-    "Walton", "Parnwell", "Netherton", "Woodston", "Farcet", "Elton", "Ailsworth", "Helpston",
-    "Maxey", "Barnack",
+    "Nene Valley",
+    "Cathedral City",
+    "Fenland",
+    "Ferry Meadows",
+    "Westwood",
+    "Orton",
+    "Werrington",
+    "Stamford",
+    "Deepings",
+    "Whittlesey",
+    "Yaxley",
+    "Oundle",
+    "Thorney",
+    "Bretton",
+    "Hampton",
+    "Paston",
+    "Eye Green",
+    "Castor",
+    "Glinton",
+    "Crowland",
+    "Wansford",
+    "Stanground",
+    "Millfield",
+    "Dogsthorpe",
+    "Longthorpe",
+    "Peterborough",
+    "Spalding",
+    "Wisbech",
+    "March",
+    "Huntingdon",
+    "St Neots",
+    "Ramsey",
+    "Bourne",
+    "Chatteris",
+    "St Ives",
+    "Holbeach",
+    "Fletton",
+    "Gunthorpe",
+    "Walton",
+    "Parnwell",
+    "Netherton",
+    "Woodston",
+    "Farcet",
+    "Elton",
+    "Ailsworth",
+    "Helpston",
+    "Maxey",
+    "Barnack",
 )
 
 KIND_SUFFIXES = {
@@ -221,9 +490,28 @@ def _slugify(text: str) -> str:
 # CQC overall ratings handed out to regulated providers in turn: mostly Good, some
 # Outstanding, some Requires improvement, a few Inadequate, some not yet rated (None).
 RATING_SEQUENCE = (
-    "good", "good", "outstanding", "good", "requires_improvement", "good", "inadequate",
-    "good", None, "good", "outstanding", "good", "requires_improvement", "good", "good",
-    None, "good", "inadequate", "good", "outstanding", "requires_improvement", "good",
+    "good",
+    "good",
+    "outstanding",
+    "good",
+    "requires_improvement",
+    "good",
+    "inadequate",
+    "good",
+    None,
+    "good",
+    "outstanding",
+    "good",
+    "requires_improvement",
+    "good",
+    "good",
+    None,
+    "good",
+    "inadequate",
+    "good",
+    "outstanding",
+    "requires_improvement",
+    "good",
 )
 
 
@@ -284,7 +572,7 @@ def build_market(towns: dict[str, str], distance) -> list[ProviderSpec]:
                 areas, radius = (), rng.choice((5, 8, 10, 15, 20))
 
             regulated = kind in REGULATED_KINDS and not (kind == "day service" and rng.random() < 0.5)
-            ratings: dict[str, str | None] = {k: None for k in ("overall", "safe", "effective", "caring", "responsive", "well_led")}
+            ratings: dict[str, str | None] = dict.fromkeys(("overall", "safe", "effective", "caring", "responsive", "well_led"))
             inspection_date = None
             cqc_provider_id = cqc_location_id = None
             if regulated:
@@ -304,8 +592,10 @@ def build_market(towns: dict[str, str], distance) -> list[ProviderSpec]:
             categories = PROVIDER_KINDS[kind]
             lots: list[str] = []
             suspended: list[str] = []
-            if status == "verified" and categories[0] in framework_categories and (
-                ratings["overall"] == "inadequate" or rng.random() < 0.65
+            if (
+                status == "verified"
+                and categories[0] in framework_categories
+                and (ratings["overall"] == "inadequate" or rng.random() < 0.65)
             ):
                 if ratings["overall"] == "inadequate":
                     suspended.append(categories[0])
@@ -350,7 +640,8 @@ def _provider_description(name: str, kind: str, place: str, rng: random.Random) 
         "PA co-operative": f"{name} is a co-operative of self-employed personal assistants based around {place}.",
         "day service": f"{name} runs day services for older people and adults with learning disabilities, {years} years in {place}.",
         "respite service": f"{name} offers short breaks and respite in a homely setting near {place}.",
-        "supported living provider": f"{name} supports adults with learning disabilities and mental health needs to live in their own homes.",
+        "supported living provider": f"{name} supports adults with learning disabilities and mental health needs "
+        "to live in their own homes.",
         "community charity": f"{name} is a local charity run by volunteers and a small staff team, founded {years} years ago.",
         "equipment supplier": f"{name} supplies and fits equipment that helps people stay safe and independent at home.",
         "domestic help business": f"{name} provides reliable domestic help from vetted local staff.",

@@ -31,7 +31,8 @@ from app.models import (
 )
 from app.services import bookings, budgets
 from app.services.ledger import Actor
-from app.services.policy import UK, current_policy
+from app.services.policy import current_policy
+from app.uk_time import UK
 
 HISTORY_PERIODS = 3
 
@@ -41,21 +42,39 @@ def _user(email: str) -> User | None:
 
 
 def _bookable_service(provider: Provider) -> Service | None:
-    services = db.session.execute(
-        select(Service)
-        .where(Service.provider_id == provider.id, Service.status == ServiceStatus.PUBLISHED, Service.accepts_personal_budget.is_(True))
-        .order_by(Service.id)
-    ).scalars().all()
-    hourly = [s for s in services if s.price_unit is PriceUnit.HOUR and any(h.opens_at <= dt.time(9) and h.closes_at >= dt.time(12) for h in s.hours)]
+    services = (
+        db.session.execute(
+            select(Service)
+            .where(Service.provider_id == provider.id, Service.status == ServiceStatus.PUBLISHED, Service.accepts_personal_budget.is_(True))
+            .order_by(Service.id)
+        )
+        .scalars()
+        .all()
+    )
+    hourly = [
+        s
+        for s in services
+        if s.price_unit is PriceUnit.HOUR and any(h.opens_at <= dt.time(9) and h.closes_at >= dt.time(12) for h in s.hours)
+    ]
     return (hourly or [None])[0]
 
 
 def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=UK).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=UK).astimezone(dt.UTC)
 
 
-def _request(service: Service, budget: PersonalBudget, key: str, first: dt.date, *, weeks: int = 1, units: int = 2,
-             at: dt.time = dt.time(9), outcome=None, message: str = "") -> bookings.BookingRequest:
+def _request(
+    service: Service,
+    budget: PersonalBudget,
+    key: str,
+    first: dt.date,
+    *,
+    weeks: int = 1,
+    units: int = 2,
+    at: dt.time = dt.time(9),
+    outcome=None,
+    message: str = "",
+) -> bookings.BookingRequest:
     weekly = weeks > 1
     return bookings.BookingRequest(
         service_id=service.id,
@@ -114,9 +133,19 @@ def load_money(report) -> None:
         booked_at = _at(start + dt.timedelta(days=1), 10)
         visits_from = start + dt.timedelta(days=2)
         booking = bookings.create(
-            _request(service, budget, f"demo-history-{n}", visits_from, weeks=3, outcome=morning,
-                     message="Please use the key safe; the code is with Susan."),
-            citizen=citizen, booker=citizen, policy=policy, now=booked_at,
+            _request(
+                service,
+                budget,
+                f"demo-history-{n}",
+                visits_from,
+                weeks=3,
+                outcome=morning,
+                message="Please use the key safe; the code is with Susan.",
+            ),
+            citizen=citizen,
+            booker=citizen,
+            policy=policy,
+            now=booked_at,
         )
         bookings.accept(booking, by=owner, now=booked_at + dt.timedelta(hours=3))
         booking = bookings.get_booking(booking.public_id)
@@ -135,14 +164,26 @@ def load_money(report) -> None:
     budgets.fund_budget(budget, current, policy=policy, actor=system)
     upcoming = bookings.create(
         _request(service, budget, "demo-upcoming", today + dt.timedelta(days=1), weeks=6, outcome=morning),
-        citizen=citizen, booker=citizen, policy=policy,
+        citizen=citizen,
+        booker=citizen,
+        policy=policy,
     )
     bookings.accept(upcoming, by=owner)
     representative = _user("representative@demo.test")
     bookings.create(
-        _request(service, budget, "demo-request", today + dt.timedelta(days=3), units=3, at=dt.time(13),
-                 outcome=budget.outcomes[1], message="An afternoon trip to the shops, please."),
-        citizen=citizen, booker=representative or citizen, policy=policy,
+        _request(
+            service,
+            budget,
+            "demo-request",
+            today + dt.timedelta(days=3),
+            units=3,
+            at=dt.time(13),
+            outcome=budget.outcomes[1],
+            message="An afternoon trip to the shops, please.",
+        ),
+        citizen=citizen,
+        booker=representative or citizen,
+        policy=policy,
     )
     report.add("bookings", 2)
 
@@ -150,8 +191,9 @@ def load_money(report) -> None:
         _load_isf(isf_citizen, commissioner, owner, provider, service, policy, current, report)
 
 
-def _load_isf(citizen: User, commissioner: User | None, owner: User, provider: Provider, service: Service, policy,
-              current: dt.date, report) -> None:
+def _load_isf(
+    citizen: User, commissioner: User | None, owner: User, provider: Provider, service: Service, policy, current: dt.date, report
+) -> None:
     """Joan's Individual Service Fund, held with the demo provider since last period."""
     start = current - dt.timedelta(days=28)
     budget = budgets.create_budget(
@@ -168,7 +210,10 @@ def _load_isf(citizen: User, commissioner: User | None, owner: User, provider: P
     booked_at = _at(start + dt.timedelta(days=1), 11)
     booking = bookings.create(
         _request(service, budget, "demo-isf-history", start + dt.timedelta(days=3), weeks=2, units=1, at=dt.time(11)),
-        citizen=citizen, booker=citizen, policy=policy, now=booked_at,
+        citizen=citizen,
+        booker=citizen,
+        policy=policy,
+        now=booked_at,
     )
     bookings.accept(booking, by=owner, now=booked_at + dt.timedelta(hours=1))
     for visit in list(bookings.get_booking(booking.public_id).visits):

@@ -36,7 +36,22 @@ COUNCIL_DISTRICTS = ("PE1", "PE2", "PE3", "PE4", "PE5", "PE6", "PE7", "PE8")
 
 # Street names and inward codes used to give demo providers plausible addresses.
 STREETS = (
-    "Bridge Street", "Cowgate", "Priestgate", "Westgate", "Broadway", "Lincoln Road",
-    "Oundle Road", "Thorpe Road", "Park Road", "London Road", "High Street", "Church Street",
-    "Station Road", "Mill Lane", "Market Place", "Queen Street", "Eastfield Road", "Fulbridge Road",
+    "Bridge Street",
+    "Cowgate",
+    "Priestgate",
+    "Westgate",
+    "Broadway",
+    "Lincoln Road",
+    "Oundle Road",
+    "Thorpe Road",
+    "Park Road",
+    "London Road",
+    "High Street",
+    "Church Street",
+    "Station Road",
+    "Mill Lane",
+    "Market Place",
+    "Queen Street",
+    "Eastfield Road",
+    "Fulbridge Road",
 )

@@ -1,11 +1,14 @@
-"""Formatting for people: money, dates, distances. Money arrives as integer pence."""
+"""Formatting for people: money, dates, times, distances, and reading an amount typed in pounds.
+
+Plain functions below the services and the presenters: a service writing a message and a
+template showing a figure format it the same way. Money arrives as integer pence."""
 
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
+import re
 
-UK = ZoneInfo("Europe/London")
+from app.uk_time import UK
 
 
 def format_pence(pence: int | None, *, always_pence: bool = False) -> str:
@@ -64,10 +67,7 @@ def format_distance(miles: float | None) -> str:
 
 
 def ordinal(n: int) -> str:
-    if 10 <= n % 100 <= 20:
-        suffix = "th"
-    else:
-        suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
 
@@ -78,8 +78,6 @@ def pluralise(count: int, singular: str, plural: str | None = None) -> str:
 
 def parse_pounds(text: str | None) -> int:
     """'£1,234.50' -> 123450 pence. Raises ValueError with a message for people."""
-    import re
-
     cleaned = (text or "").strip().replace(",", "").replace(" ", "")
     if cleaned.startswith("£"):
         cleaned = cleaned[1:]
