@@ -53,6 +53,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     _load_config(app, config)
     _init_proxy(app)
     _init_extensions(app)
+    _init_services()
     _init_templating(app)
     _register_blueprints(app)
     _register_cli(app)
@@ -109,6 +110,12 @@ def _init_extensions(app: Flask) -> None:
     init_delivery_after_request(app)
 
 
+def _init_services() -> None:
+    from app.services import payment_methods
+
+    payment_methods.register()
+
+
 def _init_templating(app: Flask) -> None:
     from app.templating import init_templating
 
@@ -116,21 +123,35 @@ def _init_templating(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    # Each blueprint's package holds its ``bp`` and role guard; its view modules add their
+    # routes to it when they are imported, here, before it is registered.
+    from app.account import bp as account_bp
+    from app.account import routes as account_routes  # noqa: F401
+    from app.admin import bp as admin_bp
+    from app.admin import routes as admin_routes  # noqa: F401
     from app.api import bp as api_bp
+    from app.api import routes as api_routes  # noqa: F401
+    from app.auth import bp as auth_bp
+    from app.auth import routes as auth_routes  # noqa: F401
+    from app.citizen import bp as citizen_bp
+    from app.citizen import payments as citizen_payments  # noqa: F401
+    from app.citizen import routes as citizen_routes  # noqa: F401
+    from app.commissioner import bookings as commissioner_bookings  # noqa: F401
+    from app.commissioner import bp as commissioner_bp
+    from app.commissioner import budgets as commissioner_budgets  # noqa: F401
+    from app.commissioner import routes as commissioner_routes  # noqa: F401
+    from app.enquiries import bp as enquiries_bp
+    from app.enquiries import routes as enquiries_routes  # noqa: F401
+    from app.provider import bookings as provider_bookings  # noqa: F401
+    from app.provider import bp as provider_bp
+    from app.provider import routes as provider_routes  # noqa: F401
     from app.public import bp as public_bp
+    from app.public import routes as public_routes  # noqa: F401
     from app.webhooks import bp as webhooks_bp
+    from app.webhooks import routes as webhooks_routes  # noqa: F401
 
     app.register_blueprint(public_bp)
     app.register_blueprint(webhooks_bp)
-
-    from app.account import bp as account_bp
-    from app.admin import bp as admin_bp
-    from app.auth import bp as auth_bp
-    from app.citizen import bp as citizen_bp
-    from app.commissioner import bp as commissioner_bp
-    from app.enquiries import bp as enquiries_bp
-    from app.provider import bp as provider_bp
-
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(enquiries_bp)

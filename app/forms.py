@@ -260,18 +260,20 @@ class RefundForm(FlaskForm):
         except DomainError:
             raise
         else:
-            from app.models import RefundStatus
-
-            if refund.status is RefundStatus.PENDING:
-                return True, (
-                    f"Refund of {format_pence(refund.amount_pence)} to {refund.payment.card.description} asked for. "
-                    "The card processor is making it: the booking shows it in progress until the bank confirms it, "
-                    f"and {visit.booking.citizen.name} will be told when it is made."
-                )
-            return (
-                True,
-                f"{format_pence(refund.amount_pence)} refunded to {refund.payment.card.description}. "
-                f"{visit.booking.citizen.name} has been told.",
-            )
+            return True, _refund_message(refund, visit)
         self.request_key.data = uuid.uuid4().hex  # a refused request is spent: trying again is a new one
         return False, None
+
+
+def _refund_message(refund, visit) -> str:
+    """What the person making a refund is told once it is recorded."""
+    from app.formatting import format_pence
+    from app.models import RefundStatus
+
+    if refund.status is RefundStatus.PENDING:
+        return (
+            f"Refund of {format_pence(refund.amount_pence)} to {refund.payment.card.description} asked for. "
+            "The card processor is making it: the booking shows it in progress until the bank confirms it, "
+            f"and {visit.booking.citizen.name} will be told when it is made."
+        )
+    return f"{format_pence(refund.amount_pence)} refunded to {refund.payment.card.description}. {visit.booking.citizen.name} has been told."

@@ -7,7 +7,6 @@ import datetime as dt
 from flask import Flask, request, url_for
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.formatting import (
     format_date,
@@ -106,15 +105,7 @@ class _CouncilForTemplates:
         if "council_settings" not in g:
             from app.services import council
 
-            try:
-                g.council_settings = council.current()
-            except SQLAlchemyError:  # database down: the error page still needs a name
-                from flask import current_app
-
-                from app.extensions import db
-
-                db.session.rollback()
-                g.council_settings = council.Council.from_config(current_app.config)
+            g.council_settings = council.current_or_configured()
         return g.council_settings
 
     def __getattr__(self, name):

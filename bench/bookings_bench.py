@@ -113,7 +113,7 @@ def _client(url: str, citizen_id: int, budget_id: int, service_id: int, seconds:
 
 def _book_for(url: str, citizen_id: int, budget_id: int, service_id: int, seconds: float, start_at: float) -> tuple[list[float], int]:
     from app.extensions import db
-    from app.models import PersonalBudget, User
+    from app.models import BookingSchedule, PersonalBudget, User
     from app.services import bookings, budgets
     from app.services.policy import current_policy
     from app.uk_time import uk_today
@@ -151,7 +151,7 @@ def _book_for(url: str, citizen_id: int, budget_id: int, service_id: int, second
             request = bookings.BookingRequest(
                 service_id=service_id,
                 request_key=uuid.uuid4().hex,
-                schedule=bookings.BookingSchedule.ONE_OFF,
+                schedule=BookingSchedule.ONE_OFF,
                 first_date=day,
                 start_time=at,
                 units=1,

@@ -24,7 +24,8 @@ from app.models import (
     Service,
     ServiceHours,
 )
-from app.services.demo.catalogue import CATEGORY_SERVICES, HOURS, KIND_SUFFIXES, PLACE_NAMES, PROVIDER_KINDS, RATING_SEQUENCE
+from app.services.demo.catalogue import KIND_SUFFIXES, PLACE_NAMES, PROVIDER_KINDS, RATING_SEQUENCE
+from app.services.demo.service_templates import CATEGORY_SERVICES, HOURS
 from app.services.geo import miles_between
 
 AREA_LETTERS = ("BA", "BB", "BC", "BD", "BE")

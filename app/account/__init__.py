@@ -8,5 +8,3 @@ from app.security import require_roles
 
 bp = Blueprint("account", __name__)
 require_roles(bp)  # signed in, any role
-
-from app.account import routes  # noqa: E402,F401

@@ -8,5 +8,3 @@ from app.security import require_roles
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 require_roles(bp, Role.ADMIN)
-
-from app.admin import routes  # noqa: E402,F401

@@ -5,9 +5,8 @@ from flask_login import current_user
 
 from app.admin import bp
 from app.admin.forms import CouncilUserForm, DeactivateForm, RoleForm
-from app.extensions import db
 from app.forms import ConfirmForm, apply_errors
-from app.models import EmailStatus, OutboundEmail, Role
+from app.models import EmailStatus, Role
 from app.services import accounts, mail, two_step, user_sessions
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.pagination import clamp_page
@@ -126,9 +125,7 @@ def emails():
 
 @bp.get("/emails/<id:email_id>")
 def email(email_id: int):
-    item = db.session.get(OutboundEmail, email_id)
-    if item is None:
-        raise NotFound("No such email")
+    item = mail.get_email(email_id)
     # In production the body may hold someone's sign-in link: only the log sender
     # (development and demo) shows it.
     return render_template("admin/email.html", email=item, show_body=current_app.config["MAIL_BACKEND"] == "log")

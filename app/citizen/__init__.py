@@ -8,5 +8,3 @@ from app.security import require_roles
 
 bp = Blueprint("citizen", __name__)
 require_roles(bp, Role.CITIZEN, Role.REPRESENTATIVE)
-
-from app.citizen import payments, routes  # noqa: E402,F401

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
@@ -40,7 +41,7 @@ def _payment_choices(people, service) -> list[tuple[str, str]]:
     service takes ("card:prepaid_card", "card:self_funder")."""
     choices = []
     for person in people:
-        for budget in bookings.usable_budgets(person, service):
+        for budget in budgets.usable_budgets(person, service):
             figures = budgets.summary(budget)
             from app.formatting import format_pence
 
@@ -55,7 +56,7 @@ def _payment_choices(people, service) -> list[tuple[str, str]]:
 def _outcome_choices(people, service) -> list[tuple[str, str]]:
     choices = [("", "None of these")]
     for person in people:
-        for budget in bookings.usable_budgets(person, service):
+        for budget in budgets.usable_budgets(person, service):
             choices.extend((str(o.id), o.text) for o in budget.outcomes)
     return choices
 
@@ -198,36 +199,18 @@ def check_booking(service_id: int):
     except ValidationError as exc:
         quote, problem = None, exc
     if request.method == "POST" and quote is not None and form.validate_on_submit():
-        try:
-            expected = int(form.expected_total.data or 0)
-        except ValueError:
-            expected = -1
-        try:
-            booking = bookings.create(
-                _request_from(dict(draft, expected_total=expected), service),
-                citizen=citizen,
-                booker=current_user,
-                policy=current_policy(),
-            )
-        except card_payments.CardDeclined as exc:
-            # Nothing was booked. That request is spent: confirming again is a new request.
-            problem = exc
-            draft = _renew_draft(service.id, draft)
-        except ValidationError as exc:
-            problem = exc
-            try:
-                quote = plan()
-            except ValidationError:
-                quote = None
-        except (Conflict, card_payments.CardPaymentsNotConfigured, card_payments.ProcessorUnavailable) as exc:
-            problem = ValidationError({"booking": str(exc)})
-        else:
-            _forget_draft(draft)
-            flash(f"Booking {booking.reference} sent to {service.provider.name}. We will tell you when they accept it.", "success")
+        booking, failed, draft = _book(service, draft, citizen, form)
+        if booking is not None:
             waiting = card_payments.awaiting_bank(booking, current_user)
             if waiting:
                 return redirect(url_for("citizen.confirm_payment", public_id=waiting[0].public_id))
             return redirect(url_for("citizen.booking", public_id=booking.public_id))
+        problem = failed.error
+        if failed.replan:
+            try:
+                quote = plan()
+            except ValidationError:
+                quote = None
     timings = []
     if quote is not None:
         form.request_key.data = draft["request_key"]
@@ -250,6 +233,37 @@ def check_booking(service_id: int):
         authorise_days=card_payments.AUTHORISE_WITHIN.days,
         notice_hours=current_policy().cancellation_notice_hours,
     )
+
+
+@dataclass
+class _Problem:
+    """Why the booking was not made, and whether the quote should be worked out again."""
+
+    error: ValidationError
+    replan: bool
+
+
+def _book(service, draft: dict, citizen, form: ConfirmBookingForm):
+    """Confirm the booking: (the booking, None, draft) or (None, the problem to show, the
+    draft to carry on with: a new request key after a declined card, whose request is spent)."""
+    try:
+        expected = int(form.expected_total.data or 0)
+    except ValueError:
+        expected = -1
+    try:
+        booking = bookings.create(
+            _request_from(dict(draft, expected_total=expected), service), citizen=citizen, booker=current_user, policy=current_policy()
+        )
+    except card_payments.CardDeclined as exc:
+        # Nothing was booked. That request is spent: confirming again is a new request.
+        return None, _Problem(exc, replan=False), _renew_draft(service.id, draft)
+    except ValidationError as exc:  # prices, funding or times changed: show the booking as it is now
+        return None, _Problem(exc, replan=True), draft
+    except (Conflict, card_payments.CardPaymentsNotConfigured, card_payments.ProcessorUnavailable) as exc:
+        return None, _Problem(ValidationError({"booking": str(exc)}), replan=False), draft
+    _forget_draft(draft)
+    flash(f"Booking {booking.reference} sent to {service.provider.name}. We will tell you when they accept it.", "success")
+    return booking, None, draft
 
 
 def card_route(draft: dict) -> FundingRoute | None:

@@ -8,5 +8,3 @@ from app.security import require_roles
 
 bp = Blueprint("commissioner", __name__, url_prefix="/commissioner")
 require_roles(bp, Role.COMMISSIONER, Role.ADMIN)
-
-from app.commissioner import bookings, budgets, routes  # noqa: E402,F401

@@ -6,7 +6,6 @@ import json
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.commissioner import bp
 from app.commissioner.forms import (
@@ -19,12 +18,11 @@ from app.commissioner.forms import (
     SettingsForm,
     VerifyForm,
 )
-from app.extensions import db
 from app.forms import ConfirmForm, apply_errors
-from app.models import ProviderStatus, Service
+from app.models import ProviderStatus
 from app.presenters import ranking as ranking_presenter
 from app.presenters.csv_export import safe_row
-from app.services import audit, council, frameworks, team, verification
+from app.services import audit, council, frameworks, listings, team, verification
 from app.services.errors import Conflict, ValidationError
 from app.services.pagination import clamp_page
 
@@ -53,7 +51,7 @@ def providers():
 @bp.get("/providers/<id:provider_id>")
 def provider(provider_id: int):
     item = verification.get_provider(provider_id)
-    services = list(db.session.execute(select(Service).where(Service.provider_id == item.id).order_by(Service.title)).scalars())
+    services = listings.services_of(item)
     history = audit.search(audit.AuditFilter(target_type="provider", target_id=str(item.id)), 1, 20)
     return render_template(
         "commissioner/provider.html",

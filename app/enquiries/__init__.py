@@ -8,5 +8,3 @@ from app.security import require_roles
 
 bp = Blueprint("enquiries", __name__)
 require_roles(bp, Role.CITIZEN, Role.REPRESENTATIVE)
-
-from app.enquiries import routes  # noqa: E402,F401

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from app.models import Role
 from app.security import require_roles
+from app.services import accounts
 
 bp = Blueprint("provider", __name__, url_prefix="/provider")
 require_roles(bp, Role.PROVIDER)
@@ -13,13 +14,8 @@ require_roles(bp, Role.PROVIDER)
 
 @bp.before_request
 def _load_membership():
-    from app.services import accounts
-
     g.staff = accounts.staff_membership(current_user)
     # Someone removed from their team keeps their account, and sees only the dashboard
     # (which tells them so).
     if g.staff is None and request.endpoint != "provider.dashboard":
         abort(404)
-
-
-from app.provider import bookings, routes  # noqa: E402,F401

@@ -4,11 +4,9 @@ import datetime as dt
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from app.extensions import db
 from app.forms import ConfirmForm, apply_errors
-from app.models import WEEKDAYS, Category, OrgRole
+from app.models import WEEKDAYS, OrgRole
 from app.presenters import ranking as ranking_presenter
 from app.provider import bp
 from app.provider.forms import BankHolidayForm, ClosureForm, HoursForm, InviteForm, ListingForm, ProfileForm, ReplyForm, RoleForm
@@ -191,13 +189,9 @@ def cancel_invitation(invitation_id: int):
 # -- Listings --------------------------------------------------------------------------
 
 
-def _categories():
-    return list(db.session.execute(select(Category).order_by(Category.position, Category.name)).scalars())
-
-
 def _listing_form(service=None) -> ListingForm:
     form = ListingForm()
-    form.category_id.choices = [(0, "Select a kind of care or support")] + [(c.id, c.name) for c in _categories()]
+    form.category_id.choices = [(0, "Select a kind of care or support")] + [(c.id, c.name) for c in catalogue.categories()]
     if request.method == "GET" and service is not None:
         data = listings.listing_input(service)
         for name in ("title", "category_id", "description", "price", "price_unit", "min_units", "funding_routes", "availability_note"):

@@ -53,6 +53,11 @@ def categories_with_counts() -> list[CategoryCount]:
     return [CategoryCount(c, counts.get(c.id, 0)) for c in categories]
 
 
+def categories() -> list[Category]:
+    """Every type of support, in the council's order."""
+    return list(db.session.execute(select(Category).order_by(Category.position, Category.name)).scalars())
+
+
 def category_by_slug(slug: str) -> Category:
     category = db.session.execute(select(Category).where(Category.slug == slug)).scalar_one_or_none()
     if category is None:

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models import CouncilDistrict, CouncilSettings, PostcodeDistrict, User
-from app.services import audit
+from app.services import accounts, audit
 from app.services.errors import ValidationError
 from app.services.geo import is_outward_code
 
@@ -48,6 +49,16 @@ def current() -> Council:
     return Council(row.name, row.contact_email, row.contact_phone, row.address, row.website, districts, row.cancellation_notice_hours)
 
 
+def current_or_configured() -> Council:
+    """``current()``, or the council as configuration describes it when the database cannot
+    be read: an error page must still render the council's name."""
+    try:
+        return current()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return Council.from_config(current_app.config)
+
+
 def _sort_key(code: str):
     letters = "".join(ch for ch in code if ch.isalpha() and code.index(ch) < 2)
     digits = "".join(ch for ch in code[len(letters) :] if ch.isdigit())
@@ -65,9 +76,7 @@ def update(
     districts_text: str,
     cancellation_notice_hours: int | None = None,
 ) -> Council:
-    from app.services.accounts import normalise_email
-
-    errors = {}
+    errors: dict[str, str] = {}
     name = " ".join((name or "").split())
     if not name:
         errors["name"] = "Enter the council's name"
@@ -76,7 +85,7 @@ def update(
     email = (contact_email or "").strip()
     if email:
         try:
-            email = normalise_email(email, "contact_email")
+            email = accounts.normalise_email(email, "contact_email")
         except ValidationError as exc:
             errors.update(exc.errors)
     phone = " ".join((contact_phone or "").split())[:32]
@@ -85,16 +94,7 @@ def update(
         website = "https://" + website
     if len(website) > 300:
         errors["website"] = "Website must be 300 characters or fewer"
-    codes = sorted({c for c in (districts_text or "").upper().replace(",", " ").split() if c}, key=_sort_key)
-    malformed = [c for c in codes if not is_outward_code(c)]
-    known = set(db.session.execute(select(PostcodeDistrict.outward_code)).scalars())
-    unknown = [c for c in codes if c not in known and c not in malformed]
-    if malformed:
-        errors["districts"] = f"Enter postcode districts like PE1, separated by commas. These are not: {', '.join(malformed)}"
-    elif unknown:
-        errors["districts"] = f"We do not have these postcode districts: {', '.join(unknown)}"
-    elif not codes:
-        errors["districts"] = "Enter at least one postcode district, like PE1"
+    codes = _district_codes(districts_text, errors)
     notice = current().cancellation_notice_hours if cancellation_notice_hours is None else cancellation_notice_hours
     if isinstance(notice, bool) or not isinstance(notice, int) or not (0 <= notice <= 168):
         errors["cancellation_notice_hours"] = "Enter the notice in whole hours, from 0 to 168 (a week)"
@@ -117,3 +117,19 @@ def update(
         audit.record(actor, "council.settings_changed", "council", 1, before=old, after=new)
     db.session.commit()
     return after
+
+
+def _district_codes(text: str, errors: dict[str, str]) -> list[str]:
+    """The postcode districts typed (any case, commas or spaces between), in order; a
+    problem with them goes in ``errors``."""
+    codes = sorted({c for c in (text or "").upper().replace(",", " ").split() if c}, key=_sort_key)
+    malformed = [c for c in codes if not is_outward_code(c)]
+    known = set(db.session.execute(select(PostcodeDistrict.outward_code)).scalars())
+    unknown = [c for c in codes if c not in known and c not in malformed]
+    if malformed:
+        errors["districts"] = f"Enter postcode districts like PE1, separated by commas. These are not: {', '.join(malformed)}"
+    elif unknown:
+        errors["districts"] = f"We do not have these postcode districts: {', '.join(unknown)}"
+    elif not codes:
+        errors["districts"] = "Enter at least one postcode district, like PE1"
+    return codes

@@ -15,7 +15,7 @@ from sqlalchemy import case, func, select
 
 from app.extensions import db
 from app.models import MAY_GO_NEGATIVE, AccountKind, HoldStatus, LedgerAccount, LedgerEntry, LedgerHold, LedgerTransaction, TransactionKind
-from app.services import bookings, budgets, card_payments
+from app.services import budgets, card_payments
 from app.services.ledger import IS_REVERSAL, Problem
 
 
@@ -25,7 +25,6 @@ def check() -> list[Problem]:
     for invariant in LEDGER_INVARIANTS:
         problems.extend(invariant())
     problems.extend(budgets.check_budgets())
-    problems.extend(bookings.check_visits_agree_with_holds())
     problems.extend(card_payments.check_cards())
     return problems
 

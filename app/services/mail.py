@@ -30,6 +30,7 @@ from sqlalchemy import select, update
 from app.database import utcnow
 from app.extensions import db
 from app.models import EmailStatus, OutboundEmail
+from app.services.errors import NotFound
 from app.services.pagination import Page, paginate
 
 log = logging.getLogger(__name__)
@@ -208,6 +209,13 @@ def outbox(page: int = 1, status: EmailStatus | None = None, per_page: int = 50)
     if status is not None:
         query = query.where(OutboundEmail.status == status)
     return paginate(query.order_by(OutboundEmail.id.desc()), page, per_page)
+
+
+def get_email(email_id: int) -> OutboundEmail:
+    email = db.session.get(OutboundEmail, email_id)
+    if email is None:
+        raise NotFound("No such email")
+    return email
 
 
 def init_delivery_after_request(app) -> None:

@@ -114,6 +114,21 @@ def _validated(data: ProfileInput, *, provider: Provider | None, check_cqc: bool
     if website and (len(website) > 300 or not URL_RE.match(website)):
         errors["website"] = "Enter a website address, like https://www.example.org"
     values["website"] = website or None
+    _validate_place(data, values, errors)
+    if check_cqc:
+        values["cqc_provider_id"] = normalise_cqc_id(data.cqc_provider_id)
+        values["cqc_location_id"] = normalise_cqc_id(data.cqc_location_id)
+        errors.update(
+            cqc_id_problems(values["cqc_provider_id"], values["cqc_location_id"], exclude_provider=provider.id if provider else None)
+        )
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def _validate_place(data: ProfileInput, values: dict, errors: dict[str, str]) -> None:
+    """The address, base postcode, areas covered and service radius, into ``values``; their
+    problems into ``errors``."""
     values["address_line1"] = _clean(data.address_line1, 200) or None
     values["address_line2"] = _clean(data.address_line2, 200) or None
     values["town"] = _clean(data.town, 80) or None
@@ -139,15 +154,6 @@ def _validated(data: ProfileInput, *, provider: Provider | None, check_cqc: bool
     if radius is not None and not 1 <= radius <= 100:
         errors["service_radius_miles"] = "Enter a distance between 1 and 100 miles"
     values["service_radius_miles"] = radius
-    if check_cqc:
-        values["cqc_provider_id"] = normalise_cqc_id(data.cqc_provider_id)
-        values["cqc_location_id"] = normalise_cqc_id(data.cqc_location_id)
-        errors.update(
-            cqc_id_problems(values["cqc_provider_id"], values["cqc_location_id"], exclude_provider=provider.id if provider else None)
-        )
-    if errors:
-        raise ValidationError(errors)
-    return values
 
 
 def unique_slug(name: str) -> str:

@@ -4,5 +4,3 @@ itself with its own signature instead."""
 from flask import Blueprint
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
-
-from app.webhooks import routes  # noqa: E402,F401

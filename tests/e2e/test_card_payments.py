@@ -17,7 +17,18 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Booking, BookingStatus, BookingVisit, FundingRoute, PaymentMethod, Service, ServiceStatus, User, VisitStatus
+from app.models import (
+    Booking,
+    BookingSchedule,
+    BookingStatus,
+    BookingVisit,
+    FundingRoute,
+    PaymentMethod,
+    Service,
+    ServiceStatus,
+    User,
+    VisitStatus,
+)
 from app.services import bookings, card_payments
 from app.services.demo.accounts import DEMO_PASSWORD, demo_provider
 from app.services.errors import ValidationError
@@ -103,7 +114,7 @@ def slot(live_app):
                 request = bookings.BookingRequest(
                     service_id=service.id,
                     request_key="probe",
-                    schedule=bookings.BookingSchedule.ONE_OFF,
+                    schedule=BookingSchedule.ONE_OFF,
                     first_date=day,
                     start_time=dt.time(10),
                     units=1,
@@ -327,7 +338,7 @@ def owed(live_app, localstripe, slot):
         request = bookings.BookingRequest(
             service_id=slot["service"],
             request_key=uuid.uuid4().hex,
-            schedule=bookings.BookingSchedule.ONE_OFF,
+            schedule=BookingSchedule.ONE_OFF,
             first_date=day,
             start_time=dt.time(15),
             units=1,

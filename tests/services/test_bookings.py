@@ -517,7 +517,7 @@ def test_visit_statuses_only_move_as_the_state_machine_allows(setup, policy):
     from app.database import write_transaction
 
     with pytest.raises(Conflict, match="is booked, money set aside now, so it cannot be recorded as delivered"), write_transaction():
-        bookings._move_visit(db.session.get(type(visit), visit.id), (VisitStatus.SCHEDULED,), VisitStatus.DELIVERED)
+        bookings.move_visit(db.session.get(type(visit), visit.id), (VisitStatus.SCHEDULED,), VisitStatus.DELIVERED)
     with pytest.raises(Conflict, match="cannot be paid for"), write_transaction():
-        bookings._move_visit(db.session.get(type(visit), visit.id), (VisitStatus.DELIVERED,), VisitStatus.HELD)
+        bookings.move_visit(db.session.get(type(visit), visit.id), (VisitStatus.DELIVERED,), VisitStatus.HELD)
     assert ledger_check.check() == []

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import BudgetPeriod, BudgetType, LedgerTransaction, Role, TransactionKind, VisitStatus
+from app.models import BookingSchedule, BudgetPeriod, BudgetType, LedgerTransaction, Role, TransactionKind, VisitStatus
 from app.services import bookings, budgets, ledger, ledger_check
 from app.services.errors import Conflict, ValidationError
 from app.services.ledger import Actor
@@ -183,7 +183,7 @@ def test_next_period_holds_committed_visits_first_and_reports_a_shortfall(make_b
     first_day_next = _period(policy, 1)
     # Three weekly visits in the next (unfunded) period: committed, not yet held.
     request = request_for(
-        service, budget, day=first_day_next, schedule=bookings.BookingSchedule.WEEKLY, weekdays=(first_day_next.weekday(),), weeks=3
+        service, budget, day=first_day_next, schedule=BookingSchedule.WEEKLY, weekdays=(first_day_next.weekday(),), weeks=3
     )
     booking = bookings.create(request, citizen=budget.citizen, booker=budget.citizen, policy=policy)
     assert [v.status for v in booking.visits] == [VisitStatus.SCHEDULED] * 3
@@ -198,7 +198,7 @@ def test_next_period_holds_committed_visits_first_and_reports_a_shortfall(make_b
 
     small = make_budget(amount=3_000)
     request = request_for(
-        service, small, day=first_day_next, schedule=bookings.BookingSchedule.WEEKLY, weekdays=(first_day_next.weekday(),), weeks=3
+        service, small, day=first_day_next, schedule=BookingSchedule.WEEKLY, weekdays=(first_day_next.weekday(),), weeks=3
     )
     short_booking = bookings.create(request, citizen=small.citizen, booker=small.citizen, policy=policy)
     result = budgets.fund_budget(small, first_day_next, policy=policy, actor=SYSTEM)
@@ -206,9 +206,7 @@ def test_next_period_holds_committed_visits_first_and_reports_a_shortfall(make_b
     assert result.held_visits == 3 and result.short_visits == []
 
     tiny = make_budget(amount=2_500)
-    request = request_for(
-        service, tiny, day=first_day_next, schedule=bookings.BookingSchedule.WEEKLY, weekdays=(first_day_next.weekday(),), weeks=3
-    )
+    request = request_for(service, tiny, day=first_day_next, schedule=BookingSchedule.WEEKLY, weekdays=(first_day_next.weekday(),), weeks=3)
     tiny_booking = bookings.create(request, citizen=tiny.citizen, booker=tiny.citizen, policy=policy)
     result = budgets.fund_budget(tiny, first_day_next, policy=policy, actor=SYSTEM)
     # £25 + £25 = £50: the two earliest visits are held, the last one is short.

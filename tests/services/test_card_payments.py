@@ -12,6 +12,7 @@ import stripe
 from app.extensions import db
 from app.models import (
     Booking,
+    BookingSchedule,
     BookingStatus,
     BookingVisit,
     CardFunding,
@@ -262,7 +263,7 @@ def test_declining_a_booking_cancels_the_authorisation(people, save_card, locals
 
 def test_cancelling_in_time_releases_and_cancelling_late_charges(people, save_card, localstripe, policy):
     card = save_card(people["citizen"])
-    booking = book_by_card(people, card, days=3, schedule=bookings.BookingSchedule.ONE_OFF)
+    booking = book_by_card(people, card, days=3, schedule=BookingSchedule.ONE_OFF)
     bookings.accept(booking, by=people["staff"])
     bookings.cancel(booking, by=people["citizen"], policy=policy)
     assert payment_of(booking.visits[0]).status is CardPaymentStatus.CANCELLED

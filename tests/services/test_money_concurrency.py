@@ -14,6 +14,9 @@ import pytest
 from app.extensions import db
 from app.models import Booking, LedgerAccount, LedgerHold, PersonalBudget, User
 from app.services import bookings, budgets, ledger, ledger_check
+from app.services.bookings import cancelling
+from app.services.bookings import notify as booking_notices
+from app.services.budgets import funding
 from app.services.errors import Conflict, DomainError, InvalidTransition, ValidationError
 from tests.services.money_helpers import bare_visits, future_day, request_for
 
@@ -317,10 +320,10 @@ def test_delivering_and_cancelling_a_visit_at_once(app, monkeypatch, accepted_vi
         )
 
     if slow_side == "cancel":
-        slow_down(monkeypatch, bookings, "cancellation_plan")  # decided what to cancel, then waits
+        slow_down(monkeypatch, cancelling, "cancellation_plan")  # decided what to cancel, then waits
         work = first_and_second(cancel, deliver)
     else:
-        slow_down(monkeypatch, bookings.BudgetPayment, "can_deliver")  # decided to deliver, then waits
+        slow_down(monkeypatch, budgets.BudgetPayment, "can_deliver")  # decided to deliver, then waits
         work = first_and_second(deliver, cancel)
     ok, errors = run_at_once(app, 2, work)
     assert len(ok) == 1 and len(errors) == 1, (ok, errors)
@@ -371,10 +374,10 @@ def test_accepting_and_cancelling_inside_the_notice_at_once(app, monkeypatch, ma
         return bookings.accept(db.session.get(Booking, booking_id), by=db.session.get(User, staff_id))
 
     if slow_side == "cancel":
-        slow_down(monkeypatch, bookings, "cancellation_plan")
+        slow_down(monkeypatch, cancelling, "cancellation_plan")
         work = first_and_second(cancel, accept)
     else:
-        slow_down(monkeypatch, bookings.booking_notifications, "booking_changed")  # accepted, not yet committed
+        slow_down(monkeypatch, booking_notices, "booking_changed")  # accepted, not yet committed
         work = first_and_second(accept, cancel)
     ok, errors = run_at_once(app, 2, work)
     assert len(ok) == 1 and len(errors) == 1, (ok, errors)
@@ -409,7 +412,7 @@ def test_declining_while_the_provider_accepts_and_delivers(app, monkeypatch, mak
         bookings.accept(db.session.get(Booking, booking_id), by=by)
         return bookings.record_delivery(db.session.get(BookingVisit, visit_id), by=by, now=starts + dt.timedelta(hours=1))
 
-    slow_down(monkeypatch, bookings.booking_notifications, "booking_changed")  # declined, not yet committed
+    slow_down(monkeypatch, booking_notices, "booking_changed")  # declined, not yet committed
     ok, errors = run_at_once(app, 2, first_and_second(decline, accept_and_deliver))
     assert len(ok) == 1 and len(errors) == 1 and isinstance(errors[0], InvalidTransition), (ok, errors)
     db.session.expire_all()
@@ -461,7 +464,7 @@ def test_two_funding_runs_at_once_fund_each_budget_once(app, monkeypatch, make_b
     def run():
         return len(budgets.fund_all(next_start, policy=policy, actor=ledger.Actor.system("test")).funded)
 
-    slow_down(monkeypatch, budgets, "_amount_for", seconds=0.3)  # checked the period is not funded yet, then waits
+    slow_down(monkeypatch, funding, "period_amount", seconds=0.3)  # checked the period is not funded yet, then waits
     ok, errors = run_at_once(app, 2, first_and_second(run, run, lag=0.1))
     assert errors == []
     assert sorted(count for _, count in ok) == [0, 3] or sum(count for _, count in ok) == 3

@@ -357,9 +357,9 @@ def test_an_email_another_account_has_is_refused(client, make_citizen):
 def _lose_the_race_once(monkeypatch, email):
     """The first look-up of ``email`` misses it, as when another request inserts the same
     address between our check and our insert."""
-    from app.services import accounts
+    from app.services.accounts import identity  # where registration and changing details look it up
 
-    real = accounts.user_by_email
+    real = identity.user_by_email
     missed = []
 
     def racing(address):
@@ -368,7 +368,7 @@ def _lose_the_race_once(monkeypatch, email):
             return None
         return real(address)
 
-    monkeypatch.setattr(accounts, "user_by_email", racing)
+    monkeypatch.setattr(identity, "user_by_email", racing)
     return missed
 
 

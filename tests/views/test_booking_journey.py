@@ -10,7 +10,7 @@ import re
 import pytest
 
 from app.extensions import db
-from app.models import BookingStatus, Notification, VisitStatus
+from app.models import BookingSchedule, BookingStatus, Notification, VisitStatus
 from app.services import bookings, budgets
 from tests.helpers import csrf_from, h1, page, summary_rows, visible_text
 from tests.services.money_helpers import future_day, today
@@ -108,7 +108,7 @@ def test_the_provider_accepts_and_records_delivery(client, login, market, policy
         bookings.BookingRequest(
             service_id=service.id,
             request_key="journey-1",
-            schedule=bookings.BookingSchedule.ONE_OFF,
+            schedule=BookingSchedule.ONE_OFF,
             first_date=future_day(policy),
             start_time=dt.time(9),
             units=2,
@@ -152,7 +152,7 @@ def test_the_provider_declines_with_a_reason(client, login, market, policy):
         bookings.BookingRequest(
             service_id=service.id,
             request_key="journey-2",
-            schedule=bookings.BookingSchedule.ONE_OFF,
+            schedule=BookingSchedule.ONE_OFF,
             first_date=future_day(policy),
             start_time=dt.time(9),
             units=1,
@@ -294,7 +294,7 @@ def _accepted_booking(service, citizen, budget, staff, policy, key):
         bookings.BookingRequest(
             service_id=service.id,
             request_key=key,
-            schedule=bookings.BookingSchedule.ONE_OFF,
+            schedule=BookingSchedule.ONE_OFF,
             first_date=future_day(policy),
             start_time=dt.time(10),
             units=1,
@@ -359,7 +359,7 @@ def test_a_booking_accepted_while_the_person_cancels_shows_the_new_charge_first(
         bookings.BookingRequest(
             service_id=service.id,
             request_key="journey-raced",
-            schedule=bookings.BookingSchedule.ONE_OFF,
+            schedule=BookingSchedule.ONE_OFF,
             first_date=future_day(policy),
             start_time=dt.time(10),
             units=1,
@@ -405,7 +405,7 @@ def test_budget_statement_page_and_csv(client, login, market, policy):
         bookings.BookingRequest(
             service_id=service.id,
             request_key="journey-4",
-            schedule=bookings.BookingSchedule.ONE_OFF,
+            schedule=BookingSchedule.ONE_OFF,
             first_date=future_day(policy),
             start_time=dt.time(9),
             units=1,
@@ -479,7 +479,7 @@ def test_commissioner_reads_a_statement_as_the_ledger_stood_on_a_date(client, lo
         bookings.BookingRequest(
             service_id=service.id,
             request_key="journey-known",
-            schedule=bookings.BookingSchedule.ONE_OFF,
+            schedule=BookingSchedule.ONE_OFF,
             first_date=future_day(policy),
             start_time=dt.time(9),
             units=1,
@@ -516,7 +516,7 @@ def test_provider_records_a_visit_that_has_happened_through_the_page(client, log
         bookings.BookingRequest(
             service_id=service.id,
             request_key="journey-past",
-            schedule=bookings.BookingSchedule.ONE_OFF,
+            schedule=BookingSchedule.ONE_OFF,
             first_date=yesterday,
             start_time=dt.time(10),
             units=3,

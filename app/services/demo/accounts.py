@@ -25,6 +25,7 @@ from app.models import (
     ServiceStatus,
     User,
 )
+from app.services.demo.report import LoadReport, refuse_unless_demo
 from app.services.passwords import hash_password
 
 DEMO_PASSWORD = "demo-pass-2468"
@@ -60,9 +61,8 @@ def demo_provider() -> Provider | None:
     )
 
 
-def load_accounts(report) -> None:
+def load_accounts(report: LoadReport) -> None:
     """Demo accounts for every kind of person"""
-    from app.services.demo import refuse_unless_demo
 
     refuse_unless_demo(current_app.config.get("DEMO_MODE", False))  # never known passwords in production
     people: dict[str, User] = {}
@@ -84,7 +84,15 @@ def load_accounts(report) -> None:
             report.add("demo accounts")
         people[email] = user
 
-    citizen, representative = people["citizen@demo.test"], people["representative@demo.test"]
+    citizen, representative, owner = people["citizen@demo.test"], people["representative@demo.test"], people["provider@demo.test"]
+    _link_representative(report, citizen, representative)
+    provider = demo_provider()
+    if provider is not None:
+        _join_team(report, provider, owner)
+        _demo_enquiry(report, provider, citizen, representative, owner)
+
+
+def _link_representative(report: LoadReport, citizen: User, representative: User) -> None:
     linked = (
         db.session.execute(
             select(Representation).where(Representation.citizen_id == citizen.id, Representation.representative_id == representative.id)
@@ -96,50 +104,54 @@ def load_accounts(report) -> None:
         db.session.add(Representation(citizen_id=citizen.id, representative_id=representative.id, relationship_to_citizen="daughter"))
         report.add("representatives")
 
-    owner = people["provider@demo.test"]
-    provider = demo_provider()
-    if provider is not None and db.session.execute(select(ProviderStaff).where(ProviderStaff.user_id == owner.id)).first() is None:
+
+def _join_team(report: LoadReport, provider: Provider, owner: User) -> None:
+    if db.session.execute(select(ProviderStaff).where(ProviderStaff.user_id == owner.id)).first() is None:
         db.session.add(ProviderStaff(provider_id=provider.id, user_id=owner.id, org_role=OrgRole.OWNER))
         report.add("provider team members")
 
-    if provider is not None and db.session.execute(select(Enquiry.id).where(Enquiry.citizen_id == citizen.id)).first() is None:
-        service = (
-            db.session.execute(
-                select(Service).where(Service.provider_id == provider.id, Service.status == ServiceStatus.PUBLISHED).order_by(Service.id)
-            )
-            .scalars()
-            .first()
+
+def _demo_enquiry(report: LoadReport, provider: Provider, citizen: User, representative: User, owner: User) -> None:
+    """A question from Margaret's daughter, answered by the provider."""
+    if db.session.execute(select(Enquiry.id).where(Enquiry.citizen_id == citizen.id)).first() is not None:
+        return
+    service = (
+        db.session.execute(
+            select(Service).where(Service.provider_id == provider.id, Service.status == ServiceStatus.PUBLISHED).order_by(Service.id)
         )
-        asked = dt.datetime(2026, 10, 28, 10, 15, tzinfo=dt.UTC)
-        answered = asked + dt.timedelta(hours=3, minutes=20)
-        enquiry = Enquiry(
-            service_id=service.id,
-            provider_id=provider.id,
-            citizen_id=citizen.id,
-            started_by_id=representative.id,
-            subject="Can you visit my mother on weekday mornings?",
+        .scalars()
+        .first()
+    )
+    asked = dt.datetime(2026, 10, 28, 10, 15, tzinfo=dt.UTC)
+    answered = asked + dt.timedelta(hours=3, minutes=20)
+    enquiry = Enquiry(
+        service_id=service.id,
+        provider_id=provider.id,
+        citizen_id=citizen.id,
+        started_by_id=representative.id,
+        subject="Can you visit my mother on weekday mornings?",
+        created_at=asked,
+        last_message_at=answered,
+        first_response_at=answered,
+        awaiting_citizen=True,
+        citizen_read_at=asked,
+        provider_read_at=answered,
+    )
+    enquiry.messages = [
+        EnquiryMessage(
+            author_id=representative.id,
+            from_provider=False,
             created_at=asked,
-            last_message_at=answered,
-            first_response_at=answered,
-            awaiting_citizen=True,
-            citizen_read_at=asked,
-            provider_read_at=answered,
-        )
-        enquiry.messages = [
-            EnquiryMessage(
-                author_id=representative.id,
-                from_provider=False,
-                created_at=asked,
-                body="My mother needs help getting up and dressed. "
-                "Could a carer visit at about 8am on weekdays, and is it the same carer each time?",
-            ),
-            EnquiryMessage(
-                author_id=owner.id,
-                from_provider=True,
-                created_at=answered,
-                body="Yes, we have a regular carer free at 8am on weekdays in your area. "
-                "We keep the same small team for each person so they get to know her.",
-            ),
-        ]
-        db.session.add(enquiry)
-        report.add("enquiries")
+            body="My mother needs help getting up and dressed. "
+            "Could a carer visit at about 8am on weekdays, and is it the same carer each time?",
+        ),
+        EnquiryMessage(
+            author_id=owner.id,
+            from_provider=True,
+            created_at=answered,
+            body="Yes, we have a regular carer free at 8am on weekdays in your area. "
+            "We keep the same small team for each person so they get to know her.",
+        ),
+    ]
+    db.session.add(enquiry)
+    report.add("enquiries")

@@ -14,335 +14,12 @@ import random
 from dataclasses import dataclass, field
 
 from app.services.demo.places import COUNCIL_DISTRICTS, STREETS
+from app.services.demo.service_templates import CATEGORY_SERVICES, HOURS, ServiceTemplate
 
 SEED = 20261123
 # Dates in the demo market are fixed relative to this day, so the data is deterministic.
 ANCHOR = dt.date(2026, 11, 1)
 
-
-@dataclass(frozen=True)
-class ServiceTemplate:
-    title: str
-    description: str
-    unit: str
-    price_range: tuple[int, int]  # pence, inclusive
-    hours: str  # key into HOURS
-    min_units: int = 1
-
-
-# Weekly patterns: (weekdays, opens, closes)
-HOURS = {
-    "daily_long": (range(7), "07:00", "22:00"),
-    "weekdays_day": (range(5), "09:30", "15:30"),
-    "weekdays_office": (range(5), "09:00", "17:00"),
-    "daily_lunch": (range(7), "11:30", "13:30"),
-    "weekdays_lunch": (range(5), "11:30", "13:30"),
-    "overnight": (range(7), "20:00", "08:00"),
-    "weekends_day": (range(5, 7), "10:00", "16:00"),
-    "evenings": (range(5), "18:00", "21:00"),
-    "daily_day": (range(7), "08:00", "20:00"),
-}
-
-CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
-    "home-care": [
-        ServiceTemplate(
-            "Home care visits",
-            "Help at home with washing, dressing, meals and medication, from a regular team of carers who get to know you.",
-            "hour",
-            (2050, 2950),
-            "daily_long",
-        ),
-        ServiceTemplate(
-            "Personal care at home",
-            "Domiciliary care for getting up, going to bed, bathing and continence care, at times that suit you.",
-            "hour",
-            (2100, 2990),
-            "daily_long",
-        ),
-        ServiceTemplate(
-            "Short welfare calls",
-            "A quick check-in visit to make sure you are safe, have eaten and taken your medicines.",
-            "visit",
-            (950, 1500),
-            "daily_long",
-        ),
-        ServiceTemplate(
-            "Reablement support after hospital",
-            "Short-term care at home after a stay in hospital, helping you regain confidence and independence.",
-            "hour",
-            (2200, 2990),
-            "daily_day",
-        ),
-        ServiceTemplate(
-            "Live-in care", "A carer who lives in your home and supports you around the clock.", "week", (95000, 135000), "daily_long"
-        ),
-    ],
-    "personal-assistants": [
-        ServiceTemplate(
-            "Personal assistant support",
-            "A personal assistant you choose, to help with everyday tasks, getting out and about and doing the things you enjoy.",
-            "hour",
-            (1300, 1800),
-            "daily_day",
-        ),
-        ServiceTemplate(
-            "PA matching and payroll service",
-            "We help you find, employ and pay your own personal assistant, including payroll and insurance.",
-            "week",
-            (1500, 3000),
-            "weekdays_office",
-        ),
-        ServiceTemplate(
-            "Personal assistant for social outings",
-            "A PA to go with you to clubs, shops, appointments and events.",
-            "hour",
-            (1350, 1750),
-            "weekends_day",
-        ),
-    ],
-    "day-opportunities": [
-        ServiceTemplate(
-            "Day centre",
-            "A friendly day centre with activities, a hot lunch and company. Transport can be arranged.",
-            "day",
-            (4500, 7500),
-            "weekdays_day",
-        ),
-        ServiceTemplate(
-            "Community day opportunities",
-            "Group activities out in the community: gardening, arts, cooking and trips.",
-            "day",
-            (5000, 7800),
-            "weekdays_day",
-        ),
-        ServiceTemplate(
-            "Half-day activity sessions",
-            "Morning or afternoon sessions of crafts, music, exercise and games.",
-            "visit",
-            (2200, 3800),
-            "weekdays_day",
-        ),
-        ServiceTemplate(
-            "Work skills and volunteering programme",
-            "Supported volunteering and work experience to build skills and confidence.",
-            "day",
-            (5500, 8500),
-            "weekdays_day",
-        ),
-    ],
-    "short-breaks": [
-        ServiceTemplate(
-            "Overnight respite stays",
-            "Short breaks with overnight care in a homely setting, giving carers a rest.",
-            "night",
-            (11000, 18500),
-            "overnight",
-        ),
-        ServiceTemplate(
-            "Sitting service for carers",
-            "A trained sitter stays with the person you care for so you can take a break.",
-            "hour",
-            (1800, 2600),
-            "daily_day",
-        ),
-        ServiceTemplate(
-            "Weekend short breaks",
-            "Weekend stays with activities and personal care, booked by the night.",
-            "night",
-            (12000, 19500),
-            "overnight",
-        ),
-    ],
-    "supported-living": [
-        ServiceTemplate(
-            "Supported living support hours",
-            "Support in your own tenancy to manage your home, money, health and social life.",
-            "hour",
-            (1850, 2450),
-            "daily_long",
-        ),
-        ServiceTemplate(
-            "Shared supported living",
-            "A shared house with staff on site day and night, for people who want their own tenancy with support close by.",
-            "week",
-            (65000, 120000),
-            "daily_long",
-        ),
-        ServiceTemplate(
-            "Floating support", "Visits to help you keep your tenancy, pay bills and stay well.", "hour", (1900, 2500), "weekdays_office"
-        ),
-    ],
-    "meals": [
-        ServiceTemplate(
-            "Hot meals delivered",
-            "A hot two-course lunch delivered to your door, with a friendly check on how you are.",
-            "item",
-            (450, 750),
-            "daily_lunch",
-        ),
-        ServiceTemplate(
-            "Frozen meals delivery",
-            "A weekly delivery of frozen ready meals, including soft and special diets.",
-            "item",
-            (390, 620),
-            "weekdays_office",
-        ),
-        ServiceTemplate("Luncheon club", "A sit-down lunch with company in a community hall.", "item", (500, 850), "weekdays_lunch"),
-    ],
-    "transport": [
-        ServiceTemplate(
-            "Door-to-door community transport",
-            "Accessible minibus trips to shops, day centres and appointments.",
-            "visit",
-            (800, 2000),
-            "weekdays_office",
-        ),
-        ServiceTemplate(
-            "Accompanied hospital transport",
-            "A driver who takes you to hospital appointments and waits with you.",
-            "visit",
-            (1800, 4500),
-            "weekdays_office",
-        ),
-        ServiceTemplate("Dial-a-ride", "Book a wheelchair-accessible ride for local journeys.", "visit", (600, 1400), "daily_day"),
-    ],
-    "equipment": [
-        ServiceTemplate(
-            "Grab rails and minor adaptations",
-            "Fitting of grab rails, bannisters and key safes by trusted tradespeople.",
-            "item",
-            (2500, 9500),
-            "weekdays_office",
-        ),
-        ServiceTemplate(
-            "Mobility equipment hire",
-            "Hire of wheelchairs, walking frames and riser-recliner chairs.",
-            "week",
-            (1200, 3500),
-            "weekdays_office",
-        ),
-        ServiceTemplate(
-            "Telecare alarm and monitoring",
-            "A pendant alarm connected to a 24-hour response centre.",
-            "week",
-            (450, 900),
-            "weekdays_office",
-        ),
-        ServiceTemplate(
-            "Bathing aids assessment and supply",
-            "An assessment at home and supply of bath lifts, shower seats and toilet frames.",
-            "item",
-            (3500, 35000),
-            "weekdays_office",
-        ),
-    ],
-    "advocacy": [
-        ServiceTemplate(
-            "Independent advocacy",
-            "An independent advocate to help you have your say in decisions about your care.",
-            "hour",
-            (2500, 4000),
-            "weekdays_office",
-        ),
-        ServiceTemplate(
-            "Support planning",
-            "Help to write your support plan and decide how to use your personal budget.",
-            "hour",
-            (2800, 4200),
-            "weekdays_office",
-        ),
-        ServiceTemplate(
-            "Direct payments support service",
-            "Help to manage a direct payment or prepaid card, employ staff and keep records.",
-            "hour",
-            (2600, 3800),
-            "weekdays_office",
-        ),
-    ],
-    "befriending": [
-        ServiceTemplate(
-            "Befriending visits",
-            "A volunteer befriender visits you at home for a chat, a cuppa and company.",
-            "visit",
-            (500, 1500),
-            "daily_day",
-        ),
-        ServiceTemplate(
-            "Telephone befriending", "A regular friendly phone call with a trained volunteer.", "visit", (300, 800), "daily_day"
-        ),
-        ServiceTemplate(
-            "Community activity groups",
-            "Walking groups, coffee mornings, craft clubs and singing groups across the city.",
-            "visit",
-            (400, 1200),
-            "weekends_day",
-        ),
-    ],
-    "cleaning": [
-        ServiceTemplate(
-            "Cleaning and domestic help", "Regular cleaning, laundry and ironing by vetted staff.", "hour", (1500, 2200), "daily_day"
-        ),
-        ServiceTemplate(
-            "Shopping and errands",
-            "We do your shopping or go with you, and help with errands and prescriptions.",
-            "hour",
-            (1550, 2100),
-            "weekdays_office",
-        ),
-        ServiceTemplate(
-            "Gardening and handy help",
-            "Lawn mowing, hedge trimming and small jobs around the home.",
-            "hour",
-            (1800, 2500),
-            "weekdays_office",
-        ),
-    ],
-    "dementia-support": [
-        ServiceTemplate(
-            "Dementia day club",
-            "A specialist day club for people living with dementia, with meaningful activities and lunch.",
-            "day",
-            (5500, 8500),
-            "weekdays_day",
-        ),
-        ServiceTemplate(
-            "Dementia sitting service",
-            "A trained dementia carer stays with your relative at home while you go out.",
-            "hour",
-            (1900, 2700),
-            "daily_day",
-        ),
-        ServiceTemplate(
-            "Memory café", "A relaxed café for people with memory problems and their carers.", "visit", (300, 900), "weekends_day"
-        ),
-        ServiceTemplate(
-            "Dementia home support",
-            "Home care from carers trained in dementia, with consistent faces and routines.",
-            "hour",
-            (2200, 3000),
-            "daily_long",
-        ),
-    ],
-    "carers-support": [
-        ServiceTemplate(
-            "Carers' support group", "Meet other carers for support, information and a break.", "visit", (300, 900), "evenings"
-        ),
-        ServiceTemplate(
-            "Carers' wellbeing sessions",
-            "Massage, mindfulness and relaxation sessions for unpaid carers.",
-            "visit",
-            (1500, 3500),
-            "weekends_day",
-        ),
-        ServiceTemplate(
-            "Carers' emergency back-up",
-            "A plan and a carer ready to step in if you are suddenly unable to care.",
-            "hour",
-            (2000, 2800),
-            "daily_long",
-        ),
-    ],
-}
 
 # Which categories each kind of provider works in: (main, others...)
 PROVIDER_KINDS = {
@@ -533,104 +210,119 @@ def _inward(rng: random.Random) -> str:
     return f"{rng.randint(1, 9)}{rng.choice(letters)}{rng.choice(letters)}"
 
 
+FRAMEWORK_CATEGORIES = {"home-care", "supported-living", "short-breaks", "day-opportunities", "dementia-support"}
+
+
 def build_market(towns: dict[str, str], distance) -> list[ProviderSpec]:
     """The whole demo market, deterministic for a given set of districts.
 
     ``towns`` maps each outward code to its post town; ``distance(a, b)`` gives the miles
     between two districts' centroids.
     """
-    districts = towns
-    rng = random.Random(SEED)
-    council_codes = [c for c in COUNCIL_DISTRICTS if c in districts]
-    all_codes = sorted(districts)
-    names = list(PLACE_NAMES)
-    rng.shuffle(names)
-    framework_categories = {"home-care", "supported-living", "short-breaks", "day-opportunities", "dementia-support"}
+    builder = _MarketBuilder(towns, distance)
+    return [builder.provider(kind, n) for kind, count in KIND_COUNTS.items() for n in range(count)]
 
-    providers: list[ProviderSpec] = []
-    used_names: set[str] = set()
-    serial = 0
-    regulated_count = 0
-    for kind, count in KIND_COUNTS.items():
-        for n in range(count):
-            serial += 1
-            place = names.pop()
-            suffix = KIND_SUFFIXES[kind][n % len(KIND_SUFFIXES[kind])]
-            name = f"{place} {suffix}"
-            if name in used_names:  # pragma: no cover - names are unique by construction
-                name = f"{name} {serial}"
-            used_names.add(name)
-            slug = _slugify(name)
 
-            # Most providers are based in the city; some in the neighbouring towns.
-            base = rng.choice(council_codes) if rng.random() < 0.8 else rng.choice(all_codes)
-            postcode = f"{base} {_inward(rng)}"
-            if rng.random() < 0.6:
-                nearby = sorted(c for c in all_codes if distance(base, c) <= rng.choice((4, 6, 9, 12)))
-                areas, radius = tuple(nearby or [base]), None
+class _MarketBuilder:
+    """Makes the demo providers one at a time from one seeded random sequence: every draw
+    happens in the same order on every machine, so the market is always the same."""
+
+    def __init__(self, towns: dict[str, str], distance) -> None:
+        self.towns, self.distance = towns, distance
+        self.rng = random.Random(SEED)
+        self.council_codes = [c for c in COUNCIL_DISTRICTS if c in towns]
+        self.all_codes = sorted(towns)
+        self.names = list(PLACE_NAMES)
+        self.rng.shuffle(self.names)
+        self.used_names: set[str] = set()
+        self.serial = 0
+        self.regulated_count = 0
+
+    def provider(self, kind: str, n: int) -> ProviderSpec:
+        self.serial += 1
+        place = self.names.pop()
+        name = self._name(kind, n, place)
+        slug = _slugify(name)
+        base, postcode, areas, radius = self._where()
+        ratings, inspection_date, cqc_ids = self._cqc(kind)
+        status = "pending" if self.serial in (7, 31) else "verified"  # two wait for a commissioner to check them
+        lots, suspended = self._lots(status, PROVIDER_KINDS[kind], ratings)
+        rng = self.rng
+        spec = ProviderSpec(
+            slug=slug,
+            name=name,
+            legal_name=f"{name} {'CIC' if kind in ('community charity', 'dementia charity') else 'Ltd'}",
+            kind=kind,
+            description=_provider_description(name, kind, place, rng),
+            email=f"hello@{slug.replace('-', '')}.example.org",
+            phone=f"01733 {rng.randint(200000, 999999)}",
+            website=f"https://www.{slug.replace('-', '')}.example.org",
+            address_line1=f"{rng.randint(1, 180)} {rng.choice(STREETS)}",
+            town=self.towns[base],
+            base_postcode=postcode,
+            base_district=base,
+            areas=areas,
+            radius_miles=radius,
+            cqc_provider_id=cqc_ids[0],
+            cqc_location_id=cqc_ids[1],
+            ratings=ratings,
+            inspection_date=inspection_date,
+            status=status,
+            framework_lots=tuple(lots),
+            suspended_lots=tuple(suspended),
+        )
+        spec.services = _services_for(spec, rng)
+        return spec
+
+    def _name(self, kind: str, n: int, place: str) -> str:
+        suffix = KIND_SUFFIXES[kind][n % len(KIND_SUFFIXES[kind])]
+        name = f"{place} {suffix}"
+        if name in self.used_names:  # pragma: no cover - names are unique by construction
+            name = f"{name} {self.serial}"
+        self.used_names.add(name)
+        return name
+
+    def _where(self) -> tuple[str, str, tuple[str, ...], int | None]:
+        """Base district, postcode, areas covered and service radius: most providers are
+        based in the city, some in the neighbouring towns."""
+        rng = self.rng
+        base = rng.choice(self.council_codes) if rng.random() < 0.8 else rng.choice(self.all_codes)
+        postcode = f"{base} {_inward(rng)}"
+        if rng.random() < 0.6:
+            nearby = sorted(c for c in self.all_codes if self.distance(base, c) <= rng.choice((4, 6, 9, 12)))
+            return base, postcode, tuple(nearby or [base]), None
+        return base, postcode, (), rng.choice((5, 8, 10, 15, 20))
+
+    def _cqc(self, kind: str) -> tuple[dict[str, str | None], dt.date | None, tuple[str | None, str | None]]:
+        """CQC ratings, the inspection date and the CQC ids of a regulated provider."""
+        rng = self.rng
+        regulated = kind in REGULATED_KINDS and not (kind == "day service" and rng.random() < 0.5)
+        ratings: dict[str, str | None] = dict.fromkeys(("overall", "safe", "effective", "caring", "responsive", "well_led"))
+        if not regulated:
+            return ratings, None, (None, None)
+        ids = (f"1-{100000000 + self.serial * 7919:09d}", f"1-{200000000 + self.serial * 104729:09d}")
+        overall = RATING_SEQUENCE[self.regulated_count % len(RATING_SEQUENCE)]
+        self.regulated_count += 1
+        inspection_date = None
+        if overall:
+            ratings["overall"] = overall
+            ratings.update(_key_question_ratings(rng, overall))
+            inspection_date = ANCHOR - dt.timedelta(days=rng.randint(60, 1100))
+        return ratings, inspection_date, ids
+
+    def _lots(self, status: str, categories: tuple[str, ...], ratings: dict) -> tuple[list[str], list[str]]:
+        """The framework lots a provider is approved on, and those it is suspended on."""
+        rng = self.rng
+        lots: list[str] = []
+        suspended: list[str] = []
+        if status == "verified" and categories[0] in FRAMEWORK_CATEGORIES and (ratings["overall"] == "inadequate" or rng.random() < 0.65):
+            if ratings["overall"] == "inadequate":
+                suspended.append(categories[0])
             else:
-                areas, radius = (), rng.choice((5, 8, 10, 15, 20))
-
-            regulated = kind in REGULATED_KINDS and not (kind == "day service" and rng.random() < 0.5)
-            ratings: dict[str, str | None] = dict.fromkeys(("overall", "safe", "effective", "caring", "responsive", "well_led"))
-            inspection_date = None
-            cqc_provider_id = cqc_location_id = None
-            if regulated:
-                cqc_provider_id = f"1-{100000000 + serial * 7919:09d}"
-                cqc_location_id = f"1-{200000000 + serial * 104729:09d}"
-                overall = RATING_SEQUENCE[regulated_count % len(RATING_SEQUENCE)]
-                regulated_count += 1
-                if overall:
-                    ratings["overall"] = overall
-                    ratings.update(_key_question_ratings(rng, overall))
-                    inspection_date = ANCHOR - dt.timedelta(days=rng.randint(60, 1100))
-
-            status = "verified"
-            if serial in (7, 31):
-                status = "pending"  # waiting for a commissioner to check them
-
-            categories = PROVIDER_KINDS[kind]
-            lots: list[str] = []
-            suspended: list[str] = []
-            if (
-                status == "verified"
-                and categories[0] in framework_categories
-                and (ratings["overall"] == "inadequate" or rng.random() < 0.65)
-            ):
-                if ratings["overall"] == "inadequate":
-                    suspended.append(categories[0])
-                else:
-                    lots.append(categories[0])
-                    if len(categories) > 1 and categories[1] in framework_categories and rng.random() < 0.5:
-                        lots.append(categories[1])
-
-            town = towns[base]
-            spec = ProviderSpec(
-                slug=slug,
-                name=name,
-                legal_name=f"{name} {'CIC' if kind in ('community charity', 'dementia charity') else 'Ltd'}",
-                kind=kind,
-                description=_provider_description(name, kind, place, rng),
-                email=f"hello@{slug.replace('-', '')}.example.org",
-                phone=f"01733 {rng.randint(200000, 999999)}",
-                website=f"https://www.{slug.replace('-', '')}.example.org",
-                address_line1=f"{rng.randint(1, 180)} {rng.choice(STREETS)}",
-                town=town,
-                base_postcode=postcode,
-                base_district=base,
-                areas=areas,
-                radius_miles=radius,
-                cqc_provider_id=cqc_provider_id,
-                cqc_location_id=cqc_location_id,
-                ratings=ratings,
-                inspection_date=inspection_date,
-                status=status,
-                framework_lots=tuple(lots),
-                suspended_lots=tuple(suspended),
-            )
-            spec.services = _services_for(spec, rng)
-            providers.append(spec)
-    return providers
+                lots.append(categories[0])
+                if len(categories) > 1 and categories[1] in FRAMEWORK_CATEGORIES and rng.random() < 0.5:
+                    lots.append(categories[1])
+        return lots, suspended
 
 
 def _provider_description(name: str, kind: str, place: str, rng: random.Random) -> str:

@@ -30,6 +30,7 @@ from app.models import (
     User,
 )
 from app.services import bookings, budgets
+from app.services.demo.report import LoadReport
 from app.services.ledger import Actor
 from app.services.policy import current_policy
 from app.uk_time import UK
@@ -91,7 +92,7 @@ def _request(
     )
 
 
-def load_money(report) -> None:
+def load_money(report: LoadReport) -> None:
     """Personal budgets with several periods of history"""
     citizen, isf_citizen = _user("citizen@demo.test"), _user("isf@demo.test")
     owner, commissioner = _user("provider@demo.test"), _user("commissioner@demo.test")
@@ -125,45 +126,56 @@ def load_money(report) -> None:
         today=first,
     )
     report.add("personal budgets")
-    morning = budget.outcomes[0]
 
     for n in range(HISTORY_PERIODS):
-        start = first + dt.timedelta(days=28 * n)
-        budgets.fund_budget(budget, start, policy=policy, actor=system)
-        booked_at = _at(start + dt.timedelta(days=1), 10)
-        visits_from = start + dt.timedelta(days=2)
-        booking = bookings.create(
-            _request(
-                service,
-                budget,
-                f"demo-history-{n}",
-                visits_from,
-                weeks=3,
-                outcome=morning,
-                message="Please use the key safe; the code is with Susan.",
-            ),
-            citizen=citizen,
-            booker=citizen,
-            policy=policy,
-            now=booked_at,
-        )
-        bookings.accept(booking, by=owner, now=booked_at + dt.timedelta(hours=3))
-        booking = bookings.get_booking(booking.public_id)
-        for index, visit in enumerate(list(booking.visits)):
-            if n == 1 and index == 1:
-                # Cancelled a few days ahead: free, and the money goes back to the budget.
-                bookings.cancel(booking, by=citizen, policy=policy, visit_ids=[visit.id], now=visit.starts_at - dt.timedelta(days=3))
-            else:
-                units = 1 if (n == 2 and index == 0) else None  # one shorter visit: part captured, rest released
-                bookings.record_delivery(visit, by=owner, delivered_units=units, now=visit.starts_at + dt.timedelta(hours=2, minutes=5))
-            booking = bookings.get_booking(booking.public_id)
+        _past_period(n, first + dt.timedelta(days=28 * n), budget, service, citizen, owner, policy, system)
         report.add("bookings")
+    _this_period(current, today, budget, service, citizen, owner, policy, system)
+    report.add("bookings", 2)
 
-    # This period: funded, a weekly booking with visits to come (some in the next period),
-    # and a one-off request the provider has not answered yet.
+    if isf_citizen is not None:
+        _load_isf(isf_citizen, commissioner, owner, provider, service, policy, current, report)
+
+
+def _past_period(n: int, start: dt.date, budget, service: Service, citizen: User, owner: User, policy, system: Actor) -> None:
+    """One past period: funded, a weekly booking accepted and delivered (one visit cancelled
+    in time in the second period, one delivered short in the third)."""
+    budgets.fund_budget(budget, start, policy=policy, actor=system)
+    booked_at = _at(start + dt.timedelta(days=1), 10)
+    visits_from = start + dt.timedelta(days=2)
+    booking = bookings.create(
+        _request(
+            service,
+            budget,
+            f"demo-history-{n}",
+            visits_from,
+            weeks=3,
+            outcome=budget.outcomes[0],
+            message="Please use the key safe; the code is with Susan.",
+        ),
+        citizen=citizen,
+        booker=citizen,
+        policy=policy,
+        now=booked_at,
+    )
+    bookings.accept(booking, by=owner, now=booked_at + dt.timedelta(hours=3))
+    booking = bookings.get_booking(booking.public_id)
+    for index, visit in enumerate(list(booking.visits)):
+        if n == 1 and index == 1:
+            # Cancelled a few days ahead: free, and the money goes back to the budget.
+            bookings.cancel(booking, by=citizen, policy=policy, visit_ids=[visit.id], now=visit.starts_at - dt.timedelta(days=3))
+        else:
+            units = 1 if (n == 2 and index == 0) else None  # one shorter visit: part captured, rest released
+            bookings.record_delivery(visit, by=owner, delivered_units=units, now=visit.starts_at + dt.timedelta(hours=2, minutes=5))
+        booking = bookings.get_booking(booking.public_id)
+
+
+def _this_period(current: dt.date, today: dt.date, budget, service: Service, citizen: User, owner: User, policy, system: Actor) -> None:
+    """This period: funded, a weekly booking with visits to come (some in the next period),
+    and a one-off request the provider has not answered yet."""
     budgets.fund_budget(budget, current, policy=policy, actor=system)
     upcoming = bookings.create(
-        _request(service, budget, "demo-upcoming", today + dt.timedelta(days=1), weeks=6, outcome=morning),
+        _request(service, budget, "demo-upcoming", today + dt.timedelta(days=1), weeks=6, outcome=budget.outcomes[0]),
         citizen=citizen,
         booker=citizen,
         policy=policy,
@@ -185,10 +197,6 @@ def load_money(report) -> None:
         booker=representative or citizen,
         policy=policy,
     )
-    report.add("bookings", 2)
-
-    if isf_citizen is not None:
-        _load_isf(isf_citizen, commissioner, owner, provider, service, policy, current, report)
 
 
 def _load_isf(

@@ -1,0 +1,112 @@
+"""Accounts: registration, signing in, passwords, council accounts, and who may act for whom.
+
+The questions other parts of the product ask about people live here:
+
+* ``can_act_for(user, citizen)``: may this user arrange things for this citizen (the
+  citizen themselves, or a representative they invited)?
+* ``citizens_represented_by(user)`` / ``people_user_acts_for(user)``
+* ``provider_for_staff(user)`` / ``staff_membership(user)``: a provider's team member's
+  organisation and role.
+
+Modules:
+  identity           email addresses and names, finding and making accounts, changing details
+  signing_in         signing in and out, and the audit of bursts of failures
+  password_changes   changing a password, and resetting a forgotten one
+  council_accounts   commissioners and admins: created, moved between roles, deactivated
+  acting_for         representatives and provider staff
+"""
+
+from app.services.accounts.acting_for import (
+    can_act_for,
+    citizens_represented_by,
+    people_user_acts_for,
+    provider_for_staff,
+    representatives_of,
+    staff_membership,
+)
+from app.services.accounts.council_accounts import COUNCIL_ROLES, change_role, create_council_user, search_users, set_active
+from app.services.accounts.identity import (
+    CURRENT_PASSWORD_WRONG,
+    EMAIL_CHANGE_NEEDS_PASSWORD,
+    EMAIL_IN_USE,
+    EMAIL_INVALID,
+    EMAIL_MISSING,
+    EMAIL_TAKEN,
+    NAME_MISSING,
+    NAME_TOO_LONG,
+    check_new_password,
+    clean_name,
+    flush_unique_email,
+    get_user,
+    new_user,
+    normalise_email,
+    register_citizen,
+    update_details,
+    user_by_email,
+)
+from app.services.accounts.password_changes import (
+    LINK_NOT_VALID,
+    InvalidToken,
+    change_password,
+    check_password_token,
+    issue_password_token,
+    request_password_reset,
+    reset_password,
+)
+from app.services.accounts.signing_in import (
+    WRONG_PASSWORD,
+    AccountDeactivated,
+    SignInFailed,
+    authenticate,
+    complete_sign_in,
+    sign_out,
+    sign_out_other_sessions,
+)
+from app.services.facade import seal
+
+__all__ = [
+    "COUNCIL_ROLES",
+    "CURRENT_PASSWORD_WRONG",
+    "EMAIL_CHANGE_NEEDS_PASSWORD",
+    "EMAIL_INVALID",
+    "EMAIL_IN_USE",
+    "EMAIL_MISSING",
+    "EMAIL_TAKEN",
+    "LINK_NOT_VALID",
+    "NAME_MISSING",
+    "NAME_TOO_LONG",
+    "WRONG_PASSWORD",
+    "AccountDeactivated",
+    "InvalidToken",
+    "SignInFailed",
+    "authenticate",
+    "can_act_for",
+    "change_password",
+    "change_role",
+    "check_new_password",
+    "check_password_token",
+    "citizens_represented_by",
+    "clean_name",
+    "complete_sign_in",
+    "create_council_user",
+    "flush_unique_email",
+    "get_user",
+    "issue_password_token",
+    "new_user",
+    "normalise_email",
+    "people_user_acts_for",
+    "provider_for_staff",
+    "register_citizen",
+    "representatives_of",
+    "request_password_reset",
+    "reset_password",
+    "search_users",
+    "set_active",
+    "sign_out",
+    "sign_out_other_sessions",
+    "staff_membership",
+    "update_details",
+    "user_by_email",
+]
+
+seal(__name__)

@@ -1,0 +1,89 @@
+"""Capacity: each service takes a number of people at once, counted in time cells.
+
+A place is taken with one conditional update over all of a visit's cells, so two people
+can never both take the last place."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app.extensions import db
+from app.formatting import format_datetime
+from app.models import (
+    Booking,
+    BookingVisit,
+    CapacityCell,
+    PriceUnit,
+    Service,
+)
+from app.services.errors import ValidationError
+from app.uk_time import local_date, local_midnight
+
+CELL = dt.timedelta(minutes=15)
+
+
+def capacity_cells(service_unit: PriceUnit, starts_at: dt.datetime, ends_at: dt.datetime, units: int) -> list[dt.datetime]:
+    """The time cells a visit takes one place in."""
+    if service_unit is PriceUnit.HOUR:
+        cells, at = [], starts_at
+        while at < ends_at:
+            cells.append(at)
+            at += CELL
+        return cells
+    if service_unit is PriceUnit.VISIT:
+        return [starts_at]
+    day = local_date(starts_at)
+    if service_unit in (PriceUnit.DAY, PriceUnit.NIGHT):
+        return [local_midnight(day + dt.timedelta(days=i)).astimezone(dt.UTC) for i in range(units)]
+    if service_unit is PriceUnit.WEEK:
+        monday = day - dt.timedelta(days=day.weekday())
+        return [local_midnight(monday + dt.timedelta(weeks=i)).astimezone(dt.UTC) for i in range(units)]
+    return [local_midnight(day).astimezone(dt.UTC)]  # items: one delivery a day
+
+
+def take_places(service: Service, visit: BookingVisit) -> None:
+    """Take one place in each of the visit's cells, or none: a single conditional update
+    over all the cells is the capacity check (row locks on PostgreSQL, the write lock on
+    SQLite), so two people can never both take the last place."""
+    table = CapacityCell.__table__
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    cells = sorted(capacity_cells(service.price_unit, visit.starts_at, visit.ends_at, visit.units))
+    db.session.execute(
+        insert(table)
+        .values([{"service_id": service.id, "starts_at": cell, "capacity": service.capacity, "used": 0} for cell in cells])
+        .on_conflict_do_nothing(index_elements=["service_id", "starts_at"])
+    )
+    taken = db.session.execute(
+        update(table)
+        .where(table.c.service_id == service.id, table.c.starts_at.in_(cells), table.c.used < service.capacity)
+        .values(used=table.c.used + 1, capacity=service.capacity)
+    ).rowcount
+    if taken != len(cells):
+        full = (
+            db.session.execute(
+                select(table.c.starts_at)
+                .where(table.c.service_id == service.id, table.c.starts_at.in_(cells), table.c.used >= service.capacity)
+                .order_by(table.c.starts_at)
+            )
+            .scalars()
+            .first()
+        )
+        # Raising rolls the whole unit of work back, including the places just taken.
+        raise ValidationError(
+            {"start_time": f"{service.provider.name} is fully booked at {format_datetime(full or cells[0])}. Choose another time or day"}
+        )
+
+
+def release_places(booking: Booking, visit: BookingVisit) -> None:
+    table = CapacityCell.__table__
+    for cell in capacity_cells(booking.price_unit, visit.starts_at, visit.ends_at, visit.units):
+        db.session.execute(
+            update(table)
+            .where(table.c.service_id == booking.service_id, table.c.starts_at == cell, table.c.used > 0)
+            .values(used=table.c.used - 1)
+        )

@@ -1,0 +1,141 @@
+"""Making a booking: capacity, money and the request to the provider in one unit of work,
+once per request key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.database import utcnow, write_transaction
+from app.extensions import db
+from app.formatting import format_pence
+from app.models import (
+    Booking,
+    BookingStatus,
+    BookingVisit,
+    User,
+    VisitStatus,
+)
+from app.services.bookings.capacity import take_places
+from app.services.bookings.notify import announce_request, tell_requested
+from app.services.bookings.payment import payment_strategy
+from app.services.bookings.planning import plan
+from app.services.bookings.requests import BookingRequest, PlannedVisit, Quote
+from app.services.bookings.timeline import describe, record_event
+from app.services.errors import Conflict, ValidationError
+from app.services.ledger import Actor
+from app.services.policy import Policy
+
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _new_reference() -> str:
+    return "BK-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def find_by_request_key(key: str) -> Booking | None:
+    return db.session.execute(select(Booking).where(Booking.request_key == key)).scalar_one_or_none()
+
+
+def create(request: BookingRequest, *, citizen: User, booker: User, policy: Policy, now: dt.datetime | None = None) -> Booking:
+    """Make the booking, take capacity and hold the money for funded periods, in one step.
+
+    Idempotent on ``request.request_key``: a retry returns the first booking.
+    """
+    existing = find_by_request_key(request.request_key)
+    if existing is not None:
+        return _retried(existing, booker, now)
+    try:
+        booking = _create(request, citizen=citizen, booker=booker, policy=policy, now=now)
+    except IntegrityError:
+        db.session.rollback()
+        existing = find_by_request_key(request.request_key)
+        if existing is None:
+            raise
+        return _retried(existing, booker, now)
+    # Work that talks to a card processor happens after the booking is saved, never
+    # inside the database transaction; it may undo the booking (a declined card).
+    payment_strategy(booking.payment_method).after_create(booking, now=now)
+    announce_request(booking)
+    return booking
+
+
+def _retried(existing: Booking, booker: User, now: dt.datetime | None) -> Booking:
+    """The same request again: the first booking, with whatever the first try left
+    unfinished done now (card authorisations, telling both sides after a crash)."""
+    booking = _same_requester(existing, booker)
+    payment_strategy(booking.payment_method).after_create(booking, now=now)
+    announce_request(booking)
+    return booking
+
+
+def _same_requester(booking: Booking, booker: User) -> Booking:
+    if booking.booked_by_id != booker.id:
+        raise Conflict("That booking request was already used")
+    return booking
+
+
+def _create(request: BookingRequest, *, citizen: User, booker: User, policy: Policy, now: dt.datetime | None) -> Booking:
+    now = now or utcnow()
+    strategy = payment_strategy(request.payment_method)
+    with write_transaction():
+        strategy.begin(request)
+        # Plan again inside the write transaction: prices and funding as they are now.
+        quote = plan(request, citizen=citizen, policy=policy, now=now, booker=booker)
+        if request.expected_total_pence is not None and request.expected_total_pence != quote.total_pence:
+            raise ValidationError(
+                {"total": f"The price has changed: the total is now {format_pence(quote.total_pence)}. Check the details and confirm again"}
+            )
+        booking = _new_booking(request, quote, citizen=citizen, booker=booker)
+        visits = [(_new_visit(booking, planned), planned) for planned in quote.visits]
+        db.session.flush()
+        for visit, _ in visits:
+            take_places(quote.service, visit)
+        strategy.on_create(booking, request=request, quote=quote, visits=visits, actor=Actor.person(booker), now=now)
+        record_event(booking, "requested", f"Booking requested by {booker.name}: {describe(booking, len(visits))}", booker, at=now)
+        if strategy.tells_at_once():
+            # Nothing can undo the booking after this commits: both sides are told in the
+            # same unit of work, so the notice is never lost nor sent twice.
+            tell_requested(booking)
+    return booking
+
+
+def _new_booking(request: BookingRequest, quote: Quote, *, citizen: User, booker: User) -> Booking:
+    service = quote.service
+    booking = Booking(
+        public_id=secrets.token_urlsafe(12),
+        reference=_new_reference(),
+        request_key=request.request_key,
+        service_id=service.id,
+        provider_id=service.provider_id,
+        citizen_id=citizen.id,
+        booked_by_id=booker.id,
+        budget_id=quote.budget.id if quote.budget else None,
+        outcome_id=quote.outcome.id if quote.outcome else None,
+        payment_method=request.payment_method,
+        schedule=request.schedule,
+        unit_price_pence=quote.unit_price_pence,
+        price_unit=service.price_unit,
+        total_pence=quote.total_pence,
+        status=BookingStatus.REQUESTED,
+        message=(request.message or "").strip(),
+    )
+    db.session.add(booking)
+    db.session.flush()  # a duplicate request key fails here
+    return booking
+
+
+def _new_visit(booking: Booking, planned: PlannedVisit) -> BookingVisit:
+    visit = BookingVisit(
+        booking_id=booking.id,
+        starts_at=planned.starts_at,
+        ends_at=planned.ends_at,
+        units=planned.units,
+        amount_pence=planned.amount_pence,
+        status=VisitStatus.SCHEDULED,
+    )
+    db.session.add(visit)
+    return visit

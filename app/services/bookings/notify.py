@@ -1,0 +1,224 @@
+"""Telling both sides what happened to a booking, through notifications (and so email).
+
+Called inside the booking's own unit of work, so a change and its notifications are saved
+together or not at all. What each side is told is the table ``NOTICES``: one entry per
+kind of change, one notice per side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import update
+
+from app.database import utcnow, write_transaction
+from app.extensions import db
+from app.formatting import format_pence
+from app.models import Booking, BookingCard, User
+from app.services import accounts, notifications, team
+
+CITIZEN_LINK = "/bookings/{public_id}"
+PROVIDER_LINK = "/provider/bookings/{public_id}"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What one side is told: ``side`` is "citizen" (the citizen and their representatives),
+    "provider" (its team) or "card" (the citizen's side and the holder of the card that
+    paid). Texts are templates over the booking's facts and the change's ``detail``."""
+
+    side: str
+    subject: str
+    body: str
+    link: str
+
+
+_MONEY_SHORT = (
+    "There is not enough money in the personal budget to cover all the booked visits for {service} in this 4-week period. "
+    "{detail} The visits stay booked but are not paid for yet."
+)
+_MONEY_COVERED = "Money from the personal budget is now set aside for booked visits of {service} that were not covered. {detail}"
+
+NOTICES: dict[str, tuple[Notice, ...]] = {
+    "requested": (
+        Notice(
+            "provider", "New booking request {ref}", "{citizen} has asked to book {service} ({total}). Accept or decline it.", PROVIDER_LINK
+        ),
+        Notice(
+            "citizen",
+            "Booking {ref} sent to {provider}",
+            "Your booking for {service} has been sent to {provider}. We will tell you when they accept it.",
+            CITIZEN_LINK,
+        ),
+    ),
+    "accepted": (
+        Notice("citizen", "{provider} accepted booking {ref}", "{provider} has accepted your booking for {service}.", CITIZEN_LINK),
+    ),
+    "declined": (
+        Notice(
+            "citizen",
+            "{provider} declined booking {ref}",
+            "{provider} cannot take your booking for {service}: {decline_reason}. The money set aside has been released.",
+            CITIZEN_LINK,
+        ),
+    ),
+    "cancelled": (
+        Notice("provider", "Booking {ref} changed: visits cancelled", "{citizen} cancelled visits for {service}. {detail}", PROVIDER_LINK),
+        Notice(
+            "citizen", "Visits cancelled on booking {ref}", "Visits for {service} with {provider} are cancelled. {detail}", CITIZEN_LINK
+        ),
+    ),
+    "delivered": (
+        Notice(
+            "citizen", "Visit delivered: booking {ref}", "{provider} recorded a visit for {service} as delivered. {detail}", CITIZEN_LINK
+        ),
+    ),
+    "money_short": (
+        Notice("citizen", "Not enough money for booking {ref}", _MONEY_SHORT + " Cancel some visits or contact the council.", CITIZEN_LINK),
+        Notice("provider", "Booking {ref}: visits not covered", _MONEY_SHORT + " Please wait before delivering them.", PROVIDER_LINK),
+    ),
+    "money_covered": (
+        Notice("citizen", "Visits now covered: booking {ref}", _MONEY_COVERED, CITIZEN_LINK),
+        Notice("provider", "Booking {ref}: visits now covered", _MONEY_COVERED + " You can deliver them as booked.", PROVIDER_LINK),
+    ),
+    "payment_failed": (
+        Notice(
+            "card",
+            "Card payment failed: booking {ref}",
+            "A card payment for a visit of {service} with {provider} could not be taken, so it is still to pay. "
+            "Pay it with a card from the “How to pay” page, or ask the card holder to.",
+            "/payments/owed",
+        ),
+        Notice(
+            "provider",
+            "Booking {ref}: card payment failed",
+            "The card payment from {citizen} for a delivered visit failed. They have been asked to pay; you will be paid once they do.",
+            PROVIDER_LINK,
+        ),
+    ),
+    "refunded": (
+        Notice(
+            "card",
+            "Refund made: booking {ref}",
+            "{provider} or the council made a refund to the card that paid for {service}. The booking shows how much and why.",
+            CITIZEN_LINK,
+        ),
+    ),
+    "refund_failed": (
+        Notice(
+            "card",
+            "Refund not made: booking {ref}",
+            "A refund to the card that paid for {service} could not be made. The booking shows why; contact the council if you need help.",
+            CITIZEN_LINK,
+        ),
+        Notice(
+            "provider",
+            "Booking {ref}: refund not made",
+            "A refund on this booking could not be made by the card processor. The booking shows why.",
+            PROVIDER_LINK,
+        ),
+    ),
+    "duplicate_payment": (
+        Notice(
+            "card",
+            "Paid twice, refund on its way: booking {ref}",
+            "A visit of {service} with {provider} was paid by card twice. The second payment is being refunded to the card "
+            "automatically: nothing needs doing.",
+            CITIZEN_LINK,
+        ),
+        Notice(
+            "provider",
+            "Booking {ref}: a double card payment is being refunded",
+            "{citizen}'s card paid a visit twice. You are paid once; the second payment is refunded to the card automatically.",
+            PROVIDER_LINK,
+        ),
+    ),
+    "not_owed_payment": (
+        Notice(
+            "card",
+            "Refund on its way: booking {ref}",
+            "A card paid for a visit of {service} with {provider} that is not owed (it was cancelled in time or declined, "
+            "or the card paid more than the visit's charge). That money is being refunded to the card automatically: nothing needs doing.",
+            CITIZEN_LINK,
+        ),
+        Notice(
+            "provider",
+            "Booking {ref}: a card payment that is not owed is being refunded",
+            "{citizen}'s card paid for a visit that is not owed. "
+            "The money is refunded to the card automatically; nothing comes to you for it.",
+            PROVIDER_LINK,
+        ),
+    ),
+}
+
+
+def booking_changed(booking: Booking, what: str, detail: str = "") -> None:
+    """Tell each side what ``NOTICES[what]`` says, inside the caller's unit of work."""
+    facts = {
+        "ref": booking.reference,
+        "service": booking.service.title,
+        "provider": booking.provider.name,
+        "citizen": booking.citizen.name,
+        "total": format_pence(booking.total_pence),
+        "decline_reason": booking.decline_reason,
+        "detail": detail,
+        "public_id": booking.public_id,
+    }
+    for notice in NOTICES[what]:
+        subject, body, link = (text.format(**facts).strip() for text in (notice.subject, notice.body, notice.link))
+        for user in _SIDES[notice.side](booking):
+            notifications.notify(user, subject, body, link)
+
+
+def citizen_side(booking: Booking) -> list[User]:
+    """The citizen and everyone who acts for them."""
+    people = {booking.citizen_id: booking.citizen}
+    for representative in accounts.representatives_of(booking.citizen):
+        people[representative.id] = representative
+    return list(people.values())
+
+
+def provider_side(booking: Booking) -> list[User]:
+    return [member.user for member in team.members(booking.provider)]
+
+
+def card_side(booking: Booking) -> list[User]:
+    """The citizen's side and, if someone else's card paid, the card's holder."""
+    people = {user.id: user for user in citizen_side(booking)}
+    link = db.session.get(BookingCard, booking.id)
+    if link is not None:
+        people.setdefault(link.card.owner_id, link.card.owner)
+    return list(people.values())
+
+
+_SIDES = {"citizen": citizen_side, "provider": provider_side, "card": card_side}
+
+
+def tell_requested(booking: Booking) -> None:
+    """Inside a unit of work: tell both sides about a new request, exactly once (the
+    notifications and the mark that they were sent commit together)."""
+    table = Booking.__table__
+    claimed = db.session.execute(
+        update(table).where(table.c.id == booking.id, table.c.requested_notified_at.is_(None)).values(requested_notified_at=utcnow())
+    ).rowcount
+    if claimed == 1:
+        booking_changed(booking, "requested")
+    db.session.expire(booking, ["requested_notified_at", "updated_at"])
+
+
+def announce_request(booking: Booking) -> None:
+    """Tell both sides about a request whose payment was settled after it was saved (a
+    card booking). A budget booking told them in its own unit of work already."""
+    if db.session.get(Booking, booking.id).requested_notified_at is not None:
+        return
+    with write_transaction():
+        fresh = db.session.get(Booking, booking.id)
+        if fresh.status.is_open:
+            tell_requested(fresh)
+
+
+def notify_booking_change(booking: Booking, what: str, detail: str = "") -> None:
+    """Tell both sides about a change that happened outside a booking step's own unit of
+    work (a card payment's outcome). A new request is told once, by ``tell_requested``."""
+    with write_transaction():
+        booking_changed(db.session.get(Booking, booking.id), what, detail)

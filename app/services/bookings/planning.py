@@ -1,0 +1,130 @@
+"""Planning a booking: check what a person asks for and work out its visits and cost.
+Writes nothing; ``creation`` plans again inside its unit of work."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from app.database import utcnow
+from app.extensions import db
+from app.models import (
+    BookingSchedule,
+    PriceUnit,
+    ProviderStatus,
+    Service,
+    ServiceStatus,
+    User,
+)
+from app.services.bookings.payment import payment_strategy
+from app.services.bookings.requests import BookingRequest, Funding, PlannedVisit, Quote
+from app.services.bookings.timing import closed_days, unit_span, visit_dates, within_hours
+from app.services.errors import NotFound, ValidationError
+from app.services.policy import Policy
+from app.uk_time import UK
+
+MAX_DAYS_AHEAD = 366
+MAX_WEEKS = 52
+MAX_MESSAGE = 1000
+MAX_UNITS = {
+    PriceUnit.HOUR: 24,
+    PriceUnit.VISIT: 10,
+    PriceUnit.DAY: 14,
+    PriceUnit.NIGHT: 28,
+    PriceUnit.WEEK: 12,
+    PriceUnit.ITEM: 20,
+}
+
+
+def _because(reason: str) -> str:
+    return f" ({reason})" if reason else ""
+
+
+def listed_service(service_id: int) -> Service:
+    service = db.session.get(Service, service_id)
+    if service is None or service.status is not ServiceStatus.PUBLISHED or service.provider.status is not ProviderStatus.VERIFIED:
+        raise NotFound("No such service")
+    return service
+
+
+def plan(request: BookingRequest, *, citizen: User, policy: Policy, now: dt.datetime | None = None, booker: User | None = None) -> Quote:
+    """Check a booking request and work out its visits and cost. Writes nothing.
+
+    ``booker`` is who is booking (the citizen, or their representative); it defaults to the citizen.
+
+    Raises ValidationError naming each problem in words a person can act on.
+    """
+    now = now or utcnow()
+    booker = booker or citizen
+    service = listed_service(request.service_id)
+    strategy = payment_strategy(request.payment_method)
+    errors = _request_errors(request, service, now)
+    funding = strategy.check_request(request, service=service, citizen=citizen, booker=booker, errors=errors) or Funding()
+    if errors:
+        raise ValidationError(errors)
+    visits, skipped = _planned_visits(request, service, funding, now)
+    quote = Quote(service, request, service.price_pence, visits, funding.budget, funding.available_pence, funding.outcome, skipped)
+    strategy.check_quote(quote, funding)
+    return quote
+
+
+def _request_errors(request: BookingRequest, service: Service, now: dt.datetime) -> dict[str, str]:
+    """What is wrong with the request's own fields, each in words a person can act on."""
+    errors: dict[str, str] = {}
+    unit, units = service.price_unit, request.units
+    top, low = MAX_UNITS[unit], max(1, service.min_units)
+    if isinstance(units, bool) or not isinstance(units, int) or not (low <= units <= top):
+        errors["units"] = f"Enter a number of {unit.value}s from {low} to {top}"
+    if request.start_time.minute % 15 or request.start_time.second:
+        errors["start_time"] = "Choose a start time on the hour, or at quarter past, half past or quarter to"
+    today = now.astimezone(UK).date()
+    if request.first_date < today:
+        errors["first_date"] = "The date must be today or in the future"
+    elif request.first_date > today + dt.timedelta(days=MAX_DAYS_AHEAD):
+        errors["first_date"] = "The date must be within the next year"
+    if request.schedule is BookingSchedule.WEEKLY:
+        if not request.weekdays or any(d not in range(7) for d in request.weekdays):
+            errors["weekdays"] = "Select the days of the week you want"
+        if isinstance(request.weeks, bool) or not isinstance(request.weeks, int) or not (1 <= request.weeks <= MAX_WEEKS):
+            errors["weeks"] = f"Enter a number of weeks from 1 to {MAX_WEEKS}"
+    if len(request.message or "") > MAX_MESSAGE:
+        errors["message"] = f"Your message must be {MAX_MESSAGE} characters or fewer"
+    return errors
+
+
+def _planned_visits(
+    request: BookingRequest, service: Service, funding: Funding, now: dt.datetime
+) -> tuple[list[PlannedVisit], list[tuple[dt.date, str]]]:
+    """The visits on the days asked for, and the days of a weekly series skipped because the
+    provider is closed. Raises ValidationError for a time the service cannot be booked at."""
+    unit, units = service.price_unit, request.units
+    visits: list[PlannedVisit] = []
+    skipped: list[tuple[dt.date, str]] = []
+    dates = visit_dates(request)
+    closed = closed_days(service, dates, unit, units)
+    for day in dates:
+        covered = [day + dt.timedelta(days=i) for i in range(units if unit in (PriceUnit.DAY, PriceUnit.NIGHT) else 1)]
+        shut = next((d for d in covered if d in closed), None)
+        if shut is not None:
+            if request.schedule is BookingSchedule.ONE_OFF:
+                raise ValidationError(
+                    {"first_date": f"{service.provider.name} is closed on {shut:%A %-d %B}{_because(closed[shut])}. Choose another date"}
+                )
+            skipped.append((shut, closed[shut]))  # a weekly series skips the provider's closed days
+            continue
+        starts_at = dt.datetime.combine(day, request.start_time, tzinfo=UK).astimezone(dt.UTC)
+        ends_at = starts_at + unit_span(unit, units)
+        if starts_at <= now:
+            raise ValidationError({"start_time": "The start time must be in the future"})
+        if not within_hours(service, starts_at, ends_at, unit, units):
+            raise ValidationError(
+                {
+                    "start_time": f"{service.provider.name} does not run this service at that time on {day:%A %-d %B}. "
+                    "Check the usual days and times"
+                }
+            )
+        visits.append(PlannedVisit(starts_at, ends_at, units, units * service.price_pence, funding.holds_now(day)))
+    if not visits:
+        if skipped:
+            raise ValidationError({"first_date": f"{service.provider.name} is closed on every day you chose. Choose other dates"})
+        raise ValidationError({"weekdays": "None of the days you chose fall within those weeks"})
+    return visits, skipped

@@ -1,0 +1,80 @@
+"""When a service can be booked: its usual hours, the days it is closed, the dates of a
+weekly series, and how long each unit of the price lasts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from app.models import (
+    BookingSchedule,
+    PriceUnit,
+    Service,
+    ServiceHours,
+)
+from app.services import listings
+from app.services.bookings.requests import BookingRequest
+from app.uk_time import UK
+
+
+def unit_span(unit: PriceUnit, units: int) -> dt.timedelta:
+    if unit is PriceUnit.HOUR:
+        return dt.timedelta(hours=units)
+    if unit in (PriceUnit.DAY, PriceUnit.NIGHT):
+        return dt.timedelta(days=units)
+    if unit is PriceUnit.WEEK:
+        return dt.timedelta(weeks=units)
+    return dt.timedelta(hours=1)  # a visit, or an item delivered in an hour's slot
+
+
+def _windows(hours: list[ServiceHours], day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Opening windows that start on ``day`` (overnight ones end the next morning)."""
+    out = []
+    for slot in hours:
+        if slot.weekday != day.weekday():
+            continue
+        opens = dt.datetime.combine(day, slot.opens_at, tzinfo=UK)
+        close_day = day + dt.timedelta(days=1) if slot.closes_at < slot.opens_at else day
+        closes = dt.datetime.combine(close_day, slot.closes_at, tzinfo=UK)
+        out.append((opens, closes))
+    return out
+
+
+def within_hours(service: Service, starts_at: dt.datetime, ends_at: dt.datetime, unit: PriceUnit, units: int) -> bool:
+    day = starts_at.astimezone(UK).date()
+    start_local = starts_at.astimezone(UK)
+    candidates = _windows(service.hours, day) + _windows(service.hours, day - dt.timedelta(days=1))
+    if unit is PriceUnit.HOUR:
+        end_local = ends_at.astimezone(UK)
+        return any(opens <= start_local and end_local <= closes for opens, closes in candidates)
+    if not any(opens <= start_local < closes for opens, closes in candidates):
+        return False
+    if unit in (PriceUnit.DAY, PriceUnit.NIGHT):
+        # Every day (or night) booked must be one the service runs.
+        return all(_windows(service.hours, day + dt.timedelta(days=i)) for i in range(units))
+    return True
+
+
+def visit_dates(request: BookingRequest) -> list[dt.date]:
+    if request.schedule is BookingSchedule.ONE_OFF:
+        return [request.first_date]
+    end = request.first_date + dt.timedelta(weeks=request.weeks)
+    return [
+        request.first_date + dt.timedelta(days=i)
+        for i in range((end - request.first_date).days)
+        if (request.first_date + dt.timedelta(days=i)).weekday() in request.weekdays
+    ]
+
+
+def closed_days(service: Service, dates: list[dt.date], unit: PriceUnit, units) -> dict[dt.date, str]:
+    """Days in the booking's span when the provider is closed, with the reason given."""
+
+    if not dates:
+        return {}
+    span = units if unit in (PriceUnit.DAY, PriceUnit.NIGHT) and isinstance(units, int) else 1
+    closed: dict[dt.date, str] = {}
+    for closure in listings.closures_for_service(service, min(dates), max(dates) + dt.timedelta(days=max(span, 1))):
+        day = closure.starts_on
+        while day <= closure.ends_on:
+            closed.setdefault(day, closure.reason or "")
+            day += dt.timedelta(days=1)
+    return closed

@@ -1,0 +1,116 @@
+"""Paying for a booking from a personal budget: the budget's side of each booking step."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.formatting import format_datetime, format_pence
+from app.models import (
+    BudgetStatus,
+    FundingRoute,
+    PersonalBudget,
+    Service,
+    User,
+    VisitStatus,
+)
+from app.services import bookings, ledger
+from app.services.bookings import PaymentStrategy
+from app.services.budgets.accounts import budget_accounts, spending_account
+from app.services.budgets.funding import latest_funded_period_end
+from app.services.budgets.holding import cover_short_visits
+from app.services.errors import ValidationError
+from app.services.ledger import InsufficientFunds
+
+
+def usable_budgets(citizen: User, service: Service | None = None) -> list[PersonalBudget]:
+    """The citizen's active budgets (an ISF only with its own provider)."""
+    budgets = (
+        db.session.execute(
+            select(PersonalBudget).where(PersonalBudget.citizen_id == citizen.id, PersonalBudget.status == BudgetStatus.ACTIVE)
+        )
+        .scalars()
+        .all()
+    )
+    if service is not None:
+        budgets = [b for b in budgets if not b.is_isf or b.isf_provider_id == service.provider_id]
+    return list(budgets)
+
+
+class BudgetPayment(PaymentStrategy):
+    """Paying from a personal budget: a ledger hold per visit in a funded period; visits in
+    later periods are held when their period is paid in (``holding``)."""
+
+    def begin(self, request):
+        if request.budget_public_id:
+            # A shared lock on the budget: bookings go ahead side by side, but an ISF move
+            # or a funding run of this budget waits for them (and they for it), so the plan
+            # sees which provider holds the fund and what is funded now.
+            table = PersonalBudget.__table__
+            db.session.execute(select(table.c.id).where(table.c.public_id == request.budget_public_id).with_for_update(read=True))
+
+    def check_request(self, request, *, service, citizen, booker, errors):
+        if not service.accepts(FundingRoute.PERSONAL_BUDGET):
+            errors["payment"] = f"{service.provider.name} does not accept personal budgets for this service. Choose another way to pay"
+            return None
+        budget = next((b for b in usable_budgets(citizen) if b.public_id == request.budget_public_id), None)
+        if budget is None:
+            errors["payment"] = "Choose a personal budget that is yours and active"
+            return None
+        if budget.is_isf and budget.isf_provider_id != service.provider_id:
+            errors["payment"] = (
+                f"Your Individual Service Fund is held with {budget.isf_provider.name}, so it can only pay for their services"
+            )
+            return None
+        outcome = None
+        if request.outcome_id is not None:
+            outcome = next((o for o in budget.outcomes if o.id == request.outcome_id), None)
+            if outcome is None:
+                errors["outcome"] = "Choose one of the outcomes in your support plan"
+        return bookings.Funding(budget, ledger.balances(budget_accounts(budget)), outcome, latest_funded_period_end(budget))
+
+    def check_quote(self, quote, funding):
+        available = funding.available_pence or 0
+        if quote.hold_now_pence > available:
+            raise ValidationError(
+                {
+                    "payment": (
+                        f"This booking needs {format_pence(quote.hold_now_pence)} from your budget now, "
+                        f"but only {format_pence(available)} is available"
+                    )
+                }
+            )
+        if not any(v.hold_now for v in quote.visits) and funding.funded_until is None:
+            raise ValidationError({"payment": "Your budget has not been funded yet. Try again once the council has paid it in"})
+
+    def on_create(self, booking, *, request, quote, visits, actor, now):
+        source = spending_account(quote.budget)
+        holding = ledger.hold_account(booking)
+        for visit, planned in visits:
+            if not planned.hold_now:
+                continue
+            try:
+                ledger.place_hold(
+                    visit_id=visit.id,
+                    source=source,
+                    hold=holding,
+                    amount_pence=visit.amount_pence,
+                    key=f"hold:visit:{visit.id}:1",
+                    actor=actor,
+                    effective_at=now,
+                    memo=f"Set aside for {quote.service.title} on {format_datetime(visit.starts_at)} ({booking.reference})",
+                )
+            except InsufficientFunds:
+                raise ValidationError(
+                    {"payment": "There is not enough money in your budget for this booking. Check your budget and try again"}
+                ) from None
+            bookings.move_visit(visit, (VisitStatus.SCHEDULED,), VisitStatus.HELD)
+
+    def tells_at_once(self):
+        return True
+
+    def after_money_back(self, booking, *, actor):
+        cover_short_visits(booking.budget_id, actor=actor)
+
+
+BUDGET_PAYMENT = BudgetPayment()
