@@ -232,7 +232,7 @@ def invitation(token: str):
     except invitations.InvitationNotValid:
         return render_template("auth/invitation_not_valid.html"), 404
     account_exists = accounts.user_by_email(invite.email) is not None
-    problem = invitations.why_cannot_accept(invite, current_user) if current_user.is_authenticated else None
+    problem = invitations.why_cannot_accept(invite, current_user) if current_user.is_authenticated else invitations.claim_problem(invite)
     accept_form = ConfirmForm()
     new_account_form = AcceptInvitationForm()
     if request.method == "POST":
@@ -244,7 +244,7 @@ def invitation(token: str):
                     flash(str(exc))
                     return redirect(url_for("auth.invitation", token=token))
                 return _after_accepting(invite)
-        elif not account_exists and new_account_form.validate_on_submit():
+        elif not account_exists and problem is None and new_account_form.validate_on_submit():
             try:
                 user = invitations.accept_with_new_account(token, name=new_account_form.name.data, password=new_account_form.password.data)
             except ValidationError as exc:

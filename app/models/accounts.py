@@ -179,7 +179,8 @@ class Invitation(db.Model):
     kind: Mapped[InvitationKind] = mapped_column(enum_column(InvitationKind, "invitation_kind"), nullable=False)
     email: Mapped[str] = mapped_column(String(254), nullable=False, index=True)
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    invited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    # None: sent by the marketplace itself (an invitation to claim a provider nobody has signed up for).
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     citizen_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
     org_role: Mapped[OrgRole | None] = mapped_column(enum_column(OrgRole, "invitation_org_role"))
@@ -198,3 +199,8 @@ class Invitation(db.Model):
 
     def is_open(self, now: dt.datetime | None = None) -> bool:
         return self.status is InvitationStatus.PENDING and (now or utcnow()) < self.expires_at
+
+    @property
+    def is_claim(self) -> bool:
+        """An invitation to claim a provider that nobody has signed up for, as its owner."""
+        return self.kind is InvitationKind.PROVIDER_STAFF and self.invited_by_id is None

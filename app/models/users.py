@@ -89,6 +89,11 @@ class User(UserMixin, TimestampMixin, db.Model):
         return self.role is Role.PROVIDER
 
     @property
+    def arranges_care(self) -> bool:
+        """Citizens and representatives: the people who book and ask providers questions."""
+        return self.role in (Role.CITIZEN, Role.REPRESENTATIVE)
+
+    @property
     def is_council(self) -> bool:
         """Commissioners and admins: the council's own people."""
         return self.role in (Role.COMMISSIONER, Role.ADMIN)

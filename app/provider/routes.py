@@ -10,7 +10,7 @@ from app.models import WEEKDAYS, OrgRole
 from app.presenters import ranking as ranking_presenter
 from app.provider import bp
 from app.provider.forms import BankHolidayForm, ClosureForm, HoursForm, InviteForm, ListingForm, ProfileForm, ReplyForm, RoleForm
-from app.services import catalogue, enquiries, invitations, listings, mail, provider_accounts, team
+from app.services import catalogue, enquiries, invitations, listings, mail, provider_accounts, provider_contact, team
 from app.services.errors import Conflict, DomainError, ValidationError
 from app.services.pagination import clamp_page
 
@@ -290,6 +290,8 @@ def preview_service(service_id: int):
         service=item,
         provider=item.provider,
         framework=catalogue.framework_status(item.provider, item.category),
+        reachable=provider_contact.can_be_reached(item.provider),
+        unreachable_message=provider_contact.unreachable_message(item.provider),
         preview=True,
     )
 

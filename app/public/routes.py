@@ -15,7 +15,7 @@ from app.presenters.search import (
 from app.public import bp
 from app.public.forms import SearchForm
 from app.security import checks_its_own_input
-from app.services import catalogue, search, search_log
+from app.services import catalogue, provider_contact, search, search_log
 from app.services.errors import NotFound, ValidationError
 from app.services.health import health_report
 from app.services.search_params import parse_page
@@ -84,6 +84,8 @@ def service(service_id: int):
         provider=service.provider,
         framework=framework,
         rank=search.listed_service_rank(service.id),
+        reachable=provider_contact.can_be_reached(service.provider),
+        unreachable_message=provider_contact.unreachable_message(service.provider),
     )
 
 

@@ -43,6 +43,7 @@ ACTIONS = {
     "representation.started": "Representative started acting for a citizen",
     "representation.ended": "Representative stopped acting for a citizen",
     "team.invited": "Provider team member invited",
+    "team.claim_invited": "Provider nobody had signed up for invited to set up its account",
     "team.joined": "Provider team member joined",
     "team.role_changed": "Provider team member's role changed",
     "team.removed": "Provider team member removed",

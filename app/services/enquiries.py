@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select
 from app.database import utcnow
 from app.extensions import db
 from app.models import Enquiry, EnquiryMessage, EnquiryStatus, Provider, ProviderStatus, Role, Service, ServiceStatus, User
-from app.services import accounts, notifications, team
+from app.services import accounts, notifications, provider_contact, team
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.pagination import Page, paginate
 
@@ -37,6 +37,8 @@ def enquirable_service(service_id: int) -> Service:
     service = db.session.get(Service, service_id)
     if service is None or service.status is not ServiceStatus.PUBLISHED or service.provider.status is not ProviderStatus.VERIFIED:
         raise NotFound("No such service")
+    if not provider_contact.can_be_reached(service.provider):
+        raise Conflict(provider_contact.unreachable_message(service.provider))
     return service
 
 
@@ -44,6 +46,8 @@ def start(author: User, citizen: User, service: Service, *, subject: str, body: 
     """Ask a provider a question, for ``citizen`` (the author or someone they act for)."""
     if not accounts.can_act_for(author, citizen):
         raise NotFound("No such person")
+    if not provider_contact.can_be_reached(service.provider):
+        raise Conflict(provider_contact.unreachable_message(service.provider))
     subject = " ".join((subject or "").split())
     errors = {}
     if not subject:
@@ -84,9 +88,10 @@ def start(author: User, citizen: User, service: Service, *, subject: str, body: 
 
 
 def _notify_provider(enquiry: Enquiry, subject: str, body: str) -> None:
-    for member in team.members(enquiry.provider):
-        if member.user.active:
-            notifications.notify(member.user, subject, body, link=f"/provider/enquiries/{enquiry.id}")
+    provider = enquiry.provider
+    provider_contact.tell(
+        provider, provider_contact.everyone(provider), subject=subject, body=body, link=f"/provider/enquiries/{enquiry.id}"
+    )
 
 
 def _citizen_side(enquiry: Enquiry) -> list[User]:

@@ -30,6 +30,7 @@ from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.tokens import new_token, token_hash
 
 NOT_VALID = "This invitation has expired, been cancelled or already been used"
+CLAIMED = "Someone from your organisation has already set up its account. Ask them to invite you to the team."
 MAX_RELATIONSHIP = 80
 
 
@@ -41,13 +42,13 @@ def _role_for(kind: InvitationKind) -> Role:
     return Role.REPRESENTATIVE if kind is InvitationKind.REPRESENTATIVE else Role.PROVIDER
 
 
-def _create(kind: InvitationKind, *, email: str, invited_by: User, days: int, **fields) -> tuple[Invitation, str]:
+def _create(kind: InvitationKind, *, email: str, invited_by: User | None, days: int, **fields) -> tuple[Invitation, str]:
     token = new_token()
     invitation = Invitation(
         kind=kind,
         email=email,
         token_hash=token_hash(token),
-        invited_by_id=invited_by.id,
+        invited_by_id=invited_by.id if invited_by else None,
         expires_at=utcnow() + dt.timedelta(days=days),
         **fields,
     )
@@ -138,6 +139,27 @@ def invite_staff(
     return invitation
 
 
+def invite_to_claim(provider: Provider, *, subject: str, about: str, accept_link: Callable[[str], str], days: int = 14) -> Invitation:
+    """Email a provider that nobody has signed up for (at its contact address, which the
+    council checked when it verified the provider) what is waiting for it, with a link to
+    claim the organisation as its owner. Each email carries a new link; earlier ones stop
+    working. Inside the caller's unit of work."""
+    _cancel_earlier(InvitationKind.PROVIDER_STAFF, provider.email, provider_id=provider.id, invited_by_id=None)
+    invitation, token = _create(
+        InvitationKind.PROVIDER_STAFF, email=provider.email, invited_by=None, days=days, provider_id=provider.id, org_role=OrgRole.OWNER
+    )
+    audit.record(None, "team.claim_invited", "provider", provider.id, after={"email": provider.email}, note=subject)
+    mail.queue(
+        provider.email,
+        subject,
+        f"Hello,\n\n{about}\n\nNobody from {provider.name} has an account on the council's care marketplace yet, so "
+        f"nobody can answer it there. To answer, set up your organisation's account as its owner: open this link within "
+        f"{days} days:\n\n{accept_link(token)}\n\nYou can then invite the rest of your team. If this is not your "
+        "organisation, ignore this email.",
+    )
+    return invitation
+
+
 def open_invitation(token: str) -> Invitation:
     """The pending invitation for a link, or InvitationNotValid."""
     if not token or len(token) > 100:
@@ -158,6 +180,14 @@ def why_cannot_accept(invitation: Invitation, user: User) -> str | None:
         return "Your account cannot accept this kind of invitation."
     if invitation.kind is InvitationKind.PROVIDER_STAFF and accounts.staff_membership(user) is not None:
         return "You are already in a provider team. Ask your organisation to remove you first."
+    return claim_problem(invitation)
+
+
+def claim_problem(invitation: Invitation) -> str | None:
+    """Why an invitation to claim a provider can no longer be used (someone has set up its
+    account since), whoever opens it; None if it can, or if it is not a claim."""
+    if invitation.is_claim and team.members(invitation.provider):
+        return CLAIMED
     return None
 
 
@@ -194,10 +224,15 @@ def _fulfil(invitation: Invitation, user: User) -> None:
             link="/account/representatives",
         )
     else:
+        if invitation.is_claim:
+            team.lock_team(invitation.provider)  # two claims at once: the second finds the first
+            if team.members(invitation.provider):
+                db.session.rollback()
+                raise Conflict(CLAIMED)
         db.session.add(ProviderStaff(provider_id=invitation.provider_id, user_id=user.id, org_role=invitation.org_role))
         audit.record(user, "team.joined", "provider", invitation.provider_id, after={"user": user.email, "org_role": invitation.org_role})
         inviter = invitation.invited_by
-        if inviter.active:
+        if inviter is not None and inviter.active:
             notifications.notify(
                 inviter,
                 f"{user.name} joined your team",
@@ -223,6 +258,8 @@ def accept_with_new_account(token: str, *, name: str, password: str) -> User:
     invitation = open_invitation(token)
     if accounts.user_by_email(invitation.email) is not None:
         raise Conflict("An account already exists with this email address. Sign in to accept the invitation.")
+    if claim_problem(invitation):
+        raise Conflict(claim_problem(invitation))
     user = accounts.new_user(email=invitation.email, name=name, password=password, role=_role_for(invitation.kind))
     audit.record(user, "account.registered", "user", user.id, after={"role": user.role, "email": user.email}, note="from an invitation")
     _claim(invitation, user)

@@ -322,6 +322,9 @@ def set_hours(user: User, service: Service, sessions: list[Session]) -> Service:
                 errors[f"day{weekday}_1_opens"] = "The second time on a day must start after the first one ends"
     if errors:
         raise ValidationError(errors)
+    # The old rows go first: a day saved unchanged would otherwise be inserted beside itself.
+    service.hours.clear()
+    db.session.flush()
     service.hours = [ServiceHours(weekday=w, opens_at=o, closes_at=c) for w, o, c in sorted(parsed)]
     # The hours are rows of their own, so the listing's onupdate does not fire: the
     # service page's "Last updated" must still move when its days and times change.

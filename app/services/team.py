@@ -79,7 +79,7 @@ def _owner_count(provider: Provider) -> int:
     ).scalar_one()
 
 
-def _lock_team(provider: Provider) -> None:
+def lock_team(provider: Provider) -> None:
     """Changes to one provider's team take turns: a row lock on the provider (PostgreSQL;
     SQLite's write transaction is exclusive already), then everything is read afresh. So
     two owners demoting or removing each other at the same moment cannot leave none."""
@@ -92,7 +92,7 @@ LAST_OWNER = "Your organisation must have at least one owner. Make someone else 
 
 def change_role(actor: User, provider: Provider, member_id: int, org_role: OrgRole) -> ProviderStaff:
     with write_transaction():
-        _lock_team(provider)
+        lock_team(provider)
         membership = require_member(actor, provider)
         member = get_member(provider, member_id)
         check_may_manage(membership, member.org_role)
@@ -119,7 +119,7 @@ def change_role(actor: User, provider: Provider, member_id: int, org_role: OrgRo
 def remove(actor: User, provider: Provider, member_id: int) -> None:
     """Take someone off the team. Their sign-ins end; their account stays, with no organisation."""
     with write_transaction():
-        _lock_team(provider)
+        lock_team(provider)
         membership = require_member(actor, provider)
         member = get_member(provider, member_id)
         if member.user_id == actor.id:

@@ -314,6 +314,27 @@ def test_weekly_hours_and_closures(client, make_service, make_provider_staff):
     assert listings.is_closed_on(service, dt.date(2030, 12, 25)) and not listings.is_closed_on(service, dt.date(2030, 12, 27))
 
 
+def test_saving_usual_hours_again_with_a_day_unchanged_keeps_them(client, make_service, make_provider_staff):
+    """Re-saving the hours form with Monday as it was (and Saturday added, then changed)
+    replaces the hours: the unchanged day's row is not inserted beside itself."""
+    service = make_service(hours=[])
+    sign_in(client, make_provider_staff(service.provider))
+    url = f"/provider/services/{service.id}/hours"
+    monday = {"day0_0_opens": "9am", "day0_0_closes": "5pm"}
+    saturdays = [
+        ({}, []),
+        ({"day5_0_opens": "10am", "day5_0_closes": "2pm"}, [(5, dt.time(10), dt.time(14))]),
+        ({"day5_0_opens": "11am", "day5_0_closes": "3pm"}, [(5, dt.time(11), dt.time(15))]),
+        ({}, []),
+    ]
+    for saturday, saturday_hours in saturdays:
+        response = post_form(client, url, {**monday, **saturday})
+        assert response.status_code == 302, response.status_code
+        db.session.expire_all()
+        hours = db.session.get(type(service), service.id).hours
+        assert [(h.weekday, h.opens_at, h.closes_at) for h in hours] == [(0, dt.time(9), dt.time(17)), *saturday_hours]
+
+
 def test_team_invite_accept_and_removal_ends_their_sign_in(app, client, make_provider, make_provider_staff):
     provider = make_provider()
     owner = make_provider_staff(provider)

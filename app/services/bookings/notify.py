@@ -15,7 +15,7 @@ from app.database import utcnow, write_transaction
 from app.extensions import db
 from app.formatting import format_pence
 from app.models import Booking, BookingCard, User
-from app.services import accounts, notifications, team
+from app.services import accounts, notifications, provider_contact
 
 CITIZEN_LINK = "/bookings/{public_id}"
 PROVIDER_LINK = "/provider/bookings/{public_id}"
@@ -24,8 +24,9 @@ PROVIDER_LINK = "/provider/bookings/{public_id}"
 @dataclass(frozen=True)
 class Notice:
     """What one side is told: ``side`` is "citizen" (the citizen and their representatives),
-    "provider" (its team) or "card" (the citizen's side and the holder of the card that
-    paid). Texts are templates over the booking's facts and the change's ``detail``."""
+    "provider" (its team), "leads" (the provider's owners and managers, who answer requests)
+    or "card" (the citizen's side and the holder of the card that paid). Texts are templates
+    over the booking's facts and the change's ``detail``."""
 
     side: str
     subject: str
@@ -42,7 +43,7 @@ _MONEY_COVERED = "Money from the personal budget is now set aside for booked vis
 NOTICES: dict[str, tuple[Notice, ...]] = {
     "requested": (
         Notice(
-            "provider", "New booking request {ref}", "{citizen} has asked to book {service} ({total}). Accept or decline it.", PROVIDER_LINK
+            "leads", "New booking request {ref}", "{citizen} has asked to book {service} ({total}). Accept or decline it.", PROVIDER_LINK
         ),
         Notice(
             "citizen",
@@ -166,8 +167,13 @@ def booking_changed(booking: Booking, what: str, detail: str = "") -> None:
     }
     for notice in NOTICES[what]:
         subject, body, link = (text.format(**facts).strip() for text in (notice.subject, notice.body, notice.link))
-        for user in _SIDES[notice.side](booking):
-            notifications.notify(user, subject, body, link)
+        people = _SIDES[notice.side](booking)
+        if notice.side in ("provider", "leads"):
+            # Before anyone from the provider has signed up, its contact email hears of it.
+            provider_contact.tell(booking.provider, people, subject=subject, body=body, link=link)
+        else:
+            for user in people:
+                notifications.notify(user, subject, body, link)
 
 
 def citizen_side(booking: Booking) -> list[User]:
@@ -179,7 +185,11 @@ def citizen_side(booking: Booking) -> list[User]:
 
 
 def provider_side(booking: Booking) -> list[User]:
-    return [member.user for member in team.members(booking.provider)]
+    return provider_contact.everyone(booking.provider)
+
+
+def provider_leads(booking: Booking) -> list[User]:
+    return provider_contact.leads(booking.provider)
 
 
 def card_side(booking: Booking) -> list[User]:
@@ -191,7 +201,7 @@ def card_side(booking: Booking) -> list[User]:
     return list(people.values())
 
 
-_SIDES = {"citizen": citizen_side, "provider": provider_side, "card": card_side}
+_SIDES = {"citizen": citizen_side, "provider": provider_side, "leads": provider_leads, "card": card_side}
 
 
 def tell_requested(booking: Booking) -> None:

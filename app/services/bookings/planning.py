@@ -15,10 +15,11 @@ from app.models import (
     ServiceStatus,
     User,
 )
+from app.services import provider_contact
 from app.services.bookings.payment import payment_strategy
 from app.services.bookings.requests import BookingRequest, Funding, PlannedVisit, Quote
 from app.services.bookings.timing import closed_days, unit_span, visit_dates, within_hours
-from app.services.errors import NotFound, ValidationError
+from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.policy import Policy
 from app.uk_time import UK
 
@@ -40,9 +41,13 @@ def _because(reason: str) -> str:
 
 
 def listed_service(service_id: int) -> Service:
+    """A service that can be booked: published, by a verified provider that someone can
+    answer requests for (Conflict, saying how to contact it, if nobody can)."""
     service = db.session.get(Service, service_id)
     if service is None or service.status is not ServiceStatus.PUBLISHED or service.provider.status is not ProviderStatus.VERIFIED:
         raise NotFound("No such service")
+    if not provider_contact.can_be_reached(service.provider):
+        raise Conflict(provider_contact.unreachable_message(service.provider))
     return service
 
 

@@ -1,0 +1,59 @@
+"""Reaching a provider: its team on the marketplace or, before anyone from it has signed up,
+its contact email with an invitation to claim the organisation.
+
+A booking request goes to the owners and managers (they accept or decline it); an enquiry to
+the whole team (staff answer enquiries). A provider with neither a team nor a contact email
+cannot be reached through the marketplace at all: its services say how to contact it
+instead of offering to book or to ask a question.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from app.models import OrgRole, Provider, User
+from app.services import invitations, mail, notifications, team
+
+LEADS = (OrgRole.OWNER, OrgRole.MANAGER)
+
+
+def leads(provider: Provider) -> list[User]:
+    """Who answers a booking request: the owners and managers who can sign in (or, if none
+    can, anyone on the team who can)."""
+    return [member.user for member in team.members(provider) if member.org_role in LEADS and member.user.active] or everyone(provider)
+
+
+def everyone(provider: Provider) -> list[User]:
+    return [member.user for member in team.members(provider) if member.user.active]
+
+
+def can_be_reached(provider: Provider) -> bool:
+    """Whether a request or a question can reach someone at the provider: someone on its
+    team who can sign in, or (before anyone has signed up) its contact email."""
+    return bool(everyone(provider)) or (bool(provider.email) and not team.members(provider))
+
+
+def unreachable_message(provider: Provider) -> str:
+    """What a person is told instead of booking or asking a provider nobody can answer for."""
+    ways = [f"phone {provider.phone}" if provider.phone else "", f"visit {provider.website}" if provider.website else ""]
+    how = " or ".join(w for w in ways if w)
+    return f"{provider.name} cannot take bookings or questions through the marketplace yet. " + (
+        f"To arrange care with them, {how}." if how else "Contact the council to arrange care with them."
+    )
+
+
+def tell(provider: Provider, people: list[User], *, subject: str, body: str, link: str) -> None:
+    """Tell ``people`` (the provider's leads or team); if there is nobody, email the
+    provider's contact address what is waiting, with an invitation to claim the
+    organisation. Inside the caller's unit of work."""
+    if people:
+        for person in people:
+            notifications.notify(person, subject, body, link)
+    elif provider.email and not team.members(provider):
+        invitations.invite_to_claim(
+            provider,
+            subject=subject,
+            about=body,
+            accept_link=lambda token: mail.link_for("auth.invitation", token=token),
+            days=int(current_app.config["INVITATION_DAYS"]),
+        )
