@@ -172,10 +172,10 @@ class CrashAfterStripeAnswers:
     """Make the process 'die' after Stripe answered but before our commit, ``times`` times."""
 
     def __init__(self, monkeypatch, times=1):
-        from app.services import card_payments
+        from app.services.card_payments import recording
 
         self.left = times
-        real = card_payments._record
+        real = recording.record
 
         def record(attempt_id, token, outcome):
             if self.left:
@@ -183,15 +183,15 @@ class CrashAfterStripeAnswers:
                 raise RuntimeError("crash between the Stripe call and our commit")
             return real(attempt_id, token, outcome)
 
-        monkeypatch.setattr(card_payments, "_record", record)
+        monkeypatch.setattr(recording, "record", record)
 
 
 def client_where(monkeypatch, **replacements):
     """The real client against localstripe, with some of its calls answered as Stripe would
     where localstripe cannot (``replacements``: "payment_intents.capture" -> function(real, *args, **kwargs))."""
-    from app.services import card_payments
+    from app.services.card_payments import stripe_api
 
-    real_client = card_payments._client
+    real_client = stripe_api.client
 
     def client():
         c = real_client()
@@ -202,7 +202,7 @@ def client_where(monkeypatch, **replacements):
             setattr(service, method, lambda *args, _real=real, _r=replacement, **kwargs: _r(_real, *args, **kwargs))
         return c
 
-    monkeypatch.setattr(card_payments, "_client", client)
+    monkeypatch.setattr(stripe_api, "client", client)
 
 
 def invalid_request(message: str, code: str, param: str | None = None, status: int = 400):

@@ -82,10 +82,11 @@ def test_a_stripe_request_gives_up_well_inside_an_attempts_lease():
 
 def test_the_stripe_client_uses_those_timeouts_and_no_automatic_retries(app):
     from app.services import card_payments
+    from app.services.card_payments import stripe_api
 
     app.config.update(STRIPE_SECRET_KEY="sk_test_x", STRIPE_PUBLISHABLE_KEY="pk_test_x")
     with app.test_request_context():
-        client = card_payments._client()
+        client = stripe_api.client()
     requestor = client._requestor  # the library keeps these privately: read them there
     assert requestor._client._timeout == (card_payments.STRIPE_CONNECT_TIMEOUT, card_payments.STRIPE_READ_TIMEOUT)
     assert requestor._options.max_network_retries == card_payments.STRIPE_NETWORK_RETRIES == 0
@@ -113,7 +114,7 @@ def test_only_card_payments_imports_stripe_and_nothing_in_the_app_imports_locals
     modules = sorted((root / "app").rglob("*.py"))
     assert len(modules) > 20
     importing = {str(p.relative_to(root)): _imports(p) for p in modules}
-    assert [name for name, found in importing.items() if "stripe" in found] == ["app/services/card_payments.py"]
+    assert [name for name, found in importing.items() if "stripe" in found] == ["app/services/card_payments/stripe_api.py"]
     assert [name for name, found in importing.items() if "localstripe" in found] == []  # GPL: a development tool only
 
 

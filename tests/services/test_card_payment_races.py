@@ -44,6 +44,7 @@ from app.models import (
     VisitStatus,
 )
 from app.services import bookings, card_payments, ledger, ledger_check
+from app.services.card_payments import amounts, declines, recording, stripe_api
 from app.services.errors import Conflict
 from tests.payments_fixtures import PUBLISHABLE_KEY, sign_webhook, stripe_get, stripe_js_confirm_setup
 from tests.services.money_helpers import request_for
@@ -81,7 +82,7 @@ def _book(people, card, *, days: int, key: str | None = None) -> Booking:
 
 def _crash_once_after_stripe_answers(monkeypatch):
     """The process 'dies' once after Stripe answered, before we recorded the answer."""
-    real = card_payments._record
+    real = recording.record
     left = {"n": 1}
 
     def record(*args):
@@ -90,7 +91,7 @@ def _crash_once_after_stripe_answers(monkeypatch):
             raise RuntimeError("crash between the Stripe call and our commit")
         return real(*args)
 
-    monkeypatch.setattr(card_payments, "_record", record)
+    monkeypatch.setattr(recording, "record", record)
 
 
 def _post_webhook(app, payload: bytes):
@@ -252,7 +253,7 @@ def test_an_authorisation_webhook_for_a_visit_already_cancelled_records_its_rele
     def unreachable(request):
         raise card_payments.ProcessorUnavailable("We could not reach the card processor.")
 
-    monkeypatch.setattr(card_payments, "_call", unreachable)
+    monkeypatch.setattr(stripe_api, "call", unreachable)
     bookings.cancel(setup["booking"], by=people["citizen"], policy=policy)
     monkeypatch.undo()
     payload = event("evt_authorised_after_cancel", "payment_intent.amount_capturable_updated", setup["intent"])
@@ -323,10 +324,10 @@ def test_marking_a_visit_unpaid_while_its_charge_succeeds_leaves_it_paid(
     if slow_side == "failed":
         # Decided the charge failed (its message for the payer written), then waits before
         # marking the visit unpaid.
-        slow_down(monkeypatch, card_payments, "_decline_message", PAUSE)
+        slow_down(monkeypatch, declines, "decline_message", PAUSE)
         done, errors = _both_at_once(app, post_failed, post_succeeded)
     else:
-        slow_down(monkeypatch, card_payments, "_paid_by_others", PAUSE)  # worked out what to pay the provider, then waits
+        slow_down(monkeypatch, amounts, "paid_by_others", PAUSE)  # worked out what to pay the provider, then waits
         done, errors = _both_at_once(app, post_succeeded, post_failed)
     assert errors == [], errors
     db.session.expire_all()
@@ -389,7 +390,7 @@ def test_paying_now_while_the_failed_charge_succeeds_pays_the_provider_once(
     def webhook():
         return _post_webhook(app, payload)
 
-    slow_down(monkeypatch, card_payments, "_paid_by_others", PAUSE)  # worked out what to pay the provider, then waits
+    slow_down(monkeypatch, amounts, "paid_by_others", PAUSE)  # worked out what to pay the provider, then waits
     if slow_side == "pay_now":
         done, errors = _both_at_once(app, pay_now, webhook)
         assert errors == [] and done["first"] is True, (done, errors)  # both cards were charged

@@ -29,6 +29,7 @@ from app.models import (
     VisitStatus,
 )
 from app.services import bookings, card_payments, ledger, ledger_check
+from app.services.card_payments import leases, recording, stripe_api
 from tests.payments_fixtures import SECRET_KEY, stripe_get
 from tests.services.money_helpers import request_for
 from tests.services.test_money_concurrency import run_at_once
@@ -77,7 +78,7 @@ class CrashAfterStripeAnswers:
 
     def __init__(self, monkeypatch, times=1):
         self.left = times
-        real = card_payments._record
+        real = recording.record
 
         def record(attempt_id, token, outcome):
             if self.left:
@@ -85,7 +86,7 @@ class CrashAfterStripeAnswers:
                 raise RuntimeError("crash between the Stripe call and our commit")
             return real(attempt_id, token, outcome)
 
-        monkeypatch.setattr(card_payments, "_record", record)
+        monkeypatch.setattr(recording, "record", record)
 
 
 def test_localstripe_really_ignores_idempotency_keys(stripe_app, localstripe):
@@ -297,7 +298,7 @@ def test_a_lease_is_renewed_before_a_request_that_could_outlive_it(people, save_
     card = save_card(people["citizen"])
     booking = book(people, card)
     seen = []
-    real_client, real_now = card_payments._client, utcnow
+    real_client, real_now = stripe_api.client, utcnow
     clock = {"skew": dt.timedelta(0)}
 
     def slow_client():
@@ -309,8 +310,8 @@ def test_a_lease_is_renewed_before_a_request_that_could_outlive_it(people, save_
         clock["skew"] += dt.timedelta(seconds=45)
         return real_client()
 
-    monkeypatch.setattr(card_payments, "_client", slow_client)
-    monkeypatch.setattr(card_payments, "utcnow", lambda: real_now() + clock["skew"])
+    monkeypatch.setattr(stripe_api, "client", slow_client)
+    monkeypatch.setattr(leases, "utcnow", lambda: real_now() + clock["skew"])
     bookings.decline(booking, by=people["staff"], reason="No carer that day")
     monkeypatch.undo()
     assert len(seen) >= 2
@@ -320,12 +321,12 @@ def test_a_lease_is_renewed_before_a_request_that_could_outlive_it(people, save_
 
 
 def test_an_attempt_taken_over_by_another_worker_sends_nothing_more(people, save_card, localstripe, monkeypatch):
-    from app.database import write_transaction
+    from app.database import utcnow, write_transaction
 
     card = save_card(people["citizen"])
     booking = book(people, card)
     bookings.accept(booking, by=people["staff"])
-    real_client = card_payments._client
+    real_client = stripe_api.client
     calls = []
 
     def client_then_taken_over():
@@ -334,11 +335,11 @@ def test_an_attempt_taken_over_by_another_worker_sends_nothing_more(people, save
             # Our lease ran out during the first request, and another worker took the attempt.
             with write_transaction():
                 attempt = db.session.query(PaymentAttempt).filter(PaymentAttempt.key.like("%:capture")).one()
-                attempt.lease_token, attempt.lease_until = "another-worker", card_payments.utcnow() + dt.timedelta(seconds=60)
-            card_payments._lease.until = card_payments.utcnow()  # ours is spent
+                attempt.lease_token, attempt.lease_until = "another-worker", utcnow() + dt.timedelta(seconds=60)
+            leases.current.until = utcnow()  # ours is spent
         return real_client()
 
-    monkeypatch.setattr(card_payments, "_client", client_then_taken_over)
+    monkeypatch.setattr(stripe_api, "client", client_then_taken_over)
     visit = booking.visits[0]
     bookings.record_delivery(visit, by=people["staff"], now=visit.starts_at + dt.timedelta(hours=1))
     monkeypatch.undo()

@@ -26,6 +26,7 @@ from app.models import (
     VisitStatus,
 )
 from app.services import bookings, card_payments, ledger, ledger_check
+from app.services.card_payments import stripe_api
 from app.services.errors import NotFound, ValidationError
 from tests.payments_fixtures import (
     DECLINED_CARD,
@@ -179,7 +180,7 @@ def test_not_enough_money_on_the_card_is_a_clear_message(people, save_card, monk
     """localstripe only declines generically, so the bank's insufficient_funds answer is a
     Stripe-shaped error (as the Stripe API returns it) for the payment request alone."""
     card = save_card(people["citizen"], route=FundingRoute.PREPAID_CARD)
-    real_client = card_payments._client
+    real_client = stripe_api.client
 
     def client_whose_bank_says_no_money():
         client = real_client()
@@ -198,7 +199,7 @@ def test_not_enough_money_on_the_card_is_a_clear_message(people, save_card, monk
         client.v1.payment_intents.create = create
         return client
 
-    monkeypatch.setattr(card_payments, "_client", client_whose_bank_says_no_money)
+    monkeypatch.setattr(stripe_api, "client", client_whose_bank_says_no_money)
     with pytest.raises(card_payments.CardDeclined) as declined:
         book_by_card(people, card, days=1, units=2)
     message = declined.value.message
@@ -212,7 +213,7 @@ def test_a_prepaid_card_is_recorded_as_prepaid_and_never_refused(people, save_ca
     """localstripe reports every card as credit: the card network's answer for a prepaid
     card is a Stripe-shaped PaymentMethod for that one request; the payments are real."""
     representative = make_user(Role.REPRESENTATIVE)
-    real_client = card_payments._client
+    real_client = stripe_api.client
 
     def client_with_prepaid_cards():
         client = real_client()
@@ -226,7 +227,7 @@ def test_a_prepaid_card_is_recorded_as_prepaid_and_never_refused(people, save_ca
         client.v1.payment_methods.retrieve = prepaid
         return client
 
-    monkeypatch.setattr(card_payments, "_client", client_with_prepaid_cards)
+    monkeypatch.setattr(stripe_api, "client", client_with_prepaid_cards)
     card = save_card(representative, route=FundingRoute.PREPAID_CARD)
     monkeypatch.undo()
     assert card.funding is CardFunding.PREPAID and card.is_direct_payment
@@ -386,7 +387,7 @@ def stripe_post(base_url: str, path: str, data: bytes = b"") -> dict:
 def client_where(monkeypatch, **replacements):
     """The real client against localstripe, with some of its calls answered as Stripe would
     where localstripe cannot (``replacements``: "payment_intents.capture" -> function(real, *args, **kwargs))."""
-    real_client = card_payments._client
+    real_client = stripe_api.client
 
     def client():
         c = real_client()
@@ -397,7 +398,7 @@ def client_where(monkeypatch, **replacements):
             setattr(service, method, lambda *args, _real=real, _r=replacement, **kwargs: _r(_real, *args, **kwargs))
         return c
 
-    monkeypatch.setattr(card_payments, "_client", client)
+    monkeypatch.setattr(stripe_api, "client", client)
 
 
 def invalid_request(message: str, code: str, param: str | None = None, status: int = 400):

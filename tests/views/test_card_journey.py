@@ -35,6 +35,7 @@ from app.models import (
     VisitStatus,
 )
 from app.services import bookings, card_payments, ledger, ledger_check
+from app.services.card_payments import leases, settings, stripe_api
 from tests.helpers import csrf_from, h1, page, summary_rows, visible_text
 from tests.payments_fixtures import (
     DECLINED_CARD,
@@ -699,14 +700,14 @@ def test_a_refund_already_in_progress_keeps_its_request_so_pressing_again_refund
     form = client.get(url)
     key = page(form).find("input", attrs={"name": "request_key"})["value"]
     data = {"csrf_token": csrf_from(form), "amount": "10", "reason": "Carer left early", "request_key": key}
-    real_claim = card_payments._claim
-    monkeypatch.setattr(card_payments, "WAIT_FOR_OTHER", 0.0)
-    monkeypatch.setattr(card_payments, "_claim", lambda attempt_id: None)  # another worker is making it right now
+    real_claim = leases.claim
+    monkeypatch.setattr(settings, "WAIT_FOR_OTHER", 0.0)
+    monkeypatch.setattr(leases, "claim", lambda attempt_id: None)  # another worker is making it right now
     busy = client.post(url, data=data)
     assert busy.status_code == 200
     assert "This refund is already being made" in page(busy).select_one(".govuk-error-summary").get_text()
     assert page(busy).find("input", attrs={"name": "request_key"})["value"] == key  # the same request, not a new one
-    monkeypatch.setattr(card_payments, "_claim", real_claim)
+    monkeypatch.setattr(leases, "claim", real_claim)
     again = client.post(url, data=dict(data, csrf_token=csrf_from(busy)))
     assert again.status_code == 302
     assert db.session.query(CardRefund).count() == 1
@@ -719,7 +720,7 @@ def test_a_refund_already_in_progress_keeps_its_request_so_pressing_again_refund
 def test_a_pending_refund_is_shown_as_in_progress_to_everyone(client, login, market, paid, monkeypatch):
     import stripe
 
-    real_client = card_payments._client
+    real_client = stripe_api.client
 
     def pending_client():
         c = real_client()
@@ -733,7 +734,7 @@ def test_a_pending_refund_is_shown_as_in_progress_to_everyone(client, login, mar
         c.v1.refunds.create = pending
         return c
 
-    monkeypatch.setattr(card_payments, "_client", pending_client)
+    monkeypatch.setattr(stripe_api, "client", pending_client)
     login(client, market.staff)
     done = refund(client, f"/provider/bookings/{paid.booking.public_id}/visits/{paid.visit.id}/refund", "15", "Carer arrived late")
     assert done.status_code == 302
@@ -789,7 +790,7 @@ def test_adding_a_card_when_stripe_refuses_the_set_up_says_so(client, login, mar
 
     save_card(market.self_funder)
     gone = db.session.query(CardCustomer).filter_by(user_id=market.self_funder.id).one().stripe_customer_id
-    real_client = card_payments._client
+    real_client = stripe_api.client
     refuse = {"all": False}
 
     def client_like_stripe():
@@ -806,7 +807,7 @@ def test_adding_a_card_when_stripe_refuses_the_set_up_says_so(client, login, mar
         c.v1.setup_intents.create = checked
         return c
 
-    monkeypatch.setattr(card_payments, "_client", client_like_stripe)
+    monkeypatch.setattr(stripe_api, "client", client_like_stripe)
     login(client, market.self_funder)
     card_page = client.get("/cards/new")
     assert card_page.status_code == 200 and h1(card_page) == "Add a card"
@@ -825,7 +826,7 @@ def test_a_provider_declines_through_the_page_even_when_stripe_refuses_to_releas
     card = save_card(market.citizen)
     request = request_for(market.service, None, day=day_ahead(2), payment_method=PaymentMethod.CARD, card_public_id=card.public_id)
     booking = bookings.create(request, citizen=market.citizen, booker=market.citizen, policy=policy)
-    real_client = card_payments._client
+    real_client = stripe_api.client
 
     def client_without_access():
         c = real_client()
@@ -837,7 +838,7 @@ def test_a_provider_declines_through_the_page_even_when_stripe_refuses_to_releas
         c.v1.payment_intents.cancel = forbidden
         return c
 
-    monkeypatch.setattr(card_payments, "_client", client_without_access)
+    monkeypatch.setattr(stripe_api, "client", client_without_access)
     login(client, market.staff)
     form = client.get(f"/provider/bookings/{booking.public_id}/decline")
     done = client.post(f"/provider/bookings/{booking.public_id}/decline", data={"csrf_token": csrf_from(form), "reason": "No carer free"})

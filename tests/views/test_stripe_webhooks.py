@@ -28,6 +28,7 @@ from app.models import (
     VisitStatus,
 )
 from app.services import bookings, card_payments, ledger, ledger_check
+from app.services.card_payments import recording, stripe_api
 from tests.payments_fixtures import sign_webhook, stripe_get
 from tests.services.money_helpers import request_for
 
@@ -59,7 +60,7 @@ def lost_authorisation(make_user, make_service, save_card, monkeypatch, localstr
     citizen = make_user(Role.CITIZEN)
     service = make_service(price_pence=2_000, accepts_self_funder=True)
     card = save_card(citizen)
-    real = card_payments._record
+    real = recording.record
     calls = {"n": 0}
 
     def crash_once(*args):
@@ -68,7 +69,7 @@ def lost_authorisation(make_user, make_service, save_card, monkeypatch, localstr
             raise RuntimeError("crash")
         return real(*args)
 
-    monkeypatch.setattr(card_payments, "_record", crash_once)
+    monkeypatch.setattr(recording, "record", crash_once)
     request = request_for(
         service, None, day=dt.date.today() + dt.timedelta(days=2), payment_method=PaymentMethod.CARD, card_public_id=card.public_id
     )
@@ -218,14 +219,14 @@ def lost_capture(make_user, make_service, save_card, monkeypatch, localstripe, p
     bookings.accept(booking, by=staff)
     payment = db.session.query(CardPayment).one()
     authorised = stripe_get(localstripe.url, f"/v1/payment_intents/{payment.stripe_payment_intent_id}")
-    real = card_payments._record
+    real = recording.record
 
     def crash_on_capture(attempt_id, token, outcome):
         if db.session.get(PaymentAttempt, attempt_id).operation.value == "capture":
             raise RuntimeError("crash between the capture and our commit")
         return real(attempt_id, token, outcome)
 
-    monkeypatch.setattr(card_payments, "_record", crash_on_capture)
+    monkeypatch.setattr(recording, "record", crash_on_capture)
     visit = booking.visits[0]
     with pytest.raises(RuntimeError):
         bookings.record_delivery(visit, by=staff, delivered_units=1, now=visit.starts_at + dt.timedelta(hours=1))
@@ -274,12 +275,12 @@ def test_a_failure_event_after_a_lost_charge_succeeded_changes_nothing(
     )
     booking = bookings.create(request, citizen=citizen, booker=citizen, policy=policy)
     bookings.accept(booking, by=staff)
-    real = card_payments._record
-    monkeypatch.setattr(card_payments, "_record", lambda *args: (_ for _ in ()).throw(RuntimeError("crash")))
+    real = recording.record
+    monkeypatch.setattr(recording, "record", lambda *args: (_ for _ in ()).throw(RuntimeError("crash")))
     visit = booking.visits[0]
     with pytest.raises(RuntimeError):
         bookings.record_delivery(visit, by=staff, now=visit.starts_at + dt.timedelta(hours=1))
-    monkeypatch.setattr(card_payments, "_record", real)
+    monkeypatch.setattr(recording, "record", real)
     payment = db.session.query(CardPayment).one()
     assert payment.status is CardPaymentStatus.STARTED  # we never learnt the charge's outcome
     charged = next(
@@ -340,7 +341,7 @@ def paid_visit(make_user, make_service, save_card, localstripe, policy):
 def pending_refunds_at_stripe(monkeypatch):
     """Stripe answers a refund request with status "pending" (the bank has not confirmed it
     yet); localstripe always answers "succeeded", so its real refund is shown as pending."""
-    real_client = card_payments._client
+    real_client = stripe_api.client
 
     def client():
         c = real_client()
@@ -354,7 +355,7 @@ def pending_refunds_at_stripe(monkeypatch):
         c.v1.refunds.create = pending
         return c
 
-    monkeypatch.setattr(card_payments, "_client", client)
+    monkeypatch.setattr(stripe_api, "client", client)
 
 
 def test_a_pending_refund_moves_money_to_the_card_only_when_stripe_says_it_succeeded(client, paid_visit, monkeypatch, localstripe):
@@ -575,7 +576,7 @@ def test_a_reservation_given_up_that_is_taken_after_all_is_recorded_and_refunded
         service, None, day=dt.date.today() + dt.timedelta(days=2), payment_method=PaymentMethod.CARD, card_public_id=card.public_id
     )
     booking = bookings.create(request, citizen=citizen, booker=citizen, policy=policy)
-    real_client = card_payments._client
+    real_client = stripe_api.client
 
     def client_without_access():
         c = real_client()
@@ -586,7 +587,7 @@ def test_a_reservation_given_up_that_is_taken_after_all_is_recorded_and_refunded
         c.v1.payment_intents.retrieve = c.v1.payment_intents.cancel = forbidden
         return c
 
-    monkeypatch.setattr(card_payments, "_client", client_without_access)
+    monkeypatch.setattr(stripe_api, "client", client_without_access)
     bookings.decline(booking, by=staff, reason="No carer")
     monkeypatch.undo()
     payment = db.session.query(CardPayment).one()

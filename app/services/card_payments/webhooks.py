@@ -1,0 +1,115 @@
+"""Stripe's webhooks: verify each event, record its id once, and apply it. A webhook never
+asks Stripe anything (so it answers fast), and only ever moves a payment or a refund forward,
+so a replayed or late event changes nothing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.database import write_transaction
+from app.extensions import db
+from app.models import AttemptOperation, CardPayment, CardRefund, PaymentAttempt, StripeEvent
+from app.services.card_payments import locks, notices, settings, stripe_api
+from app.services.card_payments.errors import CardPaymentsNotConfigured, WebhookRejected
+from app.services.card_payments.intents import apply_intent
+from app.services.card_payments.refund_results import apply_refund_status
+
+REFUND_EVENTS = ("charge.refund.updated", "refund.created", "refund.updated", "refund.failed")
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    event_id: str
+    duplicate: bool
+    outcome: str
+
+
+def handle_webhook(payload: bytes, signature_header: str | None) -> WebhookResult:
+    """Verify, record once, and apply one Stripe event. Never asks Stripe anything, so it
+    answers fast; state only moves forward, so replays and late events change nothing."""
+    secret = settings.webhook_secret()
+    if not secret:
+        raise CardPaymentsNotConfigured()
+    stripe_api.verify_webhook_signature(payload, signature_header, secret)
+    try:
+        event = json.loads(payload)
+        event_id, event_type, created = event["id"], event["type"], int(event.get("created") or 0)
+        obj = event["data"]["object"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise WebhookRejected("Not a Stripe event") from exc
+    object_id = obj.get("id") if isinstance(obj, dict) else None
+    try:
+        with write_transaction():
+            db.session.add(StripeEvent(event_id=event_id, event_type=event_type, object_id=object_id, stripe_created=created))
+            db.session.flush()
+            outcome = _apply_event(event_type, obj)
+            db.session.execute(update(StripeEvent.__table__).where(StripeEvent.__table__.c.event_id == event_id).values(outcome=outcome))
+    except IntegrityError:
+        db.session.rollback()
+        recorded = db.session.execute(select(StripeEvent).where(StripeEvent.event_id == event_id)).scalar_one()
+        return WebhookResult(event_id, True, recorded.outcome)
+    notices.send_queued()
+    return WebhookResult(event_id, False, outcome)
+
+
+def _apply_event(event_type: str, obj: dict) -> str:
+    if event_type in REFUND_EVENTS:
+        return _apply_refund_event(obj)
+    if not event_type.startswith("payment_intent."):
+        return "ignored: not a payment intent or refund event"
+    intent = stripe_api.payment_intent_from(obj)
+    payment_id = db.session.execute(select(CardPayment.id).where(CardPayment.stripe_payment_intent_id == intent.id)).scalar_one_or_none()
+    if payment_id is None:
+        key = (obj.get("metadata") or {}).get("marketplace_attempt")
+        attempt = db.session.execute(select(PaymentAttempt).where(PaymentAttempt.key == key)).scalar_one_or_none() if key else None
+        if attempt is None:
+            return "ignored: not one of our payments"
+        payment_id = attempt.card_payment_id
+    # The booking, its visits, then the payment: a cancellation of the same visit at the
+    # same moment goes wholly before or wholly after this event, never half-way.
+    payment = locks.lock_payment(payment_id)
+    if payment.stripe_payment_intent_id not in (None, intent.id):
+        return "ignored: an earlier, superseded payment intent"
+    before = payment.status
+    captured = payment.amount_pence
+    capture = db.session.execute(
+        select(PaymentAttempt).where(PaymentAttempt.card_payment_id == payment.id, PaymentAttempt.operation == AttemptOperation.CAPTURE)
+    ).scalar_one_or_none()
+    if capture is not None:
+        captured = capture.amount_pence
+    apply_intent(payment, intent, captured_pence=captured)
+    if payment.status is before:
+        return f"no change: payment {payment.public_id} is {payment.status.value}"
+    return f"payment {payment.public_id}: {before.value} -> {payment.status.value}"
+
+
+def _apply_refund_event(obj: dict) -> str:
+    """A refund's status from Stripe: only "succeeded" moves money to the card; "failed" or
+    "canceled" gives it back where it came from (reversing the refund if it had succeeded)."""
+    if not isinstance(obj, dict) or obj.get("object") != "refund":
+        return "ignored: not a refund"
+    refund = _our_refund(obj)
+    if refund is None:
+        return "ignored: not one of our refunds"
+    refund = locks.lock_refund(refund.id)  # locks first, then writes
+    if refund.stripe_refund_id is None:
+        refund.stripe_refund_id = obj.get("id")
+    elif refund.stripe_refund_id != obj.get("id"):
+        return "ignored: not one of our refunds"
+    return apply_refund_status(refund, obj)
+
+
+def _our_refund(obj) -> CardRefund | None:
+    """Which of our refunds a Stripe refund is (by its id, or the public id we put in its
+    metadata before Stripe told us its id). Reads only."""
+    refund = db.session.execute(select(CardRefund).where(CardRefund.stripe_refund_id == obj.get("id"))).scalar_one_or_none()
+    if refund is None:
+        public_id = (obj.get("metadata") or {}).get("marketplace_refund")
+        refund = db.session.execute(select(CardRefund).where(CardRefund.public_id == public_id)).scalar_one_or_none() if public_id else None
+        if refund is None or refund.stripe_refund_id not in (None, obj.get("id")):
+            return None
+    return refund
