@@ -8,9 +8,8 @@ import uuid
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.citizen import bp
+from app.citizen import bp, drafts
 from app.citizen.forms import NEW_CARD, AddCardForm, ChooseCardForm, PayNowForm
-from app.citizen.routes import CARD_ROUTES, _draft_citizen, _load_draft, _people, _save_draft, card_route
 from app.formatting import format_pence
 from app.forms import ConfirmForm, apply_errors
 from app.models import CardPaymentKind, CardPaymentStatus, FundingRoute, PaymentMethod, VisitStatus
@@ -34,9 +33,9 @@ def _with_card(target: str, card_public_id: str) -> str:
 @bp.route("/services/<id:service_id>/book/card", methods=["GET", "POST"])
 def choose_card(service_id: int):
     service = bookings.listed_service(service_id)
-    draft = _load_draft(service.id, request.args.get("key"))
-    _draft_citizen(draft, _people())
-    route = card_route(draft)
+    draft = drafts.load_draft(service.id, request.args.get("key"))
+    drafts.draft_citizen(draft, drafts.people())
+    route = drafts.card_route(draft)
     if route is None:
         raise NotFound("This booking is not paid by card")
     here = url_for("citizen.choose_card", service_id=service.id, key=draft["request_key"])
@@ -47,7 +46,7 @@ def choose_card(service_id: int):
         # Back from adding a card: pay with it (as the kind of card the person said it is).
         chosen = next((c for c in saved if c.public_id == request.args["card"]), None)
         if chosen is not None and service.accepts(chosen.route):
-            _save_draft(service.id, dict(draft, payment=f"card:{chosen.route.value}", card=chosen.public_id))
+            drafts.save_draft(service.id, dict(draft, payment=f"card:{chosen.route.value}", card=chosen.public_id))
             return redirect(check)
     cards = [c for c in saved if c.route is route]
     if not cards:
@@ -60,7 +59,7 @@ def choose_card(service_id: int):
     if form.validate_on_submit():
         if form.card.data == NEW_CARD:
             return redirect(url_for("citizen.add_card", route=route.value, next=here))
-        _save_draft(service.id, dict(draft, card=form.card.data))
+        drafts.save_draft(service.id, dict(draft, card=form.card.data))
         return redirect(check)
     return render_template(
         "citizen/choose_card.html", service=service, form=form, route=route, route_label=presenter.ROUTE_LABELS[route], back=book
@@ -73,9 +72,9 @@ def choose_card(service_id: int):
 @bp.route("/cards/new", methods=["GET", "POST"])
 def add_card():
     form = AddCardForm()
-    form.route.choices = [(route.value, presenter.ROUTE_LABELS[route]) for route in CARD_ROUTES]
+    form.route.choices = [(route.value, presenter.ROUTE_LABELS[route]) for route in drafts.CARD_ROUTES]
     if request.method == "GET":
-        if request.args.get("route") in {r.value for r in CARD_ROUTES}:
+        if request.args.get("route") in {r.value for r in drafts.CARD_ROUTES}:
             form.route.data = request.args["route"]
         form.next.data = request.args.get("next")
     done = form.next.data if is_safe_redirect_target(form.next.data) else url_for("citizen.payments")
@@ -182,7 +181,7 @@ def _after_confirmation(payment):
 def _owed_visits():
     """Visits whose card charge failed that the user pays or arranges care for."""
     found = {v.id: v for v in card_payments.unpaid_visits(current_user)}
-    for person in _people():
+    for person in drafts.people():
         if person.id != current_user.id:
             found.update({v.id: v for v in card_payments.unpaid_visits(person)})
     rows = []

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from app.citizen import bp
+from app.citizen import bp, drafts
 from app.citizen.forms import BookingForm, CancelForm, ConfirmBookingForm, MoveIsfForm, quarter_hours
 from app.database import utcnow
 from app.forms import apply_errors
-from app.models import WEEKDAYS, BookingSchedule, FundingRoute, PaymentMethod
+from app.models import WEEKDAYS, BookingSchedule, PaymentMethod
 from app.presenters.budgets import statement_csv, statement_view
 from app.presenters.card_payments import ROUTE_LABELS, booking_money, card_label, card_timing
 from app.services import accounts, bookings, budgets, card_payments
@@ -19,17 +19,7 @@ from app.services.errors import Conflict, DomainError, NotFound, ValidationError
 from app.services.ledger import Actor
 from app.services.policy import current_policy
 
-DRAFTS = "booking_drafts"
-MAX_DRAFTS = 5
-CARD_ROUTES = (FundingRoute.PREPAID_CARD, FundingRoute.SELF_FUNDER)
-
-
 # Booking -------------------------------------------------------------------------------
-
-
-def _people():
-    people = accounts.people_user_acts_for(current_user)
-    return people
 
 
 def _person_label(person) -> str:
@@ -49,7 +39,7 @@ def _payment_choices(people, service) -> list[tuple[str, str]]:
             choices.append(
                 (f"budget:{budget.public_id}", f"{owner}{budget.budget_type.label} ({format_pence(figures.available_pence)} available now)")
             )
-    choices.extend((f"card:{route.value}", ROUTE_LABELS[route]) for route in CARD_ROUTES if service.accepts(route))
+    choices.extend((f"card:{route.value}", ROUTE_LABELS[route]) for route in drafts.CARD_ROUTES if service.accepts(route))
     return choices
 
 
@@ -99,54 +89,15 @@ def _request_from(data: dict, service) -> bookings.BookingRequest:
     )
 
 
-def _draft_from(form: BookingForm) -> dict:
-    weekly = form.schedule.data == "weekly"
-    return {
-        "request_key": form.request_key.data,
-        "citizen": form.citizen.data,
-        "schedule": form.schedule.data,
-        "first_date": form.first_date.data.isoformat(),
-        "start_time": form.start_time.data,
-        "units": form.units.data,
-        "weekdays": list(form.weekdays.data or []) if weekly else [],
-        "weeks": form.weeks.data if weekly else 1,
-        "payment": form.payment.data,
-        "outcome": form.outcome.data or "",
-        "message": form.message.data or "",
-    }
-
-
-def _save_draft(service_id: int, draft: dict) -> None:
-    drafts = dict(session.get(DRAFTS) or {})
-    drafts[draft["request_key"]] = dict(draft, service_id=service_id)
-    while len(drafts) > MAX_DRAFTS:
-        drafts.pop(next(iter(drafts)))
-    session[DRAFTS] = drafts
-
-
-def _load_draft(service_id: int, key: str | None) -> dict:
-    draft = (session.get(DRAFTS) or {}).get(key or "")
-    if not draft or draft.get("service_id") != service_id:
-        raise NotFound("No booking in progress")
-    return draft
-
-
-def _draft_citizen(draft: dict, people):
-    citizen = next((p for p in people if str(p.id) == str(draft.get("citizen"))), None)
-    if citizen is None:
-        raise NotFound("Not someone you arrange care for")
-    return citizen
-
-
 @bp.route("/services/<id:service_id>/book", methods=["GET", "POST"])
 def book(service_id: int):
     service = bookings.listed_service(service_id)
-    people = _people()
+    people = drafts.people()
     if not people:
         return render_template("citizen/nobody_to_book_for.html", service=service)
     data = None
     if request.method == "GET" and request.args.get("key"):
-        draft = (session.get(DRAFTS) or {}).get(request.args["key"])
+        draft = (session.get(drafts.DRAFTS) or {}).get(request.args["key"])
         if draft and draft.get("service_id") == service.id:
             data = dict(draft, first_date=dt.date.fromisoformat(draft["first_date"]), weekdays=draft.get("weekdays") or [])
     form = _build_form(service, people, formdata=request.form if request.method == "POST" else None, data=data)
@@ -154,8 +105,8 @@ def book(service_id: int):
         citizen = next((p for p in people if str(p.id) == form.citizen.data), None)
         if citizen is None:
             raise NotFound("Not someone you arrange care for")
-        draft = _draft_from(form)
-        earlier = (session.get(DRAFTS) or {}).get(draft["request_key"]) or {}
+        draft = drafts.draft_from(form)
+        earlier = (session.get(drafts.DRAFTS) or {}).get(draft["request_key"]) or {}
         if earlier.get("card") and earlier.get("payment") == draft["payment"]:
             draft["card"] = earlier["card"]  # coming back to change the booking keeps the card chosen
         try:
@@ -163,8 +114,8 @@ def book(service_id: int):
         except ValidationError as exc:
             apply_errors(form, exc, field_map={"total": "submit", "card": "payment"})
         else:
-            _save_draft(service.id, draft)
-            if card_route(draft) is not None and not draft.get("card"):
+            drafts.save_draft(service.id, draft)
+            if drafts.card_route(draft) is not None and not draft.get("card"):
                 return redirect(url_for("citizen.choose_card", service_id=service.id, key=draft["request_key"]))
             return redirect(url_for("citizen.check_booking", service_id=service.id, key=draft["request_key"]))
     return render_template(
@@ -180,11 +131,11 @@ def book(service_id: int):
 @bp.route("/services/<id:service_id>/book/check", methods=["GET", "POST"])
 def check_booking(service_id: int):
     service = bookings.listed_service(service_id)
-    people = _people()
-    draft = _load_draft(service.id, request.args.get("key"))
-    citizen = _draft_citizen(draft, people)
+    people = drafts.people()
+    draft = drafts.load_draft(service.id, request.args.get("key"))
+    citizen = drafts.draft_citizen(draft, people)
     card = None
-    if card_route(draft) is not None:
+    if drafts.card_route(draft) is not None:
         card = next((c for c in card_payments.saved_cards(current_user) if c.public_id == draft.get("card")), None)
         if card is None:
             return redirect(url_for("citizen.choose_card", service_id=service.id, key=draft["request_key"]))
@@ -229,7 +180,7 @@ def check_booking(service_id: int):
         card=card,
         card_label=card_label(card) if card else None,
         timings=timings,
-        route_label=ROUTE_LABELS[card_route(draft)] if card else None,
+        route_label=ROUTE_LABELS[drafts.card_route(draft)] if card else None,
         authorise_days=card_payments.AUTHORISE_WITHIN.days,
         notice_hours=current_policy().cancellation_notice_hours,
     )
@@ -256,43 +207,14 @@ def _book(service, draft: dict, citizen, form: ConfirmBookingForm):
         )
     except card_payments.CardDeclined as exc:
         # Nothing was booked. That request is spent: confirming again is a new request.
-        return None, _Problem(exc, replan=False), _renew_draft(service.id, draft)
+        return None, _Problem(exc, replan=False), drafts.renew_draft(service.id, draft)
     except ValidationError as exc:  # prices, funding or times changed: show the booking as it is now
         return None, _Problem(exc, replan=True), draft
     except (Conflict, card_payments.CardPaymentsNotConfigured, card_payments.ProcessorUnavailable) as exc:
         return None, _Problem(ValidationError({"booking": str(exc)}), replan=False), draft
-    _forget_draft(draft)
+    drafts.forget_draft(draft)
     flash(f"Booking {booking.reference} sent to {service.provider.name}. We will tell you when they accept it.", "success")
     return booking, None, draft
-
-
-def card_route(draft: dict) -> FundingRoute | None:
-    """The way of paying by card a booking in progress chose, or None (a budget)."""
-    method, _, value = (draft.get("payment") or "").partition(":")
-    if method != "card":
-        return None
-    try:
-        route = FundingRoute(value)
-    except ValueError:
-        raise NotFound("No such way to pay") from None
-    if route not in CARD_ROUTES:
-        raise NotFound("No such way to pay")
-    return route
-
-
-def _renew_draft(service_id: int, draft: dict) -> dict:
-    """The same booking in progress under a new request key."""
-    _forget_draft(draft)
-    renewed = dict(draft, request_key=uuid.uuid4().hex)
-    renewed.pop("service_id", None)
-    _save_draft(service_id, renewed)
-    return renewed
-
-
-def _forget_draft(draft: dict) -> None:
-    drafts = dict(session.get(DRAFTS) or {})
-    drafts.pop(draft["request_key"], None)
-    session[DRAFTS] = drafts
 
 
 # Overview -----------------------------------------------------------------------------------
@@ -305,7 +227,7 @@ def overview():
 
     now = utcnow()
     people = []
-    for person in _people():
+    for person in drafts.people():
         person_budgets = [(b, budgets.summary(b)) for b in budgets.budgets_for_citizen(person)]
         person_bookings = bookings.bookings_for_citizen(person)
         upcoming = sorted(
@@ -314,7 +236,7 @@ def overview():
         )[:5]
         waiting = [b for b in person_bookings if b.status.value == "requested"]
         people.append({"person": person, "budgets": person_budgets, "upcoming": upcoming, "waiting": waiting})
-    owed = {v.id: v for person in [current_user, *_people()] for v in card_payments.unpaid_visits(person)}
+    owed = {v.id: v for person in [current_user, *drafts.people()] for v in card_payments.unpaid_visits(person)}
     return render_template(
         "citizen/overview.html",
         people=people,
@@ -336,7 +258,7 @@ def _my_booking(public_id: str):
 
 @bp.get("/bookings")
 def my_bookings():
-    people = _people()
+    people = drafts.people()
     rows = [(person, bookings.bookings_for_citizen(person)) for person in people]
     owed = {v.id for person in [current_user, *people] for v in card_payments.unpaid_visits(person)}
     return render_template("citizen/bookings.html", rows=rows, several=len(people) > 1, owed=len(owed))
@@ -423,7 +345,7 @@ def _my_budget(public_id: str):
 
 @bp.get("/budgets")
 def my_budgets():
-    people = _people()
+    people = drafts.people()
     rows = [(person, [(b, budgets.summary(b)) for b in budgets.budgets_for_citizen(person)]) for person in people]
     if sum(len(items) for _, items in rows) == 1:
         only = next(b for _, items in rows for b, _ in items)

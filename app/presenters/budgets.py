@@ -11,7 +11,7 @@ from flask import Response
 
 from app.formatting import format_date, format_pence
 from app.models import PersonalBudget
-from app.presenters.csv_export import safe_cell
+from app.presenters.csv_export import plain_pounds, safe_cell
 from app.services import budgets
 from app.services.policy import Policy
 from app.uk_time import local_date, local_midnight, uk_today
@@ -74,12 +74,6 @@ def statement_view(
     return StatementView(budget, budgets.summary(budget), periods, statement, known_on, known_error)
 
 
-def _money(pence: int) -> str:
-    """Plain pounds and pence for spreadsheets: 1234 -> '12.34'."""
-    sign = "-" if pence < 0 else ""
-    return f"{sign}{abs(pence) // 100}.{abs(pence) % 100:02d}"
-
-
 def statement_csv(view: StatementView) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -106,30 +100,32 @@ def statement_csv(view: StatementView) -> Response:
                 "Available after",
             ]
         )
-        writer.writerow([statement.starts_on.isoformat(), "Opening balance", "", "", "", "", "", _money(statement.opening_available_pence)])
+        writer.writerow(
+            [statement.starts_on.isoformat(), "Opening balance", "", "", "", "", "", plain_pounds(statement.opening_available_pence)]
+        )
         for line in statement.lines:
             writer.writerow(
                 [
                     local_date(line.at).isoformat(),
-                    _safe_cell(line.description),
-                    _money(line.money_in_pence) if line.money_in_pence else "",
-                    _money(line.held_pence) if line.held_pence else "",
-                    _money(line.released_pence) if line.released_pence else "",
-                    _money(line.paid_pence) if line.paid_pence else "",
-                    _money(line.moved_pence) if line.moved_pence else "",
-                    _money(line.available_after_pence),
+                    safe_cell(line.description),
+                    plain_pounds(line.money_in_pence) if line.money_in_pence else "",
+                    plain_pounds(line.held_pence) if line.held_pence else "",
+                    plain_pounds(line.released_pence) if line.released_pence else "",
+                    plain_pounds(line.paid_pence) if line.paid_pence else "",
+                    plain_pounds(line.moved_pence) if line.moved_pence else "",
+                    plain_pounds(line.available_after_pence),
                 ]
             )
         writer.writerow(
             [
                 statement.last_day.isoformat(),
                 "Closing balance",
-                _money(statement.money_in_pence),
-                _money(statement.held_pence),
-                _money(statement.released_pence),
-                _money(statement.paid_pence),
-                _money(statement.moved_pence),
-                _money(statement.closing_available_pence),
+                plain_pounds(statement.money_in_pence),
+                plain_pounds(statement.held_pence),
+                plain_pounds(statement.released_pence),
+                plain_pounds(statement.paid_pence),
+                plain_pounds(statement.moved_pence),
+                plain_pounds(statement.closing_available_pence),
             ]
         )
     name = f"budget-{view.budget.public_id}-{statement.starts_on.isoformat() if statement else 'none'}.csv"
@@ -138,9 +134,6 @@ def statement_csv(view: StatementView) -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )
-
-
-_safe_cell = safe_cell  # the one guard every CSV export uses (app/presenters/csv_export.py)
 
 
 __all__ = ["StatementView", "format_pence", "statement_csv", "statement_view"]

@@ -23,7 +23,7 @@ from app.models import (
     RefundStatus,
     VisitStatus,
 )
-from app.presenters.budgets import _money, _safe_cell
+from app.presenters.csv_export import plain_pounds, safe_cell
 from app.services import card_payments
 
 # What each way of paying by card is called on the checkout, the card pages and the reports.
@@ -170,15 +170,17 @@ def statement_csv(user, lines: list[card_payments.CardStatementLine]) -> Respons
         writer.writerow(
             [
                 line.at.date().isoformat(),
-                _safe_cell(line.description),
+                safe_cell(line.description),
                 line.card,
-                _money(line.authorised_pence) if line.authorised_pence else "",
-                _money(line.released_pence) if line.released_pence else "",
-                _money(line.paid_pence) if line.paid_pence else "",
-                _money(line.refunded_pence) if line.refunded_pence else "",
+                plain_pounds(line.authorised_pence) if line.authorised_pence else "",
+                plain_pounds(line.released_pence) if line.released_pence else "",
+                plain_pounds(line.paid_pence) if line.paid_pence else "",
+                plain_pounds(line.refunded_pence) if line.refunded_pence else "",
             ]
         )
-    writer.writerow(["Total", "", "", "", "", _money(sum(x.paid_pence for x in lines)), _money(sum(x.refunded_pence for x in lines))])
+    writer.writerow(
+        ["Total", "", "", "", "", plain_pounds(sum(x.paid_pence for x in lines)), plain_pounds(sum(x.refunded_pence for x in lines))]
+    )
     return _csv_response(out.getvalue(), "card-statement.csv")
 
 
@@ -229,9 +231,9 @@ def spend_csv(report: SpendReport) -> Response:
                 REPORT_ROUTE_LABELS.get(row.route, row.route.label),
                 row.funding.label,
                 row.payments,
-                _money(row.paid_pence),
-                _money(row.refunded_pence),
-                _money(row.net_pence),
+                plain_pounds(row.paid_pence),
+                plain_pounds(row.refunded_pence),
+                plain_pounds(row.net_pence),
             ]
         )
     writer.writerow([])
@@ -239,11 +241,11 @@ def spend_csv(report: SpendReport) -> Response:
     for row in report.holders:
         writer.writerow(
             [
-                _safe_cell(row.citizen.name),
-                _safe_cell(row.citizen.email),
-                _safe_cell(row.holder.name),
-                _safe_cell(row.holder.email),
-                _money(row.net_pence),
+                safe_cell(row.citizen.name),
+                safe_cell(row.citizen.email),
+                safe_cell(row.holder.name),
+                safe_cell(row.holder.email),
+                plain_pounds(row.net_pence),
             ]
         )
     return _csv_response(out.getvalue(), f"card-spend-{dt.date.today().isoformat()}.csv")

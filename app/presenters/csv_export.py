@@ -29,3 +29,9 @@ def safe_cell(value: Any) -> Any:
 def safe_row(values) -> list:
     """``safe_cell`` on every value of a row."""
     return [safe_cell(value) for value in values]
+
+
+def plain_pounds(pence: int) -> str:
+    """Plain pounds and pence for spreadsheets: 1234 -> '12.34'."""
+    sign = "-" if pence < 0 else ""
+    return f"{sign}{abs(pence) // 100}.{abs(pence) % 100:02d}"

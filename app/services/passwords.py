@@ -35,7 +35,7 @@ SERVICE_WORDS = ("marketplace", "careandsupport", "peterborough", "carehome", "h
 @lru_cache(maxsize=1)
 def common_passwords() -> frozenset[str]:
     """The common-password list, loaded on first use (lower case, 8 characters or more)."""
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # noqa: PLC0415 (a large word list, loaded when first needed)
 
     words = {w.lower() for w in FREQUENCY_LISTS["passwords"] if len(w) >= MIN_LENGTH}
     for word in SERVICE_WORDS:

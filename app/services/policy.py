@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from app.models import PERIOD_DAYS
+from app.services import council
 from app.services.errors import ValidationError
 
 
@@ -44,8 +45,6 @@ class Policy:
 def current_policy() -> Policy:
     """The rules in force: the period anchor from configuration, the cancellation notice
     from the council's settings (CANCELLATION_NOTICE_HOURS until a commissioner sets it)."""
-    from app.services import council
-
     return Policy(
         period_anchor=dt.date.fromisoformat(current_app.config["BUDGET_PERIOD_ANCHOR"]),
         cancellation_notice_hours=council.current().cancellation_notice_hours,

@@ -44,6 +44,7 @@ from app.models import (
     VisitStatus,
 )
 from app.services import bookings, card_payments, ledger, ledger_check
+from app.services.bookings import cancelling
 from app.services.card_payments import amounts, declines, recording, stripe_api
 from app.services.errors import Conflict
 from tests.payments_fixtures import PUBLISHABLE_KEY, sign_webhook, stripe_get, stripe_js_confirm_setup
@@ -235,7 +236,7 @@ def test_an_authorisation_recorded_while_the_citizen_cancels_never_brings_the_vi
         slow_down(monkeypatch, ledger, "place_hold", PAUSE)  # decided to record the reservation, then waits
         done, errors = _both_at_once(app, card_work, cancel)
     else:
-        slow_down(monkeypatch, bookings, "cancellation_plan", PAUSE)  # decided what to cancel, then waits
+        slow_down(monkeypatch, cancelling, "cancellation_plan", PAUSE)  # decided what to cancel, then waits
         done, errors = _both_at_once(app, cancel, card_work)
     assert errors == [], errors  # the cancellation is the person's: it always goes through
     _assert_cancelled_and_released(people, localstripe, setup)

@@ -16,6 +16,7 @@ from app.services import audit, mail, user_sessions
 from app.services.accounts.identity import new_user
 from app.services.accounts.password_changes import issue_password_token
 from app.services.errors import Conflict, ValidationError
+from app.services.pagination import paginate
 
 
 def create_council_user(
@@ -83,8 +84,6 @@ def set_active(actor: User, user: User, active: bool, reason: str) -> User:
 
 
 def search_users(text: str | None = None, role: Role | None = None, page: int = 1):
-    from app.services.pagination import paginate
-
     query = select(User)
     if text:
         like = f"%{text.strip().lower()}%"
