@@ -99,11 +99,12 @@ mail_cli = AppGroup("mail", help="The email outbox.")
 @click.option("--limit", default=200, show_default=True, help="Send at most this many emails.")
 def mail_send(limit: int) -> None:
     """Send queued emails that are due (run from cron every minute; safe to re-run)."""
+    from app.formatting import pluralise
     from app.services import mail
 
     recovered = mail.recover_stuck()
     if recovered:
-        click.echo(f"Put back {recovered} email(s) left half-sent by a stopped worker")
+        click.echo(f"Put back {pluralise(recovered, 'email')} left half-sent by a stopped worker")
     report = mail.deliver_pending(limit=limit)
     click.echo(f"Sent {len(report.sent)}, will retry {len(report.failed)}, gave up on {len(report.gave_up)}")
 

@@ -42,6 +42,8 @@ def draft_from(form: BookingForm) -> dict:
         "payment": form.payment.data,
         "outcome": form.outcome.data or "",
         "message": form.message.data or "",
+        "visit_address": form.visit_address.data or "",
+        "contact_phone": form.contact_phone.data or "",
     }
 
 

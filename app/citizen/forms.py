@@ -7,7 +7,18 @@ import datetime as dt
 from wtforms import HiddenField
 from wtforms.validators import ValidationError
 
-from app.forms import FlaskForm, GovDateField, GovIntegerField, checkboxes_field, radio_field, select_field, submit, textarea_field
+from app.forms import (
+    FlaskForm,
+    GovDateField,
+    GovIntegerField,
+    checkbox_field,
+    checkboxes_field,
+    radio_field,
+    select_field,
+    submit,
+    text_field,
+    textarea_field,
+)
 from app.models import WEEKDAYS
 
 
@@ -34,6 +45,16 @@ class BookingForm(FlaskForm):
     weeks = GovIntegerField("For how many weeks?", invalid_message="Enter a number of weeks from 1 to 52", description="Up to 52 weeks")
     payment = radio_field("How will you pay?", choices=[], required="Select how you will pay", validate_choice=False)
     outcome = radio_field("Which outcome in your support plan is this for? (optional)", choices=[], validate_choice=False)
+    visit_address = textarea_field(
+        "Where will the visits be? (optional)",
+        max_length=300,
+        description="The address the carer comes to. Leave it empty if you go to the provider, for example to a day centre",
+    )
+    contact_phone = text_field(
+        "A phone number the provider can call (optional)",
+        max_length=32,
+        description="Yours, or the number of whoever the provider should speak to about visits",
+    )
     message = textarea_field(
         "Message to the provider (optional)",
         max_length=1000,
@@ -91,6 +112,7 @@ class BookingForm(FlaskForm):
 class ConfirmBookingForm(FlaskForm):
     request_key = HiddenField()
     expected_total = HiddenField()
+    both_at_once = checkbox_field("Yes, book this as well: both visits are wanted at the same time")
     submit = submit("Confirm and send booking")
 
 

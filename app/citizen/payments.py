@@ -62,7 +62,7 @@ def choose_card(service_id: int):
         drafts.save_draft(service.id, dict(draft, card=form.card.data))
         return redirect(check)
     return render_template(
-        "citizen/choose_card.html", service=service, form=form, route=route, route_label=presenter.ROUTE_LABELS[route], back=book
+        "citizen/choose_card.html", service=service, form=form, route=route, paying_with=presenter.PAYING_WITH[route], back=book
     )
 
 
@@ -274,6 +274,22 @@ def pay_visit(public_id: str, visit_id: int):
                 flash("Your payment is being processed. This page will show it once the card processor confirms it.")
             return redirect(back)
     return render_template("citizen/pay_visit.html", booking=booking, visit=visit, money=money, form=form, back=back)
+
+
+@bp.route("/cards/<public_id>/remove", methods=["GET", "POST"])
+def remove_card(public_id: str):
+    card = card_payments.get_card(public_id, owner=current_user)
+    still_needed = card_payments.booking_needing(card)
+    form = ConfirmForm()
+    if request.method == "POST" and still_needed is None and form.validate_on_submit():
+        try:
+            card_payments.remove_card(public_id, owner=current_user)
+        except Conflict as exc:
+            flash(str(exc))
+            return redirect(url_for("citizen.remove_card", public_id=public_id))
+        flash(f"{card.description} removed. It will not be offered or charged again.", "success")
+        return redirect(url_for("citizen.payments") + "#cards")
+    return render_template("citizen/remove_card.html", card=card, still_needed=still_needed, form=form)
 
 
 # The card statement -----------------------------------------------------------------------------

@@ -86,6 +86,8 @@ def _request_from(data: dict, service) -> bookings.BookingRequest:
         outcome_id=int(data["outcome"]) if data.get("outcome") else None,
         message=data.get("message") or "",
         expected_total_pence=data.get("expected_total"),
+        visit_address=data.get("visit_address") or "",
+        contact_phone=data.get("contact_phone") or "",
     )
 
 
@@ -131,6 +133,11 @@ def book(service_id: int):
 @bp.route("/services/<id:service_id>/book/check", methods=["GET", "POST"])
 def check_booking(service_id: int):
     service = bookings.listed_service(service_id)
+    already = bookings.made_by(request.args.get("key"), current_user)
+    if already is not None:
+        # The confirmation sent again (a double press, a lost answer): the booking is made.
+        drafts.forget_draft({"request_key": already.request_key})
+        return redirect(url_for("citizen.booking", public_id=already.public_id))
     people = drafts.people()
     draft = drafts.load_draft(service.id, request.args.get("key"))
     citizen = drafts.draft_citizen(draft, people)
@@ -149,7 +156,11 @@ def check_booking(service_id: int):
         quote = plan()
     except ValidationError as exc:
         quote, problem = None, exc
+    clashing = bookings.clashes(citizen, quote.visits) if quote is not None else []
     if request.method == "POST" and quote is not None and form.validate_on_submit():
+        if clashing and not form.both_at_once.data:
+            form.both_at_once.errors = [f"Select that {citizen.name} needs both visits at the same time, or change the time"]
+            return _check_page(service, quote, None, form, draft, citizen, card, clashing)
         booking, failed, draft = _book(service, draft, citizen, form)
         if booking is not None:
             waiting = card_payments.awaiting_bank(booking, current_user)
@@ -162,6 +173,10 @@ def check_booking(service_id: int):
                 quote = plan()
             except ValidationError:
                 quote = None
+    return _check_page(service, quote, problem, form, draft, citizen, card, clashing)
+
+
+def _check_page(service, quote, problem, form: ConfirmBookingForm, draft: dict, citizen, card, clashing):
     timings = []
     if quote is not None:
         form.request_key.data = draft["request_key"]
@@ -180,6 +195,7 @@ def check_booking(service_id: int):
         card=card,
         card_label=card_label(card) if card else None,
         timings=timings,
+        clashing=clashing,
         route_label=ROUTE_LABELS[drafts.card_route(draft)] if card else None,
         authorise_days=card_payments.AUTHORISE_WITHIN.days,
         notice_hours=current_policy().cancellation_notice_hours,
@@ -314,7 +330,8 @@ def cancel_booking(public_id: str):
             except DomainError as exc:
                 apply_errors(form, exc if isinstance(exc, ValidationError) else ValidationError({"visits": str(exc)}))
             else:
-                message = f"{len(result.free) + len(result.charged)} visit(s) cancelled."
+                count = len(result.free) + len(result.charged)
+                message = f"{count} visit{'s' if count != 1 else ''} cancelled."
                 if result.charged:
                     from app.formatting import format_pence
 

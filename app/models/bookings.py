@@ -127,6 +127,10 @@ class Booking(TimestampMixin, db.Model):
         enum_column(BookingStatus, "booking_status"), nullable=False, default=BookingStatus.REQUESTED, index=True
     )
     message: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # Where the visits take place (empty: the person goes to the provider) and a phone number
+    # for the provider: shown to its team once it has accepted.
+    visit_address: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    contact_phone: Mapped[str] = mapped_column(String(32), nullable=False, default="", server_default="")
     decline_reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # When both sides were told about the request: set in the same unit of work as the
@@ -141,6 +145,18 @@ class Booking(TimestampMixin, db.Model):
     outcome = relationship("BudgetOutcome")
     visits: Mapped[list[BookingVisit]] = relationship(back_populates="booking", order_by="BookingVisit.starts_at")
     events: Mapped[list[BookingEvent]] = relationship(back_populates="booking", order_by="BookingEvent.id")
+
+    @property
+    def cancelled_visits(self) -> list[BookingVisit]:
+        """Visits that will not happen and cost nothing: cancelled in time, or declined."""
+        return [v for v in self.visits if v.status in (VisitStatus.CANCELLED, VisitStatus.DECLINED)]
+
+    @property
+    def cost_now_pence(self) -> int:
+        """What the booking costs as things stand: what was charged for visits delivered (in
+        part, perhaps) or cancelled too late, and the price of those still to come."""
+        charged = (VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED, VisitStatus.UNPAID)
+        return sum(v.charged_pence if v.status in charged else v.amount_pence for v in self.visits if v not in self.cancelled_visits)
 
     def __repr__(self) -> str:
         return f"<Booking {self.reference} {self.status.value}>"

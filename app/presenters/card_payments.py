@@ -31,6 +31,11 @@ ROUTE_LABELS = {
     FundingRoute.PREPAID_CARD: "Council prepaid card (direct payment)",
     FundingRoute.SELF_FUNDER: "Your own debit or credit card",
 }
+# "You are paying ..." on the checkout, for each way of paying by card.
+PAYING_WITH = {
+    FundingRoute.PREPAID_CARD: "You are paying with your council prepaid card (your direct payment).",
+    FundingRoute.SELF_FUNDER: "You are paying with your own debit or credit card.",
+}
 REPORT_ROUTE_LABELS = {
     FundingRoute.PREPAID_CARD: "Council prepaid card (direct payment)",
     FundingRoute.SELF_FUNDER: "Own money (self-funder)",

@@ -15,6 +15,7 @@ from app.provider import bp
 from app.services import bookings, team
 from app.services.errors import Conflict, DomainError, NotFound, ValidationError
 
+SHARES_CONTACT = (BookingStatus.ACCEPTED, BookingStatus.COMPLETED)
 INBOX_TABS = {
     "new": ("New requests", [BookingStatus.REQUESTED]),
     "accepted": ("Accepted", [BookingStatus.ACCEPTED]),
@@ -67,6 +68,8 @@ def booking(public_id: str):
         now=utcnow(),
         money=booking_money(booking),
         may_refund=team.may(g.staff, "refund_payments"),
+        # Where to go and whom to call: only once the provider has taken the booking on.
+        contacts=bookings.people_to_contact(booking) if booking.status in SHARES_CONTACT else None,
     )
 
 

@@ -70,6 +70,7 @@ ACTIONS = {
     "budget.isf_moved": "Individual Service Fund moved to another provider",
     "budgets.funded": "Personal budgets funded for a 4-week period",
     "budget.money_in_reversed": "Payment into a personal budget reversed",
+    "payments.card_removed": "Saved card removed by its owner",
     "payments.refund_requested": "Card refund asked for",
     "payments.refunded": "Card refund made",
     "payments.refund_failed": "Card refund refused by the card processor",

@@ -14,7 +14,7 @@ from app.models import OrgRole, PostcodeDistrict, Provider, ProviderArea, Provid
 from app.services import accounts, audit, notifications, team
 from app.services.errors import Conflict, ValidationError
 from app.services.geo import MALFORMED_POSTCODE, parse_postcode
-from app.services.text import clean_multiline
+from app.services.text import clean_multiline, is_phone_number
 
 CQC_ID_RE = re.compile(r"^1-[0-9]{9,11}$")
 CQC_PROVIDER_ID_FORMAT = "Enter a CQC provider ID in the correct format, like 1-101634368"
@@ -24,7 +24,6 @@ RESUBMIT_LOCATION_TAKEN = (
     "Another provider on the marketplace now has your CQC location ID. Check it in your profile "
     "(change it, or remove it if CQC does not regulate you), then ask the council to check you again."
 )
-PHONE_RE = re.compile(r"^\+?[0-9 ()-]{10,20}$")
 URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*\.[^\s]+$", re.IGNORECASE)
 
 
@@ -105,7 +104,7 @@ def _validated(data: ProfileInput, *, provider: Provider | None, check_cqc: bool
     else:
         values["email"] = None
     phone = (data.phone or "").strip()
-    if phone and not PHONE_RE.match(phone):
+    if phone and not is_phone_number(phone):
         errors["phone"] = "Enter a telephone number, like 01733 123456"
     values["phone"] = phone or None
     website = (data.website or "").strip()

@@ -15,3 +15,11 @@ def clean_multiline(text: str | None) -> str:
     text = _LINE_BREAK.sub("\n", text or "")
     lines = [line.rstrip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+PHONE = re.compile(r"^\+?[0-9 ()-]{10,20}$")
+
+
+def is_phone_number(text: str) -> bool:
+    """A UK or international telephone number as people type it (spaces, brackets, hyphens)."""
+    return bool(PHONE.match(text))

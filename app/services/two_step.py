@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from app.config import is_production
 from app.database import utcnow
 from app.extensions import db
+from app.formatting import pluralise
 from app.models import RecoveryCode, Role, User
 from app.services import audit, mail
 from app.services.errors import Conflict, ValidationError
@@ -147,7 +148,7 @@ def verify(user: User, code: str) -> str | None:
             ).rowcount
             if used == 1:
                 left = recovery_codes_left(user)
-                audit.record(user, "account.recovery_code_used", "user", user.id, note=f"{left} recovery code(s) left")
+                audit.record(user, "account.recovery_code_used", "user", user.id, note=f"{pluralise(left, 'recovery code')} left")
                 db.session.commit()
                 return "recovery"
             db.session.rollback()

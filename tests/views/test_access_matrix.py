@@ -192,6 +192,8 @@ MATRIX: dict[str, list[Case]] = {
     ],
     "citizen.add_card": [GET("/cards/new", only(*CITIZEN_SIDE)), POST("/cards/new", only(*CITIZEN_SIDE, ok=ALLOWED))],
     "citizen.payments": [GET("/payments", only(*CITIZEN_SIDE))],
+    # Only the card's owner: A's card still pays for A's booking, so removing it is refused.
+    "citizen.remove_card": [GET("/cards/card-of-a/remove", only(CIT_A)), POST("/cards/card-of-a/remove", only(CIT_A, ok=ALLOWED))],
     "citizen.payments_csv": [GET("/payments/statement.csv", only(*CITIZEN_SIDE))],
     "citizen.owed": [GET("/payments/owed", only(*CITIZEN_SIDE))],
     # Only the citizen, whoever booked, or the card's holder pays what a visit owes (A booked

@@ -259,10 +259,10 @@ def test_double_submitting_the_confirmation_books_once(client, login, market, po
     assert budgets.summary(budget).held_pence == 4_400
 
 
-def test_the_same_confirmation_sent_twice_reaches_the_booking_service_twice_and_books_once(client, login, market, policy, monkeypatch):
-    """A second press that gets as far as booking (its draft still there: another tab, a
-    browser that replays the post, a press before the first answer came back) is the same
-    request key, so `bookings.create` finds the first booking: one booking, one hold."""
+def test_the_same_confirmation_sent_twice_books_once_and_the_second_press_shows_the_booking(client, login, market, policy, monkeypatch):
+    """A second press with the draft still there (another tab, a browser that replays the
+    post, a press before the first answer came back) carries the same request key: the page
+    finds the booking it made and shows it, without asking the booking service again."""
     from app.models import LedgerHold
 
     provider, staff, service, citizen, budget = market
@@ -282,11 +282,117 @@ def test_the_same_confirmation_sent_twice_reaches_the_booking_service_twice_and_
     second = client.post(url, data=confirm)
     assert first.status_code == second.status_code == 302
     assert first.headers["Location"] == second.headers["Location"]  # both land on the one booking
-    assert calls == [data["request_key"], data["request_key"]]
+    assert calls == [data["request_key"]]
     [booking] = bookings.bookings_for_citizen(citizen)
     assert db.session.query(LedgerHold).count() == 1
     assert budgets.summary(budget).held_pence == 4_400
     assert db.session.query(Notification).filter_by(user_id=staff.id).count() == 1  # the provider told once
+
+
+def test_the_provider_sees_where_and_whom_to_contact_once_it_has_accepted(client, login, market, make_representative, policy):
+    provider, staff, service, citizen, budget = market
+    daughter = make_representative(citizen, name="Dana Daughter")
+    login(client, citizen)
+    data = _book_form(
+        client,
+        service,
+        **_date_fields(future_day(policy)),
+        visit_address="Flat 2\r\n14 River Lane\r\nPeterborough PE1 1AB",
+        contact_phone="07700 900123",
+    )
+    check = client.post(f"/services/{service.id}/book", data=data, follow_redirects=True)
+    assert summary_rows(check)["Where"] == "Flat 2 14 River Lane Peterborough PE1 1AB"
+    booked = client.post(
+        f"/services/{service.id}/book/check?key={data['request_key']}",
+        data={"csrf_token": csrf_from(check), "request_key": data["request_key"], "expected_total": "4400"},
+    )
+    booking = bookings.get_booking(booked.headers["Location"].rsplit("/", 1)[-1])
+    assert booking.visit_address == "Flat 2\n14 River Lane\nPeterborough PE1 1AB" and booking.contact_phone == "07700 900123"
+
+    provider_side = client.application.test_client()
+    login(provider_side, staff)
+    before = provider_side.get(f"/provider/bookings/{booking.public_id}")
+    assert "River Lane" not in visible_text(before) and "07700 900123" not in visible_text(before)
+    assert "Once you accept the booking you will see where the visits are" in visible_text(before)
+    bookings.accept(booking, by=staff)
+    rows = summary_rows(provider_side.get(f"/provider/bookings/{booking.public_id}"))
+    assert rows["Where"] == "Flat 2 14 River Lane Peterborough PE1 1AB" and rows["Phone"] == "07700 900123"
+    assert citizen.email in rows["Email"] and f"Dana Daughter (acts for {citizen.name}): {daughter.email}" in rows["Email"]
+
+    bad = _book_form(client, service, **_date_fields(future_day(policy)), contact_phone="call me")
+    refused = client.post(f"/services/{service.id}/book", data=bad)
+    assert "Enter a telephone number, like 01733 123456" in visible_text(refused)
+
+
+def test_a_confirmation_sent_again_after_the_budget_is_spent_shows_the_booking_not_an_error(
+    client, login, make_citizen, make_budget, market, policy
+):
+    """The first press spent the last of the budget; the same confirmation again (a double
+    click, a lost answer) shows the booking it made, not 'only £0 is available'."""
+    provider, staff, service, _, _ = market
+    citizen = make_citizen(name="Bea Exact")
+    make_budget(citizen=citizen, amount=4_400)  # exactly two hours at £22
+    login(client, citizen)
+    data = _book_form(client, service, **_date_fields(future_day(policy)))
+    check = client.post(f"/services/{service.id}/book", data=data, follow_redirects=True)
+    with client.session_transaction() as session:
+        draft_store = dict(session["booking_drafts"])
+    confirm = {"csrf_token": csrf_from(check), "request_key": data["request_key"], "expected_total": "4400"}
+    url = f"/services/{service.id}/book/check?key={data['request_key']}"
+    first = client.post(url, data=confirm)
+    with client.session_transaction() as session:
+        session["booking_drafts"] = draft_store
+    again = client.post(url, data=confirm, follow_redirects=True)
+    [booking] = bookings.bookings_for_citizen(citizen)
+    assert first.headers["Location"] == f"/bookings/{booking.public_id}"
+    assert again.request.path == f"/bookings/{booking.public_id}" and booking.reference in visible_text(again)
+    assert "is available" not in visible_text(again)
+    assert client.get(url, follow_redirects=True).request.path == f"/bookings/{booking.public_id}"  # the link too
+
+
+def test_booking_someone_twice_at_the_same_time_asks_first(client, login, market, make_provider, make_service, policy):
+    """Two carers at the same time is usually a mistake: the check page names the visit it
+    clashes with (any provider) and books only once the person says both are wanted."""
+    provider, staff, service, citizen, budget = market
+    other = make_service(
+        provider=make_provider(name="Other Carers"),
+        title="Sitting service",
+        price_pence=1_500,
+        capacity=3,
+        hours=[(d, "08:00", "20:00") for d in range(7)],
+    )
+    day = future_day(policy)
+    first = bookings.create(
+        bookings.BookingRequest(
+            service_id=other.id,
+            request_key="first-visit",
+            schedule=BookingSchedule.ONE_OFF,
+            first_date=day,
+            start_time=dt.time(11),
+            units=1,
+            budget_public_id=budget.public_id,
+        ),
+        citizen=citizen,
+        booker=citizen,
+        policy=policy,
+    )
+    login(client, citizen)
+    data = _book_form(client, service, **_date_fields(day))  # 10:00 for 2 hours: overlaps 11:00 to 12:00
+    check = client.post(f"/services/{service.id}/book", data=data, follow_redirects=True)
+    text = visible_text(check)
+    assert "Alice Citizen already has a visit booked at the same time" in text
+    assert f"Sitting service by Other Carers ({first.reference})" in text
+    url = f"/services/{service.id}/book/check?key={data['request_key']}"
+    confirm = {"csrf_token": csrf_from(check), "request_key": data["request_key"], "expected_total": "4400"}
+    refused = client.post(url, data=confirm)
+    assert refused.status_code == 200 and "Select that Alice Citizen needs both visits at the same time" in visible_text(refused)
+    assert len(bookings.bookings_for_citizen(citizen)) == 1
+    booked = client.post(url, data=dict(confirm, both_at_once="y"))
+    assert booked.status_code == 302 and len(bookings.bookings_for_citizen(citizen)) == 2
+    # No clash, no question: a visit the next day books at once.
+    data = _book_form(client, service, **_date_fields(day + dt.timedelta(days=1)))
+    check = client.post(f"/services/{service.id}/book", data=data, follow_redirects=True)
+    assert "at the same time" not in visible_text(check)
 
 
 def _accepted_booking(service, citizen, budget, staff, policy, key):
@@ -343,10 +449,41 @@ def test_cancelling_in_good_time_is_free(app, client, login, market, policy):
         data={"csrf_token": csrf_from(form), "visits": [str(booking.visits[0].id)]},
         follow_redirects=True,
     )
-    assert "1 visit(s) cancelled." in visible_text(done)
+    assert "1 visit cancelled." in visible_text(done) and "(s)" not in visible_text(done)
     assert budgets.summary(budget).available_pence == 42_000
     nothing = client.post(f"/bookings/{booking.public_id}/cancel", data={"csrf_token": csrf_from(done)}, follow_redirects=True)
     assert "This booking is cancelled: there is nothing to cancel." in visible_text(nothing), visible_text(nothing)[:900]
+
+
+def test_after_cancelling_a_visit_the_booking_shows_what_was_booked_cancelled_and_costs_now(client, login, market, policy):
+    provider, staff, service, citizen, budget = market
+    day = future_day(policy)
+    booking = bookings.create(
+        bookings.BookingRequest(
+            service_id=service.id,
+            request_key="journey-figures",
+            schedule=BookingSchedule.WEEKLY,
+            first_date=day,
+            start_time=dt.time(10),
+            units=1,
+            weekdays=(day.weekday(),),
+            weeks=3,
+            budget_public_id=budget.public_id,
+        ),
+        citizen=citizen,
+        booker=citizen,
+        policy=policy,
+    )
+    login(client, citizen)
+    assert summary_rows(client.get(f"/bookings/{booking.public_id}"))["Total"] == "£66 for 3 visits"
+    bookings.cancel(booking, by=citizen, policy=policy, visit_ids=[booking.visits[1].id])
+    rows = summary_rows(client.get(f"/bookings/{booking.public_id}"))
+    assert "Total" not in rows
+    assert (rows["Booked"], rows["Cancelled"], rows["Costs now"]) == ("£66 for 3 visits", "£22 for 1 visit, not charged", "£44")
+    provider_side = client.application.test_client()
+    login(provider_side, staff)
+    rows = summary_rows(provider_side.get(f"/provider/bookings/{booking.public_id}"))
+    assert rows["Costs now"] == "£44"
 
 
 def test_a_booking_accepted_while_the_person_cancels_shows_the_new_charge_first(app, client, login, market, policy, monkeypatch):

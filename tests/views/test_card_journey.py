@@ -31,17 +31,20 @@ from app.models import (
     FundingRoute,
     Notification,
     OrgRole,
+    PaymentCard,
     PaymentMethod,
     VisitStatus,
 )
 from app.services import bookings, card_payments, ledger, ledger_check
 from app.services.card_payments import leases, settings, stripe_api
+from app.services.policy import current_policy
 from tests.helpers import csrf_from, h1, page, summary_rows, visible_text
 from tests.payments_fixtures import (
     DECLINED_CARD,
     DECLINED_ON_CHARGE_CARD,
     GOOD_CARD,
     PUBLISHABLE_KEY,
+    stripe_get,
     stripe_js_confirm_setup,
 )
 from tests.services.money_helpers import request_for
@@ -258,6 +261,35 @@ def test_a_saved_card_is_offered_next_time(client, login, market, localstripe, s
     booking_page = client.get(confirm_booking(client, check).headers["Location"])
     assert "Booked (charged to the card when delivered)" in visible_text(booking_page)
     assert db.session.query(CardPayment).count() == 0
+
+
+def test_a_person_removes_a_saved_card_once_no_booking_needs_it(client, login, market, localstripe, save_card):
+    card = save_card(market.self_funder)
+    login(client, market.self_funder)
+    to_card = start_booking(client, market.service, "card:self_funder", day_ahead(9))
+    choose = client.get(to_card.headers["Location"])
+    chosen = client.post(to_card.headers["Location"], data={"csrf_token": csrf_from(choose), "card": card.public_id})
+    booking_page = client.get(confirm_booking(client, client.get(chosen.headers["Location"])).headers["Location"])
+    reference = re.search(r"BK-[A-Z0-9]{6}", visible_text(booking_page)).group(0)
+
+    payments = client.get("/payments")
+    remove = page(payments).find("a", href=f"/cards/{card.public_id}/remove")
+    assert remove is not None and remove.get_text(" ", strip=True) == f"Remove {card.description}"
+    refused = client.get(remove["href"])
+    assert f"it still pays for booking {reference}" in visible_text(refused) and "Remove card" not in visible_text(refused)
+    post = client.post(remove["href"], data={"csrf_token": csrf_from(payments)})
+    assert post.status_code == 200 and db.session.get(PaymentCard, card.id).removed_at is None  # still needed: kept
+
+    booking = bookings.bookings_for_citizen(market.self_funder)[0]
+    bookings.cancel(booking, by=market.self_funder, policy=current_policy())
+    form = client.get(remove["href"])
+    done = client.post(remove["href"], data={"csrf_token": csrf_from(form)}, follow_redirects=True)
+    assert f"{card.description} removed" in visible_text(done)
+    db.session.expire_all()
+    assert db.session.get(PaymentCard, card.id).removed_at is not None
+    assert card.public_id not in {c.public_id for c in card_payments.saved_cards(market.self_funder)}
+    assert stripe_get(localstripe.url, f"/v1/payment_methods/{card.stripe_payment_method_id}").get("customer") is None  # detached
+    assert client.get(remove["href"]).status_code == 404  # gone from the owner's cards
 
 
 def test_a_card_declined_when_saved_says_so_and_saves_nothing(client, login, market, localstripe):

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.database import utcnow
 from app.extensions import db
+from app.formatting import pluralise
 from app.models import (
     AccountToken,
     CitizenFunding,
@@ -192,7 +193,7 @@ def _change_email(user: User, old_email: str, email: str, current_token: str | N
         user.id,
         before={"email": old_email},
         after={"email": email},
-        note=f"{ended} other sign-in(s) ended",
+        note=f"{pluralise(ended, 'other sign-in')} ended",
     )
     # Tell the old address, in case someone else made the change.
     mail.queue(

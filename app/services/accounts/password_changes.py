@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from app.database import utcnow
 from app.extensions import db
+from app.formatting import pluralise
 from app.models import (
     AccountToken,
     TokenPurpose,
@@ -36,7 +37,7 @@ def change_password(user: User, *, current_password: str, new_password: str, cur
         raise ValidationError({"new_password": "Your new password must be different from your current one"})
     _set_password(user, new_password)
     ended = user_sessions.end_all(user, user_sessions.EndReason.PASSWORD_CHANGED, except_token=current_token)
-    audit.record(user, "account.password_changed", "user", user.id, note=f"{ended} other sign-in(s) ended")
+    audit.record(user, "account.password_changed", "user", user.id, note=f"{pluralise(ended, 'other sign-in')} ended")
     mail.queue(
         user.email,
         "Your password has been changed",

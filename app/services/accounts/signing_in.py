@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app.database import utcnow
 from app.extensions import db
+from app.formatting import pluralise
 from app.models import (
     SignInFailure,
     User,
@@ -113,6 +114,6 @@ def sign_out(user: User | None, token: str | None) -> None:
 
 def sign_out_other_sessions(user: User, current_token: str | None) -> int:
     count = user_sessions.end_all(user, user_sessions.EndReason.SIGNED_OUT_EVERYWHERE, except_token=current_token)
-    audit.record(user, "account.signed_out_everywhere", "user", user.id, note=f"{count} other sign-in(s) ended")
+    audit.record(user, "account.signed_out_everywhere", "user", user.id, note=f"{pluralise(count, 'other sign-in')} ended")
     db.session.commit()
     return count

@@ -35,7 +35,15 @@ from app.services.bookings.delivery import record_delivery
 from app.services.bookings.notify import booking_changed, notify_booking_change
 from app.services.bookings.payment import PaymentStrategy, payment_strategy, register_payment_method
 from app.services.bookings.planning import MAX_DAYS_AHEAD, MAX_MESSAGE, MAX_UNITS, MAX_WEEKS, listed_service, plan
-from app.services.bookings.queries import bookings_for_citizen, bookings_for_provider, get_booking, search_bookings
+from app.services.bookings.queries import (
+    bookings_for_citizen,
+    bookings_for_provider,
+    clashes,
+    get_booking,
+    made_by,
+    people_to_contact,
+    search_bookings,
+)
 from app.services.bookings.requests import BookingRequest, Funding, PlannedVisit, Quote
 from app.services.bookings.states import VISIT_MOVES, lock_booking, lock_visits, move_visit, try_move_visit
 from app.services.bookings.timeline import record_event
@@ -61,6 +69,7 @@ __all__ = [
     "cancel",
     "cancellation_plan",
     "capacity_cells",
+    "clashes",
     "create",
     "decline",
     "find_by_request_key",
@@ -68,9 +77,11 @@ __all__ = [
     "listed_service",
     "lock_booking",
     "lock_visits",
+    "made_by",
     "move_visit",
     "notify_booking_change",
     "payment_strategy",
+    "people_to_contact",
     "plan",
     "record_delivery",
     "record_event",

@@ -28,6 +28,7 @@ from app.services.bookings.timeline import describe, record_event
 from app.services.errors import Conflict, ValidationError
 from app.services.ledger import Actor
 from app.services.policy import Policy
+from app.services.text import clean_multiline
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -122,6 +123,8 @@ def _new_booking(request: BookingRequest, quote: Quote, *, citizen: User, booker
         total_pence=quote.total_pence,
         status=BookingStatus.REQUESTED,
         message=(request.message or "").strip(),
+        visit_address=clean_multiline(request.visit_address),
+        contact_phone=(request.contact_phone or "").strip(),
     )
     db.session.add(booking)
     db.session.flush()  # a duplicate request key fails here

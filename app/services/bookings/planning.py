@@ -21,11 +21,13 @@ from app.services.bookings.requests import BookingRequest, Funding, PlannedVisit
 from app.services.bookings.timing import closed_days, unit_span, visit_dates, within_hours
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.policy import Policy
+from app.services.text import is_phone_number
 from app.uk_time import UK
 
 MAX_DAYS_AHEAD = 366
 MAX_WEEKS = 52
 MAX_MESSAGE = 1000
+MAX_ADDRESS = 300
 MAX_UNITS = {
     PriceUnit.HOUR: 24,
     PriceUnit.VISIT: 10,
@@ -93,6 +95,11 @@ def _request_errors(request: BookingRequest, service: Service, now: dt.datetime)
             errors["weeks"] = f"Enter a number of weeks from 1 to {MAX_WEEKS}"
     if len(request.message or "") > MAX_MESSAGE:
         errors["message"] = f"Your message must be {MAX_MESSAGE} characters or fewer"
+    if len(request.visit_address or "") > MAX_ADDRESS:
+        errors["visit_address"] = f"The address must be {MAX_ADDRESS} characters or fewer"
+    phone = (request.contact_phone or "").strip()
+    if phone and not is_phone_number(phone):
+        errors["contact_phone"] = "Enter a telephone number, like 01733 123456 or 07700 900123"
     return errors
 
 

@@ -28,6 +28,8 @@ class BookingRequest:
     outcome_id: int | None = None
     message: str = ""
     expected_total_pence: int | None = None  # the total the person confirmed
+    visit_address: str = ""  # where the visits take place; empty when the person goes to the provider
+    contact_phone: str = ""  # a phone number the provider can call
 
 
 @dataclass(frozen=True)

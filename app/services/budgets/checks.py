@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_, select
 
 from app.extensions import db
+from app.formatting import pluralise
 from app.models import (
     Booking,
     BookingVisit,
@@ -118,6 +119,7 @@ def _visits_agree_with_holds() -> list[ledger.Problem]:
     return [
         ledger.Problem(
             "visit status agrees with its hold",
-            f"visit {visit_id} is {status.value} with {live_holds} live hold(s), {captured_pence} pence captured and {charged} charged",
+            f"visit {visit_id} is {status.value} with {pluralise(live_holds, 'live hold')}, "
+            f"{captured_pence} pence captured and {charged} charged",
         )
     ]

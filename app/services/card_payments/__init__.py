@@ -126,6 +126,7 @@ from app.services.card_payments.attempts import run_attempt
 from app.services.card_payments.bank_checks import awaiting_bank, payment_for_card_holder, refresh_payment
 from app.services.card_payments.booking_payment import CARD_PAYMENT, CardBookingPayment
 from app.services.card_payments.card_ledger import card_account, clearing_account
+from app.services.card_payments.card_removal import booking_needing, remove_card
 from app.services.card_payments.cards import finish_card_setup, get_card, saved_cards, start_card_setup
 from app.services.card_payments.checks import check_cards
 from app.services.card_payments.errors import (
@@ -187,6 +188,7 @@ __all__ = [
     "amount_owed",
     "awaiting_bank",
     "booking_card",
+    "booking_needing",
     "card_account",
     "card_spend",
     "card_statement",
@@ -208,6 +210,7 @@ __all__ = [
     "refund_visit",
     "refundable_pence",
     "refunds_for_booking",
+    "remove_card",
     "retry_unfinished",
     "run_attempt",
     "saved_cards",

@@ -156,7 +156,7 @@ def _post_capture(payment: CardPayment, visit: BookingVisit, booking: Booking, *
     card = payment.card
     actor = Actor.system("card payments")
     memo = f"{booking.service.title} on {format_datetime(visit.starts_at)} ({booking.reference})"
-    release_payment_hold(payment, actor, f"Reservation on {card.description} released: charged instead. {memo}")
+    release_payment_hold(payment, actor, f"Reservation on {card.description} ended: the payment was taken. {memo}")
     ledger.post(
         TransactionKind.CARD_PAYMENT,
         [(card_account(card), -amount), (clearing_account(), amount)],
