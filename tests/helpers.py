@@ -132,3 +132,8 @@ def link_in(email, prefix: str) -> str:
     match = re.search(r"https?://[^/\s]+(" + re.escape(prefix) + r"[^\s]*)", email.body_text)
     assert match, f"no {prefix} link in: {email.body_text}"
     return match.group(1)
+
+
+def table_rows(response) -> list[list[str]]:
+    """Each row of the page's tables, as the text of its cells (header rows left out)."""
+    return [[cell.get_text(" ", strip=True) for cell in row.find_all(["th", "td"])] for row in page(response).select("tbody tr")]

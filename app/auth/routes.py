@@ -20,7 +20,7 @@ from app.extensions import limiter
 from app.forms import ConfirmForm, apply_errors
 from app.models import CitizenFunding, InvitationKind
 from app.security import home_url_for, is_safe_redirect_target
-from app.services import accounts, invitations, mail, provider_accounts, two_step
+from app.services import accounts, demo, invitations, mail, provider_accounts, two_step
 from app.services.errors import Conflict, ValidationError
 
 TWO_STEP_SECONDS = 10 * 60  # how long the code page waits after the password
@@ -84,7 +84,8 @@ def sign_in():
             return _finish_sign_in(user, _next_target())
     elif request.method == "POST":
         g.attempt_failed = True
-    return render_template("auth/sign_in.html", form=form, next=_next_target(), demo=current_app.config["DEMO_MODE"])
+    demo_people = demo.sign_in_people() if current_app.config["DEMO_MODE"] else None
+    return render_template("auth/sign_in.html", form=form, next=_next_target(), demo_people=demo_people, demo_password=demo.DEMO_PASSWORD)
 
 
 @bp.route("/sign-in/two-step", methods=["GET", "POST"])

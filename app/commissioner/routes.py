@@ -20,6 +20,7 @@ from app.commissioner.forms import (
 )
 from app.forms import ConfirmForm, apply_errors
 from app.models import ProviderStatus
+from app.presenters import audit as audit_presenter
 from app.presenters import ranking as ranking_presenter
 from app.presenters.csv_export import safe_row
 from app.services import audit, council, frameworks, listings, team, verification
@@ -312,7 +313,9 @@ def _audit_filters() -> tuple[AuditFilterForm, audit.AuditFilter]:
 def audit_trail():
     form, filters = _audit_filters()
     page = audit.search(filters, _page())
-    return render_template("commissioner/audit.html", filter_form=form, page=page, actions=audit.ACTIONS)
+    return render_template(
+        "commissioner/audit.html", filter_form=form, page=page, actions=audit.ACTIONS, changes=audit_presenter.changes_by_event(page.items)
+    )
 
 
 @bp.get("/audit.csv")

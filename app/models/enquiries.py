@@ -52,6 +52,15 @@ class Enquiry(db.Model):
         back_populates="enquiry", order_by="EnquiryMessage.id", cascade="all, delete-orphan"
     )
 
+    def status_for(self, side: str) -> str:
+        """The one status both the list and the enquiry page show, in words for ``side``
+        ("citizen" or "provider"): closed, or open and whose turn it is to write."""
+        if self.status is EnquiryStatus.CLOSED:
+            return "Closed"
+        if side == "provider":
+            return "Replied: waiting for them" if self.awaiting_citizen else "Waiting for your reply"
+        return "Replied" if self.awaiting_citizen else "Waiting for the provider"
+
     @property
     def unread_for_citizen(self) -> bool:
         return self.citizen_read_at is None or self.citizen_read_at < self.last_message_at

@@ -3,7 +3,12 @@ not ranked, why not (in words its provider can act on)."""
 
 from __future__ import annotations
 
-from app.services import frameworks, ranking
+from dataclasses import dataclass
+
+from app.formatting import ordinal
+from app.models import Service
+from app.services import catalogue, frameworks, ranking
+from app.services.ranking import ServiceRank
 
 NOT_RANKED = "This listing is not ranked on a council framework lot"
 
@@ -18,8 +23,23 @@ def ranks_for(services) -> dict:
     return ranking.service_ranks([s.id for s in services])
 
 
-def lot_ranking(lot_id: int) -> list:
-    return ranking.lot_ranking(lot_id)
+@dataclass(frozen=True)
+class RankedLine:
+    """One line of a lot's ranking, as commissioners read it."""
+
+    rank: ServiceRank
+    service: Service
+
+    @property
+    def place(self) -> str:
+        return f"{'Joint ' if self.rank.joint else ''}{ordinal(self.rank.rank)}"
+
+
+def lot_ranking(lot_id: int) -> list[RankedLine]:
+    """The lot's ranking, best first, each line naming its service and provider."""
+    ranks = ranking.lot_ranking(lot_id)
+    services = catalogue.services_by_id(r.service_id for r in ranks)
+    return [RankedLine(r, services[r.service_id]) for r in ranks if r.service_id in services]
 
 
 def why_not_ranked(service, rank=None) -> str | None:

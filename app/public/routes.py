@@ -97,6 +97,8 @@ def provider(provider_id: int):
         provider=provider,
         services=catalogue.listed_services_of(provider),
         lots=catalogue.approved_lots(provider),
+        # In the demo, whom to sign in as to see this provider's side.
+        demo_owner=next(iter(provider_contact.leads(provider)), None) if current_app.config["DEMO_MODE"] else None,
     )
 
 

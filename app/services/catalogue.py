@@ -99,6 +99,21 @@ def get_listed_provider(provider_id: int) -> Provider:
     return provider
 
 
+def providers_by_id(ids) -> dict[int, Provider]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    return {p.id: p for p in db.session.execute(select(Provider).where(Provider.id.in_(ids))).scalars()}
+
+
+def services_by_id(ids) -> dict[int, Service]:
+    """{id: service} for the given ids (their providers loaded with them)."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    return {s.id: s for s in db.session.execute(select(Service).where(Service.id.in_(ids))).scalars()}
+
+
 def listed_services_of(provider: Provider) -> list[Service]:
     return list(
         db.session.execute(

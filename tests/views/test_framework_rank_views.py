@@ -8,7 +8,7 @@ import pytest
 
 from app.extensions import db
 from app.models import MembershipStatus, PriceUnit, ProviderStatus, ServiceStatus
-from tests.helpers import post_form, sign_in, visible_text
+from tests.helpers import post_form, sign_in, table_rows, visible_text
 
 
 def _listing(service, price):
@@ -31,7 +31,7 @@ def test_a_provider_sees_its_rank_and_why_and_it_follows_its_price(
     make_membership(lot, ours)
     make_membership(lot, theirs)
     service = make_service(provider=ours, category="home-care", price_pence=3000, price_unit=PriceUnit.HOUR)
-    make_service(provider=theirs, category="home-care", price_pence=2000, price_unit=PriceUnit.HOUR)
+    other = make_service(provider=theirs, category="home-care", price_pence=2000, price_unit=PriceUnit.HOUR)
     client = app.test_client()
     sign_in(client, make_provider_staff(ours))
 
@@ -46,14 +46,17 @@ def test_a_provider_sees_its_rank_and_why_and_it_follows_its_price(
 
     council = app.test_client()
     sign_in(council, make_commissioner())
-    assert "Ranked 1st of 2" in visible_text(council.get(f"/commissioner/framework/lots/{lot.id}"))
+    # Every line of the lot's ranking names its service and provider.
+    ranking = [row[:3] for row in table_rows(council.get(f"/commissioner/framework/lots/{lot.id}")) if row[0].endswith(("st", "nd"))]
+    assert ranking == [["1st", service.title, "Ours"], ["2nd", other.title, "Theirs"]]
     membership = next(m for m in ours.memberships)
     post_form(council, f"/commissioner/framework/lots/{lot.id}/memberships/{membership.id}/suspend", {"reason": "Late returns"})
     db.session.expire_all()
     assert "Not ranked: the council has suspended your organisation on the Home care framework lot" in visible_text(
         client.get(f"/provider/services/{service.id}")
     )
-    assert "Ranked 1st of 1" in visible_text(council.get(f"/commissioner/framework/lots/{lot.id}"))
+    ranking = [row[:3] for row in table_rows(council.get(f"/commissioner/framework/lots/{lot.id}")) if row[0].endswith(("st", "nd"))]
+    assert ranking == [["1st", other.title, "Theirs"]]
 
 
 def _unranked_case(case, make_provider, make_service, make_lot, make_membership):

@@ -27,7 +27,7 @@ from app.models import (
     User,
 )
 from app.services import accounts, enquiries
-from tests.helpers import h1, link_in, outbox, post_form, sign_in, visible_text
+from tests.helpers import h1, link_in, outbox, post_form, sign_in, summary_rows, table_rows, visible_text
 
 
 def _audit(action):
@@ -511,6 +511,33 @@ def test_enquiry_thread_in_both_inboxes_with_notifications_and_response_times(
     assert "You usually reply within" in visible_text(provider_side.get("/provider/enquiries"))
 
 
+def test_an_enquiry_has_one_status_in_the_list_and_on_its_page(app, make_service, make_citizen, make_provider_staff):
+    """Both sides see the same status in their list as on the enquiry's page."""
+    service = make_service()
+    citizen = make_citizen()
+    staff = make_provider_staff(service.provider)
+    enquiry = enquiries.start(citizen, citizen, service, subject="Sundays?", body="Do you visit on Sundays?")
+    citizen_side, provider_side = app.test_client(), app.test_client()
+    sign_in(citizen_side, citizen)
+    sign_in(provider_side, staff)
+
+    def statuses():
+        [listed] = [row for row in table_rows(citizen_side.get("/enquiries")) if row[0].startswith("Sundays?")]
+        [provider_listed] = [row for row in table_rows(provider_side.get("/provider/enquiries")) if row[0].startswith("Sundays?")]
+        return (
+            summary_rows(citizen_side.get(f"/enquiries/{enquiry.id}"))["Status"],
+            [cell for cell in listed if cell in ("Replied", "Waiting for the provider", "Closed")],
+            summary_rows(provider_side.get(f"/provider/enquiries/{enquiry.id}"))["Status"],
+            [cell for cell in provider_listed if cell in ("Replied: waiting for them", "Waiting for your reply", "Closed")],
+        )
+
+    assert statuses() == ("Waiting for the provider", ["Waiting for the provider"], "Waiting for your reply", ["Waiting for your reply"])
+    enquiries.reply_as_provider(staff, enquiry, "Yes, we do.")
+    assert statuses() == ("Replied", ["Replied"], "Replied: waiting for them", ["Replied: waiting for them"])
+    enquiries.close(staff, enquiry)
+    assert statuses() == ("Closed", ["Closed"], "Closed", ["Closed"])
+
+
 def test_a_representative_sees_only_the_citizen_who_invited_them(app, make_citizen, make_service):
     citizen_a, citizen_b = make_citizen(), make_citizen()
     service = make_service()
@@ -722,6 +749,58 @@ def test_the_audit_csv_guards_every_text_column_against_formulas(app, client, ma
     assert "'" + typed[:60] in cells
     for cell in cells:
         assert cell.lstrip(" ")[:1] not in ("=", "+", "-", "@", "\t", "\r", "\n"), cell
+
+
+def test_the_audit_trail_shows_each_change_in_words_and_the_csv_keeps_the_raw_values(
+    app, client, make_commissioner, make_citizen, make_provider, category
+):
+    import csv
+    import io
+
+    from app.services import audit
+
+    citizen = make_citizen(name="Margaret Holloway")
+    provider = make_provider(name="Riverside Carers")
+    audit.record(
+        None,
+        "budget.created",
+        "personal_budget",
+        7,
+        after={
+            "citizen_id": citizen.id,
+            "type": "managed_account",
+            "isf_provider_id": provider.id,
+            "amount_per_period_pence": 42_000,
+            "starts_on": "2026-04-06",
+            "outcomes": ["Get up", "Go out"],
+        },
+    )
+    audit.record(
+        None,
+        "service.price_changed",
+        "service",
+        3,
+        before={"price_pence": 2660, "category_id": category("home-care").id, "description": "Line one\n\nLine two"},
+        after={"price_pence": 2700, "category_id": category("day-opportunities").id, "description": "Line one"},
+    )
+    db.session.commit()
+    sign_in(client, make_commissioner())
+    text = visible_text(client.get("/commissioner/audit"))
+    for words in (
+        "Citizen: Margaret Holloway",
+        "Type of budget: managed account",
+        "Provider holding the fund: Riverside Carers",
+        "Amount every 4 weeks: £420",
+        "Starts: 6 April 2026",
+        "Support plan outcomes: Get up, Go out",
+        "Price: £26.60 → changed to £27",
+        "Type of support: Home care → changed to Day opportunities",
+    ):
+        assert words in text, words
+    assert '"citizen_id"' not in text and "2660" not in text and "\\n" not in text
+    rows = list(csv.reader(io.StringIO(client.get("/commissioner/audit.csv").get_data(as_text=True))))
+    raw = {row[3]: row for row in rows[1:]}
+    assert '"price_pence": 2660' in raw["service.price_changed"][6] and f'"citizen_id": {citizen.id}' in raw["budget.created"][7]
 
 
 def test_safe_cell_leaves_numbers_and_plain_text_alone():

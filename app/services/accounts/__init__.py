@@ -43,6 +43,7 @@ from app.services.accounts.identity import (
     register_citizen,
     update_details,
     user_by_email,
+    users_by_id,
 )
 from app.services.accounts.password_changes import (
     LINK_NOT_VALID,
@@ -107,6 +108,7 @@ __all__ = [
     "staff_membership",
     "update_details",
     "user_by_email",
+    "users_by_id",
 ]
 
 seal(__name__)

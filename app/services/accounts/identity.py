@@ -73,6 +73,13 @@ def user_by_email(email: str) -> User | None:
     return db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
 
 
+def users_by_id(ids) -> dict[int, User]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.execute(select(User).where(User.id.in_(ids))).scalars()}
+
+
 def get_user(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:

@@ -90,7 +90,7 @@ def _create(request: BookingRequest, *, citizen: User, booker: User, policy: Pol
             raise ValidationError(
                 {"total": f"The price has changed: the total is now {format_pence(quote.total_pence)}. Check the details and confirm again"}
             )
-        booking = _new_booking(request, quote, citizen=citizen, booker=booker)
+        booking = _new_booking(request, quote, citizen=citizen, booker=booker, now=now)
         visits = [(_new_visit(booking, planned), planned) for planned in quote.visits]
         db.session.flush()
         for visit, _ in visits:
@@ -104,9 +104,10 @@ def _create(request: BookingRequest, *, citizen: User, booker: User, policy: Pol
     return booking
 
 
-def _new_booking(request: BookingRequest, quote: Quote, *, citizen: User, booker: User) -> Booking:
+def _new_booking(request: BookingRequest, quote: Quote, *, citizen: User, booker: User, now: dt.datetime) -> Booking:
     service = quote.service
     booking = Booking(
+        created_at=now,  # when it was asked for (business time)
         public_id=secrets.token_urlsafe(12),
         reference=_new_reference(),
         request_key=request.request_key,

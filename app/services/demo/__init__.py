@@ -8,14 +8,15 @@ and never overwrites what someone has edited since.
 from __future__ import annotations
 
 from app.database import write_transaction
-from app.services.demo.accounts import load_accounts
+from app.services.demo.accounts import DEMO_PASSWORD, load_accounts, owner_email, sign_in_people
 from app.services.demo.market import load_council, load_framework, load_market, load_places
 from app.services.demo.money import load_money
 from app.services.demo.report import DemoRefused, LoadReport, Progress, refuse_unless_demo
+from app.services.demo.today import load_today
 from app.services.facade import seal
 
 # The loader's steps, in order: each adds what is missing, so loading twice changes nothing.
-STEPS = (load_places, load_council, load_framework, load_market, load_accounts, load_money)
+STEPS = (load_places, load_council, load_framework, load_market, load_accounts, load_money, load_today)
 
 
 def load(*, demo_mode: bool, progress: Progress | None = None) -> LoadReport:
@@ -33,6 +34,6 @@ def load(*, demo_mode: bool, progress: Progress | None = None) -> LoadReport:
     return report
 
 
-__all__ = ["STEPS", "DemoRefused", "LoadReport", "load", "refuse_unless_demo"]
+__all__ = ["DEMO_PASSWORD", "STEPS", "DemoRefused", "LoadReport", "load", "owner_email", "refuse_unless_demo", "sign_in_people"]
 
 seal(__name__)

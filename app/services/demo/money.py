@@ -42,7 +42,8 @@ def _user(email: str) -> User | None:
     return db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
 
 
-def _bookable_service(provider: Provider) -> Service | None:
+def bookable_service(provider: Provider) -> Service | None:
+    """The provider's first published hourly service, paid from budgets, open in the morning."""
     services = (
         db.session.execute(
             select(Service)
@@ -104,7 +105,7 @@ def load_money(report: LoadReport) -> None:
     if staff is None:
         return
     provider = staff.provider
-    service = _bookable_service(provider)
+    service = bookable_service(provider)
     if service is None:
         return
     db.session.commit()
