@@ -89,7 +89,7 @@ def _init_proxy(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from app import database as _database_events
     from app import models  # noqa: F401  (every model registered before migrations run)
-    from app.services import search_outbox  # noqa: F401  (queues search index changes on every commit)
+    from app.services.search import outbox  # noqa: F401  (queues search index changes on every commit)
 
     app.url_map.converters["id"] = IdConverter
     app.url_map.converters["slug"] = SlugConverter

@@ -171,7 +171,7 @@ def run_size(size: int, url: str, repeat: int, workers: int, edit_seconds: float
     from app.extensions import db
     from app.models import Service, ServiceStatus
     from app.services import search
-    from app.services.search_params import params_from_args
+    from app.services.search import params as search_params
     from bench import market
 
     work = OUT / str(size)
@@ -195,7 +195,7 @@ def run_size(size: int, url: str, repeat: int, workers: int, edit_seconds: float
 
         postcodes = [f"{code} 1AA" for code in data["districts"][::7]]
         started = time.perf_counter()
-        search.search(params_from_args(MultiDict({"q": "care"})))
+        search.search(search_params.params_from_args(MultiDict({"q": "care"})))
         print(f"  first search in a fresh process (loads the index into memory): {(time.perf_counter() - started) * 1000:.0f} ms")
 
         service_rows = []
@@ -207,7 +207,7 @@ def run_size(size: int, url: str, repeat: int, workers: int, edit_seconds: float
                     args["postcode"] = postcodes[i % len(postcodes)]
                 args["page"] = str(i % 3 + 1)
                 started = time.perf_counter()
-                results = search.search(params_from_args(args))
+                results = search.search(search_params.params_from_args(args))
                 elapsed = (time.perf_counter() - started) * 1000
                 totals.add(results.total)
                 if i >= 5:
@@ -219,7 +219,7 @@ def run_size(size: int, url: str, repeat: int, workers: int, edit_seconds: float
             args = MultiDict(params)
             if with_postcode:
                 args["postcode"] = postcodes[0]
-            check_totals.append(search.search(params_from_args(args)).total)
+            check_totals.append(search.search(search_params.params_from_args(args)).total)
         listed = list(
             db.session.execute(select(Service.id).where(Service.status == ServiceStatus.PUBLISHED).order_by(Service.id)).scalars()
         )

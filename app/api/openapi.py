@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app
 
 from app.models import MAX_PRICE_PENCE, CQCRating, FundingRoute, PriceUnit
-from app.services import search_params as sp
+from app.services.search import params as sp
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 

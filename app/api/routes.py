@@ -8,8 +8,9 @@ from app.errors import json_error
 from app.models import SearchChannel
 from app.presenters.search import results_json
 from app.security import checks_its_own_input
-from app.services import search, search_log
+from app.services import search
 from app.services.errors import ValidationError
+from app.services.search import log as search_log
 
 
 @bp.get("/services")

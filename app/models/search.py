@@ -31,7 +31,7 @@ class SearchOutboxEntry(db.Model):
     """One change that the search index has not taken in yet.
 
     Rows are written in the same database transaction as the change itself (by ORM events
-    in services/search_outbox.py), so a change can never be committed without its row, and
+    in services/search/outbox.py), so a change can never be committed without its row, and
     are deleted only after the index has been committed with the change."""
 
     __tablename__ = "search_outbox"

@@ -7,8 +7,7 @@ from flask import request, url_for
 
 from app.formatting import format_distance
 from app.presenters.pagination import passable
-from app.services.search import FacetValue, ResultItem, SearchResults
-from app.services.search_params import DAY_VALUES
+from app.services.search import DAY_VALUES, FacetValue, ResultItem, SearchResults
 
 # GOV.UK component parameters for the search form's fields. The page calls the GOV.UK
 # macros once each with these, rather than rendering a template per field through

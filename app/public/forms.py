@@ -2,7 +2,7 @@
 no CSRF token (a link to a search must work for anyone).
 
 The search form only shows the search: its values are checked by the same one-pass
-parser as the JSON API's (services/search_params.py through ``search.params_from_args``),
+parser as the JSON API's (services/search/params.py through ``search.params_from_args``),
 whose errors ``add_errors`` puts on the fields."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, 
 
 from app.formatting import format_pence
 from app.models import CQCRating, FundingRoute
-from app.services import search_params as sp
-from app.services.search_params import SearchParams, Sort
+from app.services.search import SearchParams, Sort
+from app.services.search import params as sp
 
 RATING_CHOICES = [
     ("", "Any, including not rated"),
@@ -87,7 +87,7 @@ class SearchForm(FlaskForm):
         self.category.choices = [("", "Any type of support"), *list(categories)]
 
     def add_errors(self, errors: dict[str, str]) -> None:
-        """The errors of the search's one-pass check (search_params and search), each on
+        """The errors of the search's one-pass check (search.params and search), each on
         its field; an error about the page number (no field) goes to the summary only."""
         for name, message in errors.items():
             field = self._fields.get("max_price" if name == "max_price_pence" else name)

@@ -15,10 +15,11 @@ from app.presenters.search import (
 from app.public import bp
 from app.public.forms import SearchForm
 from app.security import checks_its_own_input
-from app.services import catalogue, provider_contact, search, search_log
+from app.services import catalogue, provider_contact, search
 from app.services.errors import NotFound, ValidationError
 from app.services.health import health_report
-from app.services.search_params import parse_page
+from app.services.search import log as search_log
+from app.services.search import parse_page
 
 
 def _page_arg() -> int:

@@ -31,7 +31,7 @@ Public API (stable: other parts of the product call it):
 * ``member_score`` (the rule for one member, given its lot's cheapest price and average
   quality), ``quality_from_ratings``, ``average_quality`` and ``make_rank``: the parts of
   the rule, which search uses to rank from its index one member at a time
-  (services/search.py keeps each lot's scores in memory and counts; it has no formula of
+  (services/search/ranks.py keeps each lot's scores in memory and counts; it has no formula of
   its own).
 
 Everything here is read from the database on each call, so a change of price, rating or

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.services import search
-from app.services.search_params import API_PARAMETERS
+from app.services.search import API_PARAMETERS
 
 SYNTAX = ["AND", "OR", "NOT", "(", ")", '"', "*", "~", "^", ":", "?", "[", "]", "{", "}", "\\", "-", "+", "/"]
 WORDS = ["home", "care", "carers", "PA", "respite", "sitting", "domiciliary", "dementia", "demenita", "meals", "café", "日本", "😀"]

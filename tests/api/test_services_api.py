@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import CQCRating, SearchLog
 from app.services import search
-from app.services.search_params import API_PARAMETERS
+from app.services.search import API_PARAMETERS
 from tests.api.schema import errors as schema_errors
 from tests.helpers import page
 

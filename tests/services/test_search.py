@@ -24,7 +24,7 @@ from app.models import (
 )
 from app.services import ranking, search
 from app.services.errors import ValidationError
-from app.services.search_params import SearchParams, Sort
+from app.services.search import SearchParams, Sort, documents, ordering, segment, writer
 
 
 @pytest.fixture
@@ -537,18 +537,18 @@ def test_a_renamed_category_shows_its_new_name_on_the_cards(index, make_service,
 
 
 def test_a_large_reindex_is_taken_in_by_a_background_thread_not_the_request(index, make_provider, make_service, category, monkeypatch):
-    monkeypatch.setattr(search, "REQUEST_DRAIN_DOCUMENTS", 2)
+    monkeypatch.setattr(writer, "REQUEST_DRAIN_DOCUMENTS", 2)
     provider = make_provider()
     for n in range(3):
         make_service(provider=provider, title=f"Visit {n}")
     started = []
-    real = search.drain_in_background
-    monkeypatch.setattr(search, "drain_in_background", lambda index_dir: started.append(index_dir) or real(index_dir))
+    real = writer.drain_in_background
+    monkeypatch.setattr(writer, "drain_in_background", lambda index_dir: started.append(index_dir) or real(index_dir))
     assert find(q="zebra").total == 0
     category("home-care").name = "Zebra support"
     db.session.commit()  # three documents to rewrite: more than a request takes on itself
     assert started == [index]
-    search.background_drain(index).join(30)
+    writer.background_drain(index).join(30)
     db.session.rollback()
     assert find(q="zebra").total == 3
     assert db.session.execute(select(SearchOutboxEntry)).first() is None
@@ -563,7 +563,7 @@ def test_an_edit_reads_only_the_new_segment_and_reuses_the_rest(index, make_prov
     find(q="visit")
     before = {seg.id: seg for seg, _, _ in search.engine().snapshot().leaves}
     loaded = []
-    real_init = search._Segment.__init__
+    real_init = segment.Segment.__init__
 
     def counting_init(self, reader):
         loaded.append(reader.doc_count_all())
@@ -576,7 +576,7 @@ def test_an_edit_reads_only_the_new_segment_and_reuses_the_rest(index, make_prov
         members.append(kwargs.get("service_id"))
         return real_member(*args, **kwargs)
 
-    monkeypatch.setattr(search._Segment, "__init__", counting_init)
+    monkeypatch.setattr(segment.Segment, "__init__", counting_init)
     monkeypatch.setattr(ranking, "Member", counting_member)
     services[5].title = "Visit five"
     db.session.commit()
@@ -667,12 +667,12 @@ def test_a_large_market_is_indexed_by_the_parallel_rebuild(app, monkeypatch):
     """From PARALLEL_BUILD_FROM listed services, two processes each write a segment."""
     from bench import market
 
-    monkeypatch.setattr(search, "BUILD_PROCESSES", 2)
+    monkeypatch.setattr(writer, "BUILD_PROCESSES", 2)
     market.generate(5_300, progress=lambda *args: None)
     db.session.remove()
     with db.engine.connect() as conn:
-        listed = search.listed_count_on(conn)
-    assert listed >= search.PARALLEL_BUILD_FROM
+        listed = documents.listed_count_on(conn)
+    assert listed >= writer.PARALLEL_BUILD_FROM
     progress = []
     report = search.rebuild(progress=lambda done, total: progress.append((done, total)))
     assert report.documents == listed and progress[-1] == (listed, listed)
@@ -686,9 +686,9 @@ def test_a_large_market_is_indexed_by_the_parallel_rebuild(app, monkeypatch):
         assert item.rank == ranking.service_rank(item.service_id)
     # Over two segments of thousands: walking the merged orders and sorting agree.
     for kwargs in ({"q": "care"}, {"sort": Sort.PRICE, "page": 7}, {"sort": Sort.RATING, "page": 3}, {"framework_only": True, "page": 2}):
-        monkeypatch.setattr(search, "DENSE", 10**9)
+        monkeypatch.setattr(ordering, "DENSE", 10**9)
         walked = [i.service_id for i in find(**kwargs).items]
-        monkeypatch.setattr(search, "DENSE", 0)
+        monkeypatch.setattr(ordering, "DENSE", 0)
         assert [i.service_id for i in find(**kwargs).items] == walked and len(walked) == 20, kwargs
 
 
@@ -743,9 +743,9 @@ def test_walking_the_merged_orders_and_sorting_give_the_same_pages(
         {"postcode": "PE1 1AA", "radius_miles": 20, "sort": Sort.DISTANCE},
         {"category": "home-care"},
     ):
-        monkeypatch.setattr(search, "DENSE", 10**9)  # always walk
+        monkeypatch.setattr(ordering, "DENSE", 10**9)  # always walk
         walked = pages(**kwargs)
-        monkeypatch.setattr(search, "DENSE", 0)  # always sort
+        monkeypatch.setattr(ordering, "DENSE", 0)  # always sort
         sorted_ = pages(**kwargs)
         assert walked == sorted_, kwargs
         assert len(walked) == len({sid for sid, _ in walked}) == find(**kwargs).total

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import SearchOutboxEntry, Service, ServiceStatus
-from app.services import bitsets, search
-from app.services.search_params import SearchParams
+from app.services import search
+from app.services.search import SearchParams, bitsets, schema
 
 WRITERS = 4
 ROUNDS = 6
@@ -60,7 +60,7 @@ def _lock_holder(index_dir: str, ready) -> None:
 def _index_titles() -> dict[int, tuple[str, int]]:
     snap = search.engine().snapshot()
     live = bitsets.positions(snap.live)
-    return {snap.attrs[n][search.A_ID]: (snap.attrs[n][search.A_TITLE], snap.attrs[n][search.A_PRICE]) for n in live}
+    return {snap.attrs[n][schema.A_ID]: (snap.attrs[n][schema.A_TITLE], snap.attrs[n][schema.A_PRICE]) for n in live}
 
 
 def _database_titles() -> dict[int, tuple[str, int]]:

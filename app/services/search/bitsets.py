@@ -76,3 +76,21 @@ def take_in_order(order: Sequence[int] | Iterator[int], bits: int, skip: int, li
             if len(out) >= limit:
                 break
     return out
+
+
+def union(values: Iterable[int]) -> int:
+    """Every position set in any of the bitsets."""
+    result = 0
+    for v in values:
+        result |= v
+    return result
+
+
+def intersection(values: Iterable[int]) -> int:
+    """The positions set in all of the bitsets (none, for no bitsets at all)."""
+    result = -1
+    for v in values:
+        result &= v
+        if not result:
+            return 0
+    return result if result != -1 else 0

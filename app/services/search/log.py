@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from app.database import write_transaction
 from app.models import SearchChannel, SearchLog
-from app.services.search_params import DAY_VALUES, SearchParams
+from app.services.search.params import DAY_VALUES, SearchParams
 
 _FULL_POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?)\s*[0-9][ABD-HJLNP-UW-Z]{2}\b", re.IGNORECASE)
 _EMAIL = re.compile(r"\S+@\S+")

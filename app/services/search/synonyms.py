@@ -6,7 +6,7 @@ Changing this list changes what the index holds: the index name carries a finger
 it, so after an edit `/health` reports the index as missing until `flask search rebuild`.
 
 Words that differ only by ending ("carer", "carers", "caring") need no entry here: the
-analyser in search.py reduces them to one stem.
+analyser (analysis.py) reduces them to one stem.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ with no call to remember:
 * ``do_orm_execute`` does the same for bulk ``update()``/``delete()`` statements, by reading
   which rows the statement's WHERE clause picks before it runs.
 * ``after_commit`` asks the search index to take the rows in straight away
-  (``search.drain_soon``); if that cannot happen now (another process is draining, the
+  (``writer.drain_soon``); if that cannot happen now (another process is draining, the
   index is missing, the worker dies), the rows stay queued and the next drain takes them.
   A large batch (a category renamed, a district's town changed: thousands of services)
   is taken in by a background thread, so the request that caused it does not wait.
@@ -42,6 +42,7 @@ from app.models import (
     Service,
     ServiceHours,
 )
+from app.services.search import writer
 
 log = logging.getLogger(__name__)
 
@@ -193,9 +194,7 @@ def _queue_bulk_changes(orm_execute_state) -> None:
 def _drain_after_commit(session: Session) -> None:
     if not session.info.pop(PENDING_KEY, False):
         return
-    from app.services import search
-
-    search.drain_soon()
+    writer.drain_soon()
 
 
 @event.listens_for(Session, "after_rollback")

@@ -1,0 +1,86 @@
+"""Full-text search over listed services: the only package that imports Whoosh.
+
+The index (Whoosh, under ``SEARCH_INDEX_DIR``) holds one document per listed service
+(published, from a verified provider): its words in five weighted fields and, stored
+beside them, the few facts that filters, facets, ordering and result cards need. Changes
+to the data are queued in the same transaction and taken into the index by one process
+at a time; each worker searches an in-memory snapshot of the current index generation,
+where whatever can be worked out for one Whoosh segment is, once, and kept for the
+segment's life. A query becomes bitsets for its words and filters; their intersections
+give results, totals and facet counts, and only the few results of a page are put in
+order.
+
+The modules, from the ground up:
+
+* ``synonyms``: words people use for the same kind of care (the index's name carries a fingerprint).
+* ``bitsets``: sets of document numbers held as Python integers.
+* ``analysis``: how text becomes index terms: stems, lemmas ("carer" as care), synonym tokens.
+* ``schema``: a document's fields and stored facts, and the index's name.
+* ``storage``: the index on disk: whether it is there, opening it, the one-writer lock.
+* ``documents``: documents built from the database, and which services a batch of changes touches.
+* ``pending``: the queued changes as the index sees them: how many, how old; deleting those taken in.
+* ``writer``: draining queued changes into the index, rebuilding it, the background drain.
+* ``outbox``: the session events that queue every change search shows, and drain after commit.
+* ``status``: the index's health, for /health and `flask search status`.
+* ``cache``: a small least-recently-used cache for segments and snapshots.
+* ``scoring``: the best-match order as one integer, and a framework lot's state that scores members.
+* ``segment``: one Whoosh segment's facts as columns, with its cached bitsets and lot orders.
+* ``snapshot``: one index generation in memory: joined columns, live documents, bitsets per filter.
+* ``engines``: each process's engine: the open index and the snapshot of its current generation.
+* ``ranks``: framework ranks and the best-match order for a snapshot; a service's rank for its page.
+* ``query``: the query as typed, as a tree of words (Whoosh syntax, stems, synonym groups).
+* ``evaluate``: a query tree as bitsets of the documents it matches, overall and per field.
+* ``relevance``: the matching documents in bands of relevance.
+* ``ordering``: the few results of one page, in the order asked for.
+* ``facets``: how many results each choice of each filter would give.
+* ``suggest``: "Did you mean", for words no listing has.
+* ``reference``: the categories and postcode districts a search is checked against and reads.
+* ``results``: ``search()``, one search from start to end, and its result items.
+* ``params``: what a search asks for, and how typed-in values become it.
+* ``log``: the demand signal: searches recorded for commissioners, without personal data.
+
+Outside the package, use the names below (``from app.services import search``), or a
+module whose names are all meant for callers (``params``, ``log``). A test that patches a
+name patches it in the module that looks it up (``writer.REQUEST_DRAIN_DOCUMENTS``,
+``ordering.DENSE``): this facade is sealed.
+"""
+
+from __future__ import annotations
+
+from app.services.facade import seal
+
+# Not for code: indexes on disk name this class here in their pickled schema (analysis.py).
+from app.services.search.analysis import IndexExpansionFilter
+from app.services.search.engines import engine
+from app.services.search.facets import FacetValue
+from app.services.search.params import API_PARAMETERS, DAY_VALUES, SearchParams, Sort, parse_page
+from app.services.search.ranks import listed_service_rank
+from app.services.search.reference import category_choices, params_from_args
+from app.services.search.results import ResultItem, SearchResults, search
+from app.services.search.status import index_status
+from app.services.search.storage import SearchUnavailable, index_lock
+from app.services.search.writer import drain, rebuild
+
+__all__ = [
+    "API_PARAMETERS",
+    "DAY_VALUES",
+    "FacetValue",
+    "IndexExpansionFilter",
+    "ResultItem",
+    "SearchParams",
+    "SearchResults",
+    "SearchUnavailable",
+    "Sort",
+    "category_choices",
+    "drain",
+    "engine",
+    "index_lock",
+    "index_status",
+    "listed_service_rank",
+    "params_from_args",
+    "parse_page",
+    "rebuild",
+    "search",
+]
+
+seal(__name__)
