@@ -9,10 +9,9 @@ from flask import Flask
 from werkzeug.routing import BaseConverter
 from werkzeug.routing import ValidationError as RoutingValidationError
 
-from app.config import PROJECT_ROOT, Config, config_from_env
+from app.config import PROJECT_ROOT, Config, config_from_env, engine_options
+from app.database import MAX_ID
 from app.extensions import csrf, db, limiter, migrate
-
-MAX_DB_ID = 2**31 - 1
 
 
 class IdConverter(BaseConverter):
@@ -26,7 +25,7 @@ class IdConverter(BaseConverter):
 
     def to_python(self, value: str) -> int:
         number = int(value)
-        if number > MAX_DB_ID:
+        if number > MAX_ID:
             raise RoutingValidationError()
         return number
 
@@ -71,6 +70,7 @@ def _load_config(app: Flask, config: Config | dict | None) -> None:
     base.validate()
     app.config.from_mapping(base.as_dict())
     app.config.update(overrides)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config))
     app.instance_path = app.config["INSTANCE_PATH"]
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
@@ -96,14 +96,14 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     _database_events.init_request_locking(app)  # before any hook that may touch the database
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
-    csrf.init_app(app)
-    limiter.init_app(app)
 
     from app.errors import init_error_handlers
     from app.security import init_login, init_request_guards, init_security_headers
     from app.services.mail import init_delivery_after_request
 
-    init_request_guards(app)
+    init_request_guards(app)  # before CSRF, which reads the form: the body is bounded first
+    csrf.init_app(app)
+    limiter.init_app(app)
     init_login(app)
     init_security_headers(app)
     init_error_handlers(app)

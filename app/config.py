@@ -86,6 +86,21 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def engine_options(config) -> dict:
+    """How the app talks to its database. On PostgreSQL a connection that cannot be made
+    within DATABASE_CONNECT_TIMEOUT_SECONDS, a statement running longer than
+    DATABASE_STATEMENT_TIMEOUT_SECONDS and a wait for a pooled connection longer than the
+    connect timeout each fail, so a database that stops answering costs a page seconds (the
+    styled error page, /health 503) rather than a worker for good."""
+    options: dict = {"pool_pre_ping": True}
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        connect = int(config["DATABASE_CONNECT_TIMEOUT_SECONDS"])
+        statement_ms = int(config["DATABASE_STATEMENT_TIMEOUT_SECONDS"]) * 1000
+        options["connect_args"] = {"connect_timeout": connect, "options": f"-c statement_timeout={statement_ms}"}
+        options["pool_timeout"] = connect
+    return options
+
+
 MAIL_BACKENDS = ("log", "smtp")
 
 
@@ -126,7 +141,8 @@ class Config:
         self.COUNCIL_NAME = env.get("COUNCIL_NAME", "Peterborough City Council")
         self.SECRET_KEY = env.get("SECRET_KEY", self.DEFAULT_SECRET_KEY)
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(env.get("DATABASE_URL", f"sqlite:///{instance_dir / 'marketplace.sqlite3'}"))
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.DATABASE_CONNECT_TIMEOUT_SECONDS = _int("DATABASE_CONNECT_TIMEOUT_SECONDS", 3, minimum=1, maximum=60)
+        self.DATABASE_STATEMENT_TIMEOUT_SECONDS = _int("DATABASE_STATEMENT_TIMEOUT_SECONDS", 30, minimum=0, maximum=3600)
         self.SEARCH_INDEX_DIR = env.get("SEARCH_INDEX_DIR", str(instance_dir / "search-index"))
         self.DEMO_MODE = _bool("DEMO_MODE", self.DEFAULT_DEMO_MODE)
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
@@ -147,7 +163,7 @@ class Config:
         self.STRIPE_WEBHOOK_SECRET = env.get("STRIPE_WEBHOOK_SECRET", "")
         self.STRIPE_API_BASE = env.get("STRIPE_API_BASE", "").rstrip("/")
 
-        # Accounts (issue 4).
+        # Accounts.
         # The address people reach the service at, for every link in an email
         # ("https://care.example.gov.uk"). Links are never built from the request's Host
         # header. Production requires it; elsewhere it defaults to the local server.
@@ -160,6 +176,9 @@ class Config:
         # How many proxies in front of the app set X-Forwarded-For/-Proto (0: none). Needed
         # behind a load balancer so rate limits count each visitor's own address.
         self.PROXY_COUNT = _int("PROXY_COUNT", 0)
+        # The largest request body anyone may send (Flask answers 413 beyond it, before
+        # reading the rest): forms are a few kilobytes; a provider's visit file is the largest.
+        self.MAX_CONTENT_LENGTH = _int("MAX_REQUEST_KB", 2048, minimum=64) * 1024
         # Email: "log" writes emails to the log (and the admin outbox page shows them);
         # "smtp" sends them through SMTP_HOST.
         self.MAIL_BACKEND = env.get("MAIL_BACKEND", self.DEFAULT_MAIL_BACKEND).strip().lower()

@@ -25,6 +25,10 @@ from sqlalchemy.types import TypeDecorator
 
 from app.extensions import db
 
+# The largest id (or other whole number) any of our integer columns holds: a bigger one
+# names no row, and asking the database for it is an error rather than "not found".
+MAX_ID = 2**31 - 1
+
 _sqlite_begin_mode: contextvars.ContextVar[str] = contextvars.ContextVar("sqlite_begin_mode", default="DEFERRED")
 
 

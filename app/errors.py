@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.services.council import Council
 from app.services.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -17,6 +19,7 @@ TEMPLATES = {
     403: "errors/404.html",  # we never reveal that something exists but is not yours
     404: "errors/404.html",
     405: "errors/405.html",
+    413: "errors/413.html",
     429: "errors/429.html",
     500: "errors/500.html",
 }
@@ -73,7 +76,7 @@ def init_error_handlers(app: Flask) -> None:
                 response.headers["Retry-After"] = error.get_response().headers["Retry-After"]
             return response
         response_status = status
-        body, _ = _render(status, error=error)
+        body, _ = _render(status, error=error, paused_account=g.get("paused_account", False))
         response = app.make_response((body, response_status))
         if status == 405 and getattr(error, "valid_methods", None):
             response.headers["Allow"] = ", ".join(error.valid_methods)
@@ -84,6 +87,10 @@ def init_error_handlers(app: Flask) -> None:
         if isinstance(error, HTTPException):  # pragma: no cover - handled above
             return _http_error(error)
         log.exception("Unhandled error on %s %s", request.method, request.path)
+        if isinstance(error, SQLAlchemyError):
+            # The database is failing: the page shows the council as configuration knows it
+            # rather than asking the database again (a hanging one would cost its timeout twice).
+            g.council_settings = Council.from_config(current_app.config)
         if wants_json():
             return json_error(500, "Internal server error", "Something went wrong. Try again later.")
         return _render(500, error=InternalServerError())

@@ -24,11 +24,11 @@ from wtforms.validators import InputRequired, Length, Optional, StopValidation
 from app.services.errors import ValidationError
 
 __all__ = [
+    "Blankable",
     "BooleanField",
     "FlaskForm",
-    "InputRequired",
     "Length",
-    "Optional",
+    "Required",
     "apply_errors",
     "checkbox_field",
     "checkboxes_field",
@@ -41,15 +41,36 @@ __all__ = [
 ]
 
 
+class Required(InputRequired):
+    """An answer is needed, and one of only spaces is not an answer (WTForms' InputRequired
+    lets it through, and a number or a choice read from it would then be nothing)."""
+
+    def __call__(self, form, field):
+        if field.raw_data and not (isinstance(field.raw_data[0], str) and not field.raw_data[0].strip()):
+            return
+        field.errors[:] = []
+        raise StopValidation(self.message or "This field is required")
+
+
+class Blankable(Optional):
+    """An empty answer (or one of spaces) needs no more checks, but a problem found before
+    the checks (a choice that is not one of the choices) still stands: WTForms' Optional
+    would wipe it, and the view would then read the bad value as if it were valid."""
+
+    def __call__(self, form, field):
+        if not field.raw_data or (isinstance(field.raw_data[0], str) and not field.raw_data[0].strip()):
+            raise StopValidation()
+
+
 def text_field(label: str, required: str | None = None, max_length: int | None = None, description: str = "", **kwargs) -> StringField:
-    validators = [InputRequired(message=required)] if required else [Optional()]
+    validators = [Required(message=required)] if required else [Blankable()]
     if max_length:
         validators.append(Length(max=max_length, message=f"{label} must be {max_length} characters or fewer"))
     return StringField(label, validators=validators, widget=GovTextInput(), description=description, **kwargs)
 
 
 def password_field(label: str, required: str | None = "Enter your password", description: str = "") -> PasswordField:
-    validators = [InputRequired(message=required)] if required else [Optional()]
+    validators = [Required(message=required)] if required else [Blankable()]
     return PasswordField(label, validators=validators, widget=GovPasswordInput(), description=description)
 
 
@@ -60,25 +81,25 @@ def _one_character_line_breaks(value):
 
 
 def textarea_field(label: str, required: str | None = None, max_length: int | None = None, description: str = "") -> TextAreaField:
-    validators = [InputRequired(message=required)] if required else [Optional()]
+    validators = [Required(message=required)] if required else [Blankable()]
     if max_length:
         validators.append(Length(max=max_length, message=f"{label} must be {max_length:,} characters or fewer"))
     return TextAreaField(label, validators=validators, widget=GovTextArea(), description=description, filters=[_one_character_line_breaks])
 
 
 def radio_field(label: str, choices, required: str | None = None, description: str = "", **kwargs) -> RadioField:
-    validators = [InputRequired(message=required)] if required else [Optional()]
+    validators = [Required(message=required)] if required else [Blankable()]
     return RadioField(label, choices=choices, validators=validators, widget=GovRadioInput(), description=description, **kwargs)
 
 
 def select_field(label: str, choices=(), required: str | None = None, description: str = "", **kwargs) -> SelectField:
-    validators = [InputRequired(message=required)] if required else [Optional()]
+    validators = [Required(message=required)] if required else [Blankable()]
     return SelectField(label, choices=choices, validators=validators, widget=GovSelect(), description=description, **kwargs)
 
 
 def checkboxes_field(label: str, choices=(), description: str = "", **kwargs) -> SelectMultipleField:
     return SelectMultipleField(
-        label, choices=choices, validators=[Optional()], widget=GovCheckboxesInput(), description=description, **kwargs
+        label, choices=choices, validators=[Blankable()], widget=GovCheckboxesInput(), description=description, **kwargs
     )
 
 
@@ -138,7 +159,7 @@ class GovDateField(DateField):
     ):
         # A required date checks itself (pre_validate): WTForms' Optional would wipe the
         # "real date" message when only the day box is empty.
-        validators = [] if required else [Optional()]
+        validators = [] if required else [Blankable()]
         super().__init__(label, validators=validators, widget=GovDateInput(), description=description, **kwargs)
         self.invalid_message = invalid_message
         self.required_message = required
@@ -179,7 +200,7 @@ class GovIntegerField(IntegerField):
     """A whole number in a GOV.UK text input, with our own message."""
 
     def __init__(self, label: str, invalid_message: str, required: str | None = None, description: str = "", **kwargs):
-        validators = [InputRequired(message=required)] if required else [Optional()]
+        validators = [Required(message=required)] if required else [Blankable()]
         super().__init__(label, validators=validators, widget=GovTextInput(), description=description, **kwargs)
         self.invalid_message = invalid_message
 

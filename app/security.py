@@ -6,6 +6,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, request, session
+from werkzeug.exceptions import RequestEntityTooLarge
 
 
 def csp_nonce() -> str:
@@ -48,8 +49,9 @@ def content_security_policy(nonce: str, stripe: tuple[str, str, str] = ("", "", 
 
 
 def is_safe_redirect_target(target: str | None) -> bool:
-    """Only local paths: no scheme, no host, no protocol-relative '//evil.example'."""
-    if not target:
+    """Only local paths: no scheme, no host, no protocol-relative '//evil.example', and no
+    control characters (a line break in a Location header would end the header)."""
+    if not target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") and "\\" not in target
@@ -68,7 +70,23 @@ def checks_its_own_input(view):
 
 
 def init_request_guards(app: Flask) -> None:
-    """Reject input no person types: NUL characters (PostgreSQL cannot store them)."""
+    """Reject input no person types: NUL characters (PostgreSQL cannot store them), and a
+    body larger than MAX_CONTENT_LENGTH however it is sent."""
+
+    @app.before_request
+    def _bound_a_chunked_body():
+        # With a Content-Length over the limit, Werkzeug refuses the body before reading it.
+        # A chunked body has none: its stream stops at the limit without saying whether more
+        # was sent, so one byte more is read, to tell a body over the limit from one at it.
+        # (The Stripe webhook bounds its own body, smaller.)
+        if request.content_length is not None or request.blueprint == "webhooks":
+            return
+        if request.headers.get("Transfer-Encoding", "").lower() != "chunked":
+            return
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        request.max_content_length = limit + 1
+        if len(request.get_data(cache=True)) > limit:
+            raise RequestEntityTooLarge()
 
     @app.before_request
     def _reject_nul_characters():

@@ -137,6 +137,52 @@ def test_api_paths_answer_json_errors(client):
     assert response.json == {"error": {"status": 404, "title": "Not found"}}
 
 
+def test_a_body_too_large_is_a_styled_413_read_no_further(client, app):
+    """A 400 MB anonymous sign-in is refused after the first few megabytes, sent whole or
+    chunked, with the styled page; nothing is read into memory beyond the limit."""
+    from tests.helpers import h1
+
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    assert limit == 2048 * 1024
+
+    class Endless:
+        """A body that would go on for 400 MB, counting what is read of it."""
+
+        def __init__(self):
+            self.read_bytes = 0
+
+        def read(self, size=-1):
+            size = 65536 if size is None or size < 0 else size
+            if self.read_bytes >= 400 * 1024 * 1024:
+                return b""
+            self.read_bytes += size
+            return b"x" * size
+
+        def readline(self, size=-1):
+            return self.read(size)
+
+        def tell(self):
+            return self.read_bytes
+
+        def seek(self, *args):
+            return self.read_bytes
+
+    whole = client.post("/sign-in", data=b"email=" + b"x" * (limit + 1), content_type="application/x-www-form-urlencoded")
+    stream = Endless()
+    # gunicorn marks a chunked body as ending where the client says (wsgi.input_terminated).
+    chunked = client.post(
+        "/sign-in",
+        input_stream=stream,
+        content_type="application/x-www-form-urlencoded",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    for response in (whole, chunked):
+        assert response.status_code == 413 and h1(response) == "What you sent is too large"
+        assert b"govuk-template" in response.data
+    assert stream.read_bytes <= limit + 1024 * 1024  # the stream stopped at the limit
+
+
 def test_wrong_method_is_a_styled_405(client):
     from tests.helpers import csrf_token, h1
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import current_app
 
 from app.models import MAX_PRICE_PENCE, CQCRating, FundingRoute, PriceUnit
+from app.services.geo import INWARD_CODE
 from app.services.search import params as sp
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
@@ -15,7 +16,7 @@ def _parameter(name: str, description: str, schema: dict, **extra) -> dict:
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema, **extra}
 
 
-def _parameters() -> list[dict]:
+def _parameters(categories: list[str], districts: list[str]) -> list[dict]:
     return [
         _parameter(
             "q",
@@ -24,13 +25,14 @@ def _parameters() -> list[dict]:
         ),
         _parameter(
             "category",
-            "A category slug, as in /categories/{slug}.",
-            {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 60},
+            "A type of support, by the slug in /categories/{slug}: one of today's types of support (this list follows them).",
+            {"type": "string", "enum": categories},
         ),
         _parameter(
             "postcode",
-            "A full UK postcode. Only its district (outward code) is used or recorded.",
-            {"type": "string", "examples": ["PE1 1XX"]},
+            "A full UK postcode in a district the marketplace knows (this pattern lists them), like PE1 1XX. "
+            "Case and spaces do not matter. Only its district (outward code) is used or recorded.",
+            {"type": "string", "pattern": f"^({'|'.join(districts)}) {INWARD_CODE}$", "examples": ["PE1 1XX"]},
         ),
         _parameter(
             "radius_miles",
@@ -88,8 +90,8 @@ def _facet_value(value_schema: dict) -> dict:
     }
 
 
-def _schemas() -> dict:
-    rank = {
+def _rank_schema() -> dict:
+    return {
         "type": "object",
         "description": "The service's place on its council framework lot, ranked on quality and price.",
         "required": [
@@ -126,7 +128,10 @@ def _schemas() -> dict:
             "reasons": {"type": "array", "items": {"type": "string"}},
         },
     }
-    result = {
+
+
+def _service_schema() -> dict:
+    return {
         "type": "object",
         "required": [
             "id",
@@ -175,8 +180,11 @@ def _schemas() -> dict:
             "framework": {"oneOf": [{"$ref": "#/components/schemas/FrameworkRank"}, {"type": "null"}]},
         },
     }
+
+
+def _results_schema() -> dict:
     string_value = {"type": "string"}
-    results = {
+    return {
         "type": "object",
         "required": ["total", "page", "pages", "per_page", "query", "did_you_mean", "location", "results", "facets"],
         "properties": {
@@ -211,7 +219,10 @@ def _schemas() -> dict:
             },
         },
     }
-    error = {
+
+
+def _error_schema() -> dict:
+    return {
         "type": "object",
         "required": ["error"],
         "properties": {
@@ -232,10 +243,14 @@ def _schemas() -> dict:
             }
         },
     }
-    return {"FrameworkRank": rank, "Service": result, "SearchResults": results, "Error": error}
 
 
-def openapi_document() -> dict:
+def _schemas() -> dict:
+    return {"FrameworkRank": _rank_schema(), "Service": _service_schema(), "SearchResults": _results_schema(), "Error": _error_schema()}
+
+
+def openapi_document(*, categories: list[str], districts: list[str]) -> dict:
+    """The description, with today's types of support and postcode districts in it."""
     def response(description: str, schema: str) -> dict:
         return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
 
@@ -246,7 +261,9 @@ def openapi_document() -> dict:
             "version": "1.0.0",
             "description": (
                 f"Search the care and support services listed in the {current_app.config['COUNCIL_NAME']} area. "
-                "Results and their order are the same as on the search page."
+                "Results and their order are the same as on the search page. Parameters are read as the search page "
+                "reads what people type: case and extra spaces do not matter, and an empty value is the same as "
+                "leaving the parameter out."
             ),
         },
         "paths": {
@@ -254,7 +271,7 @@ def openapi_document() -> dict:
                 "get": {
                     "operationId": "searchServices",
                     "summary": "Search listed services",
-                    "parameters": _parameters(),
+                    "parameters": _parameters(categories, districts),
                     "responses": {
                         "200": response(
                             "A page of results, with the total and facet counts (no results on a page past the last).", "SearchResults"
@@ -264,6 +281,10 @@ def openapi_document() -> dict:
                             "`sort=distance` without a postcode, an unknown category or postcode district).",
                             "Error",
                         ),
+                        "414": {
+                            "description": "The address is longer than the web server takes (about 4,000 characters): "
+                            "shorten the words searched for. Answered by the server in front of the app, as plain text."
+                        },
                         "503": response("The search index is not available.", "Error"),
                     },
                 }

@@ -31,4 +31,5 @@ def services():
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document())
+    categories = [slug for slug, _name in search.category_choices()]
+    return jsonify(openapi_document(categories=categories, districts=search.known_districts()))

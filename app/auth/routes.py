@@ -31,8 +31,28 @@ def _failed(response) -> bool:
     return bool(g.get("attempt_failed"))
 
 
+def _posted_email() -> str:
+    return (request.form.get("email") or "").strip().lower()[:254]
+
+
 def _email_key() -> str:
-    return "email:" + (request.form.get("email") or "").strip().lower()[:254]
+    return "email:" + _posted_email()
+
+
+def _account_at_address_key() -> str:
+    return f"email-at:{get_remote_address()}:{_posted_email()}"
+
+
+def _unlocked_here() -> bool:
+    """The account's owner opened the link we emailed them, in this browser."""
+    return bool(_posted_email()) and session.get("unlocked_email") == _posted_email()
+
+
+def _account_paused(limit) -> None:
+    """Sign-in to one account is paused by failures from many addresses: its owner (if it
+    has one) is emailed a link to sign in anyway, and the 429 page says so."""
+    accounts.send_unlock_link(_posted_email(), link=lambda token: mail.link_for("auth.unlock", token=token))
+    g.paused_account = True
 
 
 def _pending_user_key() -> str:
@@ -60,9 +80,17 @@ def _finish_sign_in(user, next_target: str | None):
     return redirect(next_target or home_url_for(user))
 
 
+# Failed sign-ins are limited so that nobody can lock a person out of their own account:
+# guesses at one account from one address (the 10 that lock only that address out of it);
+# guesses from one address at any accounts (a spray, but room for a busy office); and
+# guesses at one account from everywhere (a spread attack), from which the owner is let out
+# by an emailed link. Successful sign-ins never count.
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit("30 per 15 minutes", methods=["POST"], deduct_when=_failed, key_func=get_remote_address)
-@limiter.limit("10 per 15 minutes", methods=["POST"], deduct_when=_failed, key_func=_email_key)
+@limiter.limit("100 per 15 minutes", methods=["POST"], deduct_when=_failed, key_func=get_remote_address)
+@limiter.limit("10 per 15 minutes", methods=["POST"], deduct_when=_failed, key_func=_account_at_address_key)
+@limiter.limit(
+    "50 per hour", methods=["POST"], deduct_when=_failed, key_func=_email_key, exempt_when=_unlocked_here, on_breach=_account_paused
+)
 def sign_in():
     if current_user.is_authenticated:
         return redirect(_next_target() or home_url_for(current_user))
@@ -86,6 +114,16 @@ def sign_in():
         g.attempt_failed = True
     demo_people = demo.sign_in_people() if current_app.config["DEMO_MODE"] else None
     return render_template("auth/sign_in.html", form=form, next=_next_target(), demo_people=demo_people, demo_password=demo.DEMO_PASSWORD)
+
+
+@bp.get("/sign-in/unlock/<token>")
+def unlock(token: str):
+    user = accounts.user_for_unlock_token(token)
+    if user is None:
+        return render_template("auth/link_not_valid.html"), 404
+    session["unlocked_email"] = user.email
+    flash("You can sign in from this browser now. Sign in with your email address and password as usual.", "success")
+    return redirect(url_for("auth.sign_in"))
 
 
 @bp.route("/sign-in/two-step", methods=["GET", "POST"])

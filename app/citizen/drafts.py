@@ -40,7 +40,7 @@ def draft_from(form: BookingForm) -> dict:
         "weekdays": list(form.weekdays.data or []) if weekly else [],
         "weeks": form.weeks.data if weekly else 1,
         "payment": form.payment.data,
-        "outcome": form.outcome.data or "",
+        "outcome": (form.outcome.data or "").strip(),
         "message": form.message.data or "",
         "visit_address": form.visit_address.data or "",
         "contact_phone": form.contact_phone.data or "",

@@ -19,13 +19,12 @@ from app.services import catalogue, provider_contact, search
 from app.services.errors import NotFound, ValidationError
 from app.services.health import health_report
 from app.services.search import log as search_log
-from app.services.search import parse_page
 
 
 def _page_arg() -> int:
     """The page asked for; a page number that cannot exist is not found."""
     try:
-        return parse_page(request.args.get("page"))
+        return search.parse_page(request.args.get("page"))
     except ValueError:
         raise NotFound("No such page") from None
 

@@ -27,6 +27,7 @@ PER_PAGE = 50
 ACTIONS = {
     "sign_in.failure_burst": "Repeated failed sign-ins for one account",
     "sign_in.failure_burst_address": "Repeated failed sign-ins from one address",
+    "sign_in.unlock_link_sent": "Sign-in paused by failures from many addresses: owner emailed a link",
     "account.registered": "Account created",
     "account.password_changed": "Password changed",
     "account.email_changed": "Email address changed",

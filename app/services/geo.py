@@ -19,7 +19,9 @@ from app.services.errors import ValidationError
 
 # Outward code: area (1-2 letters) + district (digit, then a digit or letter).
 # Inward code: sector digit + unit (2 letters, never C I K M O V).
-_POSTCODE_RE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][ABD-HJLNP-UW-Z]{2})$")
+# The second half of a postcode (the inward code): a digit and two letters, never C, I, K, M, O or V.
+INWARD_CODE = "[0-9][ABD-HJLNP-UW-Z]{2}"
+_POSTCODE_RE = re.compile(rf"^([A-Z]{{1,2}}[0-9][A-Z0-9]?)({INWARD_CODE})$")
 _OUTWARD_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
 
 MALFORMED_POSTCODE = "Enter a full UK postcode, like PE1 1XX"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from app.database import utcnow
+from app.database import MAX_ID, utcnow
 from app.extensions import db
 from app.models import (
     MAX_PRICE_PENCE,
@@ -83,7 +83,8 @@ def _validated(data: ListingInput) -> dict:
     elif len(title) > MAX_TITLE:
         errors["title"] = f"Name must be {MAX_TITLE} characters or fewer"
     values["title"] = title
-    category = db.session.get(Category, data.category_id) if data.category_id else None
+    known_id = isinstance(data.category_id, int) and 0 < data.category_id <= MAX_ID
+    category = db.session.get(Category, data.category_id) if known_id else None
     if category is None:
         errors["category_id"] = "Select the kind of care or support"
     else:

@@ -353,7 +353,8 @@ def _members_query(lot_ids: Sequence[int]):
     )
 
 
-def _rank_lots(lots: Sequence[FrameworkLot]) -> dict[int, list[ServiceRank]]:
+def rank_lots(lots: Sequence[FrameworkLot]) -> dict[int, list[ServiceRank]]:
+    """{lot id: its members' ranks, best first}, worked out from the database."""
     if not lots:
         return {}
     members: dict[int, list[Member]] = {lot.id: [] for lot in lots}
@@ -377,7 +378,7 @@ def lot_ranking(lot_id: int) -> list[ServiceRank]:
     lot = db.session.get(FrameworkLot, lot_id)
     if lot is None:
         return []
-    return _rank_lots([lot])[lot.id]
+    return rank_lots([lot])[lot.id]
 
 
 def service_ranks(service_ids: Iterable[int]) -> dict[int, ServiceRank]:
@@ -406,7 +407,7 @@ def service_ranks(service_ids: Iterable[int]) -> dict[int, ServiceRank]:
     for service_id, lot_id in rows:
         first_lot.setdefault(service_id, lot_id)
     lots = db.session.execute(select(FrameworkLot).where(FrameworkLot.id.in_(set(first_lot.values())))).scalars().all()
-    ranked = _rank_lots(lots)
+    ranked = rank_lots(lots)
     result = {}
     for service_id, lot_id in first_lot.items():
         for rank in ranked.get(lot_id, []):

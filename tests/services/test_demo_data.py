@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 
 import pytest
@@ -200,4 +201,50 @@ def test_demo_budgets_have_history_that_adds_up(app):
     joan = db.session.execute(select(User).where(User.email == "isf@demo.test")).scalar_one()
     [isf] = budgets.budgets_for_citizen(joan)
     assert isf.is_isf and budgets.summary(isf).spent_pence > 0
+    assert ledger_check.check() == []
+    # History is dated in the past, and its notices were read long ago: a new demo session
+    # starts with only what is still going on unread.
+    from app.models import Notification
+    from app.services import notifications
+
+    done = [b for b in mine if b.status is BookingStatus.COMPLETED]
+    assert done and all(b.created_at.date() < dt.date.today() - dt.timedelta(days=20) for b in done)
+    old = db.session.execute(select(Notification).where(Notification.link == f"/bookings/{done[0].public_id}")).scalars().all()
+    assert old and all(n.read_at is not None and n.created_at < n.created_at.now(n.created_at.tzinfo) - dt.timedelta(days=7) for n in old)
+    for user in (margaret, joan, db.session.execute(select(User).where(User.email == "provider@demo.test")).scalar_one()):
+        assert notifications.unread_count(user) <= 5, (user.email, notifications.unread_count(user))
+
+
+def test_every_demo_load_gives_provider_demo_visits_around_now_and_funds_this_period(app, monkeypatch):
+    """Whatever day the demo starts, provider@demo.test has an accepted visit that has just
+    started (record it as delivered at once) and one within the hour; the current period is
+    paid into every budget. A load soon after finds them and books nothing more."""
+    import datetime as dt
+
+    from app.models import BookingStatus, BudgetPeriod, PersonalBudget, User
+    from app.services import bookings, ledger_check
+    from app.services.policy import current_policy
+    from app.uk_time import UK, uk_today
+
+    morning = dt.datetime.combine(uk_today(), dt.time(10, 40), tzinfo=UK).astimezone(dt.UTC)  # inside the service's hours
+    monkeypatch.setattr("app.services.demo.today.utcnow", lambda: morning)
+    demo.load(demo_mode=True)
+    owner = db.session.execute(select(User).where(User.email == "provider@demo.test")).scalar_one()
+    from app.services import accounts
+
+    visits = [
+        v
+        for b in bookings.bookings_for_provider(accounts.provider_for_staff(owner))
+        for v in b.visits
+        if b.status is BookingStatus.ACCEPTED and abs(v.starts_at - morning) < dt.timedelta(hours=1)
+    ]
+    starts = sorted(v.starts_at.astimezone(UK).time() for v in visits)
+    assert starts == [dt.time(10, 30), dt.time(10, 45)], starts
+    started = next(v for v in visits if v.starts_at <= morning)
+    bookings.record_delivery(started, by=owner, now=morning)  # can be recorded as soon as the demo starts
+    period_start, _ = current_policy().period_containing(uk_today())
+    budgets_now = db.session.execute(select(PersonalBudget)).scalars().all()
+    funded = {p.budget_id for p in db.session.execute(select(BudgetPeriod).where(BudgetPeriod.starts_on == period_start)).scalars()}
+    assert {b.id for b in budgets_now} <= funded
+    assert set(demo.load(demo_mode=True).created) == set()  # still within the hour: nothing more
     assert ledger_check.check() == []

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import EmailStatus, Notification, OrgRole, ProviderStaff, Role, User
+from app.models import EmailStatus, Notification, OrgRole, Provider, ProviderStaff, Role, User
 from app.services import accounts, demo, mail, notifications
 from app.services.demo.accounts import DEMO_PASSWORD, DEMO_PEOPLE
 from app.services.errors import DomainError
-from tests.helpers import outbox, sign_in
+from tests.helpers import outbox, sign_in, visible_text
 
 
 class _FailingSender:
@@ -144,9 +144,12 @@ def test_the_cli_sends_the_queue(runner, make_citizen):
 def test_demo_accounts_each_sign_in_with_the_demo_password(app, make_district):
     # A small market is enough: the loader finds a framework provider for provider@demo.test.
     report = demo.load(demo_mode=True)
-    assert report.created["demo accounts"] == len(DEMO_PEOPLE) == 7
-    assert not demo.load(demo_mode=True).changed  # idempotent
-    for email, _name, role, _funding in DEMO_PEOPLE:
+    providers = db.session.execute(select(Provider)).scalars().all()
+    # The people of the demo, and an owner for every provider but provider@demo.test's.
+    assert len(DEMO_PEOPLE) == 7 and report.created["demo accounts"] == 7 + len(providers) - 1
+    again = demo.load(demo_mode=True)
+    assert set(again.created) <= {"visits today"}  # idempotent, but for keeping today's visits current
+    for email, _name, role, _funding, _who in DEMO_PEOPLE:
         user = accounts.user_by_email(email)
         assert user.role is role
         client = app.test_client()
@@ -158,6 +161,17 @@ def test_demo_accounts_each_sign_in_with_the_demo_password(app, make_district):
     staff = db.session.execute(select(ProviderStaff).where(ProviderStaff.user_id == owner.id)).scalar_one()
     assert staff.org_role is OrgRole.OWNER and any(m.is_approved for m in staff.provider.memberships)
     assert accounts.user_by_email("selffunder@demo.test").citizen_funding.value == "self_funder"
+    # Every provider has an owner who signs in with the demo password, named on its page.
+    for provider in providers:
+        [member] = db.session.execute(select(ProviderStaff).where(ProviderStaff.provider_id == provider.id)).scalars().all()
+        assert member.org_role is OrgRole.OWNER
+    other = next(p for p in providers if p.id != staff.provider_id and p.status.value == "verified")
+    other_owner = accounts.user_by_email(demo.owner_email(other))
+    sign_in(app.test_client(), other_owner, DEMO_PASSWORD)
+    assert f"sign in as {other_owner.email} with the demo password" in visible_text(app.test_client().get(f"/providers/{other.id}"))
+    sign_in_page = visible_text(app.test_client().get("/sign-in"))
+    for email, *_ in DEMO_PEOPLE:
+        assert email in sign_in_page, email
 
 
 def test_demo_accounts_are_refused_outside_demo_mode(app):

@@ -117,6 +117,8 @@ MATRIX: dict[str, list[Case]] = {
     "api.openapi": [GET("/api/v1/openapi.json", everyone())],
     # -- auth: open to anyone ------------------------------------------------------------------
     "auth.sign_in": [GET("/sign-in", anonymous_page()), POST("/sign-in", {v: ALLOWED if v == ANON else REDIRECT for v in VISITORS})],
+    # An emailed link that lets an account's owner sign in while guesses from elsewhere pause it.
+    "auth.unlock": [GET("/sign-in/unlock/not-a-real-link", everyone(NOT_FOUND))],
     "auth.two_step_code": [GET("/sign-in/two-step", everyone(SIGN_IN)), POST("/sign-in/two-step", everyone(SIGN_IN))],
     "auth.sign_out": [POST("/sign-out", everyone(SIGN_IN))],
     "auth.register": [GET("/register", anonymous_page()), POST("/register", {v: ALLOWED if v == ANON else REDIRECT for v in VISITORS})],

@@ -111,6 +111,10 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_elsewhere(client, make_
         "/sign-in?next=https://evil.example/", data={"csrf_token": csrf_from(page), "email": user.email, "password": DEFAULT_PASSWORD}
     )
     assert response.headers["Location"] == "/my-care"
+    # Signed in, a line break in next= (a header that would end early) is refused, not a 500.
+    for target in ("/account%0d%0aSet-Cookie:%20x=y", "/account%0aX", "/account%09x"):
+        answer = client.get(f"/sign-in?next={target}")
+        assert answer.status_code == 302 and answer.headers["Location"] == "/my-care", target
 
 
 def test_signing_out_ends_the_session_on_the_server_so_a_copied_cookie_is_dead(app, client, make_citizen):

@@ -348,6 +348,69 @@ def test_with_the_database_down_pages_are_the_styled_500_and_health_is_503(backe
     assert response.json["status"] == "degraded"
 
 
+def test_a_database_that_accepts_connections_and_never_answers_fails_fast(tmp_path):
+    """A PostgreSQL that takes the connection and then says nothing: each page is the styled
+    500 page within seconds (not a worker held for good), and /health answers 503 within 5."""
+    import socket
+    import threading
+    import time
+
+    from app import create_app
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    held = []
+
+    def accept_and_say_nothing():
+        while True:
+            try:
+                held.append(silent.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
+    port = silent.getsockname()[1]
+    try:
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://postgres@127.0.0.1:{port}/marketplace",
+                "SEARCH_INDEX_DIR": str(tmp_path / "search-index"),
+                "DATABASE_CONNECT_TIMEOUT_SECONDS": 1,
+            }
+        )
+        assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["connect_timeout"] == 1
+        client = app.test_client()
+        for url in ("/", "/services/1"):
+            started = time.monotonic()
+            response = client.get(url)
+            assert response.status_code == 500 and h1(response) == "Sorry, there is a problem with the service", url
+            assert time.monotonic() - started < 3, url  # one connect timeout, not one for the page and one for its header
+        started = time.monotonic()
+        response = client.get("/health")
+        assert response.status_code == 503 and response.json["database"]["ok"] is False
+        assert time.monotonic() - started < 5
+        assert held  # it really was answering the connection, and nothing more
+    finally:
+        silent.close()
+        for connection in held:
+            connection.close()
+
+
+def test_postgresql_statements_and_connections_have_time_limits():
+    from app.config import engine_options
+
+    options = engine_options(
+        {
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/x",
+            "DATABASE_CONNECT_TIMEOUT_SECONDS": 3,
+            "DATABASE_STATEMENT_TIMEOUT_SECONDS": 30,
+        }
+    )
+    assert options["connect_args"] == {"connect_timeout": 3, "options": "-c statement_timeout=30000"} and options["pool_timeout"] == 3
+    assert "connect_args" not in engine_options({"SQLALCHEMY_DATABASE_URI": "sqlite:///x"})
+
+
 def _explode_route(app):
     app.config["PROPAGATE_EXCEPTIONS"] = False
 

@@ -12,7 +12,7 @@ from app.models import AuditEvent, Role
 from app.services import two_step
 from app.services.errors import Conflict
 from tests.factories import DEFAULT_PASSWORD
-from tests.helpers import csrf_from, h1, next_code, page, post_form, sign_in, visible_text
+from tests.helpers import csrf_from, h1, link_in, next_code, outbox, page, post_form, sign_in, visible_text
 
 
 @pytest.fixture
@@ -29,12 +29,19 @@ def limited_client(app):
     # The limiter is shared: the next app created switches it back off.
 
 
-def _fail(client, email):
+def _fail(client, email, address="127.0.0.1"):
+    client.environ_base["REMOTE_ADDR"] = address
     token = csrf_from(client.get("/sign-in"))
     return client.post("/sign-in", data={"csrf_token": token, "email": email, "password": "not the password"})
 
 
-def test_failed_sign_ins_for_one_account_are_limited_with_a_clear_429(limited_client, make_citizen):
+def _sign_in_from(client, user, address):
+    client.environ_base["REMOTE_ADDR"] = address
+    token = csrf_from(client.get("/sign-in"))
+    return client.post("/sign-in", data={"csrf_token": token, "email": user.email, "password": DEFAULT_PASSWORD})
+
+
+def test_ten_wrong_passwords_lock_out_only_that_address_not_the_owner(app, limited_client, make_citizen):
     user = make_citizen()
     for _ in range(10):
         assert _fail(limited_client, user.email).status_code == 200
@@ -43,16 +50,41 @@ def test_failed_sign_ins_for_one_account_are_limited_with_a_clear_429(limited_cl
     assert h1(response) == "Too many attempts"
     assert "Wait a few minutes and try again" in visible_text(response)
     assert response.headers.get("Retry-After")
-    # Even the right password waits now: the account is protected, not just the guess.
-    token = csrf_from(limited_client.get("/sign-in"))
-    assert limited_client.post("/sign-in", data={"csrf_token": token, "email": user.email, "password": DEFAULT_PASSWORD}).status_code == 429
-    # Another account from the same address is not affected yet.
+    # From that address even the right password waits now: the guesser gets no further.
+    assert _sign_in_from(limited_client, user, "127.0.0.1").status_code == 429
+    # Another account from the same address is not affected.
     assert _fail(limited_client, "someone-else@example.test").status_code == 200
+    # The owner, at home, signs in as usual: the guesser cannot lock them out.
+    owner = limited_client.application.test_client()
+    assert _sign_in_from(owner, user, "192.0.2.7").status_code == 302
 
 
 def test_failed_sign_ins_from_one_address_are_limited_across_accounts(limited_client):
-    statuses = [_fail(limited_client, f"person{n}@example.test").status_code for n in range(31)]
-    assert statuses[:30] == [200] * 30 and statuses[30] == 429
+    """A spray of guesses at many accounts from one address stops at 100, room enough for a
+    busy office's mistyped passwords."""
+    statuses = [_fail(limited_client, f"person{n}@example.test").status_code for n in range(101)]
+    assert statuses[:100] == [200] * 100 and statuses[100] == 429
+
+
+def test_guesses_at_one_account_from_everywhere_pause_it_and_email_its_owner_a_way_in(app, limited_client, make_citizen):
+    user = make_citizen()
+    for n in range(50):  # five guesses from each of ten addresses: none of them is stopped on its own
+        assert _fail(limited_client, user.email, f"198.51.100.{n // 5}").status_code == 200
+    paused = _fail(limited_client, user.email, "203.0.113.1")
+    assert paused.status_code == 429 and "we have paused signing in to it" in visible_text(paused)
+    stranger = limited_client.application.test_client()
+    assert _sign_in_from(stranger, user, "203.0.113.2").status_code == 429  # the right password too, from anywhere
+    db.session.rollback()  # see what the other app committed (SQLite keeps a read snapshot)
+    [email] = [e for e in outbox(user.email) if e.subject == "Sign in to your account"]  # once, however often it is tried
+    link = link_in(email, "/sign-in/unlock/")
+    owner = limited_client.application.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "192.0.2.8"
+    assert "You can sign in from this browser now" in visible_text(owner.get(link, follow_redirects=True))
+    assert _sign_in_from(owner, user, "192.0.2.8").status_code == 302  # the owner is let in
+    assert _sign_in_from(stranger, user, "203.0.113.2").status_code == 429  # nobody else is
+    assert owner.get("/sign-in/unlock/forged-link").status_code == 404
+    events = db.session.execute(select(AuditEvent).where(AuditEvent.action == "sign_in.unlock_link_sent")).scalars().all()
+    assert len(events) == 1 and events[0].target_id == str(user.id)
 
 
 def test_successful_sign_ins_do_not_count(limited_client, make_citizen):

@@ -178,6 +178,28 @@ def test_events_that_are_not_ours_are_acknowledged_and_ignored(client):
     assert other.status_code == 200 and other.json["outcome"].startswith("ignored")
 
 
+@pytest.mark.parametrize(
+    ("event_id", "event_type", "obj", "why"),
+    [
+        ("evt_string_object", "payment_intent.succeeded", "not an object", "data.object is not an object"),
+        ("evt_list_object", "payment_intent.succeeded", [1, 2], "data.object is not an object"),
+        ("evt_" + "x" * 5_000, "payment_intent.succeeded", {"id": "pi_1"}, "its id or type is too long"),
+        ("evt_nul", "payment_intent.succeeded", {"id": "pi_\x00", "metadata": {}}, "it holds a NUL character"),
+        ("evt_nul_in\x00id", "payment_intent.succeeded", {"id": "pi_2"}, "it holds a NUL character"),
+        ("evt_long_object", "payment_intent.succeeded", {"id": "pi_" + "y" * 300}, "its object's id is too long"),
+    ],
+)
+def test_a_signed_but_malformed_event_is_recorded_and_ignored_never_an_error(client, event_id, event_type, obj, why):
+    from app.models import StripeEvent
+
+    payload = event(event_id, event_type, obj)
+    response = post(client, payload)
+    assert response.status_code == 200 and response.json["outcome"] == f"ignored: {why}", response.get_data(as_text=True)[:300]
+    again = post(client, payload)  # Stripe sending it again changes nothing
+    assert again.status_code == 200 and again.json["duplicate"] is True
+    assert db.session.query(StripeEvent).filter(StripeEvent.outcome == f"ignored: {why}").count() == 1
+
+
 def test_without_configuration_the_webhook_says_so(client, app):
     app.config.update(STRIPE_SECRET_KEY="", STRIPE_PUBLISHABLE_KEY="", STRIPE_WEBHOOK_SECRET="")
     payload = event("evt_n", "payment_intent.succeeded", {"id": "pi_n"})

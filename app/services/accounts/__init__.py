@@ -14,6 +14,7 @@ Modules:
   password_changes   changing a password, and resetting a forgotten one
   council_accounts   commissioners and admins: created, moved between roles, deactivated
   acting_for         representatives and provider staff
+  unlocking          letting an account's owner sign in while guesses from elsewhere pause it
 """
 
 from app.services.accounts.acting_for import (
@@ -63,6 +64,7 @@ from app.services.accounts.signing_in import (
     sign_out,
     sign_out_other_sessions,
 )
+from app.services.accounts.unlocking import send_unlock_link, user_for_unlock_token
 from app.services.facade import seal
 
 __all__ = [
@@ -102,12 +104,14 @@ __all__ = [
     "request_password_reset",
     "reset_password",
     "search_users",
+    "send_unlock_link",
     "set_active",
     "sign_out",
     "sign_out_other_sessions",
     "staff_membership",
     "update_details",
     "user_by_email",
+    "user_for_unlock_token",
     "users_by_id",
 ]
 

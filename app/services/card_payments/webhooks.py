@@ -4,6 +4,7 @@ so a replayed or late event changes nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -41,12 +42,17 @@ def handle_webhook(payload: bytes, signature_header: str | None) -> WebhookResul
         obj = event["data"]["object"]
     except (ValueError, KeyError, TypeError) as exc:
         raise WebhookRejected("Not a Stripe event") from exc
+    problem = _malformed(event_id, event_type, created, obj)
+    if problem:
+        # Signed, so it came from Stripe, but not an event we can act on: recorded (under a
+        # name that fits) and ignored, so Stripe does not send it again and again.
+        event_id, event_type, created, obj = _safe_id(event_id), _safe_text(event_type, 120), 0, {}
     object_id = obj.get("id") if isinstance(obj, dict) else None
     try:
         with write_transaction():
             db.session.add(StripeEvent(event_id=event_id, event_type=event_type, object_id=object_id, stripe_created=created))
             db.session.flush()
-            outcome = _apply_event(event_type, obj)
+            outcome = f"ignored: {problem}" if problem else _apply_event(event_type, obj)
             db.session.execute(update(StripeEvent.__table__).where(StripeEvent.__table__.c.event_id == event_id).values(outcome=outcome))
     except IntegrityError:
         db.session.rollback()
@@ -54,6 +60,47 @@ def handle_webhook(payload: bytes, signature_header: str | None) -> WebhookResul
         return WebhookResult(event_id, True, recorded.outcome)
     notices.send_queued()
     return WebhookResult(event_id, False, outcome)
+
+
+MAX_ID = 255  # stripe_events.event_id and object_id
+MAX_CREATED = 2**63 - 1
+
+
+def _malformed(event_id, event_type, created, obj) -> str | None:
+    """Why a signed event cannot be applied, or None."""
+    if not isinstance(event_id, str) or not isinstance(event_type, str) or not 0 <= created <= MAX_CREATED:
+        return "its id, type or time is not what Stripe sends"
+    if len(event_id) > MAX_ID or len(event_type) > 120:
+        return "its id or type is too long"
+    if not isinstance(obj, dict):
+        return "data.object is not an object"
+    if isinstance(obj.get("id"), str) and len(obj["id"]) > MAX_ID:
+        return "its object's id is too long"
+    if _holds_nul([event_id, event_type, obj]):
+        return "it holds a NUL character"
+    return None
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def _safe_id(value) -> str:
+    """An event id that fits the column: the id itself, or a digest of a malformed one."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    if len(text) <= MAX_ID and "\x00" not in text:
+        return text
+    return "malformed:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _safe_text(value, limit: int) -> str:
+    return (value if isinstance(value, str) else str(value)).replace("\x00", "")[:limit]
 
 
 def _apply_event(event_type: str, obj: dict) -> str:

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from app.database import write_transaction
 from app.extensions import db
 from app.models import (
+    Booking,
     BookingSchedule,
     BudgetType,
+    Notification,
     PersonalBudget,
     PriceUnit,
     Provider,
@@ -136,6 +139,7 @@ def load_money(report: LoadReport) -> None:
 
     if isf_citizen is not None:
         _load_isf(isf_citizen, commissioner, owner, provider, service, policy, current, report)
+    _file_away_past_notices()
 
 
 def _past_period(n: int, start: dt.date, budget, service: Service, citizen: User, owner: User, policy, system: Actor) -> None:
@@ -230,6 +234,18 @@ def _load_isf(
     budgets.fund_budget(budget, current, policy=policy, actor=Actor.system("demo load"))
     report.add("personal budgets")
     report.add("bookings")
+
+
+def _file_away_past_notices() -> None:
+    """Notices about bookings that are over were read long ago: dated when their booking last
+    changed and marked read, so a new demo session starts with only today's news unread."""
+    with write_transaction():
+        for booking in db.session.execute(select(Booking)).scalars():
+            if any(v.status.is_upcoming for v in booking.visits) or not booking.events:
+                continue
+            when = booking.events[-1].at
+            links = (f"/bookings/{booking.public_id}", f"/provider/bookings/{booking.public_id}")
+            db.session.execute(update(Notification).where(Notification.link.in_(links)).values(created_at=when, read_at=when))
 
 
 # Each service call above is its own unit of work, so the loader must not wrap this step.

@@ -55,7 +55,7 @@ from app.services.search.engines import engine
 from app.services.search.facets import FacetValue
 from app.services.search.params import API_PARAMETERS, DAY_VALUES, SearchParams, Sort, parse_page
 from app.services.search.ranks import listed_service_rank
-from app.services.search.reference import category_choices, params_from_args
+from app.services.search.reference import category_choices, known_districts, params_from_args
 from app.services.search.results import ResultItem, SearchResults, search
 from app.services.search.status import index_status
 from app.services.search.storage import SearchUnavailable, index_lock
@@ -76,6 +76,7 @@ __all__ = [
     "engine",
     "index_lock",
     "index_status",
+    "known_districts",
     "listed_service_rank",
     "params_from_args",
     "parse_page",

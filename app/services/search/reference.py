@@ -49,6 +49,11 @@ def districts() -> Districts:
     return current_app.extensions.setdefault("search_districts", Districts())
 
 
+def known_districts() -> list[str]:
+    """The postcode districts a search can be placed in, by outward code."""
+    return sorted(districts().get())
+
+
 def category_choices() -> list[tuple[str, str]]:
     """(slug, name) of every category, in taxonomy order."""
     c = Category.__table__
