@@ -251,6 +251,7 @@ def _schemas() -> dict:
 
 def openapi_document(*, categories: list[str], districts: list[str]) -> dict:
     """The description, with today's types of support and postcode districts in it."""
+
     def response(description: str, schema: str) -> dict:
         return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
 
