@@ -179,6 +179,9 @@ class Config:
         # The largest request body anyone may send (Flask answers 413 beyond it, before
         # reading the rest): forms are a few kilobytes; a provider's visit file is the largest.
         self.MAX_CONTENT_LENGTH = _int("MAX_REQUEST_KB", 2048, minimum=64) * 1024
+        self._read_mail(env)
+
+    def _read_mail(self, env) -> None:
         # Email: "log" writes emails to the log (and the admin outbox page shows them);
         # "smtp" sends them through SMTP_HOST.
         self.MAIL_BACKEND = env.get("MAIL_BACKEND", self.DEFAULT_MAIL_BACKEND).strip().lower()

@@ -116,7 +116,7 @@ def init_security_headers(app: Flask) -> None:
         return response
 
 
-# -- Signing in and role guards (issue 4) ------------------------------------------------
+# -- Signing in and role guards ------------------------------------------------
 #
 # ``current_user`` (Flask-Login) works everywhere once ``init_login`` has run. Guards:
 #

@@ -183,7 +183,7 @@ def make_membership(app):
     return make
 
 
-# Every factory-made account has this password unless told otherwise (issue 4).
+# Every factory-made account has this password unless told otherwise.
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
 

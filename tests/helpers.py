@@ -45,7 +45,7 @@ def links(response) -> dict[str, str]:
     return {squash(a.get_text(" ")): a.get("href") for a in page(response).find_all("a")}
 
 
-# -- Signing in and forms (issue 4) ------------------------------------------------------
+# -- Signing in and forms ------------------------------------------------------
 
 _CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 

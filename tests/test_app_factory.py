@@ -226,7 +226,7 @@ def test_nul_characters_in_a_form_are_a_clear_400(client):
     assert h1(response) == "There is a problem with your request"
 
 
-# -- Production refuses what is unsafe (issue 4 hardening) -------------------------------------
+# -- Production refuses what is unsafe -------------------------------------
 
 
 @pytest.mark.parametrize("value", ["1", "true", "on"])

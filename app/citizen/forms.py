@@ -151,7 +151,7 @@ def quarter_hours(windows: list[tuple[dt.time, dt.time]]) -> list[tuple[str, str
     return [(t.strftime("%H:%M"), format_time(t)) for t in sorted(times)]
 
 
-# Paying by card (issue 6) --------------------------------------------------------------------
+# Paying by card --------------------------------------------------------------------
 
 NEW_CARD = "new"  # the "Add a new card" choice
 

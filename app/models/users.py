@@ -55,7 +55,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), nullable=False, index=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     last_signed_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    # Added by issue 4 (migration 0004).
+    # Added by migration 0004.
     citizen_funding: Mapped[CitizenFunding | None] = mapped_column(enum_column(CitizenFunding, "citizen_funding"))
     password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Two-step verification: a base32 TOTP secret once confirmed, and the last time step

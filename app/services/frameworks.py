@@ -1,6 +1,6 @@
 """The council's framework, as commissioners run it: lots with their quality/price
 weights, and which providers are approved or suspended on each lot (with a reason).
-Ranking (issue 3) reads these live, so it follows each decision at once."""
+Ranking reads these live, so it follows each decision at once."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 closures on dates. Every function checks the person is on the provider's team with a
 role that allows it; someone else's listing is NotFound.
 
-The search index follows model changes by itself (issue 3), so these functions only
+The search index follows model changes by itself, so these functions only
 change models and commit.
 """
 

@@ -370,7 +370,7 @@ def test_without_keys_the_card_option_explains_it_is_not_configured(app, make_se
         card_payments.start_card_setup(citizen)
 
 
-# A capture that cannot be made (issue 6: never leave a delivered visit unpaid and untracked) ----
+# A capture that cannot be made (never leave a delivered visit unpaid and untracked) ----
 
 
 def stripe_post(base_url: str, path: str, data: bytes = b"") -> dict:

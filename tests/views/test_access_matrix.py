@@ -112,7 +112,7 @@ MATRIX: dict[str, list[Case]] = {
     "public.privacy": [GET("/privacy", everyone())],
     "public.health": [GET("/health", everyone())],
     "public.search_page": [GET("/search?q=care", everyone())],
-    # -- the public JSON API (issue 3) -------------------------------------------------------------
+    # -- the public JSON API -------------------------------------------------------------
     "api.services": [GET("/api/v1/services?q=care", everyone())],
     "api.openapi": [GET("/api/v1/openapi.json", everyone())],
     # -- auth: open to anyone ------------------------------------------------------------------
@@ -165,7 +165,7 @@ MATRIX: dict[str, list[Case]] = {
     "enquiries.thread": [GET("/enquiries/{enquiry_a}", only(CIT_A, REP_A))],
     "enquiries.reply": [POST("/enquiries/{enquiry_a}/reply", only(CIT_A, REP_A, ok=ALLOWED))],
     "enquiries.close": [POST("/enquiries/{enquiry_a}/close", only(CIT_A, REP_A, ok=ALLOWED))],
-    # -- booking and budgets, the citizen's side (issue 5) -----------------------------------------
+    # -- booking and budgets, the citizen's side -----------------------------------------
     "citizen.book": [
         GET("/services/{service_x}/book", only(*CITIZEN_SIDE)),
         POST("/services/{service_x}/book", only(*CITIZEN_SIDE, ok=ALLOWED)),
@@ -186,7 +186,7 @@ MATRIX: dict[str, list[Case]] = {
     "citizen.budget": [GET("/budgets/{budget_a}", only(CIT_A, REP_A))],
     "citizen.budget_statement_csv": [GET("/budgets/{budget_a}/statement.csv", only(CIT_A, REP_A))],
     "citizen.move_isf": [GET("/budgets/{isf_a}/move", only(CIT_A, REP_A)), POST("/budgets/{isf_a}/move", only(CIT_A, REP_A, ok=ALLOWED))],
-    # -- paying by card, the citizen's side (issue 6); the world has no Stripe keys, so the
+    # -- paying by card, the citizen's side; the world has no Stripe keys, so the
     # card pages say card payments are not set up, and nothing is asked of Stripe ------------
     "citizen.choose_card": [
         GET("/services/{service_x}/book/card?key=not-started", only()),
@@ -419,7 +419,7 @@ def world(
     db.session.commit()
     from sqlalchemy import select
 
-    # Money (issue 5): A's and B's budgets, A's ISF with provider X, A's booking with X.
+    # Money: A's and B's budgets, A's ISF with provider X, A's booking with X.
     from app.models import BudgetPeriod, BudgetType, Representation
     from app.services import bookings as booking_service
     from tests.services.money_helpers import future_day, request_for
@@ -430,11 +430,11 @@ def world(
         request_for(service_x, budget_a, day=future_day(policy)), citizen=citizen_a, booker=citizen_a, policy=policy
     )
 
-    # Card payments (issue 6): A's booking with X paid by A's card, with a visit paid (to
+    # Card payments: A's booking with X paid by A's card, with a visit paid (to
     # refund), one whose charge failed (to pay) and one whose bank wants A to confirm.
     card = _card_booking(citizen_a, service_x)
 
-    # The search index, so the search page and API answer as they do in service (issue 3).
+    # The search index, so the search page and API answer as they do in service.
     from app.services import search
 
     search.rebuild()

@@ -240,7 +240,7 @@ def test_secure_cookies_in_production(monkeypatch, tmp_path):
     assert app.config["REMEMBER_COOKIE_SECURE"]
 
 
-# -- Emailed links are on the service's own address (issue 4 hardening) ----------------------------
+# -- Emailed links are on the service's own address ----------------------------
 
 PUBLIC = "https://care.example.gov.uk"
 
@@ -291,7 +291,7 @@ def test_every_emailed_invitation_and_set_up_link_ignores_the_host_header(
         _only_public_links(email)
 
 
-# -- Changing your details (issue 4 hardening) ------------------------------------------------------
+# -- Changing your details ------------------------------------------------------
 
 
 def _details(client, **data):
@@ -355,7 +355,7 @@ def test_an_email_another_account_has_is_refused(client, make_citizen):
     assert "Another account already uses this email address" in visible_text(response)
 
 
-# -- Double submits racing for the same email (issue 4 hardening) -------------------------------------
+# -- Double submits racing for the same email -------------------------------------
 
 
 def _lose_the_race_once(monkeypatch, email):

@@ -723,7 +723,7 @@ def test_the_provider_records_a_card_visit_charged_on_delivery_through_the_page(
     assert ledger_check.check() == []
 
 
-# Issue 6 hardening through the pages ---------------------------------------------------------
+# Hardening through the pages ---------------------------------------------------------
 
 
 def test_a_refund_already_in_progress_keeps_its_request_so_pressing_again_refunds_once(client, login, market, paid, monkeypatch):

@@ -194,7 +194,7 @@ def test_citizens_do_not_have_to_use_two_step(production_like, make_citizen):
     assert client.get("/account").status_code == 200
 
 
-# -- Codes typed in other scripts (issue 4 hardening) ---------------------------------------------
+# -- Codes typed in other scripts ---------------------------------------------
 
 FULLWIDTH = "１２３４５６"  # str.isdigit() says yes; compare_digest() raises TypeError on it
 NOT_ASCII = [FULLWIDTH, "١٢٣٤٥٦", "ａｂｃｄｅ-ｆｇｈｊｋ", "abcdé-fghjk"]

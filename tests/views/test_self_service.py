@@ -726,7 +726,7 @@ def test_the_public_service_page_offers_to_ask_a_question(app, make_service, mak
     assert app.test_client().get(link).headers["Location"] == f"/sign-in?next=/services/{service.id}/ask"
 
 
-# -- The audit CSV cannot run formulas in a spreadsheet (issue 4 hardening) ----------------------------
+# -- The audit CSV cannot run formulas in a spreadsheet ----------------------------
 
 
 def test_the_audit_csv_guards_every_text_column_against_formulas(app, client, make_commissioner):
