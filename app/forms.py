@@ -53,12 +53,16 @@ class Required(InputRequired):
 
 
 class Blankable(Optional):
-    """An empty answer (or one of spaces) needs no more checks, but a problem found before
-    the checks (a choice that is not one of the choices) still stands: WTForms' Optional
-    would wipe it, and the view would then read the bad value as if it were valid."""
+    """An empty answer needs no more checks. An answer of only spaces needs none either,
+    but a problem found before the checks (spaces are not one of a list's choices) still
+    stands: WTForms' Optional would wipe it, and the view would read the spaces as if they
+    were a valid choice."""
 
     def __call__(self, form, field):
-        if not field.raw_data or (isinstance(field.raw_data[0], str) and not field.raw_data[0].strip()):
+        if not field.raw_data or field.raw_data[0] == "":
+            field.errors[:] = []  # nothing chosen or typed: nothing to be wrong
+            raise StopValidation()
+        if isinstance(field.raw_data[0], str) and not field.raw_data[0].strip():
             raise StopValidation()
 
 
@@ -215,7 +219,7 @@ class GovIntegerField(IntegerField):
             raise ValueError(self.invalid_message) from None
 
 
-# Refunding a card payment (issue 6): provider and commissioner booking pages ----------------
+# Refunding a card payment: provider and commissioner booking pages ----------------
 
 from wtforms import HiddenField  # noqa: E402
 

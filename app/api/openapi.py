@@ -20,8 +20,9 @@ def _parameters(categories: list[str], districts: list[str]) -> list[dict]:
     return [
         _parameter(
             "q",
-            'Words to search for. Whoosh syntax works: AND, OR, NOT, brackets, "phrases", wild* and fuzzy~ words.',
-            {"type": "string", "maxLength": sp.MAX_QUERY_LENGTH},
+            'Words to search for. Whoosh syntax works: AND, OR, NOT, brackets, "phrases", wild* and fuzzy~ words. '
+            "A NUL character is refused.",
+            {"type": "string", "maxLength": sp.MAX_QUERY_LENGTH, "pattern": r"^[^\x00]*$"},
         ),
         _parameter(
             "category",

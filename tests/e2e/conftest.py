@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,26 +70,39 @@ def _demo_app(tmp: Path, **config):
     return app
 
 
-def _serve(app):
+@contextmanager
+def served(app):
+    """Serve ``app`` on a free loopback port for the duration; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    return server
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+def card_payments_config(localstripe) -> dict:
+    """Settings for card payments against localstripe on loopback."""
+    from tests.payments_fixtures import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET
+
+    return {
+        "STRIPE_SECRET_KEY": SECRET_KEY,
+        "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": localstripe.url,
+    }
+
+
+def demo_app_with_cards(tmp: Path, localstripe):
+    """The app with demo data, on SQLite, as `make run` would serve it: card payments
+    against localstripe on loopback (started for the test session, as the suite does)."""
+    return _demo_app(tmp, **card_payments_config(localstripe))
 
 
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory, localstripe):
-    """The app with demo data, on SQLite, as `make run` would serve it: card payments
-    against localstripe on loopback (started for the test session, as the suite does)."""
-    from tests.payments_fixtures import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET
-
-    return _demo_app(
-        tmp_path_factory.mktemp("e2e"),
-        STRIPE_SECRET_KEY=SECRET_KEY,
-        STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
-        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        STRIPE_API_BASE=localstripe.url,
-    )
+    return demo_app_with_cards(tmp_path_factory.mktemp("e2e"), localstripe)
 
 
 def _build_search_index(app) -> None:
@@ -103,28 +117,47 @@ E2E_SETUP_STEPS: list = [_build_search_index]
 
 @pytest.fixture(scope="session")
 def live_server(live_app):
-    server = _serve(live_app)
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with served(live_app) as url:
+        yield url
 
 
 # -- The storefront, without card payments (so without localstripe) ---------------------------
 
 # Routes that exist only in this test app (never in create_app), to open the error pages
 # that nothing a visitor does can reach on demand.
-TEST_ONLY_ERRORS = {"500": "/test-only/error/500", "429": "/test-only/error/429"}
+TEST_ONLY_ERRORS = {
+    "400": "/test-only/error/400",
+    "409": "/test-only/error/409",
+    "429": "/test-only/error/429",
+    "500": "/test-only/error/500",
+    "503": "/test-only/error/503",
+}
 
 
 def _add_test_only_error_routes(app) -> None:
-    from werkzeug.exceptions import TooManyRequests
+    from werkzeug.exceptions import BadRequest, ServiceUnavailable, TooManyRequests
+
+    from app.services.errors import Conflict
+
+    @app.get(TEST_ONLY_ERRORS["400"])
+    def _test_only_bad_request():
+        raise BadRequest()
+
+    @app.get(TEST_ONLY_ERRORS["409"])
+    def _test_only_conflict():
+        raise Conflict("This booking has already been accepted.")
+
+    @app.get(TEST_ONLY_ERRORS["429"])
+    def _test_only_too_many_requests():
+        raise TooManyRequests()
 
     @app.get(TEST_ONLY_ERRORS["500"])
     def _test_only_unexpected_error():
         raise RuntimeError("a fault for the browser tests")
 
-    @app.get(TEST_ONLY_ERRORS["429"])
-    def _test_only_too_many_requests():
-        raise TooManyRequests()
+    @app.get(TEST_ONLY_ERRORS["503"])
+    def _test_only_unavailable():
+        raise ServiceUnavailable()
 
 
 @pytest.fixture(scope="session")
@@ -139,9 +172,8 @@ def storefront_app(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def storefront_server(storefront_app):
-    server = _serve(storefront_app)
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with served(storefront_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -207,8 +239,47 @@ def axe_violations(page) -> list[dict]:
 
 
 def assert_accessible(page) -> None:
+    """No axe-core violations (WCAG 2.2 A and AA), and the page reflows at 320 pixels."""
     violations = axe_violations(page)
     assert violations == [], f"axe-core found WCAG 2.2 AA violations on {page.url}: {violations}"
+    assert_reflows(page)
+
+
+# WCAG 1.4.10: content reflows at 320 CSS pixels wide with no sideways scrolling of the page
+# (a table may scroll inside its own region).
+REFLOW_WIDTH = 320
+
+
+def sideways_overflow(page) -> list[str]:
+    """At 320 pixels wide: the elements that stick out past the right edge of the page, if
+    the page scrolls sideways (empty when it does not)."""
+    size = page.viewport_size or {"width": 1280, "height": 720}
+    page.set_viewport_size({"width": REFLOW_WIDTH, "height": 640})
+    try:
+        return page.evaluate(
+            r"""() => {
+                const doc = document.documentElement;
+                if (doc.scrollWidth <= window.innerWidth) return [];
+                const out = [];
+                for (const el of document.body.querySelectorAll('*')) {
+                    const box = el.getBoundingClientRect();
+                    if (box.right > window.innerWidth + 1 && !el.closest('.app-table-scroll')) {
+                        const id = el.id ? '#' + el.id : '';
+                        const names = typeof el.className === 'string' ? el.className.trim() : '';
+                        const cls = names ? '.' + names.split(/\s+/).join('.') : '';
+                        out.push(`${el.tagName.toLowerCase()}${id}${cls} (right edge ${Math.round(box.right)})`);
+                    }
+                }
+                return out.slice(-8);
+            }"""
+        )
+    finally:
+        page.set_viewport_size(size)
+
+
+def assert_reflows(page) -> None:
+    overflow = sideways_overflow(page)
+    assert overflow == [], f"{page.url} scrolls sideways at {REFLOW_WIDTH} pixels; what sticks out: {overflow}"
 
 
 def sign_in_as(page, email: str, password: str | None = None) -> None:

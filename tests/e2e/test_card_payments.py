@@ -203,6 +203,11 @@ def test_the_self_funder_books_and_pays_by_card_end_to_end(page, slot, live_app)
     page.goto("/payments")
     assert "Authorised on Visa credit card ending 4242" in page.locator("main").inner_text()
     accessible(page)
+    # Removing the card is a page of its own, asked before anything is removed (not here:
+    # the next booking uses the card).
+    page.click("a:has-text('Remove')")
+    page.wait_for_url(re.compile(r"/cards/[^/]+/remove$"))
+    accessible(page)
 
     # Next time, the saved card is offered.
     fill_booking_form(page, slot, "card:self_funder", start="13:00")

@@ -68,3 +68,18 @@ def test_keyboard_only_search_filter_and_open_a_result(page):
     assert page.locator("h1").inner_text() == title
     assert "Ranked" in page.locator(".app-rank").inner_text()
     assert_accessible(page)
+
+
+def test_keyboard_users_can_skip_the_filters_to_the_results(page):
+    page.goto("/search?q=home+care&postcode=PE1+1AA")
+    _tab_to(page, "document.activeElement.textContent.trim() === 'Skip to results'")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "results-heading"
+    # From the results heading, the first result is a few tab stops away, not the filters'.
+    for _ in range(7):
+        page.keyboard.press("Tab")
+        if (page.evaluate("document.activeElement.getAttribute('href')") or "").startswith("/services/"):
+            break
+    else:
+        raise AssertionError("the first result was not within 7 tab stops of the results heading")
+    assert_accessible(page)

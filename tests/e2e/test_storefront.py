@@ -67,8 +67,12 @@ def test_the_error_pages_are_styled_and_pass_axe(storefront_page):
     for path, status, heading in [
         ("/services/999999", 404, "Page not found"),
         ("/no-such-page", 404, "Page not found"),
-        (TEST_ONLY_ERRORS["500"], 500, "Sorry, there is a problem with the service"),
+        ("/sign-out", 405, "You cannot do that here"),
+        (TEST_ONLY_ERRORS["400"], 400, "There is a problem with your request"),
+        (TEST_ONLY_ERRORS["409"], 409, "This cannot be done"),
         (TEST_ONLY_ERRORS["429"], 429, "Too many attempts"),
+        (TEST_ONLY_ERRORS["500"], 500, "Sorry, there is a problem with the service"),
+        (TEST_ONLY_ERRORS["503"], 503, "There is a problem"),
     ]:
         response = page.goto(path)
         assert response.status == status, path
@@ -85,6 +89,23 @@ def test_the_error_pages_are_styled_and_pass_axe(storefront_page):
         page.click("button:has-text('Sign in')")
     assert navigation.value.status == 400
     assert page.locator("h1").inner_text() == "This form has expired"
+    assert_accessible(page)
+
+    # A form sent with more than the server takes (a pasted file, say): a page, not a reset.
+    page.goto("/sign-in")
+    page.evaluate(
+        """() => {
+            const form = document.querySelector('#email').form;
+            const big = document.createElement('textarea');
+            big.name = 'padding';
+            big.value = 'x'.repeat(3 * 1024 * 1024);
+            form.appendChild(big);
+        }"""
+    )
+    with page.expect_navigation() as navigation:
+        page.click("button:has-text('Sign in')")
+    assert navigation.value.status == 413
+    assert page.locator("h1").inner_text() == "What you sent is too large"
     assert_accessible(page)
     assert page.js_errors == []
 
