@@ -411,6 +411,35 @@ def test_postgresql_statements_and_connections_have_time_limits():
     assert "connect_args" not in engine_options({"SQLALCHEMY_DATABASE_URI": "sqlite:///x"})
 
 
+def test_a_statement_that_runs_too_long_is_cancelled_by_postgresql():
+    """The statement time limit is really applied to each connection: a query longer than
+    it is cancelled by the server, so a stuck query cannot hold a worker for good."""
+    import time
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from app.config import engine_options
+    from tests.conftest import _postgres_url, skip_or_fail_without_postgres
+
+    url = _postgres_url()
+    if url is None:
+        skip_or_fail_without_postgres()
+    options = engine_options(
+        {"SQLALCHEMY_DATABASE_URI": url, "DATABASE_CONNECT_TIMEOUT_SECONDS": 3, "DATABASE_STATEMENT_TIMEOUT_SECONDS": 1}
+    )
+    engine = create_engine(url, **options)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW statement_timeout")).scalar() == "1s"
+            started = time.monotonic()
+            with pytest.raises(OperationalError, match="statement timeout"):
+                conn.execute(text("SELECT pg_sleep(5)"))
+            assert time.monotonic() - started < 3
+    finally:
+        engine.dispose()
+
+
 def _explode_route(app):
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
