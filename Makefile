@@ -72,6 +72,7 @@ BENCH_SIZES ?=
 bench: setup-dev
 	$(BIN)/python -m bench $(BENCH_SIZES)
 	$(BIN)/python -m bench.bookings_bench --clients 16 --seconds 15
+	$(BIN)/python -m bench.reports_bench --people 10000 --months 12
 
 # Headless Chromium for the browser tests, from Debian's packages (never downloaded by a
 # test tool). Needs root; CI runs it before `make test`.

@@ -89,6 +89,7 @@ def _init_proxy(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from app import database as _database_events
     from app import models  # noqa: F401  (every model registered before migrations run)
+    from app.services.reports import spend_facts  # noqa: F401  (keeps spend facts beside every ledger entry)
     from app.services.search import outbox  # noqa: F401  (queues search index changes on every commit)
 
     app.url_map.converters["id"] = IdConverter
@@ -139,6 +140,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.commissioner import bookings as commissioner_bookings  # noqa: F401
     from app.commissioner import bp as commissioner_bp
     from app.commissioner import budgets as commissioner_budgets  # noqa: F401
+    from app.commissioner import market as commissioner_market  # noqa: F401
+    from app.commissioner import position as commissioner_position  # noqa: F401
+    from app.commissioner import reference_rates as commissioner_reference_rates  # noqa: F401
     from app.commissioner import routes as commissioner_routes  # noqa: F401
     from app.enquiries import bp as enquiries_bp
     from app.enquiries import routes as enquiries_routes  # noqa: F401
@@ -146,6 +150,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.provider import bp as provider_bp
     from app.provider import routes as provider_routes  # noqa: F401
     from app.public import bp as public_bp
+    from app.public import market_position as public_market_position  # noqa: F401
     from app.public import routes as public_routes  # noqa: F401
     from app.webhooks import bp as webhooks_bp
     from app.webhooks import routes as webhooks_routes  # noqa: F401

@@ -194,6 +194,18 @@ def search_status() -> None:
     click.echo(json.dumps(search.index_status(current_app.config["SEARCH_INDEX_DIR"]), indent=2))
 
 
+reports_cli = AppGroup("reports", help="The commissioners' market reports.")
+
+
+@reports_cli.command("rebuild-spend")
+def reports_rebuild_spend() -> None:
+    """Write the spend facts the database is missing (after a restore). Safe to re-run."""
+    from app.services import reports
+
+    written = reports.rebuild_spend_facts()
+    click.echo(f"Wrote {written} spend fact{'s' if written != 1 else ''}.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(ledger_cli)
@@ -202,3 +214,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(accounts_cli)
     app.cli.add_command(payments_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(reports_cli)

@@ -18,8 +18,10 @@ from app.formatting import (
     pluralise,
 )
 from app.presenters import navigation
+from app.presenters.charts import chart_for
 from app.presenters.hours import hours_lines
 from app.presenters.pagination import pagination_params
+from app.presenters.reports import format_cell
 from app.presenters.text import paragraphs
 from app.security import csp_nonce
 
@@ -69,6 +71,7 @@ def init_templating(app: Flask, template_folder: str) -> None:
         pluralise=pluralise,
         hours_lines=hours_lines,
         paragraphs=paragraphs,
+        report_value=format_cell,
     )
     app.jinja_env.globals.update(
         council=_CouncilForTemplates(),
@@ -77,5 +80,6 @@ def init_templating(app: Flask, template_folder: str) -> None:
         section_navigation=navigation.section_navigation,
         account_links=navigation.account_links,
         pagination_params=pagination_params,
+        chart_for=chart_for,
         today=dt.date.today,
     )

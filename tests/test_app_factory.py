@@ -244,7 +244,7 @@ def test_demo_data_and_two_step_waiver_are_refused_in_production_even_if_demo_mo
     app.config["DEMO_MODE"] = True  # as if something switched it on after start-up
     with app.app_context():
         with pytest.raises(demo.DemoRefused, match="never loaded in production"):
-            demo.load(demo_mode=True)
+            demo.load(demo_mode=True, history=False)
         with pytest.raises(demo.DemoRefused):
             demo.accounts.load_accounts(demo.LoadReport())
         commissioner = User(email="c@council.example", name="C", role=Role.COMMISSIONER)

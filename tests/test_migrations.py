@@ -117,3 +117,47 @@ def test_migrations_seed_the_category_taxonomy(db_session):
         "Dementia support",
         "Carers' support",
     } <= names
+
+
+def _run_migration_step(module_name: str, function: str) -> None:
+    """Run one step of a migration module on the session's connection, as Alembic would."""
+    import importlib.util
+    from pathlib import Path
+
+    from alembic.operations import Operations
+
+    path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / f"{module_name}.py"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with Operations.context(MigrationContext.configure(db.session.connection())):
+        getattr(module, function)()
+    db.session.commit()
+
+
+def test_the_market_reports_migration_writes_spend_facts_for_money_already_moved(
+    app, make_service, make_budget, make_provider, make_user, policy
+):
+    """A database that moved money before spend facts were kept gets them from its ledger:
+    the migration's facts are the ones the app would have written, to the penny and month."""
+    from sqlalchemy import func, select
+
+    from app.models import Role, SpendFact
+    from app.services import ledger_check
+    from tests.services.reports.market_helpers import deliver_booking
+
+    service = make_service(price_pence=2_345, capacity=5, hours=[(d, "08:00", "20:00") for d in range(7)])
+    staff = make_user(Role.PROVIDER)
+    deliver_booking(service, make_budget(amount=50_000), staff=staff, policy=policy, units=2)
+    deliver_booking(service, make_budget(amount=50_000), staff=staff, policy=policy, delivered_units=1, units=2, at="12:00")
+    kept = sorted(
+        tuple(row) for row in db.session.execute(select(SpendFact.entry_id, SpendFact.month, SpendFact.way, SpendFact.amount_pence))
+    )
+    db.session.execute(SpendFact.__table__.delete())
+    _run_migration_step("0013_market_reports", "_backfill_spend_facts")
+    rebuilt = sorted(
+        tuple(row) for row in db.session.execute(select(SpendFact.entry_id, SpendFact.month, SpendFact.way, SpendFact.amount_pence))
+    )
+    assert rebuilt == kept and len(kept) == 2
+    assert db.session.execute(select(func.sum(SpendFact.amount_pence))).scalar() == 2 * 2_345 + 2_345
+    assert ledger_check.check() == []

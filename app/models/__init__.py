@@ -48,6 +48,15 @@ from app.models.ledger import (  # noqa: F401
     TransactionKind,
 )
 from app.models.mail import EmailStatus, OutboundEmail  # noqa: F401
+from app.models.market import (  # noqa: F401
+    Intention,
+    MarketPosition,
+    MarketPositionSection,
+    ReferenceRate,
+    SpendFact,
+    TurnedAwayRequest,
+    WayOfPaying,
+)
 from app.models.notifications import Notification  # noqa: F401
 from app.models.payments import (  # noqa: F401
     AttemptOperation,

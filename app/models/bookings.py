@@ -131,6 +131,9 @@ class Booking(TimestampMixin, db.Model):
     # for the provider: shown to its team once it has accepted.
     visit_address: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
     contact_phone: Mapped[str] = mapped_column(String(32), nullable=False, default="", server_default="")
+    # The postcode district the care is for (the visit address's, else the provider's own):
+    # all the market reports know of where a booking was, never the address itself.
+    area_district: Mapped[str | None] = mapped_column(String(4), index=True)
     decline_reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # When both sides were told about the request: set in the same unit of work as the

@@ -18,6 +18,7 @@ class CouncilSettings(db.Model):
     __table_args__ = (
         CheckConstraint("id = 1", name="single_row"),
         CheckConstraint("cancellation_notice_hours >= 0 AND cancellation_notice_hours <= 168", name="notice_in_range"),
+        CheckConstraint("unspent_weeks_threshold >= 1 AND unspent_weeks_threshold <= 52", name="unspent_weeks_in_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,6 +29,8 @@ class CouncilSettings(db.Model):
     website: Mapped[str] = mapped_column(String(300), nullable=False, default="")
     # Cancelling a booked visit is free until this many hours before it starts.
     cancellation_notice_hours: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=24, server_default="24")
+    # A budget holding more than this many weeks' worth unspent is flagged for a check.
+    unspent_weeks_threshold: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=8, server_default="8")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
 
 

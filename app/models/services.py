@@ -56,7 +56,7 @@ class PriceUnit(str, enum.Enum):
     @property
     def per_label(self) -> str:
         """'an hour', 'a visit'... for 'per unit' phrasing."""
-        return ("an " if self is PriceUnit.HOUR else "a ") + self.value
+        return ("an " if self in (PriceUnit.HOUR, PriceUnit.ITEM) else "a ") + self.value
 
 
 class ServiceStatus(str, enum.Enum):

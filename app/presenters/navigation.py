@@ -57,6 +57,7 @@ SECTION_LINKS: dict[str, tuple[Link, ...]] = {
         Link("commissioner.framework", "Framework", ("/commissioner/framework",)),
         Link("commissioner.budgets_list", "Personal budgets", ("/commissioner/budgets",)),
         Link("commissioner.bookings_list", "Bookings", ("/commissioner/bookings",)),
+        Link("commissioner.market", "Market reports", ("/commissioner/market",)),
         Link("commissioner.card_spend", "Card spend", ("/commissioner/card-spend",)),
         Link("commissioner.settings", "Council settings", ("/commissioner/settings",)),
         Link("commissioner.audit_trail", "Audit trail", ("/commissioner/audit",)),

@@ -55,6 +55,9 @@ ACTIONS = {
     "provider.rejected": "Provider rejected",
     "provider.suspended": "Provider suspended",
     "provider.reinstated": "Provider reinstated",
+    "market_position.saved": "Market Position Statement draft saved",
+    "market_position.published": "Market Position Statement published",
+    "reference_rate.set": "Reference rate set",
     "service.created": "Listing created",
     "service.updated": "Listing updated",
     "service.price_changed": "Listing price changed",
@@ -108,8 +111,10 @@ def record(
     note: str | None = None,
     *,
     ip_address: str | None = None,
+    at: dt.datetime | None = None,
 ) -> AuditEvent:
-    """Add an audit event to the current unit of work (committed with it)."""
+    """Add an audit event to the current unit of work (committed with it). ``at``: when it
+    happened, if not now (history made "as of" a past moment, like the demo's)."""
     if not action or len(action) > 60:
         raise ValueError("an audit action is a short dotted name, like 'provider.verified'")
     event = AuditEvent(
@@ -123,6 +128,8 @@ def record(
         note=note,
         ip_address=ip_address,
     )
+    if at is not None:
+        event.occurred_at = at
     db.session.add(event)
     return event
 

@@ -60,6 +60,19 @@ def district_for(postcode: Postcode) -> PostcodeDistrict:
     return district
 
 
+_POSTCODE_IN_TEXT_RE = re.compile(rf"\b([A-Z]{{1,2}}[0-9][A-Z0-9]?)\s*({INWARD_CODE})\b")
+
+
+def district_in_text(text: str | None) -> str | None:
+    """The known postcode district of the last full postcode written in ``text`` (an
+    address), or None: only the district is ever kept."""
+    matches = _POSTCODE_IN_TEXT_RE.findall((text or "").upper())
+    for outward, _ in reversed(matches):
+        if db.session.get(PostcodeDistrict, outward) is not None:
+            return outward
+    return None
+
+
 def locate(text: str | None) -> tuple[Postcode, PostcodeDistrict]:
     """Parse and place a postcode typed by a person, with the GOV.UK-style messages."""
     postcode = parse_postcode(text)

@@ -185,12 +185,15 @@ def _snapshot(service: Service) -> dict:
     return {name: getattr(service, name) for name in AUDITED_FIELDS} | {"status": service.status}
 
 
-def update(user: User, service: Service, data: ListingInput) -> Service:
+def update(user: User, service: Service, data: ListingInput, *, now: dt.datetime | None = None) -> Service:
+    """Change a listing; ``now``: when, if not now (history made as of a past moment)."""
     _membership(user, service.provider, "edit_listings")
     values = _validated(data)
     before = _snapshot(service)
     for name, value in values.items():
         setattr(service, name, value)
+    if now is not None:
+        service.updated_at = now
     db.session.flush()
     old, new = audit.changes(before, _snapshot(service))
     if "price_pence" in new or "price_unit" in new:
@@ -202,11 +205,12 @@ def update(user: User, service: Service, data: ListingInput) -> Service:
             before={"price_pence": before["price_pence"], "price_unit": before["price_unit"]},
             after={"price_pence": service.price_pence, "price_unit": service.price_unit},
             note=service.title,
+            at=now,
         )
     other_old = {k: v for k, v in old.items() if k not in ("price_pence", "price_unit")}
     other_new = {k: v for k, v in new.items() if k not in ("price_pence", "price_unit")}
     if other_new:
-        audit.record(user, "service.updated", "service", service.id, before=other_old, after=other_new)
+        audit.record(user, "service.updated", "service", service.id, before=other_old, after=other_new, at=now)
     db.session.commit()
     return service
 
@@ -228,7 +232,8 @@ def publish_problems(service: Service) -> list[str]:
     return problems
 
 
-def publish(user: User, service: Service) -> Service:
+def publish(user: User, service: Service, *, now: dt.datetime | None = None) -> Service:
+    """Publish a listing; ``now``: when, if not now (history made as of a past moment)."""
     _membership(user, service.provider, "edit_listings")
     if service.status is ServiceStatus.PUBLISHED:
         raise InvalidTransition("This listing is already published.")
@@ -237,19 +242,31 @@ def publish(user: User, service: Service) -> Service:
         raise ValidationError({"publish": " ".join(problems)})
     before = service.status
     service.status = ServiceStatus.PUBLISHED
-    service.published_at = utcnow()
+    service.published_at = now or utcnow()
+    if now is not None:
+        service.updated_at = now
     audit.record(
-        user, "service.published", "service", service.id, before={"status": before}, after={"status": service.status}, note=service.title
+        user,
+        "service.published",
+        "service",
+        service.id,
+        before={"status": before},
+        after={"status": service.status},
+        note=service.title,
+        at=now,
     )
     db.session.commit()
     return service
 
 
-def withdraw(user: User, service: Service) -> Service:
+def withdraw(user: User, service: Service, *, now: dt.datetime | None = None) -> Service:
+    """Withdraw a listing; ``now``: when, if not now (history made as of a past moment)."""
     _membership(user, service.provider, "edit_listings")
     if service.status is not ServiceStatus.PUBLISHED:
         raise InvalidTransition("Only a published listing can be withdrawn.")
     service.status = ServiceStatus.WITHDRAWN
+    if now is not None:
+        service.updated_at = now
     audit.record(
         user,
         "service.withdrawn",
@@ -258,6 +275,7 @@ def withdraw(user: User, service: Service) -> Service:
         before={"status": ServiceStatus.PUBLISHED},
         after={"status": service.status},
         note=service.title,
+        at=now,
     )
     db.session.commit()
     return service

@@ -3,6 +3,8 @@ the CQC ids), reject with a reason, suspend and reinstate."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -52,9 +54,18 @@ def _reason(reason: str | None) -> str:
     return reason
 
 
-def verify(actor: User, provider: Provider, *, regulated: bool, cqc_provider_id: str | None, cqc_location_id: str | None) -> Provider:
+def verify(
+    actor: User,
+    provider: Provider,
+    *,
+    regulated: bool,
+    cqc_provider_id: str | None,
+    cqc_location_id: str | None,
+    now: dt.datetime | None = None,
+) -> Provider:
     """Verify a pending provider after checking its CQC ids (format, and that no other
-    provider already uses the location id). Not regulated: the ids are cleared."""
+    provider already uses the location id). Not regulated: the ids are cleared. ``now``:
+    when, if not now (history made as of a past moment)."""
     if provider.status is not ProviderStatus.PENDING:
         raise InvalidTransition(f"{provider.name} is {provider.status.label.lower()}, not waiting to be checked.")
     provider_id = normalise_cqc_id(cqc_provider_id) if regulated else None
@@ -74,6 +85,8 @@ def verify(actor: User, provider: Provider, *, regulated: bool, cqc_provider_id:
     provider.cqc_location_id = location_id
     provider.status = ProviderStatus.VERIFIED
     provider.status_reason = None
+    if now is not None:
+        provider.updated_at = now
     audit.record(
         actor,
         "provider.verified",
@@ -82,6 +95,7 @@ def verify(actor: User, provider: Provider, *, regulated: bool, cqc_provider_id:
         before=before,
         after={"status": provider.status, "cqc_provider_id": provider_id, "cqc_location_id": location_id},
         note=None if regulated else "Not regulated by CQC",
+        at=now,
     )
     _tell_team(
         provider,
@@ -141,12 +155,15 @@ def reject(actor: User, provider: Provider, reason: str) -> Provider:
     return provider
 
 
-def suspend(actor: User, provider: Provider, reason: str) -> Provider:
+def suspend(actor: User, provider: Provider, reason: str, *, now: dt.datetime | None = None) -> Provider:
+    """Suspend a verified provider; ``now``: when, if not now (history made as of a past moment)."""
     if provider.status is not ProviderStatus.VERIFIED:
         raise InvalidTransition(f"Only a verified provider can be suspended; {provider.name} is {provider.status.label.lower()}.")
     reason = _reason(reason)
     provider.status = ProviderStatus.SUSPENDED
     provider.status_reason = reason
+    if now is not None:
+        provider.updated_at = now
     audit.record(
         actor,
         "provider.suspended",
@@ -154,6 +171,7 @@ def suspend(actor: User, provider: Provider, reason: str) -> Provider:
         provider.id,
         before={"status": ProviderStatus.VERIFIED},
         after={"status": provider.status, "status_reason": reason},
+        at=now,
     )
     _tell_team(
         provider,

@@ -46,8 +46,9 @@ def chromium_path() -> str:
     return path
 
 
-def _demo_app(tmp: Path, **config):
-    """The app with demo data and its search index, on SQLite, as `make run` serves it."""
+def _demo_app(tmp: Path, *, history: bool = True, **config):
+    """The app with demo data and its search index, on SQLite, as `make run` serves it
+    (``history=False``: without the year of market history, for pages that do not show it)."""
     from flask_migrate import upgrade
 
     from app.services import demo
@@ -63,7 +64,7 @@ def _demo_app(tmp: Path, **config):
     )
     with app.app_context():
         upgrade()
-        demo.load(demo_mode=True)
+        demo.load(demo_mode=True, history=history)
         for step in E2E_SETUP_STEPS:
             step(app)
         db.session.remove()
@@ -164,7 +165,7 @@ def _add_test_only_error_routes(app) -> None:
 def storefront_app(tmp_path_factory):
     """The demo app without Stripe keys (card choices say card payments are not set up),
     so the storefront's browser tests need no localstripe; plus the test-only error routes."""
-    app = _demo_app(tmp_path_factory.mktemp("e2e-storefront"))
+    app = _demo_app(tmp_path_factory.mktemp("e2e-storefront"), history=False)
     app.config["PROPAGATE_EXCEPTIONS"] = False  # the 500 page, as in production
     _add_test_only_error_routes(app)
     return app

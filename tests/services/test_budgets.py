@@ -468,3 +468,26 @@ def test_a_budget_set_up_late_in_the_evening_counts_the_uk_day(app, make_user, m
     )
     assert budgets.summary(budget).funded_pence == 28_000
     assert budgets.statement_periods(budget, policy) == [(dt.date(2099, 7, 1), dt.date(2099, 7, 29))]
+
+
+def test_the_ledger_check_names_a_budget_whose_money_left_without_a_hold(make_budget):
+    from app.database import write_transaction
+    from app.models import AccountKind
+
+    budget = make_budget(amount=50_000)
+    other = make_budget(amount=20_000)
+    assert ledger_check.check() == []
+    # Money taken straight from the budget to a provider: spent by nobody's hold.
+    with write_transaction():
+        payable = ledger.account(AccountKind.PROVIDER_PAYABLE, "provider:test", "Test provider")
+        ledger.post(
+            TransactionKind.CAPTURE,
+            [(budgets.spending_account(budget), -300), (payable, 300)],
+            key="no-hold",
+            cause=("test", None),
+            actor=SYSTEM,
+        )
+    problems = ledger_check.check()
+    assert [p.invariant for p in problems] == ["budget adds up"]
+    assert problems[0].detail == f"budget {budget.public_id}: available 49700 + held 0 + spent 0 != funded 50000"
+    assert budgets.summary(db.session.get(type(other), other.id)).balances

@@ -534,6 +534,21 @@ def test_the_ledger_check_reports_a_delivered_card_visit_nobody_is_collecting(pe
     assert ledger_check.check() == []
 
 
+def test_the_ledger_check_names_a_card_whose_payments_disagree_with_its_account(people, save_card, localstripe):
+    from sqlalchemy import update
+
+    from app.database import write_transaction
+
+    card = save_card(people["citizen"])
+    visit = book_by_card(people, card, days=2).visits[0]
+    assert ledger_check.check() == []  # the card's account reserves what the authorisation holds
+    with write_transaction():
+        db.session.execute(update(CardPayment).where(CardPayment.visit_id == visit.id).values(amount_pence=CardPayment.amount_pence + 1))
+    problems = ledger_check.check()
+    assert [p.invariant for p in problems] == ["card ledger matches card payments"]
+    assert problems[0].detail == f"card {card.public_id}: the ledger shows 2000 taken or reserved, its payments 2001"
+
+
 # Stripe's other refusals are definite answers, never error pages ------------------------------
 
 

@@ -74,7 +74,7 @@ def test_demo_load_is_idempotent_through_the_cli(runner):
 
 
 def test_demo_market_is_realistic(app):
-    demo.load(demo_mode=True)
+    demo.load(demo_mode=True, history=False)
     providers = db.session.execute(select(Provider)).scalars().all()
     assert len(providers) >= 40
     listed = db.session.execute(select(func.count(Service.id)).join(Provider).where(listed_services_filter())).scalar_one()
@@ -102,7 +102,7 @@ def test_demo_market_is_realistic(app):
 
 
 def test_demo_prices_are_plausible_and_per_the_right_unit(app):
-    demo.load(demo_mode=True)
+    demo.load(demo_mode=True, history=False)
     by_category: dict[str, list[tuple[str, PriceUnit, int]]] = {}
     for slug, title, unit, pence in db.session.execute(
         select(Category.slug, Service.title, Service.price_unit, Service.price_pence).join(Category)
@@ -129,7 +129,7 @@ def test_demo_prices_are_plausible_and_per_the_right_unit(app):
 
 
 def test_demo_districts_are_peterborough_and_neighbours(app):
-    demo.load(demo_mode=True)
+    demo.load(demo_mode=True, history=False)
     districts = {d.outward_code: d for d in db.session.execute(select(PostcodeDistrict)).scalars()}
     assert {f"PE{n}" for n in range(1, 9)} <= set(districts)
     pe1 = districts["PE1"]
@@ -141,7 +141,7 @@ def test_demo_districts_are_peterborough_and_neighbours(app):
 def test_demo_council_has_its_area_and_contact_details_and_keeps_a_commissioners_edits(app, client):
     from app.services import council
 
-    demo.load(demo_mode=True)
+    demo.load(demo_mode=True, history=False)
     loaded = council.current()
     assert loaded.districts == tuple(f"PE{n}" for n in range(1, 9))
     assert loaded.contact_phone == "01632 960 418"  # Ofcom's drama range: nobody real is called
@@ -152,7 +152,7 @@ def test_demo_council_has_its_area_and_contact_details_and_keeps_a_commissioners
 
     db.session.get(CouncilSettings, 1).contact_phone = "01632 960 999"
     db.session.commit()
-    demo.load(demo_mode=True)
+    demo.load(demo_mode=True, history=False)
     db.session.expire_all()
     assert council.current().contact_phone == "01632 960 999"
 
@@ -185,7 +185,7 @@ def test_demo_budgets_have_history_that_adds_up(app):
     from app.services import bookings, budgets, ledger_check
     from app.services.policy import current_policy
 
-    demo.load(demo_mode=True)
+    demo.load(demo_mode=True, history=False)
     margaret = db.session.execute(select(User).where(User.email == "citizen@demo.test")).scalar_one()
     [budget] = budgets.budgets_for_citizen(margaret)
     figures = budgets.summary(budget)
@@ -221,14 +221,14 @@ def test_every_demo_load_gives_provider_demo_visits_around_now_and_funds_this_pe
     paid into every budget. A load soon after finds them and books nothing more."""
     import datetime as dt
 
-    from app.models import BookingStatus, BudgetPeriod, PersonalBudget, User
+    from app.models import BookingStatus, BudgetPeriod, BudgetStatus, PersonalBudget, User
     from app.services import bookings, ledger_check
     from app.services.policy import current_policy
     from app.uk_time import UK, uk_today
 
     morning = dt.datetime.combine(uk_today(), dt.time(10, 40), tzinfo=UK).astimezone(dt.UTC)  # inside the service's hours
     monkeypatch.setattr("app.services.demo.today.utcnow", lambda: morning)
-    demo.load(demo_mode=True)
+    demo.load(demo_mode=True, history=False)
     owner = db.session.execute(select(User).where(User.email == "provider@demo.test")).scalar_one()
     from app.services import accounts
 
@@ -243,8 +243,22 @@ def test_every_demo_load_gives_provider_demo_visits_around_now_and_funds_this_pe
     started = next(v for v in visits if v.starts_at <= morning)
     bookings.record_delivery(started, by=owner, now=morning)  # can be recorded as soon as the demo starts
     period_start, _ = current_policy().period_containing(uk_today())
-    budgets_now = db.session.execute(select(PersonalBudget)).scalars().all()
+    # Every budget still running (the demo's history ends one or two during the year).
+    budgets_now = db.session.execute(select(PersonalBudget).where(PersonalBudget.status == BudgetStatus.ACTIVE)).scalars().all()
     funded = {p.budget_id for p in db.session.execute(select(BudgetPeriod).where(BudgetPeriod.starts_on == period_start)).scalars()}
     assert {b.id for b in budgets_now} <= funded
-    assert set(demo.load(demo_mode=True).created) == set()  # still within the hour: nothing more
+    assert set(demo.load(demo_mode=True, history=False).created) == set()  # still within the hour: nothing more
     assert ledger_check.check() == []
+
+
+def test_demo_council_has_published_its_market_position_and_set_reference_rates(app, client):
+    from app.models import MarketPosition, ReferenceRate
+
+    demo.load(demo_mode=True, history=False)
+    statement = db.session.execute(select(MarketPosition)).scalar_one()
+    assert statement.published_at is not None and len(statement.sections) == 5
+    assert db.session.execute(select(func.count(ReferenceRate.id))).scalar_one() == 3
+    page = client.get("/market-position").get_data(as_text=True)
+    assert "Peterborough care market position" in page and "We need more home care in the rural districts" in page
+    demo.load(demo_mode=True, history=False)
+    assert db.session.execute(select(func.count(MarketPosition.id))).scalar_one() == 1

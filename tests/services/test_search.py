@@ -454,7 +454,7 @@ def test_health_says_when_the_index_is_behind_or_out_of_step(index, make_service
 def test_search_snapshot_ranks_match_the_ranking_service_on_the_demo_market(app):
     from app.services import demo
 
-    demo.load(demo_mode=True)
+    demo.load(demo_mode=True, history=False)
     search.rebuild()
     lots = db.session.execute(select(FrameworkLot)).scalars().all()
     expected = {r.service_id: r for lot in lots for r in ranking.lot_ranking(lot.id)}

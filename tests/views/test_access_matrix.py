@@ -110,6 +110,7 @@ MATRIX: dict[str, list[Case]] = {
     "public.accessibility": [GET("/accessibility", everyone())],
     "public.cookies": [GET("/cookies", everyone())],
     "public.privacy": [GET("/privacy", everyone())],
+    "public.market_position": [GET("/market-position", everyone())],
     "public.health": [GET("/health", everyone())],
     "public.search_page": [GET("/search?q=care", everyone())],
     # -- the public JSON API -------------------------------------------------------------
@@ -316,6 +317,17 @@ MATRIX: dict[str, list[Case]] = {
     ],
     "commissioner.card_spend": [GET("/commissioner/card-spend", only(*COUNCIL))],
     "commissioner.card_spend_csv": [GET("/commissioner/card-spend.csv", only(*COUNCIL))],
+    "commissioner.market": [GET("/commissioner/market", only(*COUNCIL))],
+    "commissioner.market_report": [GET("/commissioner/market/spend", only(*COUNCIL))],
+    "commissioner.market_csv": [GET("/commissioner/market/spend/by-month.csv", only(*COUNCIL))],
+    "commissioner.market_position": [
+        GET("/commissioner/market/position", only(*COUNCIL)),
+        POST("/commissioner/market/position", only(*COUNCIL, ok=ALLOWED)),
+    ],
+    "commissioner.reference_rates_page": [
+        GET("/commissioner/market/reference-rates", only(*COUNCIL)),
+        POST("/commissioner/market/reference-rates", only(*COUNCIL, ok=ALLOWED)),
+    ],
     # -- admin: admins only ------------------------------------------------------------------------
     "admin.dashboard": [GET("/admin", only(ADMIN))],
     "admin.users": [GET("/admin/users", only(ADMIN))],

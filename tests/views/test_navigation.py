@@ -99,6 +99,8 @@ def test_a_provider_works_in_their_organisation(client, login, make_provider_sta
         ("/commissioner/budgets", "Personal budgets"),
         ("/commissioner/bookings", "Bookings"),
         ("/commissioner/audit", "Audit trail"),
+        ("/commissioner/market/prices", "Market reports"),
+        ("/commissioner/market/position", "Market reports"),
     ],
 )
 def test_a_commissioner_has_one_place_and_a_section_for_it(client, login, make_commissioner, path, section_current):
@@ -106,7 +108,7 @@ def test_a_commissioner_has_one_place_and_a_section_for_it(client, login, make_c
     response = client.get(path)
     assert _service_nav(response) == (["Find care", "Commissioner tools"], ["Commissioner tools"])
     items, marked = _section_nav(response)
-    assert items[0] == "Overview" and len(items) == 8
+    assert items[0] == "Overview" and len(items) == 9
     assert marked == [section_current]
 
 

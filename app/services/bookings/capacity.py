@@ -26,6 +26,10 @@ from app.uk_time import local_date, local_midnight
 CELL = dt.timedelta(minutes=15)
 
 
+class FullyBooked(ValidationError):
+    """The service has no room at a time asked for: the request is turned away."""
+
+
 def capacity_cells(service_unit: PriceUnit, starts_at: dt.datetime, ends_at: dt.datetime, units: int) -> list[dt.datetime]:
     """The time cells a visit takes one place in."""
     if service_unit is PriceUnit.HOUR:
@@ -74,7 +78,7 @@ def take_places(service: Service, visit: BookingVisit) -> None:
             .first()
         )
         # Raising rolls the whole unit of work back, including the places just taken.
-        raise ValidationError(
+        raise FullyBooked(
             {"start_time": f"{service.provider.name} is fully booked at {format_datetime(full or cells[0])}. Choose another time or day"}
         )
 

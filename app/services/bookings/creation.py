@@ -16,10 +16,13 @@ from app.models import (
     Booking,
     BookingStatus,
     BookingVisit,
+    Service,
+    TurnedAwayRequest,
     User,
     VisitStatus,
 )
-from app.services.bookings.capacity import take_places
+from app.services import geo
+from app.services.bookings.capacity import FullyBooked, take_places
 from app.services.bookings.notify import announce_request, tell_requested
 from app.services.bookings.payment import payment_strategy
 from app.services.bookings.planning import plan
@@ -51,6 +54,9 @@ def create(request: BookingRequest, *, citizen: User, booker: User, policy: Poli
         return _retried(existing, booker, now)
     try:
         booking = _create(request, citizen=citizen, booker=booker, policy=policy, now=now)
+    except FullyBooked:
+        _record_turned_away(request, now)
+        raise
     except IntegrityError:
         db.session.rollback()
         existing = find_by_request_key(request.request_key)
@@ -62,6 +68,22 @@ def create(request: BookingRequest, *, citizen: User, booker: User, policy: Poli
     payment_strategy(booking.payment_method).after_create(booking, now=now)
     announce_request(booking)
     return booking
+
+
+def _record_turned_away(request: BookingRequest, now: dt.datetime | None) -> None:
+    """Count a request the service had no room for, with no trace of who asked: where people
+    are turned away is the unmet demand commissioners most need to see."""
+    with write_transaction():
+        service = db.session.get(Service, request.service_id)
+        if service is not None:
+            db.session.add(
+                TurnedAwayRequest(
+                    at=now or utcnow(),
+                    service_id=service.id,
+                    category_id=service.category_id,
+                    district=geo.district_in_text(request.visit_address) or service.provider.base_district,
+                )
+            )
 
 
 def _retried(existing: Booking, booker: User, now: dt.datetime | None) -> Booking:
@@ -126,6 +148,7 @@ def _new_booking(request: BookingRequest, quote: Quote, *, citizen: User, booker
         message=(request.message or "").strip(),
         visit_address=clean_multiline(request.visit_address),
         contact_phone=(request.contact_phone or "").strip(),
+        area_district=geo.district_in_text(request.visit_address) or service.provider.base_district,
     )
     db.session.add(booking)
     db.session.flush()  # a duplicate request key fails here

@@ -3,25 +3,26 @@ funding, and each budget-paid visit agrees with its holds."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from app.extensions import db
 from app.formatting import pluralise
 from app.models import (
+    AccountKind,
     Booking,
     BookingVisit,
     BudgetPeriod,
     HoldStatus,
+    LedgerAccount,
     LedgerEntry,
     LedgerHold,
     LedgerTransaction,
     PaymentMethod,
+    PersonalBudget,
     TransactionKind,
     VisitStatus,
 )
 from app.services import ledger
-from app.services.budgets.figures import summary
-from app.services.budgets.queries import all_budgets
 
 
 def check_budgets() -> list[ledger.Problem]:
@@ -30,19 +31,53 @@ def check_budgets() -> list[ledger.Problem]:
 
 
 def _budgets_add_up() -> list[ledger.Problem]:
-    problems = []
-    for budget in all_budgets():
-        figures = summary(budget)
-        if not figures.balances:
-            problems.append(
-                ledger.Problem(
-                    "budget adds up",
-                    f"budget {budget.public_id}: available {figures.available_pence} + held {figures.held_pence} "
-                    f"+ spent {figures.spent_pence} != funded {figures.funded_pence}",
-                )
-            )
-            break
-    return problems
+    """Each budget's figures (as ``figures.summary`` works them out) balance: available +
+    held + spent = funded, over all the budget's own accounts."""
+    # Money in, less any of it reversed (as in ``figures.summary``).
+    money_in = [TransactionKind.FUNDING, TransactionKind.ADJUSTMENT, TransactionKind.CORRECTION]
+    entries = (
+        select(
+            LedgerEntry.account_id.label("account_id"),
+            func.sum(LedgerEntry.amount_pence).label("available"),
+            func.sum(case((LedgerTransaction.kind.in_(money_in), LedgerEntry.amount_pence), else_=0)).label("funded"),
+        )
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(LedgerAccount.kind == AccountKind.BUDGET, LedgerAccount.budget_id.is_not(None))
+        .group_by(LedgerEntry.account_id)
+        .subquery()
+    )
+    holds = (
+        select(
+            LedgerHold.budget_account_id.label("account_id"),
+            func.sum(case((LedgerHold.status == HoldStatus.HELD, LedgerHold.amount_pence), else_=0)).label("held"),
+            func.sum(LedgerHold.captured_pence).label("spent"),
+        )
+        .group_by(LedgerHold.budget_account_id)
+        .subquery()
+    )
+    figures = [func.coalesce(func.sum(column), 0) for column in (entries.c.available, holds.c.held, holds.c.spent, entries.c.funded)]
+    available, held, spent, funded = figures
+    # No LIMIT: with one, PostgreSQL picks nested loops over the grouped subqueries (ten times slower).
+    row = db.session.execute(
+        select(PersonalBudget.public_id, *figures)
+        .join(LedgerAccount, (LedgerAccount.budget_id == PersonalBudget.id) & (LedgerAccount.kind == AccountKind.BUDGET))
+        .outerjoin(entries, entries.c.account_id == LedgerAccount.id)
+        .outerjoin(holds, holds.c.account_id == LedgerAccount.id)
+        .group_by(PersonalBudget.id, PersonalBudget.public_id)
+        .having(available + held + spent != funded)
+        .order_by(PersonalBudget.id)
+    ).first()
+    if row is None:
+        return []
+    public_id, *amounts = row
+    available_pence, held_pence, spent_pence, funded_pence = (int(amount) for amount in amounts)
+    return [
+        ledger.Problem(
+            "budget adds up",
+            f"budget {public_id}: available {available_pence} + held {held_pence} + spent {spent_pence} != funded {funded_pence}",
+        )
+    ]
 
 
 def _periods_have_their_funding() -> list[ledger.Problem]:

@@ -46,8 +46,10 @@ def create_budget(
     policy: Policy,
     isf_provider: Provider | None = None,
     today: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> PersonalBudget:
-    """A commissioner sets up a budget; the period it starts in is funded at once."""
+    """A commissioner sets up a budget; the period it starts in is funded at once. ``now``:
+    when it was set up, if not now (history made as of a past moment)."""
     texts = [o.strip() for o in outcomes if o and o.strip()]
     _check_set_up(citizen, budget_type, amount_per_period_pence, texts, isf_provider)
     if budget_type is not BudgetType.ISF:
@@ -63,6 +65,8 @@ def create_budget(
             starts_on=starts_on,
             created_by_id=created_by.id if created_by else None,
         )
+        if now is not None:
+            budget.created_at = budget.updated_at = now
         budget.outcomes = [BudgetOutcome(text=t, position=i) for i, t in enumerate(texts)]
         db.session.add(budget)
         db.session.flush()
@@ -80,6 +84,7 @@ def create_budget(
                 "starts_on": starts_on.isoformat(),
                 "outcomes": texts,
             },
+            at=now,
         )
     # Fund the period the budget starts in (if it has begun), so it can be used at once.
     if starts_on <= today:

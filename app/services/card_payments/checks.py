@@ -4,7 +4,7 @@ paid, marked unpaid or being paid."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, case, cast, func, literal, or_, select
 
 from app.extensions import db
 from app.models import (
@@ -17,6 +17,7 @@ from app.models import (
     CardPaymentStatus,
     CardRefund,
     LedgerAccount,
+    LedgerEntry,
     PaymentAttempt,
     PaymentCard,
     RefundStatus,
@@ -59,24 +60,45 @@ def _check_clearing() -> list[ledger.Problem]:
 def _check_card_accounts() -> list[ledger.Problem]:
     """Each card's account shows what its payments took (less refunds) and still reserve;
     the first card that does not is reported."""
-    cards = db.session.execute(select(PaymentCard)).scalars().all()
-    for card in cards:
-        account = db.session.execute(
-            select(LedgerAccount).where(LedgerAccount.kind == AccountKind.SELF_FUNDED, LedgerAccount.owner_key == f"card:{card.id}")
-        ).scalar_one_or_none()
-        in_ledger = -ledger.balance(account) if account is not None else 0
-        payments = db.session.execute(select(CardPayment).where(CardPayment.card_id == card.id)).scalars().all()
-        expected = sum(
-            p.captured_pence - p.refunded_pence + (p.amount_pence if p.status is CardPaymentStatus.AUTHORISED else 0) for p in payments
+    account = (
+        select(LedgerEntry.account_id.label("account_id"), func.sum(LedgerEntry.amount_pence).label("balance"))
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .where(LedgerAccount.kind == AccountKind.SELF_FUNDED)
+        .group_by(LedgerEntry.account_id)
+        .subquery()
+    )
+    reserved = case((CardPayment.status == CardPaymentStatus.AUTHORISED, CardPayment.amount_pence), else_=0)
+    payments = (
+        select(
+            CardPayment.card_id.label("card_id"),
+            func.sum(CardPayment.captured_pence - CardPayment.refunded_pence + reserved).label("expected"),
         )
-        if in_ledger != expected:
-            return [
-                ledger.Problem(
-                    "card ledger matches card payments",
-                    f"card {card.public_id}: the ledger shows {in_ledger} taken or reserved, its payments {expected}",
-                )
-            ]
-    return []
+        .group_by(CardPayment.card_id)
+        .subquery()
+    )
+    in_ledger = -func.coalesce(account.c.balance, 0)
+    expected = func.coalesce(payments.c.expected, 0)
+    # No LIMIT, as in the other grouped checks: one can lead PostgreSQL to nested loops over the grouped rows.
+    row = db.session.execute(
+        select(PaymentCard.public_id, in_ledger, expected)
+        .outerjoin(
+            LedgerAccount,
+            (LedgerAccount.kind == AccountKind.SELF_FUNDED) & (LedgerAccount.owner_key == literal("card:") + cast(PaymentCard.id, String)),
+        )
+        .outerjoin(account, account.c.account_id == LedgerAccount.id)
+        .outerjoin(payments, payments.c.card_id == PaymentCard.id)
+        .where(in_ledger != expected)
+        .order_by(PaymentCard.id)
+    ).first()
+    if row is None:
+        return []
+    public_id, taken, paid = row
+    return [
+        ledger.Problem(
+            "card ledger matches card payments",
+            f"card {public_id}: the ledger shows {int(taken)} taken or reserved, its payments {int(paid)}",
+        )
+    ]
 
 
 def _check_delivered_card_visits() -> list[ledger.Problem]:
@@ -84,32 +106,37 @@ def _check_delivered_card_visits() -> list[ledger.Problem]:
     marked unpaid (so someone is asked to pay it), or has card work still under way (an
     attempt not finished: `flask payments retry` finishes it). Anything else is money owed
     that nobody is collecting."""
-    rows = db.session.execute(
-        select(BookingVisit.id, BookingVisit.charged_pence, Booking.reference)
+    paid = (
+        select(CardPayment.visit_id.label("visit_id"), func.sum(CardPayment.captured_pence).label("captured"))
+        .group_by(CardPayment.visit_id)
+        .subquery()
+    )
+    in_flight = (
+        select(PaymentAttempt.id)
+        .join(CardPayment, PaymentAttempt.card_payment_id == CardPayment.id)
+        .where(CardPayment.visit_id == BookingVisit.id, PaymentAttempt.state == AttemptState.STARTED)
+        .exists()
+    )
+    captured = func.coalesce(paid.c.captured, 0)
+    # No LIMIT, as in the other grouped checks: one can lead PostgreSQL to nested loops over the grouped rows.
+    row = db.session.execute(
+        select(BookingVisit.id, BookingVisit.charged_pence, Booking.reference, captured)
         .join(Booking, BookingVisit.booking_id == Booking.id)
         .join(BookingCard, BookingCard.booking_id == Booking.id)
-        .where(BookingVisit.status.in_([VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED]))
-        .order_by(BookingVisit.id)
-    ).all()
-    for visit_id, due, reference in rows:
-        captured = int(
-            db.session.execute(
-                select(func.coalesce(func.sum(CardPayment.captured_pence), 0)).where(CardPayment.visit_id == visit_id)
-            ).scalar_one()
+        .outerjoin(paid, paid.c.visit_id == BookingVisit.id)
+        .where(
+            BookingVisit.status.in_([VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED]),
+            captured < BookingVisit.charged_pence,
+            ~in_flight,
         )
-        if captured >= due:
-            continue
-        in_flight = db.session.execute(
-            select(PaymentAttempt.id)
-            .join(CardPayment, PaymentAttempt.card_payment_id == CardPayment.id)
-            .where(CardPayment.visit_id == visit_id, PaymentAttempt.state == AttemptState.STARTED)
-            .limit(1)
-        ).scalar_one_or_none()
-        if in_flight is None:
-            return [
-                ledger.Problem(
-                    "a delivered card visit is paid, marked unpaid or being paid",
-                    f"visit {visit_id} of {reference}: {due} due, {captured} paid by card, not marked unpaid and no card work under way",
-                )
-            ]
-    return []
+        .order_by(BookingVisit.id)
+    ).first()
+    if row is None:
+        return []
+    visit_id, due, reference, captured_pence = row
+    return [
+        ledger.Problem(
+            "a delivered card visit is paid, marked unpaid or being paid",
+            f"visit {visit_id} of {reference}: {due} due, {int(captured_pence)} paid by card, not marked unpaid and no card work under way",
+        )
+    ]
