@@ -5,13 +5,14 @@ change is in the audit trail."""
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.database import write_transaction
 from app.extensions import db
 from app.models import Category, PriceUnit, ReferenceRate, User
 from app.models.services import MAX_PRICE_PENCE
 from app.services import audit
-from app.services.errors import ValidationError
+from app.services.errors import Conflict, ValidationError
 
 SOURCE_MAX = 200
 
@@ -67,7 +68,12 @@ def set_rate(actor: User, category: Category | None, price_unit, rate_pence, sou
             rate = ReferenceRate(category_id=category.id, price_unit=unit, rate_pence=pence, source=source)
             db.session.add(rate)
         rate.rate_pence, rate.source, rate.updated_by_id = pence, source, actor.id
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.flush()
+        except IntegrityError:
+            # Someone else set the first rate for this type and unit at the same moment.
+            raise Conflict("Someone else set this reference rate at the same time: check it and save again") from None
         after = {"rate_pence": pence, "source": source}
         if before != after:
             old, new = audit.changes(before or {}, after)
