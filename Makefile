@@ -73,6 +73,7 @@ bench: setup-dev
 	$(BIN)/python -m bench $(BENCH_SIZES)
 	$(BIN)/python -m bench.bookings_bench --clients 16 --seconds 15
 	$(BIN)/python -m bench.reports_bench --people 10000 --months 12
+	$(BIN)/python -m bench.payment_runs_bench --sizes 100000,250000,500000,1000000
 
 # Headless Chromium for the browser tests, from Debian's packages (never downloaded by a
 # test tool). Needs root; CI runs it before `make test`.

@@ -137,18 +137,25 @@ def _register_blueprints(app: Flask) -> None:
     from app.citizen import bp as citizen_bp
     from app.citizen import payments as citizen_payments  # noqa: F401
     from app.citizen import routes as citizen_routes  # noqa: F401
+    from app.citizen import visits as citizen_visits  # noqa: F401
+    from app.commissioner import bank_details as commissioner_bank_details  # noqa: F401
     from app.commissioner import bookings as commissioner_bookings  # noqa: F401
     from app.commissioner import bp as commissioner_bp
     from app.commissioner import budgets as commissioner_budgets  # noqa: F401
     from app.commissioner import market as commissioner_market  # noqa: F401
+    from app.commissioner import payment_runs as commissioner_payment_runs  # noqa: F401
     from app.commissioner import position as commissioner_position  # noqa: F401
     from app.commissioner import reference_rates as commissioner_reference_rates  # noqa: F401
     from app.commissioner import routes as commissioner_routes  # noqa: F401
+    from app.commissioner import visits as commissioner_visits  # noqa: F401
     from app.enquiries import bp as enquiries_bp
     from app.enquiries import routes as enquiries_routes  # noqa: F401
+    from app.provider import bank_details as provider_bank_details  # noqa: F401
     from app.provider import bookings as provider_bookings  # noqa: F401
     from app.provider import bp as provider_bp
+    from app.provider import payments as provider_payments  # noqa: F401
     from app.provider import routes as provider_routes  # noqa: F401
+    from app.provider import visits as provider_visits  # noqa: F401
     from app.public import bp as public_bp
     from app.public import market_position as public_market_position  # noqa: F401
     from app.public import routes as public_routes  # noqa: F401

@@ -6,6 +6,8 @@ safe to re-run after a crash.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -45,9 +47,17 @@ def check_ledger() -> None:
         raise click.ClickException(
             f"Ledger check failed: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
         )
+    from app.formatting import format_pence
+    from app.services import payment_runs
+
     click.echo(
         "Ledger check passed: every transaction balances, cached balances equal their entries, "
         "no budget is below zero, and holds match their accounts."
+    )
+    standing = payment_runs.standing()
+    click.echo(
+        f"Providers: owed {format_pence(standing.owed)}, disputed (held out of payment) {format_pence(standing.disputed)}, "
+        f"in runs waiting for approval {format_pence(standing.in_prepared_runs)}, paid {format_pence(standing.paid)}."
     )
 
 
@@ -206,7 +216,33 @@ def reports_rebuild_spend() -> None:
     click.echo(f"Wrote {written} spend fact{'s' if written != 1 else ''}.")
 
 
+payment_runs_cli = AppGroup("payment-runs", help="Paying providers for delivered care.")
+
+
+@payment_runs_cli.command("prepare")
+@click.option("--period-end", required=True, help="Last day of the payment period, YYYY-MM-DD.")
+def payment_runs_prepare(period_end: str) -> None:
+    """Prepare the payment run for a period (for a scheduler). A second person approves it.
+    Re-running for the same period changes nothing."""
+    from app.formatting import format_pence
+    from app.services import payment_runs
+
+    try:
+        last_day = dt.date.fromisoformat(period_end)
+    except ValueError:
+        raise click.BadParameter("write the date as YYYY-MM-DD, like 2026-11-29", param_hint="--period-end") from None
+    try:
+        run = payment_runs.prepare(last_day, by=None)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Payment run {run.id} for {run.starts_on.isoformat()} to {run.last_day.isoformat()}: {run.status.label.lower()}, "
+        f"{run.visit_count} visits, {format_pence(run.net_pence)} to pay."
+    )
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(payment_runs_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(budgets_cli)

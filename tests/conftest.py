@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 
 os.environ.setdefault("APP_ENV", "testing")
@@ -44,12 +45,40 @@ PG_SKIP_MESSAGE = (
 pytest_plugins = ["tests.factories", "tests.payments_fixtures"]
 
 
+def _share_url_builders() -> None:
+    """Most of the cost of making an app (each test makes its own) was werkzeug writing and
+    compiling a Python function to build URLs for each route. That code depends only on
+    the rule, its defaults and whether unknown arguments go in the query string, and reads
+    everything else from the rule it is bound to; so every app in this test process shares
+    it. A werkzeug without this method is left as it is."""
+    from werkzeug.routing.rules import Rule
+
+    original = getattr(Rule, "_compile_builder", None)
+    if original is None or getattr(original, "shared", False):
+        return
+    builders: dict[tuple, object] = {}
+
+    def compile_builder(self, append_unknown: bool = True):
+        key = (self.rule, tuple(self._trace), repr(sorted((self.defaults or {}).items())), append_unknown)
+        if key not in builders:
+            builders[key] = original(self, append_unknown)
+        return builders[key]
+
+    compile_builder.shared = True
+    Rule._compile_builder = compile_builder
+
+
+_share_url_builders()
+
+
 @dataclass
 class TestDatabase:
     backend: str  # "sqlite" or "postgresql"
     url: str
     template_path: Path | None = None  # SQLite: migrated file copied for each test
     seed_rows: dict | None = None  # PostgreSQL: rows the migrations insert (reference data)
+    engine: Engine | None = None  # PostgreSQL: kept for emptying the database before each test
+    superuser: bool = False
 
 
 def _worker_suffix() -> str:
@@ -118,8 +147,8 @@ def _migrate(url: str, tmp: Path) -> None:
         _db.engine.dispose()
 
 
-def _table_names(engine) -> list[str]:
-    return [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+def _table_names(bind) -> list[str]:
+    return [t for t in inspect(bind).get_table_names() if t != "alembic_version"]
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -145,21 +174,69 @@ def test_database(request, tmp_path_factory) -> TestDatabase:
     return TestDatabase("sqlite", url, template_path=path)
 
 
+def is_superuser(conn) -> bool:
+    return bool(conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar())
+
+
+def empty_postgres(conn, *, superuser: bool) -> None:
+    """Empty every table, with every sequence starting again, in ``conn``'s transaction.
+
+    A superuser (as in CI) deletes the rows of only the tables that have any, with triggers
+    (foreign keys, the append-only guards) off for the transaction: many times faster than
+    TRUNCATE, which makes new files for every table and index. Otherwise TRUNCATE."""
+    tables = _table_names(conn)
+    if not superuser:
+        if tables:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        return
+    conn.execute(text("SET LOCAL session_replication_role = replica"))
+    if tables:
+        used = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables)
+        for table in conn.execute(text(used)).scalars().all():
+            conn.execute(text(f'DELETE FROM "{table}"'))
+    conn.execute(
+        text(
+            "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, false) "
+            "FROM pg_sequences WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+        )
+    )
+
+
 def _reset_postgres(database: TestDatabase) -> None:
-    engine = create_engine(database.url)
-    try:
-        with engine.begin() as conn:
-            tables = _table_names(engine)
-            if tables:
-                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-            metadata_tables = _db.metadata.tables
-            for table, rows in (database.seed_rows or {}).items():
-                conn.execute(metadata_tables[table].insert(), rows)
-                # Keep sequences ahead of seeded ids.
-                if "id" in rows[0]:
-                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM \"{table}\"))"))
-    finally:
-        engine.dispose()
+    """Every table emptied and the migrations' seed rows put back."""
+    if database.engine is None:
+        database.engine = create_engine(database.url)
+        with database.engine.connect() as conn:
+            database.superuser = is_superuser(conn)
+    with database.engine.begin() as conn:
+        empty_postgres(conn, superuser=database.superuser)
+        metadata_tables = _db.metadata.tables
+        for table, rows in (database.seed_rows or {}).items():
+            conn.execute(metadata_tables[table].insert(), rows)
+            # Keep sequences ahead of seeded ids.
+            if "id" in rows[0]:
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM \"{table}\"))"))
+
+
+class _SharedBytecodeCache(BytecodeCache):
+    """Compiled templates kept in memory for every test's app in this process: each test
+    makes a new app, and compiling the templates again for each (the GOV.UK macros are
+    large) cost more than most tests. Jinja checks each template's source against its
+    checksum, so an edited template is compiled again; every app sets Jinja up alike."""
+
+    def __init__(self):
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATE_BYTECODE = _SharedBytecodeCache()
 
 
 @pytest.fixture
@@ -183,10 +260,20 @@ def app(test_database: TestDatabase, tmp_path):
         }
     )
     app.config["DB_BACKEND"] = test_database.backend
+    app.jinja_env.bytecode_cache = _TEMPLATE_BYTECODE
     with app.app_context():
         yield app
         _db.session.remove()
         _db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def snapshots(tmp_path_factory):
+    """Database and search index snapshots of expensive starting points, kept for the
+    session in this worker (see tests/snapshots.py)."""
+    from tests.snapshots import Snapshots
+
+    return Snapshots(tmp_path_factory.mktemp("snapshots"))
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from app.citizen import bp, drafts
+from app.citizen import bp, drafts, visits
 from app.citizen.forms import BookingForm, CancelForm, ConfirmBookingForm, MoveIsfForm, quarter_hours
 from app.database import utcnow
 from app.forms import apply_errors
@@ -290,6 +290,7 @@ def booking(public_id: str):
         money=money,
         may_pay=money is not None and card_payments.may_pay(current_user, booking),
         awaiting=card_payments.awaiting_bank(booking, current_user) if money else [],
+        visit_checks=visits.visit_checks(booking),
     )
 
 

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import re
+
+from wtforms.validators import StopValidation
+
 from app.forms import FlaskForm, GovDateField, GovIntegerField, radio_field, select_field, text_field, textarea_field
+from app.models import PayBasis, Rounding
 
 
 class VerifyForm(FlaskForm):
@@ -56,6 +61,41 @@ class ApproveForm(FlaskForm):
     reason = textarea_field("Reason", max_length=2000, description="For example, the tender reference. The provider will see this.")
 
 
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,3}")
+
+
+def _whole_or_text(value):
+    """A radio choice like "15" as 15; anything else as sent, for the service to refuse."""
+    return int(value) if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value) else value
+
+
+class _RequiredWhenSent:
+    """Refuse an empty answer, but let a field the POST left out pass with nothing (None)."""
+
+    field_flags = {"optional": True}
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, field):
+        if not field.raw_data:
+            field.errors[:] = []
+            raise StopValidation()
+        if isinstance(field.raw_data[0], str) and not field.raw_data[0].strip():
+            field.errors[:] = []
+            raise StopValidation(self.message)
+
+
+class _SentIntegerField(GovIntegerField):
+    def __init__(self, label: str, invalid_message: str, required: str, description: str = "", **kwargs):
+        super().__init__(label, invalid_message, description=description, **kwargs)
+        self.validators = [_RequiredWhenSent(required)]
+
+
+def _sent_integer(label: str, invalid_message: str, required: str, description: str = "") -> _SentIntegerField:
+    return _SentIntegerField(label, invalid_message=invalid_message, required=required, description=description)
+
+
 class SettingsForm(FlaskForm):
     name = text_field("Council name", required="Enter the council's name", max_length=160)
     districts = textarea_field(
@@ -73,6 +113,110 @@ class SettingsForm(FlaskForm):
         required="Enter the notice in hours",
         description="People can cancel a booked visit free of charge until this many hours before it. Inside it, the visit is charged.",
     )
+
+    # Paying for delivered visits. A setting the POST leaves out stays as it is (so older
+    # forms and scripts that only send the first settings keep working); one sent empty is
+    # refused. The service checks every value and gives the messages.
+    pay_basis = radio_field(
+        "What should visits be paid on?",
+        choices=[(basis.value, basis.label) for basis in PayBasis],
+        description="Electronic call monitoring records when each visit actually started and ended.",
+        validate_choice=False,
+    )
+    billing_increment_minutes = radio_field(
+        "Billing increment",
+        choices=[(1, "1 minute"), (5, "5 minutes"), (15, "15 minutes")],
+        description="Visit time is counted in blocks of this many minutes before it is paid.",
+        coerce=_whole_or_text,
+        validate_choice=False,
+    )
+    rounding = radio_field(
+        "Rounding a visit's time to the billing increment",
+        choices=[(rounding.value, rounding.label) for rounding in Rounding],
+        description=(
+            "One council found that rounding every visit up to the next quarter hour overpaid a provider by about 17.5%. "
+            "Rounding to the nearest increment pays for the time given, on average."
+        ),
+        validate_choice=False,
+    )
+    tolerance_minutes = _sent_integer(
+        "Tolerance",
+        invalid_message="Enter the tolerance as a whole number of minutes from 0 to 120",
+        required="Enter the tolerance in minutes, from 0 to 120",
+        description=(
+            "A visit that starts, and lasts, within this many minutes of the plan is paid as planned. "
+            "Outside it, the visit goes to your exceptions queue to check before it is paid."
+        ),
+    )
+    confirm_days = _sent_integer(
+        "Days to confirm a visit",
+        invalid_message="Enter the days to confirm a visit as a whole number from 1 to 28",
+        required="Enter the days to confirm a visit, from 1 to 28",
+        description="After a visit, the person (or whoever acts for them) has this many days to confirm it happened or dispute it.",
+    )
+    payment_run_weeks = radio_field(
+        "How often should providers be paid?",
+        choices=[(1, "Every week"), (2, "Every 2 weeks"), (4, "Every 4 weeks")],
+        description="Payment runs line up with the 4-week budget periods.",
+        coerce=_whole_or_text,
+        validate_choice=False,
+    )
+
+    # The council's bank account for payment files ('' for none yet).
+    bank_sort_code = text_field("Sort code", description="6 digits, like 30-94-57.")
+    bank_account_number = text_field(
+        "Account number", description="8 digits, like 00733445. A 6 or 7-digit account number is filled out with zeros at the front."
+    )
+    bacs_user_number = text_field(
+        "Bacs service user number (SUN)",
+        description="The 6-digit number Bacs gave the council for sending payment files. Your bank or finance team will know it.",
+    )
+
+    PAYMENT_SETTINGS = (
+        "pay_basis",
+        "billing_increment_minutes",
+        "rounding",
+        "tolerance_minutes",
+        "confirm_days",
+        "payment_run_weeks",
+        "bank_sort_code",
+        "bank_account_number",
+        "bacs_user_number",
+    )
+    HINTS = {
+        "pay_basis": {
+            "planned": "The visit's planned length, whatever the actual times show.",
+            "actual": "The time the carer actually spent, rounded to the billing increment (never more than was booked).",
+            "lesser": "Whichever is shorter: a visit cut short is paid for the time given, and an overrun is paid as planned.",
+        },
+        "rounding": {
+            "up": "With 15-minute blocks, a 31-minute visit counts as 45 minutes.",
+            "nearest": "With 15-minute blocks, a 31-minute visit counts as 30 minutes and a 38-minute visit as 45.",
+            "down": "With 15-minute blocks, a 44-minute visit counts as 30 minutes.",
+        },
+    }
+
+    def show_payment_settings(self, council) -> None:
+        """Fill the delivery and payment settings in from the council's current ones."""
+        self.pay_basis.data = council.pay_basis.value
+        self.billing_increment_minutes.data = council.billing_increment_minutes
+        self.rounding.data = council.rounding.value
+        self.tolerance_minutes.data = council.tolerance_minutes
+        self.confirm_days.data = council.confirm_days
+        self.payment_run_weeks.data = council.payment_run_weeks
+        self.bank_sort_code.data = council.bank_sort_code_display
+        self.bank_account_number.data = council.bank_account_number
+        self.bacs_user_number.data = council.bacs_user_number
+
+    def payment_settings(self) -> dict:
+        """The delivery and payment settings as ``council.update`` takes them: None for
+        one the POST left out (it stays as it is)."""
+        return {name: (self[name].data if self[name].raw_data else None) for name in self.PAYMENT_SETTINGS}
+
+    def hinted_items(self, name: str) -> list[dict]:
+        """Hints for each choice of a radio field, in the GOV.UK items the widget merges."""
+        hints = self.HINTS[name]
+        return [{"hint": {"text": hints[str(value)]}} for value, _label in self[name].choices]
 
 
 class AuditFilterForm(FlaskForm):

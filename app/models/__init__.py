@@ -26,7 +26,8 @@ from app.models.bookings import (  # noqa: F401
     VisitStatus,
 )
 from app.models.budgets import PERIOD_DAYS, BudgetOutcome, BudgetPeriod, BudgetStatus, BudgetType, PersonalBudget  # noqa: F401
-from app.models.council import CouncilDistrict, CouncilSettings  # noqa: F401
+from app.models.council import CouncilDistrict, CouncilSettings, PayBasis, Rounding  # noqa: F401
+from app.models.delivery import DisputeState, EcmUpload, ExceptionState, RecordSource, VisitOutcome, VisitRecord  # noqa: F401
 from app.models.enquiries import Enquiry, EnquiryMessage, EnquiryStatus  # noqa: F401
 from app.models.frameworks import (  # noqa: F401
     DEFAULT_PRICE_WEIGHT,
@@ -58,6 +59,15 @@ from app.models.market import (  # noqa: F401
     WayOfPaying,
 )
 from app.models.notifications import Notification  # noqa: F401
+from app.models.payment_runs import (  # noqa: F401
+    BankAccountStatus,
+    LineStatus,
+    PaymentRun,
+    PaymentRunItem,
+    PaymentRunLine,
+    ProviderBankAccount,
+    RunStatus,
+)
 from app.models.payments import (  # noqa: F401
     AttemptOperation,
     AttemptState,

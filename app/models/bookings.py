@@ -76,6 +76,7 @@ class VisitStatus(str, enum.Enum):
     LATE_CANCELLED = "late_cancelled"  # cancelled inside the notice window: charged
     DECLINED = "declined"  # the provider declined the booking
     UNPAID = "unpaid"  # delivered (or cancelled late) but the card charge failed: money still owed
+    MISSED = "missed"  # the provider recorded that it did not happen: nothing charged
 
     @property
     def label(self) -> str:
@@ -88,6 +89,7 @@ class VisitStatus(str, enum.Enum):
             "late_cancelled": "Cancelled late (charged)",
             "declined": "Declined",
             "unpaid": "Card payment failed: payment due",
+            "missed": "Missed (not charged)",
         }[self.value]
 
     @property
@@ -152,7 +154,7 @@ class Booking(TimestampMixin, db.Model):
     @property
     def cancelled_visits(self) -> list[BookingVisit]:
         """Visits that will not happen and cost nothing: cancelled in time, or declined."""
-        return [v for v in self.visits if v.status in (VisitStatus.CANCELLED, VisitStatus.DECLINED)]
+        return [v for v in self.visits if v.status in (VisitStatus.CANCELLED, VisitStatus.DECLINED, VisitStatus.MISSED)]
 
     @property
     def cost_now_pence(self) -> int:
@@ -187,6 +189,7 @@ class BookingVisit(db.Model):
     settled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     booking: Mapped[Booking] = relationship(back_populates="visits")
+    record = relationship("VisitRecord", uselist=False, viewonly=True, lazy="select")
 
 
 class BookingEvent(db.Model):

@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 from sqlalchemy import CheckConstraint, ForeignKey, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import UTCDateTime, utcnow
 from app.extensions import db
+from app.models.base import enum_column
+
+
+class PayBasis(str, enum.Enum):
+    """What a visit with actual times is paid on."""
+
+    PLANNED = "planned"
+    ACTUAL = "actual"
+    LESSER = "lesser"  # the lesser of planned and actual
+
+    @property
+    def label(self) -> str:
+        return {"planned": "The planned time", "actual": "The actual time", "lesser": "The lesser of planned and actual"}[self.value]
+
+
+class Rounding(str, enum.Enum):
+    UP = "up"
+    NEAREST = "nearest"
+    DOWN = "down"
+
+    @property
+    def label(self) -> str:
+        return {"up": "Round up", "nearest": "Round to the nearest", "down": "Round down"}[self.value]
 
 
 class CouncilSettings(db.Model):
@@ -19,6 +43,12 @@ class CouncilSettings(db.Model):
         CheckConstraint("id = 1", name="single_row"),
         CheckConstraint("cancellation_notice_hours >= 0 AND cancellation_notice_hours <= 168", name="notice_in_range"),
         CheckConstraint("unspent_weeks_threshold >= 1 AND unspent_weeks_threshold <= 52", name="unspent_weeks_in_range"),
+        CheckConstraint("billing_increment_minutes IN (1, 5, 15)", name="billing_increment_allowed"),
+        CheckConstraint("tolerance_minutes >= 0 AND tolerance_minutes <= 120", name="tolerance_in_range"),
+        CheckConstraint("confirm_days >= 1 AND confirm_days <= 28", name="confirm_days_in_range"),
+        CheckConstraint("payment_run_weeks IN (1, 2, 4)", name="payment_run_weeks_allowed"),
+        CheckConstraint("bank_sort_code = '' OR length(bank_sort_code) = 6", name="bank_sort_code_six_digits"),
+        CheckConstraint("bank_account_number = '' OR length(bank_account_number) = 8", name="bank_account_number_eight_digits"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -31,6 +61,24 @@ class CouncilSettings(db.Model):
     cancellation_notice_hours: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=24, server_default="24")
     # A budget holding more than this many weeks' worth unspent is flagged for a check.
     unspent_weeks_threshold: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=8, server_default="8")
+    # Paying for what was delivered (electronic call monitoring rules differ by council).
+    pay_basis: Mapped[PayBasis] = mapped_column(
+        enum_column(PayBasis, "pay_basis"), nullable=False, default=PayBasis.LESSER, server_default="lesser"
+    )
+    billing_increment_minutes: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=5, server_default="5")
+    rounding: Mapped[Rounding] = mapped_column(
+        enum_column(Rounding, "billing_rounding"), nullable=False, default=Rounding.NEAREST, server_default="nearest"
+    )
+    # A visit whose actual start or length is within this many minutes of the plan is paid as planned.
+    tolerance_minutes: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=10, server_default="10")
+    # Days the person (or their representative) has to confirm or dispute a delivered visit.
+    confirm_days: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=7, server_default="7")
+    # Payment runs every 1, 2 or 4 weeks, aligned to the budget periods.
+    payment_run_weeks: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=4, server_default="4")
+    # The council's own bank account that payment files are paid from, and its Bacs service user number.
+    bank_sort_code: Mapped[str] = mapped_column(String(6), nullable=False, default="", server_default="")
+    bank_account_number: Mapped[str] = mapped_column(String(8), nullable=False, default="", server_default="")
+    bacs_user_number: Mapped[str] = mapped_column(String(6), nullable=False, default="", server_default="")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
 
 

@@ -33,15 +33,17 @@ class AccountKind(str, enum.Enum):
     COUNCIL_FUNDING = "council_funding"  # the council's allocation to personal budgets (negative)
     BUDGET = "budget"  # what one personal budget may spend (for an ISF: held with one provider)
     BOOKING_HOLD = "booking_hold"  # money set aside for one booking's visits
-    PROVIDER_PAYABLE = "provider_payable"  # what the council owes one provider for delivered care
-    PROVIDER_PAID = "provider_paid"  # paid out to providers by payment runs (negative)
+    # What the council owes one provider for delivered care; below zero when the provider
+    # owes money back (a refund or correction after it was paid), taken off its next run.
+    PROVIDER_PAYABLE = "provider_payable"
+    PROVIDER_PAID = "provider_paid"  # paid out to providers by payment runs (what left the books)
     CARD_CLEARING = "card_clearing"  # card money in transit through the card processor
     SELF_FUNDED = "self_funded"  # money people paid from their own cards (negative)
 
 
 # Accounts that stand for money leaving or entering the marketplace's books: they may be
 # negative. Every other account must stay at or above zero.
-MAY_GO_NEGATIVE = {AccountKind.COUNCIL_FUNDING, AccountKind.PROVIDER_PAID, AccountKind.SELF_FUNDED}
+MAY_GO_NEGATIVE = {AccountKind.COUNCIL_FUNDING, AccountKind.PROVIDER_PAYABLE, AccountKind.PROVIDER_PAID, AccountKind.SELF_FUNDED}
 
 
 class TransactionKind(str, enum.Enum):

@@ -57,7 +57,9 @@ SECTION_LINKS: dict[str, tuple[Link, ...]] = {
         Link("commissioner.framework", "Framework", ("/commissioner/framework",)),
         Link("commissioner.budgets_list", "Personal budgets", ("/commissioner/budgets",)),
         Link("commissioner.bookings_list", "Bookings", ("/commissioner/bookings",)),
+        Link("commissioner.visits", "Visits to check", ("/commissioner/visits",)),
         Link("commissioner.market", "Market reports", ("/commissioner/market",)),
+        Link("commissioner.payment_runs", "Payment runs", ("/commissioner/payment-runs",)),
         Link("commissioner.card_spend", "Card spend", ("/commissioner/card-spend",)),
         Link("commissioner.settings", "Council settings", ("/commissioner/settings",)),
         Link("commissioner.audit_trail", "Audit trail", ("/commissioner/audit",)),
@@ -69,6 +71,8 @@ SECTION_LINKS: dict[str, tuple[Link, ...]] = {
         Link("provider.enquiry_list", "Enquiries", ("/provider/enquiries",)),
         Link("provider.team_list", "Team", ("/provider/team",)),
         Link("provider.bookings_inbox", "Bookings", ("/provider/bookings",)),
+        Link("provider.visits", "Visits", ("/provider/visits",)),
+        Link("provider.payments", "Payments", ("/provider/payments",)),
     ),
     "admin": (
         Link("admin.dashboard", "Overview", ("/admin",)),

@@ -15,7 +15,7 @@ from sqlalchemy import case, func, select
 
 from app.extensions import db
 from app.models import MAY_GO_NEGATIVE, AccountKind, HoldStatus, LedgerAccount, LedgerEntry, LedgerHold, LedgerTransaction, TransactionKind
-from app.services import budgets, card_payments, reports
+from app.services import budgets, card_payments, payment_runs, reports
 from app.services.ledger import IS_REVERSAL, Problem
 
 
@@ -27,6 +27,7 @@ def check() -> list[Problem]:
     problems.extend(budgets.check_budgets())
     problems.extend(card_payments.check_cards())
     problems.extend(reports.check_spend_facts())
+    problems.extend(payment_runs.check_payment_runs())
     return problems
 
 

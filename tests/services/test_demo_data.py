@@ -62,7 +62,18 @@ def test_demo_load_is_idempotent_through_the_cli(runner):
         "ledger_entries",
         "council_settings",
         "council_districts",
+        "provider_bank_accounts",
+        "payment_runs",
+        "payment_run_lines",
+        "payment_run_items",
+        "visit_records",
+        "ecm_uploads",
     } <= written
+    # A year of payment runs: every complete period's approved, but the latest, ready to approve.
+    from app.models import PaymentRun, RunStatus
+
+    statuses = [r.status for r in db.session.execute(select(PaymentRun).order_by(PaymentRun.ends_on)).scalars()]
+    assert len(statuses) >= 12 and set(statuses[:-1]) == {RunStatus.APPROVED} and statuses[-1] is RunStatus.PREPARED
 
     second = runner.invoke(args=["demo", "load"])
     assert second.exit_code == 0, second.output
@@ -207,7 +218,7 @@ def test_demo_budgets_have_history_that_adds_up(app):
     from app.models import Notification
     from app.services import notifications
 
-    done = [b for b in mine if b.status is BookingStatus.COMPLETED]
+    done = [b for b in mine if b.status is BookingStatus.COMPLETED and b.request_key.startswith("demo-history")]
     assert done and all(b.created_at.date() < dt.date.today() - dt.timedelta(days=20) for b in done)
     old = db.session.execute(select(Notification).where(Notification.link == f"/bookings/{done[0].public_id}")).scalars().all()
     assert old and all(n.read_at is not None and n.created_at < n.created_at.now(n.created_at.tzinfo) - dt.timedelta(days=7) for n in old)
@@ -262,3 +273,59 @@ def test_demo_council_has_published_its_market_position_and_set_reference_rates(
     assert "Peterborough care market position" in page and "We need more home care in the rural districts" in page
     demo.load(demo_mode=True, history=False)
     assert db.session.execute(select(func.count(MarketPosition.id))).scalar_one() == 1
+
+
+def test_demo_pays_providers_and_gives_the_visits_pages_something_to_show(app):
+    """Past payment runs with remittances for provider@demo.test, one run ready for
+    commissioner@demo.test to approve, everyone's bank details, and visits to record, not
+    recorded after 48 hours, from an ECM file, outside the tolerance and disputed."""
+    import datetime as dt
+
+    from app.database import utcnow
+    from app.models import BankAccountStatus, EcmUpload, ProviderBankAccount, ProviderStaff, RecordSource, RunStatus, User
+    from app.services import council, delivery, ledger_check, payment_runs
+    from app.uk_time import local_date, uk_today
+
+    demo.load(demo_mode=True, history=False)
+    people = {u.email: u for u in db.session.execute(select(User).where(User.email.like("%@demo.test"))).scalars()}
+    commissioner, admin, owner = people["commissioner@demo.test"], people["admin@demo.test"], people["provider@demo.test"]
+    provider_id = db.session.execute(select(ProviderStaff.provider_id).where(ProviderStaff.user_id == owner.id)).scalar_one()
+
+    settings = council.current()
+    assert settings.bank_sort_code and settings.bank_account_number and settings.bacs_user_number
+    accounts = db.session.execute(select(ProviderBankAccount)).scalars().all()
+    assert any(a.provider_id == provider_id and a.status is BankAccountStatus.CONFIRMED for a in accounts)
+    [waiting] = [a for a in accounts if a.status is BankAccountStatus.PENDING]
+    assert waiting.provider_id != provider_id
+
+    # Margaret's three periods of history are paid (two runs approved); the latest period's
+    # run waits for someone other than the admin who prepared it.
+    *past, ready = payment_runs.all_runs()[::-1]
+    assert len(past) == 2
+    assert all(r.status is RunStatus.APPROVED and (r.prepared_by_id, r.approved_by_id) == (commissioner.id, admin.id) for r in past)
+    assert all(local_date(r.prepared_at) < local_date(r.approved_at) < r.pay_date < uk_today() for r in past)
+    assert len(payment_runs.paid_lines_for_provider(provider_id)) == 2  # remittances to read
+    assert ready.status is RunStatus.PREPARED and ready.prepared_by_id == admin.id and ready.net_pence > 0
+    assert (ready.starts_on, ready.ends_on) == payment_runs.latest_complete_period(uk_today())
+    assert payment_runs.may_approve(ready, commissioner)
+
+    # The provider's visits page has visits to record (one not recorded after 48 hours);
+    # the commissioner has one visit outside the tolerance and one disputed to decide.
+    now, today = utcnow(), uk_today()
+    listed = delivery.provider_visits(provider_id, today - dt.timedelta(days=7), today)
+    to_record = [v for v in listed if v.record is None and v.status.is_upcoming and v.starts_at <= now]
+    assert len(to_record) >= 4, [(v.starts_at, v.status) for v in listed]
+    [late] = delivery.unrecorded_visits(provider_id=provider_id)
+    [outside] = delivery.open_exceptions()
+    [disputed] = delivery.open_disputes()
+    upload = db.session.execute(select(EcmUpload)).scalar_one()
+    assert (upload.row_count, upload.recorded_count, delivery.waiting_for_council(upload)) == (3, 3, 1)
+    assert outside.source is RecordSource.UPLOAD and outside.upload_id == upload.id
+    assert disputed.visit.booking.citizen.email == "citizen@demo.test" and disputed.dispute_reason
+    assert late.starts_at < now - delivery.UNRECORDED_AFTER
+    assert ledger_check.check() == []
+
+    # Loading again adds nothing; commissioner@demo.test approves the run ready to approve.
+    assert set(demo.load(demo_mode=True, history=False).created) == set()
+    assert payment_runs.approve(ready.id, by=commissioner).status is RunStatus.APPROVED
+    assert ledger_check.check() == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -54,8 +55,14 @@ def _counts() -> dict[str, int]:
     return {model.__tablename__: db.session.execute(select(func.count()).select_from(model)).scalar_one() for model in TABLES}
 
 
-def test_the_demo_has_a_year_of_market_history_that_adds_up(app):
-    demo.load(demo_mode=True)
+@pytest.fixture
+def demo_with_history(app, snapshots):
+    """The demo with its year of history (the slowest thing the suite loads): loaded once
+    per backend in each test worker, then put back from a snapshot for each test here."""
+    snapshots.restore_or_build(app, "demo-with-history", lambda: demo.load(demo_mode=True) and None)
+
+
+def test_the_demo_has_a_year_of_market_history_that_adds_up(app, demo_with_history):
     people = db.session.execute(select(User).where(User.email.like(f"%@{HISTORY_DOMAIN}"))).scalars().all()
     assert 40 <= len(people) <= 60 and all(p.password_hash is None for p in people)  # nobody signs in as them
     history = _history_bookings()
@@ -134,13 +141,12 @@ def _reads_like_a_council_market() -> None:
         assert all(row[1:5]), row
 
 
-def test_a_refund_of_a_historic_card_payment_is_refused_with_a_clear_message_never_an_error_page(stripe_app):
+def test_a_refund_of_a_historic_card_payment_is_refused_with_a_clear_message_never_an_error_page(stripe_app, demo_with_history):
     """History's card payments name PaymentIntents Stripe never saw: a commissioner asking
     for a refund is told the card processor refused it, and the provider keeps the money."""
     from app.services import card_payments
     from tests.helpers import post_form, sign_in, visible_text
 
-    demo.load(demo_mode=True)
     payment = db.session.execute(select(CardPayment).order_by(CardPayment.id)).scalars().first()
     booking = db.session.get(Booking, payment.booking_id)
     commissioner = db.session.execute(select(User).where(User.email == "commissioner@demo.test")).scalar_one()

@@ -205,6 +205,13 @@ MATRIX: dict[str, list[Case]] = {
         GET("/bookings/{card_booking_a}/visits/{unpaid_visit_a}/pay", only(CIT_A)),
         POST("/bookings/{card_booking_a}/visits/{unpaid_visit_a}/pay", only(CIT_A, ok=ALLOWED)),
     ],
+    # The person or their representative confirms or disputes a delivered visit (A's is
+    # disputed already, so the answer is a redirect back to the booking saying so).
+    "citizen.confirm_visit": [POST("/bookings/{card_booking_a}/visits/{paid_visit_a}/confirm", only(CIT_A, REP_A, ok=ALLOWED))],
+    "citizen.dispute_visit": [
+        GET("/bookings/{card_booking_a}/visits/{paid_visit_a}/dispute", only(CIT_A, REP_A, ok=ALLOWED)),
+        POST("/bookings/{card_booking_a}/visits/{paid_visit_a}/dispute", only(CIT_A, REP_A, ok=ALLOWED)),
+    ],
     # Only the card's holder confirms a payment with their bank.
     "citizen.confirm_payment": [
         GET("/payments/{payment_needing_bank_a}/confirm", only(CIT_A)),
@@ -255,6 +262,27 @@ MATRIX: dict[str, list[Case]] = {
         GET("/provider/bookings/{card_booking_a}/visits/{paid_visit_a}/refund", only(STAFF_X)),
         POST("/provider/bookings/{card_booking_a}/visits/{paid_visit_a}/refund", only(STAFF_X, ok=ALLOWED)),
     ],
+    "provider.visits": [GET("/provider/visits", only(*PROVIDERS))],
+    "provider.record_visit": [
+        GET("/provider/visits/{visit_a}", only(STAFF_X)),
+        POST("/provider/visits/{visit_a}", only(STAFF_X, ok=ALLOWED)),
+    ],
+    "provider.upload_visits": [
+        GET("/provider/visits/upload", only(*PROVIDERS)),
+        POST("/provider/visits/upload", only(*PROVIDERS, ok=ALLOWED)),
+    ],
+    # Every member of the team sees the bank details (masked); only an owner may send new ones
+    # (STAFF_X and STAFF_Y are owners: an empty form comes back with its errors).
+    "provider.bank_details": [
+        GET("/provider/bank-details", only(*PROVIDERS)),
+        POST("/provider/bank-details", only(*PROVIDERS, ok=ALLOWED)),
+    ],
+    # Payments and remittance advice: owners and managers of the provider paid (both visitors
+    # are owners; a staff member is sent to the dashboard, tests/views/test_payment_runs.py).
+    "provider.payments": [GET("/provider/payments", only(*PROVIDERS))],
+    "provider.remittance": [GET("/provider/payments/{payment_line_x}", only(STAFF_X))],
+    "provider.remittance_csv": [GET("/provider/payments/{payment_line_x}.csv", only(STAFF_X))],
+    "provider.remittance_print": [GET("/provider/payments/{payment_line_x}/print", only(STAFF_X))],
     # -- commissioner tools: commissioners and admins ---------------------------------------------
     "commissioner.dashboard": [GET("/commissioner", only(*COUNCIL))],
     "commissioner.providers": [GET("/commissioner/providers", only(*COUNCIL))],
@@ -315,6 +343,26 @@ MATRIX: dict[str, list[Case]] = {
         GET("/commissioner/bookings/{card_booking_a}/visits/{paid_visit_a}/refund", only(COMM)),
         POST("/commissioner/bookings/{card_booking_a}/visits/{paid_visit_a}/refund", only(COMM, ok=ALLOWED)),
     ],
+    "commissioner.visits": [GET("/commissioner/visits", only(*COUNCIL))],
+    # Deciding a visit moves money: commissioners decide, admins only look.
+    "commissioner.visit_check": [
+        GET("/commissioner/visits/{disputed_record_a}", only(*COUNCIL)),
+        POST("/commissioner/visits/{disputed_record_a}", only(COMM, ok=ALLOWED)),
+    ],
+    "commissioner.bank_details": [GET("/commissioner/bank-details", only(*COUNCIL))],
+    "commissioner.bank_details_change": [
+        GET("/commissioner/bank-details/{bank_change_x}", only(*COUNCIL)),
+        POST("/commissioner/bank-details/{bank_change_x}", only(*COUNCIL, ok=ALLOWED)),
+    ],
+    # Payment runs: the world's run is approved already, so approving it again is a redirect
+    # back to it and cancelling it is refused with a message (a redirect).
+    "commissioner.payment_runs": [GET("/commissioner/payment-runs", only(*COUNCIL))],
+    "commissioner.prepare_payment_run": [POST("/commissioner/payment-runs/prepare", only(*COUNCIL, ok=ALLOWED))],
+    "commissioner.payment_run": [GET("/commissioner/payment-runs/{payment_run}", only(*COUNCIL))],
+    "commissioner.approve_payment_run": [POST("/commissioner/payment-runs/{payment_run}/approve", only(*COUNCIL, ok=ALLOWED))],
+    "commissioner.cancel_payment_run": [POST("/commissioner/payment-runs/{payment_run}/cancel", only(*COUNCIL, ok=ALLOWED))],
+    "commissioner.payment_run_bacs": [GET("/commissioner/payment-runs/{payment_run}/bacs", only(*COUNCIL))],
+    "commissioner.payment_run_csv": [GET("/commissioner/payment-runs/{payment_run}/csv", only(*COUNCIL))],
     "commissioner.card_spend": [GET("/commissioner/card-spend", only(*COUNCIL))],
     "commissioner.card_spend_csv": [GET("/commissioner/card-spend.csv", only(*COUNCIL))],
     "commissioner.market": [GET("/commissioner/market", only(*COUNCIL))],
@@ -363,7 +411,7 @@ class World:
 
 
 @pytest.fixture
-def world(
+def fresh_world(
     make_citizen,
     make_representative,
     make_provider,
@@ -445,6 +493,9 @@ def world(
     # Card payments: A's booking with X paid by A's card, with a visit paid (to
     # refund), one whose charge failed (to pay) and one whose bank wants A to confirm.
     card = _card_booking(citizen_a, service_x)
+    paid = _paid_run(provider_x, staff_x, prepared_by=commissioner_2, approved_by=admin)
+    card["disputed_record_a"] = _disputed_record(card["paid_visit_a"], recorded_by=staff_x, disputed_by=citizen_a)
+    bank_change_x = _pending_bank_change(provider_x, submitted_by=staff_x)
 
     # The search index, so the search page and API answer as they do in service.
     from app.services import search
@@ -483,10 +534,26 @@ def world(
         "booking_a": booking_a.public_id,
         "visit_a": booking_a.visits[0].id,
         "funding_a": db.session.execute(select(BudgetPeriod.transaction_id).where(BudgetPeriod.budget_id == budget_a.id)).scalars().first(),
+        "bank_change_x": bank_change_x,
         **card,
+        **paid,
     }
     db.session.commit()  # end the read transaction the ids above opened (SQLite would keep a lock)
     return w
+
+
+@pytest.fixture
+def world(app, snapshots, request):
+    """The world ``fresh_world`` builds: built once per backend in each test worker, then
+    put back from a snapshot for each test (tests/snapshots.py), users loaded afresh."""
+    from app.models import User
+
+    def build():
+        built = request.getfixturevalue("fresh_world")
+        return {visitor: user.id for visitor, user in built.users.items()}, dict(built.ids)
+
+    user_ids, ids = snapshots.restore_or_build(app, "access-matrix-world", build)
+    return World(users={visitor: db.session.get(User, user_id) for visitor, user_id in user_ids.items()}, ids=dict(ids))
 
 
 def _card_booking(citizen, service) -> dict[str, object]:
@@ -600,6 +667,108 @@ def _card_booking(citizen, service) -> dict[str, object]:
         "unpaid_visit_a": visits["unpaid"].id,
         "payment_needing_bank_a": needs_bank.public_id,
     }
+
+
+def _disputed_record(visit_id: int, *, recorded_by, disputed_by) -> int:
+    """The record of A's card visit paid, as the provider recorded it and A disputed it."""
+    from app.models import BookingVisit, DisputeState, RecordSource, VisitOutcome, VisitRecord
+
+    visit = db.session.get(BookingVisit, visit_id)
+    record = VisitRecord(
+        visit_id=visit.id,
+        outcome=VisitOutcome.DELIVERED,
+        actual_start=visit.starts_at,
+        actual_end=visit.ends_at,
+        source=RecordSource.FORM,
+        recorded_by_id=recorded_by.id,
+        dispute_state=DisputeState.OPEN,
+        dispute_reason="Nobody came",
+        disputed_at=dt.datetime.now(dt.UTC),
+        disputed_by_id=disputed_by.id,
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record.id
+
+
+def _pending_bank_change(provider, *, submitted_by) -> int:
+    """New bank details for the provider, waiting for a commissioner to confirm them."""
+    from app.models import BankAccountStatus, ProviderBankAccount
+
+    change = ProviderBankAccount(
+        provider_id=provider.id,
+        sort_code="309430",
+        account_number="00733445",
+        account_name=provider.name,
+        status=BankAccountStatus.PENDING,
+        submitted_by_id=submitted_by.id,
+    )
+    db.session.add(change)
+    db.session.commit()
+    return change.id
+
+
+def _paid_run(provider, staff, *, prepared_by, approved_by) -> dict[str, int]:
+    """An approved payment run's rows, as approving leaves them: one line paying the provider
+    into its confirmed account (no visits behind it: the pages only read the rows)."""
+    from sqlalchemy import select
+
+    from app.models import (
+        BankAccountStatus,
+        CouncilSettings,
+        LedgerTransaction,
+        LineStatus,
+        PaymentRun,
+        PaymentRunLine,
+        ProviderBankAccount,
+        RunStatus,
+    )
+    from app.services import payment_runs
+    from app.uk_time import uk_today
+
+    council = db.session.get(CouncilSettings, 1) or CouncilSettings(id=1, name="Test Council")
+    council.bank_sort_code, council.bank_account_number, council.bacs_user_number = "309457", "12345678", "123456"
+    account = ProviderBankAccount(
+        provider_id=provider.id,
+        sort_code="401234",
+        account_number="87654321",
+        account_name=provider.name,
+        status=BankAccountStatus.CONFIRMED,
+        submitted_by_id=staff.id,
+    )
+    today = uk_today()
+    processing, pay = payment_runs.bacs_dates(today)
+    run = PaymentRun(
+        starts_on=today - dt.timedelta(days=35),
+        ends_on=today - dt.timedelta(days=7),
+        status=RunStatus.APPROVED,
+        prepared_by_id=prepared_by.id,
+        approved_by_id=approved_by.id,
+        approved_at=dt.datetime.now(dt.UTC),
+        processing_date=processing,
+        pay_date=pay,
+        visit_count=1,
+        gross_pence=2_400,
+        net_pence=2_400,
+    )
+    db.session.add_all([council, account, run])
+    db.session.flush()
+    line = PaymentRunLine(
+        run_id=run.id,
+        provider_id=provider.id,
+        status=LineStatus.PAID,
+        visit_count=1,
+        gross_pence=2_400,
+        net_pence=2_400,
+        bank_account_id=account.id,
+        reference=f"PR{run.id:04d} P{provider.id}",
+        payout_transaction_id=db.session.execute(select(LedgerTransaction.id).limit(1)).scalar_one(),
+        paid_at=run.approved_at,
+        mean_days_to_pay=20,
+    )
+    db.session.add(line)
+    db.session.commit()
+    return {"payment_run": run.id, "payment_line_x": line.id}
 
 
 def _signed_in_client(app, user):

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuditEvent, OutboundEmail
 from tests.helpers import visible_text
-from tests.views.test_access_matrix import ALLOWED, ANON, MATRIX, OK, REDIRECT, _signed_in_client, world  # noqa: F401
+from tests.views.test_access_matrix import ALLOWED, ANON, MATRIX, OK, REDIRECT, _signed_in_client, fresh_world, world  # noqa: F401
 
 POST_CASES = [
     pytest.param(endpoint, case, id=endpoint) for endpoint, cases in sorted(MATRIX.items()) for case in cases if case.method == "POST"

@@ -3,13 +3,16 @@
 Every page of the access matrix is opened as someone it is for; every form on it (POST and
 GET) is sent again and again with one field at a time replaced by something hostile (very
 long, NUL, control characters, a right-to-left override, huge and negative numbers, markup),
-then with the field missing and with it repeated. Whatever a form makes of it (an error
-message, a redirect, a 404 for something that does not exist), the answer is never a 5xx.
+then with the field missing and with it repeated (a field repeated for several things gets
+each hostile value in every copy at once besides in its first copy on its own: see
+``_variations``). Whatever a form makes of it (an error message, a redirect, a 404 for
+something that does not exist), the answer is never a 5xx.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -17,7 +20,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from app.extensions import db
-from tests.views.test_access_matrix import ALLOWED, MATRIX, OK, VISITORS, _signed_in_client, world  # noqa: F401  (the world fixture)
+from tests.views.test_access_matrix import ALLOWED, MATRIX, OK, VISITORS, _signed_in_client, fresh_world, world  # noqa: F401  (the world fixture)
 
 HOSTILE = (
     "x" * 10_000,
@@ -121,21 +124,46 @@ def _send(client, form: Form, data: dict):
     return client.post(form.action, data=data)
 
 
+def _groups(names) -> list[list[str]]:
+    """Field names grouped where they differ only in numbers: the same field repeated for
+    each of several things (the Market Position Statement's intention and text for each
+    type of support, a row of opening hours for each day)."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(re.sub(r"\d+", "#", name), []).append(name)
+    return list(groups.values())
+
+
 def _variations(form: Form, baseline: dict):
+    """Every hostile value, then missing, then repeated, in each field. Of a field repeated
+    for several things, the first copy gets each hostile value on its own and the copies
+    get each all at once (every copy still gets every value; the copies are alike, so one
+    at a time would only send the same request again); each copy is left out and repeated
+    on its own."""
     fields = {**form.fields, **{k: v for k, v in baseline.items() if k in form.fields}}
     form = Form(form.method, form.action, fields)
-    for name in form.fields:
-        if name == "csrf_token":
-            continue
-        for value in (*HOSTILE, MISSING, REPEATED):
-            data = {k: list(v) for k, v in form.fields.items()}
+
+    def changed(names, value):
+        data = {k: list(v) for k, v in form.fields.items()}
+        for name in names:
             if value is MISSING:
                 data.pop(name)
             elif value is REPEATED:
                 data[name] = [*data[name], *data[name]] or ["1", "2"]
             else:
                 data[name] = [value]
-            yield name, value, data
+        return data
+
+    for group in _groups(name for name in form.fields if name != "csrf_token"):
+        first, copies = group[0], group[1:]
+        for value in (*HOSTILE, MISSING, REPEATED):
+            yield first, value, changed([first], value)
+        if copies:
+            for value in HOSTILE:
+                yield f"{first} and its {len(copies)} copies", value, changed(group, value)
+            for name in copies:
+                for value in (MISSING, REPEATED):
+                    yield name, value, changed([name], value)
 
 
 @pytest.mark.parametrize(("endpoint", "path", "visitor"), list(_pages()))

@@ -108,7 +108,7 @@ def test_a_commissioner_has_one_place_and_a_section_for_it(client, login, make_c
     response = client.get(path)
     assert _service_nav(response) == (["Find care", "Commissioner tools"], ["Commissioner tools"])
     items, marked = _section_nav(response)
-    assert items[0] == "Overview" and len(items) == 9
+    assert items[0] == "Overview" and len(items) == 11
     assert marked == [section_current]
 
 

@@ -31,7 +31,7 @@ from app.services.bookings.cancelling import CancellationPlan, ChargeChanged, ca
 from app.services.bookings.capacity import capacity_cells, release_places, take_places
 from app.services.bookings.creation import create, find_by_request_key
 from app.services.bookings.decisions import accept, decline, withdraw_unpaid
-from app.services.bookings.delivery import record_delivery
+from app.services.bookings.delivery import after_payment, complete_if_done, lock_visit_for_recording, pay_for_visit, record_delivery
 from app.services.bookings.notify import booking_changed, notify_booking_change
 from app.services.bookings.payment import PaymentStrategy, payment_strategy, register_payment_method
 from app.services.bookings.planning import MAX_DAYS_AHEAD, MAX_MESSAGE, MAX_UNITS, MAX_WEEKS, listed_service, plan
@@ -44,6 +44,7 @@ from app.services.bookings.queries import (
     people_to_contact,
     search_bookings,
 )
+from app.services.bookings.release import release_visit
 from app.services.bookings.requests import BookingRequest, Funding, PlannedVisit, Quote
 from app.services.bookings.states import VISIT_MOVES, lock_booking, lock_visits, move_visit, try_move_visit
 from app.services.bookings.timeline import record_event
@@ -63,6 +64,7 @@ __all__ = [
     "PlannedVisit",
     "Quote",
     "accept",
+    "after_payment",
     "booking_changed",
     "bookings_for_citizen",
     "bookings_for_provider",
@@ -70,16 +72,19 @@ __all__ = [
     "cancellation_plan",
     "capacity_cells",
     "clashes",
+    "complete_if_done",
     "create",
     "decline",
     "find_by_request_key",
     "get_booking",
     "listed_service",
     "lock_booking",
+    "lock_visit_for_recording",
     "lock_visits",
     "made_by",
     "move_visit",
     "notify_booking_change",
+    "pay_for_visit",
     "payment_strategy",
     "people_to_contact",
     "plan",
@@ -87,6 +92,7 @@ __all__ = [
     "record_event",
     "register_payment_method",
     "release_places",
+    "release_visit",
     "search_bookings",
     "take_places",
     "try_move_visit",

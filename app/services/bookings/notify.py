@@ -71,8 +71,27 @@ NOTICES: dict[str, tuple[Notice, ...]] = {
     ),
     "delivered": (
         Notice(
-            "citizen", "Visit delivered: booking {ref}", "{provider} recorded a visit for {service} as delivered. {detail}", CITIZEN_LINK
+            "citizen",
+            "Visit delivered: booking {ref}",
+            "{provider} recorded a visit for {service} as delivered. {detail} "
+            "If it did not happen as recorded, say so on the booking's page.",
+            CITIZEN_LINK,
         ),
+    ),
+    "missed": (
+        Notice("citizen", "Visit missed: booking {ref}", "{provider} recorded a visit for {service} as missed. {detail}", CITIZEN_LINK),
+    ),
+    "disputed": (
+        Notice(
+            "provider",
+            "Visit disputed: booking {ref}",
+            "{citizen} says a visit for {service} did not happen as recorded. {detail}",
+            PROVIDER_LINK,
+        ),
+    ),
+    "dispute_settled": (
+        Notice("provider", "Disputed visit settled: booking {ref}", "{detail}", PROVIDER_LINK),
+        Notice("citizen", "Disputed visit settled: booking {ref}", "{detail}", CITIZEN_LINK),
     ),
     "money_short": (
         Notice("citizen", "Not enough money for booking {ref}", _MONEY_SHORT + " Cancel some visits or contact the council.", CITIZEN_LINK),

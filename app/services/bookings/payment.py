@@ -6,7 +6,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.models import Booking, BookingVisit, PaymentMethod, Service, User, VisitStatus
+from sqlalchemy import select
+
+from app.database import write_transaction
+from app.extensions import db
+from app.models import (
+    Booking,
+    BookingVisit,
+    HoldStatus,
+    LedgerAccount,
+    LedgerHold,
+    LedgerTransaction,
+    PaymentMethod,
+    Service,
+    TransactionKind,
+    User,
+    VisitStatus,
+)
 from app.services import ledger
 from app.services.bookings.requests import BookingRequest, Funding, Quote
 from app.services.ledger import Actor, HoldAlreadySettled
@@ -71,6 +87,34 @@ class PaymentStrategy:
             effective_at=now,
             memo=memo,
         )
+
+    def take_back(self, booking: Booking, visit: BookingVisit, *, amount_pence: int, reason: str, by: User, key: str) -> None:
+        """Give back ``amount_pence`` the provider was paid for a visit the council found was
+        not delivered as recorded (a dispute upheld), in its own unit of work, once per
+        ``key``: here, from what the provider is owed back to the budget it came from (a
+        linked correction; if the provider was paid already its next run takes it off)."""
+        with write_transaction():
+            held = db.session.execute(
+                select(LedgerHold)
+                .where(LedgerHold.visit_id == visit.id, LedgerHold.status == HoldStatus.CAPTURED)
+                .order_by(LedgerHold.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            if held is None:
+                raise HoldAlreadySettled(f"nothing was paid from a budget for visit {visit.id}")
+            legs = [
+                (ledger.provider_payable_account(booking.provider), -amount_pence),
+                (db.session.get(LedgerAccount, held.budget_account_id), amount_pence),
+            ]
+            ledger.post(
+                TransactionKind.CORRECTION,
+                legs,
+                key=key,
+                cause=("booking_visit", visit.id),
+                actor=Actor.person(by),
+                memo=f"Taken back from {booking.provider.name} for {booking.reference}: {reason}",
+                corrects=db.session.get(LedgerTransaction, held.settled_transaction_id) if held.settled_transaction_id else None,
+            )
 
     def after_commit(self, booking: Booking) -> None:
         """After a decline, cancellation or delivery has committed."""

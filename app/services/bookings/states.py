@@ -59,6 +59,8 @@ VISIT_MOVES: dict[VisitStatus, tuple[VisitStatus, ...]] = {
     VisitStatus.CANCELLED: (VisitStatus.SCHEDULED, VisitStatus.HELD, VisitStatus.SHORT),
     VisitStatus.DECLINED: (VisitStatus.SCHEDULED, VisitStatus.HELD, VisitStatus.SHORT),
     VisitStatus.UNPAID: (VisitStatus.DELIVERED, VisitStatus.LATE_CANCELLED),  # its card charge failed
+    # Recorded as missed, or a visit outside the council's tolerance it decided not to pay.
+    VisitStatus.MISSED: (VisitStatus.SCHEDULED, VisitStatus.HELD, VisitStatus.SHORT),
 }
 
 
@@ -70,6 +72,7 @@ _VISIT_VERBS = {
     VisitStatus.CANCELLED: "cancelled",
     VisitStatus.DECLINED: "declined",
     VisitStatus.UNPAID: "marked as unpaid",
+    VisitStatus.MISSED: "recorded as missed",
 }
 
 

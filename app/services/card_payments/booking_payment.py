@@ -22,7 +22,7 @@ from app.models import (
     VisitStatus,
 )
 from app.services import bookings, ledger
-from app.services.card_payments import declines, settings
+from app.services.card_payments import declines, refunds, settings
 from app.services.card_payments.cards import owned_card
 from app.services.card_payments.errors import CardDeclined, CardPaymentsNotConfigured
 from app.services.card_payments.new_attempts import new_payment
@@ -111,6 +111,10 @@ class CardBookingPayment(bookings.PaymentStrategy):
         if claimed != 1:
             raise ledger.HoldAlreadySettled(f"visit {visit.id} was already settled")
         db.session.expire(visit, ["charged_pence"])
+
+    def take_back(self, booking, visit, *, amount_pence, reason, by, key):
+        """What a card paid goes back to the card (a refund taken from the provider)."""
+        refunds.refund_visit(visit, amount_pence=amount_pence, reason=reason, by=by, request_key=key)
 
     def after_commit(self, booking):
         """The booking's change has committed and stands whatever Stripe says: the card work

@@ -10,15 +10,19 @@ from __future__ import annotations
 from app.database import write_transaction
 from app.services.demo.accounts import DEMO_PASSWORD, load_accounts, owner_email, sign_in_people
 from app.services.demo.history import load_history
+from app.services.demo.history_payments import load_bank_details, load_payment_runs
 from app.services.demo.market import load_council, load_framework, load_market, load_places
 from app.services.demo.money import load_money
 from app.services.demo.position import load_market_position
 from app.services.demo.report import DemoRefused, LoadReport, Progress, refuse_unless_demo
 from app.services.demo.today import load_today
+from app.services.demo.today_visits import load_today_visits
 from app.services.facade import seal
 
 # The loader's steps, in order: each adds what is missing, so loading twice changes nothing.
 # The year of history comes before today's step, whose funding run then finds its budgets paid.
+# Payment runs pay what the history delivered (to the bank accounts the step before adds);
+# today's visits come last, after this period's funding.
 STEPS = (
     load_places,
     load_council,
@@ -27,8 +31,11 @@ STEPS = (
     load_accounts,
     load_money,
     load_history,
+    load_bank_details,
+    load_payment_runs,
     load_market_position,
     load_today,
+    load_today_visits,
 )
 
 

@@ -1,9 +1,8 @@
 """Providers' service: how many booking requests each provider received, how quickly it
-answered them and enquiries, how many it accepted and how many visits it cancelled.
+answered them and enquiries, how many it accepted, how many visits it cancelled, and how
+quickly the council paid it after delivery.
 
-Counts here are of a provider's requests, which identify nobody, so they are plain counts.
-How quickly providers are paid after delivery appears once payment runs exist: nothing
-records payouts to providers yet."""
+Counts here are of a provider's requests, which identify nobody, so they are plain counts."""
 
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import Provider
 from app.services.reports.filters import ReportFilter
+from app.services.reports.service_levels_payments import INVOICE_DAYS, days_to_pay
 from app.services.reports.service_levels_queries import (
     Requests,
     answer_hours,
@@ -26,7 +26,6 @@ from app.services.reports.stats import share
 from app.services.reports.tables import Chart, Column, Figure, Kind, Report, Table
 
 SLOWEST = 20
-NO_PAYMENT_RUNS = "Days from delivery to payment appears once payment runs exist."
 
 
 def _hours(value: float | None) -> float | None:
@@ -59,7 +58,8 @@ def by_provider(f: ReportFilter, requests: dict[int, Requests], answer, cancelle
             "Providers with booking requests made in the period, slowest to answer first. Hours to answer: from the request to "
             "the provider accepting or declining it. Accepted: of the requests answered, those accepted (whatever became of them "
             "after). Visits cancelled: visits the provider's staff cancelled in the period. Enquiries: from the first message "
-            "to the provider's first reply; the district and way of paying filters do not apply to enquiries. " + NO_PAYMENT_RUNS
+            "to the provider's first reply; the district and way of paying filters do not apply to enquiries. Days from delivery "
+            "to payment: in the table below"
         ),
     )
     if rows:
@@ -86,23 +86,29 @@ def slowest(f: ReportFilter, table: Table) -> Table:
     )
 
 
-def _figures(table: Table) -> list[Figure]:
+def _figures(table: Table, paid: Table) -> list[Figure]:
     total = table.total or ("", 0, None, None, 0, None)
+    paid_total = paid.total or ("", 0, 0, None, 0)
     return [
         Figure("Booking requests", total[1], Kind.COUNT),
         Figure("Median hours to answer a request", total[2], Kind.NUMBER),
         Figure("Requests accepted", total[3], Kind.SHARE, "of those answered"),
         Figure("Median hours to reply to an enquiry", total[5], Kind.NUMBER),
+        Figure("Days from delivery to payment", paid_total[3], Kind.NUMBER, f"Paying by invoice, Milton Keynes took {INVOICE_DAYS}"),
     ]
 
 
 def build(f: ReportFilter, *, now: dt.datetime | None = None) -> Report:
     table = by_provider(f, requests_by_provider(f), answer_hours(f), provider_cancellations(f), enquiry_reply_hours(f))
+    paid = days_to_pay(f)
     return Report(
         slug="service",
         title="Providers' service",
-        summary="How quickly providers answer booking requests and enquiries, how many requests they accept and how often they cancel.",
-        figures=_figures(table),
-        tables=[table, slowest(f, table)],
+        summary=(
+            "How quickly providers answer booking requests and enquiries, how many requests they accept, how often they cancel, "
+            "and how quickly the council pays them after delivery."
+        ),
+        figures=_figures(table, paid),
+        tables=[table, slowest(f, table), paid],
         calculated_at=now or utcnow(),
     )

@@ -70,7 +70,7 @@ def test_each_provider_with_requests_slowest_first(market):
     # All six answers: 0.5, 1, 2, 6, 15.5, 24 hours, median (2 + 6) / 2 = 4; 5 of 6 accepted;
     # enquiry replies 1, 3, 24 hours, median 3.
     assert table.total == ("All providers", 7, 4.0, pytest.approx(5 / 6), 1, 3.0)
-    assert "appears once payment runs exist" in table.note
+    assert "Days from delivery to payment" in table.note
     assert [c.key for c in table.columns] == ["provider", "requests", "answer_hours", "accepted", "cancelled", "reply_hours"]
 
 
@@ -98,6 +98,6 @@ def test_filters(market, category):
 
 def test_an_empty_database_gives_empty_tables(app):
     report = service_levels.build(PERIOD)
-    assert [t.slug for t in report.tables] == ["by-provider", "slowest"]
+    assert [t.slug for t in report.tables] == ["by-provider", "slowest", "days-to-pay"]
     assert all(t.rows == [] and t.total is None for t in report.tables)
     assert {f.label: f.value for f in report.figures}["Median hours to answer a request"] is None
