@@ -92,7 +92,11 @@ def _owed_matches_unpaid_facts() -> list[Problem]:
     bad = db.session.execute(
         select(LedgerAccount.provider_id, LedgerAccount.balance_pence, func.coalesce(unpaid.c.total, 0))
         .outerjoin(unpaid, unpaid.c.provider_id == LedgerAccount.provider_id)
-        .where(LedgerAccount.kind == AccountKind.PROVIDER_PAYABLE, LedgerAccount.balance_pence != func.coalesce(unpaid.c.total, 0))
+        .where(
+            LedgerAccount.kind == AccountKind.PROVIDER_PAYABLE,
+            LedgerAccount.provider_id.is_not(None),
+            LedgerAccount.balance_pence != func.coalesce(unpaid.c.total, 0),
+        )
         .limit(1)
     ).first()
     if bad:

@@ -4,6 +4,7 @@ that import that instead. The totals are the run's, which are the ledger's movem
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import LineStatus, PaymentRun, PaymentRunLine, RunStatus
@@ -26,7 +27,10 @@ def payments(run: PaymentRun) -> list[Payment]:
     if run.status is not RunStatus.APPROVED:
         raise Conflict("The payment file is ready once the run is approved")
     lines = db.session.execute(
-        select(PaymentRunLine).where(PaymentRunLine.run_id == run.id, PaymentRunLine.status == LineStatus.PAID).order_by(PaymentRunLine.id)
+        select(PaymentRunLine)
+        .where(PaymentRunLine.run_id == run.id, PaymentRunLine.status == LineStatus.PAID)
+        .order_by(PaymentRunLine.id)
+        .options(selectinload(PaymentRunLine.bank_account))
     ).scalars()
     return [
         Payment(

@@ -116,6 +116,9 @@ def _fact(row) -> dict:
 def _may_be_provider_money(session: Session, entry: LedgerEntry) -> bool:
     """False only when the entry's account is known (already loaded) and is not a provider's:
     most flushes (funding, holds, releases) then cost no query at all."""
+    transaction = session.identity_map.get(identity_key(LedgerTransaction, (entry.transaction_id,)))
+    if transaction is not None and transaction.cause_type not in (VISIT_CAUSE, REFUND_CAUSE):
+        return False  # a payout, funding...: never care spend (the query below would find nothing)
     account = session.identity_map.get(identity_key(LedgerAccount, (entry.account_id,)))
     return account is None or account.kind is AccountKind.PROVIDER_PAYABLE
 
