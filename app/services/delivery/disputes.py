@@ -90,17 +90,38 @@ def open_disputes() -> list[VisitRecord]:
     )
 
 
-def settle(
-    record_id: int, *, uphold: bool, reason: str, by: User, take_back_pence: int | None = None, now: dt.datetime | None = None
-) -> VisitRecord:
-    """A commissioner settles an open dispute. Upheld: ``take_back_pence`` (default all the
-    visit was paid) goes back from the provider; not upheld: the visit is paid as recorded."""
-    now = now or utcnow()
+def _claim(record_id: int, booking_id: int, settled: DisputeState) -> None:
+    """Claim the dispute first (one conditional update), so two commissioners settling it at
+    once cannot both act; only then does money move, once per dispute (its own unit of work:
+    a card refund talks to Stripe). If the money cannot move, the dispute is open again."""
+    with write_transaction():
+        bookings.lock_booking(booking_id)
+        table = VisitRecord.__table__
+        claimed = db.session.execute(
+            update(table)
+            .where(table.c.id == record_id, table.c.dispute_state == DisputeState.OPEN.value)
+            .values(dispute_state=settled.value)
+        ).rowcount
+        if claimed != 1:
+            record = db.session.get(VisitRecord, record_id, populate_existing=True)
+            raise Conflict(f"This dispute was already settled: {record.dispute_state.label.lower()}")
+
+
+def _decision_reason(reason: str | None) -> str:
     reason = " ".join((reason or "").split())
     if not reason:
         raise ValidationError({"reason": "Give a reason for the decision"})
     if len(reason) > MAX_REASON:
         raise ValidationError({"reason": f"Reason must be {MAX_REASON} characters or fewer"})
+    return reason
+
+
+def settle(
+    record_id: int, *, uphold: bool, reason: str, by: User, take_back_pence: int | None = None, now: dt.datetime | None = None
+) -> VisitRecord:
+    """Settle an open dispute: upheld, ``take_back_pence`` (default: all) goes back; not, it is paid."""
+    now = now or utcnow()
+    reason = _decision_reason(reason)
     record = db.session.get(VisitRecord, record_id)
     if record is None:
         raise NotFound("No such visit record")
@@ -112,21 +133,7 @@ def settle(
     if uphold and (isinstance(amount, bool) or not isinstance(amount, int) or not (1 <= amount <= visit.charged_pence)):
         raise ValidationError({"take_back": f"Enter an amount from £0.01 to {format_pence(visit.charged_pence)}"})
     amount = amount if uphold else 0
-    # Claim the dispute first (one conditional update), so two commissioners settling it at
-    # once cannot both act; only then move money, once per dispute (its own unit of work: a
-    # card refund talks to Stripe). If the money cannot move, the dispute is open again.
-    settled = DisputeState.UPHELD if uphold else DisputeState.REJECTED
-    with write_transaction():
-        bookings.lock_booking(booking.id)
-        table = VisitRecord.__table__
-        claimed = db.session.execute(
-            update(table)
-            .where(table.c.id == record_id, table.c.dispute_state == DisputeState.OPEN.value)
-            .values(dispute_state=settled.value)
-        ).rowcount
-        if claimed != 1:
-            record = db.session.get(VisitRecord, record_id, populate_existing=True)
-            raise Conflict(f"This dispute was already settled: {record.dispute_state.label.lower()}")
+    _claim(record_id, booking.id, DisputeState.UPHELD if uphold else DisputeState.REJECTED)
     if uphold:
         # The memo is cut to the length a card refund's reason may have; the whole reason is
         # kept on the record and in the audit trail.
