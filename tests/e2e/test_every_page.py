@@ -64,6 +64,7 @@ REACHED_ELSEWHERE = {
     "citizen/budgets.html": "test_every_page.py::test_pages_for_what_the_demo_has_no_example_of",
     "provider/member_role.html": "test_every_page.py::test_pages_for_what_the_demo_has_no_example_of",
     "admin/role.html": "test_every_page.py::test_pages_for_what_the_demo_has_no_example_of",
+    "citizen/visit_dispute.html": "test_every_page.py::test_pages_for_what_the_demo_has_no_example_of",
     "public/search_unavailable.html": "test_every_page.py::test_pages_only_a_form_or_an_odd_account_reaches",
     "errors/400.html": "test_storefront.py::test_the_error_pages_are_styled_and_pass_axe",
     "errors/404.html": "test_storefront.py::test_the_error_pages_are_styled_and_pass_axe",
@@ -319,14 +320,27 @@ def test_pages_only_a_form_or_an_odd_account_reaches(crawl, browser, crawl_serve
 def test_pages_for_what_the_demo_has_no_example_of(crawl, browser, crawl_server, crawl_app, rendered):
     """After the crawl: a representative acting for two budget holders sees a list of
     budgets; a provider's owner changes a team member's role; an admin changes a council
-    account's role (the crawl opens two people's pages, neither of them council staff)."""
-    from app.models import Role
-    from app.services import accounts
+    account's role (the crawl opens two people's pages, neither of them council staff);
+    Margaret opens the form to say a visit did not happen as recorded (the crawl opens only
+    two of her many bookings, maybe not the one with a visit she can still answer for)."""
+    from sqlalchemy import select
+
+    from app.models import Booking, Role
+    from app.services import accounts, delivery
 
     _account(crawl_app, "acts-for-two@example.test", Role.REPRESENTATIVE, acts_for=("citizen@demo.test", "isf@demo.test"))
     _account(crawl_app, "carer@example.test", Role.PROVIDER, joins_demo_team=True)
     with crawl_app.app_context():
         commissioner = accounts.user_by_email("commissioner@demo.test").id
+        margaret = accounts.user_by_email("citizen@demo.test")
+        hers = db.session.scalars(select(Booking).where(Booking.citizen_id == margaret.id).order_by(Booking.id.desc()))
+        booking, visit = next(
+            (booking, visit)
+            for booking in hers
+            for visit in booking.visits
+            if visit.record is not None and delivery.may_answer(visit.record)
+        )
+        dispute_path = f"/bookings/{booking.public_id}/visits/{visit.id}/dispute"
         db.session.remove()
 
     context = browser.new_context(base_url=crawl_server, bypass_csp=True)
@@ -334,6 +348,10 @@ def test_pages_for_what_the_demo_has_no_example_of(crawl, browser, crawl_server,
     sign_in_as(page, "acts-for-two@example.test")
     _opened(page, rendered, "/budgets", "citizen/budgets.html")
     assert page.locator("main a[href^='/budgets/']").count() == 2
+    page.click("button:has-text('Sign out')")
+
+    sign_in_as(page, "citizen@demo.test")
+    _opened(page, rendered, dispute_path, "citizen/visit_dispute.html")
     page.click("button:has-text('Sign out')")
 
     sign_in_as(page, "provider@demo.test")
