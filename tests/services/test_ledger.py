@@ -302,3 +302,59 @@ def test_check_names_a_budget_period_without_its_funding(app, runner, make_budge
     _raw("UPDATE budget_periods SET transaction_id = NULL WHERE id = :id", id=period.id)
     output = _check_fails_naming(runner, "every budget period has its funding")
     assert f"budget period {period.id}" in output
+
+
+def _payouts(payable, paid, amounts: dict[str, int]) -> list[ledger.Movement]:
+    return [
+        ledger.Movement([(payable, -amount), (paid, amount)], key=key, cause=("test", n)) for n, (key, amount) in enumerate(amounts.items())
+    ]
+
+
+def test_many_payouts_at_once_each_move_once_and_balance(accounts):
+    _, _, _, payable = accounts
+    with write_transaction():
+        paid = ledger.account(AccountKind.PROVIDER_PAID, "providers", "Paid to providers")
+    with write_transaction():
+        first = ledger.post_many(TransactionKind.PAYOUT, _payouts(payable, paid, {"p-1": 1_000, "p-2": 250}), actor=SYSTEM)
+    assert set(first) == {"p-1", "p-2"}
+    assert ledger.balance(paid) == 1_250 and ledger.balance(payable) == -1_250
+    # Retried with one more: the first two are found, only the new one moves.
+    with write_transaction():
+        again = ledger.post_many(TransactionKind.PAYOUT, _payouts(payable, paid, {"p-1": 1_000, "p-2": 250, "p-3": 5}), actor=SYSTEM)
+    assert again["p-1"] == first["p-1"] and again["p-2"] == first["p-2"] and again["p-3"] not in first.values()
+    assert ledger.balance(paid) == 1_255
+    db.session.refresh(paid)
+    assert paid.balance_pence == 1_255
+    assert ledger.find_transaction("p-3").memo == "" and len(ledger.find_transaction("p-3").entries) == 2
+    # Balanced, cached balances right (no payment run paid these, and the check says so too).
+    assert [problem.invariant for problem in ledger_check.check()] == ["paid to providers equals the paid lines"]
+
+
+def test_many_at_once_refuses_a_used_key_for_another_movement_and_moves_nothing(accounts):
+    _, _, _, payable = accounts
+    with write_transaction():
+        paid = ledger.account(AccountKind.PROVIDER_PAID, "providers", "Paid to providers")
+        ledger.post_many(TransactionKind.PAYOUT, _payouts(payable, paid, {"p-1": 1_000}), actor=SYSTEM)
+    with pytest.raises(ledger.IdempotencyConflict), write_transaction():
+        ledger.post_many(TransactionKind.PAYOUT, _payouts(payable, paid, {"p-new": 7, "p-1": 999}), actor=SYSTEM)
+    assert ledger.balance(paid) == 1_000 and ledger.find_transaction("p-new") is None
+    with pytest.raises(ledger.LedgerError, match="one movement per idempotency key"), write_transaction():
+        ledger.post_many(TransactionKind.PAYOUT, _payouts(payable, paid, {"x": 1}) * 2, actor=SYSTEM)
+    with pytest.raises(ledger.LedgerError, match="one at a time"), write_transaction():
+        ledger.post_many(TransactionKind.CAPTURE, _payouts(payable, paid, {"y": 1}), actor=SYSTEM)
+
+
+def test_many_at_once_never_takes_an_account_below_zero_and_then_moves_nothing(accounts, monkeypatch):
+    council, budget, _, _ = accounts
+    _fund(council, budget, 1_000)
+    # No kind posted in bulk takes from an account that may not go below zero: pretend one does.
+    monkeypatch.setattr(ledger, "BULK_KINDS", {TransactionKind.ADJUSTMENT})
+    takes = [ledger.Movement([(budget, -600), (council, 600)], key=f"h-{n}", cause=("test", n)) for n in range(2)]
+    with pytest.raises(ledger.InsufficientFunds) as refused, write_transaction():
+        ledger.post_many(TransactionKind.ADJUSTMENT, takes, actor=SYSTEM)
+    assert refused.value.account_id == budget.id and refused.value.needed_pence == 1_200
+    assert ledger.balance(budget) == 1_000 and ledger.balance(council) == -1_000 and ledger.find_transaction("h-0") is None
+    with write_transaction():
+        ledger.post_many(TransactionKind.ADJUSTMENT, takes[:1], actor=SYSTEM)
+    assert ledger.balance(budget) == 400
+    assert ledger_check.check() == []

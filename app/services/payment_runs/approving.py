@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from app.database import utcnow, write_transaction
 from app.extensions import db
@@ -109,29 +109,38 @@ def _pay_batch(run_id: int, *, by: User, now: dt.datetime) -> int:
                 .with_for_update(of=PaymentRunLine)
             ).scalars()
         )
-        paid_to = paid_account()
-        for line in lines:
-            _pay_line(line, paid_to, by=by, now=now)
+        if lines:
+            _pay_lines(lines, by=by, now=now)
     return len(lines)
 
 
-def _pay_line(line: PaymentRunLine, paid_to, *, by: User, now: dt.datetime) -> None:
-    transaction = ledger.post(
-        TransactionKind.PAYOUT,
-        [(ledger.provider_payable_account(line.provider), -line.net_pence), (paid_to, line.net_pence)],
-        key=f"payment-run:{line.run_id}:line:{line.id}",
-        cause=("payment_run_line", line.id),
-        actor=Actor.person(by),
-        effective_at=now,
-        memo=f"Payment run {line.run_id}: {line.provider.name}, {line.visit_count} visits, reference {line.reference}",
-    )
+def _pay_lines(lines: list[PaymentRunLine], *, by: User, now: dt.datetime) -> None:
+    """Each line's net moved from what its provider is owed to paid, under the line's own
+    idempotency key, and the lines marked paid: in a few statements for the whole batch."""
+    paid_to = paid_account()
+    owed = ledger.provider_payable_accounts(line.provider for line in lines)
+    movements = [
+        ledger.Movement(
+            [(owed[line.provider_id], -line.net_pence), (paid_to, line.net_pence)],
+            key=f"payment-run:{line.run_id}:line:{line.id}",
+            cause=("payment_run_line", line.id),
+            memo=f"Payment run {line.run_id}: {line.provider.name}, {line.visit_count} visits, reference {line.reference}",
+        )
+        for line in lines
+    ]
+    posted = ledger.post_many(TransactionKind.PAYOUT, movements, actor=Actor.person(by), effective_at=now)
+    table = PaymentRunLine.__table__
+    line_ids = [line.id for line in lines]
+    transaction = case({line.id: posted[movement.key] for line, movement in zip(lines, movements, strict=True)}, value=table.c.id)
     changed = db.session.execute(
-        update(PaymentRunLine)
-        .where(PaymentRunLine.id == line.id, PaymentRunLine.status == LineStatus.TO_PAY)
-        .values(status=LineStatus.PAID.value, payout_transaction_id=transaction.id, paid_at=now)
+        update(table)
+        .where(table.c.id.in_(line_ids), table.c.status == LineStatus.TO_PAY.value)
+        .values(status=LineStatus.PAID.value, payout_transaction_id=transaction, paid_at=now)
     ).rowcount
-    if changed != 1:
-        raise Conflict(f"Line {line.id} of payment run {line.run_id} was paid by someone else at the same moment")
+    if changed != len(lines):
+        raise Conflict(f"Lines of payment run {lines[0].run_id} were paid by someone else at the same moment")
+    for line in lines:
+        db.session.expire(line)
 
 
 def _finish(run_id: int, *, by: User, now: dt.datetime) -> PaymentRun:
@@ -157,17 +166,17 @@ def _finish(run_id: int, *, by: User, now: dt.datetime) -> PaymentRun:
 
 def _days_to_pay(run: PaymentRun) -> None:
     """Each paid line's mean days from a visit to the day its money arrives."""
-    visit_day = func.date(BookingVisit.starts_at)
     rows = db.session.execute(
-        select(PaymentRunItem.line_id, func.count(), func.min(visit_day), func.sum(_days_before(run.pay_date, BookingVisit.starts_at)))
+        select(PaymentRunItem.line_id, func.count(), func.sum(_days_before(run.pay_date, BookingVisit.starts_at)))
         .join(BookingVisit, BookingVisit.id == PaymentRunItem.visit_id)
         .join(PaymentRunLine, PaymentRunLine.id == PaymentRunItem.line_id)
         .where(PaymentRunLine.run_id == run.id, PaymentRunItem.is_adjustment.is_(False))
         .group_by(PaymentRunItem.line_id)
     ).all()
-    for line_id, count, _, total_days in rows:
+    if rows:
         db.session.execute(
-            update(PaymentRunLine).where(PaymentRunLine.id == line_id).values(mean_days_to_pay=round(float(total_days) / count))
+            update(PaymentRunLine),
+            [{"id": line_id, "mean_days_to_pay": round(float(total_days) / count)} for line_id, count, total_days in rows],
         )
 
 
@@ -178,24 +187,25 @@ def _days_before(day: dt.date, moment):
     return func.julianday(day.isoformat()) - func.julianday(func.date(moment))
 
 
-def _owners_and_managers(provider_id: int) -> list[User]:
-    return list(
-        db.session.execute(
-            select(User)
-            .join(ProviderStaff, ProviderStaff.user_id == User.id)
-            .where(ProviderStaff.provider_id == provider_id, ProviderStaff.org_role.in_([OrgRole.OWNER, OrgRole.MANAGER]))
-            .order_by(User.id)
-        ).scalars()
-    )
+def _owners_and_managers(run_id: int) -> dict[int, list[User]]:
+    """The owners and managers of each provider the run pays, by provider id."""
+    paid = select(PaymentRunLine.provider_id).where(PaymentRunLine.run_id == run_id, PaymentRunLine.status == LineStatus.PAID)
+    people: dict[int, list[User]] = {}
+    for provider_id, person in db.session.execute(
+        select(ProviderStaff.provider_id, User)
+        .join(User, ProviderStaff.user_id == User.id)
+        .where(ProviderStaff.provider_id.in_(paid), ProviderStaff.org_role.in_([OrgRole.OWNER, OrgRole.MANAGER]))
+        .order_by(ProviderStaff.provider_id, User.id)
+    ):
+        people.setdefault(provider_id, []).append(person)
+    return people
 
 
 def _tell_providers(run: PaymentRun, *, now: dt.datetime) -> None:
     """Every paid provider's owners are told (in-app and by email) once."""
-    lines = db.session.execute(
-        select(PaymentRunLine).where(
-            PaymentRunLine.run_id == run.id, PaymentRunLine.status == LineStatus.PAID, PaymentRunLine.notified_at.is_(None)
-        )
-    ).scalars()
+    untold = (PaymentRunLine.run_id == run.id, PaymentRunLine.status == LineStatus.PAID, PaymentRunLine.notified_at.is_(None))
+    lines = db.session.execute(select(PaymentRunLine).where(*untold).order_by(PaymentRunLine.id)).scalars().all()
+    people = _owners_and_managers(run.id)
     for line in lines:
         subject = f"Payment of {format_pence(line.net_pence)} on {format_date(run.pay_date)}"
         body = (
@@ -203,6 +213,6 @@ def _tell_providers(run: PaymentRun, *, now: dt.datetime) -> None:
             f"delivered up to {format_date(run.last_day)}. It reaches your bank on {format_date(run.pay_date)} "
             f"with the reference {line.reference}. The remittance advice lists each visit."
         )
-        for person in _owners_and_managers(line.provider_id):
+        for person in people.get(line.provider_id, []):
             notifications.notify(person, subject, body, link=f"/provider/payments/{line.id}")
-        line.notified_at = now
+    db.session.execute(update(PaymentRunLine).where(*untold, PaymentRunLine.id.in_([line.id for line in lines])).values(notified_at=now))

@@ -32,14 +32,14 @@ def _approver(db_url: str, run_id: int, user_id: int, pause: float, started, res
         from app.services.payment_runs import approving
 
         app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "TESTING": True})
-        real_pay_line = approving._pay_line
+        real_pay_lines = approving._pay_lines
 
-        def slow_pay_line(*args, **kwargs):
-            real_pay_line(*args, **kwargs)
+        def slow_pay_lines(*args, **kwargs):
+            real_pay_lines(*args, **kwargs)
             started.set()
             time.sleep(pause)
 
-        approving._pay_line = slow_pay_line
+        approving._pay_lines = slow_pay_lines
         approving.BATCH = 1
         with app.app_context():
             approving.approve(run_id, by=db.session.get(User, user_id))
