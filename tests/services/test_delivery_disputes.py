@@ -116,6 +116,9 @@ def test_an_upheld_dispute_takes_the_money_back_to_the_budget(care, make_commiss
     settled = delivery.settle(record.id, uphold=True, reason="The carer's phone shows them elsewhere", by=make_commissioner())
     assert settled.dispute_state is DisputeState.UPHELD and settled.taken_back_pence == PRICE
     assert money(care) == (BUDGET, 0, 0)
+    # The budget holder's figures: the money is back as spending undone, not as new funding.
+    figures = budgets.summary(care.budget)
+    assert (figures.funded_pence, figures.available_pence, figures.spent_pence) == (BUDGET, BUDGET, 0) and figures.balances
     [audit] = audits("visit.dispute_settled")
     assert audit.after == {"outcome": "upheld", "taken_back_pence": PRICE, "visit": care.visit.id}
     assert audit.note == "The carer's phone shows them elsewhere"

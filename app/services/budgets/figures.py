@@ -50,25 +50,34 @@ def _hold_totals(account_ids: list[int]) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+# Money back into a budget for a visit not delivered as recorded (a dispute the council
+# upheld): not funding, but spending undone.
+TAKEN_BACK = (LedgerTransaction.kind == TransactionKind.CORRECTION) & (LedgerTransaction.cause_type == "booking_visit")
+
+
+def _money_in_and_taken_back(account_ids: list[int]) -> tuple[int, int]:
+    """Everything credited to the accounts (money in, less any of it reversed, and money
+    taken back from providers), and the part of it taken back from providers."""
+    if not account_ids:
+        return 0, 0
+    amount = LedgerEntry.amount_pence
+    row = db.session.execute(
+        select(func.coalesce(func.sum(amount), 0), func.coalesce(func.sum(amount).filter(TAKEN_BACK), 0))
+        .join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .where(
+            LedgerEntry.account_id.in_(account_ids),
+            LedgerTransaction.kind.in_([TransactionKind.FUNDING, TransactionKind.ADJUSTMENT, TransactionKind.CORRECTION]),
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
 def summary(budget: PersonalBudget) -> BudgetSummary:
     accounts = budget_accounts(budget)
     ids = [a.id for a in accounts]
     available = ledger.balances(accounts)
     held, spent = _hold_totals(ids)
-    funded = 0
-    if ids:
-        funded = int(
-            db.session.execute(
-                select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0))
-                .join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
-                .where(
-                    LedgerEntry.account_id.in_(ids),
-                    # Money in, less any of it reversed (a reversal is the only correction
-                    # that touches a budget's own accounts).
-                    LedgerTransaction.kind.in_([TransactionKind.FUNDING, TransactionKind.ADJUSTMENT, TransactionKind.CORRECTION]),
-                )
-            ).scalar_one()
-        )
+    money_in, taken_back = _money_in_and_taken_back(ids)
     later = dict(
         db.session.execute(
             select(BookingVisit.status, func.coalesce(func.sum(BookingVisit.amount_pence), 0))
@@ -82,10 +91,10 @@ def summary(budget: PersonalBudget) -> BudgetSummary:
         ).all()
     )
     return BudgetSummary(
-        funded_pence=funded,
+        funded_pence=money_in - taken_back,
         available_pence=available,
         held_pence=held,
-        spent_pence=spent,
+        spent_pence=spent - taken_back,
         booked_later_pence=int(later.get(VisitStatus.SCHEDULED, 0)),
         short_pence=int(later.get(VisitStatus.SHORT, 0)),
     )

@@ -83,11 +83,19 @@ def prepare(last_day: dt.date, *, by: User | None, now: dt.datetime | None = Non
     return run
 
 
+# Claiming a big council's period is one statement over every visit in it (about 22 s for
+# a million on a quiet 2-core machine: bench/payment_runs_bench.py): longer than a page's
+# statement timeout allows when the machine is busy, so preparing a run allows it longer.
+PREPARE_STATEMENT_TIMEOUT = "10min"
+
+
 def _one_at_a_time() -> None:
     """Runs are prepared one at a time (PostgreSQL: a transaction-level advisory lock;
-    SQLite: the write transaction already holds the database's only write lock)."""
+    SQLite: the write transaction already holds the database's only write lock), each
+    statement allowed PREPARE_STATEMENT_TIMEOUT (for this transaction only)."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(741013)"))
+        db.session.execute(text(f"SET LOCAL statement_timeout = '{PREPARE_STATEMENT_TIMEOUT}'"))
 
 
 def _eligible(cutoff: dt.datetime):

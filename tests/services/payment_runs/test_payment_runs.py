@@ -119,6 +119,30 @@ def test_the_one_who_prepared_a_run_cannot_approve_it(app, market, policy):
     assert _balance(AccountKind.PROVIDER_PAID) == 0
 
 
+def test_preparing_a_run_allows_its_one_big_statement_longer_than_a_page_may(app, market, policy, backend, monkeypatch):
+    """On PostgreSQL the claim of a big period's visits may take longer than the app's
+    statement timeout when the machine is busy: preparing allows it 10 minutes, for its own
+    transaction only."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no statement timeout")
+    from sqlalchemy import text
+
+    from app.services.payment_runs import preparing
+
+    seen, claim = [], preparing._claim_items
+    monkeypatch.setattr(
+        preparing,
+        "_claim_items",
+        lambda *a, **k: (seen.append(db.session.execute(text("SHOW statement_timeout")).scalar()), claim(*a, **k)),
+    )
+    staff = market["staff"]
+    visit = deliver(book_visit(market["service_a"], market["budget"], staff=staff, policy=policy), staff)
+    last_day, after = period_of(visit, policy)
+    run = payment_runs.prepare(last_day, by=market["preparer"], now=after)
+    assert seen == ["10min"] and run.visit_count == 1
+    assert db.session.execute(text("SHOW statement_timeout")).scalar() != "10min"
+
+
 def test_nothing_cancelled_disputed_missed_or_undelivered_is_paid(app, market, policy, make_budget):
     staff, service, budget = market["staff"], market["service_a"], market["budget"]
     delivered = deliver(book_visit(service, budget, staff=staff, policy=policy, at="08:00"), staff)
