@@ -19,13 +19,14 @@ from app.commissioner.forms import (
     VerifyForm,
 )
 from app.forms import ConfirmForm, apply_errors
-from app.models import ProviderStatus
+from app.models import ProviderStatus, RunStatus
 from app.presenters import audit as audit_presenter
 from app.presenters import ranking as ranking_presenter
 from app.presenters.csv_export import safe_row
-from app.services import audit, council, frameworks, listings, team, verification
+from app.services import audit, council, delivery, frameworks, listings, payment_runs, team, verification
 from app.services.errors import Conflict, ValidationError
 from app.services.pagination import clamp_page
+from app.services.payment_runs import bank_accounts
 
 
 def _page() -> int:
@@ -34,7 +35,26 @@ def _page() -> int:
 
 @bp.get("")
 def dashboard():
-    return render_template("commissioner/dashboard.html", counts=verification.counts(), frameworks=frameworks.frameworks())
+    return render_template(
+        "commissioner/dashboard.html", counts=verification.counts(), frameworks=frameworks.frameworks(), waiting=_payments_waiting()
+    )
+
+
+def _payments_waiting() -> list[tuple[str, int, str]]:
+    """What waits for the council before providers are paid: (what, how many, where)."""
+    waiting_approval = [run for run in payment_runs.all_runs() if run.status is RunStatus.PREPARED]
+    hours = int(delivery.UNRECORDED_AFTER.total_seconds() // 3600)
+    return [
+        ("Payment runs to approve", len(waiting_approval), url_for("commissioner.payment_runs")),
+        ("Visit times outside the tolerance", len(delivery.open_exceptions()), url_for("commissioner.visits", _anchor="exceptions")),
+        ("Disputed visits", len(delivery.open_disputes()), url_for("commissioner.visits", _anchor="disputes")),
+        (
+            f"Visits not recorded after {hours} hours",
+            len(delivery.unrecorded_visits()),
+            url_for("commissioner.visits", _anchor="unrecorded"),
+        ),
+        ("Bank details to confirm", len(bank_accounts.pending_confirmations()), url_for("commissioner.bank_details")),
+    ]
 
 
 # -- Providers ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import BookingVisit, CouncilSettings, LineStatus, OrgRole, PaymentRun, RunStatus
 from app.services import bookings, payment_runs
 from app.uk_time import uk_today
-from tests.helpers import csrf_token, h1, links, page, post_form, table_rows, title, visible_text
+from tests.helpers import csrf_token, h1, links, page, post_form, summary_rows, table_rows, title, visible_text
 from tests.services.payment_runs.run_helpers import book_visit, confirmed_bank_account, council_bank_details
 
 WEEK = [(day, "07:00", "21:00") for day in range(7)]
@@ -117,6 +117,20 @@ def test_the_runs_page_offers_the_latest_complete_period_and_says_what_is_held_o
     assert "No visits are held out of payment" in text and "No payment runs yet" in text
     assert links(response)["Visits to check"] == "/commissioner/visits"
     assert "Payment runs" in [a.get_text(strip=True) for a in page(response).select(".app-section-nav a[aria-current=page]")]
+
+
+def test_the_commissioners_dashboard_says_what_waits_before_providers_are_paid(app, client, login, scene):
+    run = _prepared_run(app.test_client(), login, scene)
+    login(client, scene["approver"])
+    response = client.get("/commissioner")
+    waiting = summary_rows(response)
+    assert waiting["Payment runs to approve"] == "1"
+    assert waiting["Visit times outside the tolerance"] == "0" and waiting["Disputed visits"] == "0"
+    assert waiting["Bank details to confirm"] == "0" and waiting["Visits not recorded after 48 hours"] == "0"
+    assert links(response)["View payment runs to approve"] == RUNS
+    assert links(response)["View disputed visits"] == "/commissioner/visits#disputes"
+    assert post_form(client, f"{RUNS}/{run.id}/approve", form_page=f"{RUNS}/{run.id}").status_code == 302
+    assert summary_rows(client.get("/commissioner"))["Payment runs to approve"] == "0"
 
 
 def test_the_preparer_cannot_approve_their_own_run_and_is_told_why(client, login, scene):
