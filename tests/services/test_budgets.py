@@ -277,7 +277,7 @@ def test_a_statement_as_known_before_a_backdated_payment_was_recorded(make_user,
     """A funding run that failed last period is run late: its money counts from that
     period's first day (business time) but was written today. The statement as the ledger
     stood before today does not show it; today's does, and the periods after it open higher."""
-    from app.services import ledger as ledger_service
+    from app.services.ledger import posting as ledger_service
 
     current = _current(policy)
     previous = current - dt.timedelta(days=28)

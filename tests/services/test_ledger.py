@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import AccountKind, HoldStatus, TransactionKind
 from app.services import ledger, ledger_check
 from app.services.ledger import Actor
+from app.services.ledger import bulk as ledger_bulk
 
 SYSTEM = Actor.system("test")
 
@@ -348,7 +349,7 @@ def test_many_at_once_never_takes_an_account_below_zero_and_then_moves_nothing(a
     council, budget, _, _ = accounts
     _fund(council, budget, 1_000)
     # No kind posted in bulk takes from an account that may not go below zero: pretend one does.
-    monkeypatch.setattr(ledger, "BULK_KINDS", {TransactionKind.ADJUSTMENT})
+    monkeypatch.setattr(ledger_bulk, "BULK_KINDS", {TransactionKind.ADJUSTMENT})
     takes = [ledger.Movement([(budget, -600), (council, 600)], key=f"h-{n}", cause=("test", n)) for n in range(2)]
     with pytest.raises(ledger.InsufficientFunds) as refused, write_transaction():
         ledger.post_many(TransactionKind.ADJUSTMENT, takes, actor=SYSTEM)

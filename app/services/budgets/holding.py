@@ -15,6 +15,7 @@ from app.models import (
     Booking,
     BookingStatus,
     BookingVisit,
+    LedgerHold,
     PaymentMethod,
     PersonalBudget,
     VisitStatus,
@@ -28,10 +29,7 @@ def try_hold_visit(visit: BookingVisit, budget: PersonalBudget, actor: Actor) ->
     """Hold money for a committed visit; mark it short if the budget cannot cover it.
     The caller has locked the visit (``lock_visits_to_hold``)."""
     booking = visit.booking
-    attempt = (
-        1
-        + db.session.execute(select(func.count()).select_from(ledger.LedgerHold).where(ledger.LedgerHold.visit_id == visit.id)).scalar_one()
-    )
+    attempt = 1 + db.session.execute(select(func.count()).select_from(LedgerHold).where(LedgerHold.visit_id == visit.id)).scalar_one()
     seen = visit.status
     try:
         ledger.place_hold(

@@ -5,7 +5,7 @@ processor: refunds in flight), and releasing a payment's hold back to its card."
 from __future__ import annotations
 
 from app.extensions import db
-from app.models import AccountKind, CardPayment, LedgerAccount, PaymentCard, User
+from app.models import AccountKind, CardPayment, HoldStatus, LedgerAccount, LedgerHold, PaymentCard, User
 from app.services import ledger
 from app.services.ledger import Actor
 
@@ -23,6 +23,6 @@ def release_payment_hold(payment: CardPayment, actor: Actor, memo: str) -> None:
     """Give back to the card what an authorisation held, if it still holds it."""
     if payment.hold_id is None:
         return
-    held = db.session.get(ledger.LedgerHold, payment.hold_id)
-    if held.status is ledger.HoldStatus.HELD:
+    held = db.session.get(LedgerHold, payment.hold_id)
+    if held.status is HoldStatus.HELD:
         ledger.settle_hold(held, capture_pence=0, payee=None, actor=actor, memo=memo)
