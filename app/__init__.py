@@ -136,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth import routes as auth_routes  # noqa: F401
     from app.citizen import bp as citizen_bp
     from app.citizen import payments as citizen_payments  # noqa: F401
+    from app.citizen import reviews as citizen_reviews  # noqa: F401
     from app.citizen import routes as citizen_routes  # noqa: F401
     from app.citizen import visits as citizen_visits  # noqa: F401
     from app.commissioner import bank_details as commissioner_bank_details  # noqa: F401
@@ -154,6 +155,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.provider import bookings as provider_bookings  # noqa: F401
     from app.provider import bp as provider_bp
     from app.provider import payments as provider_payments  # noqa: F401
+    from app.provider import reviews as provider_reviews  # noqa: F401
     from app.provider import routes as provider_routes  # noqa: F401
     from app.provider import visits as provider_visits  # noqa: F401
     from app.public import bp as public_bp

@@ -14,7 +14,7 @@ from app.forms import apply_errors
 from app.models import WEEKDAYS, BookingSchedule, PaymentMethod
 from app.presenters.budgets import statement_csv, statement_view
 from app.presenters.card_payments import ROUTE_LABELS, booking_money, card_label, card_timing
-from app.services import accounts, bookings, budgets, card_payments
+from app.services import accounts, bookings, budgets, card_payments, reviews
 from app.services.errors import Conflict, DomainError, NotFound, ValidationError
 from app.services.ledger import Actor
 from app.services.policy import current_policy
@@ -277,7 +277,11 @@ def my_bookings():
     people = drafts.people()
     rows = [(person, bookings.bookings_for_citizen(person)) for person in people]
     owed = {v.id for person in [current_user, *people] for v in card_payments.unpaid_visits(person)}
-    return render_template("citizen/bookings.html", rows=rows, several=len(people) > 1, owed=len(owed))
+    to_review = reviews.reviewable([booking for _, theirs in rows for booking in theirs], now=utcnow())
+    return render_template("citizen/bookings.html", rows=rows, several=len(people) > 1, owed=len(owed), to_review=to_review[:TO_REVIEW])
+
+
+TO_REVIEW = 5  # bookings offered for review on the bookings page, the latest delivered first
 
 
 @bp.get("/bookings/<public_id>")
@@ -291,6 +295,9 @@ def booking(public_id: str):
         may_pay=money is not None and card_payments.may_pay(current_user, booking),
         awaiting=card_payments.awaiting_bank(booking, current_user) if money else [],
         visit_checks=visits.visit_checks(booking),
+        review=reviews.review_of(booking),
+        may_review=reviews.why_not(booking, current_user, now=utcnow()) is None,
+        now=utcnow(),
     )
 
 

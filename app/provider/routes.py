@@ -10,7 +10,7 @@ from app.models import WEEKDAYS, OrgRole
 from app.presenters import ranking as ranking_presenter
 from app.provider import bp
 from app.provider.forms import BankHolidayForm, ClosureForm, HoursForm, InviteForm, ListingForm, ProfileForm, ReplyForm, RoleForm
-from app.services import catalogue, enquiries, invitations, listings, mail, provider_accounts, provider_contact, team
+from app.services import catalogue, enquiries, invitations, listings, mail, provider_accounts, provider_contact, reviews, team
 from app.services.errors import Conflict, DomainError, ValidationError
 from app.services.pagination import clamp_page
 
@@ -47,6 +47,7 @@ def dashboard():
         ranks=ranking_presenter.ranks_for(services),
         waiting=enquiries.waiting_count(provider),
         times=enquiries.response_times(provider),
+        review_counts=reviews.provider_counts(provider.id),
         confirm=ConfirmForm(),
         may_edit=_may("edit_profile"),
     )

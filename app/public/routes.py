@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, render_template, request
 
+from app.database import utcnow
 from app.models import SearchChannel
 from app.presenters.search import (
     choice_params,
@@ -15,7 +16,7 @@ from app.presenters.search import (
 from app.public import bp
 from app.public.forms import SearchForm
 from app.security import checks_its_own_input
-from app.services import catalogue, provider_contact, search
+from app.services import catalogue, provider_contact, reviews, search
 from app.services.errors import NotFound, ValidationError
 from app.services.health import health_report
 from app.services.search import log as search_log
@@ -84,6 +85,8 @@ def service(service_id: int):
         provider=service.provider,
         framework=framework,
         rank=search.listed_service_rank(service.id),
+        review_summary=reviews.summary(service_id=service.id, now=utcnow()),
+        review_list=reviews.published(service_id=service.id, now=utcnow()),
         reachable=provider_contact.can_be_reached(service.provider),
         unreachable_message=provider_contact.unreachable_message(service.provider),
     )
@@ -97,6 +100,9 @@ def provider(provider_id: int):
         provider=provider,
         services=catalogue.listed_services_of(provider),
         lots=catalogue.approved_lots(provider),
+        review_summary=reviews.summary(provider_id=provider.id, now=utcnow()),
+        review_list=reviews.published(provider_id=provider.id, now=utcnow()),
+        review_names_service=True,
         # In the demo, whom to sign in as to see this provider's side.
         demo_owner=next(iter(provider_contact.leads(provider)), None) if current_app.config["DEMO_MODE"] else None,
     )
@@ -105,6 +111,11 @@ def provider(provider_id: int):
 @bp.get("/accessibility")
 def accessibility():
     return render_template("public/accessibility.html")
+
+
+@bp.get("/reviews-policy")
+def reviews_policy():
+    return render_template("public/reviews_policy.html")
 
 
 @bp.get("/cookies")

@@ -160,3 +160,21 @@ def test_a_refund_of_a_historic_card_payment_is_refused_with_a_clear_message_nev
     db.session.expire_all()
     assert card_payments.refundable_pence(db.session.get(CardPayment, payment.id)) == payment.captured_pence
     assert ledger_check.check() == []
+
+
+def test_the_demo_has_reviews_some_poor_some_replied_to_and_one_for_provider_demo_to_answer(app, demo_with_history):
+    from app.database import utcnow
+    from app.models import ProviderStaff, Review
+    from app.services import reviews
+
+    written = db.session.execute(select(Review)).scalars().all()
+    assert len(written) >= 20
+    assert {r.rating for r in written} >= {1, 2, 4, 5}  # poor reviews are published like any other
+    assert any(r.replied_at is not None for r in written if r.rating <= 2) and any(r.replied_at is None for r in written if r.rating <= 2)
+    assert all(r.booking.request_key.startswith("demo-history-") and r.author_id == r.citizen_id for r in written)
+    assert all(r.created_at <= utcnow() and (r.replied_at is None or r.created_at < r.replied_at <= utcnow()) for r in written)
+    owner = db.session.execute(select(User).where(User.email == "provider@demo.test")).scalar_one()
+    mine = db.session.execute(select(ProviderStaff.provider_id).where(ProviderStaff.user_id == owner.id)).scalar_one()
+    assert any(r.replied_at is None for r in reviews.for_provider(mine))
+    shown = sum(reviews.summary(provider_id=p, now=utcnow()).count for p in {r.provider_id for r in written})
+    assert 0 < shown <= len(written)

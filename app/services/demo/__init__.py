@@ -11,6 +11,7 @@ from app.database import write_transaction
 from app.services.demo.accounts import DEMO_PASSWORD, load_accounts, owner_email, sign_in_people
 from app.services.demo.history import load_history
 from app.services.demo.history_payments import load_bank_details, load_payment_runs
+from app.services.demo.history_reviews import load_reviews
 from app.services.demo.market import load_council, load_framework, load_market, load_places
 from app.services.demo.money import load_money
 from app.services.demo.position import load_market_position
@@ -22,7 +23,7 @@ from app.services.facade import seal
 # The loader's steps, in order: each adds what is missing, so loading twice changes nothing.
 # The year of history comes before today's step, whose funding run then finds its budgets paid.
 # Payment runs pay what the history delivered (to the bank accounts the step before adds);
-# today's visits come last, after this period's funding.
+# reviews follow what was delivered; today's visits come last, after this period's funding.
 STEPS = (
     load_places,
     load_council,
@@ -33,6 +34,7 @@ STEPS = (
     load_history,
     load_bank_details,
     load_payment_runs,
+    load_reviews,
     load_market_position,
     load_today,
     load_today_visits,

@@ -38,6 +38,8 @@ from app.services.demo.history_people import Person
 from app.services.demo.history_supply import CEILINGS, owner_of
 from app.services.errors import DomainError
 
+HISTORY_KEY_PREFIX = "demo-history-"  # the request keys of the history's bookings
+
 DECLINE_REASONS = (
     "We have no carers free at that time in your area. We could do later in the afternoon",
     "We are fully booked until next month, sorry",
@@ -157,7 +159,7 @@ def request(now: dt.datetime, world: World, person: Person, need: tuple, first: 
     card = person.route in ("prepaid", "self")
     req = bookings.BookingRequest(
         service_id=service.id,
-        request_key=f"demo-history-{person.n:02d}-{now:%Y%m%d%H%M}",
+        request_key=f"{HISTORY_KEY_PREFIX}{person.n:02d}-{now:%Y%m%d%H%M}",
         schedule=BookingSchedule.WEEKLY if weeks > 1 else BookingSchedule.ONE_OFF,
         first_date=day,
         start_time=start,

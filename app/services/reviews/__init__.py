@@ -1,0 +1,32 @@
+"""Reviews from the people who used a service: verified, once per booking, published after 7
+days or on the provider's one public reply, never held back for being negative.
+
+eligibility  who may review a booking's service, and why someone cannot
+writing      writing a review; the provider's one public reply
+reading      published reviews with their count, average and spread; a provider's own
+"""
+
+from app.services.facade import seal
+from app.services.reviews.eligibility import REVIEW_WITHIN, review_of, reviewable, why_not
+from app.services.reviews.reading import SHOWN, ReviewSummary, for_provider, provider_counts, published, summary
+from app.services.reviews.writing import MAX_TEXT, PUBLISH_AFTER, get_for_provider, reply, write
+
+__all__ = [
+    "MAX_TEXT",
+    "PUBLISH_AFTER",
+    "REVIEW_WITHIN",
+    "SHOWN",
+    "ReviewSummary",
+    "for_provider",
+    "get_for_provider",
+    "provider_counts",
+    "published",
+    "reply",
+    "review_of",
+    "reviewable",
+    "summary",
+    "why_not",
+    "write",
+]
+
+seal(__name__)
