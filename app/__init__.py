@@ -147,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.commissioner import payment_runs as commissioner_payment_runs  # noqa: F401
     from app.commissioner import position as commissioner_position  # noqa: F401
     from app.commissioner import reference_rates as commissioner_reference_rates  # noqa: F401
+    from app.commissioner import reviews as commissioner_reviews  # noqa: F401
     from app.commissioner import routes as commissioner_routes  # noqa: F401
     from app.commissioner import visits as commissioner_visits  # noqa: F401
     from app.enquiries import bp as enquiries_bp

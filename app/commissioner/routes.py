@@ -23,7 +23,7 @@ from app.models import ProviderStatus, RunStatus
 from app.presenters import audit as audit_presenter
 from app.presenters import ranking as ranking_presenter
 from app.presenters.csv_export import safe_row
-from app.services import audit, council, delivery, frameworks, listings, payment_runs, team, verification
+from app.services import audit, council, delivery, frameworks, listings, payment_runs, reviews, team, verification
 from app.services.errors import Conflict, ValidationError
 from app.services.pagination import clamp_page
 from app.services.payment_runs import bank_accounts
@@ -36,7 +36,11 @@ def _page() -> int:
 @bp.get("")
 def dashboard():
     return render_template(
-        "commissioner/dashboard.html", counts=verification.counts(), frameworks=frameworks.frameworks(), waiting=_payments_waiting()
+        "commissioner/dashboard.html",
+        counts=verification.counts(),
+        frameworks=frameworks.frameworks(),
+        waiting=_payments_waiting(),
+        quality=_quality_waiting(),
     )
 
 
@@ -55,6 +59,10 @@ def _payments_waiting() -> list[tuple[str, int, str]]:
         ),
         ("Bank details to confirm", len(bank_accounts.pending_confirmations()), url_for("commissioner.bank_details")),
     ]
+
+
+def _quality_waiting() -> list[tuple[str, int, str]]:
+    return [("Reviews reported by providers", len(reviews.open_reports()), url_for("commissioner.reported_reviews"))]
 
 
 # -- Providers ---------------------------------------------------------------------------

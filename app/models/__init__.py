@@ -86,7 +86,7 @@ from app.models.payments import (  # noqa: F401
     StripeEvent,
 )
 from app.models.providers import CQCRating, Provider, ProviderArea, ProviderStatus  # noqa: F401
-from app.models.reviews import REVIEW_QUESTIONS, Review, ReviewAnswer  # noqa: F401
+from app.models.reviews import REVIEW_QUESTIONS, RemovalReason, ReportOutcome, Review, ReviewAnswer, ReviewReport  # noqa: F401
 from app.models.search import OutboxEntity, SearchChannel, SearchLog, SearchOutboxEntry  # noqa: F401
 from app.models.services import (  # noqa: F401
     MAX_PRICE_PENCE,

@@ -26,6 +26,33 @@ class ReviewAnswer(str, enum.Enum):
         return {"yes": "Yes", "partly": "Partly", "no": "No"}[self.value]
 
 
+class RemovalReason(str, enum.Enum):
+    """The only reasons a review may be taken down (the published review policy)."""
+
+    PERSONAL_DATA = "personal_data"
+    ABUSE = "abuse"
+    UNRELATED = "unrelated"
+    CONFLICT_OF_INTEREST = "conflict_of_interest"
+
+    @property
+    def label(self) -> str:
+        return {
+            "personal_data": "It contains personal data",
+            "abuse": "It is abusive, threatening or discriminatory",
+            "unrelated": "It is not about the service or the care received",
+            "conflict_of_interest": "It was written by someone with a conflict of interest",
+        }[self.value]
+
+
+class ReportOutcome(str, enum.Enum):
+    REMOVED = "removed"
+    KEPT = "kept"
+
+    @property
+    def label(self) -> str:
+        return {"removed": "Review taken down", "kept": "Review kept: it does not break the policy"}[self.value]
+
+
 # The three short questions: (column, question asked, heading shown on a published review).
 REVIEW_QUESTIONS = (
     ("on_time", "Did they arrive and leave on time?", "Arrived and left on time"),
@@ -58,6 +85,11 @@ class Review(db.Model):
     reply_text: Mapped[str] = mapped_column(Text, nullable=False, default="")
     replied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     replied_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Taken down by a commissioner for breaking the review policy (never for being negative).
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    removed_reason: Mapped[RemovalReason | None] = mapped_column(enum_column(RemovalReason, "review_removed_reason"))
+    removed_note: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
     booking = relationship("Booking")
     service = relationship("Service")
@@ -65,8 +97,33 @@ class Review(db.Model):
     author = relationship("User", foreign_keys=[author_id])
 
     def published(self, now: dt.datetime) -> bool:
-        return self.publishes_at <= now
+        return self.publishes_at <= now and self.removed_at is None
 
     def answers(self) -> list[tuple[str, ReviewAnswer]]:
         """(heading, answer) for each of the three questions."""
         return [(heading, getattr(self, column)) for column, _, heading in REVIEW_QUESTIONS]
+
+
+class ReviewReport(db.Model):
+    """A provider's report that a review breaks the policy, and the council's decision."""
+
+    __tablename__ = "review_reports"
+    __table_args__ = (
+        Index("ix_review_reports_review", "review_id"),
+        Index("ix_review_reports_open", "decided_at"),
+        CheckConstraint("(decided_at IS NULL) = (outcome IS NULL)", name="decided_with_outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"), nullable=False)
+    reported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    reason: Mapped[RemovalReason] = mapped_column(enum_column(RemovalReason, "review_report_reason"), nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    outcome: Mapped[ReportOutcome | None] = mapped_column(enum_column(ReportOutcome, "review_report_outcome"))
+    decision_note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+    review = relationship("Review")
+    reported_by = relationship("User", foreign_keys=[reported_by_id])

@@ -162,7 +162,7 @@ def test_a_refund_of_a_historic_card_payment_is_refused_with_a_clear_message_nev
     assert ledger_check.check() == []
 
 
-def test_the_demo_has_reviews_some_poor_some_replied_to_and_one_for_provider_demo_to_answer(app, demo_with_history):
+def test_the_demo_has_reviews_some_poor_some_replied_to_some_reported_and_one_for_provider_demo_to_answer(app, demo_with_history):
     from app.database import utcnow
     from app.models import ProviderStaff, Review
     from app.services import reviews
@@ -176,5 +176,8 @@ def test_the_demo_has_reviews_some_poor_some_replied_to_and_one_for_provider_dem
     owner = db.session.execute(select(User).where(User.email == "provider@demo.test")).scalar_one()
     mine = db.session.execute(select(ProviderStaff.provider_id).where(ProviderStaff.user_id == owner.id)).scalar_one()
     assert any(r.replied_at is None for r in reviews.for_provider(mine))
+    [waiting] = reviews.open_reports()
+    assert waiting.review.rating <= 2 and waiting.review.provider_id != mine
+    assert [d.outcome.value for d in reviews.recent_decisions()] == ["kept"]
     shown = sum(reviews.summary(provider_id=p, now=utcnow()).count for p in {r.provider_id for r in written})
     assert 0 < shown <= len(written)

@@ -136,3 +136,68 @@ def test_the_figures_are_the_published_reviews_own(
     assert figures.spread == {5: 1, 4: 2, 3: 0, 2: 0, 1: 0} and (figures.share(4), figures.share(1)) == (67, 0)
     assert reviews.summary(provider_id=first.provider.id, now=last + dt.timedelta(days=13)).count == 4
     assert reviews.summary(service_id=first.service.id, now=last).average is None
+
+
+# -- Moderation --------------------------------------------------------------------------------
+
+
+def _published_review(care, *, rating=1, text="The carer, Jo Bloggs of 4 Acacia Avenue, was rude."):
+    record_visit(care)
+    return reviews.write(
+        bookings.get_booking(care.booking.public_id), by=care.citizen, rating=rating, answers=GOOD, text=text, now=_after(care)
+    )
+
+
+def test_a_provider_reports_a_review_and_a_commissioner_takes_it_down_for_a_policy_reason(care, make_commissioner, make_provider):
+    from app.models import AuditEvent, RemovalReason, ReportOutcome
+
+    review = _published_review(care)
+    with pytest.raises(NotFound):
+        reviews.report(review.id, provider=make_provider(), by=care.staff, reason="personal_data", note="Not ours")
+    with pytest.raises(ValidationError):
+        reviews.report(review.id, provider=care.provider, by=care.staff, reason="too negative", note="We disagree")
+    with pytest.raises(ValidationError):
+        reviews.report(review.id, provider=care.provider, by=care.staff, reason="personal_data", note=" ")
+    filed = reviews.report(
+        review.id, provider=care.provider, by=care.staff, reason="personal_data", note="It names a carer and her address"
+    )
+    with pytest.raises(Conflict, match="reported already"):
+        reviews.report(review.id, provider=care.provider, by=care.staff, reason="abuse", note="And it is rude")
+    assert reviews.open_reports() == [filed] and reviews.reported_ids(care.provider.id) == {review.id}
+    # Reporting takes nothing down: only the council does.
+    later = _after(care, dt.timedelta(days=8))
+    assert reviews.summary(service_id=care.service.id, now=later).count == 1
+
+    commissioner = make_commissioner()
+    with pytest.raises(ValidationError):
+        reviews.decide(filed.id, remove=True, reason="too negative", note="No", by=commissioner)
+    decided = reviews.decide(
+        filed.id, remove=True, reason="personal_data", note="It gives a carer's name and home address", by=commissioner
+    )
+    assert decided.outcome is ReportOutcome.REMOVED and reviews.open_reports() == []
+    review = db.session.get(Review, review.id)
+    assert review.removed_reason is RemovalReason.PERSONAL_DATA and not review.published(later)
+    assert (
+        reviews.summary(service_id=care.service.id, now=later).count == 0 and reviews.published(service_id=care.service.id, now=later) == []
+    )
+    assert review in reviews.for_provider(care.provider.id)  # the provider still sees it, marked as taken down
+    with pytest.raises(Conflict, match="decided already"):
+        reviews.decide(filed.id, remove=False, note="Second thoughts", by=commissioner)
+    with pytest.raises(Conflict, match="taken down"):
+        reviews.reply(review.id, provider=care.provider, by=care.staff, text="Thank you")
+    actions = [e.action for e in db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()]
+    assert actions[-2:] == ["review.reported", "review.removed"]
+    assert _notices(care.citizen)[-1] == "Your review of Home care visits was taken down"
+
+
+def test_a_negative_review_reported_is_kept_when_it_breaks_no_rule(care, make_commissioner):
+    from app.models import ReportOutcome
+
+    review = _published_review(care, rating=1, text="Visits were cut short most days.")
+    filed = reviews.report(review.id, provider=care.provider, by=care.staff, reason="unrelated", note="We deliver full visits")
+    with pytest.raises(ValidationError):
+        reviews.decide(filed.id, remove=False, note="", by=make_commissioner())
+    decided = reviews.decide(filed.id, remove=False, note="A genuine account of the care received", by=make_commissioner())
+    assert decided.outcome is ReportOutcome.KEPT
+    assert reviews.published(service_id=care.service.id, now=_after(care, dt.timedelta(days=8))) == [db.session.get(Review, review.id)]
+    assert _notices(care.staff)[-1].startswith("The council decided on the review you reported: review kept")

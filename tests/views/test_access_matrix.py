@@ -110,6 +110,7 @@ MATRIX: dict[str, list[Case]] = {
     "public.accessibility": [GET("/accessibility", everyone())],
     "public.cookies": [GET("/cookies", everyone())],
     "public.privacy": [GET("/privacy", everyone())],
+    "public.reviews_policy": [GET("/reviews-policy", everyone())],
     "public.market_position": [GET("/market-position", everyone())],
     "public.health": [GET("/health", everyone())],
     "public.search_page": [GET("/search?q=care", everyone())],
@@ -208,6 +209,12 @@ MATRIX: dict[str, list[Case]] = {
     # The person or their representative confirms or disputes a delivered visit (A's is
     # disputed already, so the answer is a redirect back to the booking saying so).
     "citizen.confirm_visit": [POST("/bookings/{card_booking_a}/visits/{paid_visit_a}/confirm", only(CIT_A, REP_A, ok=ALLOWED))],
+    # The person or their representative reviews a booking's service (A's card booking is
+    # reviewed already: a redirect back to it saying so).
+    "citizen.review_booking": [
+        GET("/bookings/{card_booking_a}/review", only(CIT_A, REP_A, ok=ALLOWED)),
+        POST("/bookings/{card_booking_a}/review", only(CIT_A, REP_A, ok=ALLOWED)),
+    ],
     "citizen.dispute_visit": [
         GET("/bookings/{card_booking_a}/visits/{paid_visit_a}/dispute", only(CIT_A, REP_A, ok=ALLOWED)),
         POST("/bookings/{card_booking_a}/visits/{paid_visit_a}/dispute", only(CIT_A, REP_A, ok=ALLOWED)),
@@ -283,6 +290,17 @@ MATRIX: dict[str, list[Case]] = {
     "provider.remittance": [GET("/provider/payments/{payment_line_x}", only(STAFF_X))],
     "provider.remittance_csv": [GET("/provider/payments/{payment_line_x}.csv", only(STAFF_X))],
     "provider.remittance_print": [GET("/provider/payments/{payment_line_x}/print", only(STAFF_X))],
+    # Reviews: every member reads the provider's own; replying and reporting are for owners
+    # and managers (both visitors are owners); another provider's review answers 404.
+    "provider.reviews_list": [GET("/provider/reviews", only(*PROVIDERS))],
+    "provider.reply_to_review": [
+        GET("/provider/reviews/{review_x}/reply", only(STAFF_X)),
+        POST("/provider/reviews/{review_x}/reply", only(STAFF_X, ok=ALLOWED)),
+    ],
+    "provider.report_review": [
+        GET("/provider/reviews/{review_x}/report", only(STAFF_X, ok=ALLOWED)),
+        POST("/provider/reviews/{review_x}/report", only(STAFF_X, ok=ALLOWED)),
+    ],
     # -- commissioner tools: commissioners and admins ---------------------------------------------
     "commissioner.dashboard": [GET("/commissioner", only(*COUNCIL))],
     "commissioner.providers": [GET("/commissioner/providers", only(*COUNCIL))],
@@ -344,6 +362,11 @@ MATRIX: dict[str, list[Case]] = {
         POST("/commissioner/bookings/{card_booking_a}/visits/{paid_visit_a}/refund", only(COMM, ok=ALLOWED)),
     ],
     "commissioner.visits": [GET("/commissioner/visits", only(*COUNCIL))],
+    "commissioner.reported_reviews": [GET("/commissioner/reviews", only(*COUNCIL))],
+    "commissioner.review_report": [
+        GET("/commissioner/reviews/reports/{review_report_x}", only(*COUNCIL)),
+        POST("/commissioner/reviews/reports/{review_report_x}", only(*COUNCIL, ok=ALLOWED)),
+    ],
     # Deciding a visit moves money: commissioners decide, admins only look.
     "commissioner.visit_check": [
         GET("/commissioner/visits/{disputed_record_a}", only(*COUNCIL)),
@@ -495,6 +518,7 @@ def fresh_world(
     card = _card_booking(citizen_a, service_x)
     paid = _paid_run(provider_x, staff_x, prepared_by=commissioner_2, approved_by=admin)
     card["disputed_record_a"] = _disputed_record(card["paid_visit_a"], recorded_by=staff_x, disputed_by=citizen_a)
+    card["review_x"], card["review_report_x"] = _reported_review(card["card_booking_a"], reported_by=staff_x)
     bank_change_x = _pending_bank_change(provider_x, submitted_by=staff_x)
 
     # The search index, so the search page and API answer as they do in service.
@@ -689,6 +713,34 @@ def _disputed_record(visit_id: int, *, recorded_by, disputed_by) -> int:
     db.session.add(record)
     db.session.commit()
     return record.id
+
+
+def _reported_review(booking_public_id: str, *, reported_by) -> tuple[int, int]:
+    """A's review of provider X's service (from A's card booking), which X reported."""
+    from app.models import Booking, RemovalReason, Review, ReviewReport
+
+    booking = db.session.execute(db.select(Booking).where(Booking.public_id == booking_public_id)).scalar_one()
+    now = dt.datetime.now(dt.UTC)
+    review = Review(
+        booking_id=booking.id,
+        service_id=booking.service_id,
+        provider_id=booking.provider_id,
+        citizen_id=booking.citizen_id,
+        author_id=booking.citizen_id,
+        rating=2,
+        on_time="no",
+        dignity="yes",
+        outcomes="partly",
+        text="Late most days.",
+        created_at=now,
+        publishes_at=now,
+    )
+    db.session.add(review)
+    db.session.flush()
+    filed = ReviewReport(review_id=review.id, reported_by_id=reported_by.id, reason=RemovalReason.UNRELATED, note="Not our visits")
+    db.session.add(filed)
+    db.session.commit()
+    return review.id, filed.id
 
 
 def _pending_bank_change(provider, *, submitted_by) -> int:

@@ -135,3 +135,52 @@ def test_the_reviews_policy_says_how_reviews_are_checked(client):
     text = visible_text(response)
     assert response.status_code == 200 and h1(response) == "How we check reviews"
     assert "never remove, hide or delay a review because it is negative" in text and "personal data" in text
+
+
+def test_a_provider_reports_a_review_and_a_commissioner_decides_through_the_pages(app, client, login, used, make_commissioner):
+    _deliver_yesterday(used)
+    login(client, used["citizen"])
+    assert (
+        post_form(
+            client, f"{_booking_path(used)}/review", {**GOOD, "rating": "1", "text": "My carer Jo Bloggs lives at 4 Acacia Avenue."}
+        ).status_code
+        == 302
+    )
+    review = db.session.execute(db.select(Review)).scalar_one()
+    review.publishes_at -= dt.timedelta(days=8)  # a week on: published
+    db.session.commit()
+    assert "Acacia" in visible_text(app.test_client().get(f"/services/{used['service'].id}"))
+
+    provider = app.test_client()
+    login(provider, used["owner"])
+    response = provider.get("/provider/reviews")
+    report_path = f"/provider/reviews/{review.id}/report"
+    assert (
+        links(response)[
+            f"Report it: it breaks the review policy (the review of {review.created_at:%-d %B %Y} for booking {used['booking'].reference})"
+        ]
+        == report_path
+    )
+    response = post_form(provider, report_path, {"note": "Names our carer"})
+    assert response.status_code == 200 and "Select which part of the review policy it breaks" in visible_text(response)
+    response = post_form(provider, report_path, {"reason": "personal_data", "note": "It names our carer and where she lives"})
+    assert response.status_code == 302
+    text = visible_text(provider.get(response.headers["Location"]))
+    assert "The council will check the review" in text and "Reported" in text
+
+    council = app.test_client()
+    login(council, make_commissioner())
+    response = council.get("/commissioner")
+    assert "Reviews reported by providers 1" in visible_text(response)
+    response = council.get("/commissioner/reviews")
+    [link] = [href for href in links(response).values() if "/commissioner/reviews/reports/" in href]
+    response = council.get(link)
+    assert "It names our carer and where she lives" in visible_text(response)
+    assert post_form(council, link, {"decision": "personal_data"}).status_code == 200  # no reason given: asked for one
+    response = post_form(council, link, {"decision": "personal_data", "note": "It gives a carer's name and home address"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Review, review.id).removed_at is not None
+    assert "Taken down by the council" in visible_text(provider.get("/provider/reviews"))
+    assert "Acacia" not in visible_text(app.test_client().get(f"/services/{used['service'].id}"))
+    assert "review kept" not in visible_text(council.get(link)).lower() and "Review taken down" in visible_text(council.get(link))

@@ -7,7 +7,8 @@ one to ten days after their last delivered visit (never later than now). Most re
 good, some are poor (one or two out of five: they are published like any other, never held
 back). Providers reply to about half of the poor reviews and a few of the good ones, a day or
 three later, by their owner; provider@demo.test's owner to all its reviews but the newest,
-so its reviews page has one to answer. Loaded once: if any review exists, nothing happens.
+so its reviews page has one to answer. Two poor reviews are reported by their providers: the
+council kept one, the other waits for commissioner@demo.test. Loaded once: if any review exists, nothing happens.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 
 from app.database import utcnow
 from app.extensions import db
-from app.models import Booking, BookingVisit, Review, ReviewAnswer, VisitStatus
+from app.models import Booking, BookingVisit, Review, ReviewAnswer, User, VisitStatus
 from app.services import reviews
 from app.services.demo.accounts import demo_provider
 from app.services.demo.history_bookings import HISTORY_KEY_PREFIX
@@ -56,6 +57,8 @@ WORDS = {
         "Visits were cut short most days. I complained and nothing changed.",
     ),
 }
+REPORT_NOTE = "The visits in question were arranged by another agency, not by us."
+KEPT_NOTE = "The booking was with this provider and the review is about its visits: a genuine account, kept."
 REPLIES = {
     "poor": (
         "We are sorry. We have changed the rota so the same two carers visit, and our manager will call you this week.",
@@ -108,6 +111,7 @@ def load_reviews(report: LoadReport) -> None:
         written.append((review.id, review.provider_id, rating, when))
         report.add("reviews written")
     _replies(rng, written, mine, now, stamps, report)
+    _reports(written, mine, now, stamps, report)
     stamps.apply()
 
 
@@ -134,6 +138,33 @@ def _replies(rng: random.Random, written: list[tuple[int, int, int, dt.datetime]
             continue
         stamps.mark(replied)
         report.add("reviews replied to")
+
+
+def _reports(written: list[tuple[int, int, int, dt.datetime]], mine, now: dt.datetime, stamps: Stamps, report) -> None:
+    """Two poor reviews of other providers reported by their owners a day after they were
+    written: the older kept by commissioner@demo.test (it breaks no rule), the newer waiting."""
+    commissioner = db.session.execute(select(User).where(User.email == "commissioner@demo.test")).scalar_one_or_none()
+    poor = [
+        (review_id, when)
+        for review_id, provider_id, rating, when in written
+        if rating <= 2 and not (mine and provider_id == mine.id) and when + dt.timedelta(days=2) < now
+    ]
+    for n, (review_id, when) in enumerate(poor[-2:]):
+        review = db.session.get(Review, review_id)
+        owner, reported = owner_of(review.provider), when + dt.timedelta(days=1)
+        if owner is None or commissioner is None:
+            continue
+        try:
+            filed = reviews.report(review_id, provider=review.provider, by=owner, reason="unrelated", note=REPORT_NOTE, now=reported)
+            stamps.mark(reported)
+            if n == 0 and len(poor) > 1:
+                reviews.decide(filed.id, remove=False, note=KEPT_NOTE, by=commissioner, now=reported + dt.timedelta(days=1))
+                stamps.mark(reported + dt.timedelta(days=1))
+                report.add("reported reviews kept")
+            else:
+                report.add("reported reviews waiting for the council")
+        except DomainError:
+            db.session.rollback()
 
 
 # Each review is written by the review services in its own unit of work.

@@ -34,7 +34,9 @@ def _of(service_id: int | None, provider_id: int | None):
 def summary(*, now: dt.datetime, service_id: int | None = None, provider_id: int | None = None) -> ReviewSummary:
     """The published reviews' count, average rating and spread, of a service or a provider."""
     rows = db.session.execute(
-        select(Review.rating, func.count()).where(_of(service_id, provider_id), Review.publishes_at <= now).group_by(Review.rating)
+        select(Review.rating, func.count())
+        .where(_of(service_id, provider_id), Review.publishes_at <= now, Review.removed_at.is_(None))
+        .group_by(Review.rating)
     ).all()
     spread = dict.fromkeys(range(5, 0, -1), 0)
     spread |= {int(rating): int(count) for rating, count in rows}
@@ -49,7 +51,7 @@ def published(*, now: dt.datetime, service_id: int | None = None, provider_id: i
     return list(
         db.session.execute(
             select(Review)
-            .where(_of(service_id, provider_id), Review.publishes_at <= now)
+            .where(_of(service_id, provider_id), Review.publishes_at <= now, Review.removed_at.is_(None))
             .order_by(Review.created_at.desc(), Review.id.desc())
             .limit(limit)
         ).scalars()

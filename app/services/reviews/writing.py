@@ -111,6 +111,8 @@ def reply(review_id: int, *, provider: Provider, by: User, text: str | None, now
     """The provider's one public reply; the review is published with it (if it was not yet)."""
     now = now or utcnow()
     review = get_for_provider(review_id, provider)
+    if review.removed_at is not None:
+        raise Conflict("This review has been taken down: there is nothing to reply to")
     text = (text or "").strip()
     if not text:
         raise ValidationError({"reply": "Enter your reply"})
