@@ -139,6 +139,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.citizen import reviews as citizen_reviews  # noqa: F401
     from app.citizen import routes as citizen_routes  # noqa: F401
     from app.citizen import visits as citizen_visits  # noqa: F401
+    from app.commissioner import audits as commissioner_audits  # noqa: F401
     from app.commissioner import bank_details as commissioner_bank_details  # noqa: F401
     from app.commissioner import bookings as commissioner_bookings  # noqa: F401
     from app.commissioner import bp as commissioner_bp

@@ -241,7 +241,37 @@ def payment_runs_prepare(period_end: str) -> None:
     )
 
 
+audits_cli = AppGroup("audits", help="Proportionate audit of personal budgets.")
+
+
+@audits_cli.command("sample")
+@click.option("--year", required=True, type=int, help="The year to draw the sample for, like 2026.")
+@click.option("--seed", type=int, default=None, help="Draw with this seed (to check a sample again); a new one is drawn otherwise.")
+def audits_sample(year: int, seed: int | None) -> None:
+    """Check every budget's balance for the year and draw its audit sample: a random share
+    (the council's setting) plus every budget with a risk flag. Drawing a year again
+    changes nothing and shows the sample drawn."""
+    from app.services import audits
+
+    try:
+        sample = audits.draw(year, by=None, seed=seed)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    at_random = sum(1 for a in sample.audits if a.at_random)
+    flagged = sum(1 for a in sample.audits if a.flags)
+    checks = audits.checks_of(year)
+    click.echo(
+        f"Audit sample for {year}: {len(sample.audits)} of {sample.budgets_considered} budgets "
+        f"({at_random} at random, {sample.share_percent}% with seed {sample.seed}; {flagged} flagged). "
+        f"Balance checks: {len(checks)}, {sum(1 for c in checks if not c.balances)} that do not add up."
+    )
+    for picked in sample.audits:
+        why = "; ".join([*(["drawn at random"] if picked.at_random else []), *(flag.reason for flag in picked.flags)])
+        click.echo(f"  {picked.budget.public_id}: {why}")
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(audits_cli)
     app.cli.add_command(payment_runs_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(ledger_cli)

@@ -162,6 +162,13 @@ class SettingsForm(FlaskForm):
         validate_choice=False,
     )
 
+    audit_share_percent = _sent_integer(
+        "Share of personal budgets to audit each year",
+        invalid_message="Enter the share of budgets to audit as a whole number from 1 to 100",
+        required="Enter the share of budgets to audit, from 1 to 100",
+        description="Drawn at random each year, besides every budget with a risk flag. Lincolnshire audits 10%.",
+    )
+
     # The council's bank account for payment files ('' for none yet).
     bank_sort_code = text_field("Sort code", description="6 digits, like 30-94-57.")
     bank_account_number = text_field(
@@ -182,6 +189,7 @@ class SettingsForm(FlaskForm):
         "bank_sort_code",
         "bank_account_number",
         "bacs_user_number",
+        "audit_share_percent",
     )
     HINTS = {
         "pay_basis": {
@@ -207,6 +215,7 @@ class SettingsForm(FlaskForm):
         self.bank_sort_code.data = council.bank_sort_code_display
         self.bank_account_number.data = council.bank_account_number
         self.bacs_user_number.data = council.bacs_user_number
+        self.audit_share_percent.data = council.audit_share_percent
 
     def payment_settings(self) -> dict:
         """The delivery and payment settings as ``council.update`` takes them: None for

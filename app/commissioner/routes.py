@@ -18,15 +18,17 @@ from app.commissioner.forms import (
     SettingsForm,
     VerifyForm,
 )
+from app.database import utcnow
 from app.forms import ConfirmForm, apply_errors
 from app.models import ProviderStatus, RunStatus
 from app.presenters import audit as audit_presenter
 from app.presenters import ranking as ranking_presenter
 from app.presenters.csv_export import safe_row
-from app.services import audit, council, delivery, frameworks, listings, payment_runs, reviews, team, verification
+from app.services import audit, audits, council, delivery, frameworks, listings, payment_runs, reviews, team, verification
 from app.services.errors import Conflict, ValidationError
 from app.services.pagination import clamp_page
 from app.services.payment_runs import bank_accounts
+from app.uk_time import uk_today
 
 
 def _page() -> int:
@@ -62,7 +64,11 @@ def _payments_waiting() -> list[tuple[str, int, str]]:
 
 
 def _quality_waiting() -> list[tuple[str, int, str]]:
-    return [("Reviews reported by providers", len(reviews.open_reports()), url_for("commissioner.reported_reviews"))]
+    sample = audits.sample_for(uk_today(utcnow()).year)
+    return [
+        ("Reviews reported by providers", len(reviews.open_reports()), url_for("commissioner.reported_reviews")),
+        ("Budgets in this year's audit sample", len(sample.audits) if sample else 0, url_for("commissioner.audit_sample")),
+    ]
 
 
 # -- Providers ---------------------------------------------------------------------------

@@ -47,6 +47,7 @@ class CouncilSettings(db.Model):
         CheckConstraint("tolerance_minutes >= 0 AND tolerance_minutes <= 120", name="tolerance_in_range"),
         CheckConstraint("confirm_days >= 1 AND confirm_days <= 28", name="confirm_days_in_range"),
         CheckConstraint("payment_run_weeks IN (1, 2, 4)", name="payment_run_weeks_allowed"),
+        CheckConstraint("audit_share_percent >= 1 AND audit_share_percent <= 100", name="audit_share_in_range"),
         CheckConstraint("bank_sort_code = '' OR length(bank_sort_code) = 6", name="bank_sort_code_six_digits"),
         CheckConstraint("bank_account_number = '' OR length(bank_account_number) = 8", name="bank_account_number_eight_digits"),
     )
@@ -75,6 +76,8 @@ class CouncilSettings(db.Model):
     confirm_days: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=7, server_default="7")
     # Payment runs every 1, 2 or 4 weeks, aligned to the budget periods.
     payment_run_weeks: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=4, server_default="4")
+    # The share of personal budgets drawn at random for audit each year (besides those flagged).
+    audit_share_percent: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=10, server_default="10")
     # The council's own bank account that payment files are paid from, and its Bacs service user number.
     bank_sort_code: Mapped[str] = mapped_column(String(6), nullable=False, default="", server_default="")
     bank_account_number: Mapped[str] = mapped_column(String(8), nullable=False, default="", server_default="")

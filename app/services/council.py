@@ -57,6 +57,10 @@ class Council:
     bank_sort_code: str = ""  # 6 digits
     bank_account_number: str = ""  # 8 digits
     bacs_user_number: str = ""  # 6 digits: the Bacs service user number
+    # Proportionate audit: a budget holding more than this many weeks' worth unspent is
+    # flagged; this share of budgets is drawn at random each year.
+    unspent_weeks_threshold: int = 8
+    audit_share_percent: int = 10
 
     @property
     def bank_sort_code_display(self) -> str:
@@ -116,6 +120,8 @@ def current() -> Council:
         bank_sort_code=row.bank_sort_code,
         bank_account_number=row.bank_account_number,
         bacs_user_number=row.bacs_user_number,
+        unspent_weeks_threshold=row.unspent_weeks_threshold,
+        audit_share_percent=row.audit_share_percent,
     )
 
 
@@ -175,6 +181,7 @@ def update(
     bank_sort_code: str | None = None,
     bank_account_number: str | None = None,
     bacs_user_number: str | None = None,
+    audit_share_percent: int | None = None,
 ) -> Council:
     """Save the council's settings, audited as one "council.settings_changed" event.
 
@@ -200,6 +207,7 @@ def update(
         bank_sort_code=bank_sort_code,
         bank_account_number=bank_account_number,
         bacs_user_number=bacs_user_number,
+        audit_share_percent=audit_share_percent,
     )
     if errors:
         raise ValidationError(errors)
@@ -288,6 +296,8 @@ def _payment_settings(before: Council, errors: dict[str, str], **given) -> dict:
         errors["bank_account_number"] = "Enter the account number that goes with the sort code"
     if account_number and sort_code == "" and "bank_sort_code" not in errors:
         errors["bank_sort_code"] = "Enter the sort code that goes with the account number"
+    if not _whole_number_in(values["audit_share_percent"], 1, 100):
+        errors["audit_share_percent"] = "Enter the share of budgets to audit as a whole number from 1 to 100"
     user_number = _digits(values["bacs_user_number"], 6, 6)
     if user_number is None:
         errors["bacs_user_number"] = "Enter the Bacs service user number: 6 digits, like 123456"
@@ -302,6 +312,7 @@ def _payment_settings(before: Council, errors: dict[str, str], **given) -> dict:
         "bank_sort_code": sort_code,
         "bank_account_number": account_number,
         "bacs_user_number": user_number,
+        "audit_share_percent": values["audit_share_percent"],
     }
 
 

@@ -363,6 +363,8 @@ MATRIX: dict[str, list[Case]] = {
     ],
     "commissioner.visits": [GET("/commissioner/visits", only(*COUNCIL))],
     "commissioner.reported_reviews": [GET("/commissioner/reviews", only(*COUNCIL))],
+    "commissioner.audit_sample": [GET("/commissioner/audits", only(*COUNCIL))],
+    "commissioner.draw_audit_sample": [POST("/commissioner/audits/sample", only(*COUNCIL, ok=ALLOWED))],
     "commissioner.review_report": [
         GET("/commissioner/reviews/reports/{review_report_x}", only(*COUNCIL)),
         POST("/commissioner/reviews/reports/{review_report_x}", only(*COUNCIL, ok=ALLOWED)),

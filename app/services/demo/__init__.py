@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from app.database import write_transaction
 from app.services.demo.accounts import DEMO_PASSWORD, load_accounts, owner_email, sign_in_people
+from app.services.demo.audit_sample import load_audit_sample
 from app.services.demo.history import load_history
 from app.services.demo.history_payments import load_bank_details, load_payment_runs
 from app.services.demo.history_reviews import load_reviews
@@ -35,6 +36,7 @@ STEPS = (
     load_bank_details,
     load_payment_runs,
     load_reviews,
+    load_audit_sample,
     load_market_position,
     load_today,
     load_today_visits,

@@ -1,0 +1,28 @@
+"""Proportionate audit of personal budgets (Lincolnshire's measure: an annual balance check of
+everyone, a 10% annual audit and checks where there is risk, instead of quarterly audits of
+everyone).
+
+balance_checks  every budget's yearly balance check from the ledger
+flags           the risk flags, each with its reason
+sampling        the year's sample: a reproducible random share plus every flagged budget
+"""
+
+from app.services.audits.balance_checks import budgets_in, check_year, checks_of
+from app.services.audits.flags import CARD_FAILURES, LATE_CANCELLATIONS, flags_for
+from app.services.audits.sampling import choose, draw, sample_for, share_percent
+from app.services.facade import seal
+
+__all__ = [
+    "CARD_FAILURES",
+    "LATE_CANCELLATIONS",
+    "budgets_in",
+    "check_year",
+    "checks_of",
+    "choose",
+    "draw",
+    "flags_for",
+    "sample_for",
+    "share_percent",
+]
+
+seal(__name__)
