@@ -134,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.api import routes as api_routes  # noqa: F401
     from app.auth import bp as auth_bp
     from app.auth import routes as auth_routes  # noqa: F401
+    from app.citizen import audits as citizen_audits  # noqa: F401
     from app.citizen import bp as citizen_bp
     from app.citizen import payments as citizen_payments  # noqa: F401
     from app.citizen import reviews as citizen_reviews  # noqa: F401

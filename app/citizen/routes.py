@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from app.citizen import audits as citizen_audits
 from app.citizen import bp, drafts, visits
 from app.citizen.forms import BookingForm, CancelForm, ConfirmBookingForm, MoveIsfForm, quarter_hours
 from app.database import utcnow
@@ -14,7 +15,7 @@ from app.forms import apply_errors
 from app.models import WEEKDAYS, BookingSchedule, PaymentMethod
 from app.presenters.budgets import statement_csv, statement_view
 from app.presenters.card_payments import ROUTE_LABELS, booking_money, card_label, card_timing
-from app.services import accounts, bookings, budgets, card_payments, reviews
+from app.services import accounts, audits, bookings, budgets, card_payments, reviews
 from app.services.errors import Conflict, DomainError, NotFound, ValidationError
 from app.services.ledger import Actor
 from app.services.policy import current_policy
@@ -383,7 +384,13 @@ def budget(public_id: str):
     budget = _my_budget(public_id)
     view = statement_view(budget, current_policy(), request.args.get("period"))
     return render_template(
-        "citizen/budget.html", view=view, budget=budget, statement_endpoint="citizen.budget_statement_csv", budget_endpoint="citizen.budget"
+        "citizen/budget.html",
+        view=view,
+        budget=budget,
+        statement_endpoint="citizen.budget_statement_csv",
+        budget_endpoint="citizen.budget",
+        questions=audits.open_questions(budget),
+        answer_form=citizen_audits.AnswerForm(),
     )
 
 

@@ -1,6 +1,8 @@
 """Proportionate audit (/commissioner/audits): each year's balance checks of every budget,
 and the year's sample (a reproducible random share plus every flagged budget, each with why
-it was chosen), drawn here or by `flask audits sample --year YYYY`."""
+it was chosen), drawn here or by `flask audits sample --year YYYY`; then each audit worked on
+its own page: questions to the person, findings, time, and the outcome (which may recover
+unspent money). Commissioners act; admins look."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ from wtforms import HiddenField
 
 from app.commissioner import bp
 from app.database import utcnow
-from app.forms import FlaskForm, submit
-from app.services import audits
-from app.services.errors import ValidationError
+from app.formatting import parse_pounds
+from app.forms import FlaskForm, GovIntegerField, apply_errors, radio_field, submit, text_field, textarea_field
+from app.models import AuditOutcome, Role
+from app.services import audits, budgets
+from app.services.errors import Conflict, NotFound, ValidationError
 from app.uk_time import uk_today
 
 
@@ -59,3 +63,118 @@ def draw_audit_sample():
         return redirect(url_for("commissioner.audit_sample"))
     flash(f"The {year} sample is drawn: {len(sample.audits)} budgets to audit.", "success")
     return redirect(url_for("commissioner.audit_sample", year=year))
+
+
+# -- Working one audit ---------------------------------------------------------------------------
+
+
+class QuestionForm(FlaskForm):
+    question = textarea_field(
+        "Ask the person a question",
+        required="Enter the question for the person",
+        max_length=audits.MAX_TEXT,
+        description="They see it on their budget’s page and are told by email. For example: what was the £250 on 3 March for?",
+    )
+    submit = submit("Send the question")
+
+
+class RecordForm(FlaskForm):
+    findings = textarea_field("Findings so far", max_length=audits.MAX_FINDINGS)
+    minutes = GovIntegerField(
+        "Minutes spent since you last recorded", invalid_message="Enter the minutes spent as a whole number from 0 to 1,440"
+    )
+    submit = submit("Save findings and time")
+
+
+class CloseForm(FlaskForm):
+    outcome = radio_field("Outcome", [(o.value, o.label) for o in AuditOutcome], required="Choose the outcome of the audit")
+    recover = text_field(
+        "How much unspent money to recover", max_length=20, description="Only with “Unspent money recovered”: for example, 250.00."
+    )
+    findings = textarea_field(
+        "What the audit found",
+        required="Record what the audit found",
+        max_length=audits.MAX_FINDINGS,
+        description="Kept in the audit trail.",
+    )
+    submit = submit("Close the audit")
+
+
+def _page(found, *, question=None, record=None, close=None, status: int = 200):
+    return render_template(
+        "commissioner/audit_case.html",
+        found=found,
+        budget=found.budget,
+        figures=budgets.summary(found.budget),
+        question_form=question or QuestionForm(),
+        record_form=record or RecordForm(findings=found.findings),
+        close_form=close or CloseForm(findings=found.findings),
+        may_act=current_user.role is Role.COMMISSIONER,
+    ), status
+
+
+def _commissioner_only() -> None:
+    if current_user.role is not Role.COMMISSIONER:
+        raise NotFound("No such page")  # audits move money: commissioners act, admins look
+
+
+@bp.get("/audits/<id:audit_id>")
+def audit_case(audit_id: int):
+    return _page(audits.get_audit(audit_id))
+
+
+@bp.post("/audits/<id:audit_id>/ask")
+def ask_in_audit(audit_id: int):
+    _commissioner_only()
+    found, form = audits.get_audit(audit_id), QuestionForm()
+    if form.validate_on_submit():
+        try:
+            audits.ask(found.id, question=form.question.data, by=current_user)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except Conflict as exc:
+            flash(str(exc))
+            return redirect(url_for("commissioner.audit_case", audit_id=found.id))
+        else:
+            flash("The question is sent: the person sees it on their budget’s page.", "success")
+            return redirect(url_for("commissioner.audit_case", audit_id=found.id))
+    return _page(found, question=form)
+
+
+@bp.post("/audits/<id:audit_id>/record")
+def record_in_audit(audit_id: int):
+    _commissioner_only()
+    found, form = audits.get_audit(audit_id), RecordForm()
+    if form.validate_on_submit():
+        try:
+            audits.record(found.id, findings=form.findings.data, minutes=form.minutes.data or 0, by=current_user)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except Conflict as exc:
+            flash(str(exc))
+            return redirect(url_for("commissioner.audit_case", audit_id=found.id))
+        else:
+            flash("Findings and time saved.", "success")
+            return redirect(url_for("commissioner.audit_case", audit_id=found.id))
+    return _page(found, record=form)
+
+
+@bp.post("/audits/<id:audit_id>/close")
+def close_audit(audit_id: int):
+    _commissioner_only()
+    found, form = audits.get_audit(audit_id), CloseForm()
+    if form.validate_on_submit():
+        try:
+            recover = parse_pounds(form.recover.data) if form.outcome.data == AuditOutcome.RECOVERED.value else None
+            audits.close(found.id, outcome=form.outcome.data, findings=form.findings.data, recover_pence=recover, by=current_user)
+        except ValueError as exc:
+            form.recover.errors = [str(exc)]
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except Conflict as exc:
+            flash(str(exc))
+            return redirect(url_for("commissioner.audit_case", audit_id=found.id))
+        else:
+            flash("The audit is closed and the person told.", "success")
+            return redirect(url_for("commissioner.audit_sample", year=found.sample.year))
+    return _page(found, close=form)

@@ -14,7 +14,7 @@ from app.models.accounts import (  # noqa: F401
     UserSession,
 )
 from app.models.audit import AuditEvent, AuditEventImmutable  # noqa: F401
-from app.models.audits import AuditFlag, AuditSample, BalanceCheck, BudgetAudit  # noqa: F401
+from app.models.audits import AuditFlag, AuditOutcome, AuditQuestion, AuditSample, AuditStatus, BalanceCheck, BudgetAudit  # noqa: F401
 from app.models.availability import ServiceClosure  # noqa: F401
 from app.models.bookings import (  # noqa: F401
     Booking,

@@ -1,10 +1,11 @@
 """proportionate audit of personal budgets: a balance check of every budget each year, a
 reproducible sample for audit (a random share, the council's setting, plus every budget with a
-risk flag, each flag with its reason)
+risk flag, each flag with its reason), and working each audit (questions to the person,
+findings, time spent, the outcome and any unspent money recovered)
 
 Revision ID: 0016
 Revises: 0015
-Create Date: 2026-12-07 05:04:21.519062
+Create Date: 2026-12-07 05:18:06.204971
 
 """
 
@@ -40,7 +41,35 @@ def upgrade():
         sa.Column("sample_id", sa.Integer(), nullable=False),
         sa.Column("budget_id", sa.Integer(), nullable=False),
         sa.Column("at_random", sa.Boolean(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum("to_start", "open", "waiting", "closed", name="budget_audit_status", native_enum=False, create_constraint=True),
+            server_default="to_start",
+            nullable=False,
+        ),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("opened_by_id", sa.Integer(), nullable=True),
+        sa.Column("findings", sa.Text(), server_default="", nullable=False),
+        sa.Column("minutes_spent", sa.Integer(), server_default="0", nullable=False),
+        sa.Column(
+            "outcome",
+            sa.Enum("no_action", "recovered", "review_plan", name="budget_audit_outcome", native_enum=False, create_constraint=True),
+            nullable=True,
+        ),
+        sa.Column("recovered_pence", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("recovery_transaction_id", sa.Integer(), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("closed_by_id", sa.Integer(), nullable=True),
+        sa.CheckConstraint("(status = 'closed') = (outcome IS NOT NULL)", name=op.f("ck_budget_audits_closed_with_outcome")),
+        sa.CheckConstraint("minutes_spent >= 0 AND recovered_pence >= 0", name=op.f("ck_budget_audits_not_negative")),
         sa.ForeignKeyConstraint(["budget_id"], ["personal_budgets.id"], name=op.f("fk_budget_audits_budget_id_personal_budgets")),
+        sa.ForeignKeyConstraint(["closed_by_id"], ["users.id"], name=op.f("fk_budget_audits_closed_by_id_users")),
+        sa.ForeignKeyConstraint(["opened_by_id"], ["users.id"], name=op.f("fk_budget_audits_opened_by_id_users")),
+        sa.ForeignKeyConstraint(
+            ["recovery_transaction_id"],
+            ["ledger_transactions.id"],
+            name=op.f("fk_budget_audits_recovery_transaction_id_ledger_transactions"),
+        ),
         sa.ForeignKeyConstraint(["sample_id"], ["audit_samples.id"], name=op.f("fk_budget_audits_sample_id_audit_samples")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_budget_audits")),
         sa.UniqueConstraint("sample_id", "budget_id", name="once_per_sample"),
@@ -78,6 +107,24 @@ def upgrade():
     with op.batch_alter_table("audit_flags", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_flags_audit_id"), ["audit_id"], unique=False)
 
+    op.create_table(
+        "audit_questions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("audit_id", sa.Integer(), nullable=False),
+        sa.Column("question", sa.Text(), nullable=False),
+        sa.Column("asked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("asked_by_id", sa.Integer(), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=False),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("answered_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["answered_by_id"], ["users.id"], name=op.f("fk_audit_questions_answered_by_id_users")),
+        sa.ForeignKeyConstraint(["asked_by_id"], ["users.id"], name=op.f("fk_audit_questions_asked_by_id_users")),
+        sa.ForeignKeyConstraint(["audit_id"], ["budget_audits.id"], name=op.f("fk_audit_questions_audit_id_budget_audits")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_questions")),
+    )
+    with op.batch_alter_table("audit_questions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_audit_questions_audit_id"), ["audit_id"], unique=False)
+
     with op.batch_alter_table("council_settings", schema=None) as batch_op:
         batch_op.add_column(sa.Column("audit_share_percent", sa.SmallInteger(), server_default="10", nullable=False))
         batch_op.create_check_constraint(
@@ -93,6 +140,10 @@ def downgrade():
         batch_op.drop_constraint(op.f("ck_council_settings_audit_share_in_range"), type_="check")
         batch_op.drop_column("audit_share_percent")
 
+    with op.batch_alter_table("audit_questions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_questions_audit_id"))
+
+    op.drop_table("audit_questions")
     with op.batch_alter_table("audit_flags", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_flags_audit_id"))
 

@@ -65,6 +65,7 @@ REACHED_ELSEWHERE = {
     "provider/member_role.html": "test_every_page.py::test_pages_for_what_the_demo_has_no_example_of",
     "admin/role.html": "test_every_page.py::test_pages_for_what_the_demo_has_no_example_of",
     "citizen/visit_dispute.html": "test_every_page.py::test_pages_for_what_the_demo_has_no_example_of",
+    "citizen/audit_answer.html": "test_every_page.py::test_pages_for_what_the_demo_has_no_example_of",
     "public/search_unavailable.html": "test_every_page.py::test_pages_only_a_form_or_an_odd_account_reaches",
     "errors/400.html": "test_storefront.py::test_the_error_pages_are_styled_and_pass_axe",
     "errors/404.html": "test_storefront.py::test_the_error_pages_are_styled_and_pass_axe",
@@ -322,11 +323,12 @@ def test_pages_for_what_the_demo_has_no_example_of(crawl, browser, crawl_server,
     budgets; a provider's owner changes a team member's role; an admin changes a council
     account's role (the crawl opens two people's pages, neither of them council staff);
     Margaret opens the form to say a visit did not happen as recorded (the crawl opens only
-    two of her many bookings, maybe not the one with a visit she can still answer for)."""
+    two of her many bookings, maybe not the one with a visit she can still answer for), and,
+    asked a question by the council's audit, sends an empty answer and sees what is missing."""
     from sqlalchemy import select
 
-    from app.models import Booking, Role
-    from app.services import accounts, delivery
+    from app.models import AuditSample, Booking, BudgetAudit, PersonalBudget, Role
+    from app.services import accounts, audits, delivery
 
     _account(crawl_app, "acts-for-two@example.test", Role.REPRESENTATIVE, acts_for=("citizen@demo.test", "isf@demo.test"))
     _account(crawl_app, "carer@example.test", Role.PROVIDER, joins_demo_team=True)
@@ -341,6 +343,16 @@ def test_pages_for_what_the_demo_has_no_example_of(crawl, browser, crawl_server,
             if visit.record is not None and delivery.may_answer(visit.record)
         )
         dispute_path = f"/bookings/{booking.public_id}/visits/{visit.id}/dispute"
+        # Margaret's budget in an audit sample of a year the demo has none for, and a question.
+        budget = db.session.scalars(select(PersonalBudget).where(PersonalBudget.citizen_id == margaret.id)).first()
+        sample = AuditSample(year=2001, seed=1, share_percent=10, budgets_considered=1)
+        db.session.add(sample)
+        db.session.flush()
+        picked = BudgetAudit(sample_id=sample.id, budget_id=budget.id, at_random=True)
+        db.session.add(picked)
+        db.session.commit()
+        audits.ask(picked.id, question="What is the money left over for?", by=accounts.user_by_email("commissioner@demo.test"))
+        budget_path = f"/budgets/{budget.public_id}"
         db.session.remove()
 
     context = browser.new_context(base_url=crawl_server, bypass_csp=True)
@@ -352,6 +364,9 @@ def test_pages_for_what_the_demo_has_no_example_of(crawl, browser, crawl_server,
 
     sign_in_as(page, "citizen@demo.test")
     _opened(page, rendered, dispute_path, "citizen/visit_dispute.html")
+    page.goto(budget_path)
+    _clicked(page, rendered, "button:has-text('Send your answer')", "citizen/audit_answer.html")
+    assert "Enter your answer" in page.locator(".govuk-error-summary").inner_text()
     page.click("button:has-text('Sign out')")
 
     sign_in_as(page, "provider@demo.test")

@@ -88,3 +88,49 @@ def test_flags_say_why_corrections_and_spending_with_a_suspended_provider(
     assert reasons["corrections"] == f"1 correction or reversal of its money in {year}"
     assert reasons["suspended_provider"] == f"£20 spent in {year} with Nene Valley Home Care, which the council has suspended"
     assert audits.flags_for([care.budget], year - 1) == {}  # nothing the year before
+
+
+# -- Working an audit ------------------------------------------------------------------------------
+
+
+def test_an_audit_asks_the_person_records_time_and_recovers_unspent_money_once(app, twelve, make_commissioner, make_representative):
+    from app.models import AuditOutcome, AuditStatus, Notification
+    from app.services import ledger_check
+    from app.services.errors import Conflict, NotFound, ValidationError
+
+    commissioner = make_commissioner()
+    sample = audits.draw(YEAR, by=commissioner, seed=5)
+    hoarder = twelve[-1]
+    [found] = [a for a in sample.audits if a.budget_id == hoarder.id]
+    assert found.status is AuditStatus.TO_START
+    asked = audits.ask(found.id, question="What is the money left over for?", by=commissioner)
+    assert audits.get_audit(found.id).status is AuditStatus.WAITING and audits.open_questions(hoarder) == [asked]
+    told = db.session.execute(select(Notification).where(Notification.user_id == hoarder.citizen_id)).scalars().all()
+    assert told[-1].link == f"/budgets/{hoarder.public_id}#audit"
+    with pytest.raises(NotFound):
+        audits.answer(asked.id, text="Not mine", by=make_representative())  # acts for nobody here
+    audits.answer(asked.id, text="Saving for a holiday break with a carer", by=make_representative(hoarder.citizen))
+    assert audits.get_audit(found.id).status is AuditStatus.OPEN and audits.open_questions(hoarder) == []
+    with pytest.raises(Conflict):
+        audits.answer(asked.id, text="Again", by=hoarder.citizen)
+    audits.record(found.id, findings="Money saved up, no plan for it", minutes=25, by=commissioner)
+    audits.record(found.id, findings="Money saved up, no plan for it yet", minutes=20, by=commissioner)
+    assert audits.get_audit(found.id).minutes_spent == 45
+
+    available = budgets.summary(hoarder).available_pence
+    with pytest.raises(ValidationError, match=r"from £0\.01 to the"):
+        audits.close(found.id, outcome="recovered", findings="Too much", recover_pence=available + 1, by=commissioner)
+    closed = audits.close(found.id, outcome="recovered", findings="Agreed: 4 weeks' worth goes back", recover_pence=28_000, by=commissioner)
+    assert (closed.status, closed.outcome, closed.recovered_pence) == (AuditStatus.CLOSED, AuditOutcome.RECOVERED, 28_000)
+    figures = budgets.summary(hoarder)
+    assert figures.available_pence == available - 28_000 and figures.balances
+    recovery = ledger.find_transaction(f"audit:{found.id}:recover")
+    assert recovery.kind is TransactionKind.ADJUSTMENT and closed.recovery_transaction_id == recovery.id
+    with pytest.raises(Conflict, match="closed"):
+        audits.close(found.id, outcome="no_action", findings="Again", by=commissioner)
+    with pytest.raises(Conflict, match="closed"):
+        audits.ask(found.id, question="One more?", by=commissioner)
+    assert budgets.summary(hoarder).available_pence == available - 28_000  # recovered once
+    assert ledger_check.check() == []
+    actions = [e.action for e in db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()]
+    assert actions[-3:] == ["audit.opened", "audit.money_recovered", "audit.closed"]

@@ -209,6 +209,10 @@ MATRIX: dict[str, list[Case]] = {
     # The person or their representative confirms or disputes a delivered visit (A's is
     # disputed already, so the answer is a redirect back to the booking saying so).
     "citizen.confirm_visit": [POST("/bookings/{card_booking_a}/visits/{paid_visit_a}/confirm", only(CIT_A, REP_A, ok=ALLOWED))],
+    # The person or their representative answers the council's audit question about A's budget.
+    "citizen.answer_audit_question": [
+        POST("/budgets/{budget_a}/audit-questions/{audit_question_a}/answer", only(CIT_A, REP_A, ok=ALLOWED)),
+    ],
     # The person or their representative reviews a booking's service (A's card booking is
     # reviewed already: a redirect back to it saying so).
     "citizen.review_booking": [
@@ -365,6 +369,11 @@ MATRIX: dict[str, list[Case]] = {
     "commissioner.reported_reviews": [GET("/commissioner/reviews", only(*COUNCIL))],
     "commissioner.audit_sample": [GET("/commissioner/audits", only(*COUNCIL))],
     "commissioner.draw_audit_sample": [POST("/commissioner/audits/sample", only(*COUNCIL, ok=ALLOWED))],
+    # Working an audit may move money: commissioners act, admins read.
+    "commissioner.audit_case": [GET("/commissioner/audits/{budget_audit_a}", only(*COUNCIL))],
+    "commissioner.ask_in_audit": [POST("/commissioner/audits/{budget_audit_a}/ask", only(COMM, ok=ALLOWED))],
+    "commissioner.record_in_audit": [POST("/commissioner/audits/{budget_audit_a}/record", only(COMM, ok=ALLOWED))],
+    "commissioner.close_audit": [POST("/commissioner/audits/{budget_audit_a}/close", only(COMM, ok=ALLOWED))],
     "commissioner.review_report": [
         GET("/commissioner/reviews/reports/{review_report_x}", only(*COUNCIL)),
         POST("/commissioner/reviews/reports/{review_report_x}", only(*COUNCIL, ok=ALLOWED)),
@@ -521,6 +530,7 @@ def fresh_world(
     paid = _paid_run(provider_x, staff_x, prepared_by=commissioner_2, approved_by=admin)
     card["disputed_record_a"] = _disputed_record(card["paid_visit_a"], recorded_by=staff_x, disputed_by=citizen_a)
     card["review_x"], card["review_report_x"] = _reported_review(card["card_booking_a"], reported_by=staff_x)
+    card["budget_audit_a"], card["audit_question_a"] = _audit_with_question(budget_a, asked_by=commissioner)
     bank_change_x = _pending_bank_change(provider_x, submitted_by=staff_x)
 
     # The search index, so the search page and API answer as they do in service.
@@ -715,6 +725,22 @@ def _disputed_record(visit_id: int, *, recorded_by, disputed_by) -> int:
     db.session.add(record)
     db.session.commit()
     return record.id
+
+
+def _audit_with_question(budget, *, asked_by) -> tuple[int, int]:
+    """A's budget in this year's audit sample, with a question waiting for A's answer."""
+    from app.models import AuditQuestion, AuditSample, AuditStatus, BudgetAudit
+
+    sample = AuditSample(year=dt.date.today().year, seed=1, share_percent=10, budgets_considered=2)
+    db.session.add(sample)
+    db.session.flush()
+    picked = BudgetAudit(sample_id=sample.id, budget_id=budget.id, at_random=True, status=AuditStatus.WAITING)
+    db.session.add(picked)
+    db.session.flush()
+    asked = AuditQuestion(audit_id=picked.id, question="What is the money left over for?", asked_by_id=asked_by.id)
+    db.session.add(asked)
+    db.session.commit()
+    return picked.id, asked.id
 
 
 def _reported_review(booking_public_id: str, *, reported_by) -> tuple[int, int]:

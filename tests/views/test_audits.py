@@ -43,3 +43,53 @@ def test_the_command_draws_the_sample_once_and_prints_why(app, runner, make_budg
     assert again.output.splitlines()[0] == first.output.splitlines()[0]  # drawn once: the same sample
     bad = runner.invoke(args=["audits", "sample", "--year", str(uk_today().year + 1)])
     assert bad.exit_code != 0 and "Choose a year" in bad.output
+
+
+def test_an_audit_is_worked_through_the_pages_and_the_person_answers_on_their_budget(
+    app, client, login, make_budget, make_commissioner, make_admin
+):
+    from app.extensions import db
+    from app.models import BudgetAudit
+    from app.services import audits
+
+    hoarder = make_budget(amount=28_000, starts_on=STARTED, periods=3)
+    commissioner = make_commissioner()
+    sample = audits.draw(STARTED.year, by=commissioner, seed=3)
+    found = sample.audits[0]
+    page = f"/commissioner/audits/{found.id}"
+    login(client, commissioner)
+    assert "Not started" in visible_text(client.get(f"/commissioner/audits?year={STARTED.year}"))
+    response = post_form(client, f"{page}/ask", {"question": ""}, form_page=page)
+    assert response.status_code == 200 and "Enter the question for the person" in visible_text(response)
+    assert post_form(client, f"{page}/ask", {"question": "What is the money left over for?"}, form_page=page).status_code == 302
+
+    person = app.test_client()
+    login(person, hoarder.citizen)
+    budget_page = f"/budgets/{hoarder.public_id}"
+    assert "What is the money left over for?" in visible_text(person.get(budget_page))
+    [asked] = audits.open_questions(hoarder)
+    answer_path = f"{budget_page}/audit-questions/{asked.id}/answer"
+    response = post_form(person, answer_path, {"answer": " "}, form_page=budget_page)
+    assert response.status_code == 200 and "Enter your answer" in visible_text(response)
+    assert post_form(person, answer_path, {"answer": "A short break in the spring"}, form_page=budget_page).status_code == 302
+    assert "The council’s questions" not in visible_text(person.get(budget_page))
+
+    text = visible_text(client.get(page))
+    assert "A short break in the spring" in text and "Open" in text
+    assert post_form(client, f"{page}/record", {"findings": "Saving for a break", "minutes": "30"}, form_page=page).status_code == 302
+    response = post_form(client, f"{page}/close", {"outcome": "recovered", "recover": "lots", "findings": "x"}, form_page=page)
+    assert response.status_code == 200 and "amount" in visible_text(response).lower()
+    response = post_form(
+        client, f"{page}/close", {"outcome": "recovered", "recover": "280.00", "findings": "4 weeks' worth back"}, form_page=page
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    closed = db.session.get(BudgetAudit, found.id)
+    assert (closed.recovered_pence, closed.minutes_spent) == (28_000, 30)
+    assert "Unspent money recovered" in visible_text(person.get(budget_page))  # on the person's statement
+
+    # Admins read audits but do not act on them.
+    admin = app.test_client()
+    login(admin, make_admin())
+    assert admin.get(page).status_code == 200
+    assert post_form(admin, f"{page}/record", {"findings": "x", "minutes": "1"}, form_page=page).status_code == 404

@@ -5,22 +5,35 @@ everyone).
 balance_checks  every budget's yearly balance check from the ledger
 flags           the risk flags, each with its reason
 sampling        the year's sample: a reproducible random share plus every flagged budget
+working         opening an audit, questions to the person and their answers, findings and time
+closing         the outcome, and recovering unspent money to the council
 """
 
 from app.services.audits.balance_checks import budgets_in, check_year, checks_of
+from app.services.audits.closing import close
 from app.services.audits.flags import CARD_FAILURES, LATE_CANCELLATIONS, flags_for
 from app.services.audits.sampling import choose, draw, sample_for, share_percent
+from app.services.audits.working import MAX_FINDINGS, MAX_TEXT, answer, ask, get_audit, open_audit, open_questions, record
 from app.services.facade import seal
 
 __all__ = [
     "CARD_FAILURES",
     "LATE_CANCELLATIONS",
+    "MAX_FINDINGS",
+    "MAX_TEXT",
+    "answer",
+    "ask",
     "budgets_in",
     "check_year",
     "checks_of",
     "choose",
+    "close",
     "draw",
     "flags_for",
+    "get_audit",
+    "open_audit",
+    "open_questions",
+    "record",
     "sample_for",
     "share_percent",
 ]

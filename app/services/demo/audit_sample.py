@@ -1,7 +1,8 @@
 """Last year's audit sample in the demo: drawn by commissioner@demo.test in the middle of
 January with a fixed seed (so every demo draws the same budgets from the same history), after
-the balance check of every budget that ran last year. This year's is left for the
-commissioner to draw. Loaded once: if last year's sample exists, nothing happens."""
+the balance check of every budget that ran last year; the first audit closed (no action
+needed) and the next waiting for the person's answer to a question. This year's sample is
+left for the commissioner to draw. Loaded once: if last year's sample exists, nothing happens."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from app.services.demo.report import LoadReport
 from app.uk_time import uk_today
 
 SEED = 20250115
+DAY = dt.timedelta(days=1)
+NO_ACTION = "Spending matches the support plan; the money left over is a planned saving for respite. No action."
+QUESTION = "Your statement shows money left over at the end of the year. What are you planning to use it for?"
 
 
 def load_audit_sample(report: LoadReport) -> None:
@@ -29,6 +33,15 @@ def load_audit_sample(report: LoadReport) -> None:
     drawn = min(at(dt.date(last_year + 1, 1, 15), 10), utcnow())
     sample = audits.draw(last_year, by=commissioner, seed=SEED, now=drawn)
     report.add("budgets in last year's audit sample", len(sample.audits))
+    if commissioner is None or not sample.audits:
+        return
+    first, *rest = sample.audits
+    audits.record(first.id, findings="Statement checked against the support plan.", minutes=40, by=commissioner, now=drawn + DAY)
+    audits.close(first.id, outcome="no_action", findings=NO_ACTION, by=commissioner, now=drawn + 2 * DAY)
+    report.add("audits closed")
+    if rest:
+        audits.ask(rest[0].id, question=QUESTION, by=commissioner, now=drawn + DAY)
+        report.add("audits waiting for the person's answer")
 
 
 # The audit services run their own units of work.

@@ -1,0 +1,96 @@
+"""Closing an audit with its outcome, and recovering unspent money: a ledger adjustment from
+the budget's available money back to the council's funding (the person sees it on their
+statement), made once per audit and reversible like any adjustment."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import update
+
+from app.database import utcnow, write_transaction
+from app.extensions import db
+from app.formatting import format_pence
+from app.models import AuditOutcome, AuditStatus, BudgetAudit, TransactionKind, User
+from app.services import audit, budgets, ledger, notifications
+from app.services.audits.working import MAX_FINDINGS, RECOVERY_CAUSE, get_audit
+from app.services.errors import Conflict, ValidationError
+from app.services.ledger import Actor
+
+
+def _outcome(value) -> AuditOutcome:
+    try:
+        return AuditOutcome(value)
+    except ValueError:
+        raise ValidationError({"outcome": "Choose the outcome of the audit"}) from None
+
+
+def close(
+    audit_id: int, *, outcome, findings: str | None, recover_pence: int | None = None, by: User, now: dt.datetime | None = None
+) -> BudgetAudit:
+    """Close the audit (once). ``recover_pence``: with the outcome "recovered", how much of
+    the budget's available money goes back to the council."""
+    now = now or utcnow()
+    found = get_audit(audit_id)
+    outcome = _outcome(outcome)
+    text = (findings or "").strip()
+    if not text:
+        raise ValidationError({"findings": "Record what the audit found"})
+    if len(text) > MAX_FINDINGS:
+        raise ValidationError({"findings": f"Enter {MAX_FINDINGS:,} characters or fewer"})
+    with write_transaction():
+        budget = budgets.lock_budget(found.budget_id)
+        recovered, transaction_id = 0, None
+        if outcome is AuditOutcome.RECOVERED:
+            recovered, transaction_id = _recover(found, budget, recover_pence, by=by, now=now)
+        closed = db.session.execute(
+            update(BudgetAudit)
+            .where(BudgetAudit.id == found.id, BudgetAudit.status != AuditStatus.CLOSED)
+            .values(
+                status=AuditStatus.CLOSED.value,
+                outcome=outcome.value,
+                findings=text,
+                recovered_pence=recovered,
+                recovery_transaction_id=transaction_id,
+                closed_at=now,
+                closed_by_id=by.id,
+                opened_at=db.func.coalesce(BudgetAudit.opened_at, now),
+                opened_by_id=db.func.coalesce(BudgetAudit.opened_by_id, by.id),
+            )
+        ).rowcount
+        if closed != 1:
+            raise Conflict("This audit is closed already")
+        after = {"outcome": outcome.value, "recovered_pence": recovered, "minutes_spent": found.minutes_spent}
+        audit.record(by, "audit.closed", "budget_audit", found.id, after=after, note=text, at=now)
+        notifications.notify(
+            budget.citizen,
+            "The council has finished checking your personal budget",
+            f"The council finished its yearly check of your personal budget: {outcome.label.lower()}."
+            + (f" {format_pence(recovered)} of unspent money went back to the council." if recovered else ""),
+            link=f"/budgets/{budget.public_id}",
+        )
+    db.session.refresh(found)
+    return found
+
+
+def _recover(found: BudgetAudit, budget, amount, *, by: User, now: dt.datetime) -> tuple[int, int]:
+    available = ledger.balance(budgets.spending_account(budget))
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= available:
+        raise ValidationError(
+            {"recover": f"Enter how much to recover, from £0.01 to the {format_pence(available)} available now"}
+            if available
+            else {"recover": "There is no money available to recover: choose another outcome"}
+        )
+    transaction = ledger.post(
+        TransactionKind.ADJUSTMENT,
+        [(budgets.spending_account(budget), -amount), (ledger.council_funding_account(), amount)],
+        key=f"audit:{found.id}:recover",
+        cause=(RECOVERY_CAUSE, found.id),
+        actor=Actor.person(by),
+        effective_at=now,
+        memo=f"Unspent money recovered after the council's {found.sample.year} audit of this budget",
+    )
+    audit.record(
+        by, "audit.money_recovered", "personal_budget", budget.id, after={"amount_pence": amount, "transaction": transaction.id}, at=now
+    )
+    return amount, transaction.id
