@@ -100,7 +100,16 @@ class CloseForm(FlaskForm):
     submit = submit("Close the audit")
 
 
-def _page(found, *, question=None, record=None, close=None, status: int = 200):
+class GiveBackForm(FlaskForm):
+    reason = textarea_field(
+        "Why the money goes back to the budget",
+        required="Enter why the money goes back to the budget: it goes in the audit trail",
+        max_length=audits.MAX_FINDINGS,
+    )
+    submit = submit("Give the recovered money back")
+
+
+def _page(found, *, question=None, record=None, close=None, give_back=None, status: int = 200):
     return render_template(
         "commissioner/audit_case.html",
         found=found,
@@ -109,6 +118,8 @@ def _page(found, *, question=None, record=None, close=None, status: int = 200):
         question_form=question or QuestionForm(),
         record_form=record or RecordForm(findings=found.findings),
         close_form=close or CloseForm(findings=found.findings),
+        give_back_form=give_back or GiveBackForm(),
+        given_back=audits.recovery_given_back(found),
         may_act=current_user.role is Role.COMMISSIONER,
     ), status
 
@@ -178,3 +189,21 @@ def close_audit(audit_id: int):
             flash("The audit is closed and the person told.", "success")
             return redirect(url_for("commissioner.audit_sample", year=found.sample.year))
     return _page(found, close=form)
+
+
+@bp.post("/audits/<id:audit_id>/give-back")
+def give_back_recovery(audit_id: int):
+    _commissioner_only()
+    found, form = audits.get_audit(audit_id), GiveBackForm()
+    if form.validate_on_submit():
+        try:
+            audits.undo_recovery(found.id, reason=form.reason.data, by=current_user)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except Conflict as exc:
+            flash(str(exc))
+            return redirect(url_for("commissioner.audit_case", audit_id=found.id))
+        else:
+            flash("The recovered money is back in the budget.", "success")
+            return redirect(url_for("commissioner.audit_case", audit_id=found.id))
+    return _page(found, give_back=form)

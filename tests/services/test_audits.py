@@ -134,3 +134,11 @@ def test_an_audit_asks_the_person_records_time_and_recovers_unspent_money_once(a
     assert ledger_check.check() == []
     actions = [e.action for e in db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()]
     assert actions[-3:] == ["audit.opened", "audit.money_recovered", "audit.closed"]
+    # A recovery made in error is given back, once, with a reason.
+    with pytest.raises(ValidationError):
+        audits.undo_recovery(found.id, reason=" ", by=commissioner)
+    audits.undo_recovery(found.id, reason="The person showed the money was committed to a respite week", by=commissioner)
+    assert budgets.summary(hoarder).available_pence == available and audits.recovery_given_back(audits.get_audit(found.id))
+    with pytest.raises(Conflict, match="given back already"):
+        audits.undo_recovery(found.id, reason="Again", by=commissioner)
+    assert ledger_check.check() == []

@@ -374,6 +374,8 @@ MATRIX: dict[str, list[Case]] = {
     "commissioner.ask_in_audit": [POST("/commissioner/audits/{budget_audit_a}/ask", only(COMM, ok=ALLOWED))],
     "commissioner.record_in_audit": [POST("/commissioner/audits/{budget_audit_a}/record", only(COMM, ok=ALLOWED))],
     "commissioner.close_audit": [POST("/commissioner/audits/{budget_audit_a}/close", only(COMM, ok=ALLOWED))],
+    # (A's audit recovered nothing: giving money back is refused with a message, a redirect.)
+    "commissioner.give_back_recovery": [POST("/commissioner/audits/{budget_audit_a}/give-back", only(COMM, ok=ALLOWED))],
     "commissioner.review_report": [
         GET("/commissioner/reviews/reports/{review_report_x}", only(*COUNCIL)),
         POST("/commissioner/reviews/reports/{review_report_x}", only(*COUNCIL, ok=ALLOWED)),

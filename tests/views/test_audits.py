@@ -87,6 +87,9 @@ def test_an_audit_is_worked_through_the_pages_and_the_person_answers_on_their_bu
     closed = db.session.get(BudgetAudit, found.id)
     assert (closed.recovered_pence, closed.minutes_spent) == (28_000, 30)
     assert "Unspent money recovered" in visible_text(person.get(budget_page))  # on the person's statement
+    response = post_form(client, f"{page}/give-back", {"reason": "Committed to a respite week after all"}, form_page=page)
+    assert response.status_code == 302
+    assert "The recovered money has been given back to the budget" in visible_text(client.get(page))
 
     # Admins read audits but do not act on them.
     admin = app.test_client()

@@ -10,7 +10,7 @@ closing         the outcome, and recovering unspent money to the council
 """
 
 from app.services.audits.balance_checks import budgets_in, check_year, checks_of
-from app.services.audits.closing import close
+from app.services.audits.closing import close, recovery_given_back, undo_recovery
 from app.services.audits.flags import CARD_FAILURES, LATE_CANCELLATIONS, flags_for
 from app.services.audits.sampling import choose, draw, sample_for, share_percent
 from app.services.audits.working import MAX_FINDINGS, MAX_TEXT, answer, ask, get_audit, open_audit, open_questions, record
@@ -34,8 +34,10 @@ __all__ = [
     "open_audit",
     "open_questions",
     "record",
+    "recovery_given_back",
     "sample_for",
     "share_percent",
+    "undo_recovery",
 ]
 
 seal(__name__)

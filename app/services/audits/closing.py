@@ -1,6 +1,6 @@
 """Closing an audit with its outcome, and recovering unspent money: a ledger adjustment from
 the budget's available money back to the council's funding (the person sees it on their
-statement), made once per audit and reversible like any adjustment."""
+statement), made once per audit, and given back by a reversal if it was a mistake."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import update
 from app.database import utcnow, write_transaction
 from app.extensions import db
 from app.formatting import format_pence
-from app.models import AuditOutcome, AuditStatus, BudgetAudit, TransactionKind, User
+from app.models import AuditOutcome, AuditStatus, BudgetAudit, LedgerTransaction, TransactionKind, User
 from app.services import audit, budgets, ledger, notifications
 from app.services.audits.working import MAX_FINDINGS, RECOVERY_CAUSE, get_audit
 from app.services.errors import Conflict, ValidationError
@@ -94,3 +94,39 @@ def _recover(found: BudgetAudit, budget, amount, *, by: User, now: dt.datetime) 
         by, "audit.money_recovered", "personal_budget", budget.id, after={"amount_pence": amount, "transaction": transaction.id}, at=now
     )
     return amount, transaction.id
+
+
+def undo_recovery(audit_id: int, *, reason: str | None, by: User, now: dt.datetime | None = None):
+    """Give money an audit recovered back to the budget (a reversal of the adjustment, once;
+    the audit keeps its outcome and the trail says why)."""
+    now = now or utcnow()
+    found = get_audit(audit_id)
+    if found.recovery_transaction_id is None:
+        raise Conflict("This audit recovered no money")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Enter why the money goes back to the budget: it goes in the audit trail"})
+    if len(reason) > MAX_FINDINGS:
+        raise ValidationError({"reason": f"Enter {MAX_FINDINGS:,} characters or fewer"})
+    with write_transaction():
+        budgets.lock_budget(found.budget_id)
+        recovery = db.session.get(LedgerTransaction, found.recovery_transaction_id)
+        if ledger.reversal_of(recovery) is not None:
+            raise Conflict("The recovered money has been given back already")
+        reversal = ledger.reverse(recovery, actor=Actor.person(by), reason=reason, effective_at=now)
+        audit.record(
+            by,
+            "audit.recovery_reversed",
+            "budget_audit",
+            found.id,
+            after={"amount_pence": found.recovered_pence, "reversal": reversal.id},
+            note=reason,
+            at=now,
+        )
+    return reversal
+
+
+def recovery_given_back(found: BudgetAudit) -> bool:
+    if found.recovery_transaction_id is None:
+        return False
+    return ledger.reversal_of(db.session.get(LedgerTransaction, found.recovery_transaction_id)) is not None
