@@ -134,76 +134,61 @@ def audit_case(audit_id: int):
     return _page(audits.get_audit(audit_id))
 
 
+def _act(audit_id: int, form: FlaskForm, slot: str, do, done: str, after=None):
+    """One of an audit's actions from its form: ``do(audit, form)``, then back to the
+    audit's page (or ``after(audit)``) saying ``done``; or the page again with the form's
+    errors, or with why it could not be done."""
+    _commissioner_only()
+    found = audits.get_audit(audit_id)
+    if not form.validate_on_submit():
+        return _page(found, **{slot: form})
+    here = url_for("commissioner.audit_case", audit_id=found.id)
+    try:
+        do(found, form)
+    except ValidationError as exc:
+        apply_errors(form, exc)
+        return _page(found, **{slot: form})
+    except Conflict as exc:
+        flash(str(exc))
+        return redirect(here)
+    flash(done, "success")
+    return redirect(after(found) if after else here)
+
+
 @bp.post("/audits/<id:audit_id>/ask")
 def ask_in_audit(audit_id: int):
-    _commissioner_only()
-    found, form = audits.get_audit(audit_id), QuestionForm()
-    if form.validate_on_submit():
-        try:
-            audits.ask(found.id, question=form.question.data, by=current_user)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        except Conflict as exc:
-            flash(str(exc))
-            return redirect(url_for("commissioner.audit_case", audit_id=found.id))
-        else:
-            flash("The question is sent: the person sees it on their budget’s page.", "success")
-            return redirect(url_for("commissioner.audit_case", audit_id=found.id))
-    return _page(found, question=form)
+    def ask(found, form):
+        audits.ask(found.id, question=form.question.data, by=current_user)
+
+    return _act(audit_id, QuestionForm(), "question", ask, "The question is sent: the person sees it on their budget’s page.")
 
 
 @bp.post("/audits/<id:audit_id>/record")
 def record_in_audit(audit_id: int):
-    _commissioner_only()
-    found, form = audits.get_audit(audit_id), RecordForm()
-    if form.validate_on_submit():
-        try:
-            audits.record(found.id, findings=form.findings.data, minutes=form.minutes.data or 0, by=current_user)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        except Conflict as exc:
-            flash(str(exc))
-            return redirect(url_for("commissioner.audit_case", audit_id=found.id))
-        else:
-            flash("Findings and time saved.", "success")
-            return redirect(url_for("commissioner.audit_case", audit_id=found.id))
-    return _page(found, record=form)
+    def record(found, form):
+        audits.record(found.id, findings=form.findings.data, minutes=form.minutes.data or 0, by=current_user)
+
+    return _act(audit_id, RecordForm(), "record", record, "Findings and time saved.")
 
 
 @bp.post("/audits/<id:audit_id>/close")
 def close_audit(audit_id: int):
-    _commissioner_only()
-    found, form = audits.get_audit(audit_id), CloseForm()
-    if form.validate_on_submit():
+    def close(found, form):
         try:
             recover = parse_pounds(form.recover.data) if form.outcome.data == AuditOutcome.RECOVERED.value else None
-            audits.close(found.id, outcome=form.outcome.data, findings=form.findings.data, recover_pence=recover, by=current_user)
         except ValueError as exc:
-            form.recover.errors = [str(exc)]
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        except Conflict as exc:
-            flash(str(exc))
-            return redirect(url_for("commissioner.audit_case", audit_id=found.id))
-        else:
-            flash("The audit is closed and the person told.", "success")
-            return redirect(url_for("commissioner.audit_sample", year=found.sample.year))
-    return _page(found, close=form)
+            raise ValidationError({"recover": str(exc)}) from None
+        audits.close(found.id, outcome=form.outcome.data, findings=form.findings.data, recover_pence=recover, by=current_user)
+
+    def to_the_sample(found):
+        return url_for("commissioner.audit_sample", year=found.sample.year)
+
+    return _act(audit_id, CloseForm(), "close", close, "The audit is closed and the person told.", after=to_the_sample)
 
 
 @bp.post("/audits/<id:audit_id>/give-back")
 def give_back_recovery(audit_id: int):
-    _commissioner_only()
-    found, form = audits.get_audit(audit_id), GiveBackForm()
-    if form.validate_on_submit():
-        try:
-            audits.undo_recovery(found.id, reason=form.reason.data, by=current_user)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        except Conflict as exc:
-            flash(str(exc))
-            return redirect(url_for("commissioner.audit_case", audit_id=found.id))
-        else:
-            flash("The recovered money is back in the budget.", "success")
-            return redirect(url_for("commissioner.audit_case", audit_id=found.id))
-    return _page(found, give_back=form)
+    def give_back(found, form):
+        audits.undo_recovery(found.id, reason=form.reason.data, by=current_user)
+
+    return _act(audit_id, GiveBackForm(), "give_back", give_back, "The recovered money is back in the budget.")
