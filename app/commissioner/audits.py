@@ -45,6 +45,8 @@ def audit_sample():
         checks=checks,
         not_adding_up=[check for check in checks if not check.balances],
         share=audits.share_percent(),
+        report=audits.year_report(year),
+        outcomes=AuditOutcome,
         form=form,
     )
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.database import write_transaction
 from app.extensions import db
-from app.models import AuditEvent, AuditSample, ProviderStatus, TransactionKind
+from app.models import AuditEvent, AuditOutcome, AuditSample, ProviderStatus, TransactionKind
 from app.services import audits, budgets, ledger
 from app.services.ledger import Actor
 from app.uk_time import uk_today
@@ -142,3 +142,27 @@ def test_an_audit_asks_the_person_records_time_and_recovers_unspent_money_once(a
     with pytest.raises(Conflict, match="given back already"):
         audits.undo_recovery(found.id, reason="Again", by=commissioner)
     assert ledger_check.check() == []
+
+
+def test_the_years_report_sets_the_audits_against_checking_everyone_quarterly(app, twelve, make_commissioner):
+    """The twelve budgets, some drawn at random and one flagged: before any audit is closed
+    a check is counted at the assumed hour; then one closed after 50 minutes (recovering
+    £100) sets it at 50, for checking everyone quarterly and for the sample alike."""
+    commissioner = make_commissioner()
+    sample = audits.draw(YEAR, by=commissioner, seed=11)
+    report = audits.year_report(YEAR)
+    assert (report.audits, report.closed, report.minutes_per_check, report.minutes_assumed) == (len(sample.audits), 0, 60, True)
+    hoarder = twelve[-1]
+    [found] = [a for a in sample.audits if a.budget_id == hoarder.id]
+    audits.record(found.id, findings="Checked", minutes=50, by=commissioner)
+    audits.close(found.id, outcome="recovered", findings="£100 back", recover_pence=10_000, by=commissioner)
+    report = audits.year_report(YEAR)
+    considered = sample.budgets_considered
+    assert (report.closed, report.minutes_spent, report.minutes_per_check, report.minutes_assumed) == (1, 50, 50, False)
+    assert report.recovered_pence == 10_000 and report.outcomes[AuditOutcome.RECOVERED] == 1
+    assert report.at_random + report.flagged_only == report.audits == len(sample.audits)
+    assert report.quarterly_minutes == considered * 4 * 50 and report.sample_minutes == report.audits * 50
+    assert report.minutes_saved == (considered * 4 - report.audits) * 50
+    audits.undo_recovery(found.id, reason="Given back", by=commissioner)
+    assert audits.year_report(YEAR).recovered_pence == 0  # given back: not recovered after all
+    assert audits.year_report(YEAR - 1) is None

@@ -7,20 +7,24 @@ flags           the risk flags, each with its reason
 sampling        the year's sample: a reproducible random share plus every flagged budget
 working         opening an audit, questions to the person and their answers, findings and time
 closing         the outcome, and recovering unspent money to the council
+report          how a year's audit went, beside checking everyone quarterly
 """
 
 from app.services.audits.balance_checks import budgets_in, check_year, checks_of
 from app.services.audits.closing import close, recovery_given_back, undo_recovery
 from app.services.audits.flags import CARD_FAILURES, LATE_CANCELLATIONS, flags_for
+from app.services.audits.report import ASSUMED_MINUTES, AuditReport, year_report
 from app.services.audits.sampling import choose, draw, sample_for, share_percent
 from app.services.audits.working import MAX_FINDINGS, MAX_TEXT, answer, ask, get_audit, open_audit, open_questions, record
 from app.services.facade import seal
 
 __all__ = [
+    "ASSUMED_MINUTES",
     "CARD_FAILURES",
     "LATE_CANCELLATIONS",
     "MAX_FINDINGS",
     "MAX_TEXT",
+    "AuditReport",
     "answer",
     "ask",
     "budgets_in",
@@ -38,6 +42,7 @@ __all__ = [
     "sample_for",
     "share_percent",
     "undo_recovery",
+    "year_report",
 ]
 
 seal(__name__)
