@@ -302,3 +302,16 @@ def _refund_message(refund, visit) -> str:
             f"and {visit.booking.citizen.name} will be told when it is made."
         )
     return f"{format_pence(refund.amount_pence)} refunded to {refund.payment.card.description}. {visit.booking.citizen.name} has been told."
+
+
+class FinanceCheckForm(FlaskForm):
+    """Asking the council to check a personal budget's finances (citizen, provider and
+    commissioner pages alike)."""
+
+    reason = textarea_field(
+        "Why should the council check this budget?",
+        required="Say why the budget should be checked",
+        max_length=1000,
+        description="For example: money seems to be missing from the statement, or visits are charged that did not happen.",
+    )
+    submit = submit("Ask for a finance check")

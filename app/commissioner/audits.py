@@ -42,6 +42,7 @@ def audit_sample():
         year=year,
         years=list(range(uk_today(utcnow()).year, uk_today(utcnow()).year - 5, -1)),
         sample=sample,
+        year_audits=audits.audits_of(year),
         checks=checks,
         not_adding_up=[check for check in checks if not check.balances],
         share=audits.share_percent(),

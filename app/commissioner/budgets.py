@@ -7,10 +7,10 @@ from flask_login import current_user
 
 from app.commissioner import bp
 from app.formatting import format_pence, parse_pounds
-from app.forms import FlaskForm, GovDateField, apply_errors, radio_field, select_field, submit, text_field, textarea_field
+from app.forms import FinanceCheckForm, FlaskForm, GovDateField, apply_errors, radio_field, select_field, submit, text_field, textarea_field
 from app.models import BudgetType, Role
 from app.presenters.budgets import parse_known_on, statement_csv, statement_view
-from app.services import accounts, budgets
+from app.services import accounts, audits, budgets
 from app.services.errors import Conflict, ValidationError
 from app.services.policy import current_policy
 
@@ -147,3 +147,19 @@ def reverse_money_in(public_id: str, transaction_id: int):
         done=paid.reversal,
         form=form,
     )
+
+
+@bp.route("/budgets/<public_id>/finance-check", methods=["GET", "POST"])
+def ask_for_finance_check(public_id: str):
+    budget = budgets.get_budget(public_id)
+    back = url_for("commissioner.budget", public_id=budget.public_id)
+    form = FinanceCheckForm()
+    if form.validate_on_submit():
+        try:
+            found = audits.ask_for_check(budget, reason=form.reason.data, by=current_user)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            flash("The finance check is open in this year’s audits.", "success")
+            return redirect(url_for("commissioner.audit_case", audit_id=found.id))
+    return render_template("finance_check.html", form=form, back=back, person=budget.citizen, audit=audits.open_audit_of(budget))

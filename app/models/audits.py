@@ -79,8 +79,9 @@ class AuditSample(db.Model):
 
 
 class BudgetAudit(db.Model):
-    """One budget chosen for audit in a year's sample (at random, for its flags, or both) and
-    how the audit went: opened, questions to the person, findings, time spent, outcome."""
+    """One budget's audit in a year: chosen for the sample (at random, for its flags, or both)
+    or asked for by someone involved (a finance check), and how it went: opened, questions
+    to the person, findings, time spent, outcome."""
 
     __tablename__ = "budget_audits"
     __table_args__ = (
@@ -90,9 +91,12 @@ class BudgetAudit(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sample_id: Mapped[int] = mapped_column(ForeignKey("audit_samples.id"), nullable=False)
+    # None: a finance check someone asked for before the year's sample was drawn.
+    sample_id: Mapped[int | None] = mapped_column(ForeignKey("audit_samples.id"))
+    year: Mapped[int] = mapped_column(SmallInteger, nullable=False, index=True)
     budget_id: Mapped[int] = mapped_column(ForeignKey("personal_budgets.id"), nullable=False, index=True)
     at_random: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    requested: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     status: Mapped[AuditStatus] = mapped_column(
         enum_column(AuditStatus, "budget_audit_status"), nullable=False, default=AuditStatus.TO_START, server_default="to_start"
     )

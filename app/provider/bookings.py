@@ -8,11 +8,11 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.database import utcnow
-from app.forms import ConfirmForm, FlaskForm, GovIntegerField, RefundForm, apply_errors, submit, textarea_field
+from app.forms import ConfirmForm, FinanceCheckForm, FlaskForm, GovIntegerField, RefundForm, apply_errors, submit, textarea_field
 from app.models import BookingStatus
 from app.presenters.card_payments import booking_money
 from app.provider import bp
-from app.services import bookings, team
+from app.services import audits, bookings, team
 from app.services.errors import Conflict, DomainError, NotFound, ValidationError
 
 SHARES_CONTACT = (BookingStatus.ACCEPTED, BookingStatus.COMPLETED)
@@ -146,3 +146,22 @@ def refund_visit(public_id: str, visit_id: int):
             flash(message, "success")
             return redirect(url_for("provider.booking", public_id=booking.public_id))
     return render_template("provider/refund.html", booking=booking, visit=visit, money=money.for_visit(visit), form=form)
+
+
+@bp.route("/bookings/<public_id>/finance-check", methods=["GET", "POST"])
+def ask_for_finance_check(public_id: str):
+    """A provider the budget pays asks the council to check it (a card booking has no budget)."""
+    booking = _our_booking(public_id)
+    if booking.budget is None:
+        raise NotFound("This booking is not paid from a personal budget")
+    back = url_for("provider.booking", public_id=booking.public_id)
+    form = FinanceCheckForm()
+    if form.validate_on_submit():
+        try:
+            audits.ask_for_check(booking.budget, reason=form.reason.data, by=current_user)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            flash("The council will check the person’s budget.", "success")
+            return redirect(back)
+    return render_template("finance_check.html", form=form, back=back, person=booking.citizen, audit=None)

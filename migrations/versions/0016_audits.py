@@ -1,11 +1,12 @@
 """proportionate audit of personal budgets: a balance check of every budget each year, a
 reproducible sample for audit (a random share, the council's setting, plus every budget with a
 risk flag, each flag with its reason), and working each audit (questions to the person,
-findings, time spent, the outcome and any unspent money recovered)
+findings, time spent, the outcome and any unspent money recovered); finance checks anyone
+involved can ask for
 
 Revision ID: 0016
 Revises: 0015
-Create Date: 2026-12-07 05:18:06.204971
+Create Date: 2026-12-07 05:41:08.828081
 
 """
 
@@ -38,9 +39,11 @@ def upgrade():
     op.create_table(
         "budget_audits",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("sample_id", sa.Integer(), nullable=False),
+        sa.Column("sample_id", sa.Integer(), nullable=True),
+        sa.Column("year", sa.SmallInteger(), nullable=False),
         sa.Column("budget_id", sa.Integer(), nullable=False),
         sa.Column("at_random", sa.Boolean(), nullable=False),
+        sa.Column("requested", sa.Boolean(), nullable=False),
         sa.Column(
             "status",
             sa.Enum("to_start", "open", "waiting", "closed", name="budget_audit_status", native_enum=False, create_constraint=True),
@@ -76,6 +79,7 @@ def upgrade():
     )
     with op.batch_alter_table("budget_audits", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_budget_audits_budget_id"), ["budget_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_budget_audits_year"), ["year"], unique=False)
 
     op.create_table(
         "budget_balance_checks",
@@ -153,6 +157,7 @@ def downgrade():
 
     op.drop_table("budget_balance_checks")
     with op.batch_alter_table("budget_audits", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_budget_audits_year"))
         batch_op.drop_index(batch_op.f("ix_budget_audits_budget_id"))
 
     op.drop_table("budget_audits")

@@ -348,7 +348,7 @@ def test_pages_for_what_the_demo_has_no_example_of(crawl, browser, crawl_server,
         sample = AuditSample(year=2001, seed=1, share_percent=10, budgets_considered=1)
         db.session.add(sample)
         db.session.flush()
-        picked = BudgetAudit(sample_id=sample.id, budget_id=budget.id, at_random=True)
+        picked = BudgetAudit(sample_id=sample.id, year=2001, budget_id=budget.id, at_random=True)
         db.session.add(picked)
         db.session.commit()
         audits.ask(picked.id, question="What is the money left over for?", by=accounts.user_by_email("commissioner@demo.test"))

@@ -166,3 +166,37 @@ def test_the_years_report_sets_the_audits_against_checking_everyone_quarterly(ap
     audits.undo_recovery(found.id, reason="Given back", by=commissioner)
     assert audits.year_report(YEAR).recovered_pence == 0  # given back: not recovered after all
     assert audits.year_report(YEAR - 1) is None
+
+
+# -- Finance checks anyone involved can ask for ------------------------------------------------------
+
+
+def test_anyone_involved_asks_for_a_finance_check_and_the_sample_takes_it_in(
+    app, make_provider, make_provider_staff, make_service, make_citizen, make_budget, make_representative, make_commissioner, policy
+):
+    from app.services.errors import NotFound, ValidationError
+
+    care = book_care(make_provider, make_provider_staff, make_service, make_citizen, make_budget, policy)
+    budget = care.budget
+    with pytest.raises(NotFound):
+        audits.ask_for_check(budget, reason="Curious", by=make_citizen())
+    with pytest.raises(NotFound):
+        audits.ask_for_check(budget, reason="Not ours", by=make_provider_staff(make_provider(name="Elsewhere Care")))
+    with pytest.raises(ValidationError):
+        audits.ask_for_check(budget, reason="  ", by=care.citizen)
+    found = audits.ask_for_check(budget, reason="My statement shows a visit twice", by=care.citizen)
+    assert (found.requested, found.sample_id, found.at_random, found.year) == (True, None, False, uk_today().year)
+    again = audits.ask_for_check(budget, reason="Visits charged that did not happen", by=care.staff)  # the provider it pays
+    also = audits.ask_for_check(budget, reason="Checking", by=make_representative(budget.citizen))
+    council = audits.ask_for_check(budget, reason="Routine", by=make_commissioner())
+    assert again.id == also.id == council.id == found.id  # one open audit gathers every request
+    reasons = [flag.reason for flag in audits.get_audit(found.id).flags]
+    assert reasons[0].startswith("Asked for by the person on ") and reasons[0].endswith(": My statement shows a visit twice")
+    assert reasons[1].startswith("Asked for by Nene Valley Home Care on ")
+    assert reasons[2].startswith("Asked for by someone who arranges their care") and reasons[3].startswith("Asked for by the council")
+
+    # The year's sample, drawn later, takes the asked-for audit in rather than opening another.
+    sample = audits.draw(uk_today().year, by=make_commissioner(), seed=1)
+    mine = [a for a in audits.audits_of(uk_today().year) if a.budget_id == budget.id]
+    assert [a.id for a in mine] == [found.id] and mine[0].sample_id == sample.id
+    assert audits.year_report(uk_today().year).audits == len(audits.audits_of(uk_today().year))

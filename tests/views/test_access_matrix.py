@@ -186,6 +186,10 @@ MATRIX: dict[str, list[Case]] = {
     ],
     "citizen.my_budgets": [GET("/budgets", only(*CITIZEN_SIDE, ok=ALLOWED))],
     "citizen.budget": [GET("/budgets/{budget_a}", only(CIT_A, REP_A))],
+    "citizen.ask_for_finance_check": [
+        GET("/budgets/{budget_a}/finance-check", only(CIT_A, REP_A)),
+        POST("/budgets/{budget_a}/finance-check", only(CIT_A, REP_A, ok=ALLOWED)),
+    ],
     "citizen.budget_statement_csv": [GET("/budgets/{budget_a}/statement.csv", only(CIT_A, REP_A))],
     "citizen.move_isf": [GET("/budgets/{isf_a}/move", only(CIT_A, REP_A)), POST("/budgets/{isf_a}/move", only(CIT_A, REP_A, ok=ALLOWED))],
     # -- paying by card, the citizen's side; the world has no Stripe keys, so the
@@ -263,6 +267,11 @@ MATRIX: dict[str, list[Case]] = {
     "provider.close_enquiry": [POST("/provider/enquiries/{enquiry_a}/close", only(STAFF_X, ok=ALLOWED))],
     "provider.bookings_inbox": [GET("/provider/bookings", only(*PROVIDERS))],
     "provider.booking": [GET("/provider/bookings/{booking_a}", only(STAFF_X))],
+    # A provider the budget pays (X: A's booking is with X) asks the council to check it.
+    "provider.ask_for_finance_check": [
+        GET("/provider/bookings/{booking_a}/finance-check", only(STAFF_X)),
+        POST("/provider/bookings/{booking_a}/finance-check", only(STAFF_X, ok=ALLOWED)),
+    ],
     "provider.accept_booking": [POST("/provider/bookings/{booking_a}/accept", only(STAFF_X, ok=ALLOWED))],
     "provider.decline_booking": [
         GET("/provider/bookings/{booking_a}/decline", only(STAFF_X)),
@@ -353,6 +362,10 @@ MATRIX: dict[str, list[Case]] = {
         POST("/commissioner/budgets/new", only(*COUNCIL, ok=ALLOWED)),
     ],
     "commissioner.budget": [GET("/commissioner/budgets/{budget_a}", only(*COUNCIL))],
+    "commissioner.ask_for_finance_check": [
+        GET("/commissioner/budgets/{budget_a}/finance-check", only(*COUNCIL)),
+        POST("/commissioner/budgets/{budget_a}/finance-check", only(*COUNCIL, ok=ALLOWED)),
+    ],
     "commissioner.budget_statement_csv": [GET("/commissioner/budgets/{budget_a}/statement.csv", only(*COUNCIL))],
     "commissioner.reverse_money_in": [
         GET("/commissioner/budgets/{budget_a}/payments/{funding_a}/reverse", only(*COUNCIL)),
@@ -736,7 +749,7 @@ def _audit_with_question(budget, *, asked_by) -> tuple[int, int]:
     sample = AuditSample(year=dt.date.today().year, seed=1, share_percent=10, budgets_considered=2)
     db.session.add(sample)
     db.session.flush()
-    picked = BudgetAudit(sample_id=sample.id, budget_id=budget.id, at_random=True, status=AuditStatus.WAITING)
+    picked = BudgetAudit(sample_id=sample.id, year=sample.year, budget_id=budget.id, at_random=True, status=AuditStatus.WAITING)
     db.session.add(picked)
     db.session.flush()
     asked = AuditQuestion(audit_id=picked.id, question="What is the money left over for?", asked_by_id=asked_by.id)

@@ -97,3 +97,43 @@ def test_an_audit_is_worked_through_the_pages_and_the_person_answers_on_their_bu
     login(admin, make_admin())
     assert admin.get(page).status_code == 200
     assert post_form(admin, f"{page}/record", {"findings": "x", "minutes": "1"}, form_page=page).status_code == 404
+
+
+def test_a_finance_check_is_asked_for_from_the_persons_the_providers_and_the_councils_pages(
+    app, client, login, make_provider, make_provider_staff, make_service, make_citizen, make_budget, make_commissioner, policy
+):
+    from app.extensions import db
+    from app.models import BudgetAudit
+    from app.services import bookings
+    from tests.services.money_helpers import future_day, request_for
+
+    provider = make_provider(name="Nene Valley Home Care")
+    owner = make_provider_staff(provider)
+    service = make_service(provider=provider, title="Home care visits", price_pence=2_000)
+    citizen = make_citizen(name="Alice Citizen")
+    budget = make_budget(citizen=citizen, amount=50_000)
+    booking = bookings.create(request_for(service, budget, day=future_day(policy)), citizen=citizen, booker=citizen, policy=policy)
+
+    login(client, citizen)
+    path = f"/budgets/{budget.public_id}/finance-check"
+    assert "Ask the council to check this budget’s money" in visible_text(client.get(f"/budgets/{budget.public_id}"))
+    response = post_form(client, path, {"reason": ""})
+    assert response.status_code == 200 and "Say why the budget should be checked" in visible_text(response)
+    assert post_form(client, path, {"reason": "A visit shows twice on my statement"}).status_code == 302
+
+    staff = app.test_client()
+    login(staff, owner)
+    provider_path = f"/provider/bookings/{booking.public_id}/finance-check"
+    assert "Ask the council to check Alice Citizen’s personal budget" in visible_text(staff.get(f"/provider/bookings/{booking.public_id}"))
+    assert "A check of this budget is already open" not in visible_text(staff.get(provider_path))  # the provider is not told
+    assert post_form(staff, provider_path, {"reason": "Two visits were cancelled but still held"}).status_code == 302
+
+    council = app.test_client()
+    login(council, make_commissioner())
+    council_path = f"/commissioner/budgets/{budget.public_id}/finance-check"
+    assert "A check of this budget is already open" in visible_text(council.get(council_path))
+    response = post_form(council, council_path, {"reason": "Following up both requests"})
+    [found] = db.session.execute(db.select(BudgetAudit)).scalars().all()
+    assert response.headers["Location"].endswith(f"/commissioner/audits/{found.id}")
+    text = visible_text(council.get(f"/commissioner/audits?year={found.year}"))
+    assert "A visit shows twice on my statement" in text and "Two visits were cancelled but still held" in text

@@ -8,13 +8,15 @@ sampling        the year's sample: a reproducible random share plus every flagge
 working         opening an audit, questions to the person and their answers, findings and time
 closing         the outcome, and recovering unspent money to the council
 report          how a year's audit went, beside checking everyone quarterly
+requests        finance checks anyone involved can ask for
 """
 
 from app.services.audits.balance_checks import budgets_in, check_year, checks_of
 from app.services.audits.closing import close, recovery_given_back, undo_recovery
 from app.services.audits.flags import CARD_FAILURES, LATE_CANCELLATIONS, flags_for
 from app.services.audits.report import ASSUMED_MINUTES, AuditReport, year_report
-from app.services.audits.sampling import choose, draw, sample_for, share_percent
+from app.services.audits.requests import ask_for_check, open_audit_of, who_asks
+from app.services.audits.sampling import audits_of, choose, draw, sample_for, share_percent
 from app.services.audits.working import MAX_FINDINGS, MAX_TEXT, answer, ask, get_audit, open_audit, open_questions, record
 from app.services.facade import seal
 
@@ -27,6 +29,8 @@ __all__ = [
     "AuditReport",
     "answer",
     "ask",
+    "ask_for_check",
+    "audits_of",
     "budgets_in",
     "check_year",
     "checks_of",
@@ -36,12 +40,14 @@ __all__ = [
     "flags_for",
     "get_audit",
     "open_audit",
+    "open_audit_of",
     "open_questions",
     "record",
     "recovery_given_back",
     "sample_for",
     "share_percent",
     "undo_recovery",
+    "who_asks",
     "year_report",
 ]
 

@@ -27,8 +27,8 @@ class AuditReport:
     budgets_considered: int
     audits: int
     closed: int
-    at_random: int  # drawn at random (some of them flagged too)
-    flagged_only: int  # flagged, not drawn at random
+    at_random: int  # drawn at random (some of them flagged or asked for too)
+    flagged_only: int  # flagged or asked for, not drawn at random
     outcomes: dict[AuditOutcome, int]
     recovered_pence: int  # recovered and not given back
     minutes_spent: int
@@ -55,7 +55,7 @@ def year_report(year: int) -> AuditReport | None:
     sample = sample_for(year)
     if sample is None:
         return None
-    found = list(db.session.execute(select(BudgetAudit).where(BudgetAudit.sample_id == sample.id)).scalars())
+    found = list(db.session.execute(select(BudgetAudit).where(BudgetAudit.year == year)).scalars())
     closed = [a for a in found if a.status is AuditStatus.CLOSED]
     outcomes = {outcome: sum(1 for a in closed if a.outcome is outcome) for outcome in AuditOutcome}
     given_back = {

@@ -38,6 +38,17 @@ def choose(budget_ids: Sequence[int], *, seed: int, share: int) -> list[int]:
     return sorted(random.Random(seed).sample(ordered, count))
 
 
+def _asked_for(year: int) -> dict[int, BudgetAudit]:
+    """This year's finance checks asked for before its sample is drawn, by budget."""
+    found = db.session.execute(select(BudgetAudit).where(BudgetAudit.year == year, BudgetAudit.sample_id.is_(None))).scalars()
+    return {picked.budget_id: picked for picked in found}
+
+
+def audits_of(year: int) -> list[BudgetAudit]:
+    """Every audit of ``year``: its sample's and the finance checks asked for, by budget."""
+    return list(db.session.execute(select(BudgetAudit).where(BudgetAudit.year == year).order_by(BudgetAudit.budget_id)).scalars())
+
+
 def sample_for(year: int) -> AuditSample | None:
     return db.session.execute(select(AuditSample).where(AuditSample.year == year)).scalar_one_or_none()
 
@@ -64,11 +75,15 @@ def draw(year: int, *, by: User | None, seed: int | None = None, now: dt.datetim
             )
             db.session.add(sample)
             db.session.flush()
+            asked = _asked_for(year)
             for budget in chosen:
                 if budget.id in at_random or budget.id in flagged:
-                    picked = BudgetAudit(sample_id=sample.id, budget_id=budget.id, at_random=budget.id in at_random)
-                    picked.flags = [AuditFlag(code=code, reason=reason) for code, reason in flagged.get(budget.id, [])]
+                    picked = asked.get(budget.id) or BudgetAudit(year=year, budget_id=budget.id, at_random=False)
+                    picked.sample_id, picked.at_random = sample.id, budget.id in at_random
+                    picked.flags += [AuditFlag(code=code, reason=reason) for code, reason in flagged.get(budget.id, [])]
                     db.session.add(picked)
+            for picked in asked.values():
+                picked.sample_id = sample.id  # finance checks asked for this year join its sample
             audit.record(
                 by,
                 "audit.sample_drawn",
