@@ -270,7 +270,30 @@ def audits_sample(year: int, seed: int | None) -> None:
         click.echo(f"  {picked.budget.public_id}: {why}")
 
 
+reviews_cli = AppGroup("reviews", help="Reviews by the people who used a service.")
+
+
+@reviews_cli.command("publish")
+def reviews_publish() -> None:
+    """Publish the reviews whose 7 days are up into search and the framework ranking (run it
+    from cron every hour: running it twice, or two at once, counts each review once), then
+    check every service's review totals against its reviews."""
+    from app.services import reviews
+
+    counted = reviews.publish_due()
+    click.echo(f"Reviews published into search and ranking: {counted}.")
+    wrong = reviews.totals_differ()
+    for service_id, kept, found in wrong:
+        click.echo(
+            f"  service {service_id}: totals say {kept[0]} reviews adding up to {kept[1]}; "
+            f"its reviews are {found[0]} adding up to {found[1]}"
+        )
+    if wrong:
+        raise click.ClickException(f"{len(wrong)} services' review totals do not match their reviews")
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(reviews_cli)
     app.cli.add_command(audits_cli)
     app.cli.add_command(payment_runs_cli)
     app.cli.add_command(demo_cli)

@@ -74,6 +74,7 @@ def generate(services: int, *, seed: int = 7, progress=print) -> dict:
                     "name": slug.replace("-", " ").capitalize(),
                     "quality_weight": quality,
                     "price_weight": 100 - quality,
+                    "review_weight": 20,
                     "created_at": NOW,
                     "updated_at": NOW,
                 }
@@ -123,6 +124,7 @@ def generate(services: int, *, seed: int = 7, progress=print) -> dict:
     progress(f"  {n_providers:,} providers, {len(area_rows):,} areas, {len(membership_rows):,} framework memberships")
 
     service_rows, hour_rows = [], []
+    said = random.Random(seed + 1)  # reviews: their own generator, so the rest of the market is as before
     for sid in range(1, services + 1):
         pid = (sid - 1) % n_providers + 1
         kind = kinds_of[pid - 1]
@@ -148,6 +150,7 @@ def generate(services: int, *, seed: int = 7, progress=print) -> dict:
                 "published_at": NOW,
                 "created_at": NOW,
                 "updated_at": NOW,
+                **_reviews(said),
             }
         )
         days, opens, closes = HOURS[template.hours]
@@ -167,6 +170,14 @@ def generate(services: int, *, seed: int = 7, progress=print) -> dict:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as autocommit:
             autocommit.exec_driver_sql("ANALYZE")
     return {"districts": codes, "places": places}
+
+
+def _reviews(rng: random.Random) -> dict[str, int]:
+    """Published review totals: about half the services have some (1 to 60), averaging 1 to 5."""
+    if rng.random() < 0.45:
+        return {"review_count": 0, "review_sum": 0}
+    count = rng.randint(1, 60)
+    return {"review_count": count, "review_sum": min(5 * count, max(count, round(count * rng.triangular(1, 5, 4.3))))}
 
 
 def _bulk(conn, model, rows: list[dict], chunk: int = 20_000) -> None:

@@ -16,6 +16,22 @@ def _parameter(name: str, description: str, schema: dict, **extra) -> dict:
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema, **extra}
 
 
+def _quality_parameters() -> list[dict]:
+    return [
+        _parameter(
+            "min_cqc_rating",
+            "Lowest CQC overall rating. Providers without a rating are left out when this is given.",
+            {"type": "string", "enum": [r.value for r in CQCRating]},
+        ),
+        _parameter(
+            "min_review_rating",
+            "Lowest average of the service's published reviews by people who used it, in stars (1 means it has any reviews). "
+            "Services with no reviews are left out when this is given.",
+            {"type": "integer", "enum": list(sp.REVIEW_RATING_CHOICES)},
+        ),
+    ]
+
+
 def _parameters(categories: list[str], districts: list[str]) -> list[dict]:
     return [
         _parameter(
@@ -46,11 +62,7 @@ def _parameters(categories: list[str], districts: list[str]) -> list[dict]:
             "Highest price per unit, in pence. (The search page takes this too, and `max_price` in pounds as people type it.)",
             {"type": "integer", "minimum": 1, "maximum": MAX_PRICE_PENCE},
         ),
-        _parameter(
-            "min_cqc_rating",
-            "Lowest CQC overall rating. Providers without a rating are left out when this is given.",
-            {"type": "string", "enum": [r.value for r in CQCRating]},
-        ),
+        *_quality_parameters(),
         _parameter("funding", "A way of paying the service must accept.", {"type": "string", "enum": [r.value for r in FundingRoute]}),
         _parameter(
             "day",
@@ -66,7 +78,8 @@ def _parameters(categories: list[str], districts: list[str]) -> list[dict]:
         ),
         _parameter(
             "sort",
-            "Order of results. `distance` needs a postcode.",
+            "Order of results. `distance` needs a postcode. `reviews`: the highest review score first, a Bayesian average "
+            f"weighed with {sp.REVIEW_SORT_WEIGHT} reviews' worth of the average of all reviews, services with none last.",
             {"type": "string", "enum": [s.value for s in sp.Sort], "default": sp.Sort.BEST_MATCH.value},
         ),
         _parameter(
@@ -106,6 +119,8 @@ def _rank_schema() -> dict:
             "price_score",
             "quality_weight",
             "price_weight",
+            "review_weight",
+            "reviews",
             "sentence",
             "reasons",
         ],
@@ -125,6 +140,24 @@ def _rank_schema() -> dict:
             "price_score": {"type": "integer", "minimum": 0, "maximum": 100},
             "quality_weight": {"type": "integer", "minimum": 0, "maximum": 100},
             "price_weight": {"type": "integer", "minimum": 0, "maximum": 100},
+            "review_weight": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 100,
+                "description": "The share of quality_score that comes from reviews by people who used the service (the rest from CQC).",
+            },
+            "reviews": {
+                "type": "object",
+                "required": ["count", "average", "counted_in_quality"],
+                "properties": {
+                    "count": {"type": "integer", "minimum": 0},
+                    "average": {"type": ["number", "null"], "minimum": 1, "maximum": 5},
+                    "counted_in_quality": {
+                        "type": "boolean",
+                        "description": "Reviews make up review_weight% of quality_score (false while no service on the lot has a review).",
+                    },
+                },
+            },
             "sentence": {"type": "string", "examples": ["Ranked 2nd of 14 on the Home care framework: quality 88/100, price 93/100"]},
             "reasons": {"type": "array", "items": {"type": "string"}},
         },
@@ -146,6 +179,7 @@ def _service_schema() -> dict:
             "distance_miles",
             "covers_your_area",
             "cqc_rating",
+            "reviews",
             "funding",
             "days",
             "framework",
@@ -176,6 +210,15 @@ def _service_schema() -> dict:
                 "description": "Based further away than radius_miles, but serves the postcode's district.",
             },
             "cqc_rating": {"type": ["string", "null"], "enum": [r.value for r in CQCRating] + [None]},
+            "reviews": {
+                "type": "object",
+                "description": "Its published reviews by people who used it.",
+                "required": ["count", "average"],
+                "properties": {
+                    "count": {"type": "integer", "minimum": 0},
+                    "average": {"type": ["number", "null"], "minimum": 1, "maximum": 5, "description": "To one decimal place."},
+                },
+            },
             "funding": {"type": "array", "items": {"type": "string", "enum": [r.value for r in FundingRoute]}},
             "days": {"type": "array", "items": {"type": "string", "enum": list(sp.DAY_VALUES)}},
             "framework": {"oneOf": [{"$ref": "#/components/schemas/FrameworkRank"}, {"type": "null"}]},
@@ -209,13 +252,17 @@ def _results_schema() -> dict:
             "facets": {
                 "type": "object",
                 "description": "How many results each choice would give, with the other filters as they are.",
-                "required": ["category", "funding", "day", "min_cqc_rating", "framework_only"],
+                "required": ["category", "funding", "day", "min_cqc_rating", "min_review_rating", "framework_only"],
                 "properties": {
                     "category": {"type": "array", "items": _facet_value(string_value)},
                     "funding": {"type": "array", "items": _facet_value({"type": "string", "enum": [r.value for r in FundingRoute]})},
                     "day": {"type": "array", "items": _facet_value({"type": "string", "enum": list(sp.DAY_VALUES)})},
                     "min_cqc_rating": {"type": "array", "items": _facet_value({"type": "string", "enum": [r.value for r in CQCRating]})},
                     "framework_only": _facet_value(string_value),
+                    "min_review_rating": {
+                        "type": "array",
+                        "items": _facet_value({"type": "string", "enum": [str(n) for n in sp.REVIEW_RATING_CHOICES]}),
+                    },
                 },
             },
         },

@@ -34,25 +34,37 @@ class FrameworkForm(FlaskForm):
     ends_on = GovDateField("End date (optional)", invalid_message="Enter the end date as a real date, like 31 3 2029")
 
 
-class LotForm(FlaskForm):
+class _LotWeightsForm(FlaskForm):
+    """How a lot ranks its members: quality against price, and how much of quality comes from reviews."""
+
+    quality_weight = GovIntegerField(
+        "Quality weight (%)", invalid_message="Enter the quality weight as a whole number, like 60", required="Enter the quality weight"
+    )
+    price_weight = GovIntegerField(
+        "Price weight (%)", invalid_message="Enter the price weight as a whole number, like 40", required="Enter the price weight"
+    )
+    review_weight = GovIntegerField(
+        "Share of quality from reviews (%)",
+        invalid_message="Enter the share of quality from reviews as a whole number, like 20",
+        required="Enter the share of quality from reviews (0 to use CQC ratings alone)",
+        description="Reviews by people who used the service. 0 means quality comes from CQC ratings alone.",
+    )
+    review_minimum = GovIntegerField(
+        "Minimum number of reviews",
+        invalid_message="Enter the minimum number of reviews as a whole number, like 10",
+        required="Enter the minimum number of reviews",
+        description="A service's own reviews are weighed with this many reviews' worth of the lot's average, "
+        "so a few 5-star reviews do not outrank many 4.8s.",
+    )
+
+
+class LotForm(_LotWeightsForm):
     category_id = select_field("Kind of care or support", coerce=int)
     name = text_field("Lot name", max_length=160, description="Leave empty to use the kind of care's name.")
-    quality_weight = GovIntegerField(
-        "Quality weight (%)", invalid_message="Enter the quality weight as a whole number, like 60", required="Enter the quality weight"
-    )
-    price_weight = GovIntegerField(
-        "Price weight (%)", invalid_message="Enter the price weight as a whole number, like 40", required="Enter the price weight"
-    )
 
 
-class EditLotForm(FlaskForm):
+class EditLotForm(_LotWeightsForm):
     name = text_field("Lot name", required="Enter the lot's name", max_length=160)
-    quality_weight = GovIntegerField(
-        "Quality weight (%)", invalid_message="Enter the quality weight as a whole number, like 60", required="Enter the quality weight"
-    )
-    price_weight = GovIntegerField(
-        "Price weight (%)", invalid_message="Enter the price weight as a whole number, like 40", required="Enter the price weight"
-    )
 
 
 class ApproveForm(FlaskForm):

@@ -21,6 +21,7 @@ from app.commissioner.forms import (
 from app.database import utcnow
 from app.forms import ConfirmForm, apply_errors
 from app.models import ProviderStatus, RunStatus
+from app.models.frameworks import DEFAULT_PRICE_WEIGHT, DEFAULT_QUALITY_WEIGHT, DEFAULT_REVIEW_MINIMUM, DEFAULT_REVIEW_WEIGHT
 from app.presenters import audit as audit_presenter
 from app.presenters import ranking as ranking_presenter
 from app.presenters.csv_export import safe_row
@@ -199,7 +200,8 @@ def new_lot(framework_id: int):
     form = LotForm()
     form.category_id.choices = [(0, "Select a kind of care or support")] + [(c.id, c.name) for c in frameworks.categories_without_lot(item)]
     if request.method == "GET":
-        form.quality_weight.data, form.price_weight.data = 60, 40
+        form.quality_weight.data, form.price_weight.data = DEFAULT_QUALITY_WEIGHT, DEFAULT_PRICE_WEIGHT
+        form.review_weight.data, form.review_minimum.data = DEFAULT_REVIEW_WEIGHT, DEFAULT_REVIEW_MINIMUM
     if form.validate_on_submit():
         try:
             lot = frameworks.create_lot(
@@ -209,6 +211,8 @@ def new_lot(framework_id: int):
                 name=form.name.data,
                 quality_weight=form.quality_weight.data,
                 price_weight=form.price_weight.data,
+                review_weight=form.review_weight.data,
+                review_minimum=form.review_minimum.data,
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -237,7 +241,13 @@ def edit_lot(lot_id: int):
     if form.validate_on_submit():
         try:
             frameworks.update_lot(
-                current_user, item, name=form.name.data, quality_weight=form.quality_weight.data, price_weight=form.price_weight.data
+                current_user,
+                item,
+                name=form.name.data,
+                quality_weight=form.quality_weight.data,
+                price_weight=form.price_weight.data,
+                review_weight=form.review_weight.data,
+                review_minimum=form.review_minimum.data,
             )
         except ValidationError as exc:
             apply_errors(form, exc)

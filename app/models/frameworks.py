@@ -18,6 +18,12 @@ from app.models.base import TimestampMixin, enum_column
 
 DEFAULT_QUALITY_WEIGHT = 60
 DEFAULT_PRICE_WEIGHT = 40
+# How much of a lot's quality score comes from reviews by people who used the service (0:
+# CQC alone), and how many reviews' worth of the lot's average each service's own reviews
+# are weighed with (a Bayesian average: a few reviews move a service less than many).
+DEFAULT_REVIEW_WEIGHT = 0
+DEFAULT_REVIEW_MINIMUM = 10
+MAX_REVIEW_MINIMUM = 1000
 
 
 class Framework(TimestampMixin, db.Model):
@@ -35,13 +41,16 @@ class Framework(TimestampMixin, db.Model):
 
 
 class FrameworkLot(TimestampMixin, db.Model):
-    """One category of the framework, with the commissioner's quality/price weights."""
+    """One category of the framework, with the commissioner's quality/price weights and how
+    much of quality comes from reviews."""
 
     __tablename__ = "framework_lots"
     __table_args__ = (
         CheckConstraint("quality_weight >= 0 AND quality_weight <= 100", name="quality_weight_range"),
         CheckConstraint("price_weight >= 0 AND price_weight <= 100", name="price_weight_range"),
         CheckConstraint("quality_weight + price_weight = 100", name="weights_sum_to_100"),
+        CheckConstraint("review_weight >= 0 AND review_weight <= 100", name="review_weight_range"),
+        CheckConstraint(f"review_minimum >= 0 AND review_minimum <= {MAX_REVIEW_MINIMUM}", name="review_minimum_range"),
         UniqueConstraint("framework_id", "category_id"),
     )
 
@@ -51,6 +60,9 @@ class FrameworkLot(TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(160), nullable=False)
     quality_weight: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=DEFAULT_QUALITY_WEIGHT)
     price_weight: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=DEFAULT_PRICE_WEIGHT)
+    # The share of the quality score from reviews (the rest from CQC), and the minimum.
+    review_weight: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=DEFAULT_REVIEW_WEIGHT, server_default="0")
+    review_minimum: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=DEFAULT_REVIEW_MINIMUM, server_default="10")
 
     framework: Mapped[Framework] = relationship(back_populates="lots")
     category = relationship("Category", lazy="joined")

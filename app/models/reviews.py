@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import UTCDateTime, utcnow
@@ -67,6 +67,7 @@ class Review(db.Model):
         CheckConstraint("rating BETWEEN 1 AND 5", name="rating_1_to_5"),
         Index("ix_reviews_service_created", "service_id", "created_at"),
         Index("ix_reviews_provider_created", "provider_id", "created_at"),
+        Index("ix_reviews_to_count", "publishes_at", postgresql_where=text("counted_at IS NULL"), sqlite_where=text("counted_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,6 +83,9 @@ class Review(db.Model):
     text: Mapped[str] = mapped_column(Text, nullable=False, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     publishes_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)  # 7 days on, or sooner on a reply
+    # When the review entered its service's totals (services.review_count and review_sum),
+    # which search and the framework ranking read; it leaves them if taken down.
+    counted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     reply_text: Mapped[str] = mapped_column(Text, nullable=False, default="")
     replied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     replied_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

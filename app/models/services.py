@@ -107,6 +107,7 @@ class Service(TimestampMixin, db.Model):
         ),
         CheckConstraint("length(trim(title)) > 0", name="title_not_blank"),
         CheckConstraint("capacity >= 1 AND capacity <= 500", name="capacity_in_range"),
+        CheckConstraint("review_count >= 0 AND review_sum >= review_count AND review_sum <= 5 * review_count", name="review_totals"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -125,6 +126,12 @@ class Service(TimestampMixin, db.Model):
     accepts_personal_budget: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     accepts_prepaid_card: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     accepts_self_funder: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    # Its published reviews (not taken down): how many, and their ratings added up. Kept by
+    # the reviews service as each is published or taken down (services/reviews/counting.py),
+    # so search and ranking read two numbers rather than every review.
+    review_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    review_sum: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     # Free-text notes on when the service runs, beside the structured weekly hours.
     availability_note: Mapped[str] = mapped_column(String(300), nullable=False, default="")

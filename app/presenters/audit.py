@@ -53,6 +53,8 @@ LABELS = {
     "contact_phone": "Contact phone",
     "quality_weight": "Quality weight",
     "price_weight": "Price weight",
+    "review_weight": "Share of quality from reviews (%)",
+    "review_minimum": "Minimum number of reviews",
     "by": "Run by",
 }
 USER_REFERENCES = {"citizen_id", "user_id"}

@@ -123,6 +123,7 @@ def result_json(item: ResultItem) -> dict:
         "distance_miles": item.distance_miles,
         "covers_your_area": item.covers_your_area,
         "cqc_rating": item.cqc_rating.value if item.cqc_rating else None,
+        "reviews": {"count": item.review_count, "average": float(item.review_average) if item.review_average else None},
         "funding": [route.value for route in item.funding_routes],
         "days": [DAY_VALUES[d] for d in item.days],
         "framework": item.rank.as_dict() if item.rank else None,

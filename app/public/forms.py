@@ -29,6 +29,13 @@ RATING_CHOICES = [
     (CQCRating.REQUIRES_IMPROVEMENT.value, "Requires improvement or better"),
     (CQCRating.INADEQUATE.value, "Any CQC rating"),
 ]
+REVIEW_CHOICES = [
+    ("", "Any, including no reviews yet"),
+    ("4", "4 stars or more"),
+    ("3", "3 stars or more"),
+    ("2", "2 stars or more"),
+    ("1", "Has reviews"),
+]
 FUNDING_CHOICES = [("", "Any way of paying")] + [(r.value, r.label) for r in FundingRoute]
 DAY_CHOICES = [(value, value.capitalize()) for value in sp.DAY_VALUES]
 SORT_CHOICES = [(s.value, s.label) for s in Sort]
@@ -68,6 +75,14 @@ class SearchForm(FlaskForm):
         description="Services CQC does not inspect, such as meals or transport, "
         "and providers not yet rated, are only shown under ‘Any, including not rated’",
         choices=RATING_CHOICES,
+        default="",
+        validate_choice=False,
+        widget=GovRadioInput(),
+    )
+    min_review_rating = RadioField(
+        "Reviews by people who used it",
+        description="The average of its verified reviews, out of 5 stars",
+        choices=REVIEW_CHOICES,
         default="",
         validate_choice=False,
         widget=GovRadioInput(),

@@ -22,6 +22,7 @@ from app.models import (
     ServiceStatus,
     User,
 )
+from app.models.frameworks import DEFAULT_REVIEW_MINIMUM, DEFAULT_REVIEW_WEIGHT, MAX_REVIEW_MINIMUM
 from app.services import audit, notifications, team
 from app.services.errors import Conflict, NotFound, ValidationError
 
@@ -66,6 +67,17 @@ def _weights(quality: int | None, price: int | None) -> tuple[int, int]:
     return quality, price
 
 
+def _review_settings(weight: int | None, minimum: int | None) -> tuple[int, int]:
+    errors = {}
+    if weight is None or not 0 <= weight <= 100:
+        errors["review_weight"] = "Enter a share of quality from reviews between 0 and 100"
+    if minimum is None or not 0 <= minimum <= MAX_REVIEW_MINIMUM:
+        errors["review_minimum"] = f"Enter a minimum number of reviews between 0 and {MAX_REVIEW_MINIMUM:,}"
+    if errors:
+        raise ValidationError(errors)
+    return weight, minimum
+
+
 def create_framework(actor: User, *, name: str, description: str, starts_on: dt.date | None, ends_on: dt.date | None) -> Framework:
     name = _name(name, "name", "framework")
     errors = {}
@@ -91,7 +103,15 @@ def categories_without_lot(framework: Framework) -> list[Category]:
 
 
 def create_lot(
-    actor: User, framework: Framework, *, category_id: int | None, name: str, quality_weight: int | None, price_weight: int | None
+    actor: User,
+    framework: Framework,
+    *,
+    category_id: int | None,
+    name: str,
+    quality_weight: int | None,
+    price_weight: int | None,
+    review_weight: int | None = DEFAULT_REVIEW_WEIGHT,
+    review_minimum: int | None = DEFAULT_REVIEW_MINIMUM,
 ) -> FrameworkLot:
     errors = {}
     category = db.session.get(Category, category_id) if category_id else None
@@ -107,10 +127,20 @@ def create_lot(
         quality_weight, price_weight = _weights(quality_weight, price_weight)
     except ValidationError as exc:
         errors.update(exc.errors)
+    try:
+        review_weight, review_minimum = _review_settings(review_weight, review_minimum)
+    except ValidationError as exc:
+        errors.update(exc.errors)
     if errors:
         raise ValidationError(errors)
     lot = FrameworkLot(
-        framework_id=framework.id, category_id=category.id, name=name, quality_weight=quality_weight, price_weight=price_weight
+        framework_id=framework.id,
+        category_id=category.id,
+        name=name,
+        quality_weight=quality_weight,
+        price_weight=price_weight,
+        review_weight=review_weight,
+        review_minimum=review_minimum,
     )
     db.session.add(lot)
     db.session.flush()
@@ -119,13 +149,29 @@ def create_lot(
         "framework.lot_created",
         "framework_lot",
         lot.id,
-        after={"name": name, "category": category.slug, "quality_weight": quality_weight, "price_weight": price_weight},
+        after={"name": name, "category": category.slug, **_settings(lot)},
     )
     db.session.commit()
     return lot
 
 
-def update_lot(actor: User, lot: FrameworkLot, *, name: str, quality_weight: int | None, price_weight: int | None) -> FrameworkLot:
+def _settings(lot: FrameworkLot) -> dict[str, int]:
+    return {name: getattr(lot, name) for name in ("quality_weight", "price_weight", "review_weight", "review_minimum")}
+
+
+def update_lot(
+    actor: User,
+    lot: FrameworkLot,
+    *,
+    name: str,
+    quality_weight: int | None,
+    price_weight: int | None,
+    review_weight: int | None = None,
+    review_minimum: int | None = None,
+) -> FrameworkLot:
+    """Rename a lot or change how it ranks (review settings left out: kept as they are)."""
+    review_weight = lot.review_weight if review_weight is None else review_weight
+    review_minimum = lot.review_minimum if review_minimum is None else review_minimum
     errors = {}
     try:
         name = _name(name, "name", "lot")
@@ -135,19 +181,19 @@ def update_lot(actor: User, lot: FrameworkLot, *, name: str, quality_weight: int
         quality_weight, price_weight = _weights(quality_weight, price_weight)
     except ValidationError as exc:
         errors.update(exc.errors)
+    try:
+        review_weight, review_minimum = _review_settings(review_weight, review_minimum)
+    except ValidationError as exc:
+        errors.update(exc.errors)
     if errors:
         raise ValidationError(errors)
-    if (lot.quality_weight, lot.price_weight) != (quality_weight, price_weight):
-        audit.record(
-            actor,
-            "framework.lot_weights_changed",
-            "framework_lot",
-            lot.id,
-            before={"quality_weight": lot.quality_weight, "price_weight": lot.price_weight},
-            after={"quality_weight": quality_weight, "price_weight": price_weight},
-            note=lot.name,
-        )
-        lot.quality_weight, lot.price_weight = quality_weight, price_weight
+    after = {"quality_weight": quality_weight, "price_weight": price_weight}
+    after |= {"review_weight": review_weight, "review_minimum": review_minimum}
+    before = _settings(lot)
+    if before != after:
+        audit.record(actor, "framework.lot_weights_changed", "framework_lot", lot.id, before=before, after=after, note=lot.name)
+        for name, value in after.items():
+            setattr(lot, name, value)
     if lot.name != name:
         audit.record(actor, "framework.lot_renamed", "framework_lot", lot.id, before={"name": lot.name}, after={"name": name})
         lot.name = name

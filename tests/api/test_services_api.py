@@ -117,7 +117,7 @@ def test_every_bad_field_is_named_in_one_answer(client, market):
 
 def test_every_bad_parameter_is_named_with_its_message(client, market):
     response = client.get(
-        "/api/v1/services?postcode=nope&radius_miles=0&max_price_pence=12.5&min_cqc_rating=great&funding=cash"
+        "/api/v1/services?postcode=nope&radius_miles=0&max_price_pence=12.5&min_cqc_rating=great&min_review_rating=5&funding=cash"
         "&day=funday&framework_only=maybe&sort=random&page=0&category=Bad%20Slug&q=" + "x" * 201
     )
     assert response.status_code == 400

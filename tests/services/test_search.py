@@ -4,6 +4,7 @@ follows every change to the data."""
 from __future__ import annotations
 
 import datetime as dt
+import types
 
 import pytest
 from sqlalchemy import select, update
@@ -368,13 +369,10 @@ def test_card_rank_follows_price_changes_like_the_ranking_service(index, make_pr
 def test_search_ranks_by_the_ranking_service_rule_itself(index, make_provider, make_service, make_lot, make_membership, monkeypatch):
     """The rule is written once (ranking.member_score): search keeps and counts its scores
     and has no formula of its own, so a change to the rule shows in search unchanged."""
-    real = ranking.member_score
+    from app.services.ranking import rule
 
-    def reversed_rule(lot, rated, price_pence, cheapest_pence, average):
-        score, quality, price = real(lot, rated, price_pence, cheapest_pence, average)
-        return 10_000 - score, quality, price  # the dearest first
-
-    monkeypatch.setattr(ranking, "member_score", reversed_rule)
+    real = rule.price_score
+    monkeypatch.setattr(rule, "price_score", lambda price, cheapest: 100 - real(price, cheapest))  # the dearest first
     lot = make_lot("home-care", 60, 40)
     first, second = make_provider(), make_provider()
     make_membership(lot, first)
@@ -577,7 +575,12 @@ def test_an_edit_reads_only_the_new_segment_and_reuses_the_rest(index, make_prov
         return real_member(*args, **kwargs)
 
     monkeypatch.setattr(segment.Segment, "__init__", counting_init)
-    monkeypatch.setattr(ranking, "Member", counting_member)
+    # Search reads the ranking service's names through its facade: count the members it makes.
+    from app.services.search import ranks as search_ranks
+
+    facade = types.SimpleNamespace(**{name: getattr(ranking, name) for name in ranking.__all__})
+    facade.Member = counting_member
+    monkeypatch.setattr(search_ranks, "ranking", facade)
     services[5].title = "Visit five"
     db.session.commit()
     results = find(q="visit")

@@ -9,6 +9,7 @@ import pytest
 from app.extensions import db
 from app.models import MembershipStatus, PriceUnit, ProviderStatus, ServiceStatus
 from tests.helpers import post_form, sign_in, table_rows, visible_text
+from tests.services.test_search import index  # noqa: F401 - the index fixture, used by name
 
 
 def _listing(service, price):
@@ -103,3 +104,60 @@ def test_a_listing_with_no_lot_for_its_kind_of_care_says_so(app, make_provider, 
     client = app.test_client()
     sign_in(client, make_provider_staff(provider))
     assert "Not ranked: the council's framework has no lot for home care." in visible_text(client.get(f"/provider/services/{service.id}"))
+
+
+def test_a_commissioner_counts_reviews_in_a_lots_quality_and_everyone_sees_why(
+    app,
+    index,  # noqa: F811
+    make_provider,
+    make_service,
+    make_lot,
+    make_membership,
+    make_commissioner,
+):
+    """The lot's page sets the share of quality from reviews and the minimum; bad values are
+    explained; the change is audited and shows at once on the lot's ranking, the service's
+    public page and search."""
+    from app.models import AuditEvent, CQCRating
+    from tests.services.test_search_reviews import given_reviews
+
+    lot = make_lot("home-care", quality_weight=60, price_weight=40)
+    ours, theirs = make_provider(name="Ours", rating=CQCRating.GOOD), make_provider(name="Theirs", rating=CQCRating.GOOD)
+    make_membership(lot, ours)
+    make_membership(lot, theirs)
+    given_reviews(make_service(provider=ours, title="Few fives", category="home-care", price_pence=2000), 5, 5, 5)
+    many = given_reviews(make_service(provider=theirs, title="Many good", category="home-care", price_pence=2000), *([5] * 8 + [4] * 2))
+    council = app.test_client()
+    sign_in(council, make_commissioner())
+    edit = f"/commissioner/framework/lots/{lot.id}/edit"
+    form = visible_text(council.get(edit))
+    assert "Share of quality from reviews (%)" in form and "Minimum number of reviews" in form
+    weights = {"name": lot.name, "quality_weight": "60", "price_weight": "40"}
+    bad = visible_text(post_form(council, edit, {**weights, "review_weight": "120", "review_minimum": ""}))
+    assert "Enter a share of quality from reviews between 0 and 100" in bad or "Enter the minimum number of reviews" in bad
+    bad = visible_text(post_form(council, edit, {**weights, "review_weight": "20", "review_minimum": "-1"}))
+    assert "Enter a minimum number of reviews between 0 and 1,000" in bad
+    db.session.refresh(lot)
+    assert (lot.review_weight, lot.review_minimum) == (0, 10)
+
+    post_form(council, edit, {**weights, "review_weight": "20", "review_minimum": "5"})
+    db.session.refresh(lot)
+    assert (lot.review_weight, lot.review_minimum) == (20, 5)
+    event = db.session.execute(db.select(AuditEvent).where(AuditEvent.action == "framework.lot_weights_changed")).scalar_one()
+    assert (event.before["review_weight"], event.after["review_weight"], event.after["review_minimum"]) == (0, 20, 5)
+
+    # Lot: 15 + 48 = 63 from 13 reviews. Few: 20 x (5 x 63 + 15 x 13) / (13 x 8) = 10200/104 = 98.08 -> 98;
+    # many: 20 x (5 x 63 + 48 x 13) / (13 x 15) = 18780/195 = 96.31 -> 96. Quality 83.6 -> 84 and 83.2 -> 83.
+    page = visible_text(council.get(f"/commissioner/framework/lots/{lot.id}"))
+    assert "20%, weighed with 5 reviews’ worth of the lot’s average" in page
+    rows = [row for row in table_rows(council.get(f"/commissioner/framework/lots/{lot.id}")) if row[0].endswith(("st", "nd"))]
+    assert [(row[1], row[3], row[4]) for row in rows] == [("Few fives", "84", "5.0 from 3"), ("Many good", "83", "4.8 from 10")]
+
+    public = visible_text(app.test_client().get(f"/services/{many.id}"))
+    assert "Quality 83/100: CQC Good (80%), people who used it 4.8/5 from 10 reviews (20%)." in public
+    results = visible_text(app.test_client().get("/search?sort=reviews&min_review_rating=4"))
+    assert "Reviews by people who used it: 4.8 out of 5 from 10 reviews" in results
+    # Sorted by reviews weighed with 5 reviews' worth of the average of all (63/13 = 4.85):
+    # few (5 x 63/13 + 15) / 8 = 4.90, many (5 x 63/13 + 48) / 15 = 4.82.
+    assert results.index("Few fives") < results.index("Many good")
+    assert "4 stars or more (2)" in results

@@ -290,7 +290,9 @@ def test_the_service_page_ranks_from_the_index_without_loading_the_lot(
     def loads_the_lot(*args, **kwargs):
         raise AssertionError("the service page loaded every member of the lot")
 
-    monkeypatch.setattr(ranking, "rank_lots", loads_the_lot)
+    from app.services.ranking import reading
+
+    monkeypatch.setattr(reading, "rank_lots", loads_the_lot)
     text = visible_text(client.get(f"/services/{second.id}"))
     assert "Ranked 2nd of 2 on the Home care framework: quality 80/100, price 100/100" in text
     for reason in expected.reasons:

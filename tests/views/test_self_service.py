@@ -607,12 +607,15 @@ def test_framework_weights_must_add_up_and_decisions_are_audited(app, client, ma
     provider = make_provider()
     make_service(provider=provider, category="home-care")
     sign_in(client, make_commissioner())
-    bad = post_form(client, f"/commissioner/framework/lots/{lot.id}/edit", {"name": lot.name, "quality_weight": "70", "price_weight": "40"})
+    edit, reviews_as_they_are = f"/commissioner/framework/lots/{lot.id}/edit", {"review_weight": "0", "review_minimum": "10"}
+    bad = post_form(client, edit, {"name": lot.name, "quality_weight": "70", "price_weight": "40", **reviews_as_they_are})
     assert "must add up to 100" in visible_text(bad)
-    post_form(client, f"/commissioner/framework/lots/{lot.id}/edit", {"name": lot.name, "quality_weight": "70", "price_weight": "30"})
+    post_form(client, edit, {"name": lot.name, "quality_weight": "70", "price_weight": "30", **reviews_as_they_are})
     db.session.refresh(lot)
     assert (lot.quality_weight, lot.price_weight) == (70, 30)
-    assert _audit("framework.lot_weights_changed")[0].before == {"quality_weight": 60, "price_weight": 40}
+    changed = _audit("framework.lot_weights_changed")[0]
+    assert changed.before == {"quality_weight": 60, "price_weight": 40, "review_weight": 0, "review_minimum": 10}
+    assert changed.after == {"quality_weight": 70, "price_weight": 30, "review_weight": 0, "review_minimum": 10}
 
     post_form(client, f"/commissioner/framework/lots/{lot.id}/approve", {"provider_id": str(provider.id), "reason": "Tender 2025/14"})
     membership = db.session.execute(select(FrameworkMembership)).scalar_one()

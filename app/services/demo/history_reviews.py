@@ -113,6 +113,7 @@ def load_reviews(report: LoadReport) -> None:
     _replies(rng, written, mine, now, stamps, report)
     _reports(written, mine, now, stamps, report)
     stamps.apply()
+    reviews.publish_due(now=now)  # as the hourly `flask reviews publish` would have
 
 
 def _replies(rng: random.Random, written: list[tuple[int, int, int, dt.datetime]], mine, now: dt.datetime, stamps: Stamps, report) -> None:

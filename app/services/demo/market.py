@@ -34,12 +34,12 @@ from app.services.geo import miles_between
 
 FRAMEWORK_NAME = "Peterborough Care and Support Framework 2025 to 2029"
 FRAMEWORK_LOTS = {
-    # category slug: (lot name, quality weight, price weight)
-    "home-care": ("Home care", 60, 40),
-    "supported-living": ("Supported living", 60, 40),
-    "short-breaks": ("Short breaks and respite", 70, 30),
-    "day-opportunities": ("Day opportunities", 60, 40),
-    "dementia-support": ("Dementia support", 70, 30),
+    # category slug: (lot name, quality weight, price weight, % of quality from reviews)
+    "home-care": ("Home care", 60, 40, 20),
+    "supported-living": ("Supported living", 60, 40, 0),
+    "short-breaks": ("Short breaks and respite", 70, 30, 0),
+    "day-opportunities": ("Day opportunities", 60, 40, 0),
+    "dementia-support": ("Dementia support", 70, 30, 20),
 }
 
 # How many people a demo service can serve at once, by how it is priced.
@@ -119,10 +119,12 @@ def load_framework(report: LoadReport) -> None:
         report.add("frameworks")
     categories = {c.slug: c for c in db.session.execute(select(Category)).scalars()}
     existing = {lot.category_id for lot in framework.lots}
-    for slug, (name, quality, price) in FRAMEWORK_LOTS.items():
+    for slug, (name, quality, price, reviews) in FRAMEWORK_LOTS.items():
         category = categories[slug]
         if category.id not in existing:
-            framework.lots.append(FrameworkLot(category_id=category.id, name=name, quality_weight=quality, price_weight=price))
+            framework.lots.append(
+                FrameworkLot(category_id=category.id, name=name, quality_weight=quality, price_weight=price, review_weight=reviews)
+            )
             report.add("framework lots")
 
 

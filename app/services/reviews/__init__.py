@@ -5,9 +5,11 @@ eligibility  who may review a booking's service, and why someone cannot
 writing      writing a review; the provider's one public reply
 reading      published reviews with their count, average and spread; a provider's own
 moderation   providers report a review; the council takes it down (policy reasons only) or keeps it
+counting     each service's published reviews as a count and a sum, for search and ranking
 """
 
 from app.services.facade import seal
+from app.services.reviews.counting import publish_due, totals_differ
 from app.services.reviews.eligibility import REVIEW_WITHIN, review_of, reviewable, why_not
 from app.services.reviews.moderation import (
     MAX_NOTE,
@@ -36,6 +38,7 @@ __all__ = [
     "open_report_of",
     "open_reports",
     "provider_counts",
+    "publish_due",
     "published",
     "recent_decisions",
     "reply",
@@ -44,6 +47,7 @@ __all__ = [
     "review_of",
     "reviewable",
     "summary",
+    "totals_differ",
     "why_not",
     "write",
 ]

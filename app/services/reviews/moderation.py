@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import Provider, RemovalReason, ReportOutcome, Review, ReviewReport, User
 from app.services import audit, notifications, provider_contact
 from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.reviews import counting
 from app.services.reviews.writing import get_for_provider
 
 MAX_NOTE = 1000
@@ -107,8 +108,17 @@ def decide(report_id: int, *, remove: bool, reason=None, note: str | None, by: U
 
 
 def _take_down(review: Review, *, reason: RemovalReason, note: str, by: User, now: dt.datetime) -> None:
-    before = {"published": review.removed_at is None}
-    review.removed_at, review.removed_by_id, review.removed_reason, review.removed_note = now, by.id, reason, note
+    taken = db.session.execute(
+        update(Review)
+        .where(Review.id == review.id, Review.removed_at.is_(None))
+        .values(removed_at=now, removed_by_id=by.id, removed_reason=reason, removed_note=note)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        raise Conflict("This review has been taken down already")
+    counting.uncount(review.id)
+    db.session.expire(review)
+    before = {"published": True}
     audit.record(
         by, "review.removed", "review", review.id, before=before, after={"published": False, "reason": reason.value}, note=note, at=now
     )

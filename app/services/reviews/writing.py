@@ -18,6 +18,7 @@ from app.formatting import format_date
 from app.models import REVIEW_QUESTIONS, Booking, Provider, Review, ReviewAnswer, User
 from app.services import accounts, audit, notifications, provider_contact
 from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.reviews import counting
 from app.services.reviews.eligibility import why_not
 
 PUBLISH_AFTER = dt.timedelta(days=7)
@@ -126,6 +127,7 @@ def reply(review_id: int, *, provider: Provider, by: User, text: str | None, now
         ).rowcount
         if changed != 1:
             raise Conflict("This review has a reply already: a provider replies once")
+        counting.count_published([review.id], now=now)
         audit.record(by, "review.replied", "review", review.id, after={"provider": provider.id}, at=now)
         notifications.notify(
             review.author,

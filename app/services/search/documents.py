@@ -123,6 +123,8 @@ def _service_query():
             s.c.accepts_personal_budget,
             s.c.accepts_prepaid_card,
             s.c.accepts_self_funder,
+            s.c.review_sum,
+            s.c.review_count,
         )
         .join(p, p.c.id == s.c.provider_id)
         .where(s.c.status == ServiceStatus.PUBLISHED, p.c.status == ProviderStatus.VERIFIED)
@@ -171,6 +173,7 @@ def _document(row, provider, areas: list[str], days: int, ref: Reference) -> dic
         provider.service_radius_miles,
         tuple(areas),
         lots,
+        (row.review_sum, row.review_count),
     )
     description = row.description + ("\n" + row.availability_note if row.availability_note else "")
     return {

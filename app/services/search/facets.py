@@ -28,6 +28,7 @@ class Facets:
     day: list[FacetValue]
     min_cqc_rating: list[FacetValue]
     framework_only: FacetValue
+    min_review_rating: list[FacetValue]
 
     def as_dict(self) -> dict:
         def values(items):
@@ -39,6 +40,7 @@ class Facets:
             "day": values(self.day),
             "min_cqc_rating": values(self.min_cqc_rating),
             "framework_only": values([self.framework_only])[0],
+            "min_review_rating": values(self.min_review_rating),
         }
 
 
@@ -48,6 +50,7 @@ RATING_FACET_LABELS = {
     CQCRating.REQUIRES_IMPROVEMENT: "Requires improvement or better",
     CQCRating.INADEQUATE: "Any CQC rating",
 }
+REVIEW_FACET_LABELS = {4: "4 stars or more", 3: "3 stars or more", 2: "2 stars or more", 1: "Has reviews"}
 DAY_LABELS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -74,4 +77,9 @@ def facets(snap: Snapshot, ranks: Ranks, params: SearchParams, categories, witho
     framework = FacetValue(
         "true", "Council framework providers only", (base & ranks.framework()).bit_count() if base else 0, params.framework_only
     )
-    return Facets(category, funding, day, rating, framework)
+    base = without("reviews")
+    reviews = [
+        FacetValue(str(stars), label, (base & snap.review_at_least(stars)).bit_count() if base else 0, stars == params.min_review_rating)
+        for stars, label in REVIEW_FACET_LABELS.items()
+    ]
+    return Facets(category, funding, day, rating, framework, reviews)

@@ -1,5 +1,5 @@
-"""The few results of one page, in the order asked for (best match, price, CQC rating or
-distance), picked from the matching documents without putting the rest in order: a
+"""The few results of one page, in the order asked for (best match, price, CQC rating,
+reviews or distance), picked from the matching documents without putting the rest in order: a
 dense set is taken by walking an order merged from the segments, a sparse one is sorted.
 """
 
@@ -45,6 +45,9 @@ def page_of(
         # Outstanding first, then Good, Requires improvement, Inadequate, then not rated;
         # best-match order within each.
         return _in_bands(snap, ranks, [matched & snap.rating_exactly(code) for code in (4, 3, 2, 1, 0)], skip, limit)
+    if params.sort is Sort.REVIEWS:
+        # Highest review score first (services with none last); best-match order within.
+        return _two_level(bitsets.positions(matched), snap.review_keys().__getitem__, ranks.key, skip, limit)
     if params.sort is Sort.DISTANCE and distances is not None:
         attrs = snap.attrs
 

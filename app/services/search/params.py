@@ -34,6 +34,11 @@ PRICE_POUNDS_INVALID = "Enter a maximum price in pounds, like 25 or 22.50"
 PRICE_RANGE = f"Maximum price must be between 1p and £{MAX_PRICE_PENCE // 100:,}"
 PRICE_PENCE_INVALID = f"max_price_pence must be a whole number of pence between 1 and {MAX_PRICE_PENCE}"
 RATING_INVALID = "Choose a CQC rating from the list"
+REVIEW_RATING_INVALID = "Choose a review score from the list"
+REVIEW_RATING_CHOICES = (4, 3, 2, 1)  # "4 stars or more" ... "1 star or more" (has a review)
+# Sorting by reviews: each service's own are weighed with this many reviews' worth of the
+# average of every listed service's reviews (a Bayesian average).
+REVIEW_SORT_WEIGHT = 5
 FUNDING_INVALID = "Choose how you will pay from the list"
 DAY_INVALID = "Choose days of the week from the list"
 SORT_INVALID = "Choose how to sort the results from the list"
@@ -53,6 +58,7 @@ class Sort(str, enum.Enum):
     PRICE = "price"
     DISTANCE = "distance"
     RATING = "rating"
+    REVIEWS = "reviews"
 
     @property
     def label(self) -> str:
@@ -61,6 +67,7 @@ class Sort(str, enum.Enum):
             Sort.PRICE: "Price (lowest first)",
             Sort.DISTANCE: "Distance (nearest first)",
             Sort.RATING: "CQC rating (highest first)",
+            Sort.REVIEWS: "Reviews by people who used it (highest first)",
         }[self]
 
 
@@ -75,6 +82,7 @@ class SearchParams:
     radius_miles: int = DEFAULT_RADIUS_MILES
     max_price_pence: int | None = None
     min_cqc_rating: CQCRating | None = None
+    min_review_rating: int | None = None  # average of its published reviews, 1 to 4 stars or more
     funding: FundingRoute | None = None
     days: tuple[int, ...] = field(default_factory=tuple)  # 0 = Monday
     framework_only: bool = False
@@ -90,6 +98,7 @@ class SearchParams:
             or self.postcode
             or self.max_price_pence is not None
             or self.min_cqc_rating
+            or self.min_review_rating
             or self.funding
             or self.days
             or self.framework_only
@@ -112,6 +121,8 @@ class SearchParams:
             args["max_price_pence"] = str(self.max_price_pence)
         if self.min_cqc_rating:
             args["min_cqc_rating"] = self.min_cqc_rating.value
+        if self.min_review_rating:
+            args["min_review_rating"] = str(self.min_review_rating)
         if self.funding:
             args["funding"] = self.funding.value
         if self.days:
@@ -192,6 +203,15 @@ def parse_rating(value: str | None) -> CQCRating | None:
         raise ValueError(RATING_INVALID) from None
 
 
+def parse_review_rating(value: str | None) -> int | None:
+    text = (value or "").strip().lower()
+    if not text or text == "any":
+        return None
+    if not _INT_RE.match(text) or int(text) not in REVIEW_RATING_CHOICES:
+        raise ValueError(REVIEW_RATING_INVALID)
+    return int(text)
+
+
 def parse_funding(value: str | None) -> FundingRoute | None:
     text = (value or "").strip().lower()
     if not text or text == "any":
@@ -267,6 +287,7 @@ SINGLE_PARSERS = {
     "radius_miles": parse_radius,
     "max_price_pence": parse_price_pence,
     "min_cqc_rating": parse_rating,
+    "min_review_rating": parse_review_rating,
     "funding": parse_funding,
     "framework_only": parse_flag,
     "sort": parse_sort,

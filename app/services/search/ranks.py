@@ -22,7 +22,7 @@ from app.models import FrameworkLot, PriceUnit
 from app.services import ranking
 from app.services.search import bitsets
 from app.services.search.engines import engine
-from app.services.search.schema import A_ID, A_PRICE, A_RATINGS, A_REGULATED, A_TITLE, A_UNIT, rating_of
+from app.services.search.schema import A_ID, A_PRICE, A_RATINGS, A_REGULATED, A_REVIEWS, A_TITLE, A_UNIT, rating_of
 from app.services.search.scoring import NO_QUALITY, LotState, order_key
 from app.services.search.segment import shifted
 from app.services.search.snapshot import Snapshot
@@ -44,7 +44,7 @@ class Ranks:
         states: dict[int, LotState] = {}
         for lot_id in sorted(present & set(lots)):
             cheapest: dict[str, int] = {}
-            total = count = members = 0
+            total = count = members = review_sum = review_count = 0
             for (seg, _, _), deleted in zip(snap.leaves, snap.deleted):
                 for unit, docs in seg.lot_units.get(lot_id, {}).items():
                     for n in docs:  # the first live one is the cheapest
@@ -55,11 +55,14 @@ class Ranks:
                             break
                 t, c = seg.lot_rated.get(lot_id, (0, 0))
                 total, count, members = total + t, count + c, members + len(seg.lot_docs.get(lot_id, ()))
-            gone_total, gone_count, gone_members = removed["lots"].get(lot_id, (0, 0, 0))
-            total, count, members = total - gone_total, count - gone_count, members - gone_members
+                rs, rc = seg.lot_reviews.get(lot_id, (0, 0))
+                review_sum, review_count = review_sum + rs, review_count + rc
+            gone = removed["lots"].get(lot_id, (0, 0, 0, 0, 0))
+            total, count, members = total - gone[0], count - gone[1], members - gone[2]
+            reviews = (review_sum - gone[3], review_count - gone[4])
             if members <= 0:
                 continue
-            states[lot_id] = LotState(lots[lot_id], cheapest, ranking.average_quality(total, count), count > 0, members)
+            states[lot_id] = LotState(lots[lot_id], cheapest, ranking.average_quality(total, count), count > 0, members, reviews)
         self.lots = states
         self.unknown = frozenset(present - set(states))
         total, count = (sum(seg.rated[i] for seg, _, _ in snap.leaves) for i in (0, 1))
@@ -76,7 +79,7 @@ class Ranks:
         quality, price, sid = snap.quality[n], snap.prices[n], snap.ids[n]
         lot = self.lots.get(snap.first_lot[n])
         if lot is not None:
-            score, q, _ = lot.score(quality, price, snap.attrs[n][A_UNIT])
+            score, q, _ = lot.score(quality, price, snap.attrs[n])
             return order_key(0, score, q, price, sid)
         return order_key(1, 0, self.neutral if quality == NO_QUALITY else quality, price, sid)
 
@@ -115,7 +118,7 @@ class Ranks:
             return None
         snap = self.snap
         a = snap.attrs[n]
-        score, quality, price = lot.score(snap.quality[n], snap.prices[n], a[A_UNIT])
+        score, quality, price = lot.score(snap.quality[n], snap.prices[n], a)
         higher = same = 0
         for seg, _, _ in snap.leaves:
             if lot.id in seg.lot_docs:
@@ -136,6 +139,8 @@ class Ranks:
             overall=rating_of(ratings[0]),
             key_questions=tuple(rating_of(r) for r in ratings[1:]),
             cqc_regulated=a[A_REGULATED],
+            review_sum=a[A_REVIEWS][0],
+            review_count=a[A_REVIEWS][1],
         )
         return ranking.make_rank(
             lot.info,
@@ -149,6 +154,7 @@ class Ranks:
             cheapest_pence=lot.cheapest.get(a[A_UNIT], a[A_PRICE]),
             average=lot.average,
             any_rated=lot.any_rated,
+            lot_reviews=lot.reviews,
         )
 
     def _gone_scores(self, lot: LotState) -> list[int]:
@@ -158,7 +164,7 @@ class Ranks:
             for (seg, _, _), deleted in zip(self.snap.leaves, self.snap.deleted):
                 for n in deleted:
                     if seg.first_lot[n] == lot.id:
-                        scores.append(lot.score(seg.quality[n], seg.prices[n], seg.attrs[n][A_UNIT])[0])
+                        scores.append(lot.score(seg.quality[n], seg.prices[n], seg.attrs[n])[0])
             self._deleted_scores[lot.id] = sorted(scores)
         return self._deleted_scores[lot.id]
 
@@ -169,10 +175,12 @@ def ranks_for(snap: Snapshot, lots: Mapping[int, ranking.LotInfo]) -> Ranks:
 
 
 def lot_settings() -> dict[int, ranking.LotInfo]:
-    """Each framework lot's name and weights, as they are now (a handful of rows)."""
+    """Each framework lot's name, weights and review minimum, as they are now (a handful of rows)."""
     lot = FrameworkLot.__table__
-    rows = db.session.execute(select(lot.c.id, lot.c.name, lot.c.quality_weight, lot.c.price_weight))
-    return {r.id: ranking.LotInfo(r.id, r.name, r.quality_weight, r.price_weight) for r in rows}
+    rows = db.session.execute(
+        select(lot.c.id, lot.c.name, lot.c.quality_weight, lot.c.price_weight, lot.c.review_weight, lot.c.review_minimum)
+    )
+    return {r.id: ranking.LotInfo(r.id, r.name, r.quality_weight, r.price_weight, r.review_weight, r.review_minimum) for r in rows}
 
 
 def listed_service_rank(service_id: int, *, index_dir: str | None = None) -> ranking.ServiceRank | None:

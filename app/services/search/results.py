@@ -35,6 +35,7 @@ from app.services.search.schema import (
     A_PROVIDER_ID,
     A_RATINGS,
     A_REGULATED,
+    A_REVIEWS,
     A_TITLE,
     A_UNIT,
     FUNDING_BITS,
@@ -62,6 +63,13 @@ class ResultItem:
     distance_miles: float | None
     covers_your_area: bool  # served through its listed areas or own radius, beyond the distance asked
     rank: ranking.ServiceRank | None
+    review_count: int = 0  # its published reviews
+    review_sum: int = 0
+
+    @property
+    def review_average(self) -> str | None:
+        """'4.6' (one decimal place, halves up); None with no reviews."""
+        return ranking.format_average(self.review_sum, self.review_count) if self.review_count else None
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,8 @@ def _filters(snap: Snapshot, ranks: Ranks, params: SearchParams, location: Locat
         filters["price"] = snap.max_price(params.max_price_pence)
     if params.min_cqc_rating is not None:
         filters["rating"] = snap.rating_at_least(params.min_cqc_rating)
+    if params.min_review_rating is not None:
+        filters["reviews"] = snap.review_at_least(params.min_review_rating)
     if params.funding is not None:
         filters["funding"] = snap.funding(params.funding)
     if params.days:
@@ -194,4 +204,6 @@ def _item(
         distance_miles=round(distance, 1) if distance is not None else None,
         covers_your_area=covers,
         rank=ranks.rank(n),
+        review_sum=a[A_REVIEWS][0],
+        review_count=a[A_REVIEWS][1],
     )

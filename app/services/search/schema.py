@@ -11,7 +11,7 @@ from app.models import CQCRating, FundingRoute
 from app.services.search import synonyms
 from app.services.search.analysis import analyzer
 
-SCHEMA_VERSION = 2  # 2: ratings as small codes, lots as ids only (their settings are read at search time)
+SCHEMA_VERSION = 3  # 2: ratings as small codes, lots as ids only (their settings are read at search time); 3: reviews
 # A changed schema or synonym list gives the index a new name: the old one then reads as
 # missing and `flask search rebuild` builds the new one beside it.
 INDEX_NAME = f"services_v{SCHEMA_VERSION}_{synonyms.fingerprint()}"
@@ -39,7 +39,8 @@ SCHEMA = build_schema()
 # What each document stores, by position (a tuple keeps the index small and fast to load).
 A_ID, A_PROVIDER_ID, A_PROVIDER, A_TITLE, A_CATEGORY, A_PRICE, A_UNIT, A_MIN_UNITS = range(8)
 A_FUNDING, A_DAYS, A_RATINGS, A_REGULATED, A_BASE, A_RADIUS, A_AREAS, A_LOTS = range(8, 16)
-ATTR_COUNT = 16
+A_REVIEWS = 16  # (sum of the ratings, count) of its published reviews
+ATTR_COUNT = 17
 FUNDING_BITS = {FundingRoute.PERSONAL_BUDGET: 1, FundingRoute.PREPAID_CARD: 2, FundingRoute.SELF_FUNDER: 4}
 RATING_CODES = {None: 0, CQCRating.INADEQUATE: 1, CQCRating.REQUIRES_IMPROVEMENT: 2, CQCRating.GOOD: 3, CQCRating.OUTSTANDING: 4}
 RATING_OF_CODE = {code: rating for rating, code in RATING_CODES.items()}

@@ -6,6 +6,7 @@ scores its members by the ranking service's own rule.
 from __future__ import annotations
 
 from app.services import ranking
+from app.services.search.schema import A_REVIEWS, A_UNIT
 
 NO_QUALITY = 255  # in a quality column: no CQC rating
 MAX_SCORE = 10_000  # a score out of 100, times 100
@@ -24,16 +25,33 @@ class LotState:
     what its live members make of it (the cheapest price for each unit, the average
     quality of the rated ones)."""
 
-    __slots__ = ("any_rated", "average", "cheapest", "id", "info", "key", "members")
+    __slots__ = ("any_rated", "average", "cheapest", "id", "info", "key", "members", "reviews")
 
-    def __init__(self, info: ranking.LotInfo, cheapest: dict[str, int], average: int, any_rated: bool, members: int):
+    def __init__(
+        self,
+        info: ranking.LotInfo,
+        cheapest: dict[str, int],
+        average: int,
+        any_rated: bool,
+        members: int,
+        reviews: tuple[int, int] = (0, 0),
+    ):
         self.info, self.id = info, info.id
         self.cheapest, self.average, self.any_rated, self.members = cheapest, average, any_rated, members
+        self.reviews = reviews  # the members' published reviews: (sum of ratings, count)
         # What the members' scores and order depend on: segments cache their runs by it.
-        self.key = (info.id, info.quality_weight, info.price_weight, tuple(sorted(cheapest.items())), average)
+        self.key = (info, tuple(sorted(cheapest.items())), average, reviews)
 
-    def score(self, quality: int, price: int, unit: str) -> tuple[int, int, int]:
-        """(score x 100, quality used, price score), by the ranking service's own rule."""
+    def score(self, quality: int, price: int, attrs: tuple) -> tuple[int, int, int]:
+        """(score x 100, quality used, price score) of a document with these stored facts,
+        by the ranking service's own rule."""
+        unit = attrs[A_UNIT]
         return ranking.member_score(
-            self.info, None if quality == NO_QUALITY else quality, price, self.cheapest.get(unit, price), self.average
+            self.info,
+            None if quality == NO_QUALITY else quality,
+            price,
+            self.cheapest.get(unit, price),
+            self.average,
+            attrs[A_REVIEWS],
+            self.reviews,
         )

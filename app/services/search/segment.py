@@ -28,14 +28,17 @@ from app.services.search.schema import (
     A_PROVIDER,
     A_RADIUS,
     A_RATINGS,
+    A_REVIEWS,
     A_UNIT,
     ATTR_COUNT,
     rating_of,
 )
 from app.services.search.scoring import NO_QUALITY, LotState, order_key
 
+NO_REVIEWS_KEY = 1  # in the reviews order: after every reviewed document (their keys are below zero)
+
 # What an unreadable document stores: no id, so it is never shown.
-_EMPTY_ATTRS = (0, 0, "", "", "", 0, "hour", 1, 0, 0, (0,) * 6, False, None, None, (), ())
+_EMPTY_ATTRS = (0, 0, "", "", "", 0, "hour", 1, 0, 0, (0,) * 6, False, None, None, (), (), (0, 0))
 
 
 def _read_attrs(reader, size: int) -> list[tuple]:
@@ -53,7 +56,7 @@ def _read_attrs(reader, size: int) -> list[tuple]:
         if a is None or len(a) != ATTR_COUNT:
             a = _EMPTY_ATTRS
         a = list(a)
-        for i in (A_PROVIDER, A_CATEGORY, A_UNIT, A_RATINGS, A_BASE, A_AREAS, A_LOTS):
+        for i in (A_PROVIDER, A_CATEGORY, A_UNIT, A_RATINGS, A_BASE, A_AREAS, A_LOTS, A_REVIEWS):
             a[i] = shared(a[i] if not isinstance(a[i], list) else tuple(a[i]))
         attrs.append(tuple(a))
     return attrs
@@ -95,13 +98,18 @@ class Segment:
             q = ranking.quality_from_ratings(rating_of(ratings[0]), tuple(rating_of(r) for r in ratings[1:]))
             quality_of[ratings] = NO_QUALITY if q is None else q
         self.quality = bytes(quality_of[a[A_RATINGS]] for a in attrs)
+        # Reviews: the average shown on a card, in tenths of a star (0: no reviews), and the
+        # segment's totals (sum of ratings, count), for the average over everything.
+        self.col_review = bytes(review_tenths(*a[A_REVIEWS]) for a in attrs)
+        self.reviews = (sum(a[A_REVIEWS][0] for a in attrs if a[A_ID]), sum(a[A_REVIEWS][1] for a in attrs if a[A_ID]))
         self.prices = array("q", (a[A_PRICE] for a in attrs))
         self.ids = array("q", (a[A_ID] for a in attrs))
         self.first_lot = array("q", (a[A_LOTS][0] if a[A_LOTS] else 0 for a in attrs))
 
     def _index_lots(self) -> None:
         # Lots: members (by the first lot of their category the provider is approved on, as
-        # the ranking service does), members by price for each unit, rated totals.
+        # the ranking service does), members by price for each unit, rated totals, review
+        # totals (sum of ratings, count).
         attrs = self.attrs
         lot_docs: dict[int, list[int]] = {}
         for n, lot in enumerate(self.first_lot):
@@ -111,6 +119,7 @@ class Segment:
         self.lot_docs = {lot: array("q", docs) for lot, docs in lot_docs.items()}
         self.lot_units: dict[int, dict[str, array]] = {}
         self.lot_rated: dict[int, tuple[int, int]] = {}
+        self.lot_reviews: dict[int, tuple[int, int]] = {}
         for lot, docs in lot_docs.items():
             by_unit: dict[str, list[int]] = {}
             for n in docs:
@@ -118,6 +127,7 @@ class Segment:
             self.lot_units[lot] = {unit: array("q", sorted(ds, key=prices.__getitem__)) for unit, ds in by_unit.items()}
             rated = [quality[n] for n in docs if quality[n] != NO_QUALITY]
             self.lot_rated[lot] = (sum(rated), len(rated))
+            self.lot_reviews[lot] = (sum(attrs[n][A_REVIEWS][0] for n in docs), sum(attrs[n][A_REVIEWS][1] for n in docs))
         rated_all = [q for q in quality if q != NO_QUALITY]
         self.rated = (sum(rated_all), len(rated_all))
 
@@ -199,7 +209,7 @@ class Segment:
             scored = []
             attrs, prices, quality, ids = self.attrs, self.prices, self.quality, self.ids
             for n in self.lot_docs.get(lot.id, ()):
-                score, q, _ = lot.score(quality[n], prices[n], attrs[n][A_UNIT])
+                score, q, _ = lot.score(quality[n], prices[n], attrs[n])
                 scored.append((order_key(0, score, q, prices[n], ids[n]), n, score))
             scored.sort()
             return [s[0] for s in scored], array("q", (s[1] for s in scored)), sorted(s[2] for s in scored)
@@ -220,12 +230,34 @@ class Segment:
 
         return self.runs.get(("free", unknown_lots), make)
 
+    def review_keys(self, weight: int, total: int, count: int) -> array:
+        """Each document's place in the order "reviews, highest first" (smaller first): a
+        Bayesian average of its reviews weighed with ``weight`` reviews' worth of the
+        overall average (``total`` / ``count``); documents with no reviews after all."""
+
+        def make():
+            keys = array("q")
+            for own_total, own_count in (a[A_REVIEWS] for a in self.attrs):
+                if own_count <= 0 or count <= 0:
+                    keys.append(NO_REVIEWS_KEY)
+                else:
+                    keys.append(-((weight * total + own_total * count) * 10**6 // (count * (weight + own_count))))
+            return keys
+
+        return self.runs.get(("reviews", weight, total, count), make)
+
     def unrated_keys(self, unknown_lots: frozenset[int], neutral: int) -> list[int]:
         def make():
             prices, ids = self.prices, self.ids
             return [order_key(1, 0, neutral, prices[n], ids[n]) for n in self.free_runs(unknown_lots)[2]]
 
         return self.runs.get(("unrated", unknown_lots, neutral), make)
+
+
+def review_tenths(total: int, count: int) -> int:
+    """An average rating in tenths of a star, halves up, as ``ranking.format_average``
+    shows it (46 for 4.6); 0 with no reviews."""
+    return (20 * total + count) // (2 * count) if count > 0 else 0
 
 
 def shifted(docs: Sequence[int], offset: int) -> Iterable[int]:

@@ -22,7 +22,8 @@ from app.models import CQCRating, FundingRoute
 from app.services import ranking
 from app.services.search import bitsets
 from app.services.search.cache import LRU
-from app.services.search.schema import FUNDING_BITS, RATING_CODES, TEXT_FIELDS
+from app.services.search.params import REVIEW_SORT_WEIGHT
+from app.services.search.schema import A_REVIEWS, FUNDING_BITS, RATING_CODES, TEXT_FIELDS
 from app.services.search.scoring import NO_QUALITY
 from app.services.search.segment import Segment, shifted
 
@@ -57,6 +58,7 @@ class Snapshot:
         self._rankings: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
         self._deleted_totals: dict | None = None
+        self._review_keys: array | None = None
 
     def ranking(self, lots: Mapping[int, ranking.LotInfo], make: Callable[[Snapshot, Mapping[int, ranking.LotInfo]], T]) -> T:
         """Ranks and order for the lots' current settings (read from the database for
@@ -73,24 +75,31 @@ class Snapshot:
 
     def deleted_totals(self) -> dict:
         """What the deleted documents took with them: per lot (rated quality total, rated
-        count, members), and over everything (rated quality total, rated count)."""
+        count, members, review rating total, review count), and over everything (rated
+        quality total, rated count; review rating total, review count)."""
         if self._deleted_totals is None:
             lots: dict[int, list[int]] = {}
             rated = [0, 0]
+            reviews = [0, 0]
             for (seg, _, _), deleted in zip(self.leaves, self.deleted):
                 for n in deleted:
                     q = seg.quality[n]
                     lot = seg.first_lot[n]
                     if lot:
-                        entry = lots.setdefault(lot, [0, 0, 0])
+                        entry = lots.setdefault(lot, [0, 0, 0, 0, 0])
                         entry[2] += 1
+                        entry[3] += seg.attrs[n][A_REVIEWS][0]
+                        entry[4] += seg.attrs[n][A_REVIEWS][1]
                         if q != NO_QUALITY:
                             entry[0] += q
                             entry[1] += 1
                     if q != NO_QUALITY and seg.ids[n]:
                         rated[0] += q
                         rated[1] += 1
-            self._deleted_totals = {"lots": {k: tuple(v) for k, v in lots.items()}, "rated": tuple(rated)}
+                    if seg.ids[n]:
+                        reviews[0] += seg.attrs[n][A_REVIEWS][0]
+                        reviews[1] += seg.attrs[n][A_REVIEWS][1]
+            self._deleted_totals = {"lots": {k: tuple(v) for k, v in lots.items()}, "rated": tuple(rated), "reviews": tuple(reviews)}
         return self._deleted_totals
 
     def cached(self, key, make: Callable[[], int]) -> int:
@@ -158,6 +167,28 @@ class Snapshot:
     def rating_at_least(self, rating: CQCRating) -> int:
         code = RATING_CODES[rating]
         return self.combined(("rating", code), lambda seg: bitsets.from_byte_column(seg.col_rating, set(range(code, 5))))
+
+    def review_at_least(self, stars: int) -> int:
+        """Services whose reviews average ``stars`` or more, as the average is shown."""
+        return self.combined(("review", stars), lambda seg: bitsets.from_byte_column(seg.col_review, set(range(10 * stars, 51))))
+
+    def review_keys(self) -> array:
+        """Each document's place in the order "reviews, highest first" (smaller first): a
+        Bayesian average of its reviews, weighed with the average of every listed service's
+        reviews as if that were REVIEW_SORT_WEIGHT reviews more, so a couple of 5-star
+        reviews do not outrank many 4.8s; services with no reviews after all that have."""
+        with self._lock:
+            if self._review_keys is None:
+                self._review_keys = self._make_review_keys()
+            return self._review_keys
+
+    def _make_review_keys(self) -> array:
+        removed = self.deleted_totals()["reviews"]
+        total = sum(seg.reviews[0] for seg, _, _ in self.leaves) - removed[0]
+        count = sum(seg.reviews[1] for seg, _, _ in self.leaves) - removed[1]
+        # Each segment keeps its keys for this overall average: an edit that leaves the
+        # reviews as they were (most edits) reuses every large segment's keys.
+        return _joined(array("q"), (seg.review_keys(REVIEW_SORT_WEIGHT, total, count) for seg, _, _ in self.leaves))
 
     def rating_exactly(self, code: int) -> int:
         return self.combined(("rating=", code), lambda seg: bitsets.from_byte_column(seg.col_rating, {code}))
