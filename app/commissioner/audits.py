@@ -1,8 +1,9 @@
 """Proportionate audit (/commissioner/audits): each year's balance checks of every budget,
-and the year's sample (a reproducible random share plus every flagged budget, each with why
-it was chosen), drawn here or by `flask audits sample --year YYYY`; then each audit worked on
-its own page: questions to the person, findings, time, and the outcome (which may recover
-unspent money). Commissioners act; admins look."""
+and the year's sample (a reproducible random share plus every budget with a risk flag or a
+finance check asked for, each with why it was chosen), drawn here or by `flask audits
+sample --year YYYY`; then each audit worked on its own page: questions to the person,
+findings, time, and the outcome (which may recover unspent money). Commissioners act;
+admins look."""
 
 from __future__ import annotations
 
@@ -184,7 +185,7 @@ def close_audit(audit_id: int):
         audits.close(found.id, outcome=form.outcome.data, findings=form.findings.data, recover_pence=recover, by=current_user)
 
     def to_the_sample(found):
-        return url_for("commissioner.audit_sample", year=found.sample.year)
+        return url_for("commissioner.audit_sample", year=found.year)
 
     return _act(audit_id, CloseForm(), "close", close, "The audit is closed and the person told.", after=to_the_sample)
 

@@ -160,7 +160,8 @@ def test_the_years_report_sets_the_audits_against_checking_everyone_quarterly(ap
     considered = sample.budgets_considered
     assert (report.closed, report.minutes_spent, report.minutes_per_check, report.minutes_assumed) == (1, 50, 50, False)
     assert report.recovered_pence == 10_000 and report.outcomes[AuditOutcome.RECOVERED] == 1
-    assert report.at_random + report.flagged_only == report.audits == len(sample.audits)
+    assert report.at_random + report.not_at_random == report.audits == len(sample.audits)
+    assert (report.risk_flagged, report.asked_for) == (1, 0)  # the hoarder's unspent money; nobody asked
     assert report.quarterly_minutes == considered * 4 * 50 and report.sample_minutes == report.audits * 50
     assert report.minutes_saved == (considered * 4 - report.audits) * 50
     audits.undo_recovery(found.id, reason="Given back", by=commissioner)
@@ -199,4 +200,7 @@ def test_anyone_involved_asks_for_a_finance_check_and_the_sample_takes_it_in(
     sample = audits.draw(uk_today().year, by=make_commissioner(), seed=1)
     mine = [a for a in audits.audits_of(uk_today().year) if a.budget_id == budget.id]
     assert [a.id for a in mine] == [found.id] and mine[0].sample_id == sample.id
-    assert audits.year_report(uk_today().year).audits == len(audits.audits_of(uk_today().year))
+    report = audits.year_report(uk_today().year)
+    assert report.audits == len(audits.audits_of(uk_today().year))
+    # Four requests, one audit asked for: a reason of its own, not a risk flag.
+    assert (report.asked_for, report.risk_flagged) == (1, 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from app.uk_time import uk_today
-from tests.helpers import h1, post_form, table_rows, visible_text
+from tests.helpers import h1, post_form, summary_rows, table_rows, visible_text
 
 STARTED = uk_today() - dt.timedelta(days=40)
 
@@ -137,3 +137,37 @@ def test_a_finance_check_is_asked_for_from_the_persons_the_providers_and_the_cou
     assert response.headers["Location"].endswith(f"/commissioner/audits/{found.id}")
     text = visible_text(council.get(f"/commissioner/audits?year={found.year}"))
     assert "A visit shows twice on my statement" in text and "Two visits were cancelled but still held" in text
+
+
+def test_a_finance_check_asked_for_is_counted_apart_from_the_risk_flags(app, client, login, make_budget, make_commissioner):
+    """Three budgets: Bea's holds too much unspent money (a risk flag) and the council asked
+    for a finance check of it as well; Cal asked for a check of his own (no risk flag); Dee
+    has neither. The page counts one risk flag and two finance checks, and the year's report
+    sets the audits drawn at random apart from the rest."""
+    from app.services import audits
+
+    year = STARTED.year
+    bea = make_budget(amount=28_000, starts_on=STARTED, periods=3)
+    cal = make_budget(amount=28_000, starts_on=STARTED)
+    make_budget(amount=28_000, starts_on=STARTED)
+    commissioner = make_commissioner()
+    asked = audits.ask_for_check(cal, reason="A payment I do not recognise", by=cal.citizen)
+    audits.ask_for_check(bea, reason="Following up a complaint", by=commissioner)
+    login(client, commissioner)
+
+    page_before = client.get(f"/commissioner/audits/{asked.id}")  # asked for before the sample is drawn
+    assert page_before.status_code == 200 and f"Back to the {asked.year} audits" in visible_text(page_before)
+
+    audits.draw(year, by=commissioner, seed=4)
+    report = audits.year_report(year)
+    response = client.get(f"/commissioner/audits?year={year}")
+    rows = summary_rows(response)
+    assert rows["With a risk flag"] == "1" and rows["Finance checks asked for"] == "2"
+    assert (report.risk_flagged, report.asked_for) == (1, 2)
+    assert rows["Budgets to audit"] == f"{report.audits} of 3" and rows["Drawn at random"].startswith(f"{report.at_random} (10%, seed 4)")
+    assert rows["Audits"] == (
+        f"{report.audits} ({report.at_random} drawn at random, {report.not_at_random} only for a risk flag or a finance check asked for)"
+    )
+    why = {row[0]: row[2] for row in table_rows(response) if len(row) == 4}
+    assert "unspent" in why[bea.public_id] and "Asked for by the council" in why[bea.public_id]
+    assert "Asked for by the person" in why[cal.public_id] and "unspent" not in why[cal.public_id]

@@ -3,12 +3,13 @@ everyone, a 10% annual audit and checks where there is risk, instead of quarterl
 everyone).
 
 balance_checks  every budget's yearly balance check from the ledger
+budget_figures  many budgets' figures at once (what budgets.summary says of each)
 flags           the risk flags, each with its reason
 sampling        the year's sample: a reproducible random share plus every flagged budget
 working         opening an audit, questions to the person and their answers, findings and time
 closing         the outcome, and recovering unspent money to the council
-report          how a year's audit went, beside checking everyone quarterly
-requests        finance checks anyone involved can ask for
+report          how a year's audit went and why each audit is there, beside quarterly checks
+requests        finance checks anyone involved can ask for (a reason of their own, not a risk flag)
 """
 
 from app.services.audits.balance_checks import budgets_in, check_year, checks_of

@@ -1,6 +1,9 @@
 """Closing an audit with its outcome, and recovering unspent money: a ledger adjustment from
 the budget's available money back to the council's funding (the person sees it on their
-statement), made once per audit, and given back by a reversal if it was a mistake."""
+statement), made once per audit, and given back by a reversal if it was a mistake.
+
+Closing takes the budget's lock, then claims the audit in one conditional UPDATE before any
+money moves: of two people closing at once, one closes it and the other is told it is closed."""
 
 from __future__ import annotations
 
@@ -40,9 +43,8 @@ def close(
         raise ValidationError({"findings": f"Enter {MAX_FINDINGS:,} characters or fewer"})
     with write_transaction():
         budget = budgets.lock_budget(found.budget_id)
-        recovered, transaction_id = 0, None
-        if outcome is AuditOutcome.RECOVERED:
-            recovered, transaction_id = _recover(found, budget, recover_pence, by=by, now=now)
+        # Closing is claimed first, in one conditional UPDATE: of two people closing at once,
+        # the second waits here on the audit's row and finds it closed, before any money moves.
         closed = db.session.execute(
             update(BudgetAudit)
             .where(BudgetAudit.id == found.id, BudgetAudit.status != AuditStatus.CLOSED)
@@ -50,8 +52,6 @@ def close(
                 status=AuditStatus.CLOSED.value,
                 outcome=outcome.value,
                 findings=text,
-                recovered_pence=recovered,
-                recovery_transaction_id=transaction_id,
                 closed_at=now,
                 closed_by_id=by.id,
                 opened_at=db.func.coalesce(BudgetAudit.opened_at, now),
@@ -60,6 +60,12 @@ def close(
         ).rowcount
         if closed != 1:
             raise Conflict("This audit is closed already")
+        db.session.refresh(found)  # as it is now, under its lock (time recorded meanwhile)
+        recovered = 0
+        if outcome is AuditOutcome.RECOVERED:
+            recovered, transaction_id = _recover(found, budget, recover_pence, by=by, now=now)
+            recovery = {"recovered_pence": recovered, "recovery_transaction_id": transaction_id}
+            db.session.execute(update(BudgetAudit).where(BudgetAudit.id == found.id).values(**recovery))
         after = {"outcome": outcome.value, "recovered_pence": recovered, "minutes_spent": found.minutes_spent}
         audit.record(by, "audit.closed", "budget_audit", found.id, after=after, note=text, at=now)
         notifications.notify(
@@ -88,7 +94,7 @@ def _recover(found: BudgetAudit, budget, amount, *, by: User, now: dt.datetime) 
         cause=(RECOVERY_CAUSE, found.id),
         actor=Actor.person(by),
         effective_at=now,
-        memo=f"Unspent money recovered after the council's {found.sample.year} audit of this budget",
+        memo=f"Unspent money recovered after the council's {found.year} audit of this budget",
     )
     audit.record(
         by, "audit.money_recovered", "personal_budget", budget.id, after={"amount_pence": amount, "transaction": transaction.id}, at=now

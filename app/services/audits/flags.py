@@ -32,7 +32,8 @@ from app.models import (
     TransactionKind,
     VisitStatus,
 )
-from app.services import budgets, council
+from app.services import council
+from app.services.audits.budget_figures import figures_of
 from app.uk_time import local_midnight
 
 LATE_CANCELLATIONS = 3
@@ -64,9 +65,10 @@ def flags_for(chosen: Iterable[PersonalBudget], year: int) -> Flags:
 
 def _unspent(chosen: list[PersonalBudget]):
     weeks = council.current().unspent_weeks_threshold
+    figures = figures_of(budget.id for budget in chosen)
     for budget in chosen:
         limit = budget.amount_per_period_pence * weeks // 4
-        available = budgets.summary(budget).available_pence
+        available = figures[budget.id].available_pence
         if available > limit:
             reason = f"{format_pence(available)} unspent: more than {weeks} weeks' worth ({format_pence(limit)})"
             yield budget.id, ("unspent", reason)

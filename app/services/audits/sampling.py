@@ -1,7 +1,7 @@
 """The year's audit sample: a random share of the year's budgets (the council's setting),
 drawn with a seed that is kept, so anyone can draw it again and get the same budgets, plus
-every budget with a risk flag. Drawn once a year (drawing again returns the same sample);
-every budget's balance check is made first."""
+every budget with a risk flag; the year's finance checks asked for join it. Drawn once a
+year (drawing again returns the same sample); every budget's balance check is made first."""
 
 from __future__ import annotations
 

@@ -49,6 +49,13 @@ def _not_closed(found: BudgetAudit) -> None:
         raise Conflict("This audit is closed")
 
 
+def _still_open(change) -> None:
+    """Make ``change`` (an UPDATE of one audit) only if the audit is not closed: someone may
+    have closed it since it was read, and a closed audit's findings and status stay as closed."""
+    if db.session.execute(change.where(BudgetAudit.status != AuditStatus.CLOSED)).rowcount != 1:
+        raise Conflict("This audit is closed")
+
+
 def open_audit(audit_id: int, *, by: User, now: dt.datetime | None = None) -> BudgetAudit:
     now = now or utcnow()
     with write_transaction():
@@ -72,9 +79,9 @@ def ask(audit_id: int, *, question: str | None, by: User, now: dt.datetime | Non
     text = _text(question, "question", missing="Enter the question for the person", longest=MAX_TEXT)
     open_audit(audit_id, by=by, now=now)
     with write_transaction():
+        _still_open(update(BudgetAudit).where(BudgetAudit.id == found.id).values(status=AuditStatus.WAITING.value))
         asked = AuditQuestion(audit_id=found.id, question=text, asked_at=now, asked_by_id=by.id)
         db.session.add(asked)
-        db.session.execute(update(BudgetAudit).where(BudgetAudit.id == found.id).values(status=AuditStatus.WAITING.value))
         budget = found.budget
         notifications.notify(
             budget.citizen,
@@ -143,7 +150,7 @@ def record(audit_id: int, *, findings: str | None, minutes, by: User, now: dt.da
     minutes = _minutes(minutes)
     open_audit(audit_id, by=by, now=now)
     with write_transaction():
-        db.session.execute(
+        _still_open(
             update(BudgetAudit).where(BudgetAudit.id == found.id).values(findings=text, minutes_spent=BudgetAudit.minutes_spent + minutes)
         )
     db.session.refresh(found)
