@@ -258,11 +258,13 @@ def audits_sample(year: int, seed: int | None) -> None:
     except DomainError as error:
         raise click.ClickException(str(error)) from None
     at_random = sum(1 for a in sample.audits if a.at_random)
-    flagged = sum(1 for a in sample.audits if a.flags)
+    flagged = sum(1 for a in sample.audits if any(flag.code != audits.REQUESTED for flag in a.flags))
+    asked = sum(1 for a in sample.audits if any(flag.code == audits.REQUESTED for flag in a.flags))
     checks = audits.checks_of(year)
     click.echo(
         f"Audit sample for {year}: {len(sample.audits)} of {sample.budgets_considered} budgets "
-        f"({at_random} at random, {sample.share_percent}% with seed {sample.seed}; {flagged} flagged). "
+        f"({at_random} at random, {sample.share_percent}% with seed {sample.seed}; {flagged} with a risk flag; "
+        f"{asked} finance checks asked for). "
         f"Balance checks: {len(checks)}, {sum(1 for c in checks if not c.balances)} that do not add up."
     )
     for picked in sample.audits:

@@ -38,7 +38,10 @@ def test_the_command_draws_the_sample_once_and_prints_why(app, runner, make_budg
     year = STARTED.year
     first = runner.invoke(args=["audits", "sample", "--year", str(year), "--seed", "7"])
     assert first.exit_code == 0, first.output
-    assert f"Audit sample for {year}: 1 of 1 budgets (1 at random, 10% with seed 7; 1 flagged)" in first.output
+    assert (
+        f"Audit sample for {year}: 1 of 1 budgets (1 at random, 10% with seed 7; 1 with a risk flag; 0 finance checks asked for)"
+        in first.output
+    )
     assert "drawn at random; " in first.output and "unspent" in first.output
     again = runner.invoke(args=["audits", "sample", "--year", str(year)])
     assert again.output.splitlines()[0] == first.output.splitlines()[0]  # drawn once: the same sample

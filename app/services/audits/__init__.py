@@ -16,7 +16,7 @@ from app.services.audits.balance_checks import budgets_in, check_year, checks_of
 from app.services.audits.closing import close, recovery_given_back, undo_recovery
 from app.services.audits.flags import CARD_FAILURES, LATE_CANCELLATIONS, flags_for
 from app.services.audits.report import ASSUMED_MINUTES, AuditReport, year_report
-from app.services.audits.requests import ask_for_check, open_audit_of, who_asks
+from app.services.audits.requests import REQUESTED, ask_for_check, open_audit_of, who_asks
 from app.services.audits.sampling import audits_of, choose, draw, sample_for, share_percent
 from app.services.audits.working import MAX_FINDINGS, MAX_TEXT, answer, ask, get_audit, open_audit, open_questions, record
 from app.services.facade import seal
@@ -27,6 +27,7 @@ __all__ = [
     "LATE_CANCELLATIONS",
     "MAX_FINDINGS",
     "MAX_TEXT",
+    "REQUESTED",
     "AuditReport",
     "answer",
     "ask",
