@@ -146,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.commissioner import bp as commissioner_bp
     from app.commissioner import budgets as commissioner_budgets  # noqa: F401
     from app.commissioner import market as commissioner_market  # noqa: F401
+    from app.commissioner import needs_vocabulary as commissioner_needs_vocabulary  # noqa: F401
     from app.commissioner import payment_runs as commissioner_payment_runs  # noqa: F401
     from app.commissioner import position as commissioner_position  # noqa: F401
     from app.commissioner import reference_rates as commissioner_reference_rates  # noqa: F401

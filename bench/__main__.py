@@ -3,7 +3,7 @@ is not a test and asserts nothing.
 
 For each size (10,000 and 100,000 services by default, from a tenth as many providers):
 generates a synthetic market in its own database, builds the search index (timed), then
-measures p50/p95 latency of six typical searches at the service layer (printed at once)
+measures p50/p95 latency of nine typical searches at the service layer (printed at once)
 and over HTTP through gunicorn on a loopback port, beside a minimal route that renders
 base.html in the same gunicorn, so the ratio is measured in one run. It checks that the
 page finds the same totals as the service layer for the same search, times how long an
@@ -40,7 +40,7 @@ OUT = ROOT / "bench" / "out"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_search"
 TARGETS = {10_000: (50, None), 100_000: (250, 60)}  # HTTP p95 ms, index build s
 
-# Six typical searches; those with a postcode go round many districts, so no two
+# Nine typical searches; those with a postcode go round many districts, so no two
 # consecutive requests are the same search.
 SEARCHES = [
     ("home care near a postcode, 10 miles", {"q": "home care", "radius_miles": "10"}, True),
@@ -57,6 +57,16 @@ SEARCHES = [
         False,
     ),
     ("'care', reviews 4 stars or more, best reviewed first", {"q": "care", "min_review_rating": "4", "sort": "reviews"}, False),
+    ("everyday words: 'my dad needs help with a bath', near", {"q": "my dad needs help with a bath", "radius_miles": "10"}, True),
+    (
+        "a long description of many needs (most of the words)",
+        {
+            "q": "my husband had a stroke and is lonely at home all day, I am worn out looking after him, "
+            "he cannot get in the bath and the garden is a mess, he needs his tablets and a lift to the hospital"
+        },
+        False,
+    ),
+    ("nothing found, 5 miles: the broader search is worked out", {"q": "zeppelin lessons", "radius_miles": "5"}, True),
 ]
 
 

@@ -1,6 +1,7 @@
 """A synthetic regional care market for the search benchmark: N services from N/10
 providers over 400 postcode districts, shaped like the demo market (same kinds of
-services, prices, hours, CQC ratings and framework lots), written with bulk inserts."""
+services, prices, hours, CQC ratings, framework lots and people supported), written with
+bulk inserts."""
 
 from __future__ import annotations
 
@@ -18,13 +19,15 @@ from app.models import (
     Framework,
     FrameworkLot,
     FrameworkMembership,
+    PeopleGroup,
     PostcodeDistrict,
     Provider,
     ProviderArea,
     Service,
     ServiceHours,
+    SupportedGroup,
 )
-from app.services.demo.catalogue import KIND_SUFFIXES, PLACE_NAMES, PROVIDER_KINDS, RATING_SEQUENCE
+from app.services.demo.catalogue import KIND_SUFFIXES, KIND_SUPPORTS, PLACE_NAMES, PROVIDER_KINDS, RATING_SEQUENCE
 from app.services.demo.service_templates import CATEGORY_SERVICES, HOURS
 from app.services.geo import miles_between
 
@@ -123,8 +126,9 @@ def generate(services: int, *, seed: int = 7, progress=print) -> dict:
     _bulk(conn, FrameworkMembership, membership_rows)
     progress(f"  {n_providers:,} providers, {len(area_rows):,} areas, {len(membership_rows):,} framework memberships")
 
-    service_rows, hour_rows = [], []
+    service_rows, hour_rows, support_rows = [], [], []
     said = random.Random(seed + 1)  # reviews: their own generator, so the rest of the market is as before
+    who = random.Random(seed + 2)  # people supported: their own generator too
     for sid in range(1, services + 1):
         pid = (sid - 1) % n_providers + 1
         kind = kinds_of[pid - 1]
@@ -158,9 +162,11 @@ def generate(services: int, *, seed: int = 7, progress=print) -> dict:
             {"service_id": sid, "weekday": d, "opens_at": dt.time.fromisoformat(opens), "closes_at": dt.time.fromisoformat(closes)}
             for d in days
         )
+        support_rows.extend({"service_id": sid, "people_group": group} for group in _supports(who, kind, template.supports))
     _bulk(conn, Service, service_rows)
     _bulk(conn, ServiceHours, hour_rows)
-    progress(f"  {services:,} services, {len(hour_rows):,} opening-hours rows")
+    _bulk(conn, SupportedGroup, support_rows)
+    progress(f"  {services:,} services, {len(hour_rows):,} opening-hours rows, {len(support_rows):,} groups of people supported")
     if db.session.get_bind().dialect.name == "postgresql":
         for table in ("providers", "services", "service_hours", "framework_memberships"):
             conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
@@ -178,6 +184,18 @@ def _reviews(rng: random.Random) -> dict[str, int]:
         return {"review_count": 0, "review_sum": 0}
     count = rng.randint(1, 60)
     return {"review_count": count, "review_sum": min(5 * count, max(count, round(count * rng.triangular(1, 5, 4.3))))}
+
+
+def _supports(rng: random.Random, kind: str, groups: tuple[str, ...]) -> list[str]:
+    """Who a service supports: its kind's groups, as in the demo, now and then one fewer or
+    one more."""
+    chosen = list(dict.fromkeys(groups + KIND_SUPPORTS.get(kind, ())))
+    if len(chosen) > 1 and rng.random() < 0.2:
+        chosen.pop(rng.randrange(len(chosen)))
+    extra = rng.choice([g.value for g in PeopleGroup])
+    if rng.random() < 0.2 and extra not in chosen:
+        chosen.append(extra)
+    return chosen
 
 
 def _bulk(conn, model, rows: list[dict], chunk: int = 20_000) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from app.models import MAX_PRICE_PENCE, CQCRating, FundingRoute, PriceUnit
+from app.models import MAX_PRICE_PENCE, CQCRating, FundingRoute, PeopleGroup, PriceUnit
 from app.services.geo import INWARD_CODE
 from app.services.search import params as sp
 
@@ -30,6 +30,24 @@ def _quality_parameters() -> list[dict]:
             {"type": "integer", "enum": list(sp.REVIEW_RATING_CHOICES)},
         ),
     ]
+
+
+def _supports_parameter() -> dict:
+    groups = "; ".join(f"`{g.value}`: {g.label}" for g in PeopleGroup)
+    return _parameter(
+        "supports",
+        f"A group of people the service's provider must say it supports (CQC's service user bands and specialisms): {groups}.",
+        {"type": "string", "enum": [g.value for g in PeopleGroup]},
+    )
+
+
+def _supports_schema() -> dict:
+    return {
+        "type": "array",
+        "description": "The groups of people its provider says it supports, in the order of the `supports` parameter's list.",
+        "items": {"type": "string", "enum": [g.value for g in PeopleGroup]},
+        "uniqueItems": True,
+    }
 
 
 def _parameters(categories: list[str], districts: list[str]) -> list[dict]:
@@ -64,6 +82,7 @@ def _parameters(categories: list[str], districts: list[str]) -> list[dict]:
         ),
         *_quality_parameters(),
         _parameter("funding", "A way of paying the service must accept.", {"type": "string", "enum": [r.value for r in FundingRoute]}),
+        _supports_parameter(),
         _parameter(
             "day",
             "A day the service must run on. Repeat it (or separate days with commas) for several days: services must run on all of them.",
@@ -164,6 +183,63 @@ def _rank_schema() -> dict:
     }
 
 
+def _reviews_schema() -> dict:
+    return {
+        "type": "object",
+        "description": "Its published reviews by people who used it.",
+        "required": ["count", "average"],
+        "properties": {
+            "count": {"type": "integer", "minimum": 0},
+            "average": {"type": ["number", "null"], "minimum": 1, "maximum": 5, "description": "To one decimal place."},
+        },
+    }
+
+
+def _matching_properties() -> dict:
+    """How a result matched the words: all of them or most, and the needs it meets."""
+    return {
+        "matches_every_word": {
+            "type": "boolean",
+            "description": "False for a service that matches most of the words but not all (shown after every one that matches all).",
+        },
+        "meets": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "The needs searched for in everyday words that it meets, like 'help with washing and bathing'.",
+        },
+    }
+
+
+def _words_properties() -> dict:
+    """What became of the words: a suggested or applied spelling, how many matched them all,
+    and, when nothing was found, the nearest broader search."""
+    return {
+        "did_you_mean": {**_NULLABLE_STRING, "description": "The words with misspellings corrected, when that finds something."},
+        "corrected_to": {
+            **_NULLABLE_STRING,
+            "description": "The words as typed found nothing, so these are the results for this corrected spelling.",
+        },
+        "every_word_total": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "How many results match every word; when fewer than a page do, those matching most of the words "
+            "follow them and count in `total`.",
+        },
+        "broader": {
+            "description": "When nothing is found: the nearest broader search that finds something (`query` in these "
+            "parameters, its `total`, and what was changed, in words), or null.",
+            "oneOf": [
+                {
+                    "type": "object",
+                    "required": ["query", "total", "change"],
+                    "properties": {"query": {"type": "object"}, "total": {"type": "integer", "minimum": 1}, "change": {"type": "string"}},
+                },
+                {"type": "null"},
+            ],
+        },
+    }
+
+
 def _service_schema() -> dict:
     return {
         "type": "object",
@@ -182,7 +258,10 @@ def _service_schema() -> dict:
             "reviews",
             "funding",
             "days",
+            "supports",
             "framework",
+            "matches_every_word",
+            "meets",
         ],
         "properties": {
             "id": {"type": "integer"},
@@ -210,18 +289,12 @@ def _service_schema() -> dict:
                 "description": "Based further away than radius_miles, but serves the postcode's district.",
             },
             "cqc_rating": {"type": ["string", "null"], "enum": [r.value for r in CQCRating] + [None]},
-            "reviews": {
-                "type": "object",
-                "description": "Its published reviews by people who used it.",
-                "required": ["count", "average"],
-                "properties": {
-                    "count": {"type": "integer", "minimum": 0},
-                    "average": {"type": ["number", "null"], "minimum": 1, "maximum": 5, "description": "To one decimal place."},
-                },
-            },
+            "reviews": _reviews_schema(),
             "funding": {"type": "array", "items": {"type": "string", "enum": [r.value for r in FundingRoute]}},
             "days": {"type": "array", "items": {"type": "string", "enum": list(sp.DAY_VALUES)}},
+            "supports": _supports_schema(),
             "framework": {"oneOf": [{"$ref": "#/components/schemas/FrameworkRank"}, {"type": "null"}]},
+            **_matching_properties(),
         },
     }
 
@@ -230,14 +303,26 @@ def _results_schema() -> dict:
     string_value = {"type": "string"}
     return {
         "type": "object",
-        "required": ["total", "page", "pages", "per_page", "query", "did_you_mean", "location", "results", "facets"],
+        "required": [
+            "total",
+            "page",
+            "pages",
+            "per_page",
+            "query",
+            "did_you_mean",
+            "corrected_to",
+            "location",
+            "results",
+            "every_word_total",
+            "broader",
+            "facets",
+        ],
         "properties": {
             "total": {"type": "integer", "minimum": 0},
             "page": {"type": "integer", "minimum": 1},
             "pages": {"type": "integer", "minimum": 1},
             "per_page": {"type": "integer", "const": sp.PER_PAGE},
             "query": {"type": "object", "description": "The search as understood, without defaults."},
-            "did_you_mean": {**_NULLABLE_STRING, "description": "The words with misspellings corrected, when that finds something."},
             "location": {
                 "oneOf": [
                     {
@@ -249,10 +334,11 @@ def _results_schema() -> dict:
                 ]
             },
             "results": {"type": "array", "maxItems": sp.PER_PAGE, "items": {"$ref": "#/components/schemas/Service"}},
+            **_words_properties(),
             "facets": {
                 "type": "object",
                 "description": "How many results each choice would give, with the other filters as they are.",
-                "required": ["category", "funding", "day", "min_cqc_rating", "min_review_rating", "framework_only"],
+                "required": ["category", "funding", "day", "min_cqc_rating", "min_review_rating", "framework_only", "supports"],
                 "properties": {
                     "category": {"type": "array", "items": _facet_value(string_value)},
                     "funding": {"type": "array", "items": _facet_value({"type": "string", "enum": [r.value for r in FundingRoute]})},
@@ -263,6 +349,7 @@ def _results_schema() -> dict:
                         "type": "array",
                         "items": _facet_value({"type": "string", "enum": [str(n) for n in sp.REVIEW_RATING_CHOICES]}),
                     },
+                    "supports": {"type": "array", "items": _facet_value({"type": "string", "enum": [g.value for g in PeopleGroup]})},
                 },
             },
         },

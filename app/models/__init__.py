@@ -59,6 +59,7 @@ from app.models.market import (  # noqa: F401
     TurnedAwayRequest,
     WayOfPaying,
 )
+from app.models.needs import CouncilNeedWord  # noqa: F401
 from app.models.notifications import Notification  # noqa: F401
 from app.models.payment_runs import (  # noqa: F401
     BankAccountStatus,
@@ -94,10 +95,12 @@ from app.models.services import (  # noqa: F401
     WEEKDAYS,
     Category,
     FundingRoute,
+    PeopleGroup,
     PriceUnit,
     Service,
     ServiceHours,
     ServiceStatus,
+    SupportedGroup,
 )
 from app.models.users import (  # noqa: F401
     CitizenFunding,

@@ -13,7 +13,7 @@ from app.database import UTCDateTime, utcnow
 from app.extensions import db
 from app.models.base import enum_column
 from app.models.providers import CQCRating
-from app.models.services import FundingRoute
+from app.models.services import FundingRoute, PeopleGroup
 
 # A 64-bit key that is still SQLite's auto-incrementing rowid.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -65,6 +65,7 @@ class SearchLog(db.Model):
     max_price_pence: Mapped[int | None] = mapped_column(Integer)
     min_cqc_rating: Mapped[CQCRating | None] = mapped_column(enum_column(CQCRating, "search_min_cqc_rating"))
     funding: Mapped[FundingRoute | None] = mapped_column(enum_column(FundingRoute, "search_funding_route"))
+    supports: Mapped[PeopleGroup | None] = mapped_column(enum_column(PeopleGroup, "search_people_group"))
     days: Mapped[str] = mapped_column(String(60), nullable=False, default="")  # "saturday,sunday"
     framework_only: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     sort: Mapped[str] = mapped_column(String(20), nullable=False, default="best_match")

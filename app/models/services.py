@@ -1,4 +1,4 @@
-"""Service listings and the category taxonomy."""
+"""Service listings, the category taxonomy and who a listing supports."""
 
 from __future__ import annotations
 
@@ -91,6 +91,46 @@ _FUNDING_LABELS = {
     FundingRoute.SELF_FUNDER: "Paying for yourself",
 }
 
+
+class PeopleGroup(str, enum.Enum):
+    """A group of people a service is set up to support: CQC's service user bands and
+    specialisms, in plain English (services/people_supported.py reads CQC's own names).
+    People see them in this order, and search keeps them as bits in this order, so a new
+    group goes at the end."""
+
+    OLDER_PEOPLE = "older_people"
+    YOUNGER_ADULTS = "younger_adults"
+    CHILDREN = "children"
+    DEMENTIA = "dementia"
+    LEARNING_DISABILITIES = "learning_disabilities"
+    AUTISM = "autism"
+    MENTAL_HEALTH = "mental_health"
+    PHYSICAL_DISABILITIES = "physical_disabilities"
+    SENSORY_IMPAIRMENTS = "sensory_impairments"
+    SUBSTANCE_MISUSE = "substance_misuse"
+    EATING_DISORDERS = "eating_disorders"
+    END_OF_LIFE = "end_of_life"
+
+    @property
+    def label(self) -> str:
+        return _GROUP_LABELS[self]
+
+
+_GROUP_LABELS = {
+    PeopleGroup.OLDER_PEOPLE: "Older people (65 and over)",
+    PeopleGroup.YOUNGER_ADULTS: "Younger adults (18 to 64)",
+    PeopleGroup.CHILDREN: "Children and young people (0 to 18)",
+    PeopleGroup.DEMENTIA: "People living with dementia",
+    PeopleGroup.LEARNING_DISABILITIES: "Learning disabilities",
+    PeopleGroup.AUTISM: "Autistic people",
+    PeopleGroup.MENTAL_HEALTH: "Mental health conditions",
+    PeopleGroup.PHYSICAL_DISABILITIES: "Physical disabilities",
+    PeopleGroup.SENSORY_IMPAIRMENTS: "Sensory impairments (sight or hearing)",
+    PeopleGroup.SUBSTANCE_MISUSE: "People who misuse drugs or alcohol",
+    PeopleGroup.EATING_DISORDERS: "Eating disorders",
+    PeopleGroup.END_OF_LIFE: "End of life care",
+}
+
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -151,6 +191,7 @@ class Service(TimestampMixin, db.Model):
         cascade="all, delete-orphan",
         order_by="(ServiceHours.weekday, ServiceHours.opens_at)",
     )
+    supported_groups: Mapped[list[SupportedGroup]] = relationship(back_populates="service", cascade="all, delete-orphan")
 
     @property
     def funding_routes(self) -> list[FundingRoute]:
@@ -158,6 +199,12 @@ class Service(TimestampMixin, db.Model):
 
     def accepts(self, route: FundingRoute) -> bool:
         return bool(getattr(self, route.column))
+
+    @property
+    def people_supported(self) -> list[PeopleGroup]:
+        """Who the service is set up to support, in the order people see the groups in."""
+        declared = {row.people_group for row in self.supported_groups}
+        return [group for group in PeopleGroup if group in declared]
 
     @property
     def is_published(self) -> bool:
@@ -194,3 +241,17 @@ class ServiceHours(db.Model):
     @property
     def overnight(self) -> bool:
         return self.closes_at < self.opens_at
+
+
+class SupportedGroup(db.Model):
+    """One group of people a service is set up to support: a listing has none or several,
+    each once."""
+
+    __tablename__ = "service_people_supported"
+    __table_args__ = (UniqueConstraint("service_id", "people_group"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), nullable=False)
+    people_group: Mapped[PeopleGroup] = mapped_column(enum_column(PeopleGroup, "people_group"), nullable=False)
+
+    service: Mapped[Service] = relationship(back_populates="supported_groups")

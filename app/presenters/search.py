@@ -126,7 +126,10 @@ def result_json(item: ResultItem) -> dict:
         "reviews": {"count": item.review_count, "average": float(item.review_average) if item.review_average else None},
         "funding": [route.value for route in item.funding_routes],
         "days": [DAY_VALUES[d] for d in item.days],
+        "supports": [group.value for group in item.supports],
         "framework": item.rank.as_dict() if item.rank else None,
+        "matches_every_word": item.every_word,
+        "meets": list(item.meets),
     }
 
 
@@ -139,7 +142,14 @@ def results_json(results: SearchResults) -> dict:
         "per_page": page.per_page,
         "query": results.params.as_args(),
         "did_you_mean": results.did_you_mean,
+        "corrected_to": results.corrected_to,
         "location": ({"postcode_district": results.location.district, "town": results.location.town} if results.location else None),
         "results": [result_json(item) for item in page.items],
+        "every_word_total": results.every_word_total,
+        "broader": (
+            {"query": results.broader.params.as_args(), "total": results.broader.total, "change": results.broader.change}
+            if results.broader
+            else None
+        ),
         "facets": results.facets.as_dict(),
     }

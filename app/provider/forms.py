@@ -10,7 +10,7 @@ from app.forms import (
     text_field,
     textarea_field,
 )
-from app.models import WEEKDAYS, FundingRoute, OrgRole, PriceUnit
+from app.models import WEEKDAYS, FundingRoute, OrgRole, PeopleGroup, PriceUnit
 
 UNIT_CHOICES = [(u.value, f"Per {u.value}") for u in PriceUnit]
 ROLE_CHOICES = [(r.value, r.label) for r in OrgRole]
@@ -65,6 +65,13 @@ class ListingForm(FlaskForm):
     )
     funding_routes = checkboxes_field(
         "Ways people can pay", choices=[(r.value, r.label) for r in FundingRoute], description="Select all that apply."
+    )
+    # The listings service checks the choices, with its own message.
+    people_supported = checkboxes_field(
+        "Who does this service support? (optional)",
+        choices=[(g.value, g.label) for g in PeopleGroup],
+        description="Select the people your staff are trained and ready to support. People can search for these.",
+        validate_choice=False,
     )
     availability_note = text_field(
         "Notes on availability (optional)", max_length=300, description="For example, Arrive from 5pm, leave by 11am."

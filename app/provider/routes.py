@@ -195,7 +195,17 @@ def _listing_form(service=None) -> ListingForm:
     form.category_id.choices = [(0, "Select a kind of care or support")] + [(c.id, c.name) for c in catalogue.categories()]
     if request.method == "GET" and service is not None:
         data = listings.listing_input(service)
-        for name in ("title", "category_id", "description", "price", "price_unit", "min_units", "funding_routes", "availability_note"):
+        for name in (
+            "title",
+            "category_id",
+            "description",
+            "price",
+            "price_unit",
+            "min_units",
+            "funding_routes",
+            "availability_note",
+            "people_supported",
+        ):
             form[name].data = getattr(data, name)
     elif request.method == "GET":
         form.min_units.data = 1
@@ -212,6 +222,7 @@ def _listing_input(form: ListingForm) -> listings.ListingInput:
         min_units=form.min_units.data if not form.min_units.errors else None,
         funding_routes=form.funding_routes.data or [],
         availability_note=form.availability_note.data,
+        people_supported=form.people_supported.data or [],
     )
 
 

@@ -18,7 +18,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField
 
 from app.formatting import format_pence
-from app.models import CQCRating, FundingRoute
+from app.models import CQCRating, FundingRoute, PeopleGroup
 from app.services.search import SearchParams, Sort
 from app.services.search import params as sp
 
@@ -37,6 +37,7 @@ REVIEW_CHOICES = [
     ("1", "Has reviews"),
 ]
 FUNDING_CHOICES = [("", "Any way of paying")] + [(r.value, r.label) for r in FundingRoute]
+SUPPORTS_CHOICES = [("", "Anyone")] + [(g.value, g.label) for g in PeopleGroup]
 DAY_CHOICES = [(value, value.capitalize()) for value in sp.DAY_VALUES]
 SORT_CHOICES = [(s.value, s.label) for s in Sort]
 
@@ -64,6 +65,14 @@ class SearchForm(FlaskForm):
     )
     category = RadioField(
         "Type of support", choices=[("", "Any type of support")], default="", validate_choice=False, widget=GovRadioInput()
+    )
+    supports = RadioField(
+        "Who it supports",
+        description="Services whose provider says they are set up to support these people",
+        choices=SUPPORTS_CHOICES,
+        default="",
+        validate_choice=False,
+        widget=GovRadioInput(),
     )
     max_price = StringField(
         "Maximum price",

@@ -68,6 +68,7 @@ ACTIONS = {
     "service.price_changed": "Listing price changed",
     "service.published": "Listing published",
     "service.withdrawn": "Listing withdrawn",
+    "service.supports_from_cqc": "Who a listing supports filled in from CQC",
     "framework.created": "Framework created",
     "framework.lot_created": "Framework lot created",
     "framework.lot_weights_changed": "Framework lot weights changed",

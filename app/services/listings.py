@@ -21,6 +21,7 @@ from app.models import (
     MAX_PRICE_PENCE,
     Category,
     FundingRoute,
+    PeopleGroup,
     PriceUnit,
     Provider,
     ProviderStaff,
@@ -31,7 +32,7 @@ from app.models import (
     ServiceStatus,
     User,
 )
-from app.services import accounts, audit, bank_holidays, team
+from app.services import accounts, audit, bank_holidays, people_supported, team
 from app.services.errors import InvalidTransition, NotFound, ValidationError
 from app.services.text import clean_multiline
 
@@ -39,6 +40,7 @@ MAX_TITLE = 160
 MAX_DESCRIPTION = 5000
 MAX_NOTE = 300
 PRICE_RE = re.compile(r"^£?\s*(\d{1,6})(?:\.(\d{1,2}))?$")
+PEOPLE_SUPPORTED_INVALID = "Select who the service supports from the list"
 
 
 def parse_price(text: str | None) -> int:
@@ -72,6 +74,7 @@ class ListingInput:
     min_units: int | None = 1
     funding_routes: list[str] = field(default_factory=list)
     availability_note: str = ""
+    people_supported: list[str] = field(default_factory=list)  # PeopleGroup values; none is fine
 
 
 def _validated(data: ListingInput) -> dict:
@@ -119,9 +122,24 @@ def _validated(data: ListingInput) -> dict:
     if len(note) > MAX_NOTE:
         errors["availability_note"] = f"Notes must be {MAX_NOTE} characters or fewer"
     values["availability_note"] = note
+    try:
+        values["people_supported"] = _groups(data.people_supported)
+    except ValueError as exc:
+        errors["people_supported"] = str(exc)
     if errors:
         raise ValidationError(errors)
     return values
+
+
+def _groups(values: list[str]) -> list[PeopleGroup]:
+    """The groups of people chosen, in the order people see them (none is an answer)."""
+    chosen = set()
+    for value in values:
+        try:
+            chosen.add(PeopleGroup(value))
+        except ValueError:
+            raise ValueError(PEOPLE_SUPPORTED_INVALID) from None
+    return [group for group in PeopleGroup if group in chosen]
 
 
 def listing_input(service: Service) -> ListingInput:
@@ -134,6 +152,7 @@ def listing_input(service: Service) -> ListingInput:
         min_units=service.min_units,
         funding_routes=[r.value for r in service.funding_routes],
         availability_note=service.availability_note,
+        people_supported=[group.value for group in service.people_supported],
     )
 
 
@@ -159,7 +178,9 @@ def get_own_service(user: User, service_id: int) -> Service:
 def create(user: User, provider: Provider, data: ListingInput) -> Service:
     _membership(user, provider, "edit_listings")
     values = _validated(data)
+    groups = values.pop("people_supported")
     service = Service(provider_id=provider.id, status=ServiceStatus.DRAFT, **values)
+    people_supported.declare(service, groups)
     db.session.add(service)
     db.session.flush()
     audit.record(user, "service.created", "service", service.id, after=_snapshot(service))
@@ -182,7 +203,10 @@ AUDITED_FIELDS = (
 
 
 def _snapshot(service: Service) -> dict:
-    return {name: getattr(service, name) for name in AUDITED_FIELDS} | {"status": service.status}
+    return {name: getattr(service, name) for name in AUDITED_FIELDS} | {
+        "status": service.status,
+        "people_supported": service.people_supported,
+    }
 
 
 def update(user: User, service: Service, data: ListingInput, *, now: dt.datetime | None = None) -> Service:
@@ -190,6 +214,7 @@ def update(user: User, service: Service, data: ListingInput, *, now: dt.datetime
     _membership(user, service.provider, "edit_listings")
     values = _validated(data)
     before = _snapshot(service)
+    people_supported.declare(service, values.pop("people_supported"))
     for name, value in values.items():
         setattr(service, name, value)
     if now is not None:

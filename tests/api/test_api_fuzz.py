@@ -35,6 +35,7 @@ values = {
         st.sampled_from(["outstanding", "good", "requires_improvement", "inadequate", "GOOD", ""]), st.text(max_size=10)
     ),
     "funding": st.one_of(st.sampled_from(["personal_budget", "prepaid_card", "self_funder", ""]), st.text(max_size=10)),
+    "supports": st.one_of(st.sampled_from(["autism", "dementia", "OLDER_PEOPLE", "any", "", "autistic"]), st.text(max_size=10)),
     "day": st.one_of(st.sampled_from(["monday", "sat", "sunday,monday", "", "Funday"]), st.text(max_size=10)),
     "framework_only": st.one_of(st.sampled_from(["true", "false", "1", "0", "yes", "", "maybe"]), st.text(max_size=5)),
     "sort": st.one_of(st.sampled_from(["best_match", "price", "distance", "rating", ""]), st.text(max_size=10)),

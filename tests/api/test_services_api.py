@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import CQCRating, SearchLog
-from app.services import search
+from app.models import CQCRating, PeopleGroup, SearchLog, Service
+from app.services import people_supported, search
 from app.services.search import API_PARAMETERS
 from tests.api.schema import errors as schema_errors
 from tests.helpers import page
@@ -118,7 +118,7 @@ def test_every_bad_field_is_named_in_one_answer(client, market):
 def test_every_bad_parameter_is_named_with_its_message(client, market):
     response = client.get(
         "/api/v1/services?postcode=nope&radius_miles=0&max_price_pence=12.5&min_cqc_rating=great&min_review_rating=5&funding=cash"
-        "&day=funday&framework_only=maybe&sort=random&page=0&category=Bad%20Slug&q=" + "x" * 201
+        "&day=funday&framework_only=maybe&sort=random&page=0&category=Bad%20Slug&supports=nonsense&q=" + "x" * 201
     )
     assert response.status_code == 400
     body = response.json
@@ -127,12 +127,34 @@ def test_every_bad_parameter_is_named_with_its_message(client, market):
     assert schema_errors(body, schema, document) == []
     assert set(body["error"]["fields"]) == set(API_PARAMETERS)
     assert body["error"]["fields"]["postcode"] == "Enter a full UK postcode, like PE1 1XX"
+    assert body["error"]["fields"]["supports"] == "Choose who the service supports from the list"
     unknown = client.get("/api/v1/services?postcode=ZZ9+9ZZ").json
     assert unknown["error"]["fields"] == {"postcode": "We could not find that postcode"}
     assert client.get("/api/v1/services?sort=distance").json["error"]["fields"] == {"sort": "Enter a postcode to sort by distance"}
     assert client.get("/api/v1/services?category=no-such-thing").json["error"]["fields"] == {
         "category": "Choose a type of support from the list"
     }
+
+
+def test_the_api_filters_by_who_a_service_supports_and_says_who_each_result_supports(client, market):
+    service = db.session.execute(select(Service).where(Service.title == "Home care 03")).scalar_one()
+    people_supported.declare(service, [PeopleGroup.DEMENTIA, PeopleGroup.OLDER_PEOPLE])
+    db.session.commit()
+    response = client.get("/api/v1/services?supports=dementia")
+    assert response.status_code == 200
+    body = response.json
+    document = openapi(client)
+    schema = document["paths"]["/api/v1/services"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema_errors(body, schema, document) == []
+    assert [r["title"] for r in body["results"]] == ["Home care 03"]
+    assert body["results"][0]["supports"] == ["older_people", "dementia"]
+    assert body["query"] == {"supports": "dementia"}
+    facet = {f["value"]: f for f in body["facets"]["supports"]}
+    assert facet["dementia"]["count"] == 1 and facet["dementia"]["selected"] and facet["dementia"]["label"] == "People living with dementia"
+    assert facet["older_people"]["count"] == 1 and facet["autism"]["count"] == 0
+    assert client.get("/api/v1/services?q=alzheimers").json["results"][0]["title"] == "Home care 03"
+    log = db.session.execute(select(SearchLog).where(SearchLog.supports.is_not(None))).scalar_one()
+    assert log.supports is PeopleGroup.DEMENTIA
 
 
 def test_the_openapi_document_describes_every_parameter_the_endpoint_takes(client):

@@ -14,6 +14,7 @@ from app.models import (
     CQCRating,
     FrameworkMembership,
     MembershipStatus,
+    PeopleGroup,
     PostcodeDistrict,
     PriceUnit,
     Provider,
@@ -75,6 +76,9 @@ def test_demo_load_is_idempotent_through_the_cli(runner):
     statuses = [r.status for r in db.session.execute(select(PaymentRun).order_by(PaymentRun.ends_on)).scalars()]
     assert len(statuses) >= 12 and set(statuses[:-1]) == {RunStatus.APPROVED} and statuses[-1] is RunStatus.PREPARED
 
+    # Every listing says who it supports, those added during the year of history too.
+    assert all(s.people_supported for s in db.session.execute(select(Service)).scalars())
+
     second = runner.invoke(args=["demo", "load"])
     assert second.exit_code == 0, second.output
     assert "nothing changed" in second.output
@@ -110,6 +114,20 @@ def test_demo_market_is_realistic(app):
     memberships = db.session.execute(select(FrameworkMembership)).scalars().all()
     on_framework = {m.provider_id for m in memberships if m.status is MembershipStatus.APPROVED}
     assert 10 <= len(on_framework) < len([p for p in providers if p.status is ProviderStatus.VERIFIED])
+
+
+def test_every_demo_listing_says_who_it_supports_as_its_kind_of_support_would(app):
+    demo.load(demo_mode=True, history=False)
+    services = db.session.execute(select(Service)).scalars().all()
+    assert services and all(s.people_supported for s in services), "every demo listing says who it supports"
+    supported = Counter(group for s in services for group in s.people_supported)
+    assert supported[PeopleGroup.OLDER_PEOPLE] > supported[PeopleGroup.AUTISM] > 0
+    assert all(supported[g] > 0 for g in PeopleGroup if g is not PeopleGroup.EATING_DISORDERS)
+    by_category: dict[str, list[Service]] = {}
+    for s in services:
+        by_category.setdefault(s.category.slug, []).append(s)
+    assert all(PeopleGroup.DEMENTIA in s.people_supported for s in by_category["dementia-support"])
+    assert all(PeopleGroup.LEARNING_DISABILITIES in s.people_supported for s in by_category["supported-living"])
 
 
 def test_demo_prices_are_plausible_and_per_the_right_unit(app):

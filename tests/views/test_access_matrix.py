@@ -421,6 +421,11 @@ MATRIX: dict[str, list[Case]] = {
         GET("/commissioner/market/position", only(*COUNCIL)),
         POST("/commissioner/market/position", only(*COUNCIL, ok=ALLOWED)),
     ],
+    "commissioner.needs_vocabulary": [
+        GET("/commissioner/market/needs-vocabulary", only(*COUNCIL)),
+        POST("/commissioner/market/needs-vocabulary", only(*COUNCIL, ok=ALLOWED)),
+    ],
+    "commissioner.remove_need_word": [POST("/commissioner/market/needs-vocabulary/{need_word}/remove", only(*COUNCIL, ok=ALLOWED))],
     "commissioner.reference_rates_page": [
         GET("/commissioner/market/reference-rates", only(*COUNCIL)),
         POST("/commissioner/market/reference-rates", only(*COUNCIL, ok=ALLOWED)),
@@ -531,6 +536,7 @@ def fresh_world(
     # Money: A's and B's budgets, A's ISF with provider X, A's booking with X.
     from app.models import BudgetPeriod, BudgetType, Representation
     from app.services import bookings as booking_service
+    from app.services import search as search_words
     from tests.services.money_helpers import future_day, request_for
 
     budget_a, budget_b = make_budget(citizen=citizen_a), make_budget(citizen=citizen_b)
@@ -547,6 +553,7 @@ def fresh_world(
     card["review_x"], card["review_report_x"] = _reported_review(card["card_booking_a"], reported_by=staff_x)
     card["budget_audit_a"], card["audit_question_a"] = _audit_with_question(budget_a, asked_by=commissioner)
     bank_change_x = _pending_bank_change(provider_x, submitted_by=staff_x)
+    need_word = search_words.add_word(commissioner, phrase="stairlift", meaning="category:equipment")
 
     # The search index, so the search page and API answer as they do in service.
     from app.services import search
@@ -586,6 +593,7 @@ def fresh_world(
         "visit_a": booking_a.visits[0].id,
         "funding_a": db.session.execute(select(BudgetPeriod.transaction_id).where(BudgetPeriod.budget_id == budget_a.id)).scalars().first(),
         "bank_change_x": bank_change_x,
+        "need_word": need_word.id,
         **card,
         **paid,
     }

@@ -34,6 +34,14 @@ PROVIDER_KINDS = {
     "dementia charity": ("dementia-support", "carers-support", "befriending", "day-opportunities"),
 }
 
+# Who every listing of a kind of provider also supports, beyond what its kind of service
+# does (service_templates.py): a dementia charity's befriending is for people with dementia.
+KIND_SUPPORTS = {
+    "supported living provider": ("younger_adults", "learning_disabilities", "autism"),
+    "day service": ("older_people", "learning_disabilities"),
+    "dementia charity": ("older_people", "dementia"),
+}
+
 # Kinds whose work CQC regulates (personal care, accommodation with care).
 REGULATED_KINDS = {"home care agency", "respite service", "supported living provider", "dementia charity", "day service"}
 
@@ -129,6 +137,7 @@ class ServiceSpec:
     availability_note: str
     status: str
     updated_on: dt.date
+    supports: tuple[str, ...] = ()  # PeopleGroup values
 
 
 @dataclass
@@ -397,6 +406,12 @@ def _services_for(provider: ProviderSpec, rng: random.Random) -> list[ServiceSpe
                 availability_note=note,
                 status=status,
                 updated_on=ANCHOR - dt.timedelta(days=rng.randint(1, 200)),
+                supports=_supports(provider.kind, template),
             )
         )
     return services
+
+
+def _supports(kind: str, template: ServiceTemplate) -> tuple[str, ...]:
+    """Who a listing supports: what its kind of service does, and what its provider's kind adds."""
+    return tuple(dict.fromkeys(template.supports + KIND_SUPPORTS.get(kind, ())))

@@ -17,6 +17,7 @@ from app.models import (
     BookingStatus,
     Category,
     OrgRole,
+    PeopleGroup,
     PriceUnit,
     Provider,
     ProviderArea,
@@ -28,7 +29,7 @@ from app.models import (
     ServiceStatus,
     User,
 )
-from app.services import bookings, listings, verification
+from app.services import bookings, listings, people_supported, verification
 from app.services.demo.accounts import owner_email
 from app.services.demo.places import COUNCIL_DISTRICTS
 from app.services.errors import DomainError
@@ -38,11 +39,23 @@ LEAVING_REASON = (
     "The provider closed its Peterborough branch and handed back its care packages; "
     "the council suspended it from the marketplace so nobody books it by mistake."
 )
-# The joiner's listings: (category, title, price in pence, unit)
+# The joiner's listings: (category, title, price in pence, unit, who it supports)
 JOINER_SERVICES = (
-    ("home-care", "Home care visits across Hampton and the south of the city", 2640, PriceUnit.HOUR),
-    ("dementia-support", "Dementia care at home from a small, regular team", 2790, PriceUnit.HOUR),
-    ("befriending", "A weekly visit and a chat, or help getting out", 1150, PriceUnit.VISIT),
+    (
+        "home-care",
+        "Home care visits across Hampton and the south of the city",
+        2640,
+        PriceUnit.HOUR,
+        (PeopleGroup.OLDER_PEOPLE, PeopleGroup.YOUNGER_ADULTS, PeopleGroup.PHYSICAL_DISABILITIES),
+    ),
+    (
+        "dementia-support",
+        "Dementia care at home from a small, regular team",
+        2790,
+        PriceUnit.HOUR,
+        (PeopleGroup.OLDER_PEOPLE, PeopleGroup.DEMENTIA, PeopleGroup.END_OF_LIFE),
+    ),
+    ("befriending", "A weekly visit and a chat, or help getting out", 1150, PriceUnit.VISIT, (PeopleGroup.OLDER_PEOPLE,)),
 )
 # Prices the demo market keeps within (its own tests say so): a rise that would cross one is skipped.
 CEILINGS = {("home-care", PriceUnit.HOUR): 3000, ("day-opportunities", PriceUnit.DAY): 9000, ("meals", PriceUnit.ITEM): 900}
@@ -105,7 +118,7 @@ def add_joiner(signed_up: dt.datetime, password_hash: str | None) -> Provider:
     db.session.flush()
     db.session.add(ProviderStaff(provider_id=provider.id, user_id=owner.id, org_role=OrgRole.OWNER))
     categories = {c.slug: c.id for c in db.session.execute(select(Category)).scalars()}
-    for slug, title, price, unit in JOINER_SERVICES:
+    for slug, title, price, unit, groups in JOINER_SERVICES:
         service = Service(
             provider_id=provider.id,
             category_id=categories[slug],
@@ -124,6 +137,7 @@ def add_joiner(signed_up: dt.datetime, password_hash: str | None) -> Provider:
             updated_at=signed_up,
         )
         service.hours = [ServiceHours(weekday=day, opens_at=dt.time(7), closes_at=dt.time(21)) for day in range(7)]
+        people_supported.declare(service, groups, at=signed_up)
         db.session.add(service)
     db.session.commit()
     return provider

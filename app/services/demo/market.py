@@ -18,6 +18,7 @@ from app.models import (
     FrameworkLot,
     FrameworkMembership,
     MembershipStatus,
+    PeopleGroup,
     PostcodeDistrict,
     PriceUnit,
     Provider,
@@ -27,6 +28,7 @@ from app.models import (
     ServiceHours,
     ServiceStatus,
 )
+from app.services import people_supported
 from app.services.demo.catalogue import ANCHOR, build_market
 from app.services.demo.places import COUNCIL_DISTRICTS, DISTRICTS
 from app.services.demo.report import LoadReport
@@ -232,5 +234,6 @@ def _create_service(provider: Provider, category: Category, spec) -> Service:
         ServiceHours(weekday=day, opens_at=dt.time.fromisoformat(opens), closes_at=dt.time.fromisoformat(closes))
         for day, opens, closes in spec.hours
     ]
+    people_supported.declare(service, [PeopleGroup(value) for value in spec.supports], at=updated)
     db.session.add(service)
     return service

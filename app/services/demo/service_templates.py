@@ -14,6 +14,7 @@ class ServiceTemplate:
     price_range: tuple[int, int]  # pence, inclusive
     hours: str  # key into HOURS
     min_units: int = 1
+    supports: tuple[str, ...] = ()  # who it supports: PeopleGroup values
 
 
 # Weekly patterns: (weekdays, opens, closes)
@@ -37,6 +38,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "hour",
             (2050, 2950),
             "daily_long",
+            supports=("older_people", "younger_adults", "dementia", "physical_disabilities"),
         ),
         ServiceTemplate(
             "Personal care at home",
@@ -44,6 +46,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "hour",
             (2100, 2990),
             "daily_long",
+            supports=("older_people", "younger_adults", "physical_disabilities", "sensory_impairments"),
         ),
         ServiceTemplate(
             "Short welfare calls",
@@ -51,6 +54,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "visit",
             (950, 1500),
             "daily_long",
+            supports=("older_people", "younger_adults", "dementia"),
         ),
         ServiceTemplate(
             "Reablement support after hospital",
@@ -58,9 +62,15 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "hour",
             (2200, 2990),
             "daily_day",
+            supports=("older_people", "physical_disabilities"),
         ),
         ServiceTemplate(
-            "Live-in care", "A carer who lives in your home and supports you around the clock.", "week", (95000, 135000), "daily_long"
+            "Live-in care",
+            "A carer who lives in your home and supports you around the clock.",
+            "week",
+            (95000, 135000),
+            "daily_long",
+            supports=("older_people", "dementia", "physical_disabilities", "end_of_life"),
         ),
     ],
     "personal-assistants": [
@@ -70,6 +80,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "hour",
             (1300, 1800),
             "daily_day",
+            supports=("younger_adults", "learning_disabilities", "autism", "physical_disabilities"),
         ),
         ServiceTemplate(
             "PA matching and payroll service",
@@ -77,6 +88,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "week",
             (1500, 3000),
             "weekdays_office",
+            supports=("younger_adults", "older_people", "physical_disabilities"),
         ),
         ServiceTemplate(
             "Personal assistant for social outings",
@@ -84,6 +96,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "hour",
             (1350, 1750),
             "weekends_day",
+            supports=("younger_adults", "learning_disabilities", "autism", "mental_health"),
         ),
     ],
     "day-opportunities": [
@@ -93,6 +106,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "day",
             (4500, 7500),
             "weekdays_day",
+            supports=("older_people", "dementia", "physical_disabilities"),
         ),
         ServiceTemplate(
             "Community day opportunities",
@@ -100,6 +114,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "day",
             (5000, 7800),
             "weekdays_day",
+            supports=("younger_adults", "learning_disabilities", "autism"),
         ),
         ServiceTemplate(
             "Half-day activity sessions",
@@ -107,6 +122,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "visit",
             (2200, 3800),
             "weekdays_day",
+            supports=("older_people", "learning_disabilities"),
         ),
         ServiceTemplate(
             "Work skills and volunteering programme",
@@ -114,6 +130,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "day",
             (5500, 8500),
             "weekdays_day",
+            supports=("younger_adults", "learning_disabilities", "autism", "mental_health"),
         ),
     ],
     "short-breaks": [
@@ -123,6 +140,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "night",
             (11000, 18500),
             "overnight",
+            supports=("older_people", "dementia", "physical_disabilities"),
         ),
         ServiceTemplate(
             "Sitting service for carers",
@@ -130,6 +148,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "hour",
             (1800, 2600),
             "daily_day",
+            supports=("older_people", "dementia", "end_of_life"),
         ),
         ServiceTemplate(
             "Weekend short breaks",
@@ -137,6 +156,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "night",
             (12000, 19500),
             "overnight",
+            supports=("children", "younger_adults", "learning_disabilities", "autism", "physical_disabilities"),
         ),
     ],
     "supported-living": [
@@ -146,6 +166,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "hour",
             (1850, 2450),
             "daily_long",
+            supports=("younger_adults", "learning_disabilities", "autism", "mental_health"),
         ),
         ServiceTemplate(
             "Shared supported living",
@@ -153,9 +174,15 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "week",
             (65000, 120000),
             "daily_long",
+            supports=("younger_adults", "learning_disabilities", "autism"),
         ),
         ServiceTemplate(
-            "Floating support", "Visits to help you keep your tenancy, pay bills and stay well.", "hour", (1900, 2500), "weekdays_office"
+            "Floating support",
+            "Visits to help you keep your tenancy, pay bills and stay well.",
+            "hour",
+            (1900, 2500),
+            "weekdays_office",
+            supports=("younger_adults", "mental_health", "substance_misuse"),
         ),
     ],
     "meals": [
@@ -165,6 +192,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "item",
             (450, 750),
             "daily_lunch",
+            supports=("older_people", "physical_disabilities"),
         ),
         ServiceTemplate(
             "Frozen meals delivery",
@@ -172,8 +200,16 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "item",
             (390, 620),
             "weekdays_office",
+            supports=("older_people", "physical_disabilities"),
         ),
-        ServiceTemplate("Luncheon club", "A sit-down lunch with company in a community hall.", "item", (500, 850), "weekdays_lunch"),
+        ServiceTemplate(
+            "Luncheon club",
+            "A sit-down lunch with company in a community hall.",
+            "item",
+            (500, 850),
+            "weekdays_lunch",
+            supports=("older_people",),
+        ),
     ],
     "transport": [
         ServiceTemplate(
@@ -182,6 +218,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "visit",
             (800, 2000),
             "weekdays_office",
+            supports=("older_people", "physical_disabilities", "sensory_impairments"),
         ),
         ServiceTemplate(
             "Accompanied hospital transport",
@@ -189,8 +226,16 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "visit",
             (1800, 4500),
             "weekdays_office",
+            supports=("older_people", "dementia", "physical_disabilities", "sensory_impairments"),
         ),
-        ServiceTemplate("Dial-a-ride", "Book a wheelchair-accessible ride for local journeys.", "visit", (600, 1400), "daily_day"),
+        ServiceTemplate(
+            "Dial-a-ride",
+            "Book a wheelchair-accessible ride for local journeys.",
+            "visit",
+            (600, 1400),
+            "daily_day",
+            supports=("older_people", "physical_disabilities"),
+        ),
     ],
     "equipment": [
         ServiceTemplate(
@@ -199,6 +244,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "item",
             (2500, 9500),
             "weekdays_office",
+            supports=("older_people", "physical_disabilities"),
         ),
         ServiceTemplate(
             "Mobility equipment hire",
@@ -206,6 +252,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "week",
             (1200, 3500),
             "weekdays_office",
+            supports=("older_people", "physical_disabilities"),
         ),
         ServiceTemplate(
             "Telecare alarm and monitoring",
@@ -213,6 +260,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "week",
             (450, 900),
             "weekdays_office",
+            supports=("older_people", "dementia", "sensory_impairments"),
         ),
         ServiceTemplate(
             "Bathing aids assessment and supply",
@@ -220,6 +268,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "item",
             (3500, 35000),
             "weekdays_office",
+            supports=("older_people", "physical_disabilities"),
         ),
     ],
     "advocacy": [
@@ -229,6 +278,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "hour",
             (2500, 4000),
             "weekdays_office",
+            supports=("older_people", "learning_disabilities", "autism", "mental_health"),
         ),
         ServiceTemplate(
             "Support planning",
@@ -236,6 +286,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "hour",
             (2800, 4200),
             "weekdays_office",
+            supports=("older_people", "younger_adults", "learning_disabilities"),
         ),
         ServiceTemplate(
             "Direct payments support service",
@@ -243,6 +294,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "hour",
             (2600, 3800),
             "weekdays_office",
+            supports=("older_people", "younger_adults", "physical_disabilities"),
         ),
     ],
     "befriending": [
@@ -252,9 +304,15 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "visit",
             (500, 1500),
             "daily_day",
+            supports=("older_people", "mental_health"),
         ),
         ServiceTemplate(
-            "Telephone befriending", "A regular friendly phone call with a trained volunteer.", "visit", (300, 800), "daily_day"
+            "Telephone befriending",
+            "A regular friendly phone call with a trained volunteer.",
+            "visit",
+            (300, 800),
+            "daily_day",
+            supports=("older_people", "sensory_impairments"),
         ),
         ServiceTemplate(
             "Community activity groups",
@@ -262,11 +320,17 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "visit",
             (400, 1200),
             "weekends_day",
+            supports=("older_people", "mental_health"),
         ),
     ],
     "cleaning": [
         ServiceTemplate(
-            "Cleaning and domestic help", "Regular cleaning, laundry and ironing by vetted staff.", "hour", (1500, 2200), "daily_day"
+            "Cleaning and domestic help",
+            "Regular cleaning, laundry and ironing by vetted staff.",
+            "hour",
+            (1500, 2200),
+            "daily_day",
+            supports=("older_people", "physical_disabilities"),
         ),
         ServiceTemplate(
             "Shopping and errands",
@@ -274,6 +338,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "hour",
             (1550, 2100),
             "weekdays_office",
+            supports=("older_people", "physical_disabilities", "sensory_impairments"),
         ),
         ServiceTemplate(
             "Gardening and handy help",
@@ -281,6 +346,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "hour",
             (1800, 2500),
             "weekdays_office",
+            supports=("older_people",),
         ),
     ],
     "dementia-support": [
@@ -290,6 +356,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "day",
             (5500, 8500),
             "weekdays_day",
+            supports=("older_people", "dementia"),
         ),
         ServiceTemplate(
             "Dementia sitting service",
@@ -297,9 +364,15 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "hour",
             (1900, 2700),
             "daily_day",
+            supports=("older_people", "dementia"),
         ),
         ServiceTemplate(
-            "Memory café", "A relaxed café for people with memory problems and their carers.", "visit", (300, 900), "weekends_day"
+            "Memory café",
+            "A relaxed café for people with memory problems and their carers.",
+            "visit",
+            (300, 900),
+            "weekends_day",
+            supports=("older_people", "dementia"),
         ),
         ServiceTemplate(
             "Dementia home support",
@@ -307,11 +380,17 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "hour",
             (2200, 3000),
             "daily_long",
+            supports=("older_people", "dementia", "end_of_life"),
         ),
     ],
     "carers-support": [
         ServiceTemplate(
-            "Carers' support group", "Meet other carers for support, information and a break.", "visit", (300, 900), "evenings"
+            "Carers' support group",
+            "Meet other carers for support, information and a break.",
+            "visit",
+            (300, 900),
+            "evenings",
+            supports=("older_people", "younger_adults"),
         ),
         ServiceTemplate(
             "Carers' wellbeing sessions",
@@ -319,6 +398,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "visit",
             (1500, 3500),
             "weekends_day",
+            supports=("older_people", "younger_adults"),
         ),
         ServiceTemplate(
             "Carers' emergency back-up",
@@ -326,6 +406,7 @@ CATEGORY_SERVICES: dict[str, list[ServiceTemplate]] = {
             "hour",
             (2000, 2800),
             "daily_long",
+            supports=("older_people", "dementia", "physical_disabilities"),
         ),
     ],
 }

@@ -15,6 +15,7 @@ from sqlalchemy import case, func, select
 from app.database import utcnow
 from app.extensions import db
 from app.models import SearchLog
+from app.services import search
 from app.services.reports.demand_outcomes import decline_reasons, search_to_booking, turned_away
 from app.services.reports.demand_sql import month_index, normalised_words, search_conditions, way_note
 from app.services.reports.filters import ReportFilter
@@ -133,11 +134,16 @@ def words_found_nothing(f: ReportFilter) -> Table:
         .order_by(used.desc(), inner.c.w)
         .limit(TOP_WORDS)
     ).all()
+    now = _found_now([w for w, _ in rows])
     return Table(
         slug="words-found-nothing",
         caption="Words most searched for that found nothing",
-        columns=(Column("words", "Search words", Kind.TEXT), Column("searches", "Searches", Kind.COUNT)),
-        rows=[(w, int(n)) for w, n in rows],
+        columns=(
+            Column("words", "Search words", Kind.TEXT),
+            Column("searches", "Searches", Kind.COUNT),
+            Column("now", "Services a search for them finds now", Kind.COUNT),
+        ),
+        rows=[(w, int(n), now.get(w)) for w, n in rows],
         chart=Chart(
             "bar",
             "words",
@@ -147,10 +153,19 @@ def words_found_nothing(f: ReportFilter) -> Table:
         ),
         note=(
             f"The {TOP_WORDS} most frequent search words (lower case, spacing tidied) among searches that found nothing. "
-            f"Only words used by at least {MIN_WORD_SEARCHES} searches are shown, so nobody's unusual search can be read here."
-            + way_note(f)
+            f"Only words used by at least {MIN_WORD_SEARCHES} searches are shown, so nobody's unusual search can be read here. "
+            "‘Finds now’ searches for the words again today, with no filters: a word the council added to the needs "
+            "vocabulary, or a new listing, shows here as services found." + way_note(f)
         ),
     )
+
+
+def _found_now(words: list[str]) -> dict[str, int]:
+    """What a search for each of ``words`` finds today (nothing known without the search index)."""
+    try:
+        return search.totals_now(words)
+    except search.SearchUnavailable:
+        return {}
 
 
 def _figures(by_month: Table, follow: Table, refused: Table) -> list[Figure]:

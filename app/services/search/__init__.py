@@ -1,7 +1,7 @@
 """Full-text search over listed services: the only package that imports Whoosh.
 
 The index (Whoosh, under ``SEARCH_INDEX_DIR``) holds one document per listed service
-(published, from a verified provider): its words in five weighted fields and, stored
+(published, from a verified provider): its words in six weighted fields and, stored
 beside them, the few facts that filters, facets, ordering and result cards need. Changes
 to the data are queued in the same transaction and taken into the index by one process
 at a time; each worker searches an in-memory snapshot of the current index generation,
@@ -16,6 +16,7 @@ The modules, from the ground up:
 * ``bitsets``: sets of document numbers held as Python integers.
 * ``analysis``: how text becomes index terms: stems, lemmas ("carer" as care), synonym tokens.
 * ``schema``: a document's fields and stored facts, and the index's name.
+* ``support_words``: the words indexed for each group of people a listing supports.
 * ``storage``: the index on disk: whether it is there, opening it, the one-writer lock.
 * ``documents``: documents built from the database, and which services a batch of changes touches.
 * ``pending``: the queued changes as the index sees them: how many, how old; deleting those taken in.
@@ -35,6 +36,11 @@ The modules, from the ground up:
 * ``facets``: how many results each choice of each filter would give.
 * ``suggest``: "Did you mean", for words no listing has.
 * ``reference``: the categories and postcode districts a search is checked against and reads.
+* ``needs``: the vocabulary of needs in everyday words (``needs.toml``, beside it: the data file).
+* ``council_words``: the council's own words for needs, added from the unmet demand report.
+* ``understanding``: plain words as a person means them: needs found, words that carry no need left out.
+* ``partial``: listings matching most of the words, when few match them all.
+* ``broader``: the nearest broader search, when a search finds nothing.
 * ``results``: ``search()``, one search from start to end, and its result items.
 * ``params``: what a search asks for, and how typed-in values become it.
 * ``log``: the demand signal: searches recorded for commissioners, without personal data.
@@ -51,12 +57,13 @@ from app.services.facade import seal
 
 # Not for code: indexes on disk name this class here in their pickled schema (analysis.py).
 from app.services.search.analysis import IndexExpansionFilter
+from app.services.search.council_words import Meaning, add_word, label_of, live_words, meanings, remove_word
 from app.services.search.engines import engine
 from app.services.search.facets import FacetValue
 from app.services.search.params import API_PARAMETERS, DAY_VALUES, SearchParams, Sort, parse_page
 from app.services.search.ranks import listed_service_rank
 from app.services.search.reference import category_choices, known_districts, params_from_args
-from app.services.search.results import ResultItem, SearchResults, search
+from app.services.search.results import ResultItem, SearchResults, search, totals_now
 from app.services.search.status import index_status
 from app.services.search.storage import SearchUnavailable, index_lock
 from app.services.search.writer import drain, rebuild
@@ -66,22 +73,29 @@ __all__ = [
     "DAY_VALUES",
     "FacetValue",
     "IndexExpansionFilter",
+    "Meaning",
     "ResultItem",
     "SearchParams",
     "SearchResults",
     "SearchUnavailable",
     "Sort",
+    "add_word",
     "category_choices",
     "drain",
     "engine",
     "index_lock",
     "index_status",
     "known_districts",
+    "label_of",
     "listed_service_rank",
+    "live_words",
+    "meanings",
     "params_from_args",
     "parse_page",
     "rebuild",
+    "remove_word",
     "search",
+    "totals_now",
 ]
 
 seal(__name__)

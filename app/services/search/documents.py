@@ -1,6 +1,7 @@
 """Documents from the database: one per listed service (published, from a verified
-provider), read in batches with the few small tables every document needs, and which
-services an outbox batch asks to rewrite.
+provider), read in batches with the few small tables every document needs (its hours and
+the groups of people it supports, one query each per batch), and which services an outbox
+batch asks to rewrite.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from app.models import (
     Service,
     ServiceHours,
     ServiceStatus,
+    SupportedGroup,
 )
-from app.services.search.schema import FUNDING_BITS, RATING_CODES
+from app.services.search.schema import FUNDING_BITS, RATING_CODES, SUPPORTS_BITS, groups_of
+from app.services.search.support_words import support_text
 
 
 @dataclass
@@ -107,6 +110,20 @@ def _day_masks(conn: Connection, service_ids: Sequence[int] | None) -> dict[int,
     return masks
 
 
+def _supports_masks(conn: Connection, service_ids: Sequence[int] | None) -> dict[int, int]:
+    """Each service's groups of people supported, as the bits the index stores."""
+    g = SupportedGroup.__table__
+    query = select(g.c.service_id, g.c.people_group)
+    if service_ids is None:
+        pairs = conn.execute(query).all()
+    else:
+        pairs = [pair for chunk in chunks(list(service_ids)) for pair in conn.execute(query.where(g.c.service_id.in_(chunk)))]
+    masks: dict[int, int] = {}
+    for service_id, group in pairs:
+        masks[service_id] = masks.get(service_id, 0) | SUPPORTS_BITS[group]
+    return masks
+
+
 def _service_query():
     s, p = Service.__table__, Provider.__table__
     return (
@@ -131,7 +148,7 @@ def _service_query():
     )
 
 
-def _document(row, provider, areas: list[str], days: int, ref: Reference) -> dict:
+def _document(row, provider, areas: list[str], days: int, supports: int, ref: Reference) -> dict:
     slug, category_name = ref.categories[row.category_id]
     lots = tuple(lot for lot in ref.lots.get(row.category_id, ()) if (row.provider_id, lot) in ref.approved)
     funding = (
@@ -174,6 +191,7 @@ def _document(row, provider, areas: list[str], days: int, ref: Reference) -> dic
         tuple(areas),
         lots,
         (row.review_sum, row.review_count),
+        supports,
     )
     description = row.description + ("\n" + row.availability_note if row.availability_note else "")
     return {
@@ -183,6 +201,7 @@ def _document(row, provider, areas: list[str], days: int, ref: Reference) -> dic
         "provider": provider.name,
         "description": description,
         "places": " ".join(places),
+        "supports": support_text(groups_of(supports)),
         "attrs": attrs,
     }
 
@@ -193,24 +212,24 @@ def listed_documents(conn: Connection, service_ids: Sequence[int] | None, ref: R
     query = _service_query()
     s = Service.__table__
     if service_ids is None:
-        days = _day_masks(conn, None)
+        days, supports = _day_masks(conn, None), _supports_masks(conn, None)
         providers, areas = _providers(conn, None)
         rows = conn.execution_options(stream_results=True, yield_per=2000).execute(query.order_by(s.c.provider_id, s.c.id))
         for row in rows:
             provider = providers.get(row.provider_id)
             if provider is not None:
-                yield row.id, _document(row, provider, areas.get(row.provider_id, []), days.get(row.id, 0), ref)
+                yield row.id, _document(row, provider, areas.get(row.provider_id, []), days.get(row.id, 0), supports.get(row.id, 0), ref)
         return
     for chunk in chunks(sorted(service_ids)):
         rows = conn.execute(query.where(s.c.id.in_(chunk)).order_by(s.c.provider_id, s.c.id)).all()
         if not rows:
             continue
-        days = _day_masks(conn, [r.id for r in rows])
+        days, supports = _day_masks(conn, [r.id for r in rows]), _supports_masks(conn, [r.id for r in rows])
         providers, areas = _providers(conn, {r.provider_id for r in rows})
         for row in rows:
             provider = providers.get(row.provider_id)
             if provider is not None:
-                yield row.id, _document(row, provider, areas.get(row.provider_id, []), days.get(row.id, 0), ref)
+                yield row.id, _document(row, provider, areas.get(row.provider_id, []), days.get(row.id, 0), supports.get(row.id, 0), ref)
 
 
 def services_to_rewrite(conn: Connection, entries: Iterable[tuple[str, int]]) -> set[int]:

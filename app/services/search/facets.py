@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.models import CQCRating, FundingRoute
+from app.models import CQCRating, FundingRoute, PeopleGroup
 from app.services.search.params import SearchParams
 from app.services.search.ranks import Ranks
 from app.services.search.snapshot import Snapshot
@@ -29,6 +29,7 @@ class Facets:
     min_cqc_rating: list[FacetValue]
     framework_only: FacetValue
     min_review_rating: list[FacetValue]
+    supports: list[FacetValue]
 
     def as_dict(self) -> dict:
         def values(items):
@@ -41,6 +42,7 @@ class Facets:
             "min_cqc_rating": values(self.min_cqc_rating),
             "framework_only": values([self.framework_only])[0],
             "min_review_rating": values(self.min_review_rating),
+            "supports": values(self.supports),
         }
 
 
@@ -82,4 +84,8 @@ def facets(snap: Snapshot, ranks: Ranks, params: SearchParams, categories, witho
         FacetValue(str(stars), label, (base & snap.review_at_least(stars)).bit_count() if base else 0, stars == params.min_review_rating)
         for stars, label in REVIEW_FACET_LABELS.items()
     ]
-    return Facets(category, funding, day, rating, framework, reviews)
+    base = without("supports")
+    supports = [
+        FacetValue(g.value, g.label, (base & snap.supports(g)).bit_count() if base else 0, g is params.supports) for g in PeopleGroup
+    ]
+    return Facets(category, funding, day, rating, framework, reviews, supports)

@@ -54,6 +54,7 @@ def record(params: SearchParams, result_count: int, channel: SearchChannel) -> N
                 max_price_pence=params.max_price_pence,
                 min_cqc_rating=params.min_cqc_rating,
                 funding=params.funding,
+                supports=params.supports,
                 days=",".join(DAY_VALUES[d] for d in params.days),
                 framework_only=params.framework_only,
                 sort=params.sort.value,

@@ -4,12 +4,12 @@
 SQLAlchemy session events do it for every writer (web pages, the CLI, other services),
 with no call to remember:
 
-* ``after_flush`` looks at the objects just written (services and their hours, providers and
-  their areas and ratings, framework memberships, a lot moved to another category, a
-  category's name or slug, a postcode district's post town) and inserts one outbox row
-  per changed thing, on the flush's own connection, so the row commits or rolls back with
-  the change. A lot's name and weights are not in the index (search reads them as it
-  ranks), so changing them queues nothing.
+* ``after_flush`` looks at the objects just written (services, their hours and the groups
+  of people they support, providers and their areas and ratings, framework memberships, a
+  lot moved to another category, a category's name or slug, a postcode district's post
+  town) and inserts one outbox row per changed thing, on the flush's own connection, so
+  the row commits or rolls back with the change. A lot's name and weights are not in the
+  index (search reads them as it ranks), so changing them queues nothing.
 * ``do_orm_execute`` does the same for bulk ``update()``/``delete()`` statements, by reading
   which rows the statement's WHERE clause picks before it runs.
 * ``after_commit`` asks the search index to take the rows in straight away
@@ -41,6 +41,7 @@ from app.models import (
     SearchOutboxEntry,
     Service,
     ServiceHours,
+    SupportedGroup,
 )
 from app.services.search import writer
 
@@ -76,6 +77,7 @@ def _providers_in_districts(conn: Connection, codes: set) -> set[int]:
 WATCHED: dict[type, Watch] = {
     Service: Watch(OutboxEntity.SERVICE, "id"),
     ServiceHours: Watch(OutboxEntity.SERVICE, "service_id"),
+    SupportedGroup: Watch(OutboxEntity.SERVICE, "service_id"),
     Provider: Watch(OutboxEntity.PROVIDER, "id"),
     ProviderArea: Watch(OutboxEntity.PROVIDER, "provider_id"),
     FrameworkMembership: Watch(OutboxEntity.PROVIDER, "provider_id"),

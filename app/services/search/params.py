@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
-from app.models import MAX_PRICE_PENCE, WEEKDAYS, CQCRating, FundingRoute
+from app.models import MAX_PRICE_PENCE, WEEKDAYS, CQCRating, FundingRoute, PeopleGroup
 from app.services.errors import ValidationError
 from app.services.geo import parse_postcode
 
@@ -40,6 +40,7 @@ REVIEW_RATING_CHOICES = (4, 3, 2, 1)  # "4 stars or more" ... "1 star or more" (
 # average of every listed service's reviews (a Bayesian average).
 REVIEW_SORT_WEIGHT = 5
 FUNDING_INVALID = "Choose how you will pay from the list"
+SUPPORTS_INVALID = "Choose who the service supports from the list"
 DAY_INVALID = "Choose days of the week from the list"
 SORT_INVALID = "Choose how to sort the results from the list"
 DISTANCE_SORT_NEEDS_POSTCODE = "Enter a postcode to sort by distance"
@@ -84,6 +85,7 @@ class SearchParams:
     min_cqc_rating: CQCRating | None = None
     min_review_rating: int | None = None  # average of its published reviews, 1 to 4 stars or more
     funding: FundingRoute | None = None
+    supports: PeopleGroup | None = None  # a group of people the service says it supports
     days: tuple[int, ...] = field(default_factory=tuple)  # 0 = Monday
     framework_only: bool = False
     sort: Sort = Sort.BEST_MATCH
@@ -100,6 +102,7 @@ class SearchParams:
             or self.min_cqc_rating
             or self.min_review_rating
             or self.funding
+            or self.supports
             or self.days
             or self.framework_only
         )
@@ -125,6 +128,8 @@ class SearchParams:
             args["min_review_rating"] = str(self.min_review_rating)
         if self.funding:
             args["funding"] = self.funding.value
+        if self.supports:
+            args["supports"] = self.supports.value
         if self.days:
             args["day"] = [DAY_VALUES[d] for d in self.days]
         if self.framework_only:
@@ -222,6 +227,16 @@ def parse_funding(value: str | None) -> FundingRoute | None:
         raise ValueError(FUNDING_INVALID) from None
 
 
+def parse_supports(value: str | None) -> PeopleGroup | None:
+    text = (value or "").strip().lower()
+    if not text or text == "any":
+        return None
+    try:
+        return PeopleGroup(text)
+    except ValueError:
+        raise ValueError(SUPPORTS_INVALID) from None
+
+
 def parse_days(values: Sequence[str]) -> tuple[int, ...]:
     days: set[int] = set()
     for value in values:
@@ -289,6 +304,7 @@ SINGLE_PARSERS = {
     "min_cqc_rating": parse_rating,
     "min_review_rating": parse_review_rating,
     "funding": parse_funding,
+    "supports": parse_supports,
     "framework_only": parse_flag,
     "sort": parse_sort,
     "page": parse_page,

@@ -21,13 +21,14 @@ MAX_NESTING = 6
 
 @dataclass
 class Node:
-    kind: str  # "term", "phrase", "wildcard", "fuzzy", "and", "or", "not", "all"
+    kind: str  # "term", "phrase", "wildcard", "fuzzy", "and", "or", "not", "all"; "need", "category" (needs.py)
     words: tuple[str, ...] = ()
     children: list[Node] = field(default_factory=list)
     # Scored but not required: the exact form of a word also found under a broader one
     # ("carers" finds care, and listings that say carers come first).
     prefer: Node | None = None
     synonyms: bool = False  # an "any of these" group made from a synonym phrase
+    need: str | None = None  # the need (needs.py) an everyday word stands for: the words, or what meets the need
 
 
 _PARSER_SCHEMA = wfields.Schema(text=wfields.TEXT(analyzer=analyzer()))
@@ -43,6 +44,11 @@ def _parser() -> qparser.QueryParser:
 
 _PARSER = _parser()
 _SYNTAX_RE = re.compile(r"[()\"*?~^:\[\]{}]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b")
+
+
+def has_syntax(text_: str) -> bool:
+    """Whether the words use search syntax (quotes, AND/OR/NOT, brackets, wildcards...)."""
+    return _SYNTAX_RE.search(text_) is not None
 
 
 def _plain_words(text_: str) -> Node:
@@ -136,7 +142,7 @@ def _convert(q) -> Node | None:
     return None
 
 
-def _word_of(node: Node) -> str | None:
+def word_of(node: Node) -> str | None:
     """The stem of a plain one-word node (a word, or a word with its broader form)."""
     if node.kind == "term" and len(node.words) == 1:
         return node.words[0]
@@ -159,10 +165,10 @@ def _group_synonyms(children: list[Node]) -> list[Node]:
     i = 0
     while i < len(children):
         node = children[i]
-        if _word_of(node) is not None:
+        if word_of(node) is not None:
             for n in range(min(LONGEST_PHRASE, len(children) - i), 0, -1):
                 run = children[i : i + n]
-                stems = tuple(_word_of(c) for c in run)
+                stems = tuple(word_of(c) for c in run)
                 if None in stems:
                     continue
                 literal = run[0] if n == 1 else Node("and", children=list(run))
@@ -184,6 +190,6 @@ def _group_synonyms(children: list[Node]) -> list[Node]:
 
 def root_with_synonyms(node: Node) -> Node:
     """Apply synonym grouping to a lone word or phrase too."""
-    if _word_of(node) is not None or node.kind == "phrase":
+    if word_of(node) is not None or node.kind == "phrase":
         return _group_synonyms([node])[0]
     return node

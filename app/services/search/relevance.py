@@ -2,7 +2,9 @@
 
 Relevance is BM25F with k1 = 0: each query word (or synonym group) scores its inverse
 document frequency times the weight of the best field it appears in (title 8, category 6,
-provider 4, description 3, places 2), so a listing that repeats a word gains nothing.
+who it supports 5, provider 4, description 3, places 2), so a listing that repeats a word
+gains nothing. A need (understanding.py) scores as its main types of support's category and
+as description for the rest; a word none of the matching listings has is not scored.
 Results fall into four bands by how much of the best possible score they reach; within a
 band, the best-match order puts providers on the council framework first in framework
 rank order, then the others by CQC quality. That is "framework providers first where
@@ -38,6 +40,8 @@ def relevance_bands(snap: Snapshot, evaluator: Evaluator, node: Node, match: int
     for unit in units:
         result = evaluator.run(unit)
         df = (result.match & match).bit_count()
+        if not df:  # a word none of these listings has (the words as typed, beside a need): it tells them apart in no way
+            continue
         idf = math.log(1 + total_docs / (1 + df))
         weighted.append((idf, result))
     best_possible = sum(idf * max(FIELD_WEIGHTS.values()) for idf, _ in weighted) or 1.0

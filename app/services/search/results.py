@@ -6,21 +6,25 @@ always agrees with the filters and the order it was found by).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
-from app.models import CQCRating, FundingRoute, PriceUnit
+from app.models import CQCRating, FundingRoute, PeopleGroup, PriceUnit
 from app.services import ranking
 from app.services.errors import ValidationError
 from app.services.geo import miles_between
 from app.services.pagination import Page
 from app.services.search import bitsets
+from app.services.search.broader import Broader, nearest_broader
+from app.services.search.council_words import vocabulary_now
 from app.services.search.engines import engine
 from app.services.search.evaluate import Evaluator
 from app.services.search.facets import Facets, facets
 from app.services.search.ordering import page_of
 from app.services.search.params import PER_PAGE, SearchParams
-from app.services.search.query import parse, root_with_synonyms
+from app.services.search.partial import by_words_matched, page_across
+from app.services.search.query import has_syntax, parse, root_with_synonyms
 from app.services.search.ranks import Ranks, lot_settings, ranks_for
 from app.services.search.reference import category_choices, districts, reference_errors
 from app.services.search.schema import (
@@ -43,6 +47,7 @@ from app.services.search.schema import (
 )
 from app.services.search.snapshot import Snapshot
 from app.services.search.suggest import did_you_mean
+from app.services.search.understanding import needs_in, understand
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,9 @@ class ResultItem:
     rank: ranking.ServiceRank | None
     review_count: int = 0  # its published reviews
     review_sum: int = 0
+    every_word: bool = True  # False: it matches most of the words searched for, not all
+    meets: tuple[str, ...] = ()  # the needs searched for that it meets ("help with washing and bathing")
+    supports: tuple[PeopleGroup, ...] = ()  # who its provider says it supports
 
     @property
     def review_average(self) -> str | None:
@@ -86,6 +94,14 @@ class SearchResults:
     facets: Facets
     did_you_mean: str | None
     location: Location | None
+    every_word_total: int = 0  # the results that match every word; any after them match most
+    broader: Broader | None = None  # when nothing is found: the nearest broader search that finds something
+    corrected_to: str | None = None  # nothing was found for the words as typed: these are the results for this spelling
+
+    @property
+    def some_words_from(self) -> int | None:
+        """The index on this page of the first result matching only some of the words."""
+        return next((i for i, item in enumerate(self.items) if not item.every_word), None)
 
     @property
     def total(self) -> int:
@@ -96,10 +112,20 @@ class SearchResults:
         return self.page.items
 
 
-def search(params: SearchParams, *, index_dir: str | None = None, categories: list[tuple[str, str]] | None = None) -> SearchResults:
+def search(
+    params: SearchParams,
+    *,
+    index_dir: str | None = None,
+    categories: list[tuple[str, str]] | None = None,
+    correct: bool = True,
+    broaden: bool = True,
+) -> SearchResults:
     """Run one search. Raises ValidationError for an unknown postcode district or
     category (both named at once), SearchUnavailable when there is no index to search.
-    ``categories``: category_choices(), if the caller has them already."""
+    ``categories``: category_choices(), if the caller has them already. When it finds
+    nothing for the words as typed, the results are for a corrected spelling that finds
+    something (``correct``); when nothing at all, the nearest broader search that finds
+    something comes with it (``broaden``)."""
     categories = categories or category_choices()
     errors = reference_errors({"category": params.category, "postcode": params.postcode}, categories=categories)
     if errors:
@@ -110,10 +136,41 @@ def search(params: SearchParams, *, index_dir: str | None = None, categories: li
     eng.catch_up()
     snap = eng.snapshot()
     ranks = ranks_for(snap, lot_settings())
-    evaluator = Evaluator(snap)
-    node = root_with_synonyms(parse(params.q))
-    text_match = evaluator.run(node).match & snap.live
+    vocabulary = vocabulary_now()
+    evaluator = Evaluator(snap, vocabulary)
+    node = understand(root_with_synonyms(parse(params.q)), params.q, vocabulary)
     filters = _filters(snap, ranks, params, location, distances)
+    parts, text_match = _matches(evaluator, node, params.q, filters)
+    matched = parts[0]
+
+    total = sum(part.bit_count() for part in parts)
+    suggestion = did_you_mean(snap, evaluator, params.q, matched.bit_count()) if params.q else None
+    broader = None
+    if not total:
+        again = functools.partial(search, index_dir=index_dir, categories=categories, correct=False, broaden=False)
+        corrected, broader = _instead(params, suggestion if correct else None, broaden, again)
+        if corrected is not None:
+            return corrected
+
+    def take(part: int, skip: int, limit: int) -> list[int]:
+        return page_of(snap, ranks, evaluator, node, part, params, distances, skip, limit)
+
+    needs = [(evaluator.need(key).match, vocabulary.needs[key].label) for key in dict.fromkeys(needs_in(node))]
+    shown = page_across(parts, (params.page - 1) * PER_PAGE, PER_PAGE, take)
+    items = [_found(_item(snap, ranks, n, params, location, distances, dict(categories)), part, n, needs) for part, n in shown]
+    return SearchResults(
+        params=params,
+        page=Page(items=items, total=total, page=params.page, per_page=PER_PAGE),
+        facets=facets(snap, ranks, params, categories, _without(text_match, filters), bitsets.union(parts)),
+        did_you_mean=suggestion,
+        location=location,
+        every_word_total=matched.bit_count(),
+        broader=broader,
+    )
+
+
+def _without(text_match: int, filters: dict[str, int]) -> Callable[[str | None], int]:
+    """What the words match with every filter but one applied (for that filter's facet)."""
 
     def without(name: str | None) -> int:
         bits = text_match
@@ -124,24 +181,48 @@ def search(params: SearchParams, *, index_dir: str | None = None, categories: li
                     break
         return bits
 
-    matched = without(None)
-    total = matched.bit_count()
+    return without
 
-    facet_counts = facets(snap, ranks, params, categories, without, matched)
-    suggestion = did_you_mean(snap, evaluator, params.q, total) if params.q else None
 
-    per_page = PER_PAGE
-    skip = (params.page - 1) * per_page
-    docnums = page_of(snap, ranks, evaluator, node, matched, params, distances, skip, per_page)
-    names = dict(categories)
-    items = [_item(snap, ranks, n, params, location, distances, names) for n in docnums]
-    return SearchResults(
-        params=params,
-        page=Page(items=items, total=total, page=params.page, per_page=per_page),
-        facets=facet_counts,
-        did_you_mean=suggestion,
-        location=location,
-    )
+def _instead(
+    params: SearchParams, suggestion: str | None, broaden: bool, again: Callable[[SearchParams], SearchResults]
+) -> tuple[SearchResults | None, Broader | None]:
+    """For a search that found nothing: the results for a corrected spelling when the words
+    as typed find nothing but it does; otherwise the nearest broader search (``broaden``)."""
+    if suggestion and not has_syntax(params.q):
+        corrected = again(replace(params, q=suggestion))
+        if corrected.total:
+            return replace(corrected, params=params, corrected_to=suggestion, did_you_mean=None), None
+    if params.page == 1 and broaden:
+        return None, nearest_broader(params, lambda wider: again(wider).total)
+    return None, None
+
+
+def _found(item: ResultItem, part: int, n: int, needs: list[tuple[int, str]]) -> ResultItem:
+    """A result with how it matched: every word (the first part) or most, and the needs it meets."""
+    return replace(item, every_word=part == 0, meets=tuple(label for bits, label in needs if bits >> n & 1))
+
+
+def _matches(evaluator: Evaluator, node, text: str, filters: dict[str, int]) -> tuple[list[int], int]:
+    """The results in the order they are shown, as parts: those matching every word, then
+    (when fewer than a page do) those matching most of them, more words first; and what the
+    words match before any filter (for the facets)."""
+    live = evaluator.snap.live
+    every_word = evaluator.run(node).match & live
+    filtered = bitsets.intersection(filters.values()) if filters else live
+    parts = [every_word & filtered]
+    if not text or parts[0].bit_count() >= PER_PAGE:
+        return parts, every_word
+    most = by_words_matched(evaluator, node, text)
+    parts += [bits & filtered for bits in most if bits & filtered]
+    return parts, bitsets.union([every_word, *most])
+
+
+def totals_now(phrases: Iterable[str]) -> dict[str, int]:
+    """How many services a search for each of ``phrases`` shows now (no filters; a corrected
+    spelling counts, as the person would see it). Raises SearchUnavailable without an index."""
+    categories = category_choices()
+    return {phrase: search(SearchParams(q=phrase), categories=categories, broaden=False).total for phrase in phrases}
 
 
 def _location(params: SearchParams) -> tuple[Location | None, dict[str, float] | None]:
@@ -170,6 +251,8 @@ def _filters(snap: Snapshot, ranks: Ranks, params: SearchParams, location: Locat
         filters["reviews"] = snap.review_at_least(params.min_review_rating)
     if params.funding is not None:
         filters["funding"] = snap.funding(params.funding)
+    if params.supports is not None:
+        filters["supports"] = snap.supports(params.supports)
     if params.days:
         filters["day"] = bitsets.intersection(snap.day(d) for d in params.days)
     if params.framework_only:
@@ -205,5 +288,6 @@ def _item(
         covers_your_area=covers,
         rank=ranks.rank(n),
         review_sum=a[A_REVIEWS][0],
+        supports=snap.groups_supported(n),
         review_count=a[A_REVIEWS][1],
     )

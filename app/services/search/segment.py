@@ -29,8 +29,10 @@ from app.services.search.schema import (
     A_RADIUS,
     A_RATINGS,
     A_REVIEWS,
+    A_SUPPORTS,
     A_UNIT,
     ATTR_COUNT,
+    SUPPORTS_BITS,
     rating_of,
 )
 from app.services.search.scoring import NO_QUALITY, LotState, order_key
@@ -38,7 +40,9 @@ from app.services.search.scoring import NO_QUALITY, LotState, order_key
 NO_REVIEWS_KEY = 1  # in the reviews order: after every reviewed document (their keys are below zero)
 
 # What an unreadable document stores: no id, so it is never shown.
-_EMPTY_ATTRS = (0, 0, "", "", "", 0, "hour", 1, 0, 0, (0,) * 6, False, None, None, (), (), (0, 0))
+_EMPTY_ATTRS = (0, 0, "", "", "", 0, "hour", 1, 0, 0, (0,) * 6, False, None, None, (), (), (0, 0), 0)
+# Who a document supports, a bit per group, kept as one byte column per 8 groups.
+SUPPORTS_BYTES = (len(SUPPORTS_BITS) + 7) // 8
 
 
 def _read_attrs(reader, size: int) -> list[tuple]:
@@ -93,6 +97,7 @@ class Segment:
         self.col_funding = bytes(a[A_FUNDING] & 0xFF for a in attrs)
         self.col_days = bytes(a[A_DAYS] & 0x7F for a in attrs)
         self.col_rating = bytes(a[A_RATINGS][0] for a in attrs)
+        self.col_supports = tuple(bytes(a[A_SUPPORTS] >> (8 * i) & 0xFF for a in attrs) for i in range(SUPPORTS_BYTES))
         quality_of: dict[tuple, int] = {}
         for ratings in {a[A_RATINGS] for a in attrs}:
             q = ranking.quality_from_ratings(rating_of(ratings[0]), tuple(rating_of(r) for r in ratings[1:]))
@@ -174,6 +179,11 @@ class Segment:
     def category_bits(self, slug: str) -> int:
         code = self.category_code.get(slug)
         return bitsets.from_byte_column(self.col_category, {code}) if code else 0
+
+    def supports_bits(self, group) -> int:
+        """The documents that support a group of people (a PeopleGroup)."""
+        column, bit = divmod(SUPPORTS_BITS[group].bit_length() - 1, 8)
+        return bitsets.from_byte_column(self.col_supports[column], {v for v in range(256) if v >> bit & 1})
 
     def price_bits(self, pence: int) -> int:
         return bitsets.from_positions(self.by_price[: bisect.bisect_right(self.sorted_prices, pence)], self.size)

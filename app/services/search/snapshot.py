@@ -18,12 +18,12 @@ from typing import TypeVar
 
 from whoosh import query as wquery
 
-from app.models import CQCRating, FundingRoute
+from app.models import CQCRating, FundingRoute, PeopleGroup
 from app.services import ranking
 from app.services.search import bitsets
 from app.services.search.cache import LRU
 from app.services.search.params import REVIEW_SORT_WEIGHT
-from app.services.search.schema import A_REVIEWS, FUNDING_BITS, RATING_CODES, TEXT_FIELDS
+from app.services.search.schema import A_REVIEWS, A_SUPPORTS, FUNDING_BITS, RATING_CODES, TEXT_FIELDS, groups_of
 from app.services.search.scoring import NO_QUALITY
 from app.services.search.segment import Segment, shifted
 
@@ -163,6 +163,14 @@ class Snapshot:
     def day(self, day: int) -> int:
         bit = 1 << day
         return self.combined(("day", day), lambda seg: bitsets.from_byte_column(seg.col_days, {v for v in range(256) if v & bit}))
+
+    def supports(self, group: PeopleGroup) -> int:
+        """Services whose provider says they support this group of people."""
+        return self.combined(("supports", group.value), lambda seg: seg.supports_bits(group))
+
+    def groups_supported(self, n: int) -> tuple[PeopleGroup, ...]:
+        """The groups of people document ``n`` supports, in the order people see them."""
+        return groups_of(self.attrs[n][A_SUPPORTS])
 
     def rating_at_least(self, rating: CQCRating) -> int:
         code = RATING_CODES[rating]
