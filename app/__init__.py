@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 
@@ -123,61 +124,47 @@ def _init_templating(app: Flask) -> None:
     init_templating(app, app.template_folder)
 
 
-def _register_blueprints(app: Flask) -> None:
-    # Each blueprint's package holds its ``bp`` and role guard; its view modules add their
-    # routes to it when they are imported, here, before it is registered.
-    from app.account import bp as account_bp
-    from app.account import routes as account_routes  # noqa: F401
-    from app.admin import bp as admin_bp
-    from app.admin import routes as admin_routes  # noqa: F401
-    from app.api import bp as api_bp
-    from app.api import routes as api_routes  # noqa: F401
-    from app.auth import bp as auth_bp
-    from app.auth import routes as auth_routes  # noqa: F401
-    from app.citizen import audits as citizen_audits  # noqa: F401
-    from app.citizen import bp as citizen_bp
-    from app.citizen import payments as citizen_payments  # noqa: F401
-    from app.citizen import reviews as citizen_reviews  # noqa: F401
-    from app.citizen import routes as citizen_routes  # noqa: F401
-    from app.citizen import visits as citizen_visits  # noqa: F401
-    from app.commissioner import audits as commissioner_audits  # noqa: F401
-    from app.commissioner import bank_details as commissioner_bank_details  # noqa: F401
-    from app.commissioner import bookings as commissioner_bookings  # noqa: F401
-    from app.commissioner import bp as commissioner_bp
-    from app.commissioner import budgets as commissioner_budgets  # noqa: F401
-    from app.commissioner import market as commissioner_market  # noqa: F401
-    from app.commissioner import needs_vocabulary as commissioner_needs_vocabulary  # noqa: F401
-    from app.commissioner import payment_runs as commissioner_payment_runs  # noqa: F401
-    from app.commissioner import position as commissioner_position  # noqa: F401
-    from app.commissioner import reference_rates as commissioner_reference_rates  # noqa: F401
-    from app.commissioner import reviews as commissioner_reviews  # noqa: F401
-    from app.commissioner import routes as commissioner_routes  # noqa: F401
-    from app.commissioner import visits as commissioner_visits  # noqa: F401
-    from app.enquiries import bp as enquiries_bp
-    from app.enquiries import routes as enquiries_routes  # noqa: F401
-    from app.provider import bank_details as provider_bank_details  # noqa: F401
-    from app.provider import bookings as provider_bookings  # noqa: F401
-    from app.provider import bp as provider_bp
-    from app.provider import payments as provider_payments  # noqa: F401
-    from app.provider import reviews as provider_reviews  # noqa: F401
-    from app.provider import routes as provider_routes  # noqa: F401
-    from app.provider import visits as provider_visits  # noqa: F401
-    from app.public import bp as public_bp
-    from app.public import market_position as public_market_position  # noqa: F401
-    from app.public import routes as public_routes  # noqa: F401
-    from app.webhooks import bp as webhooks_bp
-    from app.webhooks import routes as webhooks_routes  # noqa: F401
+# Each blueprint's package holds its ``bp`` and role guard; its view modules add their routes
+# to it when they are imported. Registered in this order.
+BLUEPRINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("app.public", ("routes", "market_position")),
+    ("app.webhooks", ("routes",)),
+    ("app.auth", ("routes",)),
+    ("app.account", ("routes", "calendar")),
+    ("app.enquiries", ("routes",)),
+    ("app.citizen", ("routes", "audits", "payments", "reviews", "visits")),
+    ("app.provider", ("routes", "bank_details", "bookings", "payments", "reviews", "visits")),
+    (
+        "app.commissioner",
+        (
+            "routes",
+            "audits",
+            "bank_details",
+            "bookings",
+            "budgets",
+            "cqc",
+            "market",
+            "needs_vocabulary",
+            "payment_runs",
+            "position",
+            "reference_rates",
+            "reviews",
+            "visits",
+        ),
+    ),
+    ("app.admin", ("routes",)),
+    ("app.api", ("routes",)),
+    ("app.openreferral", ("routes",)),
+)
 
-    app.register_blueprint(public_bp)
-    app.register_blueprint(webhooks_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(account_bp)
-    app.register_blueprint(enquiries_bp)
-    app.register_blueprint(citizen_bp)
-    app.register_blueprint(provider_bp)
-    app.register_blueprint(commissioner_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(api_bp)
+
+def _register_blueprints(app: Flask) -> None:
+    """Import every view module (so each has added its routes), then register the blueprints."""
+    for package, views in BLUEPRINTS:
+        for view in views:
+            importlib.import_module(f"{package}.{view}")
+    for package, _ in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(package).bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -294,7 +294,34 @@ def reviews_publish() -> None:
         raise click.ClickException(f"{len(wrong)} services' review totals do not match their reviews")
 
 
+cqc_cli = AppGroup("cqc", help="CQC's own data: ratings, service user bands, deregistered locations.")
+
+
+@cqc_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def cqc_import(file: str) -> None:
+    """Import one of CQC's monthly files saved as CSV (the care directory with ratings, the
+    care directory with filters, or deactivated locations): the ratings of the providers
+    whose CQC location ids it has, with their history. Re-running the same file changes
+    nothing; a file that is not one of CQC's is refused before anything changes."""
+    from app.services import cqc
+
+    with click.progressbar(length=1, label="Reading CQC's file", show_percent=True) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        try:
+            summary = cqc.import_file(file, progress=progress)
+        except cqc.WrongFile as exc:
+            raise click.ClickException(f"{exc} Nothing was changed.") from exc
+    for line in summary.lines():
+        click.echo(line)
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(cqc_cli)
     app.cli.add_command(reviews_cli)
     app.cli.add_command(audits_cli)
     app.cli.add_command(payment_runs_cli)

@@ -1,4 +1,4 @@
-"""Error pages in one place: styled HTML pages, JSON under /api/."""
+"""Error pages in one place: styled HTML pages, JSON under /api/, /webhooks/ and /openreferral/."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ TEMPLATES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path.startswith("/webhooks/")
+    return request.path.startswith(("/api/", "/webhooks/", "/openreferral/"))
 
 
 def json_error(status: int, title: str, detail: str | None = None, **extra):

@@ -38,6 +38,7 @@ VIEW_PACKAGES = (
     "app.commissioner",
     "app.admin",
     "app.api",
+    "app.openreferral",
     "app.webhooks",
     "app.presenters",
 )

@@ -14,8 +14,9 @@ from app.database import utcnow
 from app.forms import apply_errors
 from app.models import WEEKDAYS, BookingSchedule, PaymentMethod
 from app.presenters.budgets import statement_csv, statement_view
+from app.presenters.calendars import ics_response
 from app.presenters.card_payments import ROUTE_LABELS, booking_money, card_label, card_timing
-from app.services import accounts, audits, bookings, budgets, card_payments, reviews
+from app.services import accounts, audits, bookings, budgets, calendars, card_payments, reviews
 from app.services.errors import Conflict, DomainError, NotFound, ValidationError
 from app.services.ledger import Actor
 from app.services.policy import current_policy
@@ -300,6 +301,13 @@ def booking(public_id: str):
         may_review=reviews.why_not(booking, current_user, now=utcnow()) is None,
         now=utcnow(),
     )
+
+
+@bp.get("/bookings/<public_id>/calendar.ics")
+def booking_calendar(public_id: str):
+    """The booking's visits as a calendar file, to add to a phone or computer's calendar."""
+    booking = _my_booking(public_id)
+    return ics_response(calendars.booking_file(booking, current_user), calendars.file_name(booking))
 
 
 @bp.route("/bookings/<public_id>/cancel", methods=["GET", "POST"])

@@ -25,7 +25,7 @@ from app.models.frameworks import DEFAULT_PRICE_WEIGHT, DEFAULT_QUALITY_WEIGHT, 
 from app.presenters import audit as audit_presenter
 from app.presenters import ranking as ranking_presenter
 from app.presenters.csv_export import safe_row
-from app.services import audit, audits, council, delivery, frameworks, listings, payment_runs, reviews, team, verification
+from app.services import audit, audits, council, cqc, delivery, frameworks, listings, payment_runs, reviews, team, verification
 from app.services.errors import Conflict, ValidationError
 from app.services.pagination import clamp_page
 from app.services.payment_runs import bank_accounts
@@ -81,7 +81,15 @@ def providers():
     status = None if status_text == "all" else next((s for s in ProviderStatus if s.value == status_text), ProviderStatus.PENDING)
     text = (request.args.get("q") or "").strip()[:100]
     page = verification.providers(status, text or None, _page())
-    return render_template("commissioner/providers.html", page=page, status=status, q=text, counts=verification.counts())
+    return render_template(
+        "commissioner/providers.html",
+        page=page,
+        status=status,
+        q=text,
+        counts=verification.counts(),
+        cqc_last=cqc.last_import(),
+        cqc_deregistered=len(cqc.flagged_providers()),
+    )
 
 
 @bp.get("/providers/<id:provider_id>")
@@ -95,6 +103,8 @@ def provider(provider_id: int):
         services=services,
         members=team.members(item),
         history=history.items,
+        cqc_history=cqc.rating_history(item),
+        cqc_deregistration=cqc.deregistration_of(item),
         confirm=ConfirmForm(),
     )
 

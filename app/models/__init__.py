@@ -27,7 +27,9 @@ from app.models.bookings import (  # noqa: F401
     VisitStatus,
 )
 from app.models.budgets import PERIOD_DAYS, BudgetOutcome, BudgetPeriod, BudgetStatus, BudgetType, PersonalBudget  # noqa: F401
+from app.models.calendars import CalendarFeed  # noqa: F401
 from app.models.council import CouncilDistrict, CouncilSettings, PayBasis, Rounding  # noqa: F401
+from app.models.cqc import CQCDeregistration, CQCFile, CQCImportRun, CQCQuestion, CQCRatingChange  # noqa: F401
 from app.models.delivery import DisputeState, EcmUpload, ExceptionState, RecordSource, VisitOutcome, VisitRecord  # noqa: F401
 from app.models.enquiries import Enquiry, EnquiryMessage, EnquiryStatus  # noqa: F401
 from app.models.frameworks import (  # noqa: F401

@@ -122,6 +122,8 @@ class Provider(TimestampMixin, db.Model):
     cqc_responsive: Mapped[CQCRating | None] = _rating_column("responsive")
     cqc_well_led: Mapped[CQCRating | None] = _rating_column("well_led")
     cqc_inspection_date: Mapped[dt.date | None] = mapped_column(Date)
+    # When CQC published the ratings above (its files' "Publication Date"), set by the CQC import.
+    cqc_rating_published_on: Mapped[dt.date | None] = mapped_column(Date)
 
     status: Mapped[ProviderStatus] = mapped_column(
         enum_column(ProviderStatus, "provider_status"),

@@ -10,9 +10,10 @@ from flask_login import current_user
 from app.database import utcnow
 from app.forms import ConfirmForm, FinanceCheckForm, FlaskForm, GovIntegerField, RefundForm, apply_errors, submit, textarea_field
 from app.models import BookingStatus
+from app.presenters.calendars import ics_response
 from app.presenters.card_payments import booking_money
 from app.provider import bp
-from app.services import audits, bookings, team
+from app.services import audits, bookings, calendars, team
 from app.services.errors import Conflict, DomainError, NotFound, ValidationError
 
 SHARES_CONTACT = (BookingStatus.ACCEPTED, BookingStatus.COMPLETED)
@@ -71,6 +72,13 @@ def booking(public_id: str):
         # Where to go and whom to call: only once the provider has taken the booking on.
         contacts=bookings.people_to_contact(booking) if booking.status in SHARES_CONTACT else None,
     )
+
+
+@bp.get("/bookings/<public_id>/calendar.ics")
+def booking_calendar(public_id: str):
+    """The booking's visits as a calendar file, as the booking page describes them."""
+    booking = _our_booking(public_id)
+    return ics_response(calendars.booking_file(booking, current_user), calendars.file_name(booking))
 
 
 @bp.post("/bookings/<public_id>/accept")

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify, render_template, request
+from flask_limiter.util import get_remote_address
 
 from app.database import utcnow
+from app.extensions import limiter
 from app.models import SearchChannel
+from app.presenters.calendars import ics_response
 from app.presenters.search import (
     choice_params,
     distance_text,
@@ -16,7 +19,7 @@ from app.presenters.search import (
 from app.public import bp
 from app.public.forms import SearchForm
 from app.security import checks_its_own_input
-from app.services import catalogue, provider_contact, reviews, search
+from app.services import calendars, catalogue, provider_contact, reviews, search
 from app.services.errors import NotFound, ValidationError
 from app.services.health import health_report
 from app.services.search import log as search_log
@@ -134,3 +137,17 @@ def health():
     response = jsonify(report)
     response.status_code = 200 if report["database"]["ok"] else 503
     return response
+
+
+# A person's visits as an iCalendar feed at their secret address: what phone and desktop
+# calendars subscribe to. No signing in (calendars cannot): the secret is the key, and an
+# unknown or turned-off one answers 404 at once. Calendars fetch about hourly (the feed asks
+# for that), so a whole office of phones behind one address stays well inside the limit.
+FEED_LIMIT = "240 per hour"
+
+
+@bp.get("/calendar/<secret>.ics")
+@limiter.limit(FEED_LIMIT, key_func=get_remote_address, scope="calendar-feed")
+def calendar_feed(secret: str):
+    feed = calendars.feed_for_secret(secret)
+    return ics_response(calendars.feed_file(feed), "care-visits.ics", secret_address=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.database import utcnow
 from app.extensions import db
 from app.models import OrgRole, PostcodeDistrict, Provider, ProviderArea, ProviderStaff, ProviderStatus, Role, User
 from app.services import accounts, audit, notifications, team
@@ -302,6 +303,7 @@ def update_profile(actor: User, provider: Provider, data: ProfileInput) -> Provi
         setattr(provider, name, value)
     if provider.area_codes != areas:
         provider.areas = [ProviderArea(outward_code=code) for code in areas]
+        provider.updated_at = utcnow()  # the areas are part of what the provider publishes (feeds date it by this)
     try:
         db.session.flush()
     except IntegrityError:

@@ -17,7 +17,11 @@ pytestmark = pytest.mark.e2e
     [
         ("/search?q=home+care&postcode=PE1+1AA", "services found for ‘home care’"),
         ("/search?q=home+care&postcode=PE1+1AA&page=2&day=saturday&min_cqc_rating=good", "services found"),
-        ("/search?q=demenita", "Did you mean"),
+        ("/search?q=demenita", "Showing results for"),
+        ("/search?q=demenita+club", "Did you mean"),
+        ("/search?q=help+with+a+bath", "Matches: help with washing and bathing"),
+        ("/search?q=lonely+zebra", "Services that match some of your words"),
+        ("/search?q=garden&category=meals", "The nearest broader search"),
         ("/search?q=helicopter", "No services found"),
         ("/search?postcode=PE1&max_price=lots&sort=distance", "There is a problem"),
         ("/search?postcode=ZZ9+9ZZ", "We could not find that postcode"),

@@ -44,7 +44,7 @@ from app.models import (
     ProviderStatus,
     ServiceClosure,
 )
-from app.services import accounts, mail
+from app.services import accounts, calendars, mail
 from app.services.tokens import new_token, token_hash
 from tests.helpers import csrf_token
 
@@ -113,10 +113,26 @@ MATRIX: dict[str, list[Case]] = {
     "public.reviews_policy": [GET("/reviews-policy", everyone())],
     "public.market_position": [GET("/market-position", everyone())],
     "public.health": [GET("/health", everyone())],
+    # A person's calendar feed: the secret in the address is the key (calendars cannot sign in).
+    "public.calendar_feed": [
+        GET("/calendar/{calendar_feed_a}.ics", everyone()),
+        GET("/calendar/not-a-real-secret.ics", everyone(NOT_FOUND)),
+    ],
     "public.search_page": [GET("/search?q=care", everyone())],
     # -- the public JSON API -------------------------------------------------------------
     "api.services": [GET("/api/v1/services?q=care", everyone())],
     "api.openapi": [GET("/api/v1/openapi.json", everyone())],
+    # -- the Open Referral UK feed: open to anyone, signed in or not -------------------------
+    "openreferral.api_details": [GET("/openreferral/", everyone())],
+    "openreferral.services": [GET("/openreferral/services?search=care", everyone())],
+    "openreferral.service": [
+        GET("/openreferral/services/{openreferral_service_x}", everyone()),
+        GET("/openreferral/services/not-a-service-id", everyone(NOT_FOUND)),
+    ],
+    "openreferral.service_at_locations": [GET("/openreferral/service_at_locations?postcode=PE1+1XX", everyone())],
+    "openreferral.taxonomies": [GET("/openreferral/taxonomies", everyone())],
+    "openreferral.taxonomy_terms": [GET("/openreferral/taxonomy_terms", everyone())],
+    "openreferral.openapi": [GET("/openreferral/openapi.json", everyone())],
     # -- auth: open to anyone ------------------------------------------------------------------
     "auth.sign_in": [GET("/sign-in", anonymous_page()), POST("/sign-in", {v: ALLOWED if v == ANON else REDIRECT for v in VISITORS})],
     # An emailed link that lets an account's owner sign in while guesses from elsewhere pause it.
@@ -158,6 +174,10 @@ MATRIX: dict[str, list[Case]] = {
     ],
     "account.people": [GET("/account/people", only(REP_A))],
     "account.stop_representing": [POST("/account/people/{representation_a}/stop", only(REP_A, ok=ALLOWED))],
+    # Your visits in your calendar: for the people who have visits (the council has none).
+    "account.calendar": [GET("/account/calendar", only(*CITIZEN_SIDE, *PROVIDERS))],
+    "account.new_calendar_link": [POST("/account/calendar/new-link", only(*CITIZEN_SIDE, *PROVIDERS, ok=ALLOWED))],
+    "account.turn_off_calendar": [POST("/account/calendar/turn-off", only(*CITIZEN_SIDE, *PROVIDERS, ok=ALLOWED))],
     # -- enquiries, the citizen's side ------------------------------------------------------------
     "enquiries.inbox": [GET("/enquiries", only(*CITIZEN_SIDE))],
     "enquiries.new": [
@@ -180,6 +200,7 @@ MATRIX: dict[str, list[Case]] = {
     "citizen.overview": [GET("/my-care", only(*CITIZEN_SIDE))],
     "citizen.my_bookings": [GET("/bookings", only(*CITIZEN_SIDE))],
     "citizen.booking": [GET("/bookings/{booking_a}", only(CIT_A, REP_A))],
+    "citizen.booking_calendar": [GET("/bookings/{booking_a}/calendar.ics", only(CIT_A, REP_A))],
     "citizen.cancel_booking": [
         GET("/bookings/{booking_a}/cancel", only(CIT_A, REP_A)),
         POST("/bookings/{booking_a}/cancel", only(CIT_A, REP_A, ok=ALLOWED)),
@@ -267,6 +288,7 @@ MATRIX: dict[str, list[Case]] = {
     "provider.close_enquiry": [POST("/provider/enquiries/{enquiry_a}/close", only(STAFF_X, ok=ALLOWED))],
     "provider.bookings_inbox": [GET("/provider/bookings", only(*PROVIDERS))],
     "provider.booking": [GET("/provider/bookings/{booking_a}", only(STAFF_X))],
+    "provider.booking_calendar": [GET("/provider/bookings/{booking_a}/calendar.ics", only(STAFF_X))],
     # A provider the budget pays (X: A's booking is with X) asks the council to check it.
     "provider.ask_for_finance_check": [
         GET("/provider/bookings/{booking_a}/finance-check", only(STAFF_X)),
@@ -317,6 +339,7 @@ MATRIX: dict[str, list[Case]] = {
     # -- commissioner tools: commissioners and admins ---------------------------------------------
     "commissioner.dashboard": [GET("/commissioner", only(*COUNCIL))],
     "commissioner.providers": [GET("/commissioner/providers", only(*COUNCIL))],
+    "commissioner.cqc_data": [GET("/commissioner/providers/cqc", only(*COUNCIL))],
     "commissioner.provider": [GET("/commissioner/providers/{provider_pending}", only(*COUNCIL))],
     "commissioner.verify": [
         GET("/commissioner/providers/{provider_pending}/verify", only(*COUNCIL)),
@@ -554,9 +577,10 @@ def fresh_world(
     card["budget_audit_a"], card["audit_question_a"] = _audit_with_question(budget_a, asked_by=commissioner)
     bank_change_x = _pending_bank_change(provider_x, submitted_by=staff_x)
     need_word = search_words.add_word(commissioner, phrase="stairlift", meaning="category:equipment")
+    calendar_feed_a = calendars.new_feed(citizen_a).secret
 
     # The search index, so the search page and API answer as they do in service.
-    from app.services import search
+    from app.services import openreferral, search
 
     search.rebuild()
 
@@ -594,6 +618,8 @@ def fresh_world(
         "funding_a": db.session.execute(select(BudgetPeriod.transaction_id).where(BudgetPeriod.budget_id == budget_a.id)).scalars().first(),
         "bank_change_x": bank_change_x,
         "need_word": need_word.id,
+        "openreferral_service_x": openreferral.ids.service(service_x.id),
+        "calendar_feed_a": calendar_feed_a,
         **card,
         **paid,
     }

@@ -63,7 +63,7 @@ from app.services.search.facets import FacetValue
 from app.services.search.params import API_PARAMETERS, DAY_VALUES, SearchParams, Sort, parse_page
 from app.services.search.ranks import listed_service_rank
 from app.services.search.reference import category_choices, known_districts, params_from_args
-from app.services.search.results import ResultItem, SearchResults, search, totals_now
+from app.services.search.results import ResultItem, SearchResults, ids_in_order, search, totals_now
 from app.services.search.status import index_status
 from app.services.search.storage import SearchUnavailable, index_lock
 from app.services.search.writer import drain, rebuild
@@ -83,6 +83,7 @@ __all__ = [
     "category_choices",
     "drain",
     "engine",
+    "ids_in_order",
     "index_lock",
     "index_status",
     "known_districts",

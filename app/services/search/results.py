@@ -21,10 +21,11 @@ from app.services.search.council_words import vocabulary_now
 from app.services.search.engines import engine
 from app.services.search.evaluate import Evaluator
 from app.services.search.facets import Facets, facets
+from app.services.search.needs import Vocabulary
 from app.services.search.ordering import page_of
 from app.services.search.params import PER_PAGE, SearchParams
 from app.services.search.partial import by_words_matched, page_across
-from app.services.search.query import has_syntax, parse, root_with_synonyms
+from app.services.search.query import Node, has_syntax, parse, root_with_synonyms
 from app.services.search.ranks import Ranks, lot_settings, ranks_for
 from app.services.search.reference import category_choices, districts, reference_errors
 from app.services.search.schema import (
@@ -127,20 +128,9 @@ def search(
     something (``correct``); when nothing at all, the nearest broader search that finds
     something comes with it (``broaden``)."""
     categories = categories or category_choices()
-    errors = reference_errors({"category": params.category, "postcode": params.postcode}, categories=categories)
-    if errors:
-        raise ValidationError(errors)
-    location, distances = _location(params)
-
-    eng = engine(index_dir)
-    eng.catch_up()
-    snap = eng.snapshot()
-    ranks = ranks_for(snap, lot_settings())
-    vocabulary = vocabulary_now()
-    evaluator = Evaluator(snap, vocabulary)
-    node = understand(root_with_synonyms(parse(params.q)), params.q, vocabulary)
-    filters = _filters(snap, ranks, params, location, distances)
-    parts, text_match = _matches(evaluator, node, params.q, filters)
+    found = _Found.of(params, index_dir, categories)
+    snap, ranks, evaluator, node, vocabulary = found.snap, found.ranks, found.evaluator, found.node, found.vocabulary
+    location, distances, filters, parts, text_match = found.location, found.distances, found.filters, found.parts, found.text_match
     matched = parts[0]
 
     total = sum(part.bit_count() for part in parts)
@@ -152,11 +142,8 @@ def search(
         if corrected is not None:
             return corrected
 
-    def take(part: int, skip: int, limit: int) -> list[int]:
-        return page_of(snap, ranks, evaluator, node, part, params, distances, skip, limit)
-
     needs = [(evaluator.need(key).match, vocabulary.needs[key].label) for key in dict.fromkeys(needs_in(node))]
-    shown = page_across(parts, (params.page - 1) * PER_PAGE, PER_PAGE, take)
+    shown = page_across(parts, (params.page - 1) * PER_PAGE, PER_PAGE, found.take)
     items = [_found(_item(snap, ranks, n, params, location, distances, dict(categories)), part, n, needs) for part, n in shown]
     return SearchResults(
         params=params,
@@ -216,6 +203,54 @@ def _matches(evaluator: Evaluator, node, text: str, filters: dict[str, int]) -> 
     most = by_words_matched(evaluator, node, text)
     parts += [bits & filtered for bits in most if bits & filtered]
     return parts, bitsets.union([every_word, *most])
+
+
+def ids_in_order(params: SearchParams, *, index_dir: str | None = None) -> list[int]:
+    """The ids of every service the search finds, in the order its pages show them (the
+    words as typed: no corrected spelling, no broader search): for feeds that page and count
+    in their own way. One pass over the index, however many there are."""
+    found = _Found.of(params, index_dir, category_choices())
+    total = sum(part.bit_count() for part in found.parts)
+    return [found.snap.ids[n] for _, n in page_across(found.parts, 0, total, found.take)]
+
+
+@dataclass
+class _Found:
+    """One search's working: the snapshot and ranks it reads, the query as understood, its
+    filters, and what it found in the parts it shows (every word, then most of them)."""
+
+    params: SearchParams
+    snap: Snapshot
+    ranks: Ranks
+    vocabulary: Vocabulary
+    evaluator: Evaluator
+    node: Node
+    location: Location | None
+    distances: dict | None
+    filters: dict[str, int]
+    parts: list[int]
+    text_match: int
+
+    @classmethod
+    def of(cls, params: SearchParams, index_dir: str | None, categories: list[tuple[str, str]]) -> _Found:
+        errors = reference_errors({"category": params.category, "postcode": params.postcode}, categories=categories)
+        if errors:
+            raise ValidationError(errors)
+        location, distances = _location(params)
+        eng = engine(index_dir)
+        eng.catch_up()
+        snap = eng.snapshot()
+        ranks = ranks_for(snap, lot_settings())
+        vocabulary = vocabulary_now()
+        evaluator = Evaluator(snap, vocabulary)
+        node = understand(root_with_synonyms(parse(params.q)), params.q, vocabulary)
+        filters = _filters(snap, ranks, params, location, distances)
+        parts, text_match = _matches(evaluator, node, params.q, filters)
+        return cls(params, snap, ranks, vocabulary, evaluator, node, location, distances, filters, parts, text_match)
+
+    def take(self, part: int, skip: int, limit: int) -> list[int]:
+        """``limit`` of a part's listings after the first ``skip``, in the order asked for."""
+        return page_of(self.snap, self.ranks, self.evaluator, self.node, part, self.params, self.distances, skip, limit)
 
 
 def totals_now(phrases: Iterable[str]) -> dict[str, int]:
