@@ -134,7 +134,8 @@ def search(
     matched = parts[0]
 
     total = sum(part.bit_count() for part in parts)
-    suggestion = did_you_mean(snap, evaluator, params.q, matched.bit_count()) if params.q else None
+    # (A search made only to count, for a corrected spelling or a broader search, needs none.)
+    suggestion = did_you_mean(snap, evaluator, params.q, matched.bit_count()) if params.q and (correct or broaden) else None
     broader = None
     if not total:
         again = functools.partial(search, index_dir=index_dir, categories=categories, correct=False, broaden=False)

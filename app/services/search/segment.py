@@ -10,7 +10,9 @@ import math
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 
+from whoosh import query as wquery
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.searching import Searcher
 
 from app.services import ranking
 from app.services.search import bitsets
@@ -170,6 +172,19 @@ class Segment:
             return bitsets.from_positions(matcher.all_ids(), self.size)
 
         return self.terms.get((fieldname, term), make)
+
+    def phrase_bits(self, reader, fieldname: str, words: tuple[str, ...]) -> int:
+        """This segment's documents with ``words`` next to each other in the field (a document
+        deleted later is masked out by the snapshot)."""
+
+        def make() -> int:
+            try:
+                docs = wquery.Phrase(fieldname, list(words)).docs(Searcher(reader, closereader=False))
+                return bitsets.from_positions(list(docs), self.size)
+            except Exception:  # a field or word this segment lacks: no documents
+                return 0
+
+        return self.terms.get(("phrase", fieldname, words), make)
 
     def bits(self, key, make: Callable[[Segment], int]) -> int:
         return self.cache.get(key, lambda: make(self))

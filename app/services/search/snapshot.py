@@ -16,8 +16,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TypeVar
 
-from whoosh import query as wquery
-
 from app.models import CQCRating, FundingRoute, PeopleGroup
 from app.services import ranking
 from app.services.search import bitsets
@@ -138,9 +136,16 @@ class Snapshot:
         return self.cached(("any", term), lambda: bitsets.union(self.term(f, term) for f in TEXT_FIELDS))
 
     def phrase(self, fieldname: str, words: tuple[str, ...]) -> int:
+        """Documents with the words next to each other in the field: each segment's own
+        (kept for its life), so an edit only reads the phrase in its new small segment."""
+
         def make() -> int:
-            q = wquery.Phrase(fieldname, list(words))
-            return bitsets.from_positions(q.docs(self.searcher), self.size) & self.live
+            bits = 0
+            for seg, offset, reader in self.leaves:
+                seg_bits = seg.phrase_bits(reader, fieldname, words)
+                if seg_bits:
+                    bits |= seg_bits << offset
+            return bits & self.live
 
         return self.cached(("phrase", fieldname, words), make)
 

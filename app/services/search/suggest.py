@@ -13,11 +13,16 @@ from app.services.search.snapshot import Snapshot
 
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
+# Spelling is suggested for searches of up to this many words: looking up a close word is the
+# dearest part of a search, and a long description of needs is matched word by word instead.
+MAX_WORDS = 8
 
 
 def did_you_mean(snap: Snapshot, evaluator: Evaluator, typed: str, total: int) -> str | None:
     """A corrected query when some typed words are not in any listing and a close word
     is, and the corrected query finds something."""
+    if len(_WORD_RE.findall(typed)) > MAX_WORDS:
+        return None  # a description, not a name: most of its words are matched instead (partial.py)
     replacements: dict[str, str] = {}
     for match in _WORD_RE.finditer(typed):
         word = match.group(0)
