@@ -34,13 +34,6 @@ def _form() -> NeedWordForm:
     return form
 
 
-def _finds_now(phrases: list[str]) -> dict[str, int]:
-    try:
-        return search.totals_now(phrases)
-    except search.SearchUnavailable:
-        return {}
-
-
 @bp.route("/market/needs-vocabulary", methods=["GET", "POST"])
 def needs_vocabulary():
     form = _form()
@@ -58,13 +51,14 @@ def needs_vocabulary():
             return redirect(url_for("commissioner.needs_vocabulary"))
     unmet = demand.words_found_nothing(filters.default_filter())
     words = search.live_words()
+    labels = search.meaning_labels()
     return render_template(
         "commissioner/market/needs_vocabulary.html",
         form=form,
         unmet=unmet,
         words=words,
-        finds_now=_finds_now([w.phrase for w in words]),
-        labels={w.meaning: search.label_of(w.meaning) for w in words},
+        finds_now=search.totals_now([w.phrase for w in words]),
+        labels={w.meaning: labels.get(w.meaning, w.meaning) for w in words},
         confirm=ConfirmForm(),
     )
 

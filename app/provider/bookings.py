@@ -16,7 +16,6 @@ from app.provider import bp
 from app.services import audits, bookings, calendars, team
 from app.services.errors import Conflict, DomainError, NotFound, ValidationError
 
-SHARES_CONTACT = (BookingStatus.ACCEPTED, BookingStatus.COMPLETED)
 INBOX_TABS = {
     "new": ("New requests", [BookingStatus.REQUESTED]),
     "accepted": ("Accepted", [BookingStatus.ACCEPTED]),
@@ -70,7 +69,7 @@ def booking(public_id: str):
         money=booking_money(booking),
         may_refund=team.may(g.staff, "refund_payments"),
         # Where to go and whom to call: only once the provider has taken the booking on.
-        contacts=bookings.people_to_contact(booking) if booking.status in SHARES_CONTACT else None,
+        contacts=bookings.people_to_contact(booking) if bookings.provider_sees_contact(booking) else None,
     )
 
 

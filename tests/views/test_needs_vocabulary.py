@@ -97,3 +97,26 @@ def test_a_word_taken_out_stops_working_at_once(client, index, make_service, mak
     # Taken out, the word can be added again.
     post_form(client, "/commissioner/market/needs-vocabulary", {"phrase": "bannister", "meaning": "moving-and-handling"})
     assert find(q="bannister").items[0].meets == ("moving and handling",)
+
+
+def test_two_commissioners_adding_the_same_word_at_once_add_it_once(app, make_commissioner, category):
+    """The one-live-entry-per-phrase rule is the database's: of two adds at the same moment
+    one wins, the other is told someone else added it (never a 500, never two entries)."""
+    from app.models import CouncilNeedWord, User
+    from app.services import search
+    from app.services.errors import Conflict
+    from tests.services.test_money_concurrency import run_at_once
+
+    category("equipment")
+    ids = [make_commissioner().id, make_commissioner().id]
+
+    def add(i):
+        return search.add_word(db.session.get(User, ids[i]), phrase="Stairlift", meaning="category:equipment").id
+
+    ok, errors = run_at_once(app, 2, add)
+    assert len(ok) == 1
+    assert len(errors) == 1 and isinstance(errors[0], Conflict), errors
+    assert "added a moment ago by someone else" in str(errors[0])
+    live = db.session.execute(select(CouncilNeedWord).where(CouncilNeedWord.removed_at.is_(None))).scalars().all()
+    assert [w.phrase for w in live] == ["Stairlift"]
+    assert len(_audit("search.need_word_added")) == 1

@@ -42,6 +42,7 @@ from app.services.bookings.queries import (
     get_booking,
     made_by,
     people_to_contact,
+    provider_sees_contact,
     search_bookings,
 )
 from app.services.bookings.release import release_visit
@@ -88,6 +89,7 @@ __all__ = [
     "payment_strategy",
     "people_to_contact",
     "plan",
+    "provider_sees_contact",
     "record_delivery",
     "record_event",
     "register_payment_method",

@@ -76,6 +76,15 @@ def clashes(citizen: User, visits: list[PlannedVisit]) -> list[BookingVisit]:
     return [c for c in candidates if any(c.starts_at < v.ends_at and v.starts_at < c.ends_at for v in visits)]
 
 
+# Once it has taken the booking on, the provider sees who to speak to and where the visits are.
+SHARED_WITH_PROVIDER = (BookingStatus.ACCEPTED, BookingStatus.COMPLETED)
+
+
+def provider_sees_contact(booking: Booking) -> bool:
+    """Whether the provider is shown the person's contact details and the visit address."""
+    return booking.status in SHARED_WITH_PROVIDER
+
+
 def people_to_contact(booking: Booking) -> list[User]:
     """Who the provider can speak to about visits: the person the care is for and everyone
     acting for them (whoever booked first)."""

@@ -21,7 +21,7 @@ import re
 from icalendar import Event
 
 from app.models import Booking, BookingStatus, BookingVisit, VisitStatus
-from app.services import mail
+from app.services import bookings, mail
 from app.services.calendars.whose import Side
 from app.uk_time import UK
 
@@ -29,8 +29,6 @@ TENTATIVE, CONFIRMED, CANCELLED = "TENTATIVE", "CONFIRMED", "CANCELLED"
 SEQUENCE = {TENTATIVE: 0, CONFIRMED: 1, CANCELLED: 2}
 CANCELLED_VISITS = (VisitStatus.CANCELLED, VisitStatus.LATE_CANCELLED, VisitStatus.DECLINED)
 ENDED_BOOKINGS = (BookingStatus.CANCELLED, BookingStatus.DECLINED)
-# The provider sees where visits are once it has taken the booking on (as on its booking page).
-ADDRESS_SHOWN_TO_PROVIDER = (BookingStatus.ACCEPTED, BookingStatus.COMPLETED)
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 
@@ -117,7 +115,7 @@ def location_of(booking: Booking, side: Side) -> str:
     """Where the visit takes place: the visit address; for the person's side, the provider's
     own (public) address when the person goes to them. Empty when neither is known."""
     if side is Side.PROVIDER:
-        return one_line(booking.visit_address) if booking.status in ADDRESS_SHOWN_TO_PROVIDER else ""
+        return one_line(booking.visit_address) if bookings.provider_sees_contact(booking) else ""
     if booking.visit_address:
         return one_line(booking.visit_address)
     provider = booking.provider

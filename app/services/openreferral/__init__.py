@@ -11,7 +11,6 @@ The modules, from the ground up:
 * ``documents``: a service brief (in lists) and fully nested (on its own).
 * ``params``: the query string, parsed; every bad parameter named at once.
 * ``geography``: which providers reach a postcode, and how far their bases are from it.
-* ``searching``: the services our search finds for some words, in its order.
 * ``selection``: which listed services a list answers, a page at a time, counted exactly.
 * ``pages``: the profile's page object.
 * ``feed``: what each resource answers, with when its data last changed.

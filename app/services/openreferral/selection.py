@@ -15,10 +15,9 @@ from sqlalchemy import Select, func, or_, select
 
 from app.extensions import db
 from app.models import Provider, Service, ServiceHours
-from app.services import catalogue
+from app.services import catalogue, search
 from app.services.openreferral import geography
 from app.services.openreferral.params import Paging, ServiceFilters
-from app.services.openreferral.searching import found_in_order
 from app.services.openreferral.taxonomy import Term
 
 
@@ -73,7 +72,10 @@ def select_page(filters: ServiceFilters, paging: Paging) -> Selection:
         return Selection(total, list(page))
     rows = db.session.execute(query.add_columns(Service.provider_id).order_by(Service.title, Service.id)).all()
     if filters.search:
-        rank = {service_id: n for n, service_id in enumerate(found_in_order(filters.search))}
+        # The search page's best-match order for the words as typed (no corrected spelling,
+        # no broader search); every id in one pass. Raises SearchUnavailable without an index.
+        found = search.ids_in_order(search.SearchParams(q=filters.search))
+        rank = {service_id: n for n, service_id in enumerate(found)}
         rows = sorted((row for row in rows if row.id in rank), key=lambda row: rank[row.id])
     ordered = _by_place(rows, filters) if filters.district is not None else [row.id for row in rows]
     return Selection(len(ordered), ordered[start : start + paging.per_page])

@@ -24,35 +24,40 @@ def lot_info(lot: FrameworkLot) -> LotInfo:
     return LotInfo(lot.id, lot.name, lot.quality_weight, lot.price_weight, lot.review_weight, lot.review_minimum)
 
 
-def _members_query(lot_ids: Sequence[int]):
+def _listed_members(*columns):
+    """``columns`` of each listed service on each lot its provider is approved on for the
+    service's type of support: the one rule of who a lot's members are."""
     return (
-        select(
-            FrameworkMembership.lot_id,
-            Service.id,
-            Service.title,
-            Service.price_pence,
-            Service.price_unit,
-            Provider.cqc_overall,
-            Provider.cqc_safe,
-            Provider.cqc_effective,
-            Provider.cqc_caring,
-            Provider.cqc_responsive,
-            Provider.cqc_well_led,
-            Provider.cqc_location_id,
-            Service.review_count,
-            Service.review_sum,
-        )
+        select(*columns)
         .join(Provider, Provider.id == Service.provider_id)
         .join(FrameworkMembership, FrameworkMembership.provider_id == Provider.id)
         .join(FrameworkLot, FrameworkLot.id == FrameworkMembership.lot_id)
         .where(
-            FrameworkMembership.lot_id.in_(lot_ids),
             FrameworkMembership.status == MembershipStatus.APPROVED,
             Service.category_id == FrameworkLot.category_id,
             Service.status == ServiceStatus.PUBLISHED,
             Provider.status == ProviderStatus.VERIFIED,
         )
     )
+
+
+def _members_query(lot_ids: Sequence[int]):
+    return _listed_members(
+        FrameworkMembership.lot_id,
+        Service.id,
+        Service.title,
+        Service.price_pence,
+        Service.price_unit,
+        Provider.cqc_overall,
+        Provider.cqc_safe,
+        Provider.cqc_effective,
+        Provider.cqc_caring,
+        Provider.cqc_responsive,
+        Provider.cqc_well_led,
+        Provider.cqc_location_id,
+        Service.review_count,
+        Service.review_sum,
+    ).where(FrameworkMembership.lot_id.in_(lot_ids))
 
 
 def rank_lots(lots: Sequence[FrameworkLot]) -> dict[int, list[ServiceRank]]:
@@ -94,18 +99,7 @@ def service_ranks(service_ids: Iterable[int]) -> dict[int, ServiceRank]:
     if not ids:
         return {}
     rows = db.session.execute(
-        select(Service.id, FrameworkLot.id)
-        .join(Provider, Provider.id == Service.provider_id)
-        .join(FrameworkMembership, FrameworkMembership.provider_id == Provider.id)
-        .join(FrameworkLot, FrameworkLot.id == FrameworkMembership.lot_id)
-        .where(
-            Service.id.in_(ids),
-            FrameworkMembership.status == MembershipStatus.APPROVED,
-            FrameworkLot.category_id == Service.category_id,
-            Service.status == ServiceStatus.PUBLISHED,
-            Provider.status == ProviderStatus.VERIFIED,
-        )
-        .order_by(Service.id, FrameworkLot.id)
+        _listed_members(Service.id, FrameworkLot.id).where(Service.id.in_(ids)).order_by(Service.id, FrameworkLot.id)
     ).all()
     first_lot: dict[int, int] = {}
     for service_id, lot_id in rows:

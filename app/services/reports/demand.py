@@ -134,7 +134,7 @@ def words_found_nothing(f: ReportFilter) -> Table:
         .order_by(used.desc(), inner.c.w)
         .limit(TOP_WORDS)
     ).all()
-    now = _found_now([w for w, _ in rows])
+    now = search.totals_now([w for w, _ in rows])
     return Table(
         slug="words-found-nothing",
         caption="Words most searched for that found nothing",
@@ -158,14 +158,6 @@ def words_found_nothing(f: ReportFilter) -> Table:
             "vocabulary, or a new listing, shows here as services found." + way_note(f)
         ),
     )
-
-
-def _found_now(words: list[str]) -> dict[str, int]:
-    """What a search for each of ``words`` finds today (nothing known without the search index)."""
-    try:
-        return search.totals_now(words)
-    except search.SearchUnavailable:
-        return {}
 
 
 def _figures(by_month: Table, follow: Table, refused: Table) -> list[Figure]:

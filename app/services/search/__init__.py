@@ -57,7 +57,7 @@ from app.services.facade import seal
 
 # Not for code: indexes on disk name this class here in their pickled schema (analysis.py).
 from app.services.search.analysis import IndexExpansionFilter
-from app.services.search.council_words import Meaning, add_word, label_of, live_words, meanings, remove_word
+from app.services.search.council_words import Meaning, add_word, label_of, live_words, meaning_labels, meanings, remove_word
 from app.services.search.engines import engine
 from app.services.search.facets import FacetValue
 from app.services.search.params import API_PARAMETERS, DAY_VALUES, SearchParams, Sort, parse_page
@@ -90,6 +90,7 @@ __all__ = [
     "label_of",
     "listed_service_rank",
     "live_words",
+    "meaning_labels",
     "meanings",
     "params_from_args",
     "parse_page",

@@ -33,7 +33,7 @@ def _filtered(params: SearchParams) -> bool:
         or params.funding
         or params.days
         or params.framework_only
-        or getattr(params, "supports", None)
+        or params.supports
     )
 
 
@@ -45,10 +45,15 @@ def _candidates(params: SearchParams) -> Iterator[tuple[SearchParams, str]]:
             yield replace(base, radius_miles=radius, sort=params.sort), f"within {radius} miles"
     if _filtered(params):
         unfiltered = replace(
-            base, max_price_pence=None, min_cqc_rating=None, min_review_rating=None, funding=None, days=(), framework_only=False
+            base,
+            max_price_pence=None,
+            min_cqc_rating=None,
+            min_review_rating=None,
+            funding=None,
+            days=(),
+            framework_only=False,
+            supports=None,
         )
-        if hasattr(unfiltered, "supports"):
-            unfiltered = replace(unfiltered, supports=None)
         yield unfiltered, "without the filters"
         base = unfiltered
     if params.category:

@@ -56,11 +56,16 @@ def _with_words(words: tuple[tuple[str, str, str], ...]) -> Vocabulary:
     return from_file().with_council_words(words)
 
 
+def meaning_labels() -> dict[str, str]:
+    """Each meaning's label, by its value (one query however many words are shown)."""
+    return {m.value: m.label for m in meanings()}
+
+
 def label_of(meaning: str) -> str:
-    return next((m.label for m in meanings() if m.value == meaning), meaning)
+    return meaning_labels().get(meaning, meaning)
 
 
-def _checked(phrase: str | None, meaning: str | None) -> tuple[str, str, str]:
+def _checked(phrase: str | None, meaning: str | None) -> tuple[str, str, str, str]:
     phrase = " ".join((phrase or "").split())
     errors = {}
     words = stems(phrase) if phrase else ()
@@ -75,24 +80,23 @@ def _checked(phrase: str | None, meaning: str | None) -> tuple[str, str, str]:
         errors["phrase"] = f"‘{phrase}’ says who or what someone wants, not what they need, so search leaves it out"
     elif (found := vocabulary.need_of(words)) is not None:
         errors["phrase"] = f"‘{phrase}’ already leads to {found.label}"
-    if meaning not in {m.value for m in meanings()}:
+    labels = meaning_labels()
+    if meaning not in labels:
         errors["meaning"] = "Choose what the word means from the list"
     if errors:
         raise ValidationError(errors)
-    return phrase, " ".join(words), meaning  # type: ignore[return-value]
+    return phrase, " ".join(words), meaning, labels[meaning]  # type: ignore[return-value,index]
 
 
 def add_word(actor: User, *, phrase: str | None, meaning: str | None) -> CouncilNeedWord:
     """Add a council word; in effect at the next search. Audited."""
-    phrase, words, meaning = _checked(phrase, meaning)
+    phrase, words, meaning, label = _checked(phrase, meaning)
     try:
         with write_transaction():
             word = CouncilNeedWord(phrase=phrase, words=words, meaning=meaning, added_by_id=actor.id, added_at=utcnow())
             db.session.add(word)
             db.session.flush()
-            audit.record(
-                actor, "search.need_word_added", "council_need_word", word.id, after={"phrase": phrase, "means": label_of(meaning)}
-            )
+            audit.record(actor, "search.need_word_added", "council_need_word", word.id, after={"phrase": phrase, "means": label})
     except IntegrityError:
         db.session.rollback()
         raise Conflict(f"‘{phrase}’ was added a moment ago by someone else") from None

@@ -47,6 +47,7 @@ from app.services.search.schema import (
     rating_of,
 )
 from app.services.search.snapshot import Snapshot
+from app.services.search.storage import SearchUnavailable
 from app.services.search.suggest import did_you_mean
 from app.services.search.understanding import needs_in, understand
 
@@ -256,9 +257,12 @@ class _Found:
 
 def totals_now(phrases: Iterable[str]) -> dict[str, int]:
     """How many services a search for each of ``phrases`` shows now (no filters; a corrected
-    spelling counts, as the person would see it). Raises SearchUnavailable without an index."""
+    spelling counts, as the person would see it). Empty without an index: nothing is known."""
     categories = category_choices()
-    return {phrase: search(SearchParams(q=phrase), categories=categories, broaden=False).total for phrase in phrases}
+    try:
+        return {phrase: search(SearchParams(q=phrase), categories=categories, broaden=False).total for phrase in phrases}
+    except SearchUnavailable:
+        return {}
 
 
 def _location(params: SearchParams) -> tuple[Location | None, dict[str, float] | None]:
