@@ -20,7 +20,7 @@ SHARES_CONTACT = (BookingStatus.ACCEPTED, BookingStatus.COMPLETED)
 INBOX_TABS = {
     "new": ("New requests", [BookingStatus.REQUESTED]),
     "accepted": ("Accepted", [BookingStatus.ACCEPTED]),
-    "closed": ("Finished", [BookingStatus.COMPLETED, BookingStatus.DECLINED, BookingStatus.CANCELLED]),
+    "closed": ("Finished", [BookingStatus.COMPLETED, BookingStatus.DECLINED, BookingStatus.EXPIRED, BookingStatus.CANCELLED]),
 }
 
 
