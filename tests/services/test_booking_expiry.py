@@ -10,13 +10,25 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Booking, BookingEvent, BookingStatus, HoldStatus, LedgerHold, LedgerTransaction, User, VisitStatus
-from app.services import bookings, budgets, ledger_check
+from app.models import (
+    Booking,
+    BookingEvent,
+    BookingStatus,
+    CardPaymentStatus,
+    HoldStatus,
+    LedgerHold,
+    LedgerTransaction,
+    Role,
+    User,
+    VisitStatus,
+)
+from app.services import bookings, budgets, card_payments, ledger, ledger_check
 from app.services.bookings import expiry
 from app.services.bookings import notify as booking_notices
 from app.services.errors import InvalidTransition
 from tests.helpers import outbox
 from tests.services.money_helpers import future_day, request_for
+from tests.services.test_card_payments import book_by_card, intent, payment_of
 from tests.services.test_money_concurrency import first_and_second, run_at_once, slow_down
 
 
@@ -198,3 +210,33 @@ def test_the_cli_says_how_many_expired(app, request_waiting, monkeypatch):
     assert result.output.strip() == "Booking requests expired: 1."
     assert app.test_cli_runner().invoke(args=["bookings", "expire"]).output.strip() == "Booking requests expired: 0."
     assert _fresh(booking).status is BookingStatus.EXPIRED
+
+
+def test_an_expired_card_request_cancels_the_authorisation(app, localstripe, stripe_app, save_card, make_user, make_service):
+    """The card path: the authorisation is cancelled at Stripe as on a decline, and nothing
+    stays reserved on the card's account."""
+    people = {"citizen": make_user(Role.CITIZEN), "service": make_service(price_pence=2_000, capacity=5, accepts_self_funder=True)}
+    card = save_card(people["citizen"])
+    booking = book_by_card(people, card, days=2)
+    assert payment_of(booking.visits[0]).status is CardPaymentStatus.AUTHORISED
+    assert bookings.expire_unanswered(now=_told(booking) + dt.timedelta(hours=48)) == 1
+    payment = payment_of(booking.visits[0])
+    assert payment.status is CardPaymentStatus.CANCELLED
+    assert intent(localstripe, payment)["status"] == "canceled"
+    assert ledger.balance(card_payments.card_account(card)) == 0
+    assert _fresh(booking).status is BookingStatus.EXPIRED
+    assert ledger_check.check() == []
+    assert bookings.expire_unanswered(now=_told(booking) + dt.timedelta(hours=96)) == 0
+
+
+def test_the_demand_report_counts_expiries_apart_from_declines(request_waiting):
+    from app.services.reports import demand
+    from app.services.reports.filters import ReportFilter
+
+    booking, budget, staff = request_waiting
+    at = _told(booking) + dt.timedelta(hours=48)
+    bookings.expire_unanswered(now=at)
+    month = dt.date(at.year, at.month, 1)
+    table = demand.build(ReportFilter(month, month)).table("turned-away")
+    columns = [c.key for c in table.columns]
+    assert table.total[columns.index("expired")] == 1 and table.total[columns.index("declined")] == 0
