@@ -294,6 +294,19 @@ def reviews_publish() -> None:
         raise click.ClickException(f"{len(wrong)} services' review totals do not match their reviews")
 
 
+bookings_cli = AppGroup("bookings", help="Bookings: requests the provider never answered.")
+
+
+@bookings_cli.command("expire")
+def bookings_expire() -> None:
+    """Expire the booking requests no provider answered within the council's time: release
+    their money and tell both sides (run it every hour; running it twice, or two at once,
+    expires each request once)."""
+    from app.services import bookings
+
+    click.echo(f"Booking requests expired: {bookings.expire_unanswered()}.")
+
+
 cqc_cli = AppGroup("cqc", help="CQC's own data: ratings, service user bands, deregistered locations.")
 
 
@@ -323,6 +336,7 @@ def cqc_import(file: str) -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(cqc_cli)
     app.cli.add_command(reviews_cli)
+    app.cli.add_command(bookings_cli)
     app.cli.add_command(audits_cli)
     app.cli.add_command(payment_runs_cli)
     app.cli.add_command(demo_cli)

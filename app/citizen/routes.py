@@ -299,6 +299,7 @@ def booking(public_id: str):
         visit_checks=visits.visit_checks(booking),
         review=reviews.review_of(booking),
         may_review=reviews.why_not(booking, current_user, now=utcnow()) is None,
+        alternatives=bookings.alternatives_for(booking),
         now=utcnow(),
     )
 

@@ -125,6 +125,16 @@ class SettingsForm(FlaskForm):
         required="Enter the notice in hours",
         description="People can cancel a booked visit free of charge until this many hours before it. Inside it, the visit is charged.",
     )
+    # Left out of a POST (older forms and scripts): it stays as it is.
+    request_expiry_hours = _sent_integer(
+        "Time for a provider to answer a booking request",
+        invalid_message="Enter the time to answer a request in whole hours, from 12 to 336 (two weeks)",
+        required="Enter the time to answer a request in hours, from 12 to 336",
+        description=(
+            "A request the provider has neither accepted nor declined this many hours after it was made expires: "
+            "the money set aside is released and the person is shown other services that could help."
+        ),
+    )
 
     # Paying for delivered visits. A setting the POST leaves out stays as it is (so older
     # forms and scripts that only send the first settings keep working); one sent empty is

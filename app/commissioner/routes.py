@@ -324,6 +324,7 @@ def settings():
         form.name.data, form.contact_email.data, form.contact_phone.data = current.name, current.contact_email, current.contact_phone
         form.address.data, form.website.data, form.districts.data = current.address, current.website, ", ".join(current.districts)
         form.cancellation_notice_hours.data = current.cancellation_notice_hours
+        form.request_expiry_hours.data = current.request_expiry_hours
         form.show_payment_settings(current)
     if form.validate_on_submit():
         try:
@@ -336,6 +337,7 @@ def settings():
                 website=form.website.data,
                 districts_text=form.districts.data,
                 cancellation_notice_hours=form.cancellation_notice_hours.data,
+                request_expiry_hours=form.request_expiry_hours.data if form.request_expiry_hours.raw_data else None,
                 **form.payment_settings(),
             )
         except ValidationError as exc:

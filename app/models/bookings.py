@@ -51,6 +51,7 @@ class BookingStatus(str, enum.Enum):
     DECLINED = "declined"
     CANCELLED = "cancelled"
     COMPLETED = "completed"  # every visit delivered or cancelled
+    EXPIRED = "expired"  # the provider neither accepted nor declined it in the council's time
 
     @property
     def label(self) -> str:
@@ -60,6 +61,7 @@ class BookingStatus(str, enum.Enum):
             "declined": "Declined",
             "cancelled": "Cancelled",
             "completed": "Completed",
+            "expired": "Expired: no answer from the provider",
         }[self.value]
 
     @property
@@ -74,7 +76,7 @@ class VisitStatus(str, enum.Enum):
     DELIVERED = "delivered"  # money captured for the provider
     CANCELLED = "cancelled"  # cancelled in time: nothing charged
     LATE_CANCELLED = "late_cancelled"  # cancelled inside the notice window: charged
-    DECLINED = "declined"  # the provider declined the booking
+    DECLINED = "declined"  # the provider declined the booking, or let the request expire
     UNPAID = "unpaid"  # delivered (or cancelled late) but the card charge failed: money still owed
     MISSED = "missed"  # the provider recorded that it did not happen: nothing charged
 

@@ -42,6 +42,7 @@ class CouncilSettings(db.Model):
     __table_args__ = (
         CheckConstraint("id = 1", name="single_row"),
         CheckConstraint("cancellation_notice_hours >= 0 AND cancellation_notice_hours <= 168", name="notice_in_range"),
+        CheckConstraint("request_expiry_hours >= 12 AND request_expiry_hours <= 336", name="request_expiry_in_range"),
         CheckConstraint("unspent_weeks_threshold >= 1 AND unspent_weeks_threshold <= 52", name="unspent_weeks_in_range"),
         CheckConstraint("billing_increment_minutes IN (1, 5, 15)", name="billing_increment_allowed"),
         CheckConstraint("tolerance_minutes >= 0 AND tolerance_minutes <= 120", name="tolerance_in_range"),
@@ -60,6 +61,9 @@ class CouncilSettings(db.Model):
     website: Mapped[str] = mapped_column(String(300), nullable=False, default="")
     # Cancelling a booked visit is free until this many hours before it starts.
     cancellation_notice_hours: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=24, server_default="24")
+    # A booking request the provider has neither accepted nor declined this many hours after
+    # it was made expires: its money is released and the person is shown other services.
+    request_expiry_hours: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=48, server_default="48")
     # A budget holding more than this many weeks' worth unspent is flagged for a check.
     unspent_weeks_threshold: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=8, server_default="8")
     # Paying for what was delivered (electronic call monitoring rules differ by council).

@@ -49,6 +49,7 @@ LABELS = {
     "legal_name": "Legal name",
     "status_reason": "Reason",
     "cancellation_notice_hours": "Free cancellation notice (hours)",
+    "request_expiry_hours": "Time to answer a booking request (hours)",
     "contact_email": "Contact email",
     "contact_phone": "Contact phone",
     "quality_weight": "Quality weight",

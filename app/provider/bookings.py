@@ -19,7 +19,7 @@ from app.services.errors import Conflict, DomainError, NotFound, ValidationError
 INBOX_TABS = {
     "new": ("New requests", [BookingStatus.REQUESTED]),
     "accepted": ("Accepted", [BookingStatus.ACCEPTED]),
-    "closed": ("Finished", [BookingStatus.COMPLETED, BookingStatus.DECLINED, BookingStatus.CANCELLED]),
+    "closed": ("Finished", [BookingStatus.COMPLETED, BookingStatus.DECLINED, BookingStatus.EXPIRED, BookingStatus.CANCELLED]),
 }
 
 

@@ -30,6 +30,9 @@ DEFAULT_ROUNDING = Rounding.NEAREST
 DEFAULT_TOLERANCE_MINUTES = 10
 DEFAULT_CONFIRM_DAYS = 7
 DEFAULT_PAYMENT_RUN_WEEKS = 4
+DEFAULT_REQUEST_EXPIRY_HOURS = 48
+MIN_REQUEST_EXPIRY_HOURS = 12
+MAX_REQUEST_EXPIRY_HOURS = 336  # two weeks
 
 BILLING_INCREMENTS = (1, 5, 15)
 PAYMENT_RUN_WEEKS = (1, 2, 4)
@@ -46,6 +49,8 @@ class Council:
     website: str
     districts: tuple[str, ...]
     cancellation_notice_hours: int
+    # A request neither accepted nor declined this many hours after it was made expires.
+    request_expiry_hours: int = DEFAULT_REQUEST_EXPIRY_HOURS
     # Paying for delivered visits.
     pay_basis: PayBasis = DEFAULT_PAY_BASIS
     billing_increment_minutes: int = DEFAULT_BILLING_INCREMENT_MINUTES
@@ -111,6 +116,7 @@ def current() -> Council:
         website=row.website,
         districts=districts,
         cancellation_notice_hours=row.cancellation_notice_hours,
+        request_expiry_hours=row.request_expiry_hours,
         pay_basis=row.pay_basis,
         billing_increment_minutes=row.billing_increment_minutes,
         rounding=row.rounding,
@@ -172,6 +178,7 @@ def update(
     website: str,
     districts_text: str,
     cancellation_notice_hours: int | None = None,
+    request_expiry_hours: int | None = None,
     pay_basis: PayBasis | str | None = None,
     billing_increment_minutes: int | None = None,
     rounding: Rounding | str | None = None,
@@ -195,6 +202,9 @@ def update(
     notice = before.cancellation_notice_hours if cancellation_notice_hours is None else cancellation_notice_hours
     if not _whole_number_in(notice, 0, 168):
         errors["cancellation_notice_hours"] = "Enter the notice in whole hours, from 0 to 168 (a week)"
+    expiry = before.request_expiry_hours if request_expiry_hours is None else request_expiry_hours
+    if not _whole_number_in(expiry, MIN_REQUEST_EXPIRY_HOURS, MAX_REQUEST_EXPIRY_HOURS):
+        errors["request_expiry_hours"] = "Enter the time to answer a request in whole hours, from 12 to 336 (two weeks)"
     payment = _payment_settings(
         before,
         errors,
@@ -211,7 +221,7 @@ def update(
     )
     if errors:
         raise ValidationError(errors)
-    return _save(actor, before, {**about, "cancellation_notice_hours": notice, **payment}, codes)
+    return _save(actor, before, {**about, "cancellation_notice_hours": notice, "request_expiry_hours": expiry, **payment}, codes)
 
 
 def _about_the_council(name, contact_email, contact_phone, address, website, errors: dict[str, str]) -> dict:

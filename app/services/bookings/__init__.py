@@ -4,7 +4,7 @@ Every state change is one unit of work (``write_transaction``). Money moves only
 ``app.services.ledger``, by the way the booking is paid (``payment``: a personal budget or
 a card, registered at start-up): set aside for each visit when the booking is made,
 captured when the provider records the visit as delivered (or cancelled too late),
-released when it is declined or cancelled in time. Every step locks the booking, then its
+released when it is declined, cancelled in time or left unanswered too long (it expires). Every step locks the booking, then its
 visits, then capacity, then money (``states``), and changes a status only with a
 conditional update, so of two people changing the same thing at once exactly one wins.
 
@@ -18,6 +18,8 @@ Modules:
   states       the booking and visit state machines and the one lock order
   release      giving back a visit's places and money when it will not happen
   decisions    the provider accepts or declines; withdrawing a booking that was not paid for
+  expiry       requests the provider never answered expire, their money released as on a decline
+  alternatives other services that could take an expired request's visits, in search's order
   cancelling   cancelling visits, free or charged inside the notice
   delivery     recording a visit as delivered
   timeline     the booking's timeline
@@ -27,11 +29,13 @@ Modules:
 Other packages use the names below; modules in this package import each other directly.
 """
 
+from app.services.bookings.alternatives import alternatives_for
 from app.services.bookings.cancelling import CancellationPlan, ChargeChanged, cancel, cancellation_plan
 from app.services.bookings.capacity import capacity_cells, release_places, take_places
 from app.services.bookings.creation import create, find_by_request_key
 from app.services.bookings.decisions import accept, decline, withdraw_unpaid
 from app.services.bookings.delivery import after_payment, complete_if_done, lock_visit_for_recording, pay_for_visit, record_delivery
+from app.services.bookings.expiry import expire_unanswered
 from app.services.bookings.notify import booking_changed, notify_booking_change
 from app.services.bookings.payment import PaymentStrategy, payment_strategy, register_payment_method
 from app.services.bookings.planning import MAX_DAYS_AHEAD, MAX_MESSAGE, MAX_UNITS, MAX_WEEKS, listed_service, plan
@@ -66,6 +70,7 @@ __all__ = [
     "Quote",
     "accept",
     "after_payment",
+    "alternatives_for",
     "booking_changed",
     "bookings_for_citizen",
     "bookings_for_provider",
@@ -76,6 +81,7 @@ __all__ = [
     "complete_if_done",
     "create",
     "decline",
+    "expire_unanswered",
     "find_by_request_key",
     "get_booking",
     "listed_service",

@@ -63,6 +63,22 @@ NOTICES: dict[str, tuple[Notice, ...]] = {
             CITIZEN_LINK,
         ),
     ),
+    "expired": (
+        Notice(
+            "citizen",
+            "Booking {ref} expired: {provider} did not answer",
+            "{provider} did not accept or decline your booking for {service} within {detail} hours, so the request has expired. "
+            "The money set aside has been released. The booking's page shows other services that could provide these visits.",
+            CITIZEN_LINK,
+        ),
+        Notice(
+            "leads",
+            "Booking request {ref} expired",
+            "The request from {citizen} for {service} ({total}) was not accepted or declined within {detail} hours, so it has expired. "
+            "{citizen} has been told and shown other services. Answer requests sooner to keep them.",
+            PROVIDER_LINK,
+        ),
+    ),
     "cancelled": (
         Notice("provider", "Booking {ref} changed: visits cancelled", "{citizen} cancelled visits for {service}. {detail}", PROVIDER_LINK),
         Notice(

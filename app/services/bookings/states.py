@@ -127,4 +127,5 @@ def _verb(status: BookingStatus) -> str:
         BookingStatus.DECLINED: "declined",
         BookingStatus.CANCELLED: "cancelled",
         BookingStatus.COMPLETED: "completed",
+        BookingStatus.EXPIRED: "expired",
     }.get(status, status.value)

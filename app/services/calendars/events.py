@@ -28,7 +28,7 @@ from app.uk_time import UK
 TENTATIVE, CONFIRMED, CANCELLED = "TENTATIVE", "CONFIRMED", "CANCELLED"
 SEQUENCE = {TENTATIVE: 0, CONFIRMED: 1, CANCELLED: 2}
 CANCELLED_VISITS = (VisitStatus.CANCELLED, VisitStatus.LATE_CANCELLED, VisitStatus.DECLINED)
-ENDED_BOOKINGS = (BookingStatus.CANCELLED, BookingStatus.DECLINED)
+ENDED_BOOKINGS = (BookingStatus.CANCELLED, BookingStatus.DECLINED, BookingStatus.EXPIRED)
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 
@@ -50,6 +50,8 @@ def status_words(visit: BookingVisit) -> str:
     """The visit's state in a few words, for the event's description."""
     status = status_of(visit)
     if status == CANCELLED:
+        if visit.booking.status is BookingStatus.EXPIRED:
+            return "the provider did not answer the request in time"
         declined = visit.status is VisitStatus.DECLINED or visit.booking.status is BookingStatus.DECLINED
         return "declined by the provider" if declined else "cancelled"
     if status == TENTATIVE:

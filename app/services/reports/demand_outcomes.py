@@ -1,5 +1,5 @@
 """What came of demand: searches followed by a booking, and booking requests that were
-declined, turned away for lack of room or cancelled."""
+declined, left unanswered until they expired, turned away for lack of room or cancelled."""
 
 from __future__ import annotations
 
@@ -60,6 +60,17 @@ def _declined(f: ReportFilter) -> dict[int, int]:
     )
 
 
+def _expired(f: ReportFilter) -> dict[int, int]:
+    """Requests no provider answered in the council's time, counted when they expired."""
+    return _by_category(
+        select(Service.category_id, func.count())
+        .select_from(Booking)
+        .join(Service, Service.id == Booking.service_id)
+        .join(BookingEvent, (BookingEvent.booking_id == Booking.id) & (BookingEvent.kind == "expired"))
+        .where(Booking.status == BookingStatus.EXPIRED, *in_period(BookingEvent.at, f), *booking_conditions(f))
+    )
+
+
 def _fully_booked(f: ReportFilter) -> dict[int, int]:
     query = select(TurnedAwayRequest.category_id, func.count()).where(*in_period(TurnedAwayRequest.at, f))
     if f.category is not None:
@@ -103,7 +114,7 @@ def _by_category(query) -> dict[int, int]:
 
 
 def turned_away(f: ReportFilter) -> Table:
-    figures = (_declined(f), _fully_booked(f), _bookings_cancelled(f), *_visits_cancelled(f))
+    figures = (_declined(f), _expired(f), _fully_booked(f), _bookings_cancelled(f), *_visits_cancelled(f))
     rows = [(c.name, *(counts.get(c.id, 0) for counts in figures)) for c in categories()]
     table = Table(
         slug="turned-away",
@@ -111,6 +122,7 @@ def turned_away(f: ReportFilter) -> Table:
         columns=(
             Column("category", "Type of support", Kind.TEXT),
             Column("declined", "Requests declined", Kind.PEOPLE),
+            Column("expired", "Requests not answered in time", Kind.PEOPLE),
             Column("full", "Turned away: fully booked", Kind.PEOPLE),
             Column("cancelled", "Bookings cancelled", Kind.PEOPLE),
             Column("by_person", "Visits cancelled by the person", Kind.PEOPLE),
@@ -120,19 +132,21 @@ def turned_away(f: ReportFilter) -> Table:
         chart=Chart(
             "bar",
             "category",
-            ("declined", "full", "by_person", "by_provider"),
+            ("declined", "expired", "full", "by_person", "by_provider"),
             "Requests not met",
             f"Requests declined, turned away and cancelled by type of support, {f.describe()}",
         ),
         note=(
-            "Declined: booking requests a provider declined in the period. Fully booked: booking attempts refused because the "
+            "Declined: booking requests a provider declined in the period. Not answered in time: requests the provider neither "
+            "accepted nor declined within the council's time, which expired in the period. "
+            "Fully booked: booking attempts refused because the "
             "service had no room (anonymous; the way of paying filter does not apply to them). Bookings cancelled: bookings "
             "whose last visits were cancelled in the period. Visits cancelled: by the person (or someone acting for them) or "
             "by the provider's staff; bookings withdrawn because a card payment failed are not counted."
         ),
     )
     if table.rows:
-        table.total = ("Total", *(sum(row[i] for row in table.rows) for i in range(1, 6)))
+        table.total = ("Total", *(sum(row[i] for row in table.rows) for i in range(1, 7)))
     return table
 
 

@@ -191,8 +191,8 @@ def test_a_search_counts_as_followed_when_a_booking_there_came_within_seven_days
 def test_turned_away_counts_declines_full_services_and_who_cancelled(market):
     report = demand.build(PERIOD)
     table = report.table("turned-away")
-    assert table.rows == [("Home care", 5, 2, 1, 2, 1), ("Meals", 1, 1, 0, 0, 0)]
-    assert table.total == ("Total", 6, 3, 1, 2, 1)
+    assert table.rows == [("Home care", 5, 0, 2, 1, 2, 1), ("Meals", 1, 0, 1, 0, 0, 0)]
+    assert table.total == ("Total", 6, 0, 3, 1, 2, 1)
     reasons = report.table("decline-reasons")
     # "no staff available" however written: 5 (the sixth is after the period); the reason
     # naming someone was given once, so it is only counted under "Other reasons".
@@ -216,13 +216,13 @@ def test_filters_pick_the_searches_and_requests_they_name(market, category):
 
     pe1 = demand.build(ReportFilter(PERIOD.first_month, PERIOD.last_month, district="PE1"))
     assert pe1.table("searches-by-area").rows == [("PE1", 5, 4, 5, 1.0)]
-    assert pe1.table("turned-away").rows == [("Home care", 0, 2, 0, 0, 0)]
+    assert pe1.table("turned-away").rows == [("Home care", 0, 0, 2, 0, 0, 0)]
 
     card = demand.build(ReportFilter(PERIOD.first_month, PERIOD.last_month, way=WayOfPaying.DIRECT_PAYMENT))
     assert card.table("searches-by-month").total == ("Total", 1, 0, 0)  # s6 asked for prepaid cards
     assert "Prepaid card" in card.table("searches-by-month").note
     # No booking here was paid by prepaid card; the anonymous turned-away requests still count.
-    assert card.table("turned-away").rows == [("Home care", 0, 2, 0, 0, 0), ("Meals", 0, 1, 0, 0, 0)]
+    assert card.table("turned-away").rows == [("Home care", 0, 0, 2, 0, 0, 0), ("Meals", 0, 0, 1, 0, 0, 0)]
 
     managed = demand.build(ReportFilter(PERIOD.first_month, PERIOD.last_month, way=WayOfPaying.MANAGED))
     assert managed.table("searches-by-month").total == ("Total", 1, 1, 1)  # s9 asked for personal budgets
