@@ -43,6 +43,7 @@ The modules, from the ground up:
 * ``broader``: the nearest broader search, when a search finds nothing.
 * ``results``: ``search()``, one search from start to end, and its result items.
 * ``params``: what a search asks for, and how typed-in values become it.
+* ``warm``: loading the index when a worker starts, before anyone searches.
 * ``log``: the demand signal: searches recorded for commissioners, without personal data.
 
 Outside the package, use the names below (``from app.services import search``), or a
@@ -66,6 +67,7 @@ from app.services.search.reference import category_choices, known_districts, par
 from app.services.search.results import ResultItem, SearchResults, ids_in_order, search, totals_now
 from app.services.search.status import index_status
 from app.services.search.storage import SearchUnavailable, index_lock
+from app.services.search.warm import WarmReport, warm_up
 from app.services.search.writer import drain, rebuild
 
 __all__ = [
@@ -79,6 +81,7 @@ __all__ = [
     "SearchResults",
     "SearchUnavailable",
     "Sort",
+    "WarmReport",
     "add_word",
     "category_choices",
     "drain",
@@ -98,6 +101,7 @@ __all__ = [
     "remove_word",
     "search",
     "totals_now",
+    "warm_up",
 ]
 
 seal(__name__)
