@@ -110,6 +110,9 @@ def _init_extensions(app: Flask) -> None:
     init_security_headers(app)
     init_error_handlers(app)
     init_delivery_after_request(app)
+    from app.services import search
+
+    search.init_following(app)  # keeps this host's index current with the other hosts' changes
 
 
 def _init_services() -> None:

@@ -191,12 +191,17 @@ def search_drain() -> None:
         raise click.ClickException("There is no search index yet: run `flask search rebuild`.")
     if report.state == "busy":
         raise click.ClickException("Another process is writing the index: it will take the changes in.")
-    click.echo(f"Took in {report.entries} queued changes ({report.documents} services rewritten).")
+    if report.state == "unregistered":
+        raise click.ClickException(
+            "This index is not a live reader of the changes (built before readers existed, or unseen for a week): "
+            "run `flask search rebuild`."
+        )
+    click.echo(f"Took in {report.entries} unread changes ({report.documents} services rewritten).")
 
 
 @search_cli.command("status")
 def search_status() -> None:
-    """Say whether the search index is there and up to date."""
+    """Say whether this host's search index is there and up to date, and list every host's index."""
     import json
 
     from app.services import search

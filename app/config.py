@@ -144,6 +144,9 @@ class Config:
         self.DATABASE_CONNECT_TIMEOUT_SECONDS = _int("DATABASE_CONNECT_TIMEOUT_SECONDS", 3, minimum=1, maximum=60)
         self.DATABASE_STATEMENT_TIMEOUT_SECONDS = _int("DATABASE_STATEMENT_TIMEOUT_SECONDS", 30, minimum=0, maximum=3600)
         self.SEARCH_INDEX_DIR = env.get("SEARCH_INDEX_DIR", str(instance_dir / "search-index"))
+        # How often (seconds) each host's index looks for changes made on other hosts; 0 is
+        # off (the tests drain by hand).
+        self.SEARCH_FOLLOW_SECONDS = _int("SEARCH_FOLLOW_SECONDS", 0 if self.TESTING else 1, maximum=3600)
         self.DEMO_MODE = _bool("DEMO_MODE", self.DEFAULT_DEMO_MODE)
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", not self.TESTING)

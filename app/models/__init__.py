@@ -91,7 +91,7 @@ from app.models.payments import (  # noqa: F401
 )
 from app.models.providers import CQCRating, Provider, ProviderArea, ProviderStatus  # noqa: F401
 from app.models.reviews import REVIEW_QUESTIONS, RemovalReason, ReportOutcome, Review, ReviewAnswer, ReviewReport  # noqa: F401
-from app.models.search import OutboxEntity, SearchChannel, SearchLog, SearchOutboxEntry  # noqa: F401
+from app.models.search import OutboxEntity, SearchChannel, SearchIndexReader, SearchLog, SearchOutboxEntry  # noqa: F401
 from app.models.services import (  # noqa: F401
     MAX_PRICE_PENCE,
     WEEKDAYS,

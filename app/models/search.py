@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Integer, SmallInteger, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import UTCDateTime, utcnow
@@ -28,11 +28,16 @@ class OutboxEntity(str, enum.Enum):
 
 
 class SearchOutboxEntry(db.Model):
-    """One change that the search index has not taken in yet.
+    """One change to what search shows: an append-only log that every host's index reads.
 
     Rows are written in the same database transaction as the change itself (by ORM events
     in services/search/outbox.py), so a change can never be committed without its row, and
-    are deleted only after the index has been committed with the change."""
+    are pruned only once every live index (``search_index_readers``) has read them.
+
+    ``xact`` is the inserting transaction on PostgreSQL (a server default,
+    ``pg_current_xact_id()``): ids from a sequence become visible out of order, so readers
+    follow transactions, not ids (services/search/cursor.py). NULL on SQLite, whose
+    writers are serialised, so ids become visible in order."""
 
     __tablename__ = "search_outbox"
 
@@ -40,6 +45,26 @@ class SearchOutboxEntry(db.Model):
     entity: Mapped[OutboxEntity] = mapped_column(enum_column(OutboxEntity, "outbox_entity"), nullable=False)
     entity_id: Mapped[int] = mapped_column(Integer, nullable=False)
     queued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    xact: Mapped[int | None] = mapped_column(BigInteger, index=True)
+
+
+class SearchIndexReader(db.Model):
+    """One search index (a folder on one host) and how far it has read the log.
+
+    ``cursor`` is the reader's own description of what it has read (PostgreSQL: the
+    snapshot it last read under, ``xmin:xmax:xip,...``; SQLite: the last id); ``position``
+    is what pruning needs from it (PostgreSQL: the snapshot's xmin, every transaction
+    before it read; SQLite: the last id). A reader not seen for a week is deleted: its
+    index rebuilds when it comes back."""
+
+    __tablename__ = "search_index_readers"
+
+    index_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    host: Mapped[str] = mapped_column(String(300), nullable=False)
+    position: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    cursor: Mapped[str] = mapped_column(Text, nullable=False)
+    last_read_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 
 class SearchChannel(str, enum.Enum):

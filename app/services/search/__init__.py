@@ -3,10 +3,10 @@
 The index (Whoosh, under ``SEARCH_INDEX_DIR``) holds one document per listed service
 (published, from a verified provider): its words in six weighted fields and, stored
 beside them, the few facts that filters, facets, ordering and result cards need. Changes
-to the data are queued in the same transaction and taken into the index by one process
-at a time; each worker searches an in-memory snapshot of the current index generation,
-where whatever can be worked out for one Whoosh segment is, once, and kept for the
-segment's life. A query becomes bitsets for its words and filters; their intersections
+to the data are appended to a log in the same transaction; each host's index reads the
+log from its own cursor, one process at a time per index folder. Each worker searches an
+in-memory snapshot of the current index generation, where whatever can be worked out for
+one Whoosh segment is, once, and kept for the segment's life. A query becomes bitsets for its words and filters; their intersections
 give results, totals and facet counts, and only the few results of a page are put in
 order.
 
@@ -19,8 +19,11 @@ The modules, from the ground up:
 * ``support_words``: the words indexed for each group of people a listing supports.
 * ``storage``: the index on disk: whether it is there, opening it, the one-writer lock.
 * ``documents``: documents built from the database, and which services a batch of changes touches.
-* ``pending``: the queued changes as the index sees them: how many, how old; deleting those taken in.
-* ``writer``: draining queued changes into the index, rebuilding it, the background drain.
+* ``cursor``: how far one index has read the log (PostgreSQL: a snapshot; SQLite: an id), kept in its folder.
+* ``readers``: the indexes reading the log (one per host's folder), and pruning what all have read.
+* ``pending``: the log as one index sees it: what it has not read, how many, how old.
+* ``writer``: draining unread changes into the index, rebuilding it, the background drain.
+* ``follow``: one thread per host's folder that keeps the index current with other hosts' changes.
 * ``outbox``: the session events that queue every change search shows, and drain after commit.
 * ``status``: the index's health, for /health and `flask search status`.
 * ``cache``: a small least-recently-used cache for segments and snapshots.
@@ -61,6 +64,7 @@ from app.services.search.analysis import IndexExpansionFilter
 from app.services.search.council_words import Meaning, add_word, label_of, live_words, meaning_labels, meanings, remove_word
 from app.services.search.engines import engine
 from app.services.search.facets import FacetValue
+from app.services.search.follow import init_following
 from app.services.search.params import API_PARAMETERS, DAY_VALUES, SearchParams, Sort, parse_page
 from app.services.search.ranks import listed_service_rank
 from app.services.search.reference import category_choices, known_districts, params_from_args
@@ -89,6 +93,7 @@ __all__ = [
     "ids_in_order",
     "index_lock",
     "index_status",
+    "init_following",
     "known_districts",
     "label_of",
     "listed_service_rank",

@@ -1,7 +1,7 @@
 """The search side of one process: for each index folder, an ``Engine`` that holds the
 open index and the snapshot of its current generation, refreshed when a writer commits a
-new one (keeping the segments it already read), and that takes in changes a writer left
-queued.
+new one (keeping the segments it already read), and that takes in changes its index has
+not read yet.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ import time
 
 from flask import current_app
 
-from app.database import sqlite_begin_mode
-from app.extensions import db
-from app.services.search.pending import pending_changes
+from app.services.search.pending import needs_reading
 from app.services.search.segment import Segment
 from app.services.search.snapshot import Snapshot
 from app.services.search.storage import SearchUnavailable, index_exists, open_index
@@ -23,7 +21,7 @@ from app.services.search.writer import drain_from_request
 
 log = logging.getLogger(__package__)  # one logger for the whole package
 
-PENDING_CHECK_SECONDS = 1.0
+PENDING_CHECK_SECONDS = 0.5
 
 
 class Engine:
@@ -83,16 +81,14 @@ class Engine:
         self._segments = {}
 
     def catch_up(self) -> None:
-        """At most once a second, take in queued changes if a writer left any (its process
-        died, or its drain failed)."""
+        """At most twice a second, take in changes this index has not read (made on another
+        host, or left by a writer whose drain failed): one query of two index probes."""
         now = time.monotonic()
         if now < self._next_pending_check:
             return
         self._next_pending_check = now + PENDING_CHECK_SECONDS
         try:
-            with sqlite_begin_mode("DEFERRED"), db.engine.connect() as conn:
-                pending = pending_changes(conn)[0]
-            if pending:
+            if needs_reading(self.index_dir):
                 drain_from_request(self.index_dir)
         except Exception:
             log.exception("Search index catch-up failed; searching the index as it is")
