@@ -4,7 +4,7 @@ visible out of order); search_index_readers holds each index's identity, host an
 it has read, so rows are pruned only once every live index has read them
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0023
 Create Date: 2026-12-10 09:00:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0024"
-down_revision = "0021"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
