@@ -152,3 +152,28 @@ def init_request_locking(app) -> None:
         token = request.environ.pop(key, None)
         if token is not None:
             _sqlite_begin_mode.reset(token)
+
+
+_MEMO_KEY = "marketplace.unit_of_work_memo"
+
+
+def unit_of_work_memo(session: Session | None = None) -> dict:
+    """A dict that lives as long as the current database transaction: for rows a unit of
+    work reads more than once (a budget it locked, an account it posts to). It is emptied
+    when the transaction ends and on any rollback (a savepoint's too), so nothing read in
+    one unit of work, or undone in it, is ever seen by another."""
+    session = session or db.session()
+    if isinstance(session, scoped_session):
+        session = session()
+    return session.info.setdefault(_MEMO_KEY, {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_end(session, transaction):  # pragma: no cover - wiring
+    if transaction.parent is None:
+        session.info.pop(_MEMO_KEY, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session, previous_transaction):  # pragma: no cover - wiring
+    session.info.pop(_MEMO_KEY, None)

@@ -6,7 +6,7 @@ Needs a PostgreSQL server (BENCH_BOOKINGS_DATABASE_URL, default postgresql+psyco
 and the `pgbench` program. Each of the N clients is a separate process with its own
 connection, booking one-off visits for its own citizen through `bookings.create()` (the
 same call the booking page makes: plan, capacity cells, ledger hold, timeline, in one
-transaction). In the same run, pgbench's built-in TPC-B-like script runs with the same
+transaction), counting the statements each booking sends. In the same run, pgbench's built-in TPC-B-like script runs with the same
 number of clients against its own database on the same server, for scale.
 """
 
@@ -25,7 +25,7 @@ import time
 import traceback
 import uuid
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_bookings"
@@ -51,7 +51,20 @@ def _prepare(url: str, clients: int) -> tuple[list[tuple[int, int]], int]:
 
     from app.database import write_transaction
     from app.extensions import db
-    from app.models import BudgetType, Category, PriceUnit, Provider, ProviderStatus, Role, Service, ServiceHours, ServiceStatus, User
+    from app.models import (
+        BudgetType,
+        Category,
+        OrgRole,
+        PriceUnit,
+        Provider,
+        ProviderStaff,
+        ProviderStatus,
+        Role,
+        Service,
+        ServiceHours,
+        ServiceStatus,
+        User,
+    )
     from app.services import budgets
     from app.services.policy import current_policy
 
@@ -63,6 +76,11 @@ def _prepare(url: str, clients: int) -> tuple[list[tuple[int, int]], int]:
             provider = Provider(slug="bench-provider", name="Bench Home Care", status=ProviderStatus.VERIFIED)
             db.session.add(provider)
             db.session.flush()
+            # Someone to answer the requests: a provider nobody can be reached at takes no bookings.
+            owner = User(email="bench-owner@example.test", name="Bench owner", role=Role.PROVIDER)
+            db.session.add(owner)
+            db.session.flush()
+            db.session.add(ProviderStaff(provider_id=provider.id, user_id=owner.id, org_role=OrgRole.OWNER))
             service = Service(
                 provider_id=provider.id,
                 category_id=category.id,
@@ -141,6 +159,7 @@ def _book_for(url: str, citizen_id: int, budget_id: int, service_id: int, second
         slots = slots[offset:] + slots[:offset]
         if not slots:
             raise RuntimeError(f"no funded days to book after {today} (funded until {funded_until})")
+        statements = _StatementCounter(db.engine)
         while time.time() < start_at:
             time.sleep(0.001)
         end = start_at + seconds
@@ -158,15 +177,45 @@ def _book_for(url: str, citizen_id: int, budget_id: int, service_id: int, second
                 budget_public_id=budget.public_id,
             )
             began = time.perf_counter()
+            statements.start()
             try:
                 bookings.create(request, citizen=citizen, booker=citizen, policy=policy)
             except Exception:
+                statements.stop(counted=False)
                 errors += 1
                 db.session.rollback()
                 continue
+            statements.stop(counted=True)
             latencies.append(time.perf_counter() - began)
         db.engine.dispose()
-    return latencies, errors
+    return latencies, errors, statements.statements, statements.commits
+
+
+class _StatementCounter:
+    """What the successful bookings sent to the database: every statement sent through
+    ``cursor.execute`` (SAVEPOINTs included; psycopg's implicit BEGIN is not one), and,
+    apart, the COMMITs. Only what ``bookings.create`` itself sends is counted."""
+
+    def __init__(self, engine):
+        self.statements = self.commits = 0
+        self._running = self._pending_statements = self._pending_commits = 0
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "commit", self._commit)
+
+    def _statement(self, *args) -> None:
+        self._pending_statements += self._running
+
+    def _commit(self, *args) -> None:
+        self._pending_commits += self._running
+
+    def start(self) -> None:
+        self._running, self._pending_statements, self._pending_commits = 1, 0, 0
+
+    def stop(self, *, counted: bool) -> None:
+        self._running = 0
+        if counted:
+            self.statements += self._pending_statements
+            self.commits += self._pending_commits
 
 
 def run_bookings(url: str, clients: int, seconds: float) -> dict:
@@ -201,6 +250,8 @@ def run_bookings(url: str, clients: int, seconds: float) -> dict:
     errors = sum(r[1] for r in results)
     return {
         "bookings": len(latencies),
+        "statements_per_booking": sum(r[2] for r in results) / len(latencies) if latencies else 0,
+        "commits_per_booking": sum(r[3] for r in results) / len(latencies) if latencies else 0,
         "errors": errors,
         "failed_clients": failures,
         "ledger_problems": _ledger_check(url),
@@ -254,6 +305,10 @@ def main(argv=None) -> None:
     print(f"  bookings: {result['bookings']} ({result['errors']} errors)")
     print(f"  bookings per second: {result['per_second']:.1f}")
     print(f"  latency per booking: p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms")
+    print(
+        f"  statements per booking: {result['statements_per_booking']:.1f} sent by cursor.execute "
+        f"(SAVEPOINTs included, psycopg's implicit BEGIN not), and {result['commits_per_booking']:.1f} COMMIT"
+    )
     for failure in result["failed_clients"]:
         print(f"  A client failed: {failure.strip().splitlines()[-1] if failure.strip() else failure}")
     if result["ledger_problems"]:

@@ -6,6 +6,7 @@ can never both take the last place."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -50,24 +51,36 @@ def capacity_cells(service_unit: PriceUnit, starts_at: dt.datetime, ends_at: dt.
 
 
 def take_places(service: Service, visit: BookingVisit) -> None:
-    """Take one place in each of the visit's cells, or none: a single conditional update
-    over all the cells is the capacity check (row locks on PostgreSQL, the write lock on
-    SQLite), so two people can never both take the last place."""
+    """Take one place in each of the visit's cells, or none (``take_places_for_visits``)."""
+    take_places_for_visits(service, [visit])
+
+
+def take_places_for_visits(service: Service, visits: list[BookingVisit]) -> None:
+    """Take one place in each cell of each visit, or none: one upsert over all the cells,
+    in time order, is the capacity check. A cell nobody has booked is added with its place
+    taken; a booked one gains a place only ``WHERE used < capacity``, tested on the row
+    as it is once locked (PostgreSQL re-checks a row another booking changed meanwhile;
+    SQLite holds the write lock), so two people can never both take the last place.
+    Raises FullyBooked (the caller's unit of work rolls back the places taken)."""
     table = CapacityCell.__table__
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    cells = sorted(capacity_cells(service.price_unit, visit.starts_at, visit.ends_at, visit.units))
-    db.session.execute(
-        insert(table)
-        .values([{"service_id": service.id, "starts_at": cell, "capacity": service.capacity, "used": 0} for cell in cells])
-        .on_conflict_do_nothing(index_elements=["service_id", "starts_at"])
+    # A cell two visits of one series share (days booked back to back) takes two places.
+    wanted = Counter(cell for visit in visits for cell in capacity_cells(service.price_unit, visit.starts_at, visit.ends_at, visit.units))
+    cells = sorted(wanted)
+    statement = insert(table).values(
+        [{"service_id": service.id, "starts_at": cell, "capacity": service.capacity, "used": wanted[cell]} for cell in cells]
     )
-    taken = db.session.execute(
-        update(table)
-        .where(table.c.service_id == service.id, table.c.starts_at.in_(cells), table.c.used < service.capacity)
-        .values(used=table.c.used + 1, capacity=service.capacity)
-    ).rowcount
-    if taken != len(cells):
+    taken = []
+    if max(wanted.values()) <= service.capacity:
+        taken = db.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["service_id", "starts_at"],
+                set_={"used": table.c.used + statement.excluded.used, "capacity": statement.excluded.capacity},
+                where=table.c.used + statement.excluded.used <= statement.excluded.capacity,
+            ).returning(table.c.starts_at)
+        ).all()
+    if len(taken) != len(cells):
         full = (
             db.session.execute(
                 select(table.c.starts_at)

@@ -22,8 +22,8 @@ from app.models import (
     VisitStatus,
 )
 from app.services import geo
-from app.services.bookings.capacity import FullyBooked, take_places
-from app.services.bookings.notify import announce_request, tell_requested
+from app.services.bookings.capacity import FullyBooked, take_places_for_visits
+from app.services.bookings.notify import announce_request, booking_changed
 from app.services.bookings.payment import payment_strategy
 from app.services.bookings.planning import plan
 from app.services.bookings.requests import BookingRequest, PlannedVisit, Quote
@@ -65,8 +65,10 @@ def create(request: BookingRequest, *, citizen: User, booker: User, policy: Poli
         return _retried(existing, booker, now)
     # Work that talks to a card processor happens after the booking is saved, never
     # inside the database transaction; it may undo the booking (a declined card).
-    payment_strategy(booking.payment_method).after_create(booking, now=now)
-    announce_request(booking)
+    strategy = payment_strategy(request.payment_method)
+    strategy.after_create(booking, now=now)
+    if not strategy.tells_at_once():  # otherwise both sides were told as it was saved
+        announce_request(booking)
     return booking
 
 
@@ -112,21 +114,23 @@ def _create(request: BookingRequest, *, citizen: User, booker: User, policy: Pol
             raise ValidationError(
                 {"total": f"The price has changed: the total is now {format_pence(quote.total_pence)}. Check the details and confirm again"}
             )
-        booking = _new_booking(request, quote, citizen=citizen, booker=booker, now=now)
-        visits = [(_new_visit(booking, planned), planned) for planned in quote.visits]
+        # Nothing can undo a booking paid this way once it commits: both sides are told in
+        # the same unit of work (marked told as it is saved), so the notice is never lost
+        # nor sent twice.
+        tell_now = strategy.tells_at_once()
+        booking = _new_booking(request, quote, citizen=citizen, booker=booker, now=now, told=tell_now)
+        visits = [(_new_visit(booking, planned, strategy.new_visit_status(planned)), planned) for planned in quote.visits]
         db.session.flush()
-        for visit, _ in visits:
-            take_places(quote.service, visit)
+        take_places_for_visits(quote.service, [visit for visit, _ in visits])
         strategy.on_create(booking, request=request, quote=quote, visits=visits, actor=Actor.person(booker), now=now)
+        if tell_now:
+            booking_changed(booking, "requested")
+        # Added last, so the timeline line and the notices are written together at commit.
         record_event(booking, "requested", f"Booking requested by {booker.name}: {describe(booking, len(visits))}", booker, at=now)
-        if strategy.tells_at_once():
-            # Nothing can undo the booking after this commits: both sides are told in the
-            # same unit of work, so the notice is never lost nor sent twice.
-            tell_requested(booking)
     return booking
 
 
-def _new_booking(request: BookingRequest, quote: Quote, *, citizen: User, booker: User, now: dt.datetime) -> Booking:
+def _new_booking(request: BookingRequest, quote: Quote, *, citizen: User, booker: User, now: dt.datetime, told: bool) -> Booking:
     service = quote.service
     booking = Booking(
         created_at=now,  # when it was asked for (business time)
@@ -149,20 +153,21 @@ def _new_booking(request: BookingRequest, quote: Quote, *, citizen: User, booker
         visit_address=clean_multiline(request.visit_address),
         contact_phone=(request.contact_phone or "").strip(),
         area_district=geo.district_in_text(request.visit_address) or service.provider.base_district,
+        requested_notified_at=utcnow() if told else None,
     )
     db.session.add(booking)
     db.session.flush()  # a duplicate request key fails here
     return booking
 
 
-def _new_visit(booking: Booking, planned: PlannedVisit) -> BookingVisit:
+def _new_visit(booking: Booking, planned: PlannedVisit, status: VisitStatus) -> BookingVisit:
     visit = BookingVisit(
         booking_id=booking.id,
         starts_at=planned.starts_at,
         ends_at=planned.ends_at,
         units=planned.units,
         amount_pence=planned.amount_pence,
-        status=VisitStatus.SCHEDULED,
+        status=status,
     )
     db.session.add(visit)
     return visit

@@ -200,9 +200,11 @@ def booking_changed(booking: Booking, what: str, detail: str = "") -> None:
         "detail": detail,
         "public_id": booking.public_id,
     }
-    for notice in NOTICES[what]:
+    # Everyone to tell is looked up before anything is added, so the notices and their
+    # emails are written together (one insert each) rather than one by one between lookups.
+    audiences = [(notice, _SIDES[notice.side](booking)) for notice in NOTICES[what]]
+    for notice, people in audiences:
         subject, body, link = (text.format(**facts).strip() for text in (notice.subject, notice.body, notice.link))
-        people = _SIDES[notice.side](booking)
         if notice.side in ("provider", "leads"):
             # Before anyone from the provider has signed up, its contact email hears of it.
             provider_contact.tell(booking.provider, people, subject=subject, body=body, link=link)

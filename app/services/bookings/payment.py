@@ -24,7 +24,7 @@ from app.models import (
     VisitStatus,
 )
 from app.services import ledger
-from app.services.bookings.requests import BookingRequest, Funding, Quote
+from app.services.bookings.requests import BookingRequest, Funding, PlannedVisit, Quote
 from app.services.ledger import Actor, HoldAlreadySettled
 
 
@@ -47,6 +47,11 @@ class PaymentStrategy:
 
     def check_quote(self, quote: Quote, funding: Funding) -> None:
         """Raise ValidationError if the planned visits cannot be paid for this way."""
+
+    def new_visit_status(self, planned: PlannedVisit) -> VisitStatus:
+        """The status a new booking's visit is made in: SCHEDULED, or HELD if ``on_create``
+        will set its money aside in the same unit of work (or fail, undoing the booking)."""
+        return VisitStatus.SCHEDULED
 
     def on_create(self, booking: Booking, *, request: BookingRequest, quote: Quote, visits, actor: Actor, now: dt.datetime) -> None:
         """Inside the booking's transaction: set money aside for the visits (``visits`` is

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy.orm import joinedload
+
 from app.database import utcnow
 from app.extensions import db
 from app.models import (
@@ -45,7 +47,8 @@ def _because(reason: str) -> str:
 def listed_service(service_id: int) -> Service:
     """A service that can be booked: published, by a verified provider that someone can
     answer requests for (Conflict, saying how to contact it, if nobody can)."""
-    service = db.session.get(Service, service_id)
+    # Its hours in the same query: the plan checks every visit against them.
+    service = db.session.get(Service, service_id, options=[joinedload(Service.hours)])
     if service is None or service.status is not ServiceStatus.PUBLISHED or service.provider.status is not ProviderStatus.VERIFIED:
         raise NotFound("No such service")
     if not provider_contact.can_be_reached(service.provider):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from app.database import unit_of_work_memo
 from app.extensions import db
 from app.formatting import format_datetime, format_pence
 from app.models import (
+    AccountKind,
+    BudgetPeriod,
     BudgetStatus,
     FundingRoute,
+    LedgerAccount,
     PersonalBudget,
     Service,
     User,
@@ -16,8 +20,7 @@ from app.models import (
 )
 from app.services import bookings, ledger
 from app.services.bookings import PaymentStrategy
-from app.services.budgets.accounts import budget_accounts, spending_account
-from app.services.budgets.funding import latest_funded_period_end
+from app.services.budgets.accounts import spending_account
 from app.services.budgets.holding import cover_short_visits
 from app.services.errors import ValidationError
 from app.services.ledger import InsufficientFunds
@@ -37,6 +40,30 @@ def usable_budgets(citizen: User, service: Service | None = None) -> list[Person
     return list(budgets)
 
 
+def _budget_and_money(public_id: str, *, lock: bool) -> bookings.Funding | None:
+    """The budget with ``public_id`` and what it has: the money in its accounts (their
+    balances, which the ledger keeps equal to their entries) and the day its funded periods
+    end, in one query; with ``lock``, under a shared lock on the budget. Read once per unit
+    of work: the plan inside a booking's unit of work uses what ``begin`` read under the lock."""
+    memo = unit_of_work_memo()
+    if not lock and ("booking budget", public_id) in memo:
+        return memo["booking budget", public_id]
+    table = PersonalBudget.__table__
+    available = (
+        select(func.coalesce(func.sum(LedgerAccount.balance_pence), 0))
+        .where(LedgerAccount.budget_id == table.c.id, LedgerAccount.kind == AccountKind.BUDGET)
+        .scalar_subquery()
+    )
+    funded_until = select(func.max(BudgetPeriod.ends_on)).where(BudgetPeriod.budget_id == table.c.id).scalar_subquery()
+    query = select(PersonalBudget, available, funded_until).where(PersonalBudget.public_id == public_id)
+    if lock:
+        query = query.with_for_update(read=True, of=table).execution_options(populate_existing=True)
+    row = db.session.execute(query).first()
+    found = bookings.Funding(row[0], int(row[1]), None, row[2]) if row is not None else None
+    memo["booking budget", public_id] = found
+    return found
+
+
 class BudgetPayment(PaymentStrategy):
     """Paying from a personal budget: a ledger hold per visit in a funded period; visits in
     later periods are held when their period is paid in (``holding``)."""
@@ -45,16 +72,17 @@ class BudgetPayment(PaymentStrategy):
         if request.budget_public_id:
             # A shared lock on the budget: bookings go ahead side by side, but an ISF move
             # or a funding run of this budget waits for them (and they for it), so the plan
-            # sees which provider holds the fund and what is funded now.
-            table = PersonalBudget.__table__
-            db.session.execute(select(table.c.id).where(table.c.public_id == request.budget_public_id).with_for_update(read=True))
+            # sees which provider holds the fund and what is funded now. The budget and its
+            # money are read with the lock, for the plan that follows.
+            _budget_and_money(request.budget_public_id, lock=True)
 
     def check_request(self, request, *, service, citizen, booker, errors):
         if not service.accepts(FundingRoute.PERSONAL_BUDGET):
             errors["payment"] = f"{service.provider.name} does not accept personal budgets for this service. Choose another way to pay"
             return None
-        budget = next((b for b in usable_budgets(citizen) if b.public_id == request.budget_public_id), None)
-        if budget is None:
+        found = _budget_and_money(request.budget_public_id, lock=False) if request.budget_public_id else None
+        budget = found.budget if found is not None else None
+        if budget is None or budget.citizen_id != citizen.id or budget.status is not BudgetStatus.ACTIVE:
             errors["payment"] = "Choose a personal budget that is yours and active"
             return None
         if budget.is_isf and budget.isf_provider_id != service.provider_id:
@@ -67,7 +95,7 @@ class BudgetPayment(PaymentStrategy):
             outcome = next((o for o in budget.outcomes if o.id == request.outcome_id), None)
             if outcome is None:
                 errors["outcome"] = "Choose one of the outcomes in your support plan"
-        return bookings.Funding(budget, ledger.balances(budget_accounts(budget)), outcome, latest_funded_period_end(budget))
+        return bookings.Funding(budget, found.available_pence, outcome, found.funded_until)
 
     def check_quote(self, quote, funding):
         available = funding.available_pence or 0
@@ -83,9 +111,12 @@ class BudgetPayment(PaymentStrategy):
         if not any(v.hold_now for v in quote.visits) and funding.funded_until is None:
             raise ValidationError({"payment": "Your budget has not been funded yet. Try again once the council has paid it in"})
 
+    def new_visit_status(self, planned):
+        return VisitStatus.HELD if planned.hold_now else VisitStatus.SCHEDULED
+
     def on_create(self, booking, *, request, quote, visits, actor, now):
         source = spending_account(quote.budget)
-        holding = ledger.hold_account(booking)
+        holding = ledger.hold_account(booking, new_booking=True)
         for visit, planned in visits:
             if not planned.hold_now:
                 continue
@@ -99,12 +130,13 @@ class BudgetPayment(PaymentStrategy):
                     actor=actor,
                     effective_at=now,
                     memo=f"Set aside for {quote.service.title} on {format_datetime(visit.starts_at)} ({booking.reference})",
+                    new_visit=True,
                 )
             except InsufficientFunds:
                 raise ValidationError(
                     {"payment": "There is not enough money in your budget for this booking. Check your budget and try again"}
                 ) from None
-            bookings.move_visit(visit, (VisitStatus.SCHEDULED,), VisitStatus.HELD)
+            # The visit was made HELD (``new_visit_status``): a hold that fails undoes it all.
 
     def tells_at_once(self):
         return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.database import unit_of_work_memo
 from app.extensions import db
 from app.models import (
     MAY_GO_NEGATIVE,
@@ -16,22 +17,32 @@ from app.models import (
 
 
 def account(kind: AccountKind, owner_key: str, name: str, **refs) -> LedgerAccount:
-    """The account of ``kind`` for ``owner_key``, created on first use (race-safe)."""
-    found = db.session.execute(
-        select(LedgerAccount).where(LedgerAccount.kind == kind, LedgerAccount.owner_key == owner_key)
-    ).scalar_one_or_none()
-    if found is not None:
-        return found
-    created = LedgerAccount(kind=kind, owner_key=owner_key, name=name, allow_negative=kind in MAY_GO_NEGATIVE, **refs)
-    try:
-        with db.session.begin_nested():
-            db.session.add(created)
-    except IntegrityError:
-        # Another request created it at the same moment: use theirs.
-        return db.session.execute(
+    """The account of ``kind`` for ``owner_key``, created on first use (race-safe); read
+    once per unit of work (an account's kind and owner never change)."""
+    memo = unit_of_work_memo()
+    found = memo.get((kind, owner_key))
+    if found is None:
+        found = db.session.execute(
             select(LedgerAccount).where(LedgerAccount.kind == kind, LedgerAccount.owner_key == owner_key)
-        ).scalar_one()
-    return created
+        ).scalar_one_or_none()
+    if found is None:
+        found = LedgerAccount(kind=kind, owner_key=owner_key, name=name, allow_negative=kind in MAY_GO_NEGATIVE, **refs)
+        try:
+            with db.session.begin_nested():
+                db.session.add(found)
+        except IntegrityError:
+            # Another request created it at the same moment: use theirs.
+            found = db.session.execute(
+                select(LedgerAccount).where(LedgerAccount.kind == kind, LedgerAccount.owner_key == owner_key)
+            ).scalar_one()
+    unit_of_work_memo()[(kind, owner_key)] = found
+    return found
+
+
+def remember_account(acc: LedgerAccount) -> None:
+    """An account the caller read itself (with other rows, in one query): ``account`` finds
+    it for the rest of this unit of work without asking the database again."""
+    unit_of_work_memo()[(acc.kind, acc.owner_key)] = acc
 
 
 def council_funding_account() -> LedgerAccount:
@@ -51,8 +62,18 @@ def budget_account(budget, provider=None) -> LedgerAccount:
     return account(AccountKind.BUDGET, f"budget:{budget.id}", f"Personal budget {budget.public_id}", budget_id=budget.id)
 
 
-def hold_account(booking) -> LedgerAccount:
-    return account(AccountKind.BOOKING_HOLD, f"booking:{booking.id}", f"Held for booking {booking.reference}", booking_id=booking.id)
+def hold_account(booking, *, new_booking: bool = False) -> LedgerAccount:
+    """What is set aside for a booking. ``new_booking``: the booking was made in this unit of
+    work, so nobody else can have made its account (nor can see the booking): it is simply
+    added (a mistake would fail on the unique key, never share an account)."""
+    kind, owner_key, name = AccountKind.BOOKING_HOLD, f"booking:{booking.id}", f"Held for booking {booking.reference}"
+    if not new_booking:
+        return account(kind, owner_key, name, booking_id=booking.id)
+    created = LedgerAccount(kind=kind, owner_key=owner_key, name=name, allow_negative=kind in MAY_GO_NEGATIVE, booking_id=booking.id)
+    db.session.add(created)
+    db.session.flush()
+    remember_account(created)
+    return created
 
 
 def provider_payable_account(provider) -> LedgerAccount:

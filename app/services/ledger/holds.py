@@ -30,8 +30,13 @@ def place_hold(
     actor: Actor,
     effective_at: dt.datetime | None = None,
     memo: str = "",
+    new_visit: bool = False,
 ) -> LedgerHold:
-    """Set money aside for one visit. Raises InsufficientFunds if the source cannot cover it."""
+    """Set money aside for one visit. Raises InsufficientFunds if the source cannot cover it.
+
+    ``new_visit``: the visit was made in this unit of work, so ``key`` (naming it) cannot
+    have been used nor the hold placed: nothing is looked up first, and a failure must roll
+    the caller's whole unit of work back (``post``'s ``new_key``)."""
     if amount_pence <= 0:
         raise LedgerError("a hold must be for more than zero")
     transaction = post(
@@ -42,10 +47,12 @@ def place_hold(
         actor=actor,
         effective_at=effective_at,
         memo=memo,
+        new_key=new_visit,
     )
-    existing = db.session.execute(select(LedgerHold).where(LedgerHold.placed_transaction_id == transaction.id)).scalar_one_or_none()
-    if existing is not None:
-        return existing
+    if not new_visit:
+        existing = db.session.execute(select(LedgerHold).where(LedgerHold.placed_transaction_id == transaction.id)).scalar_one_or_none()
+        if existing is not None:
+            return existing
     created = LedgerHold(
         visit_id=visit_id,
         budget_account_id=source.id,
@@ -55,7 +62,8 @@ def place_hold(
         placed_transaction_id=transaction.id,
     )
     db.session.add(created)
-    db.session.flush()
+    if not new_visit:
+        db.session.flush()
     return created
 
 

@@ -100,6 +100,7 @@ def post(
     effective_at: dt.datetime | None = None,
     memo: str = "",
     corrects: LedgerTransaction | None = None,
+    new_key: bool = False,
 ) -> LedgerTransaction:
     """Record one balanced movement, exactly once per ``key``.
 
@@ -107,14 +108,39 @@ def post(
     moves nothing; a different movement under a used key raises IdempotencyConflict.
     Raises InsufficientFunds (moving nothing) if an account that may not go negative
     cannot cover its debit.
+
+    ``new_key``: the key names a row made in this unit of work (a new booking's visit), so
+    it cannot have been used: the movement is written without looking for it first, and
+    without a savepoint, so a failure (InsufficientFunds; the unique key, were that wrong)
+    must roll the caller's whole unit of work back.
     """
     validate_legs(legs)
+    if new_key:
+        transaction = _new_transaction(kind, key, cause, actor, effective_at, memo, corrects)
+        _write(transaction, legs)
+        return transaction
     existing = find_transaction(key)
     if existing is not None:
         if not same_movement(existing, kind, legs):
             raise IdempotencyConflict(f"idempotency key {key!r} was used for a different movement")
         return existing
+    transaction = _new_transaction(kind, key, cause, actor, effective_at, memo, corrects)
+    try:
+        with db.session.begin_nested():
+            # The transaction row first: a concurrent post with the same key waits here on
+            # the unique index, then fails and finds ours instead of moving money again.
+            _write(transaction, legs)
+    except IntegrityError:
+        existing = find_transaction(key)
+        if existing is None:
+            raise
+        if not same_movement(existing, kind, legs):
+            raise IdempotencyConflict(f"idempotency key {key!r} was used for a different movement") from None
+        return existing
+    return transaction
 
+
+def _new_transaction(kind, key, cause, actor: Actor, effective_at, memo: str, corrects) -> LedgerTransaction:
     now = utcnow()
     transaction = LedgerTransaction(
         kind=kind,
@@ -128,28 +154,21 @@ def post(
         recorded_at=now,
         corrects_id=corrects.id if corrects else None,
     )
-    try:
-        with db.session.begin_nested():
-            # The transaction row first: a concurrent post with the same key waits here on
-            # the unique index, then fails and finds ours instead of moving money again.
-            db.session.add(transaction)
-            db.session.flush()
-            # Lock accounts in one global order (by id) so concurrent posts cannot deadlock.
-            for acc, amount in sorted(legs, key=lambda leg: leg[0].id):
-                _apply(acc, amount)
-            for acc, amount in legs:
-                db.session.add(LedgerEntry(transaction_id=transaction.id, account_id=acc.id, amount_pence=amount))
-            db.session.flush()
-    except IntegrityError:
-        existing = find_transaction(key)
-        if existing is None:
-            raise
-        if not same_movement(existing, kind, legs):
-            raise IdempotencyConflict(f"idempotency key {key!r} was used for a different movement") from None
-        return existing
+    return transaction
+
+
+def _write(transaction: LedgerTransaction, legs: Sequence[Leg]) -> None:
+    """The transaction row, then each account's balance, then the entries."""
+    db.session.add(transaction)
+    db.session.flush()
+    # Lock accounts in one global order (by id) so concurrent posts cannot deadlock.
+    for acc, amount in sorted(legs, key=lambda leg: leg[0].id):
+        _apply(acc, amount)
+    for acc, amount in legs:
+        db.session.add(LedgerEntry(transaction_id=transaction.id, account_id=acc.id, amount_pence=amount))
+    db.session.flush()
     for acc, _ in legs:
         db.session.expire(acc, ["balance_pence"])
-    return transaction
 
 
 def _apply(acc: LedgerAccount, amount: int) -> None:
