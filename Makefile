@@ -46,6 +46,7 @@ demo: migrate
 
 ## The two commands ---------------------------------------------------------------------
 
+# The worker that runs the scheduled jobs (`flask worker`) runs beside the app.
 # In demo mode with no Stripe keys of your own, card payments run offline against
 # localstripe (a development dependency) on 127.0.0.1:$(STRIPE_DEMO_PORT), stopped with the app.
 STRIPE_DEMO_PORT ?= 8420

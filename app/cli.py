@@ -338,7 +338,59 @@ def cqc_import(file: str) -> None:
         click.echo(line)
 
 
+jobs_cli = AppGroup("jobs", help="The scheduled jobs the worker runs (see `flask worker`).")
+
+
+@click.command("worker")
+@click.option("--threads", type=int, default=None, help="Jobs run at once (default JOBS_WORKER_THREADS, 4).")
+def worker(threads: int | None) -> None:
+    """Run every scheduled job on its schedule until stopped (Ctrl+C lets running jobs
+    finish). Run one beside the web app; more are safe (each job runs on one at a time)."""
+    from app.services import jobs
+    from app.services.jobs import queue
+
+    app = current_app._get_current_object()
+    click.echo(f"Worker: {len(jobs.JOBS)} scheduled jobs, queue in {queue.storage_in_words(app)} (Ctrl+C to stop)")
+    try:
+        queue.run_worker(app, threads=threads or app.config["JOBS_WORKER_THREADS"])
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@jobs_cli.command("list")
+def jobs_list() -> None:
+    """Every scheduled job: when it runs, when next, and how its last run ended."""
+    from app.formatting import format_datetime
+    from app.services import jobs
+
+    for status in jobs.statuses():
+        last = status.last
+        ended = f"last {last.outcome.label.lower()} {format_datetime(last.started_at)}: {last.summary}" if last else "never run"
+        click.echo(
+            f"{status.job.name:22} {status.job.schedule.words}; next {format_datetime(status.next_run)}; {ended}"
+            + ("  [FAILING]" if status.failing else "")
+        )
+
+
+@jobs_cli.command("run")
+@click.argument("name")
+def jobs_run(name: str) -> None:
+    """Run one job now, here (through its lease: if a worker is running it, this does nothing)."""
+    from app.models import RunOutcome
+    from app.services import jobs
+
+    try:
+        run = jobs.run(name, trigger="command")
+    except DomainError:
+        raise click.BadParameter(f"there is no job called {name!r}: `flask jobs list` names them", param_hint="NAME") from None
+    click.echo(f"{name}: {run.outcome.label}. {run.summary}")
+    if run.outcome is RunOutcome.FAILED:
+        raise click.ClickException(run.error or "the job failed")
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(worker)
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(cqc_cli)
     app.cli.add_command(reviews_cli)
     app.cli.add_command(bookings_cli)

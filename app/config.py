@@ -128,6 +128,8 @@ class Config:
     DEFAULT_MAIL_REDACT = False
     # Emailed links may be plain http:// outside production (the local server).
     PUBLIC_BASE_URL_HTTPS_ONLY = False
+    # Scheduled jobs run where they are asked for (tests), not by a worker.
+    JOBS_IMMEDIATE = False
 
     def default_public_base_url(self) -> str:
         """Where emailed links point when PUBLIC_BASE_URL is not set (never the request's
@@ -183,6 +185,17 @@ class Config:
         # reading the rest): forms are a few kilobytes; a provider's visit file is the largest.
         self.MAX_CONTENT_LENGTH = _int("MAX_REQUEST_KB", 2048, minimum=64) * 1024
         self._read_mail(env)
+        self._read_jobs(env, instance_dir)
+
+    def _read_jobs(self, env, instance_dir: Path) -> None:
+        # The scheduled jobs' queue (`flask worker`): Redis shared by every host when
+        # JOBS_REDIS_URL is set (or the rate limits' store is Redis), else a SQLite file
+        # under instance/ (one host).
+        limiter_redis = self.RATELIMIT_STORAGE_URI if self.RATELIMIT_STORAGE_URI.startswith(("redis://", "rediss://")) else ""
+        self.JOBS_REDIS_URL = env.get("JOBS_REDIS_URL", "").strip() or limiter_redis
+        self.JOBS_QUEUE_FILE = env.get("JOBS_QUEUE_FILE", str(instance_dir / "jobs-queue.sqlite3"))
+        # Jobs run at once in a worker: a long one (preparing a payment run) leaves the others free.
+        self.JOBS_WORKER_THREADS = _int("JOBS_WORKER_THREADS", 4, minimum=1, maximum=32)
 
     def _read_mail(self, env) -> None:
         # Email: "log" writes emails to the log (and the admin outbox page shows them);
@@ -238,6 +251,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
+    JOBS_IMMEDIATE = True
 
     def default_public_base_url(self) -> str:
         return "http://localhost"

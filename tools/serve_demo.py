@@ -1,13 +1,15 @@
-"""`make run`: serve the marketplace; in demo mode with no Stripe keys, card payments work
-offline against localstripe on the loopback interface (started and stopped here).
+"""`make run`: serve the marketplace, with the worker that runs the scheduled jobs
+(`flask worker`) beside it; in demo mode with no Stripe keys, card payments work offline
+against localstripe on the loopback interface. Both are started and stopped here.
 
 Never used in production: with APP_ENV=production, DEMO_MODE=0 or a STRIPE_SECRET_KEY of
-your own, it only runs `flask run`.
+your own, it runs `flask run` and `flask worker` only.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -69,19 +71,28 @@ def main() -> int:
         ).encode()
         urllib.request.urlopen(urllib.request.Request(f"{base}/_config/webhooks/marketplace", data=body, method="POST")).close()
         print(f"Card payments: offline demo against localstripe at {base} (Stripe test cards, e.g. 4242 4242 4242 4242)")
+    flask = os.path.join(os.path.dirname(sys.executable), "flask")
+    worker = subprocess.Popen([flask, "worker"], env=env)
+    print("Scheduled jobs: the worker runs them (email every minute, budgets each morning...): see /admin/jobs")
     try:
-        return subprocess.call(
-            [os.path.join(os.path.dirname(sys.executable), "flask"), "run", "--host", "127.0.0.1", "--port", port], env=env
-        )
+        return subprocess.call([flask, "run", "--host", "127.0.0.1", "--port", port], env=env)
     except KeyboardInterrupt:
         return 0
     finally:
+        # SIGINT lets the worker finish the jobs it is running (a job stopped mid-way would be
+        # finished by its next run anyway).
+        _stop(worker, signal.SIGINT, seconds=30)
         if stripe is not None:
-            stripe.terminate()
-            try:
-                stripe.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                stripe.kill()
+            _stop(stripe, signal.SIGTERM, seconds=10)
+
+
+def _stop(process: subprocess.Popen, how: signal.Signals, *, seconds: float) -> None:
+    if process.poll() is None:
+        process.send_signal(how)
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 if __name__ == "__main__":

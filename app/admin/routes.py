@@ -7,7 +7,7 @@ from app.admin import bp
 from app.admin.forms import CouncilUserForm, DeactivateForm, RoleForm
 from app.forms import ConfirmForm, apply_errors
 from app.models import EmailStatus, Role
-from app.services import accounts, mail, two_step, user_sessions
+from app.services import accounts, jobs, mail, two_step, user_sessions
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.pagination import clamp_page
 
@@ -141,3 +141,18 @@ def send_emails():
         "success",
     )
     return redirect(url_for("admin.emails"))
+
+
+# -- Scheduled jobs ------------------------------------------------------------------------
+
+
+@bp.get("/jobs")
+def jobs_page():
+    return render_template("admin/jobs.html", statuses=jobs.statuses())
+
+
+@bp.post("/jobs/<name>/run")
+def run_job(name: str):
+    job = jobs.request_run(current_user, name)
+    flash(f"“{job.label}” has been handed to the worker to run now: its result shows here once it has run.", "success")
+    return redirect(url_for("admin.jobs_page"))

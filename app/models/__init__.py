@@ -41,6 +41,7 @@ from app.models.frameworks import (  # noqa: F401
     MembershipStatus,
 )
 from app.models.geo import PostcodeDistrict  # noqa: F401
+from app.models.jobs import JobLease, JobRun, RunOutcome, SentReminder  # noqa: F401
 from app.models.ledger import (  # noqa: F401
     MAY_GO_NEGATIVE,
     AccountKind,

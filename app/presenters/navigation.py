@@ -78,6 +78,7 @@ SECTION_LINKS: dict[str, tuple[Link, ...]] = {
         Link("admin.dashboard", "Overview", ("/admin",)),
         Link("admin.users", "Accounts", ("/admin/users",)),
         Link("admin.emails", "Email outbox", ("/admin/emails",)),
+        Link("admin.jobs_page", "Scheduled jobs", ("/admin/jobs",)),
     ),
 }
 

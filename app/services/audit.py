@@ -89,6 +89,7 @@ ACTIONS = {
     "payments.refund_requested": "Card refund asked for",
     "payments.refunded": "Card refund made",
     "payments.refund_failed": "Card refund refused by the card processor",
+    "job.run_requested": "Scheduled job asked to run now",
 }
 
 

@@ -470,6 +470,8 @@ MATRIX: dict[str, list[Case]] = {
     "admin.emails": [GET("/admin/emails", only(ADMIN))],
     "admin.email": [GET("/admin/emails/{email}", only(ADMIN))],
     "admin.send_emails": [POST("/admin/emails/send", only(ADMIN, ok=ALLOWED))],
+    "admin.jobs_page": [GET("/admin/jobs", only(ADMIN))],
+    "admin.run_job": [POST("/admin/jobs/send-email/run", only(ADMIN, ok=ALLOWED))],
 }
 
 # Endpoints the matrix does not walk, with the reason.

@@ -116,5 +116,5 @@ def test_an_admin_has_admin_and_the_commissioner_tools(client, login, make_admin
     login(client, make_admin())
     response = client.get("/admin/users")
     assert _service_nav(response) == (["Find care", "Admin", "Commissioner tools"], ["Admin"])
-    assert _section_nav(response) == (["Overview", "Accounts", "Email outbox"], ["Accounts"])
+    assert _section_nav(response) == (["Overview", "Accounts", "Email outbox", "Scheduled jobs"], ["Accounts"])
     assert _service_nav(client.get("/commissioner"))[1] == ["Commissioner tools"]

@@ -25,7 +25,14 @@ from app.services.accounts.acting_for import (
     representatives_of,
     staff_membership,
 )
-from app.services.accounts.council_accounts import COUNCIL_ROLES, change_role, create_council_user, search_users, set_active
+from app.services.accounts.council_accounts import (
+    COUNCIL_ROLES,
+    active_council_users,
+    change_role,
+    create_council_user,
+    search_users,
+    set_active,
+)
 from app.services.accounts.identity import (
     CURRENT_PASSWORD_WRONG,
     EMAIL_CHANGE_NEEDS_PASSWORD,
@@ -82,6 +89,7 @@ __all__ = [
     "AccountDeactivated",
     "InvalidToken",
     "SignInFailed",
+    "active_council_users",
     "authenticate",
     "can_act_for",
     "change_password",

@@ -91,3 +91,11 @@ def search_users(text: str | None = None, role: Role | None = None, page: int = 
     if role is not None:
         query = query.where(User.role == role)
     return paginate(query.order_by(User.name, User.id), page, 50)
+
+
+def active_council_users(role: Role) -> list[User]:
+    """Every active commissioner, or every active admin: whom the service tells of work
+    waiting for the council, or of a scheduled job failing."""
+    if role not in COUNCIL_ROLES:
+        raise ValueError("a council role: commissioner or admin")
+    return list(db.session.execute(select(User).where(User.role == role, User.active.is_(True)).order_by(User.id)).scalars())

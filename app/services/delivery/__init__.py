@@ -7,6 +7,7 @@ person confirms or disputes a delivered visit.
   exceptions   the commissioner's decision on a visit outside the tolerance
   disputes     the person's confirmation or dispute, and the commissioner's settlement
   unrecorded   visits nobody recorded 48 hours after they were due
+  reminders    providers told of those visits, once per visit
   ecm          electronic call monitoring files: every row checked, recorded whole or not at all
   visit_lists  a provider's own visits, day by day, for its visits page
 """
@@ -35,6 +36,7 @@ from app.services.delivery.recording import (
     record,
     record_in_transaction,
 )
+from app.services.delivery.reminders import remind_unrecorded
 from app.services.delivery.rules import Assessment, Plan, assess, pence_for_minutes, round_minutes
 from app.services.delivery.unrecorded import UNRECORDED_AFTER, unrecorded_visits
 from app.services.delivery.visit_lists import provider_visit, provider_visits
@@ -73,6 +75,7 @@ __all__ = [
     "record",
     "record_in_transaction",
     "recorded_pence",
+    "remind_unrecorded",
     "round_minutes",
     "settle",
     "uk_moment",

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, exists, select
 
 from app.database import utcnow
 from app.extensions import db
-from app.models import Booking, BookingStatus, BookingVisit, VisitRecord, VisitStatus
+from app.models import Booking, BookingStatus, BookingVisit, SentReminder, VisitRecord, VisitStatus
 
 UNRECORDED_AFTER = dt.timedelta(hours=48)
+# The kind of reminder sent to a provider, once per visit (SentReminder.about: the visit id).
+UNRECORDED_REMINDER = "unrecorded-visit"
 
 
-def unrecorded_visits(*, provider_id: int | None = None, now: dt.datetime | None = None, limit: int = 500) -> list[BookingVisit]:
+def unrecorded_visits(
+    *, provider_id: int | None = None, now: dt.datetime | None = None, limit: int = 500, not_reminded: bool = False
+) -> list[BookingVisit]:
     """Visits of accepted bookings due more than 48 hours ago with no record, oldest first
-    (one provider's, or everyone's for the council)."""
+    (one provider's, or everyone's for the council); ``not_reminded``: only those whose
+    provider has not been reminded of them yet."""
     now = now or utcnow()
     query = (
         select(BookingVisit)
@@ -30,6 +35,9 @@ def unrecorded_visits(*, provider_id: int | None = None, now: dt.datetime | None
         .order_by(BookingVisit.starts_at, BookingVisit.id)
         .limit(limit)
     )
+    if not_reminded:
+        reminded = exists().where(SentReminder.kind == UNRECORDED_REMINDER, SentReminder.about == cast(BookingVisit.id, String))
+        query = query.where(~reminded)
     if provider_id is not None:
         query = query.where(Booking.provider_id == provider_id)
     return list(db.session.execute(query).scalars())

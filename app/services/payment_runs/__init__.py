@@ -6,6 +6,7 @@ approving      a second person pays each line once (resumable after a crash)
 runs           finding runs and lines; cancelling a run not yet approved
 remittance     what a payment was for, visit by visit, with adjustments
 payment_file   the run's Bacs Standard 18 file and CSV (bacs: our writer of the format)
+scheduled      the scheduler prepares the newest ended period's run (once)
 bank_accounts  providers' bank details: changed by an owner, confirmed by the council
 checks         the runs' part of `flask ledger check`
 """
@@ -28,6 +29,7 @@ from app.services.payment_runs.runs import (
     paid_lines_for_provider,
 )
 from app.services.payment_runs.schedule import bacs_dates, latest_complete_period, next_working_day, period_ending
+from app.services.payment_runs.scheduled import prepare_latest
 
 __all__ = [
     "Remittance",
@@ -54,6 +56,7 @@ __all__ = [
     "paid_lines_for_provider",
     "period_ending",
     "prepare",
+    "prepare_latest",
     "remittance",
     "remittance_csv",
     "standing",
