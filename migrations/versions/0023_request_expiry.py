@@ -3,7 +3,7 @@ request (12 to 336 hours, 48 by default), and bookings may be expired (their
 booking_status CHECK constraint is recreated on both databases, SQLite in batch mode)
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-08 09:00:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

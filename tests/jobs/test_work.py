@@ -7,15 +7,28 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.extensions import db
-from app.models import BookingSchedule, EmailStatus, Notification, OrgRole, PaymentRun, ProviderStatus, Role, RunOutcome
-from app.services import bookings, jobs, ledger_check, mail, search
+from app.models import (
+    Booking,
+    BookingSchedule,
+    BookingStatus,
+    EmailStatus,
+    Notification,
+    OrgRole,
+    PaymentRun,
+    ProviderStatus,
+    Role,
+    RunOutcome,
+    SearchIndexReader,
+)
+from app.services import bookings, budgets, jobs, ledger_check, mail, search
 from app.services.jobs.table import JOBS, resolve
 from app.uk_time import local_midnight
 from tests.jobs.helpers import emails_to
 from tests.services.money_helpers import future_day, request_for
+from tests.services.test_booking_expiry import request_waiting  # noqa: F401 - the fixture
 
 
 def _now() -> dt.datetime:
@@ -121,6 +134,7 @@ def test_nothing_waiting_reminds_nobody(app, make_commissioner):
 def test_the_search_job_fails_without_an_index_and_takes_changes_in_with_one(app, make_service):
     missing = jobs.run("search-drain")
     assert missing.outcome is RunOutcome.FAILED and "no search index" in missing.summary
+    db.session.rollback()  # SQLite: the read above must not outlive the rebuild's own writes
     search.rebuild()
     make_service(title="Garden help")
     db.session.commit()
@@ -142,3 +156,33 @@ def test_no_role_but_admin_and_commissioner_is_asked_for(app):
 
     with pytest.raises(ValueError):
         accounts.active_council_users(Role.CITIZEN)
+
+
+def test_the_expiry_job_ends_requests_nobody_answered_in_time_once(request_waiting):  # noqa: F811
+    booking, budget, _ = request_waiting
+    told = db.session.get(Booking, booking.id).requested_notified_at
+
+    early = jobs.run("expire-requests", now=told + dt.timedelta(hours=47))
+    due = jobs.run("expire-requests", now=told + dt.timedelta(hours=49))
+    again = jobs.run("expire-requests", now=told + dt.timedelta(hours=50))
+
+    assert early.outcome is RunOutcome.OK and early.summary.startswith("Expired 0 booking requests")
+    assert due.outcome is RunOutcome.OK and due.summary.startswith("Expired 1 booking request ")
+    assert again.summary.startswith("Expired 0 booking requests")
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status is BookingStatus.EXPIRED
+    assert budgets.summary(budget).available_pence == 42_000
+    assert ledger_check.check() == []
+
+
+def test_an_index_that_stopped_reading_the_log_is_rebuilt_by_the_search_job(app, make_service):
+    make_service(title="Garden help")
+    search.rebuild()
+    db.session.execute(delete(SearchIndexReader))  # dropped, as a host silent for a week is
+    db.session.commit()
+    assert search.drain().state == "unregistered"
+
+    run = jobs.run("search-drain")
+
+    assert run.outcome is RunOutcome.OK and "rebuilt it (1 service)" in run.summary
+    assert search.drain().state == "done"

@@ -81,6 +81,15 @@ JOBS: tuple[Job, ...] = (
         "Tells each provider, once per visit, about visits still not recorded 48 hours after they were due.",
     ),
     Job(
+        "expire-requests",
+        "Expire unanswered booking requests",
+        hourly(35),
+        f"{WORK}.expire_requests",
+        _minutes(30),
+        "Ends booking requests a provider has not accepted or declined in the council's time (48 hours unless changed), "
+        "releasing the money set aside and telling both sides.",
+    ),
+    Job(
         "fund-budgets",
         "Fund personal budgets",
         daily(5, 0),

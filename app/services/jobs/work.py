@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.services import budgets, card_payments, checks_waiting, delivery, mail, payment_runs, reviews, search
+from app.services import bookings, budgets, card_payments, checks_waiting, delivery, mail, payment_runs, reviews, search
 from app.services.ledger import Actor
 from app.services.policy import current_policy
 from app.uk_time import uk_today
@@ -42,6 +42,9 @@ def drain_search(*, now: dt.datetime) -> str:
         raise JobProblem("There is no search index: run `flask search rebuild`.")
     if report.state == "busy":
         return "Another process is writing the index: it takes the changes in"
+    if report.state == "unregistered":  # silent for a week, or built before the change log
+        rebuilt = search.rebuild()
+        return f"The index had stopped reading the change log: rebuilt it ({_plural(rebuilt.documents, 'service')})"
     return f"Took in {_plural(report.entries, 'queued change')} ({_plural(report.documents, 'service')} rewritten)"
 
 
@@ -69,6 +72,14 @@ def remind_unrecorded_visits(*, now: dt.datetime) -> str:
     """Each visit's reminder is remembered with the messages, in one unit of work."""
 
     return f"Told providers of {_plural(delivery.remind_unrecorded(now=now), 'visit')} not recorded after 48 hours"
+
+
+def expire_requests(*, now: dt.datetime) -> str:
+    """`flask bookings expire`: each booking is expired in its own unit of work by one
+    conditional update of its status, so of two runs (or a run and the provider accepting)
+    exactly one changes it, and its money is released once."""
+
+    return f"Expired {_plural(bookings.expire_unanswered(now), 'booking request')} nobody answered in time"
 
 
 def fund_budgets(*, now: dt.datetime) -> str:
