@@ -197,7 +197,10 @@ class Booker(MarketUser):
         if form is None:
             outcome(f"refused on the check page: {why(error_summary(check_html) or notice(check_html))}")
             return
-        response = self.post(form.action, form.data(), "/services/[id]/book/check [POST]")
+        both = form.options.get("both_at_once")
+        if both:  # the person already has a visit then: the page asks, and they want both
+            outcome("asked about a visit at the same time: wanted both")
+        response = self.post(form.action, form.data(**({"both_at_once": both[0]} if both else {})), "/services/[id]/book/check [POST]")
         location = response.headers.get("Location", "")
         if response.status_code == 302 and "/bookings/" in location:
             self.page(location, "/bookings/[id]")
