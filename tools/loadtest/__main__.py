@@ -162,7 +162,9 @@ def run_phase(workers: int, args, base_url: str, index: Path, plan: Path, workdi
     print(f"  flask ledger check: {'passed' if phase.ledger_ok else 'FAILED'}: {(check.stdout + check.stderr).strip()[-400:]}")
     if phase.server_errors:
         print(f"  5xx ANSWERS: {len(phase.server_errors)}, first: {phase.server_errors[:5]}")
-        print(_tracebacks(here / "gunicorn.out") or "  (no traceback in the server's log)")
+        # Flask logs to wsgi.errors (gunicorn's error log); anything else printed goes to gunicorn.out.
+        found = _tracebacks(here / "gunicorn.log") or _tracebacks(here / "gunicorn.out")
+        print(found or "  (no traceback in the server's logs)")
     if not args.keep:
         stack.drop_database(url)
     return phase
