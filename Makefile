@@ -8,7 +8,7 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 export FLASK_APP := wsgi.py
 
-.PHONY: run test bench setup setup-dev assets migrate demo chromium clean
+.PHONY: run test bench loadtest setup setup-dev assets migrate demo chromium clean
 
 ## Set-up ------------------------------------------------------------------------------
 
@@ -77,6 +77,17 @@ bench: setup-dev
 	$(BIN)/python -m bench.reports_bench --people 10000 --months 12
 	$(BIN)/python -m bench.payment_runs_bench --sizes 100000,250000,500000,1000000
 	$(BIN)/python -m bench.warmup_bench --sizes 100000
+
+# Load test (not part of `make test`): Locust drives searches, service pages, sign-ins,
+# bookings from budgets and by card (localstripe), providers accepting and recording visits
+# and commissioners' reports through gunicorn on PostgreSQL, at each number of workers in
+# LOADTEST_WORKERS, beside a bare route measured in the same run; then `flask ledger check`.
+# Fails on any 5xx, failed request or broken ledger. Databases loadtest_*, dropped after.
+LOADTEST_WORKERS ?= 2,4
+LOADTEST_USERS ?= 40
+LOADTEST_SECONDS ?= 60
+loadtest: setup-dev
+	$(BIN)/python -m tools.loadtest --workers $(LOADTEST_WORKERS) --users $(LOADTEST_USERS) --seconds $(LOADTEST_SECONDS)
 
 # Headless Chromium for the browser tests, from Debian's packages (never downloaded by a
 # test tool). Needs root; CI runs it before `make test`.
