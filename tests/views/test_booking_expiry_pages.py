@@ -79,6 +79,8 @@ def test_the_person_sees_other_services_for_the_same_visits_best_first(client, l
     hrefs = [a["href"] for a in section.select("a")]
     assert f"/services/{expected[0].id}" in hrefs and f"/services/{expected[0].id}/book" in hrefs
     assert "Expired: Slow Care did not accept or decline it within 48 hours" in text  # the timeline
+    visits = page(response).select_one("table caption", string="Visits").find_parent("table").get_text(" ", strip=True)
+    assert "Not answered in time (nothing charged)" in visits and "Declined" not in visits
     # The book link works for the person.
     assert client.get(f"/services/{expected[0].id}/book").status_code == 200
 
@@ -97,6 +99,7 @@ def test_the_provider_sees_the_request_expired_among_finished_bookings(client, l
     assert booking.reference in finished and "Expired: no answer from the provider" in finished
     detail = client.get(f"/provider/bookings/{booking.public_id}")
     assert detail.status_code == 200 and "Expired: no answer from the provider" in visible_text(detail)
+    assert "Not answered in time (nothing charged)" in visible_text(detail)
     assert "Accept" not in [b.get_text(strip=True) for b in page(detail).select("button")]
 
 
