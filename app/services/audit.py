@@ -89,6 +89,8 @@ ACTIONS = {
     "payments.refund_requested": "Card refund asked for",
     "payments.refunded": "Card refund made",
     "payments.refund_failed": "Card refund refused by the card processor",
+    "payments.clearing_refund_retried": "Refused card refund asked for again from card clearing",
+    "payments.clearing_settled": "Money in card clearing settled another way",
 }
 
 

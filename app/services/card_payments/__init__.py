@@ -116,7 +116,11 @@ Lowest first; each imports only modules above it in this list.
 * ``webhooks``: Stripe's events.
 * ``retry``: finishing what was left unfinished (``flask payments retry``).
 * ``reports``: card statements, card spend, council prepaid card spend.
-* ``checks``: the card side of ``flask ledger check``.
+* ``clearing``: what sits in card clearing and why.
+* ``clearing_actions``: a commissioner retrying a refused automatic refund, or settling it
+  another way (repaid outside Stripe, or owed after all).
+* ``checks``: the card side of ``flask ledger check`` (and its warning about money left in
+  card clearing).
 """
 
 from __future__ import annotations
@@ -128,7 +132,11 @@ from app.services.card_payments.booking_payment import CARD_PAYMENT, CardBooking
 from app.services.card_payments.card_ledger import card_account, clearing_account
 from app.services.card_payments.card_removal import booking_needing, remove_card
 from app.services.card_payments.cards import finish_card_setup, get_card, saved_cards, start_card_setup
-from app.services.card_payments.checks import check_cards
+from app.services.card_payments.checks import check_cards, clearing_warnings
+from app.services.card_payments.clearing import LIST_AFTER as CLEARING_LIST_AFTER
+from app.services.card_payments.clearing import WARN_AFTER as CLEARING_WARN_AFTER
+from app.services.card_payments.clearing import ClearingItem, ClearingSummary, in_card_clearing
+from app.services.card_payments.clearing_actions import SETTLEMENT_LABELS, retry_refund, settle_refund
 from app.services.card_payments.errors import (
     CardDeclined,
     CardPaymentsNotConfigured,
@@ -170,8 +178,11 @@ __all__ = [
     "AUTHORISE_WITHIN",
     "CALL_BUDGET",
     "CARD_PAYMENT",
+    "CLEARING_LIST_AFTER",
+    "CLEARING_WARN_AFTER",
     "LEASE",
     "PAGE_SIZE",
+    "SETTLEMENT_LABELS",
     "STRIPE_CONNECT_TIMEOUT",
     "STRIPE_NETWORK_RETRIES",
     "STRIPE_READ_TIMEOUT",
@@ -179,6 +190,8 @@ __all__ = [
     "CardDeclined",
     "CardPaymentsNotConfigured",
     "CardStatementLine",
+    "ClearingItem",
+    "ClearingSummary",
     "PaymentInProgress",
     "PrepaidSpend",
     "ProcessorRefused",
@@ -195,9 +208,11 @@ __all__ = [
     "check_cards",
     "check_timing",
     "clearing_account",
+    "clearing_warnings",
     "finish_card_setup",
     "get_card",
     "handle_webhook",
+    "in_card_clearing",
     "is_configured",
     "may_pay",
     "pay_unpaid_visit",
@@ -211,10 +226,12 @@ __all__ = [
     "refundable_pence",
     "refunds_for_booking",
     "remove_card",
+    "retry_refund",
     "retry_unfinished",
     "run_attempt",
     "saved_cards",
     "settle_booking",
+    "settle_refund",
     "start_card_setup",
     "stripe_js_url",
     "unpaid_visits",

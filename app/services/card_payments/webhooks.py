@@ -155,8 +155,16 @@ def _our_refund(obj) -> CardRefund | None:
     metadata before Stripe told us its id). Reads only."""
     refund = db.session.execute(select(CardRefund).where(CardRefund.stripe_refund_id == obj.get("id"))).scalar_one_or_none()
     if refund is None:
-        public_id = (obj.get("metadata") or {}).get("marketplace_refund")
+        metadata = obj.get("metadata") or {}
+        public_id = metadata.get("marketplace_refund")
         refund = db.session.execute(select(CardRefund).where(CardRefund.public_id == public_id)).scalar_one_or_none() if public_id else None
         if refund is None or refund.stripe_refund_id not in (None, obj.get("id")):
+            return None
+        # A refund asked for again (after the card processor refused it) is its latest
+        # attempt's: news of the earlier, refused request is not news of this one.
+        latest = db.session.execute(
+            select(PaymentAttempt.key).where(PaymentAttempt.refund_id == refund.id).order_by(PaymentAttempt.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        if latest is not None and metadata.get("marketplace_attempt") not in (None, latest):
             return None
     return refund
