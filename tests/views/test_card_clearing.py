@@ -14,11 +14,21 @@ import pytest
 from sqlalchemy import update
 
 from app.extensions import db
-from app.models import AuditEvent, CardPayment, CardRefund, ClearingSettlement, Notification, RefundStatus, Role
+from app.models import (
+    AuditEvent,
+    CardPayment,
+    CardPaymentStatus,
+    CardRefund,
+    ClearingSettlement,
+    Notification,
+    PaymentAttempt,
+    RefundStatus,
+    Role,
+)
 from app.services import bookings, card_payments, ledger, ledger_check
 from app.services.card_payments import stripe_api
 from tests.helpers import csrf_from, sign_in
-from tests.payments_fixtures import SECRET_KEY, book_by_card, client_where, invalid_request, sign_webhook, stripe_get
+from tests.payments_fixtures import SECRET_KEY, book_by_card, client_where, forbidden, invalid_request, sign_webhook, stripe_get
 
 pytestmark = pytest.mark.usefixtures("stripe_app")
 
@@ -45,11 +55,21 @@ def captured_in_the_dashboard(localstripe, intent_id: str) -> dict:
 
 
 @pytest.fixture
-def cancelled_then_captured(
+def cancelled_then_captured(captured_in_dashboard_after_cancelling, client):
+    """A card visit cancelled free while Stripe could not be reached (its reservation not
+    released yet), then captured in the Stripe dashboard: Stripe's webhook tells us."""
+    setup = captured_in_dashboard_after_cancelling
+    answer = webhook(client, "payment_intent.succeeded", setup["intent"], "evt_dashboard_capture")
+    assert answer.status_code == 200 and "authorised -> captured" in answer.json["outcome"]
+    return setup
+
+
+@pytest.fixture
+def captured_in_dashboard_after_cancelling(
     client, make_provider, make_provider_staff, make_service, make_citizen, save_card, localstripe, policy, monkeypatch
 ):
     """A card visit cancelled free while Stripe could not be reached (its reservation not
-    released yet), then captured in the Stripe dashboard: Stripe's webhook tells us."""
+    released yet), then captured in the Stripe dashboard; no webhook has come yet."""
     provider = make_provider(name="Nene Valley Home Care")
     staff = make_provider_staff(provider, name="Priya Owner")
     service = make_service(provider=provider, price_pence=2_000, accepts_self_funder=True)
@@ -67,9 +87,21 @@ def cancelled_then_captured(
     payment = db.session.query(CardPayment).one()
     intent = captured_in_the_dashboard(localstripe, payment.stripe_payment_intent_id)
     assert intent["status"] == "succeeded"
-    answer = webhook(client, "payment_intent.succeeded", intent, "evt_dashboard_capture")
-    assert answer.status_code == 200 and "authorised -> captured" in answer.json["outcome"]
-    return {"booking": booking, "citizen": citizen, "staff": staff, "provider": provider, "card": card, "payment": payment}
+    return {
+        "booking": booking,
+        "citizen": citizen,
+        "staff": staff,
+        "provider": provider,
+        "card": card,
+        "payment": payment,
+        "intent": intent,
+    }
+
+
+def both_sides_told_of_the_refund(setup) -> None:
+    for person in (setup["citizen"], setup["staff"]):
+        subjects = {n.subject for n in db.session.query(Notification).filter_by(user_id=person.id)}
+        assert any("refund" in s.lower() and setup["booking"].reference in s for s in subjects), subjects
 
 
 def test_a_capture_made_in_the_dashboard_for_a_visit_cancelled_free_is_refunded_and_both_sides_told(cancelled_then_captured, localstripe):
@@ -78,9 +110,7 @@ def test_a_capture_made_in_the_dashboard_for_a_visit_cancelled_free_is_refunded_
     assert refund.automatic and refund.status is RefundStatus.PENDING and "cancelled in time" in refund.reason
     assert ledger.balance(ledger.provider_payable_account(setup["provider"])) == 0  # nothing owed for a visit cancelled free
     assert ledger.balance(card_payments.clearing_account()) == 2_000
-    for person in (setup["citizen"], setup["staff"]):
-        subjects = {n.subject for n in db.session.query(Notification).filter_by(user_id=person.id)}
-        assert any("refund" in s.lower() and setup["booking"].reference in s for s in subjects), subjects
+    both_sides_told_of_the_refund(setup)
     assert ledger_check.check() == []
 
     card_payments.retry_unfinished()  # the next round of card work makes the refund
@@ -91,6 +121,92 @@ def test_a_capture_made_in_the_dashboard_for_a_visit_cancelled_free_is_refunded_
     assert ledger.balance(card_payments.clearing_account()) == 0
     assert ledger.balance(card_payments.card_account(setup["card"])) == 0
     assert ledger_check.check() == []
+
+
+def test_a_dashboard_capture_told_only_by_charge_captured_is_refunded_once(client, captured_in_dashboard_after_cancelling, localstripe):
+    """Stripe may tell us of a capture made in its dashboard by ``charge.captured`` alone: it
+    is applied as ``payment_intent.succeeded`` would be, and whichever comes second changes
+    nothing (one refund, money moved once)."""
+    setup = captured_in_dashboard_after_cancelling
+    charge = stripe_get(localstripe.url, f"/v1/charges/{setup['intent']['latest_charge']['id']}")
+    assert charge["captured"] is True and charge["payment_intent"] == setup["payment"].stripe_payment_intent_id
+    answer = webhook(client, "charge.captured", charge, "evt_charge_captured")
+    assert answer.status_code == 200 and "authorised -> captured" in answer.json["outcome"], answer.json
+    db.session.expire_all()
+    refund = db.session.query(CardRefund).one()
+    assert refund.automatic and refund.amount_pence == 2_000 and "cancelled in time" in refund.reason
+    assert ledger.balance(ledger.provider_payable_account(setup["provider"])) == 0
+    both_sides_told_of_the_refund(setup)
+    late = webhook(client, "payment_intent.succeeded", setup["intent"], "evt_intent_succeeded_late")
+    assert late.status_code == 200 and late.json["outcome"].startswith("no change"), late.json
+    card_payments.retry_unfinished()
+    db.session.expire_all()
+    assert db.session.query(CardRefund).one().status is RefundStatus.SUCCEEDED
+    made = stripe_get(localstripe.url, f"/v1/refunds?payment_intent={setup['payment'].stripe_payment_intent_id}")["data"]
+    assert [r["amount"] for r in made] == [2_000]
+    assert ledger.balance(card_payments.card_account(setup["card"])) == 0
+    assert ledger.balance(card_payments.clearing_account()) == 0
+    assert ledger_check.check() == []
+
+
+def test_charge_events_that_are_not_captures_of_our_intents_are_ignored(client):
+    for event_id, obj in [
+        ("evt_not_captured", {"id": "ch_1", "object": "charge", "captured": False, "payment_intent": "pi_1"}),
+        ("evt_no_intent", {"id": "ch_2", "object": "charge", "captured": True, "payment_intent": None}),
+        ("evt_not_ours", {"id": "ch_3", "object": "charge", "captured": True, "payment_intent": "pi_unknown", "amount": 500}),
+    ]:
+        answer = webhook(client, "charge.captured", obj, event_id)
+        assert answer.status_code == 200 and answer.json["outcome"].startswith("ignored"), answer.json
+    assert db.session.query(CardPayment).count() == 0
+
+
+@pytest.fixture
+def given_up_then_captured(make_provider, make_provider_staff, make_service, make_citizen, save_card, localstripe, monkeypatch):
+    """A visit declined while Stripe would not release its reservation (we gave it up), then
+    captured in the Stripe dashboard; the webhook never comes."""
+    provider = make_provider(name="Nene Valley Home Care")
+    staff = make_provider_staff(provider, name="Priya Owner")
+    service = make_service(provider=provider, price_pence=2_000, accepts_self_funder=True)
+    citizen = make_citizen(name="Margaret Citizen")
+    card = save_card(citizen)
+    booking = book_by_card(service, card, citizen=citizen, days=3)
+    client_where(monkeypatch, **{"payment_intents.retrieve": forbidden, "payment_intents.cancel": forbidden})
+    bookings.decline(booking, by=staff, reason="No carer that day")
+    monkeypatch.undo()
+    payment = db.session.query(CardPayment).one()
+    assert payment.status is CardPaymentStatus.CANCELLED and payment.failure_code == "cancel_refused"
+    assert captured_in_the_dashboard(localstripe, payment.stripe_payment_intent_id)["status"] == "succeeded"
+    return {"booking": booking, "citizen": citizen, "staff": staff, "provider": provider, "card": card, "payment": payment}
+
+
+def test_flask_payments_retry_finds_a_given_up_reservation_captured_outside_and_refunds_it(given_up_then_captured, localstripe):
+    setup = given_up_then_captured
+    card_payments.retry_unfinished()  # `flask payments retry`: no webhook came
+    db.session.expire_all()
+    payment = db.session.get(CardPayment, setup["payment"].id)
+    assert payment.status is CardPaymentStatus.CAPTURED and payment.captured_pence == 2_000
+    refund = db.session.query(CardRefund).one()
+    assert refund.automatic and refund.status is RefundStatus.SUCCEEDED and "declined by the provider" in refund.reason
+    both_sides_told_of_the_refund(setup)
+    card_payments.retry_unfinished()  # again: nothing more moves
+    made = stripe_get(localstripe.url, f"/v1/refunds?payment_intent={payment.stripe_payment_intent_id}")["data"]
+    assert [r["amount"] for r in made] == [2_000]
+    assert ledger.balance(ledger.provider_payable_account(setup["provider"])) == 0
+    assert ledger.balance(card_payments.card_account(setup["card"])) == 0
+    assert ledger.balance(card_payments.clearing_account()) == 0
+    assert ledger_check.check() == []
+
+
+def test_a_reservation_given_up_over_a_week_ago_is_not_read_again(given_up_then_captured):
+    """Bounded: Stripe lets a reservation lapse within 7 days, so older ones are not asked about."""
+    setup = given_up_then_captured
+    for attempt in db.session.query(PaymentAttempt).filter_by(card_payment_id=setup["payment"].id):
+        attempt.finished_at -= dt.timedelta(days=8)
+    db.session.commit()
+    card_payments.retry_unfinished()
+    db.session.expire_all()
+    assert db.session.get(CardPayment, setup["payment"].id).status is CardPaymentStatus.CANCELLED
+    assert db.session.query(CardRefund).count() == 0
 
 
 @pytest.fixture

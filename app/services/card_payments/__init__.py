@@ -53,7 +53,11 @@ Stripe idempotency key is derived from it. A retry (double click, timeout, crash
 re-run) finds the same row: if it finished, its recorded answer is used and Stripe is not
 asked again; if its outcome was never recorded, we first *look at Stripe* for what that
 earlier request did (the PaymentIntent's state, or the refund carrying our key in its
-metadata) and ask again only if it did nothing. A lease on the row stops two processes
+metadata) and ask again only if it did nothing. A PaymentIntent's id is committed on its own
+the moment Stripe names it, so a retry reads that intent even when it has no charge yet
+(waiting for the card holder's bank, or processing); a payment Stripe is still processing
+keeps its attempt open until the bank answers. Only a crash between Stripe's answer and that
+commit leaves the retry to Stripe's own idempotency key (same key, same intent, for 24 hours). A lease on the row stops two processes
 working on it at once; every request to Stripe times out well inside it (``CALL_BUDGET``),
 and the lease is renewed before a request if less than that is left, so no request outlives
 its lease. Stripe itself also de-duplicates on the idempotency key; we do not rely on it
@@ -65,7 +69,11 @@ or CardDeclined for the person), recorded as such, never an error page.
 
 Webhooks (``handle_webhook``) record each event id once and only ever move a payment
 forward (started → requires action → failed → authorised → captured/cancelled), so a
-replayed or late event changes nothing.
+replayed or late event changes nothing. ``charge.captured`` (a capture made in the Stripe
+dashboard) counts as its intent's ``payment_intent.succeeded``. In case a webhook never
+comes, ``flask payments retry`` reads again, for a week, the payments we gave up that Stripe
+may still move: a reservation it would not release, an off-session charge that waited for
+the card holder's bank.
 
 One lock order, one visit state machine
 ---------------------------------------
@@ -112,6 +120,7 @@ Lowest first; each imports only modules above it in this list.
 * ``owed``: visits a failed charge left owing, and paying one now.
 * ``lookups``: a booking's card payments, refunds and card.
 * ``bank_checks``: payments waiting for the card holder's bank, and reading one again.
+* ``rechecks``: payments given up in the last week that Stripe may still move, read again.
 * ``refunds``: refunds a provider or commissioner asks for.
 * ``webhooks``: Stripe's events.
 * ``retry``: finishing what was left unfinished (``flask payments retry``).
