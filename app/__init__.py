@@ -145,6 +145,7 @@ BLUEPRINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bank_details",
             "bookings",
             "budgets",
+            "card_clearing",
             "cqc",
             "market",
             "needs_vocabulary",

@@ -25,7 +25,20 @@ from app.models.frameworks import DEFAULT_PRICE_WEIGHT, DEFAULT_QUALITY_WEIGHT, 
 from app.presenters import audit as audit_presenter
 from app.presenters import ranking as ranking_presenter
 from app.presenters.csv_export import safe_row
-from app.services import audit, audits, council, cqc, delivery, frameworks, listings, payment_runs, reviews, team, verification
+from app.services import (
+    audit,
+    audits,
+    card_payments,
+    council,
+    cqc,
+    delivery,
+    frameworks,
+    listings,
+    payment_runs,
+    reviews,
+    team,
+    verification,
+)
 from app.services.errors import Conflict, ValidationError
 from app.services.pagination import clamp_page
 from app.services.payment_runs import bank_accounts
@@ -61,6 +74,11 @@ def _payments_waiting() -> list[tuple[str, int, str]]:
             url_for("commissioner.visits", _anchor="unrecorded"),
         ),
         ("Bank details to confirm", len(bank_accounts.pending_confirmations()), url_for("commissioner.bank_details")),
+        (
+            "Card money in clearing for over a day",
+            len(card_payments.in_card_clearing().items),
+            url_for("commissioner.card_clearing"),
+        ),
     ]
 
 

@@ -85,6 +85,8 @@ from app.models.payments import (  # noqa: F401
     CardRefund,
     CardSetup,
     CardSetupStatus,
+    ClearingSettlement,
+    ClearingSettlementKind,
     PaymentAttempt,
     PaymentCard,
     RefundStatus,

@@ -269,3 +269,32 @@ class StripeEvent(db.Model):
     stripe_created: Mapped[int] = mapped_column(BigInteger, nullable=False)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     outcome: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+class ClearingSettlementKind(str, enum.Enum):
+    """How the council settled money an automatic refund left in card clearing, when the
+    card processor would not give it back to the card."""
+
+    REPAID_OUTSIDE_STRIPE = "repaid_outside_stripe"  # repaid to the card holder by BACS or cheque
+    OWED_AFTER_ALL = "owed_after_all"  # kept: the visit was owed after all; it goes to the provider
+
+
+class ClearingSettlement(db.Model):
+    """A commissioner's decision on money an automatic card refund could not return: repaid
+    another way or kept as owed, with their reason. One per refund; the money moves in the
+    ledger with it (key ``card-clearing:<refund id>:settled``)."""
+
+    __tablename__ = "clearing_settlements"
+    __table_args__ = (CheckConstraint("length(trim(reason)) > 0", name="reason_not_blank"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("card_refunds.id"), unique=True, nullable=False)
+    request_key: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
+    kind: Mapped[ClearingSettlementKind] = mapped_column(enum_column(ClearingSettlementKind, "clearing_settlement_kind"), nullable=False)
+    amount_pence: Mapped[int] = mapped_column(Integer, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    settled_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+    refund: Mapped[CardRefund] = relationship()
+    settled_by = relationship("User")

@@ -90,6 +90,8 @@ ACTIONS = {
     "payments.refunded": "Card refund made",
     "payments.refund_failed": "Card refund refused by the card processor",
     "job.run_requested": "Scheduled job asked to run now",
+    "payments.clearing_refund_retried": "Refused card refund asked for again from card clearing",
+    "payments.clearing_settled": "Money in card clearing settled another way",
 }
 
 

@@ -34,6 +34,12 @@ def check() -> list[Problem]:
     return problems
 
 
+def warnings() -> list[Problem]:
+    """What is accounted for but waiting too long for someone (`flask ledger check` prints
+    each as a WARNING line and still exits 0): money left in card clearing over a week."""
+    return card_payments.clearing_warnings()
+
+
 def _entry_sums():
     return (
         select(LedgerEntry.account_id.label("account_id"), func.sum(LedgerEntry.amount_pence).label("total"))

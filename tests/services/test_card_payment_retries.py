@@ -11,6 +11,7 @@ import json
 import urllib.request
 
 import pytest
+import stripe
 
 from app.extensions import db
 from app.models import (
@@ -29,8 +30,14 @@ from app.models import (
     VisitStatus,
 )
 from app.services import bookings, card_payments, ledger, ledger_check
-from app.services.card_payments import leases, recording, stripe_api
-from tests.payments_fixtures import SECRET_KEY, stripe_get
+from app.services.card_payments import attempts, leases, recording, stripe_api
+from tests.payments_fixtures import (
+    SECRET_KEY,
+    card_that_asks_the_bank,
+    client_where,
+    holder_confirms_with_their_bank,
+    stripe_get,
+)
 from tests.services.money_helpers import request_for
 from tests.services.test_money_concurrency import run_at_once
 
@@ -168,6 +175,148 @@ def test_a_crash_after_an_off_session_charge_then_a_retry_charges_once(people, s
     assert db.session.query(CardPayment).one().status is CardPaymentStatus.CAPTURED
     assert db.session.get(BookingVisit, visit.id).status is VisitStatus.DELIVERED
     assert ledger.balance(card_payments.card_account(card)) == -2_000
+    assert ledger_check.check() == []
+
+
+def intents_of_customer(localstripe, user) -> list[dict]:
+    """Every PaymentIntent localstripe holds for the payer (it cannot filter by customer)."""
+    customer = db.session.query(CardCustomer).filter_by(user_id=user.id).one().stripe_customer_id
+    return [pi for pi in stripe_get(localstripe.url, "/v1/payment_intents?limit=1000")["data"] if pi["customer"] == customer]
+
+
+def test_a_crash_after_an_off_session_charge_that_waits_for_the_bank_then_a_retry_reuses_its_intent(people, localstripe, monkeypatch):
+    """The charge waits for the card holder's bank (no charge exists yet, so a lookup by the
+    payer's charges cannot find it): its id, committed the moment Stripe named it, is what
+    the retry reads, so no second intent is made. When the bank says yes later (and the
+    webhook never comes), `flask payments retry` reads it again and the money moves once."""
+    card = card_that_asks_the_bank(people["citizen"], localstripe)
+    booking = book(people, card, days=15)
+    visit = booking.visits[0]
+    bookings.accept(booking, by=people["staff"])
+    CrashAfterStripeAnswers(monkeypatch)
+    with pytest.raises(RuntimeError):
+        bookings.record_delivery(visit, by=people["staff"], now=visit.starts_at + dt.timedelta(hours=1))
+    db.session.expire_all()
+    attempt = db.session.query(PaymentAttempt).one()
+    [intent] = intents_for_attempt(localstripe, attempt.key)
+    assert intent["status"] == "requires_action"
+    payment = db.session.query(CardPayment).one()
+    assert attempt.state is AttemptState.STARTED and payment.status is CardPaymentStatus.STARTED
+    assert (payment.stripe_payment_intent_id, payment.client_secret) == (intent["id"], intent["client_secret"])
+
+    card_payments.retry_unfinished()
+    card_payments.retry_unfinished()
+    db.session.expire_all()
+    assert [pi["id"] for pi in intents_of_customer(localstripe, people["citizen"])] == [intent["id"]]  # one intent, ever
+    payment = db.session.query(CardPayment).one()
+    assert payment.status is CardPaymentStatus.FAILED and payment.failure_code == "authentication_required"
+    assert db.session.get(BookingVisit, visit.id).status is VisitStatus.UNPAID  # the payer is asked
+    assert ledger.balance(card_payments.card_account(card)) == 0
+
+    holder_confirms_with_their_bank(localstripe, intent["id"])  # the bank says yes; no webhook comes
+    card_payments.retry_unfinished()
+    card_payments.retry_unfinished()
+    db.session.expire_all()
+    payment = db.session.query(CardPayment).one()
+    assert payment.status is CardPaymentStatus.CAPTURED and payment.captured_pence == 2_000
+    assert db.session.get(BookingVisit, visit.id).status is VisitStatus.DELIVERED
+    assert card_payments.unpaid_visits(people["citizen"]) == []
+    assert ledger.balance(card_payments.card_account(card)) == -2_000  # taken once
+    assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
+    assert len(intents_of_customer(localstripe, people["citizen"])) == 1
+    assert db.session.query(CardRefund).count() == 0
+    assert ledger_check.check() == []
+
+
+@pytest.mark.parametrize("asks_the_bank", [False, True])
+def test_a_crash_before_the_intent_id_is_committed_asks_again_with_the_same_idempotency_key(
+    people, save_card, localstripe, monkeypatch, asks_the_bank
+):
+    """The narrow window left: Stripe made the intent, and we crashed before committing its
+    id. The retry sends the same idempotency key (real Stripe answers it with the first
+    intent, for 24 hours). localstripe ignores the key: a charged intent is still found by
+    the payer's charges, but one waiting for the bank has no charge, so localstripe makes a
+    second (which holds no money: nobody has its secret to confirm it). Either way we
+    record one intent and take the money at most once."""
+    card = card_that_asks_the_bank(people["citizen"], localstripe) if asks_the_bank else save_card(people["citizen"])
+    booking = book(people, card, days=15)
+    visit = booking.visits[0]
+    bookings.accept(booking, by=people["staff"])
+    keys = []
+
+    def create(real, *args, **kwargs):
+        keys.append(kwargs["options"]["idempotency_key"])
+        return real(*args, **kwargs)
+
+    client_where(monkeypatch, **{"payment_intents.create": create})
+    real_remember, crashes = attempts._remember_intent, []
+
+    def crash_before_commit(*args):
+        if not crashes:
+            crashes.append(1)
+            raise RuntimeError("crash between Stripe's answer and our commit of its id")
+        return real_remember(*args)
+
+    monkeypatch.setattr(attempts, "_remember_intent", crash_before_commit)
+    with pytest.raises(RuntimeError):
+        bookings.record_delivery(visit, by=people["staff"], now=visit.starts_at + dt.timedelta(hours=1))
+    assert db.session.query(CardPayment).one().stripe_payment_intent_id is None
+    card_payments.retry_unfinished()
+    card_payments.retry_unfinished()
+    db.session.expire_all()
+    attempt = db.session.query(PaymentAttempt).one()
+    payment = db.session.query(CardPayment).one()
+    made = intents_for_attempt(localstripe, attempt.key)
+    assert attempt.state is AttemptState.SUCCEEDED and payment.stripe_payment_intent_id in {pi["id"] for pi in made}
+    if asks_the_bank:
+        assert len(keys) == 2 and keys[0] == keys[1]  # the same key: real Stripe gives back the first intent
+        assert payment.status is CardPaymentStatus.FAILED
+        assert all(pi["status"] == "requires_action" for pi in made)  # no money taken by either
+        assert ledger.balance(card_payments.card_account(card)) == 0
+    else:
+        assert len(keys) == 1 and len(made) == 1  # found by its charge: never asked again
+        assert payment.status is CardPaymentStatus.CAPTURED
+        assert ledger.balance(card_payments.card_account(card)) == -2_000
+    assert ledger_check.check() == []
+
+
+def test_a_payment_stripe_is_still_processing_keeps_its_attempt_open_until_the_bank_answers(people, save_card, localstripe, monkeypatch):
+    """Stripe answers "processing": no answer yet. The attempt stays open with the intent's
+    id, each retry reads that intent again (never charging beside it), and the money moves
+    once the bank has answered."""
+    card = save_card(people["citizen"])
+    booking = book(people, card, days=15)
+    visit = booking.visits[0]
+    bookings.accept(booking, by=people["staff"])
+    bank = {"answered": False}
+
+    def processing(real, *args, **kwargs):
+        intent = real(*args, **kwargs)
+        if bank["answered"]:
+            return intent
+        return stripe.PaymentIntent.construct_from(dict(intent.to_dict(), status="processing"), None)
+
+    client_where(monkeypatch, **{"payment_intents.create": processing, "payment_intents.retrieve": processing})
+    bookings.record_delivery(visit, by=people["staff"], now=visit.starts_at + dt.timedelta(hours=1))
+    card_payments.retry_unfinished()
+    db.session.expire_all()
+    attempt = db.session.query(PaymentAttempt).one()
+    payment = db.session.query(CardPayment).one()
+    assert attempt.state is AttemptState.STARTED and attempt.tries == 2
+    assert payment.status is CardPaymentStatus.STARTED and payment.stripe_payment_intent_id is not None
+    assert db.session.get(BookingVisit, visit.id).status is VisitStatus.DELIVERED
+    assert ledger.balance(card_payments.card_account(card)) == 0  # nothing recorded as taken yet
+    assert ledger_check.check() == []  # the visit is being paid
+
+    bank["answered"] = True
+    card_payments.retry_unfinished()
+    card_payments.retry_unfinished()
+    db.session.expire_all()
+    assert db.session.query(CardPayment).one().status is CardPaymentStatus.CAPTURED
+    assert len(intents_for_attempt(localstripe, attempt.key)) == 1
+    assert len(intents_of_customer(localstripe, people["citizen"])) == 1
+    assert ledger.balance(card_payments.card_account(card)) == -2_000
+    assert ledger.balance(ledger.provider_payable_account(people["service"].provider)) == 2_000
     assert ledger_check.check() == []
 
 

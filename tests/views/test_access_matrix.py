@@ -422,6 +422,16 @@ MATRIX: dict[str, list[Case]] = {
         POST("/commissioner/visits/{disputed_record_a}", only(COMM, ok=ALLOWED)),
     ],
     "commissioner.bank_details": [GET("/commissioner/bank-details", only(*COUNCIL))],
+    # Card money in clearing: commissioners only (money decisions are theirs, not admins').
+    # The empty retry form has no key (sent back to the page); the empty settle form is
+    # shown again with its errors (400).
+    "commissioner.card_clearing": [GET("/commissioner/card-clearing", only(COMM))],
+    "commissioner.card_clearing_item": [
+        GET("/commissioner/card-clearing/{refused_refund_a}", only(COMM)),
+        GET("/commissioner/card-clearing/not-a-refund", only(COMM, ok=NOT_FOUND)),
+    ],
+    "commissioner.card_clearing_retry": [POST("/commissioner/card-clearing/{refused_refund_a}/retry", only(COMM, ok=ALLOWED))],
+    "commissioner.card_clearing_settle": [POST("/commissioner/card-clearing/{refused_refund_a}/settle", only(COMM, ok="status 400"))],
     "commissioner.bank_details_change": [
         GET("/commissioner/bank-details/{bank_change_x}", only(*COUNCIL)),
         POST("/commissioner/bank-details/{bank_change_x}", only(*COUNCIL, ok=ALLOWED)),
@@ -655,9 +665,11 @@ def _card_booking(citizen, service) -> dict[str, object]:
         CardPayment,
         CardPaymentKind,
         CardPaymentStatus,
+        CardRefund,
         FundingRoute,
         PaymentCard,
         PaymentMethod,
+        RefundStatus,
         VisitStatus,
     )
 
@@ -747,8 +759,23 @@ def _card_booking(citizen, service) -> dict[str, object]:
             needs_bank,
         ]
     )
+    db.session.flush()
+    paid = db.session.query(CardPayment).filter_by(public_id="payment-paid-a").one()
+    refused = CardRefund(
+        public_id="refused-refund-a",
+        card_payment_id=paid.id,
+        request_key="matrix-refused-a",
+        amount_pence=500,
+        reason="More than owed: given back automatically.",
+        status=RefundStatus.FAILED,
+        automatic=True,
+        failure_message="The card has expired or been cancelled, so the bank could not take the refund.",
+        created_at=start - dt.timedelta(days=2),
+    )
+    db.session.add(refused)
     db.session.commit()
     return {
+        "refused_refund_a": refused.public_id,
         "card_booking_a": booking.public_id,
         "paid_visit_a": visits["paid"].id,
         "unpaid_visit_a": visits["unpaid"].id,

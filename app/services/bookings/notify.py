@@ -169,6 +169,31 @@ NOTICES: dict[str, tuple[Notice, ...]] = {
             PROVIDER_LINK,
         ),
     ),
+    "clearing_repaid": (
+        Notice(
+            "card",
+            "Money repaid: booking {ref}",
+            "The card processor could not refund money a card paid for {service} with {provider} that was not owed, "
+            "so the council has repaid it to the card holder another way. The booking shows how.",
+            CITIZEN_LINK,
+        ),
+    ),
+    "clearing_kept": (
+        Notice(
+            "card",
+            "Payment kept: booking {ref}",
+            "The council has decided that money a card paid for {service} with {provider}, which was to be refunded, "
+            "was owed after all. The booking shows why; contact the council if you disagree.",
+            CITIZEN_LINK,
+        ),
+        Notice(
+            "provider",
+            "Booking {ref}: a card payment is yours after all",
+            "The council has decided that a card payment from {citizen} that was to be refunded was owed for a visit. "
+            "It is added to what you are paid in the next payment run.",
+            PROVIDER_LINK,
+        ),
+    ),
     "not_owed_payment": (
         Notice(
             "card",

@@ -53,7 +53,11 @@ Stripe idempotency key is derived from it. A retry (double click, timeout, crash
 re-run) finds the same row: if it finished, its recorded answer is used and Stripe is not
 asked again; if its outcome was never recorded, we first *look at Stripe* for what that
 earlier request did (the PaymentIntent's state, or the refund carrying our key in its
-metadata) and ask again only if it did nothing. A lease on the row stops two processes
+metadata) and ask again only if it did nothing. A PaymentIntent's id is committed on its own
+the moment Stripe names it, so a retry reads that intent even when it has no charge yet
+(waiting for the card holder's bank, or processing); a payment Stripe is still processing
+keeps its attempt open until the bank answers. Only a crash between Stripe's answer and that
+commit leaves the retry to Stripe's own idempotency key (same key, same intent, for 24 hours). A lease on the row stops two processes
 working on it at once; every request to Stripe times out well inside it (``CALL_BUDGET``),
 and the lease is renewed before a request if less than that is left, so no request outlives
 its lease. Stripe itself also de-duplicates on the idempotency key; we do not rely on it
@@ -65,7 +69,11 @@ or CardDeclined for the person), recorded as such, never an error page.
 
 Webhooks (``handle_webhook``) record each event id once and only ever move a payment
 forward (started → requires action → failed → authorised → captured/cancelled), so a
-replayed or late event changes nothing.
+replayed or late event changes nothing. ``charge.captured`` (a capture made in the Stripe
+dashboard) counts as its intent's ``payment_intent.succeeded``. In case a webhook never
+comes, ``flask payments retry`` reads again, for a week, the payments we gave up that Stripe
+may still move: a reservation it would not release, an off-session charge that waited for
+the card holder's bank.
 
 One lock order, one visit state machine
 ---------------------------------------
@@ -112,11 +120,16 @@ Lowest first; each imports only modules above it in this list.
 * ``owed``: visits a failed charge left owing, and paying one now.
 * ``lookups``: a booking's card payments, refunds and card.
 * ``bank_checks``: payments waiting for the card holder's bank, and reading one again.
+* ``rechecks``: payments given up in the last week that Stripe may still move, read again.
 * ``refunds``: refunds a provider or commissioner asks for.
 * ``webhooks``: Stripe's events.
 * ``retry``: finishing what was left unfinished (``flask payments retry``).
 * ``reports``: card statements, card spend, council prepaid card spend.
-* ``checks``: the card side of ``flask ledger check``.
+* ``clearing``: what sits in card clearing and why.
+* ``clearing_actions``: a commissioner retrying a refused automatic refund, or settling it
+  another way (repaid outside Stripe, or owed after all).
+* ``checks``: the card side of ``flask ledger check`` (and its warning about money left in
+  card clearing).
 """
 
 from __future__ import annotations
@@ -128,7 +141,11 @@ from app.services.card_payments.booking_payment import CARD_PAYMENT, CardBooking
 from app.services.card_payments.card_ledger import card_account, clearing_account
 from app.services.card_payments.card_removal import booking_needing, remove_card
 from app.services.card_payments.cards import finish_card_setup, get_card, saved_cards, start_card_setup
-from app.services.card_payments.checks import check_cards
+from app.services.card_payments.checks import check_cards, clearing_warnings
+from app.services.card_payments.clearing import LIST_AFTER as CLEARING_LIST_AFTER
+from app.services.card_payments.clearing import WARN_AFTER as CLEARING_WARN_AFTER
+from app.services.card_payments.clearing import ClearingItem, ClearingSummary, in_card_clearing
+from app.services.card_payments.clearing_actions import SETTLEMENT_LABELS, retry_refund, settle_refund
 from app.services.card_payments.errors import (
     CardDeclined,
     CardPaymentsNotConfigured,
@@ -170,8 +187,11 @@ __all__ = [
     "AUTHORISE_WITHIN",
     "CALL_BUDGET",
     "CARD_PAYMENT",
+    "CLEARING_LIST_AFTER",
+    "CLEARING_WARN_AFTER",
     "LEASE",
     "PAGE_SIZE",
+    "SETTLEMENT_LABELS",
     "STRIPE_CONNECT_TIMEOUT",
     "STRIPE_NETWORK_RETRIES",
     "STRIPE_READ_TIMEOUT",
@@ -179,6 +199,8 @@ __all__ = [
     "CardDeclined",
     "CardPaymentsNotConfigured",
     "CardStatementLine",
+    "ClearingItem",
+    "ClearingSummary",
     "PaymentInProgress",
     "PrepaidSpend",
     "ProcessorRefused",
@@ -195,9 +217,11 @@ __all__ = [
     "check_cards",
     "check_timing",
     "clearing_account",
+    "clearing_warnings",
     "finish_card_setup",
     "get_card",
     "handle_webhook",
+    "in_card_clearing",
     "is_configured",
     "may_pay",
     "pay_unpaid_visit",
@@ -211,10 +235,12 @@ __all__ = [
     "refundable_pence",
     "refunds_for_booking",
     "remove_card",
+    "retry_refund",
     "retry_unfinished",
     "run_attempt",
     "saved_cards",
     "settle_booking",
+    "settle_refund",
     "start_card_setup",
     "stripe_js_url",
     "unpaid_visits",

@@ -3,10 +3,27 @@ only)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 
 from app.extensions import db
-from app.models import BookingVisit, CardPayment, CardPaymentStatus, CardRefund, RefundStatus, VisitStatus
+from app.models import (
+    BookingVisit,
+    CardPayment,
+    CardPaymentStatus,
+    CardRefund,
+    ClearingSettlement,
+    ClearingSettlementKind,
+    RefundStatus,
+    VisitStatus,
+)
+
+
+def in_clearing():
+    """The refunds whose money sits in the card clearing account: in flight, or automatic
+    refunds the card processor would not make that the council has not settled yet."""
+    settled = exists().where(ClearingSettlement.refund_id == CardRefund.id)
+    refused = (CardRefund.status == RefundStatus.FAILED) & CardRefund.automatic.is_(True) & ~settled
+    return or_(CardRefund.status == RefundStatus.PENDING, refused)
 
 
 def amount_owed(visit: BookingVisit) -> int:
@@ -40,21 +57,20 @@ def paid_by_others(payment: CardPayment) -> int:
     )
     if not others:
         return 0
+    kept = exists().where(ClearingSettlement.refund_id == CardRefund.id, ClearingSettlement.kind == ClearingSettlementKind.OWED_AFTER_ALL)
     duplicates = db.session.execute(
         select(func.coalesce(func.sum(CardRefund.amount_pence), 0)).where(
-            CardRefund.card_payment_id.in_([p.id for p in others]), CardRefund.automatic.is_(True)
+            CardRefund.card_payment_id.in_([p.id for p in others]), CardRefund.automatic.is_(True), ~kept
         )
     ).scalar_one()
     return sum(p.captured_pence for p in others) - int(duplicates)
 
 
 def refundable_pence(payment: CardPayment) -> int:
-    """What may still be refunded from a payment: what it took, less refunds made or in
-    flight, and less any automatic refund of a double payment that is still owed."""
+    """What may still be refunded from a payment: what it took, less refunds made (by the card
+    processor, or repaid another way) or in flight, and less any automatic refund of money
+    not owed that is still waiting in card clearing."""
     held_back = db.session.execute(
-        select(func.coalesce(func.sum(CardRefund.amount_pence), 0)).where(
-            CardRefund.card_payment_id == payment.id,
-            or_(CardRefund.status == RefundStatus.PENDING, (CardRefund.status == RefundStatus.FAILED) & CardRefund.automatic.is_(True)),
-        )
+        select(func.coalesce(func.sum(CardRefund.amount_pence), 0)).where(CardRefund.card_payment_id == payment.id, in_clearing())
     ).scalar_one()
     return payment.captured_pence - payment.refunded_pence - int(held_back)

@@ -8,8 +8,9 @@ import datetime as dt
 import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from app.database import write_transaction
 from app.extensions import db
 from app.models import AttemptOperation, AttemptState, Booking, CardCustomer, CardPayment, CardPaymentKind, CardRefund, PaymentAttempt
 from app.services.card_payments import leases, notices, recording, settings, stripe_api
@@ -84,7 +85,8 @@ def _perform_pay(attempt: PaymentAttempt, payment: CardPayment, *, earlier_try: 
     if earlier_try or payment.stripe_payment_intent_id:
         found = _find_earlier_intent(attempt, payment, customer_id)
         if found is not None:
-            return Outcome(AttemptState.SUCCEEDED, intent=found)
+            _remember_intent(attempt.id, payment.id, found)
+            return _pay_outcome(found)
     booking = db.session.get(Booking, payment.booking_id)
     params: dict[str, Any] = {
         "amount": payment.amount_pence,
@@ -105,6 +107,34 @@ def _perform_pay(attempt: PaymentAttempt, payment: CardPayment, *, earlier_try: 
     intent = stripe_api.call(
         lambda c: c.v1.payment_intents.create(params=params, options={"idempotency_key": _idempotency_key(attempt, payment)})
     )
+    _remember_intent(attempt.id, payment.id, intent)
+    return _pay_outcome(intent)
+
+
+def _remember_intent(attempt_id: int, payment_id: int, intent) -> None:
+    """Commit the PaymentIntent's id (and its card secret) the moment Stripe names it, on its
+    own: a crash before the outcome is recorded then finds the intent by its id, even one
+    that has no charge yet (waiting for the card holder's bank, or still processing), and
+    never creates a second one. First come stands (a conditional update)."""
+    db.session.rollback()
+    payments, attempts = CardPayment.__table__, PaymentAttempt.__table__
+    with write_transaction():
+        db.session.execute(
+            update(payments)
+            .where(payments.c.id == payment_id, payments.c.stripe_payment_intent_id.is_(None))
+            .values(stripe_payment_intent_id=intent.id, client_secret=stripe_api.field(intent, "client_secret"))
+        )
+        db.session.execute(
+            update(attempts).where(attempts.c.id == attempt_id, attempts.c.stripe_object_id.is_(None)).values(stripe_object_id=intent.id)
+        )
+
+
+def _pay_outcome(intent) -> Outcome:
+    """A payment Stripe is still processing is no answer yet: the attempt stays open (its
+    intent id is kept), and the next round of card work or `flask payments retry` reads the
+    intent again, never charging beside it, until the bank answers."""
+    if intent.status == "processing":
+        raise ProcessorUnavailable("The card processor is still working on this payment. Nothing has been lost: we will look again.")
     return Outcome(AttemptState.SUCCEEDED, intent=intent)
 
 

@@ -4,7 +4,7 @@ paid, marked unpaid or being paid."""
 
 from __future__ import annotations
 
-from sqlalchemy import String, case, cast, func, literal, or_, select
+from sqlalchemy import String, case, cast, func, literal, select
 
 from app.extensions import db
 from app.models import (
@@ -20,10 +20,11 @@ from app.models import (
     LedgerEntry,
     PaymentAttempt,
     PaymentCard,
-    RefundStatus,
     VisitStatus,
 )
 from app.services import ledger
+from app.services.card_payments import clearing
+from app.services.card_payments.amounts import in_clearing as refunds_in_clearing
 
 
 def check_cards() -> list[ledger.Problem]:
@@ -38,15 +39,9 @@ def _check_clearing() -> list[ledger.Problem]:
     clearing = db.session.execute(
         select(LedgerAccount).where(LedgerAccount.kind == AccountKind.CARD_CLEARING, LedgerAccount.owner_key == "stripe")
     ).scalar_one_or_none()
-    # Refunds in flight, and automatic refunds (a visit paid twice) Stripe would not make:
-    # that money never reached a provider and is owed to the card holder.
-    pending = int(
-        db.session.execute(
-            select(func.coalesce(func.sum(CardRefund.amount_pence), 0)).where(
-                or_(CardRefund.status == RefundStatus.PENDING, (CardRefund.status == RefundStatus.FAILED) & CardRefund.automatic.is_(True))
-            )
-        ).scalar_one()
-    )
+    # Refunds in flight, and automatic refunds (money not owed) Stripe would not make and the
+    # council has not settled yet: that money never reached a provider.
+    pending = int(db.session.execute(select(func.coalesce(func.sum(CardRefund.amount_pence), 0)).where(refunds_in_clearing())).scalar_one())
     in_clearing = ledger.balance(clearing) if clearing is not None else 0
     if in_clearing != pending:
         return [
@@ -138,5 +133,22 @@ def _check_delivered_card_visits() -> list[ledger.Problem]:
         ledger.Problem(
             "a delivered card visit is paid, marked unpaid or being paid",
             f"visit {visit_id} of {reference}: {due} due, {int(captured_pence)} paid by card, not marked unpaid and no card work under way",
+        )
+    ]
+
+
+def clearing_warnings() -> list[ledger.Problem]:
+    """Money left in card clearing longer than a week (a warning, not a failure: it is
+    accounted for, but someone should settle it on the commissioners' card clearing page)."""
+    summary = clearing.in_card_clearing(clearing.WARN_AFTER)
+    if not summary.items:
+        return []
+    oldest = summary.items[0]
+    total = sum(item.amount_pence for item in summary.items)
+    return [
+        ledger.Problem(
+            f"card clearing older than {clearing.WARN_AFTER.days} days",
+            f"{total} pence in {len(summary.items)} refund(s) not settled; the oldest, for {oldest.booking.reference}, "
+            f"since {oldest.since:%Y-%m-%d}: see /commissioner/card-clearing",
         )
     ]

@@ -41,6 +41,9 @@ def apply_intent(payment: CardPayment, intent, *, captured_pence: int) -> None:
     """Bring our record of a payment forward to what Stripe shows, moving the ledger to match."""
     if payment.stripe_payment_intent_id is None:
         payment.stripe_payment_intent_id = intent.id
+    if payment.client_secret is None:
+        # Also when the id was stored first (straight after Stripe named it): the card
+        # holder needs the secret to confirm with their bank.
         payment.client_secret = stripe_api.field(intent, "client_secret")
     target = _TARGETS.get(intent.status)
     if not _moves_forward(payment, target):

@@ -1,6 +1,7 @@
 """Finishing what was left unfinished (``flask payments retry``, safe to re-run): every
 attempt whose outcome was never recorded, the card work of every card booking with a visit
-waiting to be paid or released, and every refund Stripe has not yet said is finished."""
+waiting to be paid or released, every payment given up in the last week that Stripe may
+still have taken (``rechecks``), and every refund Stripe has not yet said is finished."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from app.database import write_transaction
 from app.extensions import db
 from app.models import AttemptState, Booking, BookingCard, BookingVisit, CardPayment, CardRefund, PaymentAttempt, RefundStatus, VisitStatus
-from app.services.card_payments import locks, notices, settings, stripe_api
+from app.services.card_payments import locks, notices, rechecks, settings, stripe_api
 from app.services.card_payments.errors import ProcessorRefused, ProcessorUnavailable
 from app.services.card_payments.refund_results import apply_refund_status
 from app.services.card_payments.work import settle_booking
@@ -22,13 +23,10 @@ log = logging.getLogger(__name__)
 def retry_unfinished(progress=None) -> int:
     """Finish every attempt whose outcome was never recorded, and the card work of every
     card booking with a visit waiting to be paid (``flask payments retry``; safe to re-run)."""
-    booking_ids = set(
-        db.session.execute(
-            select(CardPayment.booking_id)
-            .join(PaymentAttempt, PaymentAttempt.card_payment_id == CardPayment.id)
-            .where(PaymentAttempt.state == AttemptState.STARTED)
-        ).scalars()
-    )
+    # First, what Stripe did with payments we gave up: money taken after all is recorded,
+    # and any automatic refund it calls for is made below with the rest.
+    rechecks.recheck_given_up()
+    booking_ids = _bookings_with_unfinished_attempts()
     booking_ids |= set(
         db.session.execute(
             select(Booking.id)
@@ -45,6 +43,16 @@ def retry_unfinished(progress=None) -> int:
             progress(1)
     refresh_pending_refunds()
     return len(booking_ids)
+
+
+def _bookings_with_unfinished_attempts() -> set[int]:
+    return set(
+        db.session.execute(
+            select(CardPayment.booking_id)
+            .join(PaymentAttempt, PaymentAttempt.card_payment_id == CardPayment.id)
+            .where(PaymentAttempt.state == AttemptState.STARTED)
+        ).scalars()
+    )
 
 
 def refresh_pending_refunds() -> int:

@@ -106,7 +106,14 @@ def _safe_text(value, limit: int) -> str:
 def _apply_event(event_type: str, obj: dict) -> str:
     if event_type in REFUND_EVENTS:
         return _apply_refund_event(obj)
-    if not event_type.startswith("payment_intent."):
+    if event_type == "charge.captured":
+        # A capture made outside the app (the Stripe dashboard) may come as this event
+        # alone: it means what "payment_intent.succeeded" means for the charge's intent,
+        # and is applied the same way (so whichever comes second changes nothing).
+        obj = _intent_of_captured_charge(obj)
+        if obj is None:
+            return "ignored: not a captured charge of a payment intent"
+    elif not event_type.startswith("payment_intent."):
         return "ignored: not a payment intent or refund event"
     intent = stripe_api.payment_intent_from(obj)
     payment_id = db.session.execute(select(CardPayment.id).where(CardPayment.stripe_payment_intent_id == intent.id)).scalar_one_or_none()
@@ -134,6 +141,23 @@ def _apply_event(event_type: str, obj: dict) -> str:
     return f"payment {payment.public_id}: {before.value} -> {payment.status.value}"
 
 
+def _intent_of_captured_charge(charge: dict) -> dict | None:
+    """What a captured charge says of its PaymentIntent (read from the event, never fetched):
+    it succeeded, having taken what the charge captured."""
+    if charge.get("object") != "charge" or charge.get("captured") is not True:
+        return None
+    intent_id = charge.get("payment_intent")
+    if isinstance(intent_id, dict):
+        intent_id = intent_id.get("id")
+    if not isinstance(intent_id, str) or not intent_id:
+        return None
+    received = charge.get("amount_captured")
+    if not isinstance(received, int) or isinstance(received, bool):
+        received = charge.get("amount")
+    metadata = charge.get("metadata") if isinstance(charge.get("metadata"), dict) else {}
+    return {"id": intent_id, "object": "payment_intent", "status": "succeeded", "amount_received": received, "metadata": metadata}
+
+
 def _apply_refund_event(obj: dict) -> str:
     """A refund's status from Stripe: only "succeeded" moves money to the card; "failed" or
     "canceled" gives it back where it came from (reversing the refund if it had succeeded)."""
@@ -155,8 +179,16 @@ def _our_refund(obj) -> CardRefund | None:
     metadata before Stripe told us its id). Reads only."""
     refund = db.session.execute(select(CardRefund).where(CardRefund.stripe_refund_id == obj.get("id"))).scalar_one_or_none()
     if refund is None:
-        public_id = (obj.get("metadata") or {}).get("marketplace_refund")
+        metadata = obj.get("metadata") or {}
+        public_id = metadata.get("marketplace_refund")
         refund = db.session.execute(select(CardRefund).where(CardRefund.public_id == public_id)).scalar_one_or_none() if public_id else None
         if refund is None or refund.stripe_refund_id not in (None, obj.get("id")):
+            return None
+        # A refund asked for again (after the card processor refused it) is its latest
+        # attempt's: news of the earlier, refused request is not news of this one.
+        latest = db.session.execute(
+            select(PaymentAttempt.key).where(PaymentAttempt.refund_id == refund.id).order_by(PaymentAttempt.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        if latest is not None and metadata.get("marketplace_attempt") not in (None, latest):
             return None
     return refund
