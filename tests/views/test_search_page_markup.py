@@ -34,6 +34,7 @@ PAGES = {
     "did-you-mean": "/search?q=dementai+care&postcode=PE3+1AA&radius_miles=3",
     "beyond-the-last-page": "/search?q=care&page=999",
     "errors": "/search?postcode=ZZ9+9ZZ&max_price=lots&page=0",
+    "choice-errors": "/search?q=care&category=nope&min_cqc_rating=bad&supports=martians&funding=gold&day=funday&min_review_rating=9",
     "empty": "/search",
 }
 
