@@ -53,7 +53,7 @@ def demo_market(app):
     search.rebuild()
 
 
-def test_the_search_page_shows_what_it_showed_before_it_was_made_faster(client, demo_market, backend):
+def test_the_search_page_shows_what_it_showed_before_it_was_made_faster(client, demo_market, backend, tmp_path):
     write = os.environ.get("SEARCH_MARKUP_WRITE") == "1"
     changed = []
     for name, url in PAGES.items():
@@ -65,6 +65,6 @@ def test_the_search_page_shows_what_it_showed_before_it_was_made_faster(client, 
             reference.write_text(html + "\n", encoding="utf-8")
             continue
         if html != reference.read_text(encoding="utf-8").strip():
-            (REFERENCES.parent / f"search_pages-{name}.actual.html").write_text(html + "\n", encoding="utf-8")
+            (tmp_path / f"{name}.html").write_text(html + "\n", encoding="utf-8")
             changed.append(name)
-    assert not changed, f"the search page changed for {changed}: compare tests/data/search_pages-NAME.actual.html with the reference"
+    assert not changed, f"the search page changed for {changed}: compare {tmp_path}/NAME.html with the reference"
