@@ -3,6 +3,8 @@ for machines (the JSON API)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import request, url_for
 
 from app.formatting import format_distance
@@ -99,6 +101,14 @@ def search_url(**changes) -> str:
         else:
             args[name] = value
     return url_for("public.search_page", **passable(args))
+
+
+def service_hrefs() -> Callable[[int], str]:
+    """url_for('public.service', service_id=n) for a page of services: the URL is built
+    once with a stand-in id (url_for is slow, and a page has many links)."""
+    stand_in = 987654321
+    head, _, tail = url_for("public.service", service_id=stand_in).partition(str(stand_in))
+    return lambda service_id: f"{head}{int(service_id)}{tail}"
 
 
 def distance_text(item: ResultItem, district: str | None) -> str:

@@ -15,6 +15,7 @@ from app.presenters.search import (
     search_error_list,
     search_url,
     select_params,
+    service_hrefs,
 )
 from app.public import bp
 from app.public.forms import SearchForm
@@ -48,6 +49,7 @@ def category(slug: str):
 
 
 bp.add_app_template_global(search_url)
+bp.add_app_template_global(service_hrefs)
 bp.add_app_template_global(distance_text)
 bp.add_app_template_global(search_error_list)
 for _helper in (input_params, select_params, choice_params, flag_params):
