@@ -36,6 +36,7 @@ PAGES = {
     "errors": "/search?postcode=ZZ9+9ZZ&max_price=lots&page=0",
     "choice-errors": "/search?q=care&category=nope&min_cqc_rating=bad&supports=martians&funding=gold&day=funday&min_review_rating=9",
     "typed-characters-sorted": "/search?q=%22care%22+%26+%3Cb%3E+it%27s&postcode=pe1+1aa&radius_miles=2&max_price=12.50&sort=rating",
+    "select-errors": "/search?q=care&sort=cheapest&postcode=PE1+1AA&radius_miles=7",
     "empty": "/search",
 }
 
