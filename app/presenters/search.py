@@ -61,9 +61,9 @@ def choice_params(field, counts: list[FacetValue] | None = None, **extra) -> dic
     chosen = {str(v) for v in chosen if v is not None}
     by_value = {v.value: v.count for v in counts or ()}
     items = []
-    for value, label in field.choices:
+    for number, (value, label) in enumerate(field.choices, start=1):
         text = f"{label} ({by_value[value]:,})" if value and value in by_value else label
-        item = {"text": text, "value": value}
+        item = {"text": text, "value": value, "id": f"{field.name}-{number}" if number > 1 else field.name}  # as GOV.UK numbers them
         if value in chosen:
             item["checked"] = True
         items.append(item)
@@ -75,7 +75,7 @@ def flag_params(field, label: str, **extra) -> dict:
     """A single checkbox (``framework_only``)."""
     params = _common(field)
     del params["id"]
-    item = {"text": label, "value": "true"}
+    item = {"text": label, "value": "true", "id": field.name}
     if field.data:
         item["checked"] = True
     params.update(items=[item], hint={"text": field.description})
