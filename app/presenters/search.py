@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import request, url_for
+from markupsafe import Markup
 
 from app.formatting import format_distance
+from app.presenters.fragments import rendered
 from app.presenters.pagination import passable
 from app.services.search import DAY_VALUES, FacetValue, ResultItem, SearchResults
 
@@ -80,6 +82,14 @@ def flag_params(field, label: str, **extra) -> dict:
         item["checked"] = True
     params.update(items=[item], hint={"text": field.description})
     return _with(params, extra)
+
+
+def filter_choices(kind: str, params: dict) -> Markup:
+    """A filter's radios or checkboxes ('radios' or 'checkboxes', with choice_params or
+    flag_params), as the ``choices`` macro of public/_search_form.html renders them, kept for
+    the same choices, counts and errors: the filters are the largest part of the search
+    page, and the next page of the same search shows the same ones."""
+    return rendered("public/_search_form.html", "choices", kind, params)
 
 
 def search_error_list(form) -> list[dict]:
