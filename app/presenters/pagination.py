@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import request, url_for
 
 from app.services.pagination import Page
@@ -14,26 +16,40 @@ def passable(query: dict, view_args: dict | None = None) -> dict:
     return {k: v for k, v in query.items() if k not in view_args and not k.startswith("_") and k not in ("endpoint", "values")}
 
 
-def _href(number: int) -> str:
+_STAND_IN = "987654321"
+
+
+def _href(number: int | str) -> str:
     args = dict(request.view_args or {})
     query = request.args.to_dict(flat=False)  # every value of a repeated parameter (day=saturday&day=sunday)
     query["page"] = [str(number)]
     return url_for(request.endpoint, **args, **passable(query, args))
 
 
+def _hrefs() -> Callable[[int], str]:
+    """_href for each page number, from one URL built with a stand-in number (url_for is
+    slow, and a page has up to nine such links)."""
+    url = _href(_STAND_IN)
+    if url.count(_STAND_IN) != 1:  # the stand-in was typed into the address too
+        return _href
+    head, _, tail = url.partition(_STAND_IN)
+    return lambda number: f"{head}{number}{tail}"
+
+
 def pagination_params(page: Page) -> dict:
     """The first and last pages, two either side of this one, and an ellipsis for each gap
     (worked out from those few numbers: a broad search has thousands of pages)."""
+    href = _hrefs()
     shown = sorted({1, page.pages} | set(range(max(1, page.page - 2), min(page.pages, page.page + 2) + 1)))
     items: list[dict] = []
     previous = 0
     for number in shown:
         if number - previous > 1:
             items.append({"ellipsis": True})
-        items.append({"number": number, "href": _href(number), "current": number == page.page})
+        items.append({"number": number, "href": href(number), "current": number == page.page})
         previous = number
     return {
-        "previous": {"href": _href(page.page - 1)} if page.has_previous else None,
-        "next": {"href": _href(page.page + 1)} if page.has_next else None,
+        "previous": {"href": href(page.page - 1)} if page.has_previous else None,
+        "next": {"href": href(page.page + 1)} if page.has_next else None,
         "items": items,
     }

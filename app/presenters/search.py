@@ -3,9 +3,13 @@ for machines (the JSON API)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import request, url_for
+from markupsafe import Markup
 
 from app.formatting import format_distance
+from app.presenters.fragments import rendered
 from app.presenters.pagination import passable
 from app.services.search import DAY_VALUES, FacetValue, ResultItem, SearchResults
 
@@ -59,9 +63,9 @@ def choice_params(field, counts: list[FacetValue] | None = None, **extra) -> dic
     chosen = {str(v) for v in chosen if v is not None}
     by_value = {v.value: v.count for v in counts or ()}
     items = []
-    for value, label in field.choices:
+    for number, (value, label) in enumerate(field.choices, start=1):
         text = f"{label} ({by_value[value]:,})" if value and value in by_value else label
-        item = {"text": text, "value": value}
+        item = {"text": text, "value": value, "id": f"{field.name}-{number}" if number > 1 else field.name}  # as GOV.UK numbers them
         if value in chosen:
             item["checked"] = True
         items.append(item)
@@ -73,11 +77,19 @@ def flag_params(field, label: str, **extra) -> dict:
     """A single checkbox (``framework_only``)."""
     params = _common(field)
     del params["id"]
-    item = {"text": label, "value": "true"}
+    item = {"text": label, "value": "true", "id": field.name}
     if field.data:
         item["checked"] = True
     params.update(items=[item], hint={"text": field.description})
     return _with(params, extra)
+
+
+def filter_choices(kind: str, params: dict) -> Markup:
+    """A filter's radios or checkboxes ('radios' or 'checkboxes', with choice_params or
+    flag_params), as the ``choices`` macro of public/_search_form.html renders them, kept for
+    the same choices, counts and errors: the filters are the largest part of the search
+    page, and the next page of the same search shows the same ones."""
+    return rendered("public/_search_form.html", "choices", kind, params)
 
 
 def search_error_list(form) -> list[dict]:
@@ -99,6 +111,14 @@ def search_url(**changes) -> str:
         else:
             args[name] = value
     return url_for("public.search_page", **passable(args))
+
+
+def service_hrefs() -> Callable[[int], str]:
+    """url_for('public.service', service_id=n) for a page of services: the URL is built
+    once with a stand-in id (url_for is slow, and a page has many links)."""
+    stand_in = 987654321
+    head, _, tail = url_for("public.service", service_id=stand_in).partition(str(stand_in))
+    return lambda service_id: f"{head}{int(service_id)}{tail}"
 
 
 def distance_text(item: ResultItem, district: str | None) -> str:

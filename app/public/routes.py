@@ -10,11 +10,13 @@ from app.presenters.calendars import ics_response
 from app.presenters.search import (
     choice_params,
     distance_text,
+    filter_choices,
     flag_params,
     input_params,
     search_error_list,
     search_url,
     select_params,
+    service_hrefs,
 )
 from app.public import bp
 from app.public.forms import SearchForm
@@ -48,7 +50,9 @@ def category(slug: str):
 
 
 bp.add_app_template_global(search_url)
+bp.add_app_template_global(service_hrefs)
 bp.add_app_template_global(distance_text)
+bp.add_app_template_global(filter_choices)
 bp.add_app_template_global(search_error_list)
 for _helper in (input_params, select_params, choice_params, flag_params):
     bp.add_app_template_global(_helper)

@@ -130,13 +130,11 @@ def search(
     something comes with it (``broaden``)."""
     categories = categories or category_choices()
     found = _Found.of(params, index_dir, categories)
-    snap, ranks, evaluator, node, vocabulary = found.snap, found.ranks, found.evaluator, found.node, found.vocabulary
-    location, distances, filters, parts, text_match = found.location, found.distances, found.filters, found.parts, found.text_match
-    matched = parts[0]
+    matched = found.parts[0]
 
-    total = sum(part.bit_count() for part in parts)
+    total = sum(part.bit_count() for part in found.parts)
     # (A search made only to count, for a corrected spelling or a broader search, needs none.)
-    suggestion = did_you_mean(snap, evaluator, params.q, matched.bit_count()) if params.q and (correct or broaden) else None
+    suggestion = did_you_mean(found.snap, found.evaluator, params.q, matched.bit_count()) if params.q and (correct or broaden) else None
     broader = None
     if not total:
         again = functools.partial(search, index_dir=index_dir, categories=categories, correct=False, broaden=False)
@@ -144,15 +142,16 @@ def search(
         if corrected is not None:
             return corrected
 
-    needs = [(evaluator.need(key).match, vocabulary.needs[key].label) for key in dict.fromkeys(needs_in(node))]
-    shown = page_across(parts, (params.page - 1) * PER_PAGE, PER_PAGE, found.take)
-    items = [_found(_item(snap, ranks, n, params, location, distances, dict(categories)), part, n, needs) for part, n in shown]
+    needs = [(found.evaluator.need(key).match, found.vocabulary.needs[key].label) for key in dict.fromkeys(needs_in(found.node))]
+    shown = page_across(found.parts, (params.page - 1) * PER_PAGE, PER_PAGE, found.take)
+    names = dict(categories)
+    items = [_found(_item(found.snap, found.ranks, n, params, found.location, found.distances, names), part, n, needs) for part, n in shown]
     return SearchResults(
         params=params,
         page=Page(items=items, total=total, page=params.page, per_page=PER_PAGE),
-        facets=facets(snap, ranks, params, categories, _without(text_match, filters), bitsets.union(parts)),
+        facets=facets(found.snap, found.ranks, params, categories, _without(found.text_match, found.filters), bitsets.union(found.parts)),
         did_you_mean=suggestion,
-        location=location,
+        location=found.location,
         every_word_total=matched.bit_count(),
         broader=broader,
     )
