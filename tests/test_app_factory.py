@@ -29,6 +29,7 @@ PRODUCTION_ENV = {
     "SMTP_HOST": "smtp.council.example",  # production sends real email
     "PUBLIC_BASE_URL": "https://care.example.gov.uk",
     "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+    "TOTP_ENCRYPTION_KEY": "dGVzdHMtb25seS1wcm9kdWN0aW9uLXRvdHAta2V5LTE=",
 }
 
 

@@ -233,6 +233,7 @@ def test_secure_cookies_in_production(monkeypatch, tmp_path):
     monkeypatch.setenv("SMTP_HOST", "smtp.council.example")
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://care.example.gov.uk")
     monkeypatch.setenv("RATELIMIT_ALLOW_MEMORY", "1")
+    monkeypatch.setenv("TOTP_ENCRYPTION_KEY", "dGVzdHMtb25seS1wcm9kdWN0aW9uLXRvdHAta2V5LTE=")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.sqlite3'}")
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
