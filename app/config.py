@@ -314,7 +314,9 @@ def _validate_stripe(config: Config) -> None:
 
 def _validate_totp_keys(config: Config) -> None:
     """Each key must be a Fernet key: 32 bytes in URL-safe base64 (44 characters)."""
-    keys = [("TOTP_ENCRYPTION_KEY", config.TOTP_ENCRYPTION_KEY)] + [("TOTP_ENCRYPTION_KEYS_OLD", k) for k in config.TOTP_ENCRYPTION_KEYS_OLD]
+    keys = [("TOTP_ENCRYPTION_KEY", config.TOTP_ENCRYPTION_KEY)] + [
+        ("TOTP_ENCRYPTION_KEYS_OLD", k) for k in config.TOTP_ENCRYPTION_KEYS_OLD
+    ]
     for name, key in keys:
         if not key:
             continue

@@ -53,9 +53,11 @@ def rotate_all(batch: int = 500) -> int:
     done = 0
     last_id = 0
     while True:
-        rows = db.session.execute(
-            select(User).where(User.totp_secret.is_not(None), User.id > last_id).order_by(User.id).limit(batch)
-        ).scalars().all()
+        rows = (
+            db.session.execute(select(User).where(User.totp_secret.is_not(None), User.id > last_id).order_by(User.id).limit(batch))
+            .scalars()
+            .all()
+        )
         if not rows:
             return done
         for user in rows:

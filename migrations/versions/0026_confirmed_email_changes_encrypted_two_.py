@@ -71,6 +71,12 @@ def upgrade():
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.alter_column("totp_secret", existing_type=sa.VARCHAR(length=64), type_=sa.String(length=255), existing_nullable=True)
 
+    _encrypt_plain_secrets(keys)
+
+
+def _encrypt_plain_secrets(keys: MultiFernet | None = None) -> None:
+    """Every two-step secret still in plain base32 becomes a Fernet token (run twice, it changes nothing)."""
+    keys = keys or _keys()
     _rewrite_secrets(lambda secret: keys.encrypt(secret.encode("ascii")).decode("ascii") if PLAIN_SECRET.fullmatch(secret) else secret)
 
 
