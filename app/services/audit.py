@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, User
@@ -183,12 +183,12 @@ def search(filters: AuditFilter, page: int = 1, per_page: int = PER_PAGE) -> Pag
 
 
 def target_types() -> list[str]:
-    return list(db.session.execute(select(distinct(AuditEvent.target_type)).order_by(AuditEvent.target_type)).scalars())
+    return list(db.session.execute(select(AuditEvent.target_type).distinct().order_by(AuditEvent.target_type)).scalars())
 
 
 def recorded_actions() -> list[str]:
     """Every action in the trail or known to the product, for the filter."""
-    found = set(db.session.execute(select(distinct(AuditEvent.action))).scalars())
+    found = set(db.session.execute(select(AuditEvent.action).distinct()).scalars())
     return sorted(found | set(ACTIONS))
 
 
