@@ -150,6 +150,19 @@ def create_admin(email: str, name: str) -> None:
     click.echo(f"Created admin {user.email}; emailed them a link to choose a password (valid for 72 hours).")
 
 
+@accounts_cli.command("rotate-totp-key")
+def rotate_totp_key() -> None:
+    """Re-encrypt every two-step secret under TOTP_ENCRYPTION_KEY. Run it after putting a new
+    key there and the old ones in TOTP_ENCRYPTION_KEYS_OLD; then the old keys can go."""
+    from app.services import totp_encryption
+
+    try:
+        count = totp_encryption.rotate_all()
+    except totp_encryption.SecretUnreadable as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Re-encrypted {count} two-step secret{'s' if count != 1 else ''} under TOTP_ENCRYPTION_KEY.")
+
+
 payments_cli = AppGroup("payments", help="Card payments through Stripe.")
 
 

@@ -7,6 +7,7 @@ chooses the class: ``development`` (default, demo mode), ``production`` or ``tes
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 from pathlib import Path
@@ -18,6 +19,11 @@ INSTANCE_DIR = PROJECT_ROOT / "instance"
 # Values that must never be accepted as a production secret key.
 WEAK_SECRET_KEYS = {"", "dev", "changeme", "change-me", "secret", "development-only-not-secret"}
 MIN_SECRET_KEY_LENGTH = 32
+
+# DEVELOPMENT AND TESTS ONLY: the key that encrypts two-step (TOTP) secrets when
+# TOTP_ENCRYPTION_KEY is not set. It is published here, so it protects nothing; production
+# refuses it. Migration 0026 carries the same value (it cannot import the app).
+DEV_TOTP_ENCRYPTION_KEY = "REVWRUxPUE1FTlQtT05MWS10b3RwLWtleS1wdWJsaWM="  # base64 of b"DEVELOPMENT-ONLY-totp-key-public"
 
 
 class ConfigError(RuntimeError):
@@ -124,6 +130,7 @@ class Config:
     TESTING = False
     DEFAULT_DEMO_MODE = True
     DEFAULT_SECRET_KEY = "development-only-not-secret"
+    DEFAULT_TOTP_ENCRYPTION_KEY = DEV_TOTP_ENCRYPTION_KEY
     DEFAULT_MAIL_BACKEND = "log"
     DEFAULT_MAIL_REDACT = False
     # Emailed links may be plain http:// outside production (the local server).
@@ -178,6 +185,13 @@ class Config:
         self.SESSION_MAX_HOURS = _int("SESSION_MAX_HOURS", 24, minimum=1)
         self.PASSWORD_RESET_HOURS = _int("PASSWORD_RESET_HOURS", 1, minimum=1)
         self.INVITATION_DAYS = _int("INVITATION_DAYS", 14, minimum=1)
+        # A new email address replaces the old one when the link sent to it is opened within this long.
+        self.EMAIL_CHANGE_HOURS = _int("EMAIL_CHANGE_HOURS", 24, minimum=1, maximum=168)
+        # Two-step secrets are encrypted at rest (Fernet) with TOTP_ENCRYPTION_KEY. To rotate:
+        # set the new key there and the old ones, comma-separated, in TOTP_ENCRYPTION_KEYS_OLD
+        # (they still decrypt), run `flask accounts rotate-totp-key`, then drop the old keys.
+        self.TOTP_ENCRYPTION_KEY = env.get("TOTP_ENCRYPTION_KEY", "").strip() or self.DEFAULT_TOTP_ENCRYPTION_KEY
+        self.TOTP_ENCRYPTION_KEYS_OLD = [k.strip() for k in env.get("TOTP_ENCRYPTION_KEYS_OLD", "").split(",") if k.strip()]
         # How many proxies in front of the app set X-Forwarded-For/-Proto (0: none). Needed
         # behind a load balancer so rate limits count each visitor's own address.
         self.PROXY_COUNT = _int("PROXY_COUNT", 0)
@@ -222,6 +236,7 @@ class Config:
         """Fail fast on configuration that would be unsafe to run with. Every check is
         here, once; an environment adds only its own refusals (``_validate_environment``)."""
         _validate_stripe(self)
+        _validate_totp_keys(self)
         self._validate_environment()
         if self.MAIL_BACKEND not in MAIL_BACKENDS:
             raise ConfigError(f"MAIL_BACKEND={self.MAIL_BACKEND!r} is not known: use one of {', '.join(MAIL_BACKENDS)}.")
@@ -261,6 +276,7 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     DEFAULT_DEMO_MODE = False
     DEFAULT_SECRET_KEY = ""
+    DEFAULT_TOTP_ENCRYPTION_KEY = ""  # required: validate() says so
     PREFERRED_URL_SCHEME = "https"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
@@ -279,6 +295,12 @@ class ProductionConfig(Config):
                 "SECRET_KEY is missing or weak: set it to a random value of at least "
                 f"{MIN_SECRET_KEY_LENGTH} characters, for example the output of "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        if self.TOTP_ENCRYPTION_KEY in ("", DEV_TOTP_ENCRYPTION_KEY):
+            raise ConfigError(
+                "TOTP_ENCRYPTION_KEY is missing (or is the published development key): set it to a key of its own, the "
+                "output of `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`. "
+                "It encrypts two-step secrets; keep it apart from the database backups."
             )
         if self.DEMO_MODE:
             raise ConfigError(
@@ -305,6 +327,25 @@ def _validate_stripe(config: Config) -> None:
     base = config.STRIPE_API_BASE
     if base and not base.startswith(("https://", "http://127.0.0.1", "http://localhost", "http://[::1]")):
         raise ConfigError("STRIPE_API_BASE must be https://, or http:// on this machine's loopback address.")
+
+
+def _validate_totp_keys(config: Config) -> None:
+    """Each key must be a Fernet key: 32 bytes in URL-safe base64 (44 characters)."""
+    keys = [("TOTP_ENCRYPTION_KEY", config.TOTP_ENCRYPTION_KEY)] + [
+        ("TOTP_ENCRYPTION_KEYS_OLD", k) for k in config.TOTP_ENCRYPTION_KEYS_OLD
+    ]
+    for name, key in keys:
+        if not key:
+            continue
+        try:
+            raw = base64.urlsafe_b64decode(key.encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            raw = b""
+        if len(raw) != 32:
+            raise ConfigError(
+                f"{name} holds a value that is not a key: each must be 32 bytes in URL-safe base64, as "
+                "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'` prints."
+            )
 
 
 def is_production(config) -> bool:

@@ -106,6 +106,7 @@ def gunicorn_env(url: str, index_dir: str, base: dict | None = None) -> dict[str
         os.environ if base is None else base,
         APP_ENV="production",
         SECRET_KEY="bench-only-secret-key-not-used-anywhere-else-0123456789",
+        TOTP_ENCRYPTION_KEY="YmVuY2gtb25seS10b3RwLWtleS1ub3QtYS1zZWNyZXQ=",  # bench only: b"bench-only-totp-key-not-a-secret"
         DATABASE_URL=url,
         SEARCH_INDEX_DIR=index_dir,
         DEMO_MODE="0",

@@ -231,6 +231,7 @@ def commissioner():
     from app.database import utcnow
     from app.extensions import db
     from app.models import Role, User
+    from app.services import totp_encryption
     from app.services.passwords import hash_password
 
     user = User(
@@ -238,7 +239,7 @@ def commissioner():
         name="Bench Commissioner",
         role=Role.COMMISSIONER,
         password_hash=hash_password(PASSWORD),
-        totp_secret=pyotp.random_base32(),
+        totp_secret=totp_encryption.encrypt(pyotp.random_base32()),
         totp_enabled_at=utcnow(),
     )
     db.session.add(user)
@@ -258,9 +259,11 @@ def sign_in(client, user) -> None:
     """Through the real sign-in form, and its two-step question."""
     import pyotp
 
+    from app.services import two_step
+
     response = client.post("/sign-in", data={"csrf_token": _csrf(client.get("/sign-in")), "email": user.email, "password": PASSWORD})
     if response.status_code == 302 and response.headers["Location"].endswith("/sign-in/two-step"):
-        code = pyotp.TOTP(user.totp_secret).now()
+        code = pyotp.TOTP(two_step.plain_secret(user)).now()
         response = client.post("/sign-in/two-step", data={"csrf_token": _csrf(client.get("/sign-in/two-step")), "code": code})
     if response.status_code != 302:
         raise RuntimeError(f"sign-in failed ({response.status_code})")

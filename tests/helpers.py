@@ -102,9 +102,10 @@ def next_code(user) -> str:
     import pyotp
 
     from app.extensions import db
+    from app.services import two_step
 
     db.session.refresh(user)
-    totp = pyotp.TOTP(user.totp_secret)
+    totp = pyotp.TOTP(two_step.plain_secret(user))
     import datetime as _dt
 
     now = _dt.datetime.now(_dt.UTC)

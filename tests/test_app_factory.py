@@ -29,6 +29,7 @@ PRODUCTION_ENV = {
     "SMTP_HOST": "smtp.council.example",  # production sends real email
     "PUBLIC_BASE_URL": "https://care.example.gov.uk",
     "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+    "TOTP_ENCRYPTION_KEY": "dGVzdHMtb25seS1wcm9kdWN0aW9uLXRvdHAta2V5LTE=",
 }
 
 
@@ -370,3 +371,21 @@ def test_production_counts_rate_limits_in_redis(production_env, app):
         assert any(b"email:nobody@example.test" in key for key in store.keys("LIMITS:*")), "the counts are in Redis"
     finally:
         store.flushdb()
+
+
+def test_production_refuses_a_missing_or_published_totp_key(production_env):
+    from app.config import DEV_TOTP_ENCRYPTION_KEY
+
+    production_env.delenv("TOTP_ENCRYPTION_KEY")
+    with pytest.raises(ConfigError, match="TOTP_ENCRYPTION_KEY is missing"):
+        create_app()
+    production_env.setenv("TOTP_ENCRYPTION_KEY", DEV_TOTP_ENCRYPTION_KEY)
+    with pytest.raises(ConfigError, match="TOTP_ENCRYPTION_KEY is missing"):
+        create_app()
+
+
+@pytest.mark.parametrize("name", ["TOTP_ENCRYPTION_KEY", "TOTP_ENCRYPTION_KEYS_OLD"])
+def test_a_totp_key_that_is_not_a_fernet_key_is_refused(monkeypatch, name):
+    monkeypatch.setenv(name, "not-a-key")
+    with pytest.raises(ConfigError, match=f"{name} holds a value that is not a key"):
+        create_app({"TESTING": True})

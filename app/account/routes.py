@@ -62,6 +62,7 @@ def home():
         people=accounts.citizens_represented_by(user),
         enquiry_count=enquiries.unread_count_for_citizen_side(user) if user.role in (Role.CITIZEN, Role.REPRESENTATIVE) else 0,
         staff=accounts.staff_membership(user),
+        pending_email=accounts.pending_email_change(user),
     )
 
 
@@ -76,29 +77,41 @@ def details():
         funding = None
         if user.role is Role.CITIZEN and form.citizen_funding.data in {f.value for f in CitizenFunding}:
             funding = CitizenFunding(form.citizen_funding.data)
-        old_email = user.email
         try:
-            ended = accounts.update_details(
+            pending = accounts.update_details(
                 user,
                 name=form.name.data,
                 email=form.email.data,
                 citizen_funding=funding,
                 current_password=form.current_password.data,
-                current_token=user.get_id(),
+                confirm_link=lambda token: mail.link_for("auth.confirm_email", token=token),
+                hours=current_app.config["EMAIL_CHANGE_HOURS"],
             )
         except ValidationError as exc:
             if exc.errors.get("current_password") == accounts.CURRENT_PASSWORD_WRONG:
                 g.attempt_failed = True
             apply_errors(form, exc)
         else:
-            message = "Your details have been saved."
-            if user.email != old_email:
-                message = f"Your email address is now {user.email}. We have told your old address."
-                if ended:
-                    message += f" You have been signed out on {ended} other device{'s' if ended != 1 else ''}."
-            flash(message, "success")
+            if pending:
+                return redirect(url_for("account.check_your_email"))
+            flash("Your details have been saved.", "success")
             return redirect(url_for("account.home"))
     return render_template("account/details.html", form=form, is_citizen=user.role is Role.CITIZEN)
+
+
+@bp.get("/account/email/check-your-email")
+def check_your_email():
+    pending = accounts.pending_email_change(current_user)
+    if pending is None:
+        return redirect(url_for("account.home"))
+    return render_template("account/check_your_email.html", pending=pending, hours=current_app.config["EMAIL_CHANGE_HOURS"])
+
+
+@bp.post("/account/email/cancel")
+def cancel_email_change():
+    if accounts.cancel_email_change(current_user):
+        flash(f"The change of email address has been cancelled. Your email address is still {current_user.email}.", "success")
+    return redirect(url_for("account.home"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -263,6 +263,30 @@ def reset_password(token: str):
     return render_template("auth/reset_password.html", form=form, email=row.user.email, new_account=row.user.password_hash is None)
 
 
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    """The link sent to a new email address. Opening it shows a button (mail scanners that
+    follow links must not make the change); pressing it makes the change."""
+    try:
+        row = accounts.check_email_change_token(token)
+    except accounts.InvalidToken:
+        return render_template("auth/email_link_not_valid.html"), 404
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return render_template("auth/confirm_email.html", form=form, new_email=row.new_email)
+    mine = current_user.is_authenticated and current_user.id == row.user_id
+    try:
+        user, _ended = accounts.confirm_email_change(token, current_token=current_user.get_id() if mine else None)
+    except accounts.InvalidToken:
+        return render_template("auth/email_link_not_valid.html"), 404
+    except accounts.EmailTaken as exc:
+        return render_template("auth/email_not_changed.html", message=str(exc)), 409
+    flash(f"Your email address is now {user.email}. We have told your old address.", "success")
+    if mine:
+        return redirect(url_for("account.home"))
+    return redirect(url_for("auth.sign_in"))
+
+
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"], key_func=get_remote_address)
 def invitation(token: str):

@@ -119,6 +119,11 @@ class SettingsForm(FlaskForm):
     contact_phone = text_field("Contact telephone number")
     address = textarea_field("Address", max_length=1000)
     website = text_field("Website")
+    security_contact = text_field(
+        "Security contact",
+        description="Where people report a security problem with this service: an email address or a web address starting https://. "
+        "Leave it empty to use the contact email address. It is published in /.well-known/security.txt.",
+    )
     cancellation_notice_hours = GovIntegerField(
         "Free cancellation notice",
         invalid_message="Enter the notice in whole hours, from 0 to 168 (a week)",

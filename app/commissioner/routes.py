@@ -341,6 +341,7 @@ def settings():
     if request.method == "GET":
         form.name.data, form.contact_email.data, form.contact_phone.data = current.name, current.contact_email, current.contact_phone
         form.address.data, form.website.data, form.districts.data = current.address, current.website, ", ".join(current.districts)
+        form.security_contact.data = current.security_contact
         form.cancellation_notice_hours.data = current.cancellation_notice_hours
         form.request_expiry_hours.data = current.request_expiry_hours
         form.show_payment_settings(current)
@@ -353,6 +354,7 @@ def settings():
                 contact_phone=form.contact_phone.data,
                 address=form.address.data,
                 website=form.website.data,
+                security_contact=form.security_contact.data,
                 districts_text=form.districts.data,
                 cancellation_notice_hours=form.cancellation_notice_hours.data,
                 request_expiry_hours=form.request_expiry_hours.data if form.request_expiry_hours.raw_data else None,

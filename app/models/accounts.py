@@ -40,6 +40,7 @@ class UserSession(db.Model):
 
 class TokenPurpose(str, enum.Enum):
     PASSWORD_RESET = "password_reset"  # "forgot your password" and "set your password" links
+    EMAIL_CHANGE = "email_change"  # confirming a new email address, sent to that address
 
 
 class AccountToken(db.Model):
@@ -54,6 +55,8 @@ class AccountToken(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # EMAIL_CHANGE only: the address that replaces the account's once the link is opened.
+    new_email: Mapped[str | None] = mapped_column(String(254))
 
     user = relationship("User", lazy="joined")
 

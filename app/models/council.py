@@ -59,6 +59,9 @@ class CouncilSettings(db.Model):
     contact_phone: Mapped[str] = mapped_column(String(32), nullable=False, default="")
     address: Mapped[str] = mapped_column(Text, nullable=False, default="")
     website: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    # Where to report a security problem (/.well-known/security.txt): an email address or an
+    # https:// address; '' means the contact email stands in.
+    security_contact: Mapped[str] = mapped_column(String(300), nullable=False, default="", server_default="")
     # Cancelling a booked visit is free until this many hours before it starts.
     cancellation_notice_hours: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=24, server_default="24")
     # A booking request the provider has neither accepted nor declined this many hours after

@@ -58,9 +58,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     # Added by migration 0004.
     citizen_funding: Mapped[CitizenFunding | None] = mapped_column(enum_column(CitizenFunding, "citizen_funding"))
     password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    # Two-step verification: a base32 TOTP secret once confirmed, and the last time step
-    # accepted (a code is never accepted twice).
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Two-step verification: the TOTP secret once confirmed, encrypted (a Fernet token: see
+    # services/totp_encryption), and the last time step accepted (a code is never accepted twice).
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app, jsonify, render_template, request
 from flask_limiter.util import get_remote_address
 
@@ -21,7 +23,7 @@ from app.presenters.search import (
 from app.public import bp
 from app.public.forms import SearchForm
 from app.security import checks_its_own_input
-from app.services import calendars, catalogue, provider_contact, reviews, search
+from app.services import calendars, catalogue, council, provider_contact, reviews, search
 from app.services.errors import NotFound, ValidationError
 from app.services.health import health_report
 from app.services.search import log as search_log
@@ -33,6 +35,23 @@ def _page_arg() -> int:
         return search.parse_page(request.args.get("page"))
     except ValueError:
         raise NotFound("No such page") from None
+
+
+@bp.get("/.well-known/security.txt")
+def security_txt():
+    """RFC 9116: whom to tell about a security problem (the council's security contact,
+    else its contact email); not found when the council has given neither."""
+    contact = council.security_contact_uri()
+    if contact is None:
+        raise NotFound("No security contact")
+    expires = (utcnow() + dt.timedelta(days=180)).replace(hour=0, minute=0, second=0, microsecond=0)
+    body = (
+        f"Contact: {contact}\n"
+        f"Expires: {expires.strftime('%Y-%m-%dT%H:%M:%SZ')}\n"
+        "Preferred-Languages: en\n"
+        f"Canonical: {current_app.config['PUBLIC_BASE_URL']}/.well-known/security.txt\n"
+    )
+    return body, 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "public, max-age=3600"}
 
 
 @bp.get("/")

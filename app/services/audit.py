@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, User
@@ -31,6 +31,9 @@ ACTIONS = {
     "account.registered": "Account created",
     "account.password_changed": "Password changed",
     "account.email_changed": "Email address changed",
+    "account.email_change_requested": "New email address asked for (waiting for its link)",
+    "account.email_change_cancelled": "New email address cancelled before it was confirmed",
+    "account.email_change_refused": "New email address refused: another account has it",
     "account.password_reset": "Password reset by email link",
     "account.signed_out_everywhere": "Signed out on every device",
     "account.two_step_enabled": "Two-step verification turned on",
@@ -183,12 +186,12 @@ def search(filters: AuditFilter, page: int = 1, per_page: int = PER_PAGE) -> Pag
 
 
 def target_types() -> list[str]:
-    return list(db.session.execute(select(distinct(AuditEvent.target_type)).order_by(AuditEvent.target_type)).scalars())
+    return list(db.session.execute(select(AuditEvent.target_type).distinct().order_by(AuditEvent.target_type)).scalars())
 
 
 def recorded_actions() -> list[str]:
     """Every action in the trail or known to the product, for the filter."""
-    found = set(db.session.execute(select(distinct(AuditEvent.action))).scalars())
+    found = set(db.session.execute(select(AuditEvent.action).distinct()).scalars())
     return sorted(found | set(ACTIONS))
 
 

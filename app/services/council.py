@@ -66,6 +66,8 @@ class Council:
     # flagged; this share of budgets is drawn at random each year.
     unspent_weeks_threshold: int = 8
     audit_share_percent: int = 10
+    # Where to report a security problem: an email address or an https:// address ('' until set).
+    security_contact: str = ""
 
     @property
     def bank_sort_code_display(self) -> str:
@@ -128,6 +130,7 @@ def current() -> Council:
         bacs_user_number=row.bacs_user_number,
         unspent_weeks_threshold=row.unspent_weeks_threshold,
         audit_share_percent=row.audit_share_percent,
+        security_contact=row.security_contact,
     )
 
 
@@ -189,6 +192,7 @@ def update(
     bank_account_number: str | None = None,
     bacs_user_number: str | None = None,
     audit_share_percent: int | None = None,
+    security_contact: str | None = None,
 ) -> Council:
     """Save the council's settings, audited as one "council.settings_changed" event.
 
@@ -199,6 +203,8 @@ def update(
     before = current()
     about = _about_the_council(name, contact_email, contact_phone, address, website, errors)
     codes = _district_codes(districts_text, errors)
+    if security_contact is not None:
+        about["security_contact"] = _security_contact(security_contact, errors)
     notice = before.cancellation_notice_hours if cancellation_notice_hours is None else cancellation_notice_hours
     if not _whole_number_in(notice, 0, 168):
         errors["cancellation_notice_hours"] = "Enter the notice in whole hours, from 0 to 168 (a week)"
@@ -244,6 +250,37 @@ def _about_the_council(name, contact_email, contact_phone, address, website, err
     if len(website) > 300:
         errors["website"] = "Website must be 300 characters or fewer"
     return {"name": name, "contact_email": email, "contact_phone": phone, "address": (address or "").strip(), "website": website}
+
+
+SECURITY_CONTACT_INVALID = (
+    "Enter the security contact as an email address, like security@council.gov.uk, or a web address starting https://"
+)
+
+
+def _security_contact(text: str, errors: dict[str, str]) -> str:
+    """An email address (lower case) or an https:// address; '' for none."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    if text.lower().startswith("https://"):
+        if len(text) > 300 or any(ch.isspace() for ch in text) or len(text) <= len("https://"):
+            errors["security_contact"] = SECURITY_CONTACT_INVALID
+        return text
+    try:
+        return accounts.normalise_email(text.removeprefix("mailto:"), "security_contact")
+    except ValidationError:
+        errors["security_contact"] = SECURITY_CONTACT_INVALID
+        return text
+
+
+def security_contact_uri() -> str | None:
+    """For security.txt's Contact: the security contact, else the council's contact email, as
+    a mailto: or https: URI; None when the council has given neither."""
+    council = current()
+    contact = council.security_contact or council.contact_email
+    if not contact:
+        return None
+    return contact if contact.lower().startswith("https://") else f"mailto:{contact}"
 
 
 def _save(actor: User, before: Council, values: dict, codes: list[str]) -> Council:

@@ -20,7 +20,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.formatting import pluralise
 from app.models import RecoveryCode, Role, User
-from app.services import audit, mail
+from app.services import audit, mail, totp_encryption
 from app.services.errors import Conflict, ValidationError
 from app.services.passwords import verify_password
 from app.services.tokens import token_hash
@@ -93,7 +93,7 @@ def enable(user: User, secret: str, code: str) -> list[str]:
     step = _matching_step(secret, code)
     if step is None:
         raise ValidationError({"code": CODE_WRONG})
-    user.totp_secret = secret
+    user.totp_secret = totp_encryption.encrypt(secret)
     user.totp_enabled_at = utcnow()
     user.totp_last_step = step
     codes = _replace_recovery_codes(user)
@@ -124,7 +124,7 @@ def verify(user: User, code: str) -> str | None:
     if not user.two_step_enabled:
         return None
     cleaned = _clean_code(code)
-    step = _matching_step(user.totp_secret, cleaned)
+    step = _matching_step(plain_secret(user), cleaned)
     if step is not None:
         # Conditional update: the same (or an older) code can never be accepted again,
         # even by two requests at once.
@@ -189,6 +189,11 @@ def disable(user: User, *, password: str, code: str, demo_mode: bool) -> None:
         "If you did not do this, reset your password and contact the council straight away.",
     )
     db.session.commit()
+
+
+def plain_secret(user: User) -> str:
+    """The base32 secret behind ``user``'s codes (kept encrypted: see totp_encryption)."""
+    return totp_encryption.decrypt(user.totp_secret)
 
 
 def current_code(secret: str) -> str:

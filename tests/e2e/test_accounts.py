@@ -304,3 +304,40 @@ def test_two_step_sign_in_and_turn_off_pages_pass_axe_with_their_errors(page, li
 def test_an_admin_reads_an_email_in_the_outbox_accessibly(page, links):
     sign_in_as(page, "admin@demo.test")
     check_pages(page, ["/admin/emails", links["email"]])
+
+
+def test_changing_an_email_address_pages_pass_axe(page, live_app):
+    """Asking for a new address (the panel, the pending change on the account page), the
+    link's confirm page, the page when another account took the address, the dead link."""
+    from app.models import OutboundEmail, Role, User
+    from app.services.passwords import hash_password
+
+    old, new = "change-me@example.test", "changed-address@example.test"
+    with live_app.app_context():
+        db.session.add(User(email=old, name="Cam Change", role=Role.CITIZEN, password_hash=hash_password(DEMO_PASSWORD)))
+        db.session.commit()
+        db.session.remove()
+    sign_in_as(page, old)
+    page.goto("/account/details")
+    page.fill("#email", new)
+    page.fill("#current_password", DEMO_PASSWORD)
+    page.click("button:has-text('Save')")
+    page.wait_for_url(re.compile(r"/account/email/check-your-email$"))
+    assert "Check your email" in page.locator(".govuk-panel").inner_text()
+    assert_accessible(page)
+    check_pages(page, ["/account"])
+    assert "New email address waiting to be confirmed" in page.locator("main").inner_text()
+
+    with live_app.app_context():
+        body = db.session.execute(select(OutboundEmail.body_text).where(OutboundEmail.to_address == new)).scalars().all()[-1]
+        link = re.search(r"https?://[^/\s]+(/email/confirm/\S+)", body).group(1)
+        db.session.add(User(email=new, name="Quick Taker", role=Role.CITIZEN, password_hash=hash_password(DEMO_PASSWORD)))
+        db.session.commit()
+        db.session.remove()
+    check_pages(page, [link])
+    page.click("button:has-text('Confirm email address')")
+    page.locator("h1:has-text('Your email address has not changed')").wait_for()
+    assert_accessible(page)
+    response = page.goto(link)
+    assert response.status == 404 and "This link has expired or has already been used" in page.locator("main").inner_text()
+    assert_accessible(page)

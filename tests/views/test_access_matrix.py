@@ -101,6 +101,8 @@ def POST(path: str, expect: dict[str, str]) -> Case:
     return Case("POST", path, expect)
 
 
+SECURITY_TXT = NOT_FOUND  # the test world's council has given no contact (tests/views/test_security_txt.py has one)
+
 MATRIX: dict[str, list[Case]] = {
     # -- public ------------------------------------------------------------------------------
     "public.home": [GET("/", everyone())],
@@ -113,6 +115,7 @@ MATRIX: dict[str, list[Case]] = {
     "public.reviews_policy": [GET("/reviews-policy", everyone())],
     "public.market_position": [GET("/market-position", everyone())],
     "public.health": [GET("/health", everyone())],
+    "public.security_txt": [GET("/.well-known/security.txt", everyone(SECURITY_TXT))],
     # A person's calendar feed: the secret in the address is the key (calendars cannot sign in).
     "public.calendar_feed": [
         GET("/calendar/{calendar_feed_a}.ics", everyone()),
@@ -146,10 +149,17 @@ MATRIX: dict[str, list[Case]] = {
     ],
     "auth.forgot_password": [GET("/password/forgot", everyone()), POST("/password/forgot", everyone(ALLOWED))],
     "auth.reset_password": [GET("/password/reset/{reset_token}", everyone()), POST("/password/reset/{reset_token}", everyone(ALLOWED))],
+    # The link sent to a new email address: the secret in it is the key.
+    "auth.confirm_email": [
+        GET("/email/confirm/not-a-real-link", everyone(NOT_FOUND)),
+        POST("/email/confirm/not-a-real-link", everyone(NOT_FOUND)),
+    ],
     "auth.invitation": [GET("/invitations/{invitation_token}", everyone()), POST("/invitations/{invitation_token}", everyone(ALLOWED))],
     # -- your account: anyone signed in ---------------------------------------------------------
     "account.home": [GET("/account", only(*SIGNED_IN))],
     "account.details": [GET("/account/details", only(*SIGNED_IN)), POST("/account/details", only(*SIGNED_IN, ok=ALLOWED))],
+    "account.check_your_email": [GET("/account/email/check-your-email", only(*SIGNED_IN, ok=REDIRECT))],
+    "account.cancel_email_change": [POST("/account/email/cancel", only(*SIGNED_IN, ok=REDIRECT))],
     "account.change_password": [GET("/account/password", only(*SIGNED_IN)), POST("/account/password", only(*SIGNED_IN, ok=ALLOWED))],
     "account.two_step_setup": [GET("/account/two-step", only(*SIGNED_IN)), POST("/account/two-step", only(*SIGNED_IN, ok=ALLOWED))],
     "account.recovery_codes": [POST("/account/two-step/recovery-codes", only(*SIGNED_IN, ok=ALLOWED))],

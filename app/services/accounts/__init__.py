@@ -9,7 +9,9 @@ The questions other parts of the product ask about people live here:
   organisation and role.
 
 Modules:
-  identity           email addresses and names, finding and making accounts, changing details
+  identity           email addresses and names, finding and making accounts
+  details            changing your name, how you pay, and asking for a new email address
+  email_changes      a new email address confirmed by a link sent to it before it replaces the old
   signing_in         signing in and out, and the audit of bursts of failures
   password_changes   changing a password, and resetting a forgotten one
   council_accounts   commissioners and admins: created, moved between roles, deactivated
@@ -33,6 +35,15 @@ from app.services.accounts.council_accounts import (
     search_users,
     set_active,
 )
+from app.services.accounts.details import update_details
+from app.services.accounts.email_changes import (
+    EMAIL_NOW_TAKEN,
+    EmailTaken,
+    cancel_email_change,
+    check_email_change_token,
+    confirm_email_change,
+    pending_email_change,
+)
 from app.services.accounts.identity import (
     CURRENT_PASSWORD_WRONG,
     EMAIL_CHANGE_NEEDS_PASSWORD,
@@ -49,7 +60,6 @@ from app.services.accounts.identity import (
     new_user,
     normalise_email,
     register_citizen,
-    update_details,
     user_by_email,
     users_by_id,
 )
@@ -81,30 +91,36 @@ __all__ = [
     "EMAIL_INVALID",
     "EMAIL_IN_USE",
     "EMAIL_MISSING",
+    "EMAIL_NOW_TAKEN",
     "EMAIL_TAKEN",
     "LINK_NOT_VALID",
     "NAME_MISSING",
     "NAME_TOO_LONG",
     "WRONG_PASSWORD",
     "AccountDeactivated",
+    "EmailTaken",
     "InvalidToken",
     "SignInFailed",
     "active_council_users",
     "authenticate",
     "can_act_for",
+    "cancel_email_change",
     "change_password",
     "change_role",
+    "check_email_change_token",
     "check_new_password",
     "check_password_token",
     "citizens_represented_by",
     "clean_name",
     "complete_sign_in",
+    "confirm_email_change",
     "create_council_user",
     "flush_unique_email",
     "get_user",
     "issue_password_token",
     "new_user",
     "normalise_email",
+    "pending_email_change",
     "people_user_acts_for",
     "provider_for_staff",
     "register_citizen",

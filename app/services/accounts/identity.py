@@ -1,25 +1,23 @@
-"""Who someone is: their email address and name, finding their account, making a new
-one, and changing their details."""
+"""Who someone is: their email address and name, finding their account, and making a new
+one (changing them: details and email_changes)."""
 
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.database import utcnow
 from app.extensions import db
-from app.formatting import pluralise
 from app.models import (
-    AccountToken,
     CitizenFunding,
     Role,
     User,
 )
-from app.services import audit, mail, user_sessions
+from app.services import audit
 from app.services.errors import NotFound, ValidationError
-from app.services.passwords import hash_password, password_problem, verify_password
+from app.services.passwords import hash_password, password_problem
 
 EMAIL_INVALID = "Enter an email address in the correct format, like name@example.com"
 
@@ -138,76 +136,3 @@ def register_citizen(*, name: str, email: str, password: str, citizen_funding: C
     audit.record(user, "account.registered", "user", user.id, after={"role": user.role, "email": user.email}, ip_address=ip_address)
     db.session.commit()
     return user
-
-
-def update_details(
-    user: User,
-    *,
-    name: str,
-    email: str,
-    citizen_funding: CitizenFunding | None = None,
-    current_password: str | None = None,
-    current_token: str | None = None,
-) -> int:
-    """Change a person's name, email address and (citizens) how they pay. A new email
-    address needs the current password; the change is audited (before and after), the old
-    address is told, links emailed to it stop working, and every other sign-in ends.
-    Returns how many other sign-ins were ended."""
-    errors: dict[str, str] = {}
-    try:
-        email = normalise_email(email)
-    except ValidationError as exc:
-        errors.update(exc.errors)
-    try:
-        name = clean_name(name)
-    except ValidationError as exc:
-        errors.update(exc.errors)
-    changing_email = "email" not in errors and email != user.email
-    if changing_email:
-        if not current_password:
-            errors["current_password"] = EMAIL_CHANGE_NEEDS_PASSWORD
-        elif not verify_password(user.password_hash, current_password):
-            errors["current_password"] = CURRENT_PASSWORD_WRONG
-        if user_by_email(email) is not None:
-            errors["email"] = EMAIL_IN_USE
-    if errors:
-        raise ValidationError(errors)
-    old_email = user.email
-    user.name = name
-    if user.role is Role.CITIZEN:
-        user.citizen_funding = citizen_funding
-    if not changing_email:
-        db.session.commit()
-        return 0
-    ended = _change_email(user, old_email, email, current_token)
-    db.session.commit()
-    return ended
-
-
-def _change_email(user: User, old_email: str, email: str, current_token: str | None) -> int:
-    """Inside the caller's unit of work: the new address replaces the old, links sent to the
-    old one stop working, other sign-ins end, the change is audited and the old address told.
-    Returns how many other sign-ins were ended."""
-    user.email = email
-    flush_unique_email(email, EMAIL_IN_USE)
-    # Links sent to the old address (a password reset) stop working.
-    db.session.execute(update(AccountToken).where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None)).values(used_at=utcnow()))
-    ended = user_sessions.end_all(user, user_sessions.EndReason.EMAIL_CHANGED, except_token=current_token)
-    audit.record(
-        user,
-        "account.email_changed",
-        "user",
-        user.id,
-        before={"email": old_email},
-        after={"email": email},
-        note=f"{pluralise(ended, 'other sign-in')} ended",
-    )
-    # Tell the old address, in case someone else made the change.
-    mail.queue(
-        old_email,
-        "The email address for your account has changed",
-        f"Hello {user.name},\n\nThe email address for your account was changed to {email}. "
-        "You have been signed out on your other devices.\n\n"
-        "If you did not do this, contact the council straight away.",
-    )
-    return ended
