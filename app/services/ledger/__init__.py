@@ -24,6 +24,7 @@ from app.services.ledger.accounts import (
     hold_account,
     provider_payable_account,
     provider_payable_accounts,
+    remember_account,
 )
 from app.services.ledger.bulk import BULK_KINDS, Movement, post_many
 from app.services.ledger.holds import live_hold_for_visit, place_hold, settle_hold
@@ -66,6 +67,7 @@ __all__ = [
     "post_many",
     "provider_payable_account",
     "provider_payable_accounts",
+    "remember_account",
     "reversal_of",
     "reverse",
     "settle_hold",
