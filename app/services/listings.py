@@ -392,7 +392,9 @@ def closures_for_service(service: Service, from_date: dt.date, to_date: dt.date)
     provider's closures of every service). Bookings use this."""
     return list(
         db.session.execute(
-            select(ServiceClosure).where(closures_touching(service.id, service.provider_id, from_date, to_date)).order_by(ServiceClosure.starts_on)
+            select(ServiceClosure)
+            .where(closures_touching(service.id, service.provider_id, from_date, to_date))
+            .order_by(ServiceClosure.starts_on)
         ).scalars()
     )
 

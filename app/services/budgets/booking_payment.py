@@ -120,28 +120,23 @@ class BudgetPayment(PaymentStrategy):
         return VisitStatus.HELD if planned.hold_now else VisitStatus.SCHEDULED
 
     def on_create(self, booking, *, request, quote, visits, actor, now):
-        source = spending_account(quote.budget)
-        holding = ledger.hold_account(booking, new_booking=True)
-        for visit, planned in visits:
-            if not planned.hold_now:
-                continue
-            try:
-                ledger.place_hold(
-                    visit_id=visit.id,
-                    source=source,
-                    hold=holding,
-                    amount_pence=visit.amount_pence,
-                    key=f"hold:visit:{visit.id}:1",
-                    actor=actor,
-                    effective_at=now,
-                    memo=f"Set aside for {quote.service.title} on {format_datetime(visit.starts_at)} ({booking.reference})",
-                    new_visit=True,
-                )
-            except InsufficientFunds:
-                raise ValidationError(
-                    {"payment": "There is not enough money in your budget for this booking. Check your budget and try again"}
-                ) from None
-            # The visit was made HELD (``new_visit_status``): a hold that fails undoes it all.
+        holds = [
+            ledger.NewHold(
+                visit_id=visit.id,
+                amount_pence=visit.amount_pence,
+                key=f"hold:visit:{visit.id}:1",
+                memo=f"Set aside for {quote.service.title} on {format_datetime(visit.starts_at)} ({booking.reference})",
+            )
+            for visit, planned in visits
+            if planned.hold_now
+        ]
+        try:
+            ledger.hold_for_new_booking(booking, spending_account(quote.budget), holds, actor=actor, effective_at=now)
+        except InsufficientFunds:
+            raise ValidationError(
+                {"payment": "There is not enough money in your budget for this booking. Check your budget and try again"}
+            ) from None
+        # Its visits were made HELD (``new_visit_status``): holds that fail undo it all.
 
     def tells_at_once(self):
         return True
