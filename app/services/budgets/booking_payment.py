@@ -57,8 +57,8 @@ def _budget_and_money(public_id: str, *, lock: bool) -> bookings.Funding | None:
         .where(PersonalBudget.public_id == public_id)
     )
     if lock:
-        query = query.with_for_update(read=True, of=table).execution_options(populate_existing=True)
-    rows = db.session.execute(query).all()
+        query = query.with_for_update(read=True, of=table)
+    rows = db.session.execute(query.execution_options(populate_existing=True)).all()
     found = None
     if rows:
         accounts = [acc for _, acc, _ in rows if acc is not None]
