@@ -143,6 +143,9 @@ def _book_for(url: str, citizen_id: int, budget_id: int, service_id: int, second
         policy = current_policy()
         citizen = db.session.get(User, citizen_id)
         budget = db.session.get(PersonalBudget, budget_id)
+        # Read once: reading it from the budget each time (expired by the last booking's
+        # commit) would open a read transaction the next booking then commits, and count.
+        budget_public_id = budget.public_id
         today = uk_today()
         # Every quarter hour from tomorrow to the end of the last funded period (the last
         # start at 22:45, so an hour's visit ends before the service closes at 23:59).
@@ -174,7 +177,7 @@ def _book_for(url: str, citizen_id: int, budget_id: int, service_id: int, second
                 first_date=day,
                 start_time=at,
                 units=1,
-                budget_public_id=budget.public_id,
+                budget_public_id=budget_public_id,
             )
             began = time.perf_counter()
             statements.start()

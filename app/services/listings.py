@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from app.database import MAX_ID, utcnow
 from app.extensions import db
@@ -393,14 +393,20 @@ def closures_for_service(service: Service, from_date: dt.date, to_date: dt.date)
     return list(
         db.session.execute(
             select(ServiceClosure)
-            .where(
-                ServiceClosure.provider_id == service.provider_id,
-                (ServiceClosure.service_id.is_(None)) | (ServiceClosure.service_id == service.id),
-                ServiceClosure.starts_on <= to_date,
-                ServiceClosure.ends_on >= from_date,
-            )
+            .where(closures_touching(service.id, service.provider_id, from_date, to_date))
             .order_by(ServiceClosure.starts_on)
         ).scalars()
+    )
+
+
+def closures_touching(service_id, provider_id, from_date: dt.date, to_date: dt.date):
+    """Which closures ``closures_for_service`` finds, as a condition (the ids may be
+    columns, so another query can ask whether there are any)."""
+    return and_(
+        ServiceClosure.provider_id == provider_id,
+        (ServiceClosure.service_id.is_(None)) | (ServiceClosure.service_id == service_id),
+        ServiceClosure.starts_on <= to_date,
+        ServiceClosure.ends_on >= from_date,
     )
 
 

@@ -10,8 +10,10 @@ instead of offering to book or to ask a question.
 from __future__ import annotations
 
 from flask import current_app
+from sqlalchemy import exists, select
 
-from app.models import OrgRole, Provider, User
+from app.extensions import db
+from app.models import OrgRole, Provider, ProviderStaff, User
 from app.services import invitations, mail, notifications, team
 
 LEADS = (OrgRole.OWNER, OrgRole.MANAGER)
@@ -20,17 +22,42 @@ LEADS = (OrgRole.OWNER, OrgRole.MANAGER)
 def leads(provider: Provider) -> list[User]:
     """Who answers a booking request: the owners and managers who can sign in (or, if none
     can, anyone on the team who can)."""
-    return [member.user for member in team.members(provider) if member.org_role in LEADS and member.user.active] or everyone(provider)
+    return leads_of(_pairs(team.members(provider)))
 
 
 def everyone(provider: Provider) -> list[User]:
-    return [member.user for member in team.members(provider) if member.user.active]
+    return everyone_of(_pairs(team.members(provider)))
 
 
-def can_be_reached(provider: Provider) -> bool:
+def leads_of(members: list[tuple[User, OrgRole]]) -> list[User]:
+    """``leads`` from a team the caller read itself: (person, role) in order of name."""
+    return [user for user, org_role in members if org_role in LEADS and user.active] or everyone_of(members)
+
+
+def everyone_of(members: list[tuple[User, OrgRole]]) -> list[User]:
+    """``everyone`` from a team the caller read itself: (person, role) in order of name."""
+    return [user for user, _ in members if user.active]
+
+
+def _pairs(members) -> list[tuple[User, OrgRole]]:
+    return [(member.user, member.org_role) for member in members]
+
+
+def can_be_reached(provider: Provider, *, team_known: tuple[bool, bool] | None = None) -> bool:
     """Whether a request or a question can reach someone at the provider: someone on its
-    team who can sign in, or (before anyone has signed up) its contact email."""
-    return bool(everyone(provider)) or (bool(provider.email) and not team.members(provider))
+    team who can sign in, or (before anyone has signed up) its contact email.
+
+    ``team_known``: what ``team_columns`` answered for it in the caller's own query."""
+    someone_active, anyone = team_known if team_known is not None else db.session.execute(select(*team_columns(provider.id))).one()
+    return bool(someone_active) or (bool(provider.email) and not anyone)
+
+
+def team_columns(provider_id) -> tuple:
+    """Whether the provider has someone on its team who can sign in, and anyone on it at
+    all: the facts ``can_be_reached`` needs, as columns another query can ask for
+    (``provider_id`` may be a column)."""
+    on_team = select(ProviderStaff.id).join(User, ProviderStaff.user_id == User.id).where(ProviderStaff.provider_id == provider_id)
+    return exists(on_team.where(User.active.is_(True))), exists(on_team)
 
 
 def unreachable_message(provider: Provider) -> str:

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import (
     Booking,
     BookingEvent,
+    BookingSchedule,
     BookingVisit,
     CapacityCell,
     HoldStatus,
@@ -24,13 +25,17 @@ from app.models import (
     OutboundEmail,
     VisitStatus,
 )
-from app.services import bookings, ledger_check
+from app.services import bookings, budgets, ledger_check
+from app.services.budgets.booking_payment import BudgetPayment
+from app.services.errors import ValidationError
 from tests.services.money_helpers import future_day, request_for
 
-# Statements a one-off budget booking sends on PostgreSQL (COMMITs not counted; there are
-# two, the request key being looked up in a read transaction of its own; 20 when the
-# service is read afresh, as in the bench, its hours joined; 21 here, the hours read apart).
-MOST_STATEMENTS = 21
+# Statements a one-off budget booking sends on PostgreSQL (its one COMMIT not counted):
+# the budget with its accounts, locked; the service with its hours, whether its provider
+# can be reached and whether it is closed; the booking; its visit; its capacity cells; its
+# hold account, ledger movement and hold together; both balances; who to tell; the
+# timeline line; the emails; the notifications.
+MOST_STATEMENTS = 11
 
 TABLES = (
     Booking,
@@ -105,4 +110,39 @@ def test_a_one_off_budget_booking_writes_every_row_it_always_has(booked_once, po
     assert [e.kind for e in booking.events] == ["requested"]
     used = db.session.execute(select(CapacityCell.used).where(CapacityCell.service_id == service.id, CapacityCell.used > 0)).scalars()
     assert sorted(used) == [1] * 8  # the first booking's hour (10:00) and this one's
+    assert ledger_check.check() == []
+
+
+def test_a_weekly_booking_sets_aside_each_visit_as_a_movement_of_its_own(booked_once, policy):
+    budget, service = booked_once
+    day = future_day(policy, 1)
+    before = budgets.summary(budget).available_pence
+    request = request_for(service, budget, day=day, at="15:00", schedule=BookingSchedule.WEEKLY, weekdays=tuple(range(7)), weeks=1)
+    booking = bookings.create(request, citizen=budget.citizen, booker=budget.citizen, policy=policy)
+    assert len(booking.visits) == 7 and all(visit.status is VisitStatus.HELD for visit in booking.visits)
+    for visit in booking.visits:
+        [hold] = db.session.execute(select(LedgerHold).where(LedgerHold.visit_id == visit.id)).scalars()
+        movement = db.session.get(LedgerTransaction, hold.placed_transaction_id)
+        assert movement.idempotency_key == f"hold:visit:{visit.id}:1"
+        assert (movement.cause_type, movement.cause_id) == ("booking_visit", visit.id)
+        legs = sorted((entry.account_id, entry.amount_pence) for entry in movement.entries)
+        assert legs == sorted([(hold.budget_account_id, -2_000), (hold.hold_account_id, 2_000)])
+    assert budgets.summary(budget).available_pence == before - 7 * 2_000
+    assert ledger_check.check() == []
+
+
+def test_holds_the_budget_cannot_cover_when_written_move_nothing(make_budget, make_service, make_provider_staff, policy, monkeypatch):
+    # The plan checks the money first; the ledger's own check, in the UPDATE that debits the
+    # budget, is what stops a booking that got in first spending it meanwhile.
+    budget = make_budget(amount=5_000)
+    service = make_service(price_pence=2_000, capacity=3)
+    make_provider_staff(service.provider)
+    monkeypatch.setattr(BudgetPayment, "check_quote", lambda self, quote, funding: None)
+    before = _rows()
+    with pytest.raises(ValidationError, match="not enough money"):
+        bookings.create(
+            request_for(service, budget, day=future_day(policy), units=3), citizen=budget.citizen, booker=budget.citizen, policy=policy
+        )
+    assert _rows() == before
+    assert budgets.summary(budget).available_pence == 5_000
     assert ledger_check.check() == []

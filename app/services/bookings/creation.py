@@ -28,7 +28,7 @@ from app.services.bookings.payment import payment_strategy
 from app.services.bookings.planning import plan
 from app.services.bookings.requests import BookingRequest, PlannedVisit, Quote
 from app.services.bookings.timeline import describe, record_event
-from app.services.errors import Conflict, ValidationError
+from app.services.errors import Conflict, DomainError, ValidationError
 from app.services.ledger import Actor
 from app.services.policy import Policy
 from app.services.text import clean_multiline
@@ -47,17 +47,18 @@ def find_by_request_key(key: str) -> Booking | None:
 def create(request: BookingRequest, *, citizen: User, booker: User, policy: Policy, now: dt.datetime | None = None) -> Booking:
     """Make the booking, take capacity and hold the money for funded periods, in one step.
 
-    Idempotent on ``request.request_key``: a retry returns the first booking.
+    Idempotent on ``request.request_key``: a retry returns the first booking. The key's
+    unique index is the guard, so a new request does not look for it first: a retry fails
+    on it (waiting for a first try still in flight), or before it, its plan refused now
+    that the first booking has taken the money or the time; either way the key is then
+    looked up and the first booking returned.
     """
-    existing = find_by_request_key(request.request_key)
-    if existing is not None:
-        return _retried(existing, booker, now)
     try:
         booking = _create(request, citizen=citizen, booker=booker, policy=policy, now=now)
-    except FullyBooked:
+    except FullyBooked:  # after the booking was added: its key was new
         _record_turned_away(request, now)
         raise
-    except IntegrityError:
+    except (IntegrityError, DomainError):
         db.session.rollback()
         existing = find_by_request_key(request.request_key)
         if existing is None:

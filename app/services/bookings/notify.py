@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import null, select, union_all, update
 
 from app.database import utcnow, write_transaction
 from app.extensions import db
 from app.formatting import format_pence
-from app.models import Booking, BookingCard, User
-from app.services import accounts, notifications, provider_contact
+from app.models import Booking, BookingCard, ProviderStaff, Representation, User
+from app.services import notifications, provider_contact
 
 CITIZEN_LINK = "/bookings/{public_id}"
 PROVIDER_LINK = "/provider/bookings/{public_id}"
@@ -225,45 +225,47 @@ def booking_changed(booking: Booking, what: str, detail: str = "") -> None:
         "detail": detail,
         "public_id": booking.public_id,
     }
-    # Everyone to tell is looked up before anything is added, so the notices and their
-    # emails are written together (one insert each) rather than one by one between lookups.
-    audiences = [(notice, _SIDES[notice.side](booking)) for notice in NOTICES[what]]
-    for notice, people in audiences:
+    # Everyone to tell is looked up (in one query) before anything is added, so the notices
+    # and their emails are written together (one insert each) rather than one by one.
+    people = _people(booking, {notice.side for notice in NOTICES[what]})
+    for notice in NOTICES[what]:
         subject, body, link = (text.format(**facts).strip() for text in (notice.subject, notice.body, notice.link))
         if notice.side in ("provider", "leads"):
             # Before anyone from the provider has signed up, its contact email hears of it.
-            provider_contact.tell(booking.provider, people, subject=subject, body=body, link=link)
+            provider_contact.tell(booking.provider, people[notice.side], subject=subject, body=body, link=link)
         else:
-            for user in people:
+            for user in people[notice.side]:
                 notifications.notify(user, subject, body, link)
 
 
-def citizen_side(booking: Booking) -> list[User]:
-    """The citizen and everyone who acts for them."""
-    people = {booking.citizen_id: booking.citizen}
-    for representative in accounts.representatives_of(booking.citizen):
-        people[representative.id] = representative
-    return list(people.values())
-
-
-def provider_side(booking: Booking) -> list[User]:
-    return provider_contact.everyone(booking.provider)
-
-
-def provider_leads(booking: Booking) -> list[User]:
-    return provider_contact.leads(booking.provider)
-
-
-def card_side(booking: Booking) -> list[User]:
-    """The citizen's side and, if someone else's card paid, the card's holder."""
-    people = {user.id: user for user in citizen_side(booking)}
-    link = db.session.get(BookingCard, booking.id)
-    if link is not None:
-        people.setdefault(link.card.owner_id, link.card.owner)
-    return list(people.values())
-
-
-_SIDES = {"citizen": citizen_side, "provider": provider_side, "leads": provider_leads, "card": card_side}
+def _people(booking: Booking, sides: set[str]) -> dict[str, list[User]]:
+    """Who is on each of ``sides``: "citizen" (the citizen and everyone who acts for them),
+    "provider" (its team who can sign in), "leads" (``provider_contact.leads``), "card"
+    (the citizen's side and, if someone else's card paid, the card's holder). The team and
+    the representatives are read in one query."""
+    parts = []
+    if sides & {"provider", "leads"}:
+        staff = ProviderStaff.__table__
+        parts.append(select(staff.c.user_id, staff.c.org_role).where(staff.c.provider_id == booking.provider_id))
+    if sides & {"citizen", "card"}:
+        acting = Representation.__table__
+        representatives = select(acting.c.representative_id.label("user_id"), null().label("org_role"))
+        parts.append(representatives.where(acting.c.citizen_id == booking.citizen_id, acting.c.ended_at.is_(None)))
+    rows = []
+    if parts:
+        found = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+        rows = db.session.execute(select(User, found.c.org_role).join(found, found.c.user_id == User.id).order_by(User.name)).all()
+    team = [(user, org_role) for user, org_role in rows if org_role is not None]
+    citizen_side = {booking.citizen_id: booking.citizen} | {user.id: user for user, org_role in rows if org_role is None and user.active}
+    people = {"citizen": list(citizen_side.values())}
+    if sides & {"provider", "leads"}:
+        people |= {"provider": provider_contact.everyone_of(team), "leads": provider_contact.leads_of(team)}
+    if "card" in sides:
+        link = db.session.get(BookingCard, booking.id)
+        if link is not None:
+            citizen_side.setdefault(link.card.owner_id, link.card.owner)
+        people["card"] = list(citizen_side.values())
+    return people
 
 
 def tell_requested(booking: Booking) -> None:

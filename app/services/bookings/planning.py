@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import exists, select, true
 from sqlalchemy.orm import joinedload
 
 from app.database import utcnow
@@ -17,10 +18,10 @@ from app.models import (
     ServiceStatus,
     User,
 )
-from app.services import provider_contact
+from app.services import listings, provider_contact
 from app.services.bookings.payment import payment_strategy
 from app.services.bookings.requests import BookingRequest, Funding, PlannedVisit, Quote
-from app.services.bookings.timing import closed_days, unit_span, visit_dates, within_hours
+from app.services.bookings.timing import closed_days, days_asked_for, unit_span, visit_dates, within_hours
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.policy import Policy
 from app.services.text import is_phone_number
@@ -47,13 +48,31 @@ def _because(reason: str) -> str:
 def listed_service(service_id: int) -> Service:
     """A service that can be booked: published, by a verified provider that someone can
     answer requests for (Conflict, saying how to contact it, if nobody can)."""
-    # Its hours in the same query: the plan checks every visit against them.
-    service = db.session.get(Service, service_id, options=[joinedload(Service.hours)])
+    return _bookable(service_id, None)[0]
+
+
+def _bookable(service_id: int, days: tuple[dt.date, dt.date] | None) -> tuple[Service, bool]:
+    """``listed_service``, and whether any closure touches ``days`` (True if not asked), in
+    one query: the service, its hours (the plan checks every visit against them), whether
+    its provider can be reached, and whether the provider is closed on any of those days."""
+    team = provider_contact.team_columns(Service.provider_id)
+    closed = exists().where(listings.closures_touching(Service.id, Service.provider_id, *days)) if days else true()
+    row = (
+        db.session.execute(
+            select(Service, *team, closed)
+            .where(Service.id == service_id)
+            .options(joinedload(Service.hours))
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .first()
+    )
+    service = row[0] if row is not None else None
     if service is None or service.status is not ServiceStatus.PUBLISHED or service.provider.status is not ProviderStatus.VERIFIED:
         raise NotFound("No such service")
-    if not provider_contact.can_be_reached(service.provider):
+    if not provider_contact.can_be_reached(service.provider, team_known=(row[1], row[2])):
         raise Conflict(provider_contact.unreachable_message(service.provider))
-    return service
+    return service, bool(row[3])
 
 
 def plan(request: BookingRequest, *, citizen: User, policy: Policy, now: dt.datetime | None = None, booker: User | None = None) -> Quote:
@@ -65,13 +84,13 @@ def plan(request: BookingRequest, *, citizen: User, policy: Policy, now: dt.date
     """
     now = now or utcnow()
     booker = booker or citizen
-    service = listed_service(request.service_id)
+    service, maybe_closed = _bookable(request.service_id, days_asked_for(request))
     strategy = payment_strategy(request.payment_method)
     errors = _request_errors(request, service, now)
     funding = strategy.check_request(request, service=service, citizen=citizen, booker=booker, errors=errors) or Funding()
     if errors:
         raise ValidationError(errors)
-    visits, skipped = _planned_visits(request, service, funding, now)
+    visits, skipped = _planned_visits(request, service, funding, now, maybe_closed=maybe_closed)
     quote = Quote(service, request, service.price_pence, visits, funding.budget, funding.available_pence, funding.outcome, skipped)
     strategy.check_quote(quote, funding)
     return quote
@@ -107,7 +126,7 @@ def _request_errors(request: BookingRequest, service: Service, now: dt.datetime)
 
 
 def _planned_visits(
-    request: BookingRequest, service: Service, funding: Funding, now: dt.datetime
+    request: BookingRequest, service: Service, funding: Funding, now: dt.datetime, *, maybe_closed: bool = True
 ) -> tuple[list[PlannedVisit], list[tuple[dt.date, str]]]:
     """The visits on the days asked for, and the days of a weekly series skipped because the
     provider is closed. Raises ValidationError for a time the service cannot be booked at."""
@@ -115,7 +134,7 @@ def _planned_visits(
     visits: list[PlannedVisit] = []
     skipped: list[tuple[dt.date, str]] = []
     dates = visit_dates(request)
-    closed = closed_days(service, dates, unit, units)
+    closed = closed_days(service, dates, unit, units) if maybe_closed else {}
     for day in dates:
         covered = [day + dt.timedelta(days=i) for i in range(units if unit in (PriceUnit.DAY, PriceUnit.NIGHT) else 1)]
         shut = next((d for d in covered if d in closed), None)

@@ -65,6 +65,19 @@ def visit_dates(request: BookingRequest) -> list[dt.date]:
     ]
 
 
+def days_asked_for(request: BookingRequest) -> tuple[dt.date, dt.date] | None:
+    """The first and last day a request can cover whatever the service's unit (a day or
+    night booking runs on for its units), or None while its numbers are not yet valid: a
+    closure outside these days cannot stop it."""
+    units, weeks = request.units, request.weeks if request.schedule is BookingSchedule.WEEKLY else 0
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (units, weeks)):
+        return None
+    try:
+        return request.first_date, request.first_date + dt.timedelta(weeks=weeks, days=max(units, 1))
+    except (OverflowError, TypeError):
+        return None  # far beyond any date a booking may have (the plan says so)
+
+
 def closed_days(service: Service, dates: list[dt.date], unit: PriceUnit, units) -> dict[dt.date, str]:
     """Days in the booking's span when the provider is closed, with the reason given."""
 

@@ -44,22 +44,27 @@ def _budget_and_money(public_id: str, *, lock: bool) -> bookings.Funding | None:
     """The budget with ``public_id`` and what it has: the money in its accounts (their
     balances, which the ledger keeps equal to their entries) and the day its funded periods
     end, in one query; with ``lock``, under a shared lock on the budget. Read once per unit
-    of work: the plan inside a booking's unit of work uses what ``begin`` read under the lock."""
+    of work: the plan inside a booking's unit of work uses what ``begin`` read under the
+    lock, and the ledger is handed the accounts read with it (the hold is taken from one)."""
     memo = unit_of_work_memo()
     if not lock and ("booking budget", public_id) in memo:
         return memo["booking budget", public_id]
     table = PersonalBudget.__table__
-    available = (
-        select(func.coalesce(func.sum(LedgerAccount.balance_pence), 0))
-        .where(LedgerAccount.budget_id == table.c.id, LedgerAccount.kind == AccountKind.BUDGET)
-        .scalar_subquery()
-    )
     funded_until = select(func.max(BudgetPeriod.ends_on)).where(BudgetPeriod.budget_id == table.c.id).scalar_subquery()
-    query = select(PersonalBudget, available, funded_until).where(PersonalBudget.public_id == public_id)
+    query = (
+        select(PersonalBudget, LedgerAccount, funded_until)
+        .outerjoin(LedgerAccount, (LedgerAccount.budget_id == PersonalBudget.id) & (LedgerAccount.kind == AccountKind.BUDGET))
+        .where(PersonalBudget.public_id == public_id)
+    )
     if lock:
-        query = query.with_for_update(read=True, of=table).execution_options(populate_existing=True)
-    row = db.session.execute(query).first()
-    found = bookings.Funding(row[0], int(row[1]), None, row[2]) if row is not None else None
+        query = query.with_for_update(read=True, of=table)
+    rows = db.session.execute(query.execution_options(populate_existing=True)).all()
+    found = None
+    if rows:
+        accounts = [acc for _, acc, _ in rows if acc is not None]
+        for acc in accounts:
+            ledger.remember_account(acc)
+        found = bookings.Funding(rows[0][0], sum(acc.balance_pence for acc in accounts), None, rows[0][2])
     memo["booking budget", public_id] = found
     return found
 
@@ -115,28 +120,23 @@ class BudgetPayment(PaymentStrategy):
         return VisitStatus.HELD if planned.hold_now else VisitStatus.SCHEDULED
 
     def on_create(self, booking, *, request, quote, visits, actor, now):
-        source = spending_account(quote.budget)
-        holding = ledger.hold_account(booking, new_booking=True)
-        for visit, planned in visits:
-            if not planned.hold_now:
-                continue
-            try:
-                ledger.place_hold(
-                    visit_id=visit.id,
-                    source=source,
-                    hold=holding,
-                    amount_pence=visit.amount_pence,
-                    key=f"hold:visit:{visit.id}:1",
-                    actor=actor,
-                    effective_at=now,
-                    memo=f"Set aside for {quote.service.title} on {format_datetime(visit.starts_at)} ({booking.reference})",
-                    new_visit=True,
-                )
-            except InsufficientFunds:
-                raise ValidationError(
-                    {"payment": "There is not enough money in your budget for this booking. Check your budget and try again"}
-                ) from None
-            # The visit was made HELD (``new_visit_status``): a hold that fails undoes it all.
+        holds = [
+            ledger.NewHold(
+                visit_id=visit.id,
+                amount_pence=visit.amount_pence,
+                key=f"hold:visit:{visit.id}:1",
+                memo=f"Set aside for {quote.service.title} on {format_datetime(visit.starts_at)} ({booking.reference})",
+            )
+            for visit, planned in visits
+            if planned.hold_now
+        ]
+        try:
+            ledger.hold_for_new_booking(booking, spending_account(quote.budget), holds, actor=actor, effective_at=now)
+        except InsufficientFunds:
+            raise ValidationError(
+                {"payment": "There is not enough money in your budget for this booking. Check your budget and try again"}
+            ) from None
+        # Its visits were made HELD (``new_visit_status``): holds that fail undo it all.
 
     def tells_at_once(self):
         return True

@@ -12,6 +12,7 @@ accounts   the accounts, each created on first use (race-safe)
 posting    one balanced movement, once per key; the ledger's errors; who moved the money
 bulk       many movements of one kind at once (a payment run's payouts), all or nothing
 holds      money set aside for a visit, captured (in part) and the rest released, once
+new_booking  a new booking's holds, its hold account and all, in two statements (PostgreSQL)
 reversals  undoing a movement with a new, linked transaction
 reading    balances from the entries; the problems `flask ledger check` reports
 """
@@ -24,9 +25,11 @@ from app.services.ledger.accounts import (
     hold_account,
     provider_payable_account,
     provider_payable_accounts,
+    remember_account,
 )
 from app.services.ledger.bulk import BULK_KINDS, Movement, post_many
 from app.services.ledger.holds import live_hold_for_visit, place_hold, settle_hold
+from app.services.ledger.new_booking import NewHold, hold_for_new_booking
 from app.services.ledger.posting import (
     Actor,
     HoldAlreadySettled,
@@ -52,6 +55,7 @@ __all__ = [
     "LedgerError",
     "Leg",
     "Movement",
+    "NewHold",
     "Problem",
     "account",
     "balance",
@@ -60,12 +64,14 @@ __all__ = [
     "council_funding_account",
     "find_transaction",
     "hold_account",
+    "hold_for_new_booking",
     "live_hold_for_visit",
     "place_hold",
     "post",
     "post_many",
     "provider_payable_account",
     "provider_payable_accounts",
+    "remember_account",
     "reversal_of",
     "reverse",
     "settle_hold",

@@ -62,18 +62,19 @@ def budget_account(budget, provider=None) -> LedgerAccount:
     return account(AccountKind.BUDGET, f"budget:{budget.id}", f"Personal budget {budget.public_id}", budget_id=budget.id)
 
 
-def hold_account(booking, *, new_booking: bool = False) -> LedgerAccount:
-    """What is set aside for a booking. ``new_booking``: the booking was made in this unit of
-    work, so nobody else can have made its account (nor can see the booking): it is simply
-    added (a mistake would fail on the unique key, never share an account)."""
-    kind, owner_key, name = AccountKind.BOOKING_HOLD, f"booking:{booking.id}", f"Held for booking {booking.reference}"
-    if not new_booking:
-        return account(kind, owner_key, name, booking_id=booking.id)
-    created = LedgerAccount(kind=kind, owner_key=owner_key, name=name, allow_negative=kind in MAY_GO_NEGATIVE, booking_id=booking.id)
-    db.session.add(created)
-    db.session.flush()
-    remember_account(created)
-    return created
+def hold_account(booking) -> LedgerAccount:
+    fields = hold_account_fields(booking)
+    return account(fields.pop("kind"), fields.pop("owner_key"), fields.pop("name"), **fields)
+
+
+def hold_account_fields(booking) -> dict:
+    """What names a booking's hold account: its kind, owner, name and booking."""
+    return {
+        "kind": AccountKind.BOOKING_HOLD,
+        "owner_key": f"booking:{booking.id}",
+        "name": f"Held for booking {booking.reference}",
+        "booking_id": booking.id,
+    }
 
 
 def provider_payable_account(provider) -> LedgerAccount:

@@ -30,13 +30,9 @@ def place_hold(
     actor: Actor,
     effective_at: dt.datetime | None = None,
     memo: str = "",
-    new_visit: bool = False,
 ) -> LedgerHold:
     """Set money aside for one visit. Raises InsufficientFunds if the source cannot cover it.
-
-    ``new_visit``: the visit was made in this unit of work, so ``key`` (naming it) cannot
-    have been used nor the hold placed: nothing is looked up first, and a failure must roll
-    the caller's whole unit of work back (``post``'s ``new_key``)."""
+    (A new booking's visits: ``new_booking.hold_for_new_booking``.)"""
     if amount_pence <= 0:
         raise LedgerError("a hold must be for more than zero")
     transaction = post(
@@ -47,12 +43,10 @@ def place_hold(
         actor=actor,
         effective_at=effective_at,
         memo=memo,
-        new_key=new_visit,
     )
-    if not new_visit:
-        existing = db.session.execute(select(LedgerHold).where(LedgerHold.placed_transaction_id == transaction.id)).scalar_one_or_none()
-        if existing is not None:
-            return existing
+    existing = db.session.execute(select(LedgerHold).where(LedgerHold.placed_transaction_id == transaction.id)).scalar_one_or_none()
+    if existing is not None:
+        return existing
     created = LedgerHold(
         visit_id=visit_id,
         budget_account_id=source.id,
@@ -62,8 +56,7 @@ def place_hold(
         placed_transaction_id=transaction.id,
     )
     db.session.add(created)
-    if not new_visit:
-        db.session.flush()
+    db.session.flush()
     return created
 
 

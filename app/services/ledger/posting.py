@@ -100,7 +100,6 @@ def post(
     effective_at: dt.datetime | None = None,
     memo: str = "",
     corrects: LedgerTransaction | None = None,
-    new_key: bool = False,
 ) -> LedgerTransaction:
     """Record one balanced movement, exactly once per ``key``.
 
@@ -108,17 +107,8 @@ def post(
     moves nothing; a different movement under a used key raises IdempotencyConflict.
     Raises InsufficientFunds (moving nothing) if an account that may not go negative
     cannot cover its debit.
-
-    ``new_key``: the key names a row made in this unit of work (a new booking's visit), so
-    it cannot have been used: the movement is written without looking for it first, and
-    without a savepoint, so a failure (InsufficientFunds; the unique key, were that wrong)
-    must roll the caller's whole unit of work back.
     """
     validate_legs(legs)
-    if new_key:
-        transaction = _new_transaction(kind, key, cause, actor, effective_at, memo, corrects)
-        _write(transaction, legs)
-        return transaction
     existing = find_transaction(key)
     if existing is not None:
         if not same_movement(existing, kind, legs):
