@@ -119,9 +119,11 @@ def first_searches(port: int, workers: int) -> list[float]:
     return sorted(timings)
 
 
-def run(size: int, url: str, workers: int, repeat: int) -> None:
+def run(size: int, url: str, workers: int, repeat: int, reuse: bool = False) -> None:
     print(f"\n=== {size:,} services: a new worker's first search, cold and warmed ===", flush=True)
-    index_dir = build_market(size, url)
+    index_dir = str(OUT / f"warmup-{size}" / "index")
+    if not (reuse and Path(index_dir).is_dir()):
+        index_dir = build_market(size, url)
     print(f"  {'':<22} {'ready':>7} {'first searches (ms)':>22} {'p50':>7} {'p95':>7} {'p99':>7} {'memory per worker (RSS / PSS MB)':>34}")
     for warm in (False, True):
         server, port, ready = serve(url, index_dir, workers, warm)
@@ -146,12 +148,13 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000")
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "600")))
+    parser.add_argument("--reuse", action="store_true", help="use the market and index a previous run left, if there")
     args = parser.parse_args(argv)
     url = os.environ.get("BENCH_WARM_DATABASE_URL", DEFAULT_URL)
     workers = int(os.environ.get("BENCH_WORKERS", "2"))
     print(f"Worker warm-up benchmark on {os.cpu_count()} cores, {make_url(url).get_backend_name()}, gunicorn with {workers} sync workers")
     for size in (int(s.replace(",", "").replace("_", "")) for s in args.sizes.split(",")):
-        run(size, url, workers, args.repeat)
+        run(size, url, workers, args.repeat, args.reuse)
 
 
 if __name__ == "__main__":

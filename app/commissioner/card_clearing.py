@@ -76,6 +76,9 @@ def card_clearing_retry(public_id: str):
     except ValidationError as exc:
         flash(next(iter(exc.errors.values())))
         return redirect(url_for("commissioner.card_clearing_item", public_id=public_id))
+    except card_payments.CardPaymentsNotConfigured:
+        flash("Card payments are not set up on this marketplace, so the refund cannot be asked for again: settle it another way.")
+        return redirect(url_for("commissioner.card_clearing_item", public_id=public_id))
     except (card_payments.ProcessorUnavailable, card_payments.PaymentInProgress):
         flash("The card processor could not be reached. The refund is asked for again automatically by `flask payments retry`.")
         return redirect(url_for("commissioner.card_clearing"))
