@@ -20,7 +20,7 @@ from app.commissioner.forms import (
 )
 from app.database import utcnow
 from app.forms import ConfirmForm, apply_errors
-from app.models import ProviderStatus, RunStatus
+from app.models import ProviderStatus, Role, RunStatus
 from app.models.frameworks import DEFAULT_PRICE_WEIGHT, DEFAULT_QUALITY_WEIGHT, DEFAULT_REVIEW_MINIMUM, DEFAULT_REVIEW_WEIGHT
 from app.presenters import audit as audit_presenter
 from app.presenters import ranking as ranking_presenter
@@ -74,12 +74,15 @@ def _payments_waiting() -> list[tuple[str, int, str]]:
             url_for("commissioner.visits", _anchor="unrecorded"),
         ),
         ("Bank details to confirm", len(bank_accounts.pending_confirmations()), url_for("commissioner.bank_details")),
-        (
-            "Card money in clearing for over a day",
-            len(card_payments.in_card_clearing().items),
-            url_for("commissioner.card_clearing"),
-        ),
+        *_clearing_waiting(),
     ]
+
+
+def _clearing_waiting() -> list[tuple[str, int, str]]:
+    """Money decisions are commissioners' own: admins are not shown the card clearing page."""
+    if current_user.role is not Role.COMMISSIONER:
+        return []
+    return [("Card money in clearing for over a day", len(card_payments.in_card_clearing().items), url_for("commissioner.card_clearing"))]
 
 
 def _quality_waiting() -> list[tuple[str, int, str]]:

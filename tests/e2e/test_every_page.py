@@ -71,6 +71,7 @@ REACHED_ELSEWHERE = {
     "citizen/visit_dispute.html": "test_every_page.py::test_pages_for_what_the_demo_has_no_example_of",
     "citizen/audit_answer.html": "test_every_page.py::test_pages_for_what_the_demo_has_no_example_of",
     "public/search_unavailable.html": "test_every_page.py::test_pages_only_a_form_or_an_odd_account_reaches",
+    "commissioner/card_clearing_item.html": "test_every_page.py::test_pages_for_what_the_demo_has_no_example_of",
     "errors/400.html": "test_storefront.py::test_the_error_pages_are_styled_and_pass_axe",
     "errors/404.html": "test_storefront.py::test_the_error_pages_are_styled_and_pass_axe",
     "errors/405.html": "test_storefront.py::test_the_error_pages_are_styled_and_pass_axe",
@@ -328,7 +329,9 @@ def test_pages_for_what_the_demo_has_no_example_of(crawl, browser, crawl_server,
     account's role (the crawl opens two people's pages, neither of them council staff);
     Margaret opens the form to say a visit did not happen as recorded (the crawl opens only
     two of her many bookings, maybe not the one with a visit she can still answer for), and,
-    asked a question by the council's audit, sends an empty answer and sees what is missing."""
+    asked a question by the council's audit, sends an empty answer and sees what is missing;
+    a commissioner opens a card refund the bank refused, waiting in card clearing, and sends
+    the settle form empty."""
     from sqlalchemy import select
 
     from app.models import AuditSample, Booking, BudgetAudit, PersonalBudget, Role
@@ -357,6 +360,7 @@ def test_pages_for_what_the_demo_has_no_example_of(crawl, browser, crawl_server,
         db.session.commit()
         audits.ask(picked.id, question="What is the money left over for?", by=accounts.user_by_email("commissioner@demo.test"))
         budget_path = f"/budgets/{budget.public_id}"
+        refused = _refused_refund()
         db.session.remove()
 
     context = browser.new_context(base_url=crawl_server, bypass_csp=True)
@@ -381,7 +385,40 @@ def test_pages_for_what_the_demo_has_no_example_of(crawl, browser, crawl_server,
     sign_in_as(page, "admin@demo.test")
     page.goto(f"/admin/users/{commissioner}")
     _clicked(page, rendered, "main a:has-text('Change')", "admin/role.html")
+    page.click("button:has-text('Sign out')")
+
+    sign_in_as(page, "commissioner@demo.test")
+    _opened(page, rendered, f"/commissioner/card-clearing/{refused}", "commissioner/card_clearing_item.html")
+    page.click("button:has-text('Settle this money')")
+    assert "Select how the money was settled" in page.locator(".govuk-error-summary").inner_text()
+    assert_accessible(page)
     context.close()
+
+
+def _refused_refund() -> str:
+    """An automatic refund of a demo card payment that the bank refused two days ago."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from app.database import utcnow
+    from app.models import CardPayment, CardPaymentStatus, CardRefund, RefundStatus
+
+    paid = db.session.scalars(select(CardPayment).where(CardPayment.status == CardPaymentStatus.CAPTURED)).first()
+    refund = CardRefund(
+        public_id="refused-refund-crawl",
+        card_payment_id=paid.id,
+        request_key="crawl-refused-refund",
+        amount_pence=min(500, paid.captured_pence or paid.amount_pence),
+        reason="More than owed: given back automatically.",
+        status=RefundStatus.FAILED,
+        automatic=True,
+        failure_message="The card has expired or been cancelled, so the bank could not take the refund.",
+        created_at=utcnow() - dt.timedelta(days=2),
+    )
+    db.session.add(refund)
+    db.session.commit()
+    return refund.public_id
 
 
 _TOPS_JS = "items => items.map(i => Math.round(i.getBoundingClientRect().top))"

@@ -132,7 +132,9 @@ def turned_away(f: ReportFilter) -> Table:
         chart=Chart(
             "bar",
             "category",
-            ("declined", "expired", "full", "by_person", "by_provider"),
+            # Needs the market did not meet (a chart draws at most 4 series; the person's own
+            # cancellations are in the table beside it).
+            ("declined", "expired", "full", "by_provider"),
             "Requests not met",
             f"Requests declined, turned away and cancelled by type of support, {f.describe()}",
         ),
