@@ -124,6 +124,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_gunicorn(port: int, env: dict[str, str], workers: int) -> subprocess.Popen:
+    """bench.wsgi:app under gunicorn on a loopback port (reading gunicorn.conf.py)."""
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+    return subprocess.Popen([*command, "bench.wsgi:app"], cwd=ROOT, env=env)
+
+
+def wait_until_serving(server: subprocess.Popen, port: int, *, seconds: float) -> None:
+    """Until the minimal route answers (raises if gunicorn stops or takes longer)."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            if http_get(port, "/bench/base")[0] == 200:
+                return
+        except OSError:
+            pass
+        if server.poll() is not None or time.time() > deadline:
+            raise RuntimeError("gunicorn did not start: see its errors above")
+        time.sleep(0.05)
+
+
 def http_get(port: int, path: str, *, body: bool = False):
     """(status, milliseconds), and the page's text with ``body``."""
     started = time.perf_counter()
@@ -250,37 +270,12 @@ def run_size(size: int, url: str, repeat: int, workers: int, edit_seconds: float
     print("  (results: the most any of the timed variants found)", flush=True)
 
     port = free_port()
-    env = gunicorn_env(url, index_dir)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "bench.wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = start_gunicorn(port, gunicorn_env(url, index_dir), workers)
     import multiprocessing
 
     figures: dict = {"size": size, "build": build}
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if http_get(port, "/bench/base")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.time() > deadline:
-                raise RuntimeError("gunicorn did not start: see its errors above")
-            time.sleep(0.2)
+        wait_until_serving(server, port, seconds=60)
         # Warm every worker: each loads the index into memory on its first search.
         for _name, params, with_postcode in SEARCHES:
             for i in range(workers * 4):

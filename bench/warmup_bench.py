@@ -25,7 +25,17 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bench.__main__ import OUT, ROOT, free_port, gunicorn_env, http_get, percentile, query_string, reset_database
+from bench.__main__ import (
+    OUT,
+    free_port,
+    gunicorn_env,
+    http_get,
+    percentile,
+    query_string,
+    reset_database,
+    start_gunicorn,
+    wait_until_serving,
+)
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_warmup"
 SEARCHES = [
@@ -88,18 +98,8 @@ def serve(url: str, index_dir: str, workers: int, warm: bool) -> tuple[subproces
     env = gunicorn_env(url, index_dir)
     env["SEARCH_WARM_START"] = "1" if warm else "0"
     started = time.perf_counter()
-    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
-    server = subprocess.Popen([*command, "bench.wsgi:app"], cwd=ROOT, env=env)
-    deadline = time.time() + 600
-    while True:
-        try:
-            if http_get(port, "/bench/base")[0] == 200:
-                break
-        except OSError:
-            pass
-        if server.poll() is not None or time.time() > deadline:
-            raise RuntimeError("gunicorn did not start: see its errors above")
-        time.sleep(0.05)
+    server = start_gunicorn(port, env, workers)
+    wait_until_serving(server, port, seconds=600)
     return server, port, time.perf_counter() - started
 
 
