@@ -11,6 +11,7 @@ from collections.abc import Sized
 
 from sqlalchemy import delete, select, update
 
+from app.database import write_transaction
 from app.extensions import db
 from app.models import JobRun, RunOutcome
 from app.services.jobs.leases import this_process
@@ -30,39 +31,41 @@ def _new(job: Job, trigger: str, now: dt.datetime, outcome: RunOutcome) -> JobRu
 
 
 def skipped(job: Job, trigger: str, now: dt.datetime) -> JobRun:
-    run = _new(job, trigger, now, RunOutcome.SKIPPED)
-    run.finished_at = now
-    run.summary = "Another worker was running this job"
-    db.session.commit()
+    with write_transaction():
+        run = _new(job, trigger, now, RunOutcome.SKIPPED)
+        run.finished_at = now
+        run.summary = "Another worker was running this job"
     return run
 
 
 def start(job: Job, trigger: str, now: dt.datetime) -> JobRun:
     """Record a run as started (the caller holds the lease), closing any run a stopped
     worker left open."""
-    db.session.execute(
-        update(JobRun)
-        .where(JobRun.job == job.name, JobRun.outcome == RunOutcome.RUNNING)
-        .values(outcome=RunOutcome.FAILED, finished_at=now, error=STOPPED, summary="Did not finish")
-        .execution_options(synchronize_session=False)
-    )
-    run = _new(job, trigger, now, RunOutcome.RUNNING)
-    db.session.commit()
+    with write_transaction():
+        db.session.execute(
+            update(JobRun)
+            .where(JobRun.job == job.name, JobRun.outcome == RunOutcome.RUNNING)
+            .values(outcome=RunOutcome.FAILED, finished_at=now, error=STOPPED, summary="Did not finish")
+            .execution_options(synchronize_session=False)
+        )
+        run = _new(job, trigger, now, RunOutcome.RUNNING)
     return run
 
 
 def finish(run_id: int, outcome: RunOutcome, *, at: dt.datetime, summary: str = "", error: str | None = None) -> JobRun:
-    run = db.session.get(JobRun, run_id)
-    run.outcome, run.finished_at = outcome, at
-    run.summary = summary[:MAX_SUMMARY]
-    run.error = error[-MAX_ERROR:] if error else None
-    db.session.commit()
+    # Each write here starts its own write transaction (BEGIN IMMEDIATE on SQLite): a read
+    # left open while another worker thread committed would make SQLite refuse the write.
+    with write_transaction():
+        run = db.session.get(JobRun, run_id)
+        run.outcome, run.finished_at = outcome, at
+        run.summary = summary[:MAX_SUMMARY]
+        run.error = error[-MAX_ERROR:] if error else None
     return run
 
 
 def prune(job_name: str, now: dt.datetime) -> int:
-    gone = db.session.execute(delete(JobRun).where(JobRun.job == job_name, JobRun.started_at < now - KEEP_FOR)).rowcount
-    db.session.commit()
+    with write_transaction():
+        gone = db.session.execute(delete(JobRun).where(JobRun.job == job_name, JobRun.started_at < now - KEEP_FOR)).rowcount
     return gone
 
 

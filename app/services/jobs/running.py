@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import time
 
-from app.database import utcnow
+from app.database import utcnow, write_transaction
 from app.extensions import db
 from app.models import JobRun, RunOutcome
 from app.services.jobs import alerts, leases, records, table
@@ -62,8 +62,8 @@ def _run_holding_lease(job: table.Job, trigger: str, now: dt.datetime) -> JobRun
             summary=records.last_line(text),
             error=text,
         )
-        if alerts.after_failure(job, finished):
-            db.session.commit()
+        with write_transaction():
+            alerts.after_failure(job, finished)
     else:
         finished = records.finish(run_id, RunOutcome.OK, at=now + dt.timedelta(seconds=time.monotonic() - began), summary=summary)
     records.prune(job.name, now)
