@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine, make_url
@@ -239,6 +240,14 @@ class _SharedBytecodeCache(BytecodeCache):
 _TEMPLATE_BYTECODE = _SharedBytecodeCache()
 
 
+class ClosingClient(FlaskClient):
+    """The test client closing each response once read, as a WSGI server does after
+    writing it (work the app leaves until then, such as the search log, is done)."""
+
+    def open(self, *args, buffered: bool = True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 @pytest.fixture
 def app(test_database: TestDatabase, tmp_path):
     if test_database.backend == "sqlite":
@@ -261,6 +270,7 @@ def app(test_database: TestDatabase, tmp_path):
     )
     app.config["DB_BACKEND"] = test_database.backend
     app.jinja_env.bytecode_cache = _TEMPLATE_BYTECODE
+    app.test_client_class = ClosingClient
     with app.app_context():
         yield app
         _db.session.remove()

@@ -25,8 +25,7 @@ def services():
         return json_error(400, "Invalid parameters", "Some parameters are not valid: see fields.", fields=exc.errors)
     except search.SearchUnavailable as exc:
         return json_error(503, "Search unavailable", str(exc))
-    search_log.record(params, results.total, SearchChannel.API)
-    return jsonify(results_json(results))
+    return search_log.record_after(jsonify(results_json(results)), params, results.total, SearchChannel.API)
 
 
 @bp.get("/openapi.json")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, jsonify, make_response, render_template, request
 from flask_limiter.util import get_remote_address
 
 from app.database import utcnow
@@ -95,10 +95,11 @@ def search_page():
     else:
         if results.page.beyond_last:
             status = 404  # the page asked for is past the last: say so, with a link to the first
-        else:
-            search_log.record(params, results.total, SearchChannel.WEB)
     form.show(params)
-    return render_template("public/search.html", form=form, results=results), status
+    response = make_response(render_template("public/search.html", form=form, results=results), status)
+    if status == 200 and results is not None:
+        search_log.record_after(response, params, results.total, SearchChannel.WEB)
+    return response
 
 
 @bp.get("/services/<id:service_id>")

@@ -266,6 +266,27 @@ def test_each_search_is_logged_without_personal_data(client, index, make_service
     assert "6AB" not in row and "07700" not in row
 
 
+def test_a_search_is_logged_once_its_page_has_been_sent(app, index, make_service, monkeypatch, caplog):
+    """The person does not wait for the statistics: the row is written when the server
+    closes the response after sending it, and a failure to write is logged, not shown."""
+    make_service(title="Home care visits")
+    sending = app.test_client().get("/search?q=home+care", buffered=False)  # sent, not yet closed
+    assert sending.status_code == 200 and "Home care visits" in visible_text(sending)
+    assert db.session.execute(select(SearchLog)).scalars().all() == []
+    sending.close()
+    assert [log.words for log in db.session.execute(select(SearchLog)).scalars()] == ["home care"]
+
+    from app.services.search import log as search_log
+
+    def broken(entry):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(search_log, "_write", broken)
+    response = app.test_client().get("/search?q=care")
+    assert response.status_code == 200
+    assert "Could not record a search in the search log" in caplog.text
+
+
 def second_of_two_on_home_care(make_provider, make_service, make_lot, make_membership):
     """Two services on the Home care lot; the one ranked 2nd (Good, and the cheapest)."""
     lot = make_lot("home-care", name="Home care")

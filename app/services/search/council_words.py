@@ -18,6 +18,7 @@ from app.models import Category, CouncilNeedWord, User
 from app.models.needs import MAX_PHRASE
 from app.services import audit
 from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.search.held import EDITED_SECONDS, held
 from app.services.search.needs import CATEGORY_NEED_PREFIX, Vocabulary, from_file, stems
 
 
@@ -41,7 +42,13 @@ def live_words() -> list[CouncilNeedWord]:
 
 
 def vocabulary_now() -> Vocabulary:
-    """The needs vocabulary a search uses now: the file's, and the council's words beside it."""
+    """The needs vocabulary a search uses now: the file's, and the council's words beside it
+    (held in memory: see held.py)."""
+    tables = frozenset({CouncilNeedWord.__tablename__, Category.__tablename__})
+    return held("vocabulary", _vocabulary_from_rows, seconds=EDITED_SECONDS, tables=tables).get()
+
+
+def _vocabulary_from_rows() -> Vocabulary:
     rows = db.session.execute(
         select(CouncilNeedWord.phrase, CouncilNeedWord.meaning).where(CouncilNeedWord.removed_at.is_(None)).order_by(CouncilNeedWord.id)
     ).all()

@@ -22,6 +22,7 @@ from app.models import FrameworkLot, PriceUnit
 from app.services import ranking
 from app.services.search import bitsets
 from app.services.search.engines import engine
+from app.services.search.held import EDITED_SECONDS, held
 from app.services.search.schema import A_ID, A_PRICE, A_RATINGS, A_REGULATED, A_REVIEWS, A_TITLE, A_UNIT, rating_of
 from app.services.search.scoring import NO_QUALITY, LotState, order_key
 from app.services.search.segment import shifted
@@ -175,7 +176,12 @@ def ranks_for(snap: Snapshot, lots: Mapping[int, ranking.LotInfo]) -> Ranks:
 
 
 def lot_settings() -> dict[int, ranking.LotInfo]:
-    """Each framework lot's name, weights and review minimum, as they are now (a handful of rows)."""
+    """Each framework lot's name, weights and review minimum, as they are now (a handful of
+    rows, held in memory: see held.py)."""
+    return held("lots", _lot_rows, seconds=EDITED_SECONDS, tables=frozenset({FrameworkLot.__tablename__})).get()
+
+
+def _lot_rows() -> dict[int, ranking.LotInfo]:
     lot = FrameworkLot.__table__
     rows = db.session.execute(
         select(lot.c.id, lot.c.name, lot.c.quality_weight, lot.c.price_weight, lot.c.review_weight, lot.c.review_minimum)
