@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from functools import lru_cache
 
-from sqlalchemy import select, update
+from sqlalchemy import Integer, bindparam, cast, column, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -63,23 +65,21 @@ def take_places_for_visits(service: Service, visits: list[BookingVisit]) -> None
     SQLite holds the write lock), so two people can never both take the last place.
     Raises FullyBooked (the caller's unit of work rolls back the places taken)."""
     table = CapacityCell.__table__
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     # A cell two visits of one series share (days booked back to back) takes two places.
     wanted = Counter(cell for visit in visits for cell in capacity_cells(service.price_unit, visit.starts_at, visit.ends_at, visit.units))
     cells = sorted(wanted)
-    statement = insert(table).values(
-        [{"service_id": service.id, "starts_at": cell, "capacity": service.capacity, "used": wanted[cell]} for cell in cells]
-    )
     taken = []
     if max(wanted.values()) <= service.capacity:
-        taken = db.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["service_id", "starts_at"],
-                set_={"used": table.c.used + statement.excluded.used, "capacity": statement.excluded.capacity},
-                where=table.c.used + statement.excluded.used <= statement.excluded.capacity,
-            ).returning(table.c.starts_at)
-        ).all()
+        params = {"service_id": service.id, "capacity": service.capacity}
+        if db.session.get_bind().dialect.name == "postgresql":
+            statement = _take_statement("postgresql", 0)
+            params |= {"starts_at": cells, "used": [wanted[cell] for cell in cells]}
+        else:
+            statement = _take_statement("sqlite", len(cells))
+            params |= {
+                f"{name}_{i}": value for i, cell in enumerate(cells) for name, value in (("starts_at", cell), ("used", wanted[cell]))
+            }
+        taken = db.session.execute(statement, params).all()
     if len(taken) != len(cells):
         full = (
             db.session.execute(
@@ -94,6 +94,38 @@ def take_places_for_visits(service: Service, visits: list[BookingVisit]) -> None
         raise FullyBooked(
             {"start_time": f"{service.provider.name} is fully booked at {format_datetime(full or cells[0])}. Choose another time or day"}
         )
+
+
+@lru_cache(maxsize=64)
+def _take_statement(dialect: str, cells: int):
+    """The upsert that takes the places, built once per process: on PostgreSQL the cells'
+    times and places go in as arrays (one statement whatever the number of cells); SQLite
+    has no arrays, so a statement per number of cells, each row's values named by position."""
+    table = CapacityCell.__table__
+    service_id, capacity = bindparam("service_id", type_=table.c.service_id.type), bindparam("capacity", type_=table.c.capacity.type)
+    if dialect == "postgresql":
+        rows = func.unnest(cast(bindparam("starts_at"), ARRAY(table.c.starts_at.type)), cast(bindparam("used"), ARRAY(Integer)))
+        rows = rows.table_valued(column("starts_at", table.c.starts_at.type), column("used", Integer)).render_derived(name="cells")
+        statement = pg_insert(table).from_select(
+            ("service_id", "starts_at", "capacity", "used"), select(service_id, rows.c.starts_at, capacity, rows.c.used)
+        )
+    else:
+        statement = sqlite_insert(table).values(
+            [
+                {
+                    "service_id": service_id,
+                    "starts_at": bindparam(f"starts_at_{i}", type_=table.c.starts_at.type),
+                    "capacity": capacity,
+                    "used": bindparam(f"used_{i}", type_=Integer),
+                }
+                for i in range(cells)
+            ]
+        )
+    return statement.on_conflict_do_update(
+        index_elements=["service_id", "starts_at"],
+        set_={"used": table.c.used + statement.excluded.used, "capacity": statement.excluded.capacity},
+        where=table.c.used + statement.excluded.used <= statement.excluded.capacity,
+    ).returning(table.c.starts_at)
 
 
 def release_places(booking: Booking, visit: BookingVisit) -> None:

@@ -13,8 +13,9 @@ money from a budget to a booking's hold account, never a provider's, so it is no
 spend (``reports.spend_facts``).
 
 PostgreSQL writes the rows in one statement (each insert a data-modifying CTE, a later
-row naming an earlier one's id by a subquery); SQLite, which has no such CTEs, in one
-statement per table, the same rows with the ids its inserts returned.
+row naming an earlier one's id by a join or subquery), built and compiled once per process;
+SQLite, which has no such CTEs, in one statement per table, the same rows with the ids its
+inserts returned.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import BigInteger, case, insert, literal, select, update
+from sqlalchemy import BigInteger, String, Text, bindparam, case, cast, column, func, insert, literal, select, union_all, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.database import utcnow
 from app.extensions import db
@@ -92,16 +95,77 @@ def hold_for_new_booking(
 
 
 def _write_together(account: dict, transactions: list[dict], source_id: int, holds: Sequence[NewHold]) -> int:
-    made = insert(ACCOUNTS).values(account).returning(ACCOUNTS.c.id).cte("hold_account")
-    posted = insert(TRANSACTIONS).values(transactions).returning(TRANSACTIONS.c.id, TRANSACTIONS.c.cause_id).cte("hold_transactions")
+    first = transactions[0]
+    params = {f"account_{name}": value for name, value in account.items()} | {
+        "visit_ids": [hold.visit_id for hold in holds],
+        "amounts": [hold.amount_pence for hold in holds],
+        "keys": [hold.key for hold in holds],
+        "memos": [hold.memo for hold in holds],
+        "source_id": source_id,
+        "actor_user_id": first["actor_user_id"],
+        "actor_label": first["actor_label"],
+        "effective_at": first["effective_at"],
+        "recorded_at": first["recorded_at"],
+    }
+    return db.session.execute(_together_statement(tuple(sorted(account))), params).scalars().first()
+
+
+@cache
+def _together_statement(account_columns: tuple[str, ...]):
+    """The one PostgreSQL statement, built once per process: the visits' ids, amounts, keys
+    and memos go in as arrays (``unnest``), so however many visits there are it is the same
+    statement, compiled once and prepared by the server once per connection."""
+    made = insert(ACCOUNTS).values({name: bindparam(f"account_{name}") for name in account_columns})
+    made = made.returning(ACCOUNTS.c.id).cte("hold_account")
     account_id = select(made.c.id).scalar_subquery()
+    visits = func.unnest(
+        _array("visit_ids", BigInteger), _array("amounts", BigInteger), _array("keys", String), _array("memos", Text)
+    ).table_valued(column("visit_id", BigInteger), column("amount", BigInteger), column("key", String), column("memo", Text))
+    visits = visits.render_derived(name="visits")
+    columns = ("kind", "idempotency_key", "cause_type", "cause_id", "actor_user_id", "actor_label", "memo", "effective_at", "recorded_at")
+    posted = insert(TRANSACTIONS).from_select(
+        columns,
+        select(
+            literal(TransactionKind.HOLD, TRANSACTIONS.c.kind.type),
+            visits.c.key,
+            literal("booking_visit", TRANSACTIONS.c.cause_type.type),
+            visits.c.visit_id,
+            bindparam("actor_user_id", type_=TRANSACTIONS.c.actor_user_id.type),
+            bindparam("actor_label", type_=TRANSACTIONS.c.actor_label.type),
+            visits.c.memo,
+            bindparam("effective_at", type_=TRANSACTIONS.c.effective_at.type),
+            bindparam("recorded_at", type_=TRANSACTIONS.c.recorded_at.type),
+        ),
+    )
+    posted = posted.returning(TRANSACTIONS.c.id, TRANSACTIONS.c.cause_id).cte("hold_transactions")
+    each = select(visits.c.visit_id, visits.c.amount, posted.c.id.label("transaction_id")).join_from(
+        visits, posted, posted.c.cause_id == visits.c.visit_id
+    )
+    each = each.cte("each_hold")
+    source_id = bindparam("source_id", type_=BigInteger)
+    legs = union_all(
+        select(each.c.transaction_id, source_id, -each.c.amount),
+        select(each.c.transaction_id, account_id, each.c.amount),
+    )
+    entries = insert(ENTRIES).from_select(("transaction_id", "account_id", "amount_pence"), legs).cte("hold_entries")
+    hold_columns = ("visit_id", "budget_account_id", "hold_account_id", "amount_pence", "status", "captured_pence", "released_pence")
+    placed = select(
+        each.c.visit_id,
+        source_id,
+        account_id,
+        each.c.amount,
+        literal(HoldStatus.HELD, HOLDS.c.status.type),
+        literal(0, BigInteger),
+        literal(0, BigInteger),
+        each.c.transaction_id,
+        bindparam("recorded_at", type_=HOLDS.c.created_at.type),
+    )
+    statement = insert(HOLDS).from_select((*hold_columns, "placed_transaction_id", "created_at"), placed).add_cte(entries)
+    return statement.returning(HOLDS.c.hold_account_id)
 
-    def transaction_id(visit_id):
-        return select(posted.c.id).where(posted.c.cause_id == visit_id).scalar_subquery()
 
-    entries = insert(ENTRIES).values(_entries(holds, source_id, account_id, transaction_id)).cte("hold_entries")
-    statement = insert(HOLDS).values(_holds(holds, source_id, account_id, transaction_id)).add_cte(entries)
-    return db.session.execute(statement.returning(HOLDS.c.hold_account_id)).scalars().first()
+def _array(name: str, element_type):
+    return cast(bindparam(name), ARRAY(element_type))
 
 
 def _write_apart(account: dict, transactions: list[dict], source_id: int, holds: Sequence[NewHold]) -> int:
@@ -142,12 +206,20 @@ def _holds(holds: Sequence[NewHold], source_id: int, account_id, transaction_id)
 
 def _move(source: LedgerAccount, hold_account_id: int, total: int) -> None:
     """Both balances in one UPDATE: the source debited only if it can cover it all."""
-    delta = case((ACCOUNTS.c.id == source.id, literal(-total, BigInteger)), else_=literal(total, BigInteger))
-    statement = (
-        update(ACCOUNTS).where(ACCOUNTS.c.id.in_([source.id, hold_account_id])).values(balance_pence=ACCOUNTS.c.balance_pence + delta)
-    )
-    if source.kind not in MAY_GO_NEGATIVE:
-        statement = statement.where((ACCOUNTS.c.id != source.id) | (ACCOUNTS.c.balance_pence + delta >= 0))
-    if db.session.execute(statement).rowcount != 2:
+    params = {"source_id": source.id, "hold_account_id": hold_account_id, "total": total}
+    if db.session.execute(_move_statement(source.kind not in MAY_GO_NEGATIVE), params).rowcount != 2:
         raise InsufficientFunds(source, total)
     db.session.expire(source, ["balance_pence"])
+
+
+@cache
+def _move_statement(checked: bool):
+    """The UPDATE ``_move`` runs, built once per process (``checked``: the source may not go
+    below zero)."""
+    source_id, total = bindparam("source_id", type_=BigInteger), bindparam("total", type_=BigInteger)
+    delta = case((ACCOUNTS.c.id == source_id, -total), else_=total)
+    ids = (ACCOUNTS.c.id == source_id) | (ACCOUNTS.c.id == bindparam("hold_account_id", type_=BigInteger))
+    statement = update(ACCOUNTS).where(ids).values(balance_pence=ACCOUNTS.c.balance_pence + delta)
+    if checked:
+        statement = statement.where((ACCOUNTS.c.id != source_id) | (ACCOUNTS.c.balance_pence + delta >= 0))
+    return statement
