@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 from bs4 import BeautifulSoup
 
@@ -138,3 +139,37 @@ def link_in(email, prefix: str) -> str:
 def table_rows(response) -> list[list[str]]:
     """Each row of the page's tables, as the text of its cells (header rows left out)."""
     return [[cell.get_text(" ", strip=True) for cell in row.find_all(["th", "td"])] for row in page(response).select("tbody tr")]
+
+
+def at_once(app, count, work):
+    """Run ``work(i)`` in ``count`` threads, each with its own connection, released
+    together by a barrier; their results in order (an exception is a result too)."""
+    from app.extensions import db
+
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    db.session.commit()  # the test's own transaction must not hide their work
+
+    def worker(i):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=60)
+                results[i] = work(i)
+            except Exception as exc:  # asserted on by the test
+                results[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    db.session.rollback()
+    return results
+
+
+def run_at_once(app, count, work):
+    """``at_once``, its results split: (what the successes returned, the exceptions raised)."""
+    results = at_once(app, count, work)
+    return [r for r in results if not isinstance(r, Exception)], [r for r in results if isinstance(r, Exception)]

@@ -13,7 +13,8 @@ from app.extensions import db
 from app.models import JobLease, JobRun, RunOutcome
 from app.services import jobs, mail
 from app.services.jobs import leases, records, work
-from tests.jobs.helpers import at_once, emails_to, runs_of
+from tests.helpers import at_once
+from tests.jobs.helpers import emails_to, runs_of
 
 NOW = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)
 

@@ -19,7 +19,8 @@ from app.models import AuditEvent, AuditOutcome, AuditQuestion, AuditSample, Aud
 from app.services import audits, budgets, ledger_check
 from app.services.audits import balance_checks, closing, working
 from app.services.errors import Conflict
-from tests.services.test_money_concurrency import first_and_second, run_at_once, slow_down
+from tests.helpers import run_at_once
+from tests.services.test_money_concurrency import first_and_second, slow_down
 
 AVAILABLE = 3 * 28_000  # three periods' money, all unspent
 

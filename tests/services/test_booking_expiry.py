@@ -26,10 +26,10 @@ from app.services import bookings, budgets, card_payments, ledger, ledger_check
 from app.services.bookings import expiry
 from app.services.bookings import notify as booking_notices
 from app.services.errors import InvalidTransition
-from tests.helpers import outbox
+from tests.helpers import outbox, run_at_once
 from tests.services.money_helpers import future_day, request_for
 from tests.services.test_card_payments import book_by_card, intent, payment_of
-from tests.services.test_money_concurrency import first_and_second, run_at_once, slow_down
+from tests.services.test_money_concurrency import first_and_second, slow_down
 
 
 @pytest.fixture

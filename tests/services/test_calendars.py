@@ -17,6 +17,7 @@ from app.models import AuditEvent, BookingStatus, CalendarFeed, Representation, 
 from app.services import bookings, calendars
 from app.services.calendars import feeds
 from app.services.errors import Conflict, NotFound
+from tests.helpers import run_at_once
 from tests.services.calendar_helpers import (
     booking_with_visits,
     events_by_uid,
@@ -26,7 +27,7 @@ from tests.services.calendar_helpers import (
     visit_uid,
 )
 from tests.services.money_helpers import future_day, request_for
-from tests.services.test_money_concurrency import first_and_second, run_at_once, slow_down
+from tests.services.test_money_concurrency import first_and_second, slow_down
 
 
 @pytest.fixture

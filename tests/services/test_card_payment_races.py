@@ -47,9 +47,10 @@ from app.services import bookings, card_payments, ledger, ledger_check
 from app.services.bookings import cancelling
 from app.services.card_payments import amounts, declines, recording, stripe_api
 from app.services.errors import Conflict
+from tests.helpers import run_at_once
 from tests.payments_fixtures import PUBLISHABLE_KEY, sign_webhook, stripe_get, stripe_js_confirm_setup
 from tests.services.money_helpers import request_for
-from tests.services.test_money_concurrency import _slow, run_at_once, slow_down
+from tests.services.test_money_concurrency import _slow, slow_down
 from tests.views.test_stripe_webhooks import event
 
 pytestmark = pytest.mark.usefixtures("stripe_app")

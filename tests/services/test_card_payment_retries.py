@@ -31,6 +31,7 @@ from app.models import (
 )
 from app.services import bookings, card_payments, ledger, ledger_check
 from app.services.card_payments import attempts, leases, recording, stripe_api
+from tests.helpers import run_at_once
 from tests.payments_fixtures import (
     SECRET_KEY,
     card_that_asks_the_bank,
@@ -39,7 +40,6 @@ from tests.payments_fixtures import (
     stripe_get,
 )
 from tests.services.money_helpers import request_for
-from tests.services.test_money_concurrency import run_at_once
 
 pytestmark = pytest.mark.usefixtures("stripe_app")
 

@@ -18,34 +18,8 @@ from app.services.bookings import cancelling
 from app.services.bookings import notify as booking_notices
 from app.services.budgets import funding
 from app.services.errors import Conflict, DomainError, InvalidTransition, ValidationError
+from tests.helpers import run_at_once
 from tests.services.money_helpers import bare_visits, future_day, request_for
-
-
-def run_at_once(app, count, work):
-    """Run ``work(i)`` in ``count`` threads released together; return (successes, errors)."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-    db.session.commit()  # end the test's own transaction: its snapshot must not hide their work
-
-    def worker(i):
-        with app.app_context():
-            try:
-                barrier.wait(timeout=60)
-                results[i] = ("ok", work(i))
-            except Exception as exc:  # collected and asserted on below
-                results[i] = ("error", exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    db.session.rollback()
-    ok = [value for kind, value in results if kind == "ok"]
-    errors = [value for kind, value in results if kind == "error"]
-    return ok, errors
 
 
 class BalanceWatcher:

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Review, Service
 from app.services import bookings, reviews
+from tests.helpers import run_at_once
 from tests.services.money_helpers import future_day, request_for
 from tests.services.test_delivery_disputes import book_care, record_visit
-from tests.services.test_money_concurrency import run_at_once
 
 GOOD = {"on_time": "yes", "dignity": "yes", "outcomes": "yes"}
 WEEK = dt.timedelta(days=7)

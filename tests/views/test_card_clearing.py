@@ -20,14 +20,17 @@ from app.models import (
     CardPaymentStatus,
     CardRefund,
     ClearingSettlement,
+    LedgerTransaction,
     Notification,
     PaymentAttempt,
     RefundStatus,
     Role,
+    User,
 )
 from app.services import bookings, card_payments, ledger, ledger_check
 from app.services.card_payments import stripe_api
-from tests.helpers import csrf_from, sign_in
+from app.services.errors import Conflict, NotFound
+from tests.helpers import csrf_from, run_at_once, sign_in
 from tests.payments_fixtures import SECRET_KEY, book_by_card, client_where, forbidden, invalid_request, sign_webhook, stripe_get
 
 pytestmark = pytest.mark.usefixtures("stripe_app")
@@ -279,6 +282,37 @@ def test_settling_refused_money_another_way_moves_it_once_and_is_audited(client,
     assert (provider_owed, card_taken) == ((0, 0) if kind == "repaid_outside_stripe" else (2_000, 2_000))
     event = db.session.query(AuditEvent).filter_by(action="payments.clearing_settled").one()
     assert event.actor_id == commissioner.id and event.note == "Refunded by BACS, ref RF-2291"
+    assert card_payments.in_card_clearing().items == []
+    assert ledger_check.check() == []
+
+
+def test_commissioners_acting_on_one_refund_at_once_move_its_money_once(app, refused, make_commissioner, localstripe):
+    """Three commissioners act on the same refused refund at the same moment: one settles it
+    as repaid outside Stripe, one as owed after all, one asks the card processor again. One
+    wins; the others are told someone settled it a moment ago (a 409 or 404 on the page,
+    never a 500); the money leaves clearing once."""
+    ids = [make_commissioner(email=f"commissioner{i}@example.test").id for i in range(3)]
+    public_id = refused["refund"].public_id
+
+    def act(i):
+        by = db.session.get(User, ids[i])
+        if i == 2:
+            return card_payments.retry_refund(public_id, by=by, request_key="retry-at-once")
+        kind = ("repaid_outside_stripe", "owed_after_all")[i]
+        return card_payments.settle_refund(public_id, kind=kind, reason="Refunded by BACS, ref RF-2291", by=by, request_key=f"settle-{i}")
+
+    done, refused_now = run_at_once(app, 3, act)
+    assert len(done) == 1 and len(refused_now) == 2
+    assert all(isinstance(error, (Conflict, NotFound)) for error in refused_now), refused_now
+    db.session.expire_all()
+    assert ledger.balance(card_payments.clearing_account()) == 0
+    out_of_clearing = [
+        t.idempotency_key
+        for t in db.session.query(LedgerTransaction)
+        if t.idempotency_key.endswith(":settled") or t.idempotency_key.endswith(":to-card")
+    ]
+    assert len(out_of_clearing) == 1, out_of_clearing
+    assert db.session.query(ClearingSettlement).count() == (0 if isinstance(done[0], CardRefund) else 1)
     assert card_payments.in_card_clearing().items == []
     assert ledger_check.check() == []
 

@@ -105,7 +105,7 @@ def test_two_commissioners_adding_the_same_word_at_once_add_it_once(app, make_co
     from app.models import CouncilNeedWord, User
     from app.services import search
     from app.services.errors import Conflict
-    from tests.services.test_money_concurrency import run_at_once
+    from tests.helpers import run_at_once
 
     category("equipment")
     ids = [make_commissioner().id, make_commissioner().id]
