@@ -9,7 +9,6 @@ cleanly and the link is spent. Each step is audited.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
 from sqlalchemy import select, update
@@ -19,10 +18,11 @@ from app.extensions import db
 from app.formatting import pluralise
 from app.models import AccountToken, TokenPurpose, User
 from app.services import audit, mail, user_sessions
+from app.services.accounts import link_tokens
 from app.services.accounts.identity import EMAIL_IN_USE, flush_unique_email, user_by_email
 from app.services.accounts.password_changes import LINK_NOT_VALID, InvalidToken
 from app.services.errors import DomainError, ValidationError
-from app.services.tokens import new_token, token_hash
+from app.services.tokens import token_hash
 
 EMAIL_NOW_TAKEN = "Another account started using this email address after you asked for the change, so your email address has not changed"
 
@@ -31,28 +31,10 @@ class EmailTaken(DomainError):
     """The new address belongs to another account by the time the link was opened."""
 
 
-def _end_pending(user: User) -> int:
-    return db.session.execute(
-        update(AccountToken)
-        .where(AccountToken.user_id == user.id, AccountToken.purpose == TokenPurpose.EMAIL_CHANGE, AccountToken.used_at.is_(None))
-        .values(used_at=utcnow())
-    ).rowcount
-
-
 def request_email_change(user: User, new_email: str, *, confirm_link: Callable[[str], str], hours: int) -> None:
     """Inside the caller's unit of work (the address already checked): a link to ``new_email``,
     a notice to the current one. An earlier request's link stops working."""
-    _end_pending(user)
-    token = new_token()
-    db.session.add(
-        AccountToken(
-            user_id=user.id,
-            purpose=TokenPurpose.EMAIL_CHANGE,
-            token_hash=token_hash(token),
-            expires_at=utcnow() + dt.timedelta(hours=hours),
-            new_email=new_email,
-        )
-    )
+    token = link_tokens.issue(user, TokenPurpose.EMAIL_CHANGE, hours=hours, new_email=new_email)
     audit.record(user, "account.email_change_requested", "user", user.id, before={"email": user.email}, after={"email": new_email})
     mail.queue(
         new_email,
@@ -89,7 +71,7 @@ def pending_email_change(user: User) -> AccountToken | None:
 def cancel_email_change(user: User) -> bool:
     """Kill the pending link. Commits; False if there was none."""
     pending = pending_email_change(user)
-    if pending is None or not _end_pending(user):
+    if pending is None or not link_tokens.end_live(user, TokenPurpose.EMAIL_CHANGE):
         db.session.rollback()
         return False
     audit.record(user, "account.email_change_cancelled", "user", user.id, after={"email": pending.new_email})

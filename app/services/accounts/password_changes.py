@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
 from sqlalchemy import select, update
@@ -16,10 +15,11 @@ from app.models import (
     User,
 )
 from app.services import audit, mail, user_sessions
+from app.services.accounts import link_tokens
 from app.services.accounts.identity import check_new_password, user_by_email
 from app.services.errors import DomainError, ValidationError
 from app.services.passwords import hash_password, verify_password
-from app.services.tokens import new_token, token_hash
+from app.services.tokens import token_hash
 
 LINK_NOT_VALID = "This link has expired or has already been used"
 
@@ -52,27 +52,13 @@ def change_password(user: User, *, current_password: str, new_password: str, cur
 def _set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
-    # Any reset link still out there stops working.
-    db.session.execute(update(AccountToken).where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None)).values(used_at=utcnow()))
+    # Any link still out there stops working.
+    link_tokens.end_live(user)
 
 
 def issue_password_token(user: User, hours: int) -> str:
     """A new single-use link token for setting a password; older ones stop working."""
-    db.session.execute(
-        update(AccountToken)
-        .where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None), AccountToken.purpose == TokenPurpose.PASSWORD_RESET)
-        .values(used_at=utcnow())
-    )
-    token = new_token()
-    db.session.add(
-        AccountToken(
-            user_id=user.id,
-            purpose=TokenPurpose.PASSWORD_RESET,
-            token_hash=token_hash(token),
-            expires_at=utcnow() + dt.timedelta(hours=hours),
-        )
-    )
-    return token
+    return link_tokens.issue(user, TokenPurpose.PASSWORD_RESET, hours=hours)
 
 
 def request_password_reset(email: str, reset_link: Callable[[str], str], *, hours: int = 1) -> None:

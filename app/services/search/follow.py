@@ -24,6 +24,7 @@ from flask import Flask
 from app.extensions import db
 from app.services.search.pending import needs_reading
 from app.services.search.storage import index_exists
+from app.services.search.threads import OneEach
 from app.services.search.writer import catch_up_or_rebuild
 
 log = logging.getLogger(__package__)
@@ -32,8 +33,7 @@ FOLLOW_LOCK = "follow.lock"
 TAKE_OVER_SECONDS = 5.0
 FORCE_DRAIN_SECONDS = 60.0
 
-_started_lock = threading.Lock()
-_started: dict[tuple[int, str], threading.Thread] = {}
+_followers = OneEach("search-follow")
 
 
 def init_following(app: Flask) -> None:
@@ -48,14 +48,7 @@ def init_following(app: Flask) -> None:
 
 def start_follower(app: Flask) -> threading.Thread:
     index_dir = app.config["SEARCH_INDEX_DIR"]
-    key = (os.getpid(), index_dir)
-    with _started_lock:
-        thread = _started.get(key)
-        if thread is None or not thread.is_alive():
-            thread = threading.Thread(target=_follow, args=(app, index_dir), name="search-follow", daemon=True)
-            _started[key] = thread
-            thread.start()
-        return thread
+    return _followers.start((os.getpid(), index_dir), _follow, app, index_dir)
 
 
 def _follow(app: Flask, index_dir: str) -> None:

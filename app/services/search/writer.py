@@ -49,6 +49,7 @@ from app.services.search.storage import (
     open_index,
     remove_other_indexes,
 )
+from app.services.search.threads import OneEach
 
 log = logging.getLogger(__package__)  # one logger for the whole package
 
@@ -155,8 +156,7 @@ _drain_guard = threading.local()
 # documents itself; more (a category renamed, a district's town changed) is taken in by a
 # background thread of the same process, so nobody waits seconds for a page.
 REQUEST_DRAIN_DOCUMENTS = 500
-_background_lock = threading.Lock()
-_background: dict[str, threading.Thread] = {}
+_drains = OneEach("search-drain")
 
 
 def drain_soon() -> None:
@@ -186,14 +186,7 @@ def drain_from_request(index_dir: str) -> DrainReport:
 def drain_in_background(index_dir: str) -> threading.Thread:
     """Drain (or rebuild an unregistered index) in a thread of this process, one at a time
     per index. If the process dies, the changes are still unread: any later drain takes them."""
-    app = current_app._get_current_object()
-    with _background_lock:
-        thread = _background.get(index_dir)
-        if thread is None or not thread.is_alive():
-            thread = threading.Thread(target=_background_drain, args=(app, index_dir), name="search-drain", daemon=True)
-            _background[index_dir] = thread
-            thread.start()
-        return thread
+    return _drains.start(index_dir, _background_drain, current_app._get_current_object(), index_dir)
 
 
 def _background_drain(app, index_dir: str) -> None:
@@ -218,7 +211,7 @@ def catch_up_or_rebuild(index_dir: str, *, wait: float = 0.0) -> DrainReport:
 
 def background_drain(index_dir: str | None = None) -> threading.Thread | None:
     """The background drain thread of this process for the index, if one was started."""
-    return _background.get(index_dir or index_dir_from_config())
+    return _drains.get(index_dir or index_dir_from_config())
 
 
 @dataclass
