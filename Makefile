@@ -66,14 +66,14 @@ test: setup-dev
 
 # Benchmarks (print figures, assert nothing): search over a synthetic market of 10,000 then
 # 100,000 services (BENCH_DATABASE_URL, default PostgreSQL database bench_search), then
-# bookings per second through the service layer with 16 concurrent clients on PostgreSQL
-# beside pgbench with the same clients (BENCH_BOOKINGS_DATABASE_URL, default bench_bookings).
+# bookings per second through the service layer with 16, then 4, then 2 concurrent clients on
+# PostgreSQL, each beside pgbench with the same clients (BENCH_BOOKINGS_DATABASE_URL, default bench_bookings).
 # BENCH_SIZES="10000" to run one size. Last, a new gunicorn worker's first search, cold and
 # warmed at start (database bench_warmup).
 BENCH_SIZES ?=
 bench: setup-dev
 	$(BIN)/python -m bench $(BENCH_SIZES)
-	$(BIN)/python -m bench.bookings_bench --clients 16 --seconds 15
+	$(BIN)/python -m bench.bookings_bench --clients 16,4,2 --seconds 15
 	$(BIN)/python -m bench.reports_bench --people 10000 --months 12
 	$(BIN)/python -m bench.payment_runs_bench --sizes 100000,250000,500000,1000000
 	$(BIN)/python -m bench.warmup_bench --sizes 100000

@@ -1,6 +1,6 @@
 """Benchmark: bookings per second through the service layer on PostgreSQL, beside pgbench.
 
-    python -m bench.bookings_bench [--clients 16] [--seconds 15]
+    python -m bench.bookings_bench [--clients 16[,4,2...]] [--seconds 15]
 
 Needs a PostgreSQL server (BENCH_BOOKINGS_DATABASE_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/bench_bookings)
 and the `pgbench` program. Each of the N clients is a separate process with its own
@@ -298,13 +298,19 @@ def run_pgbench(url, clients: int, seconds: int) -> dict:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--clients", default="16", help="clients, or several runs' numbers of clients: 16,4,2")
     parser.add_argument("--seconds", type=int, default=15)
     args = parser.parse_args(argv)
     url = make_url(os.environ.get("BENCH_BOOKINGS_DATABASE_URL", DEFAULT_URL))
+    for clients in (int(n) for n in args.clients.split(",")):
+        _report(url, clients, args.seconds)
+
+
+def _report(url, clients: int, seconds: int) -> None:
+    """One run with ``clients`` clients, and pgbench's with as many, printed."""
     _recreate_database(url)
-    print(f"Bookings through the service layer on PostgreSQL, {args.clients} concurrent clients, {args.seconds} s")
-    result = run_bookings(url.render_as_string(hide_password=False), args.clients, args.seconds)
+    print(f"Bookings through the service layer on PostgreSQL, {clients} concurrent clients, {seconds} s")
+    result = run_bookings(url.render_as_string(hide_password=False), clients, seconds)
     print(f"  bookings: {result['bookings']} ({result['errors']} errors)")
     print(f"  bookings per second: {result['per_second']:.1f}")
     print(f"  latency per booking: p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms")
@@ -321,8 +327,8 @@ def main(argv=None) -> None:
         )
     else:
         print("  ledger check after the run: passed (every invariant holds)")
-    print(f"pgbench TPC-B-like, {args.clients} clients, {args.seconds} s, same server")
-    pg = run_pgbench(url, args.clients, args.seconds)
+    print(f"pgbench TPC-B-like, {clients} clients, {seconds} s, same server")
+    pg = run_pgbench(url, clients, seconds)
     if "error" in pg:
         print(f"  {pg['error']}")
     else:
