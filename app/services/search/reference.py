@@ -5,13 +5,13 @@ query-string parser that names an unknown category or district with the other ba
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Category, PostcodeDistrict
-from app.services.geo import UNKNOWN_POSTCODE
+from app.services.geo import UNKNOWN_POSTCODE, miles_between
 from app.services.search import params as search_params
 from app.services.search.held import EDITED_SECONDS, Held, held
 from app.services.search.params import CATEGORY_INVALID, SearchParams
@@ -31,6 +31,37 @@ def districts() -> Held[dict[str, tuple[float, float, str]]]:
     """Postcode district centroids (outward code: latitude, longitude, post town), held in
     memory; ``.get()`` reads them, ``.version`` follows changes."""
     return held("districts", _district_rows, seconds=DISTRICT_SECONDS, tables=frozenset({PostcodeDistrict.__tablename__}))
+
+
+class DistancesFrom(Mapping[str, float]):
+    """Miles from one place to each postcode district, each worked out when first asked for:
+    a search needs those of the results it shows, and of every district only when its
+    "near" set is not already kept."""
+
+    def __init__(self, latitude: float, longitude: float, rows: Mapping[str, tuple[float, float, str]]):
+        self.latitude, self.longitude, self.rows = latitude, longitude, rows
+        self.known: dict[str, float] = {}
+
+    def get(self, code, default=None):
+        found = self.known.get(code)
+        if found is None:
+            row = self.rows.get(code)
+            if row is None:
+                return default
+            found = self.known[code] = miles_between(self.latitude, self.longitude, row[0], row[1])
+        return found
+
+    def __getitem__(self, code: str) -> float:
+        found = self.get(code)
+        if found is None:
+            raise KeyError(code)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def known_districts() -> list[str]:

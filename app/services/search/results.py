@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from app.models import CQCRating, FundingRoute, PeopleGroup, PriceUnit
 from app.services import ranking
 from app.services.errors import ValidationError
-from app.services.geo import miles_between
 from app.services.pagination import Page
 from app.services.search import bitsets
 from app.services.search.broader import Broader, nearest_broader
@@ -27,7 +26,7 @@ from app.services.search.params import PER_PAGE, SearchParams
 from app.services.search.partial import by_words_matched, page_across
 from app.services.search.query import Node, has_syntax, parse, root_with_synonyms
 from app.services.search.ranks import Ranks, lot_settings, ranks_for
-from app.services.search.reference import category_choices, districts, reference_errors
+from app.services.search.reference import DistancesFrom, category_choices, districts, reference_errors
 from app.services.search.schema import (
     A_BASE,
     A_CATEGORY,
@@ -227,7 +226,7 @@ class _Found:
     evaluator: Evaluator
     node: Node
     location: Location | None
-    distances: dict | None
+    distances: DistancesFrom | None
     filters: dict[str, int]
     parts: list[int]
     text_match: int
@@ -264,15 +263,14 @@ def totals_now(phrases: Iterable[str]) -> dict[str, int]:
         return {}
 
 
-def _location(params: SearchParams) -> tuple[Location | None, dict[str, float] | None]:
+def _location(params: SearchParams) -> tuple[Location | None, DistancesFrom | None]:
     """Where the search is from, and every district's distance from there in miles."""
     if not params.postcode:
         return None, None
     outward = params.postcode.split()[0]
     rows = districts().get()
     lat, lon, town = rows[outward]
-    distances = {code: miles_between(lat, lon, dlat, dlon) for code, (dlat, dlon, _) in rows.items()}
-    return Location(params.postcode, outward, town), distances
+    return Location(params.postcode, outward, town), DistancesFrom(lat, lon, rows)
 
 
 def _filters(snap: Snapshot, ranks: Ranks, params: SearchParams, location: Location | None, distances) -> dict[str, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import bisect
 import math
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from whoosh import query as wquery
 from whoosh.matching.wrappers import FilterMatcher
@@ -203,7 +203,7 @@ class Segment:
     def price_bits(self, pence: int) -> int:
         return bitsets.from_positions(self.by_price[: bisect.bisect_right(self.sorted_prices, pence)], self.size)
 
-    def near_bits(self, district: str, radius: int, distances: dict[str, float]) -> int:
+    def near_bits(self, district: str, radius: int, distances: Mapping[str, float]) -> int:
         docs = list(self.area_docs.get(district, ()))
         for base, base_docs in self.base_docs.items():
             if distances.get(base, math.inf) <= radius:

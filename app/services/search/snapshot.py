@@ -209,7 +209,7 @@ class Snapshot:
     def max_price(self, pence: int) -> int:
         return self.combined(("price", pence), lambda seg: seg.price_bits(pence))
 
-    def near(self, district: str, radius: int, distances: dict[str, float], version: int = 0) -> int:
+    def near(self, district: str, radius: int, distances: Mapping[str, float], version: int = 0) -> int:
         """Services whose provider is based within ``radius`` miles of the district, or
         lists it among its areas, or covers it with its own service radius."""
         return self.combined(("near", district, radius, version), lambda seg: seg.near_bits(district, radius, distances))
