@@ -26,6 +26,8 @@ from app.services import accounts, enquiries, invitations, mail, notifications, 
 from app.services.errors import Conflict, ValidationError
 from app.services.pagination import clamp_page
 
+EMAIL_CHANGES_LIMIT = "5 per hour"
+
 
 def _failed(response) -> bool:
     """Only wrong passwords and codes count towards the limit below."""
@@ -66,8 +68,15 @@ def home():
     )
 
 
+def _email_change_sent(response) -> bool:
+    return bool(g.get("email_change_sent"))
+
+
+# Each request to change the email address emails the new address: a signed-in account (or
+# a stolen session with the password) must not be able to send a stream of them to someone.
 @bp.route("/account/details", methods=["GET", "POST"])
 @_secret_checks
+@limiter.limit(EMAIL_CHANGES_LIMIT, key_func=_account_key, methods=["POST"], deduct_when=_email_change_sent, scope="email-changes")
 def details():
     user = current_user
     form = DetailsForm(obj=None if request.method == "POST" else user)
@@ -93,6 +102,7 @@ def details():
             apply_errors(form, exc)
         else:
             if pending:
+                g.email_change_sent = True
                 return redirect(url_for("account.check_your_email"))
             flash("Your details have been saved.", "success")
             return redirect(url_for("account.home"))

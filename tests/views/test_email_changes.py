@@ -7,6 +7,7 @@ import datetime as dt
 
 from sqlalchemy import select, update
 
+from app import create_app
 from app.extensions import db
 from app.models import AccountToken, AuditEvent, TokenPurpose
 from tests.factories import DEFAULT_PASSWORD
@@ -179,3 +180,27 @@ def test_an_address_taken_at_the_same_instant_fails_cleanly(app, client, make_ci
 def test_links_are_not_guessable_and_bad_ones_are_not_errors(client):
     for path in ("/email/confirm/x", "/email/confirm/" + "a" * 200, "/email/confirm/%00"):
         assert client.get(path).status_code == 404
+
+
+def test_asking_for_email_changes_is_limited_per_account(app, make_citizen):
+    """Each request emails the new address: five an hour, then a clear "too many" page; the
+    limit counts only requests that sent a link, and other accounts are not affected."""
+    limited_app = create_app(
+        {
+            **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SEARCH_INDEX_DIR", "INSTANCE_PATH")},
+            "RATELIMIT_ENABLED": True,
+            "TESTING": True,
+        }
+    )
+    user, other = make_citizen(), make_citizen()
+    client = limited_app.test_client()
+    sign_in(client, user)
+    assert _ask(client, email="someone@example.test", password="not the password").status_code == 200  # not sent: not counted
+    for i in range(5):
+        assert _ask(client, email=f"victim{i}@example.test").status_code == 302
+    refused = _ask(client, email="victim9@example.test")
+    assert refused.status_code == 429 and "Too many attempts" in visible_text(refused)
+    assert outbox("victim9@example.test") == []
+    elsewhere = limited_app.test_client()
+    sign_in(elsewhere, other)
+    assert _ask(elsewhere, email="mine@example.test").status_code == 302
