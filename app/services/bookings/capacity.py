@@ -9,11 +9,11 @@ import datetime as dt
 from collections import Counter
 from functools import lru_cache
 
-from sqlalchemy import Integer, bindparam, cast, column, func, select, update
+from sqlalchemy import Integer, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from app.database import UTCDateTime
 from app.extensions import db
 from app.formatting import format_datetime
 from app.models import (
@@ -96,31 +96,47 @@ def take_places_for_visits(service: Service, visits: list[BookingVisit]) -> None
         )
 
 
+# PostgreSQL takes the cells' times and places as arrays: one statement whatever the number of
+# cells, written out (SQLAlchemy does not cache a compiled INSERT ... ON CONFLICT, so built
+# with it the statement would be compiled again for every booking).
+_TAKE_ON_POSTGRESQL = (
+    text(
+        "INSERT INTO capacity_cells (service_id, starts_at, capacity, used) "
+        "SELECT :service_id, cells.starts_at, :capacity, cells.used "
+        "FROM unnest(CAST(:starts_at AS TIMESTAMP WITH TIME ZONE[]), CAST(:used AS INTEGER[])) AS cells (starts_at, used) "
+        "ON CONFLICT (service_id, starts_at) DO UPDATE SET capacity = excluded.capacity, used = capacity_cells.used + excluded.used "
+        "WHERE capacity_cells.used + excluded.used <= excluded.capacity "
+        "RETURNING capacity_cells.starts_at"
+    )
+    .bindparams(
+        bindparam("service_id", type_=Integer),
+        bindparam("capacity", type_=Integer),
+        bindparam("starts_at", type_=ARRAY(UTCDateTime())),
+        bindparam("used", type_=ARRAY(Integer)),
+    )
+    .columns(starts_at=UTCDateTime())
+)
+
+
 @lru_cache(maxsize=64)
 def _take_statement(dialect: str, cells: int):
-    """The upsert that takes the places, built once per process: on PostgreSQL the cells'
-    times and places go in as arrays (one statement whatever the number of cells); SQLite
-    has no arrays, so a statement per number of cells, each row's values named by position."""
+    """The upsert that takes the places: on PostgreSQL the one above; SQLite has no arrays,
+    so a statement per number of cells (built once each), each row's values named by position."""
     table = CapacityCell.__table__
     service_id, capacity = bindparam("service_id", type_=table.c.service_id.type), bindparam("capacity", type_=table.c.capacity.type)
     if dialect == "postgresql":
-        rows = func.unnest(cast(bindparam("starts_at"), ARRAY(table.c.starts_at.type)), cast(bindparam("used"), ARRAY(Integer)))
-        rows = rows.table_valued(column("starts_at", table.c.starts_at.type), column("used", Integer)).render_derived(name="cells")
-        statement = pg_insert(table).from_select(
-            ("service_id", "starts_at", "capacity", "used"), select(service_id, rows.c.starts_at, capacity, rows.c.used)
-        )
-    else:
-        statement = sqlite_insert(table).values(
-            [
-                {
-                    "service_id": service_id,
-                    "starts_at": bindparam(f"starts_at_{i}", type_=table.c.starts_at.type),
-                    "capacity": capacity,
-                    "used": bindparam(f"used_{i}", type_=Integer),
-                }
-                for i in range(cells)
-            ]
-        )
+        return _TAKE_ON_POSTGRESQL
+    statement = sqlite_insert(table).values(
+        [
+            {
+                "service_id": service_id,
+                "starts_at": bindparam(f"starts_at_{i}", type_=table.c.starts_at.type),
+                "capacity": capacity,
+                "used": bindparam(f"used_{i}", type_=Integer),
+            }
+            for i in range(cells)
+        ]
+    )
     return statement.on_conflict_do_update(
         index_elements=["service_id", "starts_at"],
         set_={"used": table.c.used + statement.excluded.used, "capacity": statement.excluded.capacity},

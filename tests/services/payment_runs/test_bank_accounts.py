@@ -17,7 +17,7 @@ from app.services import team
 from app.services.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from app.services.payment_runs import bank_accounts
 from tests.factories import DEFAULT_PASSWORD
-from tests.helpers import outbox
+from tests.helpers import at_once, outbox
 
 DETAILS = {"account_name": "Alpha Care Ltd", "sort_code": "30-94-30", "account_number": "00733445"}
 
@@ -266,27 +266,13 @@ def test_the_queue_is_every_providers_waiting_change_oldest_first(provider, owne
 def _at_once(app, *works):
     """Run each of ``works`` in its own thread and connection, the first slowed at its decision
     point and the others starting a moment after it; returns what each returned or raised."""
-    results: list = [None] * len(works)
-    db.session.commit()
 
-    def run(i):
-        with app.app_context():
-            try:
-                if i:
-                    time.sleep(0.15)
-                results[i] = works[i]()
-            except Exception as exc:  # collected and asserted on below
-                results[i] = exc
-            finally:
-                db.session.remove()
+    def work(i):
+        if i:
+            time.sleep(0.15)
+        return works[i]()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(works))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    db.session.rollback()
-    return results
+    return at_once(app, len(works), work)
 
 
 def test_two_commissioners_confirming_at_once_confirm_once(app, monkeypatch, provider, owner, commissioner, make_commissioner):
