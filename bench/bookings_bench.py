@@ -121,7 +121,8 @@ def _prepare(url: str, clients: int) -> tuple[list[tuple[int, int]], int]:
 
 
 def _client(url: str, citizen_id: int, budget_id: int, service_id: int, seconds: float, start_at: float, queue) -> None:
-    """One client process: book for ``seconds``, then put (latencies, errors) on the queue,
+    """One client process: book for ``seconds``, then put (latencies, errors, statements,
+    commits, CPU seconds) on the queue,
     or ("failed", traceback) if it could not run at all (the parent reports it)."""
     try:
         queue.put(_book_for(url, citizen_id, budget_id, service_id, seconds, start_at))
@@ -129,7 +130,9 @@ def _client(url: str, citizen_id: int, budget_id: int, service_id: int, seconds:
         queue.put(("failed", traceback.format_exc()))
 
 
-def _book_for(url: str, citizen_id: int, budget_id: int, service_id: int, seconds: float, start_at: float) -> tuple[list[float], int]:
+def _book_for(
+    url: str, citizen_id: int, budget_id: int, service_id: int, seconds: float, start_at: float
+) -> tuple[list[float], int, int, int, float]:
     from app.extensions import db
     from app.models import BookingSchedule, PersonalBudget, User
     from app.services import bookings, budgets
@@ -167,6 +170,7 @@ def _book_for(url: str, citizen_id: int, budget_id: int, service_id: int, second
             time.sleep(0.001)
         end = start_at + seconds
         n = 0
+        cpu_began = time.process_time()
         while time.time() < end:
             day, at = slots[n % len(slots)]
             n += 1
@@ -190,8 +194,9 @@ def _book_for(url: str, citizen_id: int, budget_id: int, service_id: int, second
                 continue
             statements.stop(counted=True)
             latencies.append(time.perf_counter() - began)
+        cpu = time.process_time() - cpu_began
         db.engine.dispose()
-    return latencies, errors, statements.statements, statements.commits
+    return latencies, errors, statements.statements, statements.commits, cpu
 
 
 class _StatementCounter:
@@ -254,6 +259,7 @@ def run_bookings(url: str, clients: int, seconds: float) -> dict:
     return {
         "bookings": len(latencies),
         "statements_per_booking": sum(r[2] for r in results) / len(latencies) if latencies else 0,
+        "client_cpu_ms": 1000 * sum(r[4] for r in results) / len(latencies) if latencies else 0,
         "commits_per_booking": sum(r[3] for r in results) / len(latencies) if latencies else 0,
         "errors": errors,
         "failed_clients": failures,
@@ -314,6 +320,7 @@ def _report(url, clients: int, seconds: int) -> None:
     print(f"  bookings: {result['bookings']} ({result['errors']} errors)")
     print(f"  bookings per second: {result['per_second']:.1f}")
     print(f"  latency per booking: p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms")
+    print(f"  CPU per booking in the clients (Python, this process's own time): {result['client_cpu_ms']:.1f} ms")
     print(
         f"  statements per booking: {result['statements_per_booking']:.1f} sent by cursor.execute "
         f"(SAVEPOINTs included, psycopg's implicit BEGIN not), and {result['commits_per_booking']:.1f} COMMIT"

@@ -165,6 +165,9 @@ def at_once(app, count, work):
         thread.start()
     for thread in threads:
         thread.join(timeout=180)
+    # A thread still running has no result yet: counting its None as a success would hide a hang.
+    hung = [i for i, thread in enumerate(threads) if thread.is_alive()]
+    assert not hung, f"threads {hung} of {count} did not finish within 180 s"
     db.session.rollback()
     return results
 

@@ -29,12 +29,12 @@ def everyone(provider: Provider) -> list[User]:
     return everyone_of(_pairs(team.members(provider)))
 
 
-def leads_of(members: list[tuple[User, OrgRole]]) -> list[User]:
+def leads_of(members: list[tuple[User | notifications.Recipient, OrgRole]]) -> list[User | notifications.Recipient]:
     """``leads`` from a team the caller read itself: (person, role) in order of name."""
     return [user for user, org_role in members if org_role in LEADS and user.active] or everyone_of(members)
 
 
-def everyone_of(members: list[tuple[User, OrgRole]]) -> list[User]:
+def everyone_of(members: list[tuple[User | notifications.Recipient, OrgRole]]) -> list[User | notifications.Recipient]:
     """``everyone`` from a team the caller read itself: (person, role) in order of name."""
     return [user for user, _ in members if user.active]
 
@@ -69,7 +69,7 @@ def unreachable_message(provider: Provider) -> str:
     )
 
 
-def tell(provider: Provider, people: list[User], *, subject: str, body: str, link: str) -> None:
+def tell(provider: Provider, people: list[User | notifications.Recipient], *, subject: str, body: str, link: str) -> None:
     """Tell ``people`` (the provider's leads or team); if there is nobody, email the
     provider's contact address what is waiting, with an invitation to claim the
     organisation. Inside the caller's unit of work."""

@@ -146,3 +146,22 @@ def test_holds_the_budget_cannot_cover_when_written_move_nothing(make_budget, ma
     assert _rows() == before
     assert budgets.summary(budget).available_pence == 5_000
     assert ledger_check.check() == []
+
+
+def test_a_hold_account_column_the_one_statement_does_not_write_is_refused(booked_once, policy, monkeypatch):
+    # PostgreSQL writes the hold account in a statement built once, for the columns it names:
+    # a column added to the account's fields must not be dropped without a word.
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writes the account's fields as they come")
+    from app.services.ledger import new_booking
+
+    budget, service = booked_once
+    real = new_booking.hold_account_fields
+    monkeypatch.setattr(new_booking, "hold_account_fields", lambda booking: real(booking) | {"memo": "new"})
+    before = _rows()
+    with pytest.raises(new_booking.LedgerError, match="hold account's columns changed"):
+        bookings.create(
+            request_for(service, budget, day=future_day(policy), at="16:00"), citizen=budget.citizen, booker=budget.citizen, policy=policy
+        )
+    assert _rows() == before
+    assert ledger_check.check() == []

@@ -72,10 +72,10 @@ def take_places_for_visits(service: Service, visits: list[BookingVisit]) -> None
     if max(wanted.values()) <= service.capacity:
         params = {"service_id": service.id, "capacity": service.capacity}
         if db.session.get_bind().dialect.name == "postgresql":
-            statement = _take_statement("postgresql", 0)
+            statement = _TAKE_ON_POSTGRESQL
             params |= {"starts_at": cells, "used": [wanted[cell] for cell in cells]}
         else:
-            statement = _take_statement("sqlite", len(cells))
+            statement = _take_on_sqlite(len(cells))
             params |= {
                 f"{name}_{i}": value for i, cell in enumerate(cells) for name, value in (("starts_at", cell), ("used", wanted[cell]))
             }
@@ -119,13 +119,11 @@ _TAKE_ON_POSTGRESQL = (
 
 
 @lru_cache(maxsize=64)
-def _take_statement(dialect: str, cells: int):
-    """The upsert that takes the places: on PostgreSQL the one above; SQLite has no arrays,
-    so a statement per number of cells (built once each), each row's values named by position."""
+def _take_on_sqlite(cells: int):
+    """The upsert that takes the places on SQLite, which has no arrays: a statement per number
+    of cells (built once each), each row's values named by position."""
     table = CapacityCell.__table__
     service_id, capacity = bindparam("service_id", type_=table.c.service_id.type), bindparam("capacity", type_=table.c.capacity.type)
-    if dialect == "postgresql":
-        return _TAKE_ON_POSTGRESQL
     statement = sqlite_insert(table).values(
         [
             {

@@ -8,8 +8,9 @@ kind of change, one notice per side.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import null, select, union_all, update
+from sqlalchemy import bindparam, null, select, union_all, update
 
 from app.database import utcnow, write_transaction
 from app.extensions import db
@@ -238,25 +239,20 @@ def booking_changed(booking: Booking, what: str, detail: str = "") -> None:
                 notifications.notify(user, subject, body, link)
 
 
-def _people(booking: Booking, sides: set[str]) -> dict[str, list[User]]:
+def _people(booking: Booking, sides: set[str]) -> dict[str, list[User | notifications.Recipient]]:
     """Who is on each of ``sides``: "citizen" (the citizen and everyone who acts for them),
     "provider" (its team who can sign in), "leads" (``provider_contact.leads``), "card"
     (the citizen's side and, if someone else's card paid, the card's holder). The team and
-    the representatives are read in one query."""
-    parts = []
-    if sides & {"provider", "leads"}:
-        staff = ProviderStaff.__table__
-        parts.append(select(staff.c.user_id, staff.c.org_role).where(staff.c.provider_id == booking.provider_id))
-    if sides & {"citizen", "card"}:
-        acting = Representation.__table__
-        representatives = select(acting.c.representative_id.label("user_id"), null().label("org_role"))
-        parts.append(representatives.where(acting.c.citizen_id == booking.citizen_id, acting.c.ended_at.is_(None)))
+    the representatives are read in one query, as no more than ``notify`` needs of them."""
+    query = _people_query(bool(sides & {"provider", "leads"}), bool(sides & {"citizen", "card"}))
     rows = []
-    if parts:
-        found = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
-        rows = db.session.execute(select(User, found.c.org_role).join(found, found.c.user_id == User.id).order_by(User.name)).all()
-    team = [(user, org_role) for user, org_role in rows if org_role is not None]
-    citizen_side = {booking.citizen_id: booking.citizen} | {user.id: user for user, org_role in rows if org_role is None and user.active}
+    if query is not None:
+        found = db.session.execute(query, {"provider_id": booking.provider_id, "citizen_id": booking.citizen_id})
+        rows = [(notifications.Recipient(*row[:-1]), row[-1]) for row in found]
+    team = [(person, org_role) for person, org_role in rows if org_role is not None]
+    citizen_side = {booking.citizen_id: booking.citizen} | {
+        person.id: person for person, org_role in rows if org_role is None and person.active
+    }
     people = {"citizen": list(citizen_side.values())}
     if sides & {"provider", "leads"}:
         people |= {"provider": provider_contact.everyone_of(team), "leads": provider_contact.leads_of(team)}
@@ -266,6 +262,24 @@ def _people(booking: Booking, sides: set[str]) -> dict[str, list[User]]:
             citizen_side.setdefault(link.card.owner_id, link.card.owner)
         people["card"] = list(citizen_side.values())
     return people
+
+
+@cache
+def _people_query(team: bool, representatives: bool):
+    """``_people``'s query, built once per process for each mix of sides: the provider's
+    team (with their roles) and the citizen's representatives (no role), in order of name."""
+    parts = []
+    if team:
+        staff = ProviderStaff.__table__
+        parts.append(select(staff.c.user_id, staff.c.org_role).where(staff.c.provider_id == bindparam("provider_id")))
+    if representatives:
+        acting = Representation.__table__
+        acting_now = select(acting.c.representative_id.label("user_id"), null().label("org_role"))
+        parts.append(acting_now.where(acting.c.citizen_id == bindparam("citizen_id"), acting.c.ended_at.is_(None)))
+    if not parts:
+        return None
+    found = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+    return select(*notifications.RECIPIENT_COLUMNS, found.c.org_role).join(found, found.c.user_id == User.id).order_by(User.name)
 
 
 def tell_requested(booking: Booking) -> None:

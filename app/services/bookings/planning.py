@@ -4,8 +4,9 @@ Writes nothing; ``creation`` plans again inside its unit of work."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
-from sqlalchemy import exists, select, true
+from sqlalchemy import bindparam, exists, select, true
 from sqlalchemy.orm import joinedload
 
 from app.database import utcnow
@@ -55,24 +56,33 @@ def _bookable(service_id: int, days: tuple[dt.date, dt.date] | None) -> tuple[Se
     """``listed_service``, and whether any closure touches ``days`` (True if not asked), in
     one query: the service, its hours (the plan checks every visit against them), whether
     its provider can be reached, and whether the provider is closed on any of those days."""
-    team = provider_contact.team_columns(Service.provider_id)
-    closed = exists().where(listings.closures_touching(Service.id, Service.provider_id, *days)) if days else true()
-    row = (
-        db.session.execute(
-            select(Service, *team, closed)
-            .where(Service.id == service_id)
-            .options(joinedload(Service.hours))
-            .execution_options(populate_existing=True)
-        )
-        .unique()
-        .first()
-    )
+    params = {"service_id": service_id}
+    if days:
+        params |= {"from_date": days[0], "to_date": days[1]}
+    row = db.session.execute(_bookable_query(bool(days)), params).unique().first()
     service = row[0] if row is not None else None
     if service is None or service.status is not ServiceStatus.PUBLISHED or service.provider.status is not ProviderStatus.VERIFIED:
         raise NotFound("No such service")
     if not provider_contact.can_be_reached(service.provider, team_known=(row[1], row[2])):
         raise Conflict(provider_contact.unreachable_message(service.provider))
     return service, bool(row[3])
+
+
+@cache
+def _bookable_query(with_days: bool):
+    """``_bookable``'s query, built once per process (its cache key too): the service as it
+    is now (loaded again even if this session holds it), with its hours."""
+    team = provider_contact.team_columns(Service.provider_id)
+    closed = true()
+    if with_days:
+        touching = listings.closures_touching(Service.id, Service.provider_id, bindparam("from_date"), bindparam("to_date"))
+        closed = exists().where(touching)
+    return (
+        select(Service, *team, closed)
+        .where(Service.id == bindparam("service_id"))
+        .options(joinedload(Service.hours))
+        .execution_options(populate_existing=True)
+    )
 
 
 def plan(request: BookingRequest, *, citizen: User, policy: Policy, now: dt.datetime | None = None, booker: User | None = None) -> Quote:

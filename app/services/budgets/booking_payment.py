@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from functools import cache
+
+from sqlalchemy import bindparam, func, select
 
 from app.database import unit_of_work_memo
 from app.extensions import db
@@ -49,16 +51,7 @@ def _budget_and_money(public_id: str, *, lock: bool) -> bookings.Funding | None:
     memo = unit_of_work_memo()
     if not lock and ("booking budget", public_id) in memo:
         return memo["booking budget", public_id]
-    table = PersonalBudget.__table__
-    funded_until = select(func.max(BudgetPeriod.ends_on)).where(BudgetPeriod.budget_id == table.c.id).scalar_subquery()
-    query = (
-        select(PersonalBudget, LedgerAccount, funded_until)
-        .outerjoin(LedgerAccount, (LedgerAccount.budget_id == PersonalBudget.id) & (LedgerAccount.kind == AccountKind.BUDGET))
-        .where(PersonalBudget.public_id == public_id)
-    )
-    if lock:
-        query = query.with_for_update(read=True, of=table)
-    rows = db.session.execute(query.execution_options(populate_existing=True)).all()
+    rows = db.session.execute(_budget_and_money_query(lock), {"public_id": public_id}).all()
     found = None
     if rows:
         accounts = [acc for _, acc, _ in rows if acc is not None]
@@ -67,6 +60,21 @@ def _budget_and_money(public_id: str, *, lock: bool) -> bookings.Funding | None:
         found = bookings.Funding(rows[0][0], sum(acc.balance_pence for acc in accounts), None, rows[0][2])
     memo["booking budget", public_id] = found
     return found
+
+
+@cache
+def _budget_and_money_query(lock: bool):
+    """``_budget_and_money``'s query, built once per process (its cache key too)."""
+    table = PersonalBudget.__table__
+    funded_until = select(func.max(BudgetPeriod.ends_on)).where(BudgetPeriod.budget_id == table.c.id).scalar_subquery()
+    query = (
+        select(PersonalBudget, LedgerAccount, funded_until)
+        .outerjoin(LedgerAccount, (LedgerAccount.budget_id == PersonalBudget.id) & (LedgerAccount.kind == AccountKind.BUDGET))
+        .where(PersonalBudget.public_id == bindparam("public_id"))
+    )
+    if lock:
+        query = query.with_for_update(read=True, of=table)
+    return query.execution_options(populate_existing=True)
 
 
 class BudgetPayment(PaymentStrategy):

@@ -74,48 +74,39 @@ def hold_for_new_booking(
     now = utcnow()
     account = hold_account_fields(booking) | {"allow_negative": AccountKind.BOOKING_HOLD in MAY_GO_NEGATIVE, "balance_pence": 0}
     account |= {"budget_id": None, "provider_id": None, "created_at": now}
-    transactions = [
-        {
-            "kind": TransactionKind.HOLD,
-            "idempotency_key": hold.key,
-            "cause_type": "booking_visit",
-            "cause_id": hold.visit_id,
-            "actor_user_id": actor.user_id,
-            "actor_label": actor.label,
-            "memo": hold.memo,
-            "effective_at": effective_at or now,
-            "recorded_at": now,
-            "corrects_id": None,
-        }
-        for hold in holds
-    ]
+    posted = {"actor_user_id": actor.user_id, "actor_label": actor.label, "effective_at": effective_at or now, "recorded_at": now}
     write = _write_together if db.session.get_bind().dialect.name == "postgresql" else _write_apart
-    hold_account_id = write(account, transactions, source.id, holds)
+    hold_account_id = write(account, posted, source.id, holds)
     _move(source, hold_account_id, sum(hold.amount_pence for hold in holds))
 
 
-def _write_together(account: dict, transactions: list[dict], source_id: int, holds: Sequence[NewHold]) -> int:
-    first = transactions[0]
-    params = {f"account_{name}": value for name, value in account.items()} | {
+def _write_together(account: dict, posted: dict, source_id: int, holds: Sequence[NewHold]) -> int:
+    """``posted``: what every hold's transaction shares (who, and when)."""
+    if account.keys() != _ACCOUNT_COLUMNS:
+        raise LedgerError(f"the hold account's columns changed: {sorted(account.keys() ^ _ACCOUNT_COLUMNS)}")
+    params = {f"account_{name}": value for name, value in account.items()} | posted
+    params |= {
         "visit_ids": [hold.visit_id for hold in holds],
         "amounts": [hold.amount_pence for hold in holds],
         "keys": [hold.key for hold in holds],
         "memos": [hold.memo for hold in holds],
         "source_id": source_id,
-        "actor_user_id": first["actor_user_id"],
-        "actor_label": first["actor_label"],
-        "effective_at": first["effective_at"],
-        "recorded_at": first["recorded_at"],
     }
-    return db.session.execute(_together_statement(tuple(sorted(account))), params).scalars().first()
+    return db.session.execute(_together_statement(), params).scalars().first()
+
+
+# The hold account's columns: ``hold_account_fields`` and those ``hold_for_new_booking`` adds.
+_ACCOUNT_COLUMNS = frozenset(
+    ("kind", "owner_key", "name", "booking_id", "allow_negative", "balance_pence", "budget_id", "provider_id", "created_at")
+)
 
 
 @cache
-def _together_statement(account_columns: tuple[str, ...]):
+def _together_statement():
     """The one PostgreSQL statement, built once per process: the visits' ids, amounts, keys
     and memos go in as arrays (``unnest``), so however many visits there are it is the same
     statement, compiled once and prepared by the server once per connection."""
-    made = insert(ACCOUNTS).values({name: bindparam(f"account_{name}") for name in account_columns})
+    made = insert(ACCOUNTS).values({name: bindparam(f"account_{name}") for name in sorted(_ACCOUNT_COLUMNS)})
     made = made.returning(ACCOUNTS.c.id).cte("hold_account")
     account_id = select(made.c.id).scalar_subquery()
     visits = func.unnest(
@@ -168,11 +159,24 @@ def _array(name: str, element_type):
     return cast(bindparam(name), ARRAY(element_type))
 
 
-def _write_apart(account: dict, transactions: list[dict], source_id: int, holds: Sequence[NewHold]) -> int:
+def _write_apart(account: dict, posted: dict, source_id: int, holds: Sequence[NewHold]) -> int:
     account_id = db.session.execute(insert(ACCOUNTS).values(account).returning(ACCOUNTS.c.id)).scalar_one()
-    posted = dict(db.session.execute(insert(TRANSACTIONS).values(transactions).returning(TRANSACTIONS.c.cause_id, TRANSACTIONS.c.id)).all())
-    db.session.execute(insert(ENTRIES).values(_entries(holds, source_id, account_id, posted.__getitem__)))
-    db.session.execute(insert(HOLDS).values(_holds(holds, source_id, account_id, posted.__getitem__)))
+    transactions = [
+        posted
+        | {
+            "kind": TransactionKind.HOLD,
+            "idempotency_key": hold.key,
+            "cause_type": "booking_visit",
+            "cause_id": hold.visit_id,
+            "memo": hold.memo,
+            "corrects_id": None,
+        }
+        for hold in holds
+    ]
+    made = insert(TRANSACTIONS).values(transactions).returning(TRANSACTIONS.c.cause_id, TRANSACTIONS.c.id)
+    transaction_ids = dict(db.session.execute(made).all())
+    db.session.execute(insert(ENTRIES).values(_entries(holds, source_id, account_id, transaction_ids.__getitem__)))
+    db.session.execute(insert(HOLDS).values(_holds(holds, source_id, account_id, transaction_ids.__getitem__)))
     return account_id
 
 
