@@ -6,8 +6,11 @@ Needs a PostgreSQL server (BENCH_BOOKINGS_DATABASE_URL, default postgresql+psyco
 and the `pgbench` program. Each of the N clients is a separate process with its own
 connection, booking one-off visits for its own citizen through `bookings.create()` (the
 same call the booking page makes: plan, capacity cells, ledger hold, timeline, in one
-transaction), counting the statements each booking sends. In the same run, pgbench's built-in TPC-B-like script runs with the same
-number of clients against its own database on the same server, for scale.
+transaction), counting the statements each booking sends and the CPU time its own process
+spent (with more client processes than cores, each booking costs more CPU: every wait on
+the database hands the core to another process, whose work pushes this one's out of the
+caches). In the same run, pgbench's built-in TPC-B-like script runs with the same number of
+clients against its own database on the same server, for scale.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from app.database import utcnow
 from app.extensions import db
@@ -122,11 +122,25 @@ def link_for(endpoint: str, **values) -> str:
 
 def queue(to_address: str, subject: str, body_text: str) -> OutboundEmail:
     """Put an email in the outbox (part of the current unit of work)."""
-    signature = f"\n\n--\n{current_app.config['SERVICE_NAME']}\nThis email was sent automatically. Replies are not read."
-    email = OutboundEmail(to_address=to_address, subject=subject[:200], body_text=body_text.rstrip() + signature)
+    email = OutboundEmail(to_address=to_address, subject=subject[:200], body_text=_signed(body_text))
     db.session.add(email)
     db.session.info["mail_queued"] = True
     return email
+
+
+def queue_each(emails: list[tuple[str, str, str]]) -> None:
+    """``queue`` for several emails at once, (to, subject, body) each: written in one statement
+    now, in the current unit of work, and not loaded back."""
+    if not emails:
+        return
+    rows = [{"to_address": to, "subject": subject[:200], "body_text": _signed(body)} for to, subject, body in emails]
+    db.session.execute(insert(OutboundEmail.__table__), rows)
+    db.session.info["mail_queued"] = True
+
+
+def _signed(body_text: str) -> str:
+    signature = f"\n\n--\n{current_app.config['SERVICE_NAME']}\nThis email was sent automatically. Replies are not read."
+    return body_text.rstrip() + signature
 
 
 @dataclass

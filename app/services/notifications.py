@@ -1,16 +1,18 @@
 """Notifications: a message in the person's account, and the same by email.
 
 ``notify(user, subject, body, link=None)`` is the one call other parts of the product use
-to tell someone something happened (a reply, a booking, a decision). ``link`` is a local
-path ("/enquiries/12"); the email gets the full address. Like ``audit.record`` it joins
-the current unit of work and does not commit.
+to tell someone something happened (a reply, a booking, a decision); ``notify_each`` tells
+several at once, as a booking's change tells both sides. ``link`` is a local path
+("/enquiries/12"); the email gets the full address. Like ``audit.record`` both join the
+current unit of work and do not commit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from app.database import utcnow
 from app.extensions import db
@@ -34,17 +36,46 @@ class Recipient:
 RECIPIENT_COLUMNS = (User.id, User.name, User.email, User.active)
 
 
+class Message(NamedTuple):
+    """One notification to send with ``notify_each``."""
+
+    user: User | Recipient
+    subject: str
+    body: str
+    link: str | None = None
+
+
 def notify(user: User | Recipient, subject: str, body: str, link: str | None = None) -> Notification:
-    if link is not None and (not link.startswith("/") or link.startswith("//")):
-        raise ValueError("a notification links to a local path, like /enquiries/12")
+    _check_link(link)
     notification = Notification(user_id=user.id, subject=subject[:200], body=body, link=link)
     db.session.add(notification)
     if user.active:
-        text = f"Hello {user.name},\n\n{body}"
-        if link:
-            text += f"\n\n{mail.public_url(link)}"
-        mail.queue(user.email, subject, text)
+        mail.queue(user.email, subject, _email_text(user, body, link))
     return notification
+
+
+def notify_each(messages: list[Message]) -> None:
+    """``notify`` for several messages at once: the notifications written in one statement and
+    their emails in another, now, in the current unit of work (nothing is loaded back)."""
+    if not messages:
+        return
+    for message in messages:
+        _check_link(message.link)
+    rows = [{"user_id": m.user.id, "subject": m.subject[:200], "body": m.body, "link": m.link} for m in messages]
+    db.session.execute(insert(Notification.__table__), rows)
+    mail.queue_each([(m.user.email, m.subject, _email_text(m.user, m.body, m.link)) for m in messages if m.user.active])
+
+
+def _check_link(link: str | None) -> None:
+    if link is not None and (not link.startswith("/") or link.startswith("//")):
+        raise ValueError("a notification links to a local path, like /enquiries/12")
+
+
+def _email_text(user: User | Recipient, body: str, link: str | None) -> str:
+    text = f"Hello {user.name},\n\n{body}"
+    if link:
+        text += f"\n\n{mail.public_url(link)}"
+    return text
 
 
 def unread_count(user: User) -> int:

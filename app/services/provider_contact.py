@@ -73,10 +73,19 @@ def tell(provider: Provider, people: list[User | notifications.Recipient], *, su
     """Tell ``people`` (the provider's leads or team); if there is nobody, email the
     provider's contact address what is waiting, with an invitation to claim the
     organisation. Inside the caller's unit of work."""
+    for message in to_tell(provider, people, subject=subject, body=body, link=link):
+        notifications.notify(*message)
+
+
+def to_tell(
+    provider: Provider, people: list[User | notifications.Recipient], *, subject: str, body: str, link: str
+) -> list[notifications.Message]:
+    """``tell`` for a caller that sends several notices at once: the messages for ``people``,
+    or, if there is nobody, none (the provider's contact address has been sent its
+    invitation)."""
     if people:
-        for person in people:
-            notifications.notify(person, subject, body, link)
-    elif provider.email and not team.members(provider):
+        return [notifications.Message(person, subject, body, link) for person in people]
+    if provider.email and not team.members(provider):
         invitations.invite_to_claim(
             provider,
             subject=subject,
@@ -84,3 +93,4 @@ def tell(provider: Provider, people: list[User | notifications.Recipient], *, su
             accept_link=lambda token: mail.link_for("auth.invitation", token=token),
             days=int(current_app.config["INVITATION_DAYS"]),
         )
+    return []

@@ -358,18 +358,18 @@ def test_a_budget_request_is_announced_in_its_own_transaction_once(setup, policy
     budget, service, _ = setup
     provider_staff = _provider_staff(service)
     request = request_for(service, budget, day=future_day(policy), key="announce-once")
-    real_notify = notifications.notify
+    real_notify_each = notifications.notify_each
 
     def failing(*args, **kwargs):
         raise RuntimeError("the notifications table is unwell")
 
-    monkeypatch.setattr(notifications, "notify", failing)
+    monkeypatch.setattr(notifications, "notify_each", failing)
     with pytest.raises(RuntimeError):
         _book(request, budget, policy)
     assert db.session.query(Booking).count() == 0  # nothing booked, nothing held
     assert budgets.summary(budget).held_pence == 0
 
-    monkeypatch.setattr(notifications, "notify", real_notify)
+    monkeypatch.setattr(notifications, "notify_each", real_notify_each)
     first = _book(request, budget, policy)
     again = _book(request, budget, policy)
     assert again.id == first.id and first.requested_notified_at is not None

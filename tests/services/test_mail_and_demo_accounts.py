@@ -74,6 +74,44 @@ def test_notify_refuses_links_to_other_sites(make_citizen):
         notifications.notify(make_citizen(), "x", "y", link="https://evil.example/")
 
 
+def test_notify_each_writes_what_notify_writes_in_one_go(make_citizen):
+    # Many people told at once (a booking's both sides) get the same notification and email
+    # as one told alone; someone who cannot sign in gets the notification and no email.
+    alone, first, unable = make_citizen(), make_citizen(), make_citizen()
+    unable.active = False
+    notifications.notify(alone, "Booking sent", "It is on its way.", "/bookings/x")
+    notifications.notify_each(
+        [
+            notifications.Message(first, "Booking sent", "It is on its way.", "/bookings/x"),
+            notifications.Message(notifications.Recipient(unable.id, unable.name, unable.email, False), "Booking sent", "Later.", None),
+        ]
+    )
+    db.session.commit()
+
+    def written(user):
+        [notice] = db.session.execute(select(Notification).where(Notification.user_id == user.id)).scalars()
+        return notice.subject, notice.body, notice.link, notice.read_at, notice.created_at is not None
+
+    assert written(first) == written(alone)
+    assert written(unable) == ("Booking sent", "Later.", None, None, True)
+    [theirs], [mine] = outbox(first.email), outbox(alone.email)
+    assert (theirs.subject, theirs.status, theirs.attempts) == (mine.subject, EmailStatus.QUEUED, 0)
+    assert theirs.body_text == mine.body_text.replace(alone.name, first.name)
+    assert outbox(unable.email) == []
+    assert mail.deliver_pending(mail.LogSender()).sent == sorted([theirs.id, mine.id])
+
+
+def test_notify_each_refuses_links_to_other_sites_and_writes_nothing(make_citizen):
+    user = make_citizen()
+    with pytest.raises(ValueError):
+        notifications.notify_each(
+            [notifications.Message(user, "x", "y", "/fine"), notifications.Message(user, "x", "y", "https://evil.example/")]
+        )
+    db.session.commit()
+    assert outbox(user.email) == []
+    assert db.session.execute(select(Notification).where(Notification.user_id == user.id)).first() is None
+
+
 class _SMTPHandler(socketserver.StreamRequestHandler):
     """Just enough SMTP to receive one message."""
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.database import utcnow, write_transaction
@@ -19,12 +20,11 @@ from app.models import (
     Service,
     TurnedAwayRequest,
     User,
-    VisitStatus,
 )
 from app.services import geo
 from app.services.bookings.capacity import FullyBooked, take_places_for_visits
 from app.services.bookings.notify import announce_request, booking_changed
-from app.services.bookings.payment import payment_strategy
+from app.services.bookings.payment import PaymentStrategy, payment_strategy
 from app.services.bookings.planning import plan
 from app.services.bookings.requests import BookingRequest, PlannedVisit, Quote
 from app.services.bookings.timeline import describe, record_event
@@ -120,55 +120,62 @@ def _create(request: BookingRequest, *, citizen: User, booker: User, policy: Pol
         # nor sent twice.
         tell_now = strategy.tells_at_once()
         booking = _new_booking(request, quote, citizen=citizen, booker=booker, now=now, told=tell_now)
-        visits = [(_new_visit(booking, planned, strategy.new_visit_status(planned)), planned) for planned in quote.visits]
-        db.session.flush()
+        visits = list(zip(_new_visits(booking, quote.visits, strategy), quote.visits, strict=True))
         take_places_for_visits(quote.service, [visit for visit, _ in visits])
         strategy.on_create(booking, request=request, quote=quote, visits=visits, actor=Actor.person(booker), now=now)
         if tell_now:
             booking_changed(booking, "requested")
-        # Added last, so the timeline line and the notices are written together at commit.
         record_event(booking, "requested", f"Booking requested by {booker.name}: {describe(booking, len(visits))}", booker, at=now)
     return booking
 
 
 def _new_booking(request: BookingRequest, quote: Quote, *, citizen: User, booker: User, now: dt.datetime, told: bool) -> Booking:
     service = quote.service
-    booking = Booking(
-        created_at=now,  # when it was asked for (business time)
-        public_id=secrets.token_urlsafe(12),
-        reference=_new_reference(),
-        request_key=request.request_key,
-        service_id=service.id,
-        provider_id=service.provider_id,
-        citizen_id=citizen.id,
-        booked_by_id=booker.id,
-        budget_id=quote.budget.id if quote.budget else None,
-        outcome_id=quote.outcome.id if quote.outcome else None,
-        payment_method=request.payment_method,
-        schedule=request.schedule,
-        unit_price_pence=quote.unit_price_pence,
-        price_unit=service.price_unit,
-        total_pence=quote.total_pence,
-        status=BookingStatus.REQUESTED,
-        message=(request.message or "").strip(),
-        visit_address=clean_multiline(request.visit_address),
-        contact_phone=(request.contact_phone or "").strip(),
-        area_district=geo.district_in_text(request.visit_address) or service.provider.base_district,
-        requested_notified_at=utcnow() if told else None,
-    )
-    db.session.add(booking)
-    db.session.flush()  # a duplicate request key fails here
-    return booking
+    values = {
+        "created_at": now,  # when it was asked for (business time)
+        "public_id": secrets.token_urlsafe(12),
+        "reference": _new_reference(),
+        "request_key": request.request_key,
+        "service_id": service.id,
+        "provider_id": service.provider_id,
+        "citizen_id": citizen.id,
+        "booked_by_id": booker.id,
+        "budget_id": quote.budget.id if quote.budget else None,
+        "outcome_id": quote.outcome.id if quote.outcome else None,
+        "payment_method": request.payment_method,
+        "schedule": request.schedule,
+        "unit_price_pence": quote.unit_price_pence,
+        "price_unit": service.price_unit,
+        "total_pence": quote.total_pence,
+        "status": BookingStatus.REQUESTED,
+        "message": (request.message or "").strip(),
+        "visit_address": clean_multiline(request.visit_address),
+        "contact_phone": (request.contact_phone or "").strip(),
+        "area_district": geo.district_in_text(request.visit_address) or service.provider.base_district,
+        "requested_notified_at": utcnow() if told else None,
+    }
+    # Written at once, and loaded back as the booking (a duplicate request key fails here).
+    return db.session.scalars(_writes()[0], [values]).one()
 
 
-def _new_visit(booking: Booking, planned: PlannedVisit, status: VisitStatus) -> BookingVisit:
-    visit = BookingVisit(
-        booking_id=booking.id,
-        starts_at=planned.starts_at,
-        ends_at=planned.ends_at,
-        units=planned.units,
-        amount_pence=planned.amount_pence,
-        status=status,
-    )
-    db.session.add(visit)
-    return visit
+def _new_visits(booking: Booking, planned: list[PlannedVisit], strategy: PaymentStrategy) -> list[BookingVisit]:
+    """The booking's visits, written in one statement and loaded back in the order planned."""
+    rows = [
+        {
+            "booking_id": booking.id,
+            "starts_at": visit.starts_at,
+            "ends_at": visit.ends_at,
+            "units": visit.units,
+            "amount_pence": visit.amount_pence,
+            "status": strategy.new_visit_status(visit),
+        }
+        for visit in planned
+    ]
+    return list(db.session.scalars(_writes()[1], rows))
+
+
+@cache
+def _writes():
+    """The booking's and its visits' inserts, each returning what it wrote as ORM objects (the
+    visits in the order given), built once per process."""
+    return insert(Booking).returning(Booking), insert(BookingVisit).returning(BookingVisit, sort_by_parameter_order=True)

@@ -226,17 +226,18 @@ def booking_changed(booking: Booking, what: str, detail: str = "") -> None:
         "detail": detail,
         "public_id": booking.public_id,
     }
-    # Everyone to tell is looked up (in one query) before anything is added, so the notices
-    # and their emails are written together (one insert each) rather than one by one.
+    # Everyone to tell is looked up (in one query) first, so the notices and their emails are
+    # written together, one insert each.
     people = _people(booking, {notice.side for notice in NOTICES[what]})
+    messages: list[notifications.Message] = []
     for notice in NOTICES[what]:
         subject, body, link = (text.format(**facts).strip() for text in (notice.subject, notice.body, notice.link))
         if notice.side in ("provider", "leads"):
             # Before anyone from the provider has signed up, its contact email hears of it.
-            provider_contact.tell(booking.provider, people[notice.side], subject=subject, body=body, link=link)
+            messages += provider_contact.to_tell(booking.provider, people[notice.side], subject=subject, body=body, link=link)
         else:
-            for user in people[notice.side]:
-                notifications.notify(user, subject, body, link)
+            messages += [notifications.Message(user, subject, body, link) for user in people[notice.side]]
+    notifications.notify_each(messages)
 
 
 def _people(booking: Booking, sides: set[str]) -> dict[str, list[User | notifications.Recipient]]:
