@@ -317,6 +317,38 @@ def test_commissioners_acting_on_one_refund_at_once_move_its_money_once(app, ref
     assert ledger_check.check() == []
 
 
+def test_asking_again_for_a_refund_settled_while_it_waited_asks_nothing(app, refused, make_commissioner, localstripe, monkeypatch):
+    """A commissioner settles the refund as repaid outside Stripe (slowed while it holds the
+    refund's lock); another asks the card processor again a moment later, having found it
+    still waiting before the lock was free. Settling leaves the refund FAILED, so only the
+    settlement itself shows it is done: the second is refused, and the card is not refunded
+    by Stripe on top of the council's own repayment."""
+    from app.services.card_payments import clearing_actions
+    from tests.services.test_money_concurrency import first_and_second, slow_down
+
+    settler, retrier = (make_commissioner(email=f"commissioner{i}@example.test").id for i in range(2))
+    public_id = refused["refund"].public_id
+
+    def settle():
+        by = db.session.get(User, settler)
+        return card_payments.settle_refund(public_id, kind="repaid_outside_stripe", reason="BACS RF-1", by=by, request_key="settle-a")
+
+    def retry():
+        return card_payments.retry_refund(public_id, by=db.session.get(User, retrier), request_key="retry-a")
+
+    slow_down(monkeypatch, clearing_actions.audit, "record")
+    done, errors = run_at_once(app, 2, first_and_second(settle, retry))
+    assert [label for label, _ in done] == ["first"] and len(errors) == 1, (done, errors)
+    assert isinstance(errors[0], (Conflict, NotFound)), errors
+    made = stripe_get(localstripe.url, f"/v1/refunds?payment_intent={refused['payment'].stripe_payment_intent_id}")["data"]
+    assert made == []  # the council repaid it; the card processor was not asked again
+    db.session.expire_all()
+    assert db.session.get(CardRefund, refused["refund"].id).status is RefundStatus.FAILED
+    assert ledger.balance(card_payments.clearing_account()) == 0
+    assert card_payments.in_card_clearing().items == []
+    assert ledger_check.check() == []
+
+
 @pytest.mark.parametrize(
     "data, message",
     [

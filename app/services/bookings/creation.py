@@ -177,5 +177,7 @@ def _new_visits(booking: Booking, planned: list[PlannedVisit], strategy: Payment
 @cache
 def _writes():
     """The booking's and its visits' inserts, each returning what it wrote as ORM objects (the
-    visits in the order given), built once per process."""
+    visits in the order given), built once per process. Written this way, not added to the
+    session, they fire no flush events (``after_flush``, ``before_insert``): nothing listens
+    for new bookings or visits today, and a hook that must see them has to be called here."""
     return insert(Booking).returning(Booking), insert(BookingVisit).returning(BookingVisit, sort_by_parameter_order=True)

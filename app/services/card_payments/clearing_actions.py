@@ -90,9 +90,7 @@ def _record_retry(public_id: str, *, by: User, key: str) -> int:
         found = refused_refund(public_id)
         if found is None or found.status is not RefundStatus.FAILED:
             raise NotFound("No such refund waiting in card clearing")
-        refund = locks.lock_refund(found.id)
-        if refund.status is not RefundStatus.FAILED:
-            raise Conflict("This refund is no longer waiting: someone settled it a moment ago")
+        refund = _locked_if_waiting(found.id)
         payment = db.session.get(CardPayment, refund.card_payment_id)
         booking = db.session.get(Booking, payment.booking_id)
         refused = refund.failure_message
@@ -121,6 +119,18 @@ def _record_retry(public_id: str, *, by: User, key: str) -> int:
             booking, "refund_retried", f"Refund of {format_pence(refund.amount_pence)} to {payment.card.description} asked for again", by
         )
         return attempt.id
+
+
+def _locked_if_waiting(refund_id: int) -> CardRefund:
+    """The refused refund, locked, if it still waits in clearing once the lock is ours:
+    neither asked for again (no longer FAILED) nor settled another way (which leaves it
+    FAILED, so the settlement itself is looked for). Read before the lock, by whoever waited
+    on it, either could have happened meanwhile (Conflict)."""
+    refund = locks.lock_refund(refund_id)
+    settled = db.session.execute(select(ClearingSettlement.id).where(ClearingSettlement.refund_id == refund.id)).first()
+    if refund.status is not RefundStatus.FAILED or settled:
+        raise Conflict("This refund is no longer waiting: someone settled it a moment ago")
+    return refund
 
 
 def settle_refund(public_id: str, *, kind: str, reason: str, by: User, request_key: str) -> ClearingSettlement:
@@ -169,12 +179,7 @@ def _record_settlement(public_id: str, kind: ClearingSettlementKind, reason: str
         found = refused_refund(public_id)
         if found is None or found.status is not RefundStatus.FAILED:
             raise NotFound("No such refund waiting in card clearing")
-        refund = locks.lock_refund(found.id)
-        if (
-            refund.status is not RefundStatus.FAILED
-            or db.session.execute(select(ClearingSettlement.id).where(ClearingSettlement.refund_id == refund.id)).first()
-        ):
-            raise Conflict("This refund is no longer waiting: someone settled it a moment ago")
+        refund = _locked_if_waiting(found.id)
         payment = db.session.get(CardPayment, refund.card_payment_id)
         booking = db.session.get(Booking, payment.booking_id)
         _move_money(refund, payment, booking, kind, reason, by)
