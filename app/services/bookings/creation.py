@@ -155,7 +155,7 @@ def _new_booking(request: BookingRequest, quote: Quote, *, citizen: User, booker
         "requested_notified_at": utcnow() if told else None,
     }
     # Written at once, and loaded back as the booking (a duplicate request key fails here).
-    return db.session.scalars(_writes()[0], [values]).one()
+    return db.session.scalars(_insert_booking(), [values]).one()
 
 
 def _new_visits(booking: Booking, planned: list[PlannedVisit], strategy: PaymentStrategy) -> list[BookingVisit]:
@@ -171,13 +171,19 @@ def _new_visits(booking: Booking, planned: list[PlannedVisit], strategy: Payment
         }
         for visit in planned
     ]
-    return list(db.session.scalars(_writes()[1], rows))
+    return list(db.session.scalars(_insert_visits(), rows))
+
+
+# The booking and its visits are written by these inserts, each returning what it wrote as
+# ORM objects, built once per process. Written this way, not added to the session, they fire
+# no flush events (``after_flush``, ``before_insert``): nothing listens for new bookings or
+# visits today, and a hook that must see them has to be called from here.
+@cache
+def _insert_booking():
+    return insert(Booking).returning(Booking)
 
 
 @cache
-def _writes():
-    """The booking's and its visits' inserts, each returning what it wrote as ORM objects (the
-    visits in the order given), built once per process. Written this way, not added to the
-    session, they fire no flush events (``after_flush``, ``before_insert``): nothing listens
-    for new bookings or visits today, and a hook that must see them has to be called here."""
-    return insert(Booking).returning(Booking), insert(BookingVisit).returning(BookingVisit, sort_by_parameter_order=True)
+def _insert_visits():
+    """Returning the visits in the order given."""
+    return insert(BookingVisit).returning(BookingVisit, sort_by_parameter_order=True)
