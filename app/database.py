@@ -8,6 +8,9 @@
   we get the same guarantee there.
 * ``write_transaction()``: the one way services open a unit of work that must not
   interleave with other writers.
+* ``unnested``: any number of rows as one set of PostgreSQL array parameters, so one
+  statement built once writes them all; ``insert_together``: rows for several tables in one
+  statement.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, Table, bindparam, cast, column, event, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from app.extensions import db
 
@@ -177,3 +182,60 @@ def _forget_at_end(session, transaction):  # pragma: no cover - wiring
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_on_rollback(session, previous_transaction):  # pragma: no cover - wiring
     session.info.pop(_MEMO_KEY, None)
+
+
+def unnested(name: str, columns: dict[str, TypeEngine]):
+    """PostgreSQL: rows given as one array parameter per column (``name_column``, filled by
+    ``unnested_params``), as a FROM named ``name`` (``unnest(...) AS name(column, ...)``), for
+    an INSERT ... SELECT that writes any number of rows with the same statement, compiled
+    once and prepared by the server once per connection."""
+    arrays = [cast(bindparam(f"{name}_{key}"), ARRAY(type_)) for key, type_ in columns.items()]
+    rows = func.unnest(*arrays).table_valued(*(column(key, type_) for key, type_ in columns.items()))
+    return rows.render_derived(name=name)
+
+
+def unnested_params(name: str, columns, rows) -> dict[str, list]:
+    """The parameters of ``unnested(name, columns)`` for ``rows`` (dicts by column)."""
+    return {f"{name}_{key}": [row[key] for row in rows] for key in columns}
+
+
+def insert_together(parts: Sequence[tuple[Table, list[dict]]]) -> None:
+    """Write rows into several tables now, in the current unit of work, nothing read back:
+    on PostgreSQL in one statement (each table's insert a data-modifying CTE of the next),
+    built once per process for each mix of tables and columns; on SQLite one statement per
+    table. Every row of a table names the same columns, and gives every column with a
+    default its value (one statement cannot apply several tables' defaults; ValueError)."""
+    parts = [(table, rows) for table, rows in parts if rows]
+    for table, rows in parts:
+        _check_rows(table, rows)
+    if not parts:
+        return
+    if is_sqlite():
+        for table, rows in parts:
+            db.session.execute(insert(table), rows)
+        return
+    shape = tuple((table, tuple(rows[0])) for table, rows in parts)
+    params = {}
+    for number, (_, rows) in enumerate(parts):
+        params |= unnested_params(f"rows{number}", rows[0], rows)
+    db.session.execute(_together_statement(shape), params)
+
+
+def _check_rows(table: Table, rows: list[dict]) -> None:
+    if any(row.keys() != rows[0].keys() for row in rows):
+        raise ValueError(f"rows for {table.name} name different columns")
+    left_out = [c.name for c in table.c if c.default is not None and c.name not in rows[0]]
+    if left_out:
+        raise ValueError(f"rows for {table.name} leave out {', '.join(left_out)}: give them their values")
+
+
+@cache
+def _together_statement(shape: tuple[tuple[Table, tuple[str, ...]], ...]):
+    inserts = []
+    for number, (table, names) in enumerate(shape):
+        rows = unnested(f"rows{number}", {name: table.c[name].type for name in names})
+        inserts.append(insert(table).from_select(names, select(*rows.c)))
+    *first, last = inserts
+    for number, statement in enumerate(first):
+        last = last.add_cte(statement.cte(f"written{number}"))
+    return last

@@ -124,7 +124,7 @@ def queue(to_address: str, subject: str, body_text: str) -> OutboundEmail:
     """Put an email in the outbox (part of the current unit of work)."""
     email = OutboundEmail(to_address=to_address, subject=subject[:200], body_text=_signed(body_text))
     db.session.add(email)
-    db.session.info["mail_queued"] = True
+    mark_queued()
     return email
 
 
@@ -133,8 +133,22 @@ def queue_each(emails: list[tuple[str, str, str]]) -> None:
     now, in the current unit of work, and not loaded back."""
     if not emails:
         return
-    rows = [{"to_address": to, "subject": subject[:200], "body_text": _signed(body)} for to, subject, body in emails]
-    db.session.execute(insert(OutboundEmail.__table__), rows)
+    db.session.execute(insert(OutboundEmail.__table__), outbox_rows(emails))
+    mark_queued()
+
+
+def outbox_rows(emails: list[tuple[str, str, str]], *, now: dt.datetime | None = None) -> list[dict]:
+    """What ``queue_each`` writes for each (to, subject, body): the address, the subject
+    (cut to fit), the signed body, and the row's every other value (waiting to be sent,
+    queued ``now``), so ``insert_together`` can write them."""
+    now = now or utcnow()
+    waiting = {"status": EmailStatus.QUEUED, "attempts": 0, "created_at": now, "next_attempt_at": now}
+    return [{"to_address": to, "subject": subject[:200], "body_text": _signed(body)} | waiting for to, subject, body in emails]
+
+
+def mark_queued() -> None:
+    """Say that this unit of work put emails in the outbox (written without ``queue_each``):
+    once it commits, the outbox is sent."""
     db.session.info["mail_queued"] = True
 
 

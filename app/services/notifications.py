@@ -9,14 +9,15 @@ current unit of work and do not commit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, select, update
 
-from app.database import utcnow
+from app.database import insert_together, utcnow
 from app.extensions import db
-from app.models import Notification, User
+from app.models import Notification, OutboundEmail, User
 from app.services import mail
 from app.services.errors import NotFound
 from app.services.pagination import Page, paginate
@@ -54,16 +55,21 @@ def notify(user: User | Recipient, subject: str, body: str, link: str | None = N
     return notification
 
 
-def notify_each(messages: list[Message]) -> None:
-    """``notify`` for several messages at once: the notifications written in one statement and
-    their emails in another, now, in the current unit of work (nothing is loaded back)."""
+def notify_each(messages: list[Message], also: Sequence[tuple[Table, list[dict]]] = ()) -> None:
+    """``notify`` for several messages at once: the notifications and their emails written
+    now, in the current unit of work, with ``also`` (other rows to write: a booking's
+    timeline line), in one statement on PostgreSQL (``insert_together``); nothing is loaded
+    back."""
     if not messages:
         return
     for message in messages:
         _check_link(message.link)
-    rows = [{"user_id": m.user.id, "subject": m.subject[:200], "body": m.body, "link": m.link} for m in messages]
-    db.session.execute(insert(Notification.__table__), rows)
-    mail.queue_each([(m.user.email, m.subject, _email_text(m.user, m.body, m.link)) for m in messages if m.user.active])
+    now = utcnow()
+    rows = [{"user_id": m.user.id, "subject": m.subject[:200], "body": m.body, "link": m.link, "created_at": now} for m in messages]
+    emails = [(m.user.email, m.subject, _email_text(m.user, m.body, m.link)) for m in messages if m.user.active]
+    insert_together([(Notification.__table__, rows), (OutboundEmail.__table__, mail.outbox_rows(emails, now=now)), *also])
+    if emails:
+        mail.mark_queued()
 
 
 def _check_link(link: str | None) -> None:

@@ -10,7 +10,7 @@ from functools import cache
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from app.database import utcnow, write_transaction
+from app.database import insert_together, utcnow, write_transaction
 from app.extensions import db
 from app.formatting import format_pence
 from app.models import (
@@ -27,7 +27,7 @@ from app.services.bookings.notify import announce_request, booking_changed
 from app.services.bookings.payment import PaymentStrategy, payment_strategy
 from app.services.bookings.planning import plan
 from app.services.bookings.requests import BookingRequest, PlannedVisit, Quote
-from app.services.bookings.timeline import describe, record_event
+from app.services.bookings.timeline import EVENTS, describe, event_row
 from app.services.errors import Conflict, DomainError, ValidationError
 from app.services.ledger import Actor
 from app.services.policy import Policy
@@ -123,9 +123,11 @@ def _create(request: BookingRequest, *, citizen: User, booker: User, policy: Pol
         visits = list(zip(_new_visits(booking, quote.visits, strategy), quote.visits, strict=True))
         take_places_for_visits(quote.service, [visit for visit, _ in visits])
         strategy.on_create(booking, request=request, quote=quote, visits=visits, actor=Actor.person(booker), now=now)
+        event = event_row(booking, "requested", f"Booking requested by {booker.name}: {describe(booking, len(visits))}", booker, at=now)
         if tell_now:
-            booking_changed(booking, "requested")
-        record_event(booking, "requested", f"Booking requested by {booker.name}: {describe(booking, len(visits))}", booker, at=now)
+            booking_changed(booking, "requested", also=[(EVENTS, [event])])  # the timeline's line written with the notices
+        else:
+            insert_together([(EVENTS, [event])])
     return booking
 
 

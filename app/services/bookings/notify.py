@@ -7,10 +7,11 @@ kind of change, one notice per side.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import bindparam, null, select, union_all, update
+from sqlalchemy import Table, bindparam, null, select, union_all, update
 
 from app.database import utcnow, write_transaction
 from app.extensions import db
@@ -214,8 +215,9 @@ NOTICES: dict[str, tuple[Notice, ...]] = {
 }
 
 
-def booking_changed(booking: Booking, what: str, detail: str = "") -> None:
-    """Tell each side what ``NOTICES[what]`` says, inside the caller's unit of work."""
+def booking_changed(booking: Booking, what: str, detail: str = "", also: Sequence[tuple[Table, list[dict]]] = ()) -> None:
+    """Tell each side what ``NOTICES[what]`` says, inside the caller's unit of work (with
+    ``also``, rows to write with the notices: ``notifications.notify_each``)."""
     facts = {
         "ref": booking.reference,
         "service": booking.service.title,
@@ -237,7 +239,7 @@ def booking_changed(booking: Booking, what: str, detail: str = "") -> None:
             messages += provider_contact.to_tell(booking.provider, people[notice.side], subject=subject, body=body, link=link)
         else:
             messages += [notifications.Message(user, subject, body, link) for user in people[notice.side]]
-    notifications.notify_each(messages)
+    notifications.notify_each(messages, also)
 
 
 def _people(booking: Booking, sides: set[str]) -> dict[str, list[User | notifications.Recipient]]:

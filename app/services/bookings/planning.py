@@ -7,13 +7,14 @@ import datetime as dt
 from functools import cache
 
 from sqlalchemy import bindparam, exists, select, true
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from app.database import utcnow
 from app.extensions import db
 from app.models import (
     BookingSchedule,
     PriceUnit,
+    Provider,
     ProviderStatus,
     Service,
     ServiceStatus,
@@ -71,7 +72,9 @@ def _bookable(service_id: int, days: tuple[dt.date, dt.date] | None) -> tuple[Se
 @cache
 def _bookable_query(with_days: bool):
     """``_bookable``'s query, built once per process (its cache key too): the service as it
-    is now (loaded again even if this session holds it), with its hours."""
+    is now (loaded again even if this session holds it), with its hours and its provider;
+    not what a booking never reads (its type of support, the provider's base district's
+    place on the map: the search's), loaded only if something asks."""
     team = provider_contact.team_columns(Service.provider_id)
     closed = true()
     if with_days:
@@ -80,7 +83,7 @@ def _bookable_query(with_days: bool):
     return (
         select(Service, *team, closed)
         .where(Service.id == bindparam("service_id"))
-        .options(joinedload(Service.hours))
+        .options(joinedload(Service.hours), joinedload(Service.provider).lazyload(Provider.district), lazyload(Service.category))
         .execution_options(populate_existing=True)
     )
 

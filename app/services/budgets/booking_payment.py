@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import lazyload
 
 from app.database import unit_of_work_memo
 from app.extensions import db
@@ -64,7 +65,8 @@ def _budget_and_money(public_id: str, *, lock: bool) -> bookings.Funding | None:
 
 @cache
 def _budget_and_money_query(lock: bool):
-    """``_budget_and_money``'s query, built once per process (its cache key too)."""
+    """``_budget_and_money``'s query, built once per process (its cache key too): with the
+    citizen (whom the booking names), not an ISF's provider (loaded only for an ISF)."""
     table = PersonalBudget.__table__
     funded_until = select(func.max(BudgetPeriod.ends_on)).where(BudgetPeriod.budget_id == table.c.id).scalar_subquery()
     query = (
@@ -74,7 +76,7 @@ def _budget_and_money_query(lock: bool):
     )
     if lock:
         query = query.with_for_update(read=True, of=table)
-    return query.execution_options(populate_existing=True)
+    return query.options(lazyload(PersonalBudget.isf_provider)).execution_options(populate_existing=True)
 
 
 class BudgetPayment(PaymentStrategy):

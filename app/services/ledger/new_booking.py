@@ -1,19 +1,20 @@
-"""Setting money aside for the visits of a booking made in the same unit of work, in two
-statements on PostgreSQL whatever the number of visits.
+"""Setting money aside for the visits of a booking made in the same unit of work, in one
+statement on PostgreSQL whatever the number of visits.
 
 The rows are those ``hold_account`` and ``place_hold`` write (the booking's hold account;
 for each visit a HOLD transaction under its key, its two entries and its hold), under
 ``post``'s rules, but nothing is looked up first: the booking and its visits are new, so no
-key can have been used, and nobody else can see the hold account (nor lock it: the one
-UPDATE of both balances cannot deadlock with another posting). The source's debit is
-checked and made in that UPDATE, ``WHERE balance_pence + delta >= 0``; if it cannot cover
-the holds, InsufficientFunds, and the caller's whole unit of work must roll back (there is
-no savepoint). Written without the ORM, so no flush hook sees these rows: a hold moves
-money from a budget to a booking's hold account, never a provider's, so it is no care
-spend (``reports.spend_facts``).
+key can have been used, and nobody else can see the hold account. The source is debited
+first, by an UPDATE that checks it can cover every hold (``WHERE balance_pence - total >=
+0``, on the row as it is once its lock is granted); the hold account is made with that total
+as its balance only if the debit was made, and everything else hangs off the account. If the
+source cannot cover the holds, nothing is written and InsufficientFunds is raised; the
+caller's whole unit of work must then roll back (there is no savepoint). Written without the
+ORM, so no flush hook sees these rows: a hold moves money from a budget to a booking's hold
+account, never a provider's, so it is no care spend (``reports.spend_facts``).
 
-PostgreSQL writes the rows in one statement (each insert a data-modifying CTE, a later
-row naming an earlier one's id by a join or subquery), built and compiled once per process;
+PostgreSQL writes it all in one statement (the debit and each insert a data-modifying CTE, a
+later one reading an earlier one's RETURNING rows), built and compiled once per process;
 SQLite, which has no such CTEs, in one statement per table, the same rows with the ids its
 inserts returned.
 """
@@ -25,10 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import BigInteger, String, Text, bindparam, case, cast, column, func, insert, literal, select, union_all, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import BigInteger, String, Text, bindparam, insert, literal, select, union_all, update
 
-from app.database import utcnow
+from app.database import unnested, unnested_params, utcnow
 from app.extensions import db
 from app.models import (
     MAY_GO_NEGATIVE,
@@ -61,7 +61,7 @@ def hold_for_new_booking(
 ) -> None:
     """Set money aside from ``source`` for new visits of ``booking`` (made in this unit of
     work), in its new hold account. Raises InsufficientFunds if ``source`` cannot cover
-    them all (moving nothing once the caller rolls back)."""
+    them all (having written nothing)."""
     if not holds:
         return
     for hold in holds:
@@ -71,29 +71,31 @@ def hold_for_new_booking(
         raise LedgerError("one hold per visit")
     if source.id is None:
         raise LedgerError("accounts must be saved before posting")
-    now = utcnow()
-    account = hold_account_fields(booking) | {"allow_negative": AccountKind.BOOKING_HOLD in MAY_GO_NEGATIVE, "balance_pence": 0}
+    now, total = utcnow(), sum(hold.amount_pence for hold in holds)
+    account = hold_account_fields(booking) | {"allow_negative": AccountKind.BOOKING_HOLD in MAY_GO_NEGATIVE, "balance_pence": total}
     account |= {"budget_id": None, "provider_id": None, "created_at": now}
     posted = {"actor_user_id": actor.user_id, "actor_label": actor.label, "effective_at": effective_at or now, "recorded_at": now}
+    debit = {"source_id": source.id, "total": total}
     write = _write_together if db.session.get_bind().dialect.name == "postgresql" else _write_apart
-    hold_account_id = write(account, posted, source.id, holds)
-    _move(source, hold_account_id, sum(hold.amount_pence for hold in holds))
+    if not write(account, posted, debit, holds, checked=source.kind not in MAY_GO_NEGATIVE):
+        raise InsufficientFunds(source, total)
+    db.session.expire(source, ["balance_pence"])
 
 
-def _write_together(account: dict, posted: dict, source_id: int, holds: Sequence[NewHold]) -> int:
-    """``posted``: what every hold's transaction shares (who, and when)."""
+def _write_together(account: dict, posted: dict, debit: dict, holds: Sequence[NewHold], *, checked: bool) -> bool:
+    """``posted``: what every hold's transaction shares (who, and when); ``debit``: the
+    source's id and the total to take from it. False if the source could not cover it (and
+    nothing was written)."""
     if account.keys() != _ACCOUNT_COLUMNS:
         raise LedgerError(f"the hold account's columns changed: {sorted(account.keys() ^ _ACCOUNT_COLUMNS)}")
-    params = {f"account_{name}": value for name, value in account.items()} | posted
-    params |= {
-        "visit_ids": [hold.visit_id for hold in holds],
-        "amounts": [hold.amount_pence for hold in holds],
-        "keys": [hold.key for hold in holds],
-        "memos": [hold.memo for hold in holds],
-        "source_id": source_id,
-    }
-    return db.session.execute(_together_statement(), params).scalars().first()
+    params = {f"account_{name}": value for name, value in account.items()} | posted | debit
+    rows = [{"visit_id": hold.visit_id, "amount": hold.amount_pence, "key": hold.key, "memo": hold.memo} for hold in holds]
+    params |= unnested_params("visits", _VISIT_COLUMNS, rows)
+    return db.session.execute(_together_statement(checked), params).first() is not None
 
+
+# Each visit's hold, as the one statement takes them (arrays, one per column).
+_VISIT_COLUMNS = {"visit_id": BigInteger(), "amount": BigInteger(), "key": String(), "memo": Text()}
 
 # The hold account's columns: ``hold_account_fields`` and those ``hold_for_new_booking`` adds.
 _ACCOUNT_COLUMNS = frozenset(
@@ -102,17 +104,18 @@ _ACCOUNT_COLUMNS = frozenset(
 
 
 @cache
-def _together_statement():
-    """The one PostgreSQL statement, built once per process: the visits' ids, amounts, keys
-    and memos go in as arrays (``unnest``), so however many visits there are it is the same
-    statement, compiled once and prepared by the server once per connection."""
-    made = insert(ACCOUNTS).values({name: bindparam(f"account_{name}") for name in sorted(_ACCOUNT_COLUMNS)})
+def _together_statement(checked: bool):
+    """The one PostgreSQL statement, built once per process (``checked``: the source may not
+    go below zero): the visits' ids, amounts, keys and memos go in as arrays (``unnest``),
+    so however many visits there are it is the same statement, compiled once and prepared
+    by the server once per connection. It returns no row if the debit was not made."""
+    debited = _debit_statement(checked).returning(ACCOUNTS.c.id).cte("debit")
+    names = sorted(_ACCOUNT_COLUMNS)
+    fields = select(*(bindparam(f"account_{name}", type_=ACCOUNTS.c[name].type) for name in names)).select_from(debited)
+    made = insert(ACCOUNTS).from_select(names, fields)
     made = made.returning(ACCOUNTS.c.id).cte("hold_account")
     account_id = select(made.c.id).scalar_subquery()
-    visits = func.unnest(
-        _array("visit_ids", BigInteger), _array("amounts", BigInteger), _array("keys", String), _array("memos", Text)
-    ).table_valued(column("visit_id", BigInteger), column("amount", BigInteger), column("key", String), column("memo", Text))
-    visits = visits.render_derived(name="visits")
+    visits = unnested("visits", _VISIT_COLUMNS)
     columns = ("kind", "idempotency_key", "cause_type", "cause_id", "actor_user_id", "actor_label", "memo", "effective_at", "recorded_at")
     posted = insert(TRANSACTIONS).from_select(
         columns,
@@ -126,7 +129,7 @@ def _together_statement():
             visits.c.memo,
             bindparam("effective_at", type_=TRANSACTIONS.c.effective_at.type),
             bindparam("recorded_at", type_=TRANSACTIONS.c.recorded_at.type),
-        ),
+        ).where(select(made.c.id).exists()),
     )
     posted = posted.returning(TRANSACTIONS.c.id, TRANSACTIONS.c.cause_id).cte("hold_transactions")
     each = select(visits.c.visit_id, visits.c.amount, posted.c.id.label("transaction_id")).join_from(
@@ -155,11 +158,10 @@ def _together_statement():
     return statement.returning(HOLDS.c.hold_account_id)
 
 
-def _array(name: str, element_type):
-    return cast(bindparam(name), ARRAY(element_type))
-
-
-def _write_apart(account: dict, posted: dict, source_id: int, holds: Sequence[NewHold]) -> int:
+def _write_apart(account: dict, posted: dict, debit: dict, holds: Sequence[NewHold], *, checked: bool) -> bool:
+    if db.session.execute(_debit_statement(checked), debit).rowcount != 1:
+        return False
+    source_id = debit["source_id"]
     account_id = db.session.execute(insert(ACCOUNTS).values(account).returning(ACCOUNTS.c.id)).scalar_one()
     transactions = [
         posted
@@ -177,7 +179,7 @@ def _write_apart(account: dict, posted: dict, source_id: int, holds: Sequence[Ne
     transaction_ids = dict(db.session.execute(made).all())
     db.session.execute(insert(ENTRIES).values(_entries(holds, source_id, account_id, transaction_ids.__getitem__)))
     db.session.execute(insert(HOLDS).values(_holds(holds, source_id, account_id, transaction_ids.__getitem__)))
-    return account_id
+    return True
 
 
 def _entries(holds: Sequence[NewHold], source_id: int, account_id, transaction_id) -> list[dict]:
@@ -208,22 +210,12 @@ def _holds(holds: Sequence[NewHold], source_id: int, account_id, transaction_id)
     ]
 
 
-def _move(source: LedgerAccount, hold_account_id: int, total: int) -> None:
-    """Both balances in one UPDATE: the source debited only if it can cover it all."""
-    params = {"source_id": source.id, "hold_account_id": hold_account_id, "total": total}
-    if db.session.execute(_move_statement(source.kind not in MAY_GO_NEGATIVE), params).rowcount != 2:
-        raise InsufficientFunds(source, total)
-    db.session.expire(source, ["balance_pence"])
-
-
 @cache
-def _move_statement(checked: bool):
-    """The UPDATE ``_move`` runs, built once per process (``checked``: the source may not go
-    below zero)."""
-    source_id, total = bindparam("source_id", type_=BigInteger), bindparam("total", type_=BigInteger)
-    delta = case((ACCOUNTS.c.id == source_id, -total), else_=total)
-    ids = (ACCOUNTS.c.id == source_id) | (ACCOUNTS.c.id == bindparam("hold_account_id", type_=BigInteger))
-    statement = update(ACCOUNTS).where(ids).values(balance_pence=ACCOUNTS.c.balance_pence + delta)
+def _debit_statement(checked: bool):
+    """The UPDATE that takes ``total`` from the source, built once per process (``checked``:
+    only if it leaves the source at zero or more)."""
+    total = bindparam("total", type_=BigInteger)
+    statement = update(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("source_id", type_=BigInteger))
     if checked:
-        statement = statement.where((ACCOUNTS.c.id != source_id) | (ACCOUNTS.c.balance_pence + delta >= 0))
-    return statement
+        statement = statement.where(ACCOUNTS.c.balance_pence - total >= 0)
+    return statement.values(balance_pence=ACCOUNTS.c.balance_pence - total)
