@@ -34,7 +34,8 @@ class Recipient:
     active: bool
 
 
-RECIPIENT_COLUMNS = (User.id, User.name, User.email, User.active)
+# The table's own columns, so a query of them is plain SQL (no ORM result processing).
+RECIPIENT_COLUMNS = tuple(User.__table__.c[name] for name in ("id", "name", "email", "active"))
 
 
 class Message(NamedTuple):

@@ -18,6 +18,8 @@ from app.models import (
     VisitStatus,
 )
 from app.services import bookings, budgets, ledger, ledger_check
+from app.services.bookings.planning import _bookable
+from app.services.bookings.timing import OpenHours
 from app.services.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from tests.services.money_helpers import funded_period, future_day, request_for, today
 
@@ -521,3 +523,24 @@ def test_visit_statuses_only_move_as_the_state_machine_allows(setup, policy):
     with pytest.raises(Conflict, match="cannot be paid for"), write_transaction():
         bookings.move_visit(db.session.get(type(visit), visit.id), (VisitStatus.DELIVERED,), VisitStatus.HELD)
     assert ledger_check.check() == []
+
+
+def test_the_plan_reads_a_services_usual_hours_as_they_were_saved(make_budget, make_service, policy):
+    # The plan reads the hours in the service's own row (as text, on both databases): a
+    # half hour, a window past midnight and a day with two windows come back as saved.
+    hours = [(0, "07:30", "12:00"), (0, "14:00", "18:15"), (4, "22:00", "07:00"), (6, "00:00", "23:59")]
+    service = make_service(hours=hours)
+    read = _bookable(service.id, None)[1]
+    assert sorted(read) == [OpenHours(d, dt.time.fromisoformat(o), dt.time.fromisoformat(c)) for d, o, c in hours]
+    assert _bookable(make_service(hours=[]).id, None)[1] == ()
+
+
+def test_a_visit_is_planned_only_inside_the_usual_hours_overnight_too(make_budget, make_service, make_provider_staff, policy):
+    service = make_service(hours=[(d, "21:00", "06:30") for d in range(7)])
+    make_provider_staff(service.provider)
+    budget = make_budget()
+    day = future_day(policy)
+    booking = _book(request_for(service, budget, day=day, at="23:00", units=7), budget, policy)  # until 06:00 the next day
+    assert booking.total_pence == 7 * service.price_pence
+    with pytest.raises(ValidationError, match="does not run this service at that time"):
+        _book(request_for(service, budget, day=day, at="20:45"), budget, policy)

@@ -282,7 +282,8 @@ def _people_query(team: bool, representatives: bool):
     if not parts:
         return None
     found = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
-    return select(*notifications.RECIPIENT_COLUMNS, found.c.org_role).join(found, found.c.user_id == User.id).order_by(User.name)
+    users = User.__table__
+    return select(*notifications.RECIPIENT_COLUMNS, found.c.org_role).join(found, found.c.user_id == users.c.id).order_by(users.c.name)
 
 
 def tell_requested(booking: Booking) -> None:

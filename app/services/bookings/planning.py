@@ -23,7 +23,16 @@ from app.models import (
 from app.services import listings, provider_contact
 from app.services.bookings.payment import payment_strategy
 from app.services.bookings.requests import BookingRequest, Funding, PlannedVisit, Quote
-from app.services.bookings.timing import closed_days, days_asked_for, unit_span, visit_dates, within_hours
+from app.services.bookings.timing import (
+    OpenHours,
+    closed_days,
+    days_asked_for,
+    unit_span,
+    visit_dates,
+    weekly_hours,
+    weekly_hours_text,
+    within_hours,
+)
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.policy import Policy
 from app.services.text import is_phone_number
@@ -53,37 +62,38 @@ def listed_service(service_id: int) -> Service:
     return _bookable(service_id, None)[0]
 
 
-def _bookable(service_id: int, days: tuple[dt.date, dt.date] | None) -> tuple[Service, bool]:
-    """``listed_service``, and whether any closure touches ``days`` (True if not asked), in
-    one query: the service, its hours (the plan checks every visit against them), whether
-    its provider can be reached, and whether the provider is closed on any of those days."""
+def _bookable(service_id: int, days: tuple[dt.date, dt.date] | None) -> tuple[Service, tuple[OpenHours, ...], bool]:
+    """``listed_service``, its usual hours, and whether any closure touches ``days`` (True
+    if not asked), in one query of one row: the service, its hours (the plan checks every
+    visit against them), whether its provider can be reached, and whether the provider is
+    closed on any of those days."""
     params = {"service_id": service_id}
     if days:
         params |= {"from_date": days[0], "to_date": days[1]}
-    row = db.session.execute(_bookable_query(bool(days)), params).unique().first()
+    row = db.session.execute(_bookable_query(bool(days)), params).first()
     service = row[0] if row is not None else None
     if service is None or service.status is not ServiceStatus.PUBLISHED or service.provider.status is not ProviderStatus.VERIFIED:
         raise NotFound("No such service")
     if not provider_contact.can_be_reached(service.provider, team_known=(row[1], row[2])):
         raise Conflict(provider_contact.unreachable_message(service.provider))
-    return service, bool(row[3])
+    return service, weekly_hours(row[4]), bool(row[3])
 
 
 @cache
 def _bookable_query(with_days: bool):
     """``_bookable``'s query, built once per process (its cache key too): the service as it
-    is now (loaded again even if this session holds it), with its hours and its provider;
-    not what a booking never reads (its type of support, the provider's base district's
-    place on the map: the search's), loaded only if something asks."""
+    is now (loaded again even if this session holds it) with its provider, and its hours as
+    one column of text; not what a booking never reads (its type of support, the provider's
+    base district's place on the map: the search's), loaded only if something asks."""
     team = provider_contact.team_columns(Service.provider_id)
     closed = true()
     if with_days:
         touching = listings.closures_touching(Service.id, Service.provider_id, bindparam("from_date"), bindparam("to_date"))
         closed = exists().where(touching)
     return (
-        select(Service, *team, closed)
+        select(Service, *team, closed, weekly_hours_text(Service.id))
         .where(Service.id == bindparam("service_id"))
-        .options(joinedload(Service.hours), joinedload(Service.provider).lazyload(Provider.district), lazyload(Service.category))
+        .options(joinedload(Service.provider).lazyload(Provider.district), lazyload(Service.category))
         .execution_options(populate_existing=True)
     )
 
@@ -97,13 +107,13 @@ def plan(request: BookingRequest, *, citizen: User, policy: Policy, now: dt.date
     """
     now = now or utcnow()
     booker = booker or citizen
-    service, maybe_closed = _bookable(request.service_id, days_asked_for(request))
+    service, hours, maybe_closed = _bookable(request.service_id, days_asked_for(request))
     strategy = payment_strategy(request.payment_method)
     errors = _request_errors(request, service, now)
     funding = strategy.check_request(request, service=service, citizen=citizen, booker=booker, errors=errors) or Funding()
     if errors:
         raise ValidationError(errors)
-    visits, skipped = _planned_visits(request, service, funding, now, maybe_closed=maybe_closed)
+    visits, skipped = _planned_visits(request, service, hours, funding, now, maybe_closed=maybe_closed)
     quote = Quote(service, request, service.price_pence, visits, funding.budget, funding.available_pence, funding.outcome, skipped)
     strategy.check_quote(quote, funding)
     return quote
@@ -139,7 +149,7 @@ def _request_errors(request: BookingRequest, service: Service, now: dt.datetime)
 
 
 def _planned_visits(
-    request: BookingRequest, service: Service, funding: Funding, now: dt.datetime, *, maybe_closed: bool = True
+    request: BookingRequest, service: Service, hours, funding: Funding, now: dt.datetime, *, maybe_closed: bool = True
 ) -> tuple[list[PlannedVisit], list[tuple[dt.date, str]]]:
     """The visits on the days asked for, and the days of a weekly series skipped because the
     provider is closed. Raises ValidationError for a time the service cannot be booked at."""
@@ -162,7 +172,7 @@ def _planned_visits(
         ends_at = starts_at + unit_span(unit, units)
         if starts_at <= now:
             raise ValidationError({"start_time": "The start time must be in the future"})
-        if not within_hours(service, starts_at, ends_at, unit, units):
+        if not within_hours(hours, starts_at, ends_at, unit, units):
             raise ValidationError(
                 {
                     "start_time": f"{service.provider.name} does not run this service at that time on {day:%A %-d %B}. "

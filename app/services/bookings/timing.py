@@ -4,6 +4,9 @@ weekly series, and how long each unit of the price lasts."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
+
+from sqlalchemy import String, cast, func, select
 
 from app.models import (
     BookingSchedule,
@@ -26,7 +29,33 @@ def unit_span(unit: PriceUnit, units: int) -> dt.timedelta:
     return dt.timedelta(hours=1)  # a visit, or an item delivered in an hour's slot
 
 
-def _windows(hours: list[ServiceHours], day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+class OpenHours(NamedTuple):
+    """One of a service's usual opening windows (as ``ServiceHours`` has them)."""
+
+    weekday: int
+    opens_at: dt.time
+    closes_at: dt.time
+
+
+def weekly_hours_text(service_id):
+    """A service's usual hours as one column of text ("weekday opens closes;..."), read in
+    the same row as the service (``service_id`` is its id column); ``weekly_hours`` reads it."""
+    hours = ServiceHours.__table__
+    window = cast(hours.c.weekday, String) + " " + cast(hours.c.opens_at, String) + " " + cast(hours.c.closes_at, String)
+    return select(func.aggregate_strings(window, ";")).where(hours.c.service_id == service_id).scalar_subquery()
+
+
+def weekly_hours(text: str | None) -> tuple[OpenHours, ...]:
+    """The windows ``weekly_hours_text`` lists (none: the service has no usual hours)."""
+    found = []
+    for window in (text or "").split(";"):
+        if window:
+            weekday, opens, closes = window.split(" ")
+            found.append(OpenHours(int(weekday), dt.time.fromisoformat(opens), dt.time.fromisoformat(closes)))
+    return tuple(found)
+
+
+def _windows(hours, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
     """Opening windows that start on ``day`` (overnight ones end the next morning)."""
     out = []
     for slot in hours:
@@ -39,10 +68,12 @@ def _windows(hours: list[ServiceHours], day: dt.date) -> list[tuple[dt.datetime,
     return out
 
 
-def within_hours(service: Service, starts_at: dt.datetime, ends_at: dt.datetime, unit: PriceUnit, units: int) -> bool:
+def within_hours(hours, starts_at: dt.datetime, ends_at: dt.datetime, unit: PriceUnit, units: int) -> bool:
+    """Whether a visit from ``starts_at`` to ``ends_at`` falls in the service's usual
+    ``hours`` (``ServiceHours`` or ``OpenHours``)."""
     day = starts_at.astimezone(UK).date()
     start_local = starts_at.astimezone(UK)
-    candidates = _windows(service.hours, day) + _windows(service.hours, day - dt.timedelta(days=1))
+    candidates = _windows(hours, day) + _windows(hours, day - dt.timedelta(days=1))
     if unit is PriceUnit.HOUR:
         end_local = ends_at.astimezone(UK)
         return any(opens <= start_local and end_local <= closes for opens, closes in candidates)
@@ -50,7 +81,7 @@ def within_hours(service: Service, starts_at: dt.datetime, ends_at: dt.datetime,
         return False
     if unit in (PriceUnit.DAY, PriceUnit.NIGHT):
         # Every day (or night) booked must be one the service runs.
-        return all(_windows(service.hours, day + dt.timedelta(days=i)) for i in range(units))
+        return all(_windows(hours, day + dt.timedelta(days=i)) for i in range(units))
     return True
 
 
