@@ -65,3 +65,15 @@ def test_rows_that_cannot_be_written_together_are_refused_and_nothing_is_written
     db.session.commit()
     assert db.session.execute(select(Notification)).first() is None
     assert db.session.execute(select(OutboundEmail)).first() is None
+
+
+def test_text_comes_back_exactly_as_written(app, make_citizen):
+    # PostgreSQL gets the rows as arrays: quotes, braces, commas, backslashes, the word NULL,
+    # new lines and any script must not be read as array syntax, nor an empty link as NULL.
+    user = make_citizen()
+    awkward = "He said \"hi\", {a,b} \\ back\\slash NULL, 'q' é 漢\nnew line"
+    rows = [_notice(user, awkward, None) | {"body": awkward}, _notice(user, "NULL", "/x") | {"body": ""}]
+    insert_together([(Notification.__table__, rows)])
+    db.session.commit()
+    written = db.session.execute(select(Notification.subject, Notification.body, Notification.link).order_by(Notification.id)).all()
+    assert [tuple(row) for row in written] == [(awkward, awkward, None), ("NULL", "", "/x")]
