@@ -25,7 +25,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from app.database import utcnow
 from app.extensions import db
@@ -128,26 +128,17 @@ def queue(to_address: str, subject: str, body_text: str) -> OutboundEmail:
     return email
 
 
-def queue_each(emails: list[tuple[str, str, str]]) -> None:
-    """``queue`` for several emails at once, (to, subject, body) each: written in one statement
-    now, in the current unit of work, and not loaded back."""
-    if not emails:
-        return
-    db.session.execute(insert(OutboundEmail.__table__), outbox_rows(emails))
-    mark_queued()
-
-
 def outbox_rows(emails: list[tuple[str, str, str]], *, now: dt.datetime | None = None) -> list[dict]:
-    """What ``queue_each`` writes for each (to, subject, body): the address, the subject
-    (cut to fit), the signed body, and the row's every other value (waiting to be sent,
-    queued ``now``), so ``insert_together`` can write them."""
+    """The outbox rows for several emails at once, (to, subject, body) each: the address,
+    the subject (cut to fit), the signed body, and the row's every other value (waiting to be
+    sent, queued ``now``), so ``insert_together`` can write them (``queue`` writes one)."""
     now = now or utcnow()
     waiting = {"status": EmailStatus.QUEUED, "attempts": 0, "created_at": now, "next_attempt_at": now}
     return [{"to_address": to, "subject": subject[:200], "body_text": _signed(body)} | waiting for to, subject, body in emails]
 
 
 def mark_queued() -> None:
-    """Say that this unit of work put emails in the outbox (written without ``queue_each``):
+    """Say that this unit of work put emails in the outbox (written as rows, not by ``queue``):
     once it commits, the outbox is sent."""
     db.session.info["mail_queued"] = True
 
