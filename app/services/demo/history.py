@@ -30,7 +30,7 @@ from app.services.demo import history_searches
 from app.services.demo.history_bookings import World, pick_service, request
 from app.services.demo.history_cards import card_payments_recorded, save_card
 from app.services.demo.history_clock import Stamps, Timeline, at, date_bookings, history_start
-from app.services.demo.history_people import MARKER_EMAIL, OUTCOMES, Person, add_user, people
+from app.services.demo.history_people import HOME_CARE, MARKER_EMAIL, OUTCOMES, Person, add_user, people
 from app.services.demo.history_supply import add_joiner, choose_leaver, join, leave, raise_prices, withdraw_some
 from app.services.demo.report import LoadReport
 from app.services.ledger import Actor
@@ -90,7 +90,7 @@ def _set_the_scene(world: World, everyone: list[Person], first: dt.date, commiss
             if person.route in ("managed", "isf"):
                 person.avoid.add(leaver.id)  # the council places budgets with providers it expects to stay
         timeline.add(at(first + dt.timedelta(days=28 * 8 + 10), 11), _leave, world, leaver.id, commissioner)
-    timeline.add(at(first + dt.timedelta(days=28 * 4 + 1), 14), _join, world, joiner.id, commissioner)
+    timeline.add(at(first + dt.timedelta(days=28 * 4 + 1), 14), _join, world, joiner.id, commissioner, everyone)
     # Spring's rise follows the National Living Wage: most home care goes up then, and only then.
     for period, share, home_care in ((4, 0.15, 0.8), (9, 0.25, 0.0)):
         timeline.add(at(first + dt.timedelta(days=28 * period + 3), 9), _raise, world, share, home_care)
@@ -199,10 +199,19 @@ def _end_budget(now: dt.datetime, person: Person) -> None:
     db.session.commit()
 
 
-def _join(now: dt.datetime, world: World, provider_id: int, commissioner: User) -> None:
-
-    join(db.session.get(Provider, provider_id), commissioner, now)
+def _join(now: dt.datetime, world: World, provider_id: int, commissioner: User, everyone: list[Person]) -> None:
+    provider = db.session.get(Provider, provider_id)
+    join(provider, commissioner, now)
     world.favour[provider_id] = 3  # new, with carers free: people are drawn to it
+    # Its first customer, whatever else the year's chances bring it: someone nearby paying
+    # by card for occasional care, who hears of it that week and tries its home care.
+    areas = {a.outward_code for a in provider.areas}
+    paying = [p for p in everyone if p.card_public_id and p.weekly is None and p.service_id is None]
+    person = min(paying, key=lambda p: (p.district not in areas, p.n), default=None)
+    home_care = next((s for s in provider.services if s.category.slug == HOME_CARE[0]), None)
+    if person is not None and home_care is not None:
+        first = now.date() + dt.timedelta(days=8)
+        world.timeline.add(now + dt.timedelta(days=2, hours=1), request, world, person, HOME_CARE, first, 6, home_care.id)
 
 
 def _leave(now: dt.datetime, world: World, provider_id: int, commissioner: User) -> None:

@@ -146,10 +146,12 @@ def _slot(world: World, service: Service, category: str, units: int, around: dt.
     return around + dt.timedelta(days=(hours.weekday - around.weekday()) % 7), start
 
 
-def request(now: dt.datetime, world: World, person: Person, need: tuple, first: dt.date, weeks: int) -> None:
-    """The person asks for care starting around ``first`` (weekly for ``weeks`` weeks, or once)."""
+def request(now: dt.datetime, world: World, person: Person, need: tuple, first: dt.date, weeks: int, service_id: int | None = None) -> None:
+    """The person asks for care starting around ``first`` (weekly for ``weeks`` weeks, or
+    once), from ``service_id`` when they have chosen it, else as they usually would."""
     category, units_allowed, units = need[0], need[1], need[2]
-    keep_to = db.session.get(Service, person.service_id) if person.service_id and weeks > 1 else None
+    chosen = service_id or (person.service_id if weeks > 1 else None)
+    keep_to = db.session.get(Service, chosen) if chosen else None
     keeps = keep_to is not None and _still_listed(keep_to, person)
     service = keep_to if keeps else pick_service(world, person, category, units_allowed, now, regular=person.budget is not None)
     slot = _slot(world, service, category, units, first) if service is not None else None
