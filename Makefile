@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): each has its own SQLite files and PostgreSQL database
+# (test_gw0, test_gw1...); TEST_WORKERS=0 runs the suite in this one process.
+TEST_WORKERS ?= 2
 export FLASK_APP := wsgi.py
 
 .PHONY: run test bench loadtest setup setup-dev assets migrate demo chromium clean
@@ -56,11 +59,12 @@ run: demo $(VENV)/.installed-dev
 	@echo "Serving the marketplace at http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
 	$(BIN)/python -m tools.serve_demo
 
-# Style first (seconds), then the suite: ruff's settings are in pyproject.toml.
+# Style first (seconds), then the suite: ruff's settings are in pyproject.toml. The suite
+# runs in TEST_WORKERS processes, each taking the next test as it finishes one.
 test: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 ## Extras -------------------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from app import create_app
@@ -346,10 +348,13 @@ def _redis_or_skip(url: str):
 def test_production_counts_rate_limits_in_redis(production_env, app):
     """RATELIMIT_STORAGE_URI=redis://... works in production (the redis client is pinned),
     and failed sign-ins are counted there, so every worker sees the same counts. Redis
-    database 15 is this test's own: it is emptied before and after."""
+    database 15 is this test's own (14, 13... for the other pytest-xdist workers, so two
+    runs at once never empty each other's): it is emptied before and after."""
     from tests.helpers import csrf_from
 
-    url = PRODUCTION_ENV["RATELIMIT_STORAGE_URI"]
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    url = PRODUCTION_ENV["RATELIMIT_STORAGE_URI"].rsplit("/", 1)[0] + f"/{15 - worker % 8}"
+    production_env.setenv("RATELIMIT_STORAGE_URI", url)
     store = _redis_or_skip(url)
     store.flushdb()
     production_env.setenv("DATABASE_URL", app.config["SQLALCHEMY_DATABASE_URI"])

@@ -4,7 +4,6 @@ every answer held to the profile's schemas (tests/openreferral/schemas.py)."""
 from __future__ import annotations
 
 import math
-import uuid
 
 import pytest
 
@@ -90,7 +89,11 @@ def test_a_service_withdrawn_after_it_was_listed_answers_404(client, market, mak
     assert ids.service(service.id) not in {s["id"] for s in walk(client, "/openreferral/services", "page_of_service_list", 100)}
 
 
-@pytest.mark.parametrize("wrong", ["not-a-uuid", "1", str(uuid.uuid4()), "%00", "a" * 300, "01CAC46B-C0C9-43D0-95C7-50132141"])
+# Fixed values (a random UUID would be collected differently by each pytest-xdist worker).
+UNKNOWN_ID = "6f1c2a9e-4b7d-4e3a-9c5f-2d8b7a1e0c43"
+
+
+@pytest.mark.parametrize("wrong", ["not-a-uuid", "1", UNKNOWN_ID, "%00", "a" * 300, "01CAC46B-C0C9-43D0-95C7-50132141"])
 def test_an_unknown_or_malformed_service_id_answers_404_never_500(client, market, wrong):
     response = client.get(f"/openreferral/services/{wrong}")
     assert response.status_code == 404
